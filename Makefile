@@ -1,0 +1,95 @@
+# placard: `make run` starts the sandbox, `make test` runs every test.
+# Nothing here needs more than Go, except the browser tests (Chromium, which
+# `make test` installs with apt-get when it can) and the Wasm tests (Node.js).
+
+GO          ?= go
+export CGO_ENABLED ?= 0
+
+BIN         := bin/placard
+WASM        := web/wasm/app.wasm
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.1.4
+WASM_EXEC   := $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
+# Brotli quality 9 compresses app.wasm in ~2 s; 11 saves ~12% for ~20 s.
+BROTLI      ?= 9
+# Arguments for `make run`, e.g. make run ARGS='-addr :9090'.
+ARGS        ?=
+
+APP_SRC    := go.mod go.sum $(shell find app -name '*.go')
+SERVER_SRC := $(shell find server web/static -type f) web/web.go
+
+.PHONY: run build wasm test test-go test-wasm lint fuzz bench vuln clean chromium node screenshots
+
+## run: build everything and start the edge server in sandbox mode on :8080
+run: build
+	./$(BIN) $(ARGS)
+
+## build: the edge server with the screen's app.wasm embedded (GOARCH=arm64 works too)
+build: $(BIN)
+
+$(BIN): $(WASM).br $(SERVER_SRC) $(APP_SRC)
+	$(GO) build -trimpath -o $@ ./server/cmd/placard
+
+## wasm: the screen, compiled to WebAssembly and precompressed
+wasm: $(WASM).br
+
+$(WASM): $(APP_SRC)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags=-s -o $@ ./app/cmd/screen
+
+$(WASM).br: $(WASM) server/cmd/precompress/main.go
+	$(GO) run ./server/cmd/precompress -brotli $(BROTLI) $(WASM)
+
+## test: every test: lint, unit, integration, Wasm, fuzzing (bounded) and browser tests
+test: wasm chromium node lint test-wasm test-go fuzz
+
+test-go: $(WASM).br
+	$(GO) test -count=1 -timeout 8m ./...
+
+# The packages that run under GOOS=js (Node.js) as they do in the browser.
+test-wasm: node
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec="$(WASM_EXEC)" ./app/wire
+
+lint:
+	@test -z "$$(gofmt -l app server web)" || { echo "gofmt would change:"; gofmt -l app server web; exit 1; }
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./app/...
+	$(GO) run $(STATICCHECK) ./...
+	@! grep -rlE '"github.com/placard/placard/server|microsoft-authentication-library-for-go|modernc.org/sqlite|gorilla/websocket' app --include='*.go' \
+		|| { echo "app/ must not import server code, MSAL, SQL drivers or gorilla: app.wasm stays small"; exit 1; }
+
+## fuzz: fuzz every decoder of client input for longer (FUZZTIME=1m by default)
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeFromScreen -fuzztime=$(FUZZTIME) ./app/wire
+
+## bench: benchmarks (timings live here, not in tests)
+bench: $(WASM).br
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+## vuln: known vulnerabilities in dependencies (needs the vulnerability database online)
+vuln:
+	$(GO) run $(GOVULNCHECK) ./...
+
+# Debian's chromium for the browser tests: installed when missing and root,
+# else explained. With CI=true a browser test that finds no Chromium fails.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing chromium for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "browser tests need Chromium: run 'sudo apt-get install chromium' (they are skipped meanwhile)"; \
+		fi; }
+
+# Node.js runs the Wasm tests (GOOS=js), as Go's go_js_wasm_exec does.
+node:
+	@command -v node >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing nodejs for the Wasm tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null; \
+		else \
+			echo "Wasm tests need Node.js: run 'sudo apt-get install nodejs'"; exit 1; \
+		fi; }
+
+clean:
+	rm -rf bin $(WASM) $(WASM).br $(WASM).gz

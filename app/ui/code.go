@@ -1,0 +1,103 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"github.com/placard/placard/app/wire"
+)
+
+// codeView asks a person to sign in: the screen's name, where to go, the
+// code in large type, a QR code of the address and the time left.
+func codeView(st wire.State, tx *texts, now time.Time) app.UI {
+	c := st.Code
+	if c == nil {
+		return app.Div()
+	}
+	left := c.ExpiresAt.Sub(now)
+	before, after, _ := strings.Cut(tx.signInTo, "%s")
+	return app.Div().Class("code-view").Body(
+		topBar(st, now),
+		app.H1().Class("title").Body(
+			app.Text(before),
+			app.Strong().DataSet("testid", "screen-name").Text(st.Screen.Name),
+			app.Text(after),
+		),
+		app.Div().Class("code-body").Body(
+			app.Div().Class("steps").Body(
+				app.P().Class("step").Text(tx.step1),
+				app.P().Class("uri").DataSet("testid", "verification-uri").Text(c.VerificationURI),
+				app.P().Class("step").Text(tx.step2),
+				userCode(c.UserCode),
+				app.P().Class("expiry").Body(
+					app.Text(strings.TrimSuffix(tx.expiresIn, "%s")),
+					app.Span().
+						DataSet("testid", "countdown").
+						DataSet("expires-at", c.ExpiresAt.UTC().Format(time.RFC3339)).
+						Text(countdown(left)),
+				),
+			),
+			app.Div().Class("qr-box").Body(
+				app.P().Class("step scan").Text(tx.scan),
+				qrSVG(c.QR, c.VerificationURI),
+			),
+		),
+	)
+}
+
+// userCode shows the code in groups of three or four characters, easier to
+// read aloud and to type. The element's text is exactly the code: it is
+// written as one piece of HTML, because go-app's prerender would put
+// indentation between the groups, which a browser reads as spaces. Only
+// letters and digits of the code are kept, so the HTML holds nothing else.
+func userCode(code string) app.UI {
+	code = token(code)
+	size := 3
+	if len(code)%3 != 0 && len(code)%4 == 0 {
+		size = 4
+	}
+	var b strings.Builder
+	b.WriteString(`<div class="user-code" data-testid="user-code" aria-label="` + spaced(code) + `">`)
+	for i := 0; i < len(code); i += size {
+		b.WriteString(`<span class="group">` + code[i:min(i+size, len(code))] + `</span>`)
+	}
+	b.WriteString(`</div>`)
+	return app.Raw(b.String())
+}
+
+// spaced spells a code out for screen readers: "A B C 1 2 3".
+func spaced(code string) string {
+	return strings.Join(strings.Split(code, ""), " ")
+}
+
+const svgNS = "http://www.w3.org/2000/svg"
+
+// qrSVG draws a QR symbol: dark modules on a white square that keeps the
+// quiet zone, scaled by CSS.
+func qrSVG(q wire.QR, uri string) app.UI {
+	if q.Size == 0 {
+		return app.Div()
+	}
+	return app.Elem("svg").XMLNS(svgNS).
+		DataSet("testid", "qr").
+		Class("qr").
+		Attr("viewBox", fmt.Sprintf("0 0 %d %d", q.Size, q.Size)).
+		Attr("shape-rendering", "crispEdges").
+		Attr("role", "img").
+		Aria("label", "QR code of the sign-in address").
+		Body(
+			app.Elem("rect").XMLNS(svgNS).Attr("width", q.Size).Attr("height", q.Size).Attr("fill", "#fff"),
+			app.Elem("path").XMLNS(svgNS).Attr("d", q.Path).Attr("fill", "#000"),
+		)
+}
+
+// topBar is the clock and date in a corner, on every phase that has them.
+func topBar(st wire.State, now time.Time) app.UI {
+	return app.Div().Class("top-bar").Body(
+		app.Div().Class("clock").DataSet("testid", "clock").Text(clock(now, st.Screen)),
+		app.Div().Class("date").Text(date(now, st.Screen)),
+	)
+}

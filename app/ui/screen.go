@@ -1,0 +1,221 @@
+package ui
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"net/url"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"github.com/placard/placard/app/wire"
+)
+
+// link is where the screen is in its connection to the edge server.
+type link int
+
+const (
+	linkConnecting link = iota // never connected yet
+	linkOpen                   // connected
+	linkLost                   // was connected, trying again
+)
+
+// handlers are what a connection tells its screen; each runs on the UI
+// goroutine (through ctx.Dispatch).
+type handlers struct {
+	open    func()
+	message func(wire.Message)
+	closed  func()
+}
+
+// Screen is the root component of "/": one screen, in whichever phase the
+// edge server says it is.
+type Screen struct {
+	app.Compo
+
+	state wire.State
+	link  link
+	// skew is the server's clock minus ours: TVs' clocks are often wrong.
+	skew time.Duration
+	now  time.Time
+	conn *conn
+	// retries counts failed connections since the last success.
+	retries int
+}
+
+// OnPreRender fills the screen from the server's hook, so that the first
+// HTML carries the code or the dashboard.
+func (s *Screen) OnPreRender(ctx app.Context) {
+	if prerender == nil {
+		return
+	}
+	if st, ok := prerender(ctx.Page().URL()); ok {
+		s.setState(st)
+	}
+}
+
+// OnInit takes over the prerendered state before the prerendered HTML is
+// replaced, so that the Wasm starting causes no flicker.
+func (s *Screen) OnInit() {
+	if st, ok := readSnapshot(); ok {
+		s.setState(st)
+	}
+}
+
+// OnMount connects to the edge server and starts the clock.
+func (s *Screen) OnMount(ctx app.Context) {
+	keepAwake()
+	s.connect(ctx)
+	ctx.Async(func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				ctx.Dispatch(func(app.Context) { s.now = time.Now() })
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+}
+
+// OnDismount closes the connection.
+func (s *Screen) OnDismount() {
+	if s.conn != nil {
+		s.conn.close()
+		s.conn = nil
+	}
+}
+
+func (s *Screen) setState(st wire.State) {
+	s.state = st
+	s.now = time.Now()
+	if !st.Now.IsZero() {
+		s.skew = st.Now.Sub(s.now)
+	}
+}
+
+// serverNow is the server's clock, as far as this screen can tell.
+func (s *Screen) serverNow() time.Time {
+	now := s.now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return now.Add(s.skew)
+}
+
+// connect opens the WebSocket and says hello; on loss it tries again with
+// back-off and jitter, keeping what the screen shows.
+func (s *Screen) connect(ctx app.Context) {
+	name := ctx.Page().URL().Query().Get("screen")
+	if name == "" {
+		name = s.state.Screen.Name
+	}
+	s.conn = dial(ctx, wire.Hello{Screen: name, TimeZone: browserZone(), Touch: hasTouch()}, handlers{
+		open: func() {
+			s.link, s.retries = linkOpen, 0
+		},
+		message: func(m wire.Message) {
+			switch m := m.(type) {
+			case wire.State:
+				s.setState(m)
+			case wire.Denied:
+				// The server does not know this screen (revoked, or its
+				// data was reset): loading the page registers it again.
+				reloadOnce()
+			case wire.Bye:
+				s.link = linkLost
+			}
+		},
+		closed: func() {
+			if s.link == linkOpen {
+				s.link = linkLost
+			}
+			s.conn = nil
+			s.retries++
+			ctx.After(retryDelay(s.retries), func(ctx app.Context) {
+				if s.conn == nil && s.Mounted() {
+					s.connect(ctx)
+				}
+			})
+		},
+	})
+}
+
+// retryDelay grows from half a second to 30 s, with jitter so that a
+// room of screens does not reconnect in step after a restart.
+func retryDelay(retries int) time.Duration {
+	d := min(500*time.Millisecond<<min(retries-1, 6), 30*time.Second)
+	return d/2 + rand.N(d/2+1)
+}
+
+// send sends a message to the edge server, if connected.
+func (s *Screen) send(m wire.Message) {
+	if s.conn != nil {
+		s.conn.send(m)
+	}
+}
+
+// phase is what the screen shows: the server's phase, or its own
+// connecting and reconnecting.
+func (s *Screen) phase() wire.Phase {
+	switch {
+	case s.state.Phase == "":
+		return wire.PhaseConnecting
+	case s.link == linkLost:
+		return wire.PhaseReconnecting
+	}
+	return s.state.Phase
+}
+
+// Render draws the screen.
+func (s *Screen) Render() app.UI {
+	st := s.state
+	phase := s.phase()
+	tx := textsFor(st.Screen.Lang)
+	now := s.serverNow()
+
+	var content app.UI
+	shown := st.Phase
+	if phase == wire.PhaseConnecting {
+		shown = wire.PhaseConnecting
+	}
+	switch shown {
+	case wire.PhasePairing:
+		content = pairingView(st, tx)
+	case wire.PhaseCode:
+		content = codeView(st, tx, now)
+	case wire.PhaseDashboard:
+		content = dashboardView(st, tx, now, s.send)
+	case wire.PhaseError:
+		content = problemView(st, tx)
+	default:
+		content = app.Div().Class("connecting").Body(app.P().Text(tx.connecting))
+	}
+
+	root := app.Div().
+		DataSet("testid", "screen").
+		DataSet("state", string(phase)).
+		Class("screen", "phase-"+string(shown))
+	if phase == wire.PhaseReconnecting {
+		root = root.Class("dimmed")
+	}
+	if st.Screen.Touch {
+		root = root.Class("touch")
+	}
+	if app.IsServer && st.Phase != "" {
+		// The Wasm starts from this, not from nothing (see OnInit).
+		// Percent-encoded: go-app writes attribute values with Go
+		// quoting, not HTML escaping, so they must hold no quote.
+		if b, err := json.Marshal(st); err == nil {
+			root = root.DataSet("snapshot", url.QueryEscape(string(b)))
+		}
+	}
+	return root.Body(
+		content,
+		app.If(phase == wire.PhaseReconnecting, func() app.UI {
+			return app.Div().Class("banner").Role("status").Text(tx.reconnecting)
+		}),
+	)
+}

@@ -1,0 +1,231 @@
+package ui
+
+import (
+	"fmt"
+	"time"
+
+	// The screen shows times in its configured zone, which may not be the
+	// browser's: the zone database travels in app.wasm (~450 kB raw,
+	// ~100 kB compressed) so that the Wasm and the server's prerender
+	// format times identically.
+	_ "time/tzdata"
+
+	"github.com/placard/placard/app/wire"
+)
+
+// texts are the screen's words in one language. Every sentence a person
+// reads is here, so that a language is one table.
+type texts struct {
+	signInTo       string // "Sign in to %s"
+	step1          string
+	step2          string
+	scan           string
+	expiresIn      string // "Code expires in %s"
+	newCodeSoon    string
+	pairingTitle   string
+	pairingHow     string // "%s" is the number
+	connecting     string
+	reconnecting   string
+	today          string
+	tomorrow       string
+	nothingToday   string
+	nothingElse    string
+	allDay         string
+	cancelled      string
+	now            string
+	next           string
+	busy           string
+	free           string
+	freeUntil      string // "Free until %s"
+	busyUntil      string // "Busy until %s"
+	updated        string // "Updated %s"
+	stale          string // "Not updated since %s"
+	signOut        string
+	book15, book30 string
+	booked         string // "Booked %s"
+	bookFailed     string
+	errorCode      string // "Code for IT: %s"
+	nextTry        string // "Trying again at %s"
+	waitingForIT   string
+	privateMeeting string
+	days           [7]string
+	months         [12]string
+	problems       map[string][2]string // kind → title, message
+	availability   map[string]string
+	activity       map[string]string
+}
+
+// languages are the languages a screen speaks; English is the fallback.
+var languages = map[string]*texts{"en": &english, "fr": &french}
+
+func textsFor(lang string) *texts {
+	if t, ok := languages[lang]; ok {
+		return t
+	}
+	return &english
+}
+
+var english = texts{
+	signInTo:       "Sign in to %s",
+	step1:          "On your phone, open",
+	step2:          "and enter the code",
+	scan:           "or scan",
+	expiresIn:      "Code expires in %s",
+	newCodeSoon:    "A new code is on its way",
+	pairingTitle:   "This screen is not enrolled yet",
+	pairingHow:     "An administrator approves it on the admin page or with: placard screens approve %s",
+	connecting:     "Connecting…",
+	reconnecting:   "Reconnecting…",
+	today:          "Today",
+	tomorrow:       "Tomorrow",
+	nothingToday:   "Nothing on the calendar today",
+	nothingElse:    "Nothing else today",
+	allDay:         "All day",
+	cancelled:      "Cancelled",
+	now:            "Now",
+	next:           "Next",
+	busy:           "Busy",
+	free:           "Free",
+	freeUntil:      "Free until %s",
+	busyUntil:      "Busy until %s",
+	updated:        "Updated %s",
+	stale:          "Not updated since %s",
+	signOut:        "Sign out",
+	book15:         "Book 15 min",
+	book30:         "Book 30 min",
+	booked:         "Booked %s",
+	bookFailed:     "Could not book",
+	errorCode:      "Code for IT: %s",
+	nextTry:        "Trying again at %s",
+	waitingForIT:   "An administrator needs to act before this screen can sign in.",
+	privateMeeting: "Busy",
+	days:           [7]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"},
+	months:         [12]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
+	problems: map[string][2]string{
+		wire.ProblemDeclined:      {"Sign-in declined", "Someone declined the sign-in on their phone. A new code will appear in a moment."},
+		wire.ProblemExpired:       {"The code expired", "Nobody used the code in time. A new code will appear in a moment."},
+		wire.ProblemBlocked:       {"Sign-in with a code is blocked", "Your organisation's Conditional Access policy blocks signing in with a code on this device. Ask IT to allow this screen."},
+		wire.ProblemSignedOut:     {"Signed out", "This screen was signed out. A new code will appear in a moment."},
+		wire.ProblemRefreshFailed: {"Please sign in again", "The sign-in on this screen ended (the password changed, the session was revoked or a policy changed). A new code will appear in a moment."},
+		wire.ProblemUnreachable:   {"Microsoft sign-in cannot be reached", "The screen keeps trying by itself."},
+		wire.ProblemRateLimited:   {"Too many sign-in codes", "This screen asked for codes too often. It will try again by itself."},
+		wire.ProblemTenant:        {"Account not allowed here", "That account belongs to an organisation this screen does not accept. A new code will appear in a moment."},
+		wire.ProblemFailed:        {"Sign-in did not work", "Something went wrong while signing in. The screen will try again by itself."},
+	},
+	availability: map[string]string{
+		"Available": "Available", "AvailableIdle": "Available", "Away": "Away", "BeRightBack": "Be right back",
+		"Busy": "Busy", "BusyIdle": "Busy", "DoNotDisturb": "Do not disturb", "Offline": "Offline",
+		"PresenceUnknown": "Status unknown",
+	},
+	activity: map[string]string{
+		"InACall": "In a call", "InAConferenceCall": "In a conference call", "InAMeeting": "In a meeting",
+		"Presenting": "Presenting", "OutOfOffice": "Out of office", "OffWork": "Off work", "Inactive": "Inactive",
+		"UrgentInterruptionsOnly": "Urgent interruptions only",
+	},
+}
+
+var french = texts{
+	signInTo:       "Connexion à %s",
+	step1:          "Sur votre téléphone, ouvrez",
+	step2:          "et saisissez le code",
+	scan:           "ou scannez",
+	expiresIn:      "Le code expire dans %s",
+	newCodeSoon:    "Un nouveau code arrive",
+	pairingTitle:   "Cet écran n’est pas encore enregistré",
+	pairingHow:     "Un administrateur l’approuve sur la page d’administration ou avec : placard screens approve %s",
+	connecting:     "Connexion…",
+	reconnecting:   "Reconnexion…",
+	today:          "Aujourd’hui",
+	tomorrow:       "Demain",
+	nothingToday:   "Rien à l’agenda aujourd’hui",
+	nothingElse:    "Plus rien aujourd’hui",
+	allDay:         "Toute la journée",
+	cancelled:      "Annulé",
+	now:            "En cours",
+	next:           "Ensuite",
+	busy:           "Occupé",
+	free:           "Libre",
+	freeUntil:      "Libre jusqu’à %s",
+	busyUntil:      "Occupé jusqu’à %s",
+	updated:        "Mis à jour à %s",
+	stale:          "Pas de mise à jour depuis %s",
+	signOut:        "Se déconnecter",
+	book15:         "Réserver 15 min",
+	book30:         "Réserver 30 min",
+	booked:         "Réservé %s",
+	bookFailed:     "Réservation impossible",
+	errorCode:      "Code pour le support : %s",
+	nextTry:        "Nouvel essai à %s",
+	waitingForIT:   "Un administrateur doit intervenir avant que cet écran puisse se connecter.",
+	privateMeeting: "Occupé",
+	days:           [7]string{"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"},
+	months:         [12]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"},
+	problems: map[string][2]string{
+		wire.ProblemDeclined:      {"Connexion refusée", "Quelqu’un a refusé la connexion sur son téléphone. Un nouveau code va apparaître."},
+		wire.ProblemExpired:       {"Le code a expiré", "Personne n’a utilisé le code à temps. Un nouveau code va apparaître."},
+		wire.ProblemBlocked:       {"La connexion par code est bloquée", "La stratégie d’accès conditionnel de votre organisation bloque la connexion par code sur cet appareil. Demandez au support d’autoriser cet écran."},
+		wire.ProblemSignedOut:     {"Déconnecté", "Cet écran a été déconnecté. Un nouveau code va apparaître."},
+		wire.ProblemRefreshFailed: {"Veuillez vous reconnecter", "La session de cet écran a pris fin (mot de passe changé, session révoquée ou stratégie modifiée). Un nouveau code va apparaître."},
+		wire.ProblemUnreachable:   {"La connexion Microsoft est injoignable", "L’écran réessaie tout seul."},
+		wire.ProblemRateLimited:   {"Trop de codes demandés", "Cet écran a demandé trop de codes. Il réessaiera tout seul."},
+		wire.ProblemTenant:        {"Compte non autorisé ici", "Ce compte appartient à une organisation que cet écran n’accepte pas. Un nouveau code va apparaître."},
+		wire.ProblemFailed:        {"La connexion a échoué", "Une erreur est survenue pendant la connexion. L’écran réessaiera tout seul."},
+	},
+	availability: map[string]string{
+		"Available": "Disponible", "AvailableIdle": "Disponible", "Away": "Absent", "BeRightBack": "De retour bientôt",
+		"Busy": "Occupé", "BusyIdle": "Occupé", "DoNotDisturb": "Ne pas déranger", "Offline": "Hors ligne",
+		"PresenceUnknown": "Statut inconnu",
+	},
+	activity: map[string]string{
+		"InACall": "En appel", "InAConferenceCall": "En conférence", "InAMeeting": "En réunion",
+		"Presenting": "Présente", "OutOfOffice": "Absent du bureau", "OffWork": "Hors travail", "Inactive": "Inactif",
+		"UrgentInterruptionsOnly": "Urgences uniquement",
+	},
+}
+
+// zone returns the location of an IANA name, UTC when unknown.
+func zone(name string) *time.Location {
+	if loc, err := time.LoadLocation(name); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// clock formats the time of day: "14:05", or "2:05 PM" on a 12-hour screen.
+func clock(t time.Time, sc wire.Screen) string {
+	t = t.In(zone(sc.TimeZone))
+	if sc.Clock24 || sc.Lang == "fr" {
+		return t.Format("15:04")
+	}
+	return t.Format("3:04 PM")
+}
+
+// date formats the day: "Monday 23 November" ("lundi 23 novembre").
+func date(t time.Time, sc wire.Screen) string {
+	t = t.In(zone(sc.TimeZone))
+	tx := textsFor(sc.Lang)
+	return fmt.Sprintf("%s %d %s", tx.days[t.Weekday()], t.Day(), tx.months[t.Month()-1])
+}
+
+// countdown formats the time left as a person reads it: "14:32", "0:05".
+func countdown(left time.Duration) string {
+	if left < 0 {
+		left = 0
+	}
+	s := int(left.Round(time.Second) / time.Second)
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
+
+// presenceLabel is "Busy · In a call": the availability, and the activity
+// when it says more.
+func presenceLabel(p wire.Presence, lang string) string {
+	tx := textsFor(lang)
+	label := tx.availability[p.Availability]
+	if label == "" {
+		label = p.Availability
+	}
+	if act := tx.activity[p.Activity]; act != "" {
+		label += " · " + act
+	}
+	return label
+}

@@ -1,0 +1,164 @@
+package wire
+
+import "time"
+
+// Phase is what a screen is doing; it is the value of data-state on the
+// screen's root element (TESTIDS.md).
+type Phase string
+
+// The phases of a screen. Connecting and Reconnecting are the screen's own:
+// the server never sends them.
+const (
+	PhaseConnecting   Phase = "connecting"
+	PhasePairing      Phase = "pairing"
+	PhaseCode         Phase = "code"
+	PhaseDashboard    Phase = "dashboard"
+	PhaseError        Phase = "error"
+	PhaseReconnecting Phase = "reconnecting"
+)
+
+// State is everything a screen shows. The server sends it whole whenever
+// any of it changes; it is small, and a whole state can never be half applied.
+type State struct {
+	Phase Phase `json:"phase"`
+	// Now is the server's clock when the state was made: a screen corrects
+	// its own clock by it (a TV's clock is often wrong), so that countdowns
+	// and "now" in the agenda are right.
+	Now    time.Time `json:"now"`
+	Screen Screen    `json:"screen"`
+
+	// Exactly one of these is set, matching Phase.
+	Pairing   *Pairing   `json:"pairing,omitempty"`
+	Code      *Code      `json:"code,omitempty"`
+	Problem   *Problem   `json:"problem,omitempty"`
+	Dashboard *Dashboard `json:"dashboard,omitempty"`
+}
+
+// Screen is the screen's own name and settings.
+type Screen struct {
+	Name string `json:"name"`
+	// TimeZone is the IANA zone the screen shows times in.
+	TimeZone string `json:"time_zone"`
+	Clock24  bool   `json:"clock24"`
+	// Lang is the language of the screen's words ("en", "fr").
+	Lang string `json:"lang"`
+	// Touch is true on screens that show buttons (tablets).
+	Touch bool `json:"touch,omitempty"`
+	// Privacy is true on shared screens: meetings carry no subject,
+	// organiser or location (the server drops them before sending).
+	Privacy bool `json:"privacy,omitempty"`
+	// Asleep is true outside the screen's opening hours: it shows only a
+	// dim clock.
+	Asleep bool `json:"asleep,omitempty"`
+}
+
+// Pairing is shown by a screen that an administrator has not enrolled yet.
+type Pairing struct {
+	// Number is what the administrator approves ("placard screens approve
+	// 482913" or the admin page).
+	Number string `json:"number"`
+}
+
+// Code is a device-code sign-in prompt: what a person enters, and where.
+type Code struct {
+	UserCode        string    `json:"user_code"`
+	VerificationURI string    `json:"verification_uri"`
+	ExpiresAt       time.Time `json:"expires_at"`
+	QR              QR        `json:"qr"`
+}
+
+// QR is a QR symbol of the verification URL, ready to draw as SVG.
+type QR struct {
+	// Size is the symbol's width in modules, quiet zone included.
+	Size int `json:"size"`
+	// Path is SVG path data that fills the dark modules, in module units.
+	Path string `json:"path"`
+}
+
+// Problem kinds: what went wrong, in a word the screen turns into a
+// sentence in its language.
+const (
+	ProblemDeclined      = "declined"       // the person declined on the phone
+	ProblemExpired       = "expired"        // the code ran out before use
+	ProblemBlocked       = "blocked"        // Conditional Access blocks device-code sign-in
+	ProblemSignedOut     = "signed_out"     // signed out from the admin page or the screen
+	ProblemRefreshFailed = "refresh_failed" // the session ended (revoked, password reset, policy)
+	ProblemUnreachable   = "unreachable"    // the identity platform cannot be reached
+	ProblemRateLimited   = "rate_limited"   // too many sign-in codes asked for
+	ProblemTenant        = "wrong_tenant"   // the account is from a tenant this server does not accept
+	ProblemFailed        = "failed"         // anything else
+)
+
+// Problem is an error screen.
+type Problem struct {
+	Kind string `json:"kind"`
+	// Code is for IT: an AADSTS number or another code, "" when none.
+	Code string `json:"code,omitempty"`
+	// Retry is when the screen moves on by itself; zero when it waits for a
+	// person (an administrator) to act.
+	Retry time.Time `json:"retry,omitzero"`
+}
+
+// Dashboard is what a signed-in screen shows.
+type Dashboard struct {
+	User User `json:"user"`
+	// Presence is nil for an account without Teams (or without the scope).
+	Presence *Presence `json:"presence,omitempty"`
+	// Agenda is nil for an account without a mailbox (or without the scope).
+	Agenda *Agenda `json:"agenda,omitempty"`
+	// Fresh is when the data was last read from Microsoft Graph.
+	Fresh time.Time `json:"fresh,omitzero"`
+	// Stale is true when Graph could not be read for longer than it should.
+	Stale bool `json:"stale,omitempty"`
+	// CanBook is true when the screen may book a meeting (touch screen and
+	// the Calendars.ReadWrite scope).
+	CanBook bool `json:"can_book,omitempty"`
+	// Booking is the outcome of the last quick booking, shown for a while.
+	Booking *Booking `json:"booking,omitempty"`
+}
+
+// User is who is signed in.
+type User struct {
+	Name     string `json:"name"`
+	Initials string `json:"initials"`
+	// Photo is a data: URL, "" when the account has none.
+	Photo string `json:"photo,omitempty"`
+}
+
+// Presence is Microsoft Graph's presence: availability and activity keep
+// Graph's values (Available, Busy, InACall, ...).
+type Presence struct {
+	Availability string `json:"availability"`
+	Activity     string `json:"activity"`
+}
+
+// Agenda is the day's events, in the screen's time zone.
+type Agenda struct {
+	Today []Event `json:"today"`
+	// Tomorrow holds tomorrow's first events once today has nothing left.
+	Tomorrow []Event `json:"tomorrow,omitempty"`
+}
+
+// Event is one calendar event. Subject, Location and Organizer are empty on
+// a screen in privacy mode.
+type Event struct {
+	ID        string    `json:"id"`
+	Subject   string    `json:"subject,omitempty"`
+	Location  string    `json:"location,omitempty"`
+	Organizer string    `json:"organizer,omitempty"`
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	// When is the time range as the screen shows it ("09:30–10:00").
+	When      string `json:"when"`
+	AllDay    bool   `json:"all_day,omitempty"`
+	Cancelled bool   `json:"cancelled,omitempty"`
+}
+
+// Booking is what happened to a quick booking.
+type Booking struct {
+	OK bool `json:"ok"`
+	// When is the booked range, as the screen shows it.
+	When string `json:"when,omitempty"`
+	// Problem is set when the booking failed.
+	Problem string `json:"problem,omitempty"`
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the edge server's configuration: flags, each with a PLACARD_*
+// environment variable as its default.
+type Config struct {
+	Addr      string
+	DataDir   string
+	PublicURL string
+
+	// Real tenant: with ClientID set, the server talks to Microsoft;
+	// without, it runs the sandbox.
+	ClientID  string
+	Tenant    string
+	Authority string
+	Scopes    []string
+
+	AutoEnroll bool
+	TimeZone   string
+	LogFormat  string
+	LogLevel   string
+
+	// SandboxCodeLifetime shortens the sandbox's device codes (tests).
+	SandboxCodeLifetime time.Duration
+}
+
+// Sandbox reports whether the server runs against the sandbox.
+func (c Config) Sandbox() bool { return c.ClientID == "" }
+
+// ParseConfig reads flags from args and defaults from getenv, and checks
+// every value, naming what is wrong and how to fix it.
+func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	env := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	var c Config
+	var scopes, enroll string
+	fs := flag.NewFlagSet("placard", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Addr, "addr", env("PLACARD_ADDR", ":8080"), "address to listen on (PLACARD_ADDR)")
+	fs.StringVar(&c.DataDir, "data", env("PLACARD_DATA", "./data"), "data directory, created 0700 (PLACARD_DATA)")
+	fs.StringVar(&c.PublicURL, "public-url", env("PLACARD_PUBLIC_URL", ""), "URL at which screens and phones reach this server; derived from -addr by default (PLACARD_PUBLIC_URL)")
+	fs.StringVar(&c.ClientID, "client-id", env("PLACARD_CLIENT_ID", ""), "application (client) id of the app registration; empty runs the sandbox (PLACARD_CLIENT_ID)")
+	fs.StringVar(&c.Tenant, "tenant", env("PLACARD_TENANT", ""), "tenant id or domain; 'organizations' only when meant (PLACARD_TENANT)")
+	fs.StringVar(&c.Authority, "authority", env("PLACARD_AUTHORITY", ""), "full authority URL instead of -tenant, e.g. https://contoso.ciamlogin.com/contoso.onmicrosoft.com (PLACARD_AUTHORITY)")
+	fs.StringVar(&scopes, "scopes", env("PLACARD_SCOPES", "User.Read Calendars.Read Presence.Read"), "delegated Graph permissions to ask for (PLACARD_SCOPES)")
+	fs.StringVar(&enroll, "enroll", env("PLACARD_ENROLL", ""), "auto: new screens get codes at once (sandbox default); manual: an administrator approves each screen (PLACARD_ENROLL)")
+	fs.StringVar(&c.TimeZone, "time-zone", env("PLACARD_TIME_ZONE", ""), "IANA time zone of screens with none configured; the server's by default (PLACARD_TIME_ZONE)")
+	fs.StringVar(&c.LogFormat, "log-format", env("PLACARD_LOG_FORMAT", "text"), "text or json (PLACARD_LOG_FORMAT)")
+	fs.StringVar(&c.LogLevel, "log-level", env("PLACARD_LOG_LEVEL", "info"), "debug, info, warn or error (PLACARD_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q: placard takes only flags (see placard -h)", fs.Arg(0))
+	}
+	c.Scopes = strings.Fields(scopes)
+
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+		bad("-addr %q is not host:port (e.g. :8080 or 127.0.0.1:8080)", c.Addr)
+	}
+	if c.DataDir == "" {
+		bad("-data is empty: name a directory for placard's state")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			bad("-public-url %q must be a base URL like http://192.168.1.20:8080", c.PublicURL)
+		}
+		c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	}
+	switch enroll {
+	case "":
+		c.AutoEnroll = c.Sandbox()
+	case "auto":
+		c.AutoEnroll = true
+	case "manual":
+		c.AutoEnroll = false
+	default:
+		bad("-enroll %q must be auto or manual", enroll)
+	}
+	if c.Sandbox() {
+		if c.Tenant != "" || c.Authority != "" {
+			bad("-tenant or -authority is set without -client-id: set PLACARD_CLIENT_ID too, or neither to run the sandbox")
+		}
+	} else {
+		switch {
+		case c.Authority != "":
+			u, err := url.Parse(c.Authority)
+			if err != nil || u.Scheme != "https" || strings.Trim(u.Path, "/") == "" {
+				bad("-authority %q must be https://host/<tenant> (MSAL needs the tenant in the path)", c.Authority)
+			}
+		case c.Tenant == "":
+			bad("-tenant is empty: set PLACARD_TENANT to your tenant id or domain (or 'organizations' for any work account)")
+		case c.Tenant == "common" || c.Tenant == "consumers":
+			bad("-tenant %q is not allowed: device-code sign-in for a display needs a tenant id, a domain or 'organizations'", c.Tenant)
+		default:
+			c.Authority = "https://login.microsoftonline.com/" + c.Tenant
+		}
+		if len(c.Scopes) == 0 {
+			bad("-scopes is empty: placard needs at least User.Read")
+		}
+	}
+	if c.TimeZone != "" {
+		if _, err := time.LoadLocation(c.TimeZone); err != nil {
+			bad("-time-zone %q is not an IANA zone (e.g. Europe/Paris)", c.TimeZone)
+		}
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("-log-format %q must be text or json", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("-log-level %q must be debug, info, warn or error", c.LogLevel)
+	}
+	return c, errors.Join(errs...)
+}
+
+// ensureDataDir creates the data directory with mode 0700, and refuses one
+// that others may read: it holds the key that opens every token.
+func ensureDataDir(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return "", fmt.Errorf("creating data directory %s: %w", abs, err)
+	}
+	info, err := os.Stat(abs)
+	if err != nil {
+		return "", fmt.Errorf("data directory %s: %w", abs, err)
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("data directory %s has mode %04o: others may read it; run chmod 700 %s", abs, info.Mode().Perm(), abs)
+	}
+	return abs, nil
+}
+
+// publicURL is where screens and phones reach the server: the configured
+// URL, or one derived from the listener. A server listening on every
+// interface is announced at its first LAN address, so that a phone can
+// open the sandbox's phone page.
+func publicURL(configured string, ln net.Addr) string {
+	if configured != "" {
+		return configured
+	}
+	tcp, ok := ln.(*net.TCPAddr)
+	if !ok {
+		return "http://" + ln.String()
+	}
+	host := tcp.IP.String()
+	switch {
+	case tcp.IP.IsUnspecified():
+		host = lanAddress()
+	case tcp.IP.IsLoopback():
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(tcp.Port))
+}
+
+// lanAddress is the first non-loopback IPv4 address of the machine, or
+// localhost when it has none.
+func lanAddress() string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return "localhost"
+	}
+	for _, a := range addrs {
+		if ip, ok := a.(*net.IPNet); ok && ip.IP.To4() != nil && !ip.IP.IsLoopback() && !ip.IP.IsLinkLocalUnicast() {
+			return ip.IP.String()
+		}
+	}
+	return "localhost"
+}

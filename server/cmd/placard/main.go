@@ -1,0 +1,311 @@
+// Command placard is the edge server: one binary with the screen (app.wasm)
+// embedded. With no PLACARD_CLIENT_ID it runs the sandbox, an in-process
+// emulation of the Microsoft identity platform and Graph.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "time/tzdata" // screens' time zones, whatever the host has
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server/graph"
+	"github.com/placard/placard/server/httpd"
+	"github.com/placard/placard/server/hub"
+	"github.com/placard/placard/server/identity"
+	"github.com/placard/placard/server/sandbox"
+	"github.com/placard/placard/server/screens"
+	"github.com/placard/placard/server/secret"
+	"github.com/placard/placard/server/sqlite"
+	"github.com/placard/placard/web"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "placard:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := ParseConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	m := &Main{Config: cfg, Key: getenv("PLACARD_KEY"), Stdout: stdout, Stderr: stderr}
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "placard: shutting down")
+	return m.Close()
+}
+
+// Main is the edge server, wired. Tests run it on :0 with a temporary data
+// directory, as main does with the real one.
+type Main struct {
+	Config Config
+	// Key is PLACARD_KEY: the key that seals tokens, instead of the key
+	// file in the data directory.
+	Key    string
+	Stdout io.Writer
+	Stderr io.Writer
+	// Tune adjusts the screens' configuration before they start (tests
+	// shorten the grace and hold times).
+	Tune func(*screens.Config)
+
+	// Set by Run.
+	Log       *slog.Logger
+	URL       string // where the server listens, e.g. http://127.0.0.1:8080
+	PublicURL string // where screens and phones reach it
+	Sandbox   *sandbox.Sandbox
+	Store     *sqlite.Store
+	Screens   *screens.Manager
+	Hub       *hub.Hub
+
+	srv       *http.Server
+	stopHub   context.CancelFunc
+	hubDone   chan struct{}
+	serveDone chan struct{}
+	closeOnce bool
+}
+
+// Run starts the server and returns once it is listening.
+func (m *Main) Run(ctx context.Context) (err error) {
+	if m.Stdout == nil {
+		m.Stdout = io.Discard
+	}
+	if m.Stderr == nil {
+		m.Stderr = io.Discard
+	}
+	cfg := m.Config
+	m.Log = newLogger(cfg, m.Stderr)
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+
+	dataDir, err := ensureDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	key, err := secret.LoadKey(m.Key, filepath.Join(dataDir, "key"))
+	if err != nil {
+		return err
+	}
+	box, err := secret.NewBox(key)
+	if err != nil {
+		return err
+	}
+	m.Store, err = sqlite.Open(ctx, filepath.Join(dataDir, "placard.db"))
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w (is another placard running? choose another -addr)", cfg.Addr, err)
+	}
+	m.URL = "http://" + ln.Addr().String()
+	m.PublicURL = publicURL(cfg.PublicURL, ln.Addr())
+
+	clientID, authority := cfg.ClientID, cfg.Authority
+	hc := &http.Client{Timeout: 30 * time.Second}
+	var qrContent func(string, string) string
+	var onCode func(string, string)
+	if cfg.Sandbox() {
+		m.Sandbox, err = sandbox.New(sandbox.Options{
+			VerificationURL: m.PublicURL + "/sandbox/devicelogin",
+			KeyFile:         filepath.Join(dataDir, "sandbox-key.pem"),
+			CodeLifetime:    cfg.SandboxCodeLifetime,
+			Logger:          m.Log,
+		})
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		hc.Transport = m.Sandbox.Transport()
+		clientID, authority = sandbox.ClientID, "https://"+sandbox.LoginHost+"/"+sandbox.TenantID
+		qrContent, onCode = sandbox.QRContent, m.Sandbox.NameCode
+	}
+	id, err := identity.New(identity.Config{
+		ClientID:   clientID,
+		Authority:  authority,
+		Scopes:     cfg.Scopes,
+		HTTPClient: hc,
+		Caches:     identity.SealedCaches{Store: m.Store, Box: box},
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
+	sockets := &httpd.Sockets{Log: m.Log}
+	m.Hub = hub.New(sockets, hub.Options{Log: m.Log})
+	scfg := screens.Config{
+		Store:      m.Store,
+		Identity:   id,
+		Graph:      graph.New(graph.DefaultBaseURL, hc),
+		Publisher:  m.Hub,
+		Log:        m.Log,
+		AutoEnroll: cfg.AutoEnroll,
+		TimeZone:   serverZone(cfg.TimeZone),
+		QRContent:  qrContent,
+		OnCode:     onCode,
+	}
+	if m.Tune != nil {
+		m.Tune(&scfg)
+	}
+	m.Screens, err = screens.New(scfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	sockets.Screens = m.Screens
+
+	assets, err := httpd.NewAssets(web.Static(), web.Wasm())
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("reading the embedded assets: %w", err)
+	}
+	if !assets.HasWasm() {
+		m.Log.Warn("app.wasm is not in this binary: screens show their first page but do not update; build with `make build`")
+	}
+	h := &httpd.Server{
+		Screens: m.Screens,
+		Hub:     m.Hub,
+		Assets:  assets,
+		Log:     m.Log,
+		Ready:   m.Store.Ping,
+	}
+	if m.Sandbox != nil {
+		h.Sandbox = m.Sandbox.Handler()
+	}
+
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	m.stopHub, m.hubDone = stopHub, make(chan struct{})
+	go func() {
+		defer close(m.hubDone)
+		m.Hub.Run(hubCtx)
+	}()
+	m.srv = &http.Server{
+		Handler:           h.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+	}
+	m.serveDone = make(chan struct{})
+	go func() {
+		defer close(m.serveDone)
+		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Log.Error("serving HTTP", "err", err)
+		}
+	}()
+	m.banner(dataDir)
+	return nil
+}
+
+// banner tells a person where to look.
+func (m *Main) banner(dataDir string) {
+	local := m.URL
+	if tcp, err := net.ResolveTCPAddr("tcp", m.URL[len("http://"):]); err == nil && (tcp.IP.IsUnspecified() || tcp.IP.IsLoopback()) {
+		local = fmt.Sprintf("http://localhost:%d", tcp.Port)
+	}
+	w := m.Stdout
+	if m.Sandbox != nil {
+		fmt.Fprintln(w, "placard is running in sandbox mode: an emulated Microsoft 365 tenant, no Azure needed.")
+	} else {
+		fmt.Fprintf(w, "placard is running against %s\n", m.Config.Authority)
+	}
+	fmt.Fprintf(w, "  Screen:      %s/?screen=%s\n", local, url.QueryEscape("Lobby TV"))
+	if m.Sandbox != nil {
+		fmt.Fprintf(w, "  Phone page:  %s/sandbox/devicelogin\n", m.PublicURL)
+	}
+	fmt.Fprintf(w, "  Data:        %s\n", dataDir)
+}
+
+// Close shuts the server down gracefully: it tells screens to reconnect,
+// stops accepting, stops the sessions and flushes the store.
+func (m *Main) Close() error {
+	if m.closeOnce {
+		return nil
+	}
+	m.closeOnce = true
+	var errs []error
+	if m.Hub != nil && m.hubDone != nil {
+		if bye, err := wire.Encode(wire.Bye{Reason: "the edge server is restarting"}); err == nil {
+			m.Hub.Broadcast(bye)
+		}
+	}
+	if m.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := m.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutting HTTP down: %w", err))
+		}
+		cancel()
+		<-m.serveDone
+	}
+	if m.stopHub != nil {
+		m.stopHub()
+		<-m.hubDone
+	}
+	if m.Screens != nil {
+		m.Screens.Close()
+	}
+	if m.Store != nil {
+		if err := m.Store.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serverZone is the zone of screens with none: the configured one, else
+// the host's (TZ, or the /etc/localtime link), else UTC.
+func serverZone(configured string) string {
+	if configured != "" {
+		return configured
+	}
+	if tz := os.Getenv("TZ"); tz != "" {
+		if _, err := time.LoadLocation(tz); err == nil {
+			return tz
+		}
+	}
+	if target, err := os.Readlink("/etc/localtime"); err == nil {
+		if _, zone, ok := strings.Cut(target, "zoneinfo/"); ok {
+			if _, err := time.LoadLocation(zone); err == nil {
+				return zone
+			}
+		}
+	}
+	return "UTC"
+}

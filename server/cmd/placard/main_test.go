@@ -1,0 +1,169 @@
+package main
+
+import (
+	"net/url"
+
+	"context"
+	"github.com/gorilla/websocket"
+	"github.com/placard/placard/app/wire"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/placard/placard/server/screens"
+)
+
+// testServer starts the edge server in sandbox mode on 127.0.0.1:0 with a
+// fresh data directory, as `make run` does with ./data.
+func testServer(t *testing.T, tune ...func(*Main)) *Main {
+	t.Helper()
+	return startOn(t, filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", tune...)
+}
+
+func startOn(t *testing.T, dataDir, addr string, tune ...func(*Main)) *Main {
+	t.Helper()
+	cfg, err := ParseConfig([]string{"-addr", addr, "-data", dataDir, "-log-level", "info"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Main{Config: cfg, Stderr: testLog{t}}
+	m.Tune = func(c *screens.Config) {
+		c.Grace = 2 * time.Second
+		c.ProblemHold = 2 * time.Second
+	}
+	for _, f := range tune {
+		f(m)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatalf("starting placard: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("closing placard: %v", err)
+		}
+	})
+	return m
+}
+
+// testLog sends the server's log to the test's.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+// httpClient is a client with a cookie jar, as a browser has.
+func httpClient(t *testing.T) *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, Timeout: 20 * time.Second}
+}
+
+func get(t *testing.T, c *http.Client, url string) (*http.Response, string) {
+	t.Helper()
+	res, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return res, string(b)
+}
+
+var userCodeRE = regexp.MustCompile(`data-testid="user-code"[^>]*>(.*?)</div>`)
+
+// userCodeIn reads the user code from a page's HTML.
+func userCodeIn(t *testing.T, html string) string {
+	t.Helper()
+	m := userCodeRE.FindStringSubmatch(html)
+	if m == nil {
+		t.Fatalf("no user code in the page:\n%.2000s", html)
+	}
+	return regexp.MustCompile(`<[^>]+>|\s`).ReplaceAllString(m[1], "")
+}
+
+// wsScreen is a screen as the edge server sees one: the page loaded with a
+// cookie jar, then the WebSocket, through which it reads its states.
+type wsScreen struct {
+	t      *testing.T
+	name   string
+	client *http.Client
+	conn   *websocket.Conn
+	states chan wire.State
+	html   string
+}
+
+// openScreen loads a screen's page and connects its WebSocket, as a
+// browser does.
+func openScreen(t *testing.T, m *Main, name string) *wsScreen {
+	t.Helper()
+	s := &wsScreen{t: t, name: name, client: httpClient(t), states: make(chan wire.State, 64)}
+	_, s.html = get(t, s.client, m.URL+"/?screen="+url.QueryEscape(name))
+	s.dial(m)
+	return s
+}
+
+func (s *wsScreen) dial(m *Main) {
+	s.t.Helper()
+	u, _ := url.Parse(m.URL)
+	header := http.Header{"Origin": {m.URL}}
+	for _, c := range s.client.Jar.Cookies(u) {
+		header.Add("Cookie", c.Name+"="+c.Value)
+	}
+	conn, res, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/ws", header)
+	if err != nil {
+		s.t.Fatalf("dialing the WebSocket: %v (%v)", err, res)
+	}
+	s.t.Cleanup(func() { conn.Close() })
+	hello, _ := wire.Encode(wire.Hello{Screen: s.name, TimeZone: "Europe/Paris"})
+	if err := conn.WriteMessage(websocket.TextMessage, hello); err != nil {
+		s.t.Fatal(err)
+	}
+	s.conn = conn
+	states := s.states
+	go func() {
+		for {
+			_, data, err := conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			if m, err := wire.DecodeFromServer(data); err == nil {
+				if st, ok := m.(wire.State); ok {
+					states <- st
+				}
+			}
+		}
+	}()
+}
+
+// waitFor reads states until one satisfies ok, failing after within.
+func (s *wsScreen) waitFor(within time.Duration, what string, ok func(wire.State) bool) wire.State {
+	s.t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case st := <-s.states:
+			if ok(st) {
+				return st
+			}
+		case <-deadline:
+			s.t.Fatalf("screen %q: no %s within %v", s.name, what, within)
+		}
+	}
+}
+
+func (s *wsScreen) waitPhase(within time.Duration, phase wire.Phase) wire.State {
+	s.t.Helper()
+	return s.waitFor(within, string(phase)+" state", func(st wire.State) bool { return st.Phase == phase })
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server/internal/browsertest"
+)
+
+func TestPageCarriesTheUserCodeWithoutJavaScript(t *testing.T) {
+	m := testServer(t)
+	res, html := get(t, httpClient(t), m.URL+"/?screen=X")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /?screen=X: %s", res.Status)
+	}
+	code := userCodeIn(t, html)
+	codes := m.Sandbox.Codes()
+	if len(codes) != 1 || codes[0].UserCode != code || codes[0].Screen != "X" {
+		t.Fatalf("the page shows %q; the sandbox issued %+v", code, codes)
+	}
+	for _, want := range []string{`data-state="code"`, `data-testid="verification-uri"`, `data-testid="qr"`, `data-testid="countdown"`, `data-expires-at="`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the prerendered page lacks %s", want)
+		}
+	}
+	if got := res.Header.Get("Cache-Control"); got != "no-store" {
+		t.Errorf("a page with a live code has Cache-Control %q, want no-store", got)
+	}
+}
+
+func TestReloadKeepsTheSameCode(t *testing.T) {
+	m := testServer(t)
+	c := httpClient(t)
+	res, first := get(t, c, m.URL+"/?screen=Hall")
+	if etag := res.Header.Get("ETag"); etag != "" {
+		t.Errorf("a page has an ETag %s: a browser would revalidate it into an old code", etag)
+	}
+	_, second := get(t, c, m.URL+"/?screen=Hall")
+	if a, b := userCodeIn(t, first), userCodeIn(t, second); a != b {
+		t.Errorf("a reload showed a new code: %s then %s", a, b)
+	}
+	if n := len(m.Sandbox.Codes()); n != 1 {
+		t.Errorf("a reload asked for another code: %d codes issued", n)
+	}
+}
+
+func TestTwoScreensGetTwoCodesAndSignInSeparately(t *testing.T) {
+	m := testServer(t)
+	lobby := openScreen(t, m, "Lobby TV")
+	kitchen := openScreen(t, m, "Kitchen")
+	a := lobby.waitPhase(10*time.Second, wire.PhaseCode).Code.UserCode
+	b := kitchen.waitPhase(10*time.Second, wire.PhaseCode).Code.UserCode
+	if a == b {
+		t.Fatalf("two screens got the same code %s", a)
+	}
+	if out := m.Sandbox.Approve(a, "ada@placard.example"); out != "approved" {
+		t.Fatalf("approving %s: %s", a, out)
+	}
+	st := lobby.waitPhase(15*time.Second, wire.PhaseDashboard)
+	if st.Dashboard.User.Name != "Ada Lovelace" {
+		t.Errorf("Lobby TV shows %q", st.Dashboard.User.Name)
+	}
+	// The kitchen never left its code: its latest state is still it.
+	st, err := m.Screens.State(t.Context(), screenID(t, m, "Kitchen"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Phase != wire.PhaseCode || st.Code.UserCode != b {
+		t.Errorf("Kitchen shows %s %+v, want its code %s", st.Phase, st.Code, b)
+	}
+	select {
+	case st := <-kitchen.states:
+		t.Errorf("Kitchen was sent a new state: %s", st.Phase)
+	default:
+	}
+}
+
+func TestDeclineShowsWhyThenANewCode(t *testing.T) {
+	m := testServer(t)
+	browser := browsertest.New(t)
+	var code string
+	browsertest.Run(t, browser, 20*time.Second, "opening the screen",
+		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape("Door 3")),
+		chromedp.WaitVisible(browsertest.State("code")),
+		chromedp.Poll(`document.querySelector('[data-testid="screen"]:not([data-snapshot])') !== null`, nil),
+		chromedp.Text(browsertest.TestID("user-code"), &code),
+	)
+	phone := browsertest.Tab(t, browser)
+	var outcome string
+	browsertest.Run(t, phone, 20*time.Second, "declining on the phone page",
+		chromedp.Navigate(m.PublicURL+"/sandbox/devicelogin?code="+code),
+		chromedp.Click(`button[name="action"][value="decline"]`),
+		chromedp.WaitVisible(browsertest.TestID("approval-result")),
+		chromedp.AttributeValue(browsertest.TestID("approval-result"), "data-outcome", &outcome, nil),
+	)
+	if outcome != "declined" {
+		t.Fatalf("outcome %q, want declined", outcome)
+	}
+	var title, message, next string
+	browsertest.Run(t, browser, 15*time.Second, "waiting for the error state",
+		chromedp.WaitVisible(browsertest.State("error")),
+		chromedp.Text(browsertest.TestID("error-title"), &title),
+		chromedp.Text(browsertest.TestID("error-message"), &message),
+	)
+	if !strings.Contains(title, "declined") || !strings.Contains(message, "new code") {
+		t.Errorf("error screen says %q / %q: want a plain word on the decline and what comes next", title, message)
+	}
+	browsertest.Run(t, browser, 15*time.Second, "waiting for a new code",
+		chromedp.WaitVisible(browsertest.State("code")),
+		chromedp.Text(browsertest.TestID("user-code"), &next),
+	)
+	if next == code {
+		t.Errorf("the screen shows the declined code %s again", code)
+	}
+}
+
+// screenID finds a screen's id by its name.
+func screenID(t *testing.T, m *Main, name string) string {
+	t.Helper()
+	all, err := m.Store.Screens(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range all {
+		if sc.Name == name {
+			return sc.ID
+		}
+	}
+	t.Fatalf("no screen %q", name)
+	return ""
+}

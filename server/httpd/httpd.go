@@ -1,0 +1,209 @@
+// Package httpd is the edge server's HTTP surface: the screen's pages
+// (go-app, prerendered), its assets, the screens' WebSocket, health and
+// metrics, and the sandbox's pages when it runs. Every response carries the
+// security headers of SECURITY.md.
+package httpd
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/hub"
+	"github.com/placard/placard/server/screens"
+)
+
+// Server holds what the HTTP surface serves.
+type Server struct {
+	Screens *screens.Manager
+	Hub     *hub.Hub
+	Assets  *Assets
+	Log     *slog.Logger
+	// Sandbox serves /sandbox/ when the server runs in sandbox mode.
+	Sandbox http.Handler
+	// Ready checks what /readyz reports: the store, the identity platform.
+	Ready func(ctx context.Context) error
+	// Metrics serves /metrics; nil for none.
+	Metrics http.Handler
+
+	app *app.Handler
+}
+
+// Handler returns the server's root handler.
+func (s *Server) Handler() http.Handler {
+	installPrerender()
+	if s.Log == nil {
+		s.Log = slog.New(slog.DiscardHandler)
+	}
+	s.app = &app.Handler{
+		Name:            "placard",
+		ShortName:       "placard",
+		Title:           "placard",
+		Description:     "A signed-in Microsoft 365 display",
+		Lang:            "en",
+		BackgroundColor: "#0b1020",
+		ThemeColor:      "#0b1020",
+		LoadingLabel:    " ",
+		Icon: app.Icon{
+			Default:  "/web/icon-192.png",
+			Large:    "/web/icon-512.png",
+			Maskable: "/web/icon-maskable-512.png",
+			SVG:      "/web/icon.svg",
+		},
+		Styles:                  []string{"/web/placard.css"},
+		CacheableResources:      []string{"/web/offline.html"},
+		Resources:               s.Assets,
+		Version:                 s.Assets.Version(),
+		ServiceWorkerTemplate:   serviceWorker(s.Assets),
+		WasmContentLengthHeader: "X-Content-Length",
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /ws", s.Hub)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", s.Metrics)
+	}
+	if s.Sandbox != nil {
+		mux.Handle("/sandbox/", s.Sandbox)
+		mux.HandleFunc("GET /sandbox", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/sandbox/", http.StatusFound)
+		})
+	}
+	mux.HandleFunc("GET /{$}", s.servePage)
+	mux.Handle("/", s.app)
+	return securityHeaders(mux)
+}
+
+// contentSecurityPolicy lets the page load only from this origin; the Wasm
+// needs 'wasm-unsafe-eval' and nothing else unsafe.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; " +
+	"img-src 'self' data:; style-src 'self'; font-src 'self'; manifest-src 'self'; worker-src 'self'; " +
+	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// securityHeaders sets the headers of SECURITY.md on every response.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := s.Ready(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// serviceWorker is go-app's worker template replaced by ours (web/static),
+// which never serves a page from the cache.
+func serviceWorker(a *Assets) string {
+	b, err := a.readStatic("app-worker.js")
+	if err != nil {
+		panic("httpd: web/static/app-worker.js is missing from the binary")
+	}
+	return string(b)
+}
+
+// statusOf maps an error code to its HTTP status.
+func statusOf(err error) int {
+	switch server.ErrorCode(err) {
+	case server.EINVALID:
+		return http.StatusBadRequest
+	case server.ENOTFOUND:
+		return http.StatusNotFound
+	case server.ECONFLICT:
+		return http.StatusConflict
+	case server.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case server.EFORBIDDEN:
+		return http.StatusForbidden
+	case server.ETOOMANY:
+		return http.StatusTooManyRequests
+	case server.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// Sockets adapts the screens manager to the hub: a connection proves which
+// screen it is with the screen's cookie, named after the screen in hello.
+type Sockets struct {
+	Screens *screens.Manager
+	Log     *slog.Logger
+}
+
+var _ hub.Handler = Sockets{}
+
+// Authenticate reads the cookie of the screen named in hello.
+func (k Sockets) Authenticate(r *http.Request, hello wire.Hello) (string, error) {
+	cred := credentialOf(r, hello.Screen)
+	if cred == nil {
+		return "", screens.ErrUnknownScreen
+	}
+	sc, err := k.Screens.Authenticate(r.Context(), *cred)
+	if err != nil {
+		return "", err
+	}
+	return sc.ID, nil
+}
+
+// Connected attaches the connection to its screen's session.
+func (k Sockets) Connected(screenID string, hello wire.Hello) {
+	err := k.Screens.Attach(context.Background(), screenID, screens.Hello{Touch: hello.Touch, TimeZone: hello.TimeZone})
+	if err != nil {
+		k.Log.Error("attaching a screen", "screen", screenID, "err", err)
+	}
+}
+
+// Disconnected detaches it.
+func (k Sockets) Disconnected(screenID string) { k.Screens.Detach(screenID) }
+
+// Received handles a screen's request.
+func (k Sockets) Received(screenID string, m wire.Message) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var err error
+	switch m := m.(type) {
+	case wire.SignOut:
+		err = k.Screens.SignOut(ctx, screenID, "screen")
+	case wire.QuickBook:
+		// The screen shows no booking button while CanBook is false.
+		err = server.Errorf(server.EFORBIDDEN, "quick booking of %d minutes is not enabled on this server", m.Minutes)
+	}
+	if err != nil && !strings.Contains(err.Error(), "context canceled") {
+		k.Log.Warn("handling a screen's request", "screen", screenID, "type", m.MessageType(), "err", err)
+	}
+}

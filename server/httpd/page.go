@@ -1,0 +1,188 @@
+package httpd
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/placard/placard/app/ui"
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/screens"
+)
+
+// prerenderWait is how long a page request waits for a new screen's first
+// code, so that the first HTML carries it.
+const prerenderWait = 4 * time.Second
+
+// prerenders hands each page request's state to go-app's prerender, which
+// sees only the page URL: the request gets a one-time key in the URL that
+// go-app prerenders (never in what the browser receives), and the hook
+// looks the state up by it. Shared by every server in the process, like
+// go-app's routes.
+var (
+	prerenders     sync.Map // key → wire.State
+	prerenderSetup sync.Once
+)
+
+const prerenderParam = "_placard_prerender"
+
+func installPrerender() {
+	prerenderSetup.Do(func() {
+		ui.Routes()
+		ui.SetPrerender(func(u *url.URL) (wire.State, bool) {
+			st, ok := prerenders.Load(u.Query().Get(prerenderParam))
+			if !ok {
+				return wire.State{}, false
+			}
+			return st.(wire.State), true
+		})
+	})
+}
+
+// cookieName is the cookie that holds the credential of the screen called
+// name in this browser: one per name, so that tabs of one browser can be
+// different screens. The __Host- prefix (over TLS) pins it to this host.
+func cookieName(r *http.Request, name string) string {
+	h := sha256.Sum256([]byte(name))
+	n := "placard_screen_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h[:10]))
+	if r.TLS != nil {
+		n = "__Host-" + n
+	}
+	return n
+}
+
+// lastScreenCookie remembers the last screen opened in this browser, so
+// that "/" (a PWA's start URL) opens it again.
+const lastScreenCookie = "placard_last_screen"
+
+func setCookie(w http.ResponseWriter, r *http.Request, name, value string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     "/",
+		MaxAge:   400 * 24 * 3600, // browsers cap cookies at 400 days
+		HttpOnly: true,
+		Secure:   r.TLS != nil,
+		SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// credentialOf reads the credential of the screen called name from the
+// request's cookies.
+func credentialOf(r *http.Request, name string) *screens.Credential {
+	c, err := r.Cookie(cookieName(r, name))
+	if err != nil {
+		return nil
+	}
+	cred, ok := screens.ParseCredential(c.Value)
+	if !ok {
+		return nil
+	}
+	return &cred
+}
+
+// servePage serves a screen's page: it finds (or registers) the screen of
+// this browser, waits for its state, and has go-app prerender it.
+func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	name := q.Get("screen")
+	if name == "" {
+		s.redirectToScreen(w, r)
+		return
+	}
+	sc, cred, err := s.Screens.Open(r.Context(), name, credentialOf(r, name))
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	if cred != nil {
+		setCookie(w, r, cookieName(r, name), cred.String())
+	}
+	setCookie(w, r, lastScreenCookie, url.QueryEscape(name))
+
+	st, err := s.Screens.State(r.Context(), sc.ID, prerenderWait)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		s.Log.Warn("prerendering a screen", "screen", sc.ID, "err", err)
+	}
+	key := randomKey()
+	prerenders.Store(key, st)
+	defer prerenders.Delete(key)
+
+	q.Del(prerenderParam)
+	q.Set(prerenderParam, key)
+	r2 := r.Clone(r.Context())
+	r2.URL.RawQuery = q.Encode()
+	// go-app gives every response one ETag and answers 304 to it: a page
+	// carries a live code, so it is never served from a cache.
+	r2.Header.Del("If-None-Match")
+	s.app.ServeHTTP(&pageWriter{ResponseWriter: w}, r2)
+}
+
+// redirectToScreen sends "/" to the last screen this browser opened, or to
+// a new name.
+func (s *Server) redirectToScreen(w http.ResponseWriter, r *http.Request) {
+	name := ""
+	if c, err := r.Cookie(lastScreenCookie); err == nil {
+		if v, err := url.QueryUnescape(c.Value); err == nil && wire.ValidateName(v) == nil {
+			name = v
+		}
+	}
+	if name == "" {
+		b := make([]byte, 2)
+		rand.Read(b)
+		name = "Screen " + strings.ToUpper(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))[:3]
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, "/?screen="+url.QueryEscape(name), http.StatusFound)
+}
+
+func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
+	status := statusOf(err)
+	if status >= 500 {
+		s.Log.Error("serving a screen's page", "err", err)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, server.ErrorMessage(err), status)
+}
+
+func randomKey() string {
+	b := make([]byte, 18)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// pageWriter corrects go-app's headers for a page: never cached, and
+// typed with its charset.
+type pageWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (p *pageWriter) WriteHeader(code int) {
+	if !p.wrote {
+		p.wrote = true
+		h := p.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Del("ETag")
+		if strings.HasPrefix(h.Get("Content-Type"), "text/html") {
+			h.Set("Content-Type", "text/html; charset=utf-8")
+		}
+	}
+	p.ResponseWriter.WriteHeader(code)
+}
+
+func (p *pageWriter) Write(b []byte) (int, error) {
+	if !p.wrote {
+		p.WriteHeader(http.StatusOK)
+	}
+	return p.ResponseWriter.Write(b)
+}

@@ -1,0 +1,439 @@
+// Package hub carries messages between the edge server and its screens over
+// WebSocket (gorilla/websocket).
+//
+// It follows gorilla's chat example: one goroutine owns the set of
+// connections and is driven by a channel; each connection has one reader
+// and one writer goroutine and a bounded send buffer, and a screen that
+// cannot keep up is dropped rather than allowed to slow the others.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/placard/placard/app/wire"
+)
+
+const (
+	// writeWait is the time allowed to write a message to a screen.
+	writeWait = 10 * time.Second
+	// pongWait is the time allowed to read the next pong from a screen.
+	pongWait = 60 * time.Second
+	// pingPeriod sends pings before pongWait runs out.
+	pingPeriod = pongWait * 9 / 10
+	// helloWait is the time a new connection has to say hello.
+	helloWait = 10 * time.Second
+	// maxMessageSize is the largest message a screen may send.
+	maxMessageSize = wire.MaxMessageSize
+	// sendBuffer is how many messages may wait for a slow screen before
+	// it is dropped.
+	sendBuffer = 16
+)
+
+// Handler is what the hub serves: the screens' side of the edge server.
+type Handler interface {
+	// Authenticate names the screen of a new connection from its upgrade
+	// request (the screen's cookie) and hello; an error refuses it.
+	Authenticate(r *http.Request, hello wire.Hello) (screenID string, err error)
+	// Connected is called once the connection can receive messages.
+	Connected(screenID string, hello wire.Hello)
+	// Disconnected is called when it has gone.
+	Disconnected(screenID string)
+	// Received is called for each message after the hello.
+	Received(screenID string, msg wire.Message)
+}
+
+// Metrics receives the hub's counts; nil for none.
+type Metrics interface {
+	Connections(n int)
+	Message(direction, kind string)
+}
+
+// Hub holds the screens' connections.
+type Hub struct {
+	handler  Handler
+	log      *slog.Logger
+	metrics  Metrics
+	upgrader websocket.Upgrader
+	origins  []string
+
+	ops  chan func()
+	done chan struct{}
+
+	// Owned by the run goroutine.
+	screens map[string]map[*client]bool
+	count   int
+}
+
+// Options configure a Hub.
+type Options struct {
+	Log *slog.Logger
+	// Origins are origins allowed besides the server's own
+	// ("https://kiosk.example").
+	Origins []string
+	Metrics Metrics
+}
+
+// New returns a hub; Run must be running for it to work.
+func New(h Handler, opts Options) *Hub {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	hb := &Hub{
+		handler: h,
+		log:     opts.Log,
+		metrics: opts.Metrics,
+		origins: opts.Origins,
+		ops:     make(chan func(), 1024),
+		done:    make(chan struct{}),
+		screens: map[string]map[*client]bool{},
+	}
+	hb.upgrader = websocket.Upgrader{
+		ReadBufferSize:  1024,
+		WriteBufferSize: 4096,
+		CheckOrigin:     hb.checkOrigin,
+	}
+	return hb
+}
+
+// Run owns the hub's connections until ctx ends, then closes them all.
+func (h *Hub) Run(ctx context.Context) {
+	defer close(h.done)
+	for {
+		select {
+		case op := <-h.ops:
+			op()
+		case <-ctx.Done():
+			for _, cs := range h.screens {
+				for c := range cs {
+					h.dropLocked(c)
+				}
+			}
+			return
+		}
+	}
+}
+
+// do runs op on the hub's goroutine and waits for it.
+func (h *Hub) do(op func()) bool {
+	ran := make(chan struct{})
+	select {
+	case h.ops <- func() { op(); close(ran) }:
+	case <-h.done:
+		return false
+	}
+	select {
+	case <-ran:
+		return true
+	case <-h.done:
+		return false
+	}
+}
+
+// send queues op on the hub's goroutine without waiting for it.
+func (h *Hub) send(op func()) {
+	select {
+	case h.ops <- op:
+	case <-h.done:
+	}
+}
+
+// Publish sends msg to every connection of the screen.
+func (h *Hub) Publish(screenID string, msg []byte) {
+	h.send(func() {
+		for c := range h.screens[screenID] {
+			h.enqueueLocked(c, msg)
+		}
+	})
+}
+
+// Disconnect sends msg to every connection of the screen, then closes them.
+func (h *Hub) Disconnect(screenID string, msg []byte) {
+	h.send(func() {
+		for c := range h.screens[screenID] {
+			if msg != nil {
+				h.enqueueLocked(c, msg)
+			}
+			h.dropLocked(c)
+		}
+	})
+}
+
+// Broadcast sends msg to every connection, as on shutdown.
+func (h *Hub) Broadcast(msg []byte) {
+	h.do(func() {
+		for _, cs := range h.screens {
+			for c := range cs {
+				h.enqueueLocked(c, msg)
+			}
+		}
+	})
+}
+
+// Connections returns how many connections are open.
+func (h *Hub) Connections() int {
+	n := 0
+	h.do(func() { n = h.count })
+	return n
+}
+
+// enqueueLocked queues a message for c, dropping c when its buffer is full:
+// a slow screen must never hold up the others.
+func (h *Hub) enqueueLocked(c *client, msg []byte) {
+	if c.closed {
+		return
+	}
+	select {
+	case c.send <- msg:
+		h.count0("out", msg)
+	default:
+		h.log.Warn("dropping a screen that does not keep up", "screen", c.screenID)
+		h.dropLocked(c)
+	}
+}
+
+func (h *Hub) count0(direction string, msg []byte) {
+	if h.metrics == nil {
+		return
+	}
+	h.metrics.Message(direction, messageType(msg))
+}
+
+// dropLocked forgets c and closes its send channel: its writer sends a
+// close frame and ends the connection.
+func (h *Hub) dropLocked(c *client) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	close(c.send)
+	if cs := h.screens[c.screenID]; cs != nil {
+		delete(cs, c)
+		if len(cs) == 0 {
+			delete(h.screens, c.screenID)
+		}
+	}
+	h.count--
+	if h.metrics != nil {
+		h.metrics.Connections(h.count)
+	}
+}
+
+func (h *Hub) register(c *client) bool {
+	return h.do(func() {
+		cs := h.screens[c.screenID]
+		if cs == nil {
+			cs = map[*client]bool{}
+			h.screens[c.screenID] = cs
+		}
+		cs[c] = true
+		h.count++
+		if h.metrics != nil {
+			h.metrics.Connections(h.count)
+		}
+	})
+}
+
+// checkOrigin allows the server's own origin and the configured ones, and
+// clients that send no Origin (not a browser, so no cross-site risk: the
+// screen's cookie still has to prove who it is).
+func (h *Hub) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	return slices.ContainsFunc(h.origins, func(o string) bool { return strings.EqualFold(strings.TrimRight(o, "/"), origin) })
+}
+
+// ServeHTTP upgrades a screen's request to a WebSocket and serves it until
+// either side goes away.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.checkOrigin(r) {
+		h.log.Warn("refusing a WebSocket from another origin", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
+		http.Error(w, "WebSocket refused: origin "+r.Header.Get("Origin")+" is not allowed", http.StatusForbidden)
+		return
+	}
+	conn, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	conn.SetReadLimit(maxMessageSize)
+
+	hello, err := readHello(conn)
+	if err != nil {
+		closeWith(conn, websocket.ClosePolicyViolation, err.Error())
+		return
+	}
+	screenID, err := h.handler.Authenticate(r, hello)
+	if err != nil {
+		if msg, merr := wire.Encode(wire.Denied{Reason: err.Error()}); merr == nil {
+			conn.SetWriteDeadline(time.Now().Add(writeWait))
+			conn.WriteMessage(websocket.TextMessage, msg)
+		}
+		closeWith(conn, websocket.ClosePolicyViolation, "unknown screen")
+		return
+	}
+	c := &client{screenID: screenID, conn: conn, send: make(chan []byte, sendBuffer)}
+	if !h.register(c) {
+		closeWith(conn, websocket.CloseGoingAway, "server shutting down")
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.writePump()
+	}()
+	h.handler.Connected(screenID, hello)
+	err = h.readPump(c)
+	h.send(func() { h.dropLocked(c) })
+	wg.Wait()
+	h.handler.Disconnected(screenID)
+	if err != nil {
+		h.log.Info("screen connection ended", "screen", screenID, "reason", err.Error())
+	}
+}
+
+// readHello reads the connection's first message, which must be a hello.
+func readHello(conn *websocket.Conn) (wire.Hello, error) {
+	conn.SetReadDeadline(time.Now().Add(helloWait))
+	_, data, err := conn.ReadMessage()
+	if err != nil {
+		return wire.Hello{}, fmt.Errorf("no hello: %w", err)
+	}
+	m, err := wire.DecodeFromScreen(data)
+	if err != nil {
+		return wire.Hello{}, err
+	}
+	hello, ok := m.(wire.Hello)
+	if !ok {
+		return wire.Hello{}, fmt.Errorf("the first message must be %q, not %q", wire.TypeHello, m.MessageType())
+	}
+	return hello, nil
+}
+
+// readPump reads a screen's messages until the connection ends, which it
+// reports. A message that does not decode ends the connection with the
+// reason in the close frame.
+func (h *Hub) readPump(c *client) error {
+	c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	c.conn.SetPongHandler(func(string) error {
+		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	})
+	for {
+		_, data, err := c.conn.ReadMessage()
+		if err != nil {
+			if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) {
+				return nil
+			}
+			if errors.Is(err, websocket.ErrReadLimit) {
+				return fmt.Errorf("message over %d bytes", maxMessageSize)
+			}
+			return err
+		}
+		m, err := wire.DecodeFromScreen(data)
+		if err != nil {
+			c.closeReason(websocket.ClosePolicyViolation, err.Error())
+			h.send(func() { h.dropLocked(c) })
+			return err
+		}
+		if _, again := m.(wire.Hello); again {
+			continue // a hello after the first changes nothing
+		}
+		h.count0("in", data)
+		h.handler.Received(c.screenID, m)
+	}
+}
+
+// client is one WebSocket connection of a screen.
+type client struct {
+	screenID string
+	conn     *websocket.Conn
+	send     chan []byte
+	// closed is owned by the hub's goroutine.
+	closed bool
+
+	mu     sync.Mutex
+	reason *websocket.CloseError
+}
+
+func (c *client) closeReason(code int, text string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reason = &websocket.CloseError{Code: code, Text: text}
+}
+
+// writePump writes queued messages and pings; when the hub closes the
+// send channel it sends a close frame and closes the connection.
+func (c *client) writePump() {
+	ticker := time.NewTicker(pingPeriod)
+	defer func() {
+		ticker.Stop()
+		c.conn.Close()
+	}()
+	for {
+		select {
+		case msg, ok := <-c.send:
+			if !ok {
+				c.mu.Lock()
+				reason := c.reason
+				c.mu.Unlock()
+				if reason == nil {
+					reason = &websocket.CloseError{Code: websocket.CloseNormalClosure}
+				}
+				closeWith(c.conn, reason.Code, reason.Text)
+				return
+			}
+			c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := c.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
+				return
+			}
+		case <-ticker.C:
+			c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// closeWith sends a close frame with a reason (at most 123 bytes, the
+// protocol's limit) and closes the connection.
+func closeWith(conn *websocket.Conn, code int, text string) {
+	if len(text) > 123 {
+		text = text[:120] + "..."
+	}
+	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(writeWait))
+	conn.Close()
+}
+
+// messageType reads the "type" of an encoded message, for metrics.
+func messageType(msg []byte) string {
+	const key = `{"type":"`
+	s := string(msg)
+	if !strings.HasPrefix(s, key) {
+		return "unknown"
+	}
+	s = s[len(key):]
+	if i := strings.IndexByte(s, '"'); i > 0 && i < 32 {
+		return s[:i]
+	}
+	return "unknown"
+}

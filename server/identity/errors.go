@@ -1,0 +1,195 @@
+package identity
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+)
+
+// Kind is what a failed sign-in or refresh means for the screen.
+type Kind int
+
+const (
+	KindOther Kind = iota
+	// KindDeclined: the person declined on their phone.
+	KindDeclined
+	// KindExpired: the code ran out before anyone used it.
+	KindExpired
+	// KindBlocked: Conditional Access blocks the grant.
+	KindBlocked
+	// KindSessionEnded: the refresh token no longer works (revoked,
+	// password reset, policy change): sign in again.
+	KindSessionEnded
+	// KindSignedOut: there are no tokens for the account.
+	KindSignedOut
+	// KindUnreachable: the identity platform could not be reached or
+	// failed; retry later.
+	KindUnreachable
+	// KindWrongTenant: the account's tenant is not allowed here.
+	KindWrongTenant
+	// KindConfig: the app registration or the request is wrong (unknown
+	// client, bad scope, tenant not found): an administrator must act.
+	KindConfig
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindDeclined:
+		return "declined"
+	case KindExpired:
+		return "expired"
+	case KindBlocked:
+		return "blocked"
+	case KindSessionEnded:
+		return "session_ended"
+	case KindSignedOut:
+		return "signed_out"
+	case KindUnreachable:
+		return "unreachable"
+	case KindWrongTenant:
+		return "wrong_tenant"
+	case KindConfig:
+		return "config"
+	}
+	return "other"
+}
+
+// AuthError is a failure of the identity platform, as it reported it.
+type AuthError struct {
+	Kind Kind
+	// OAuth is the OAuth "error" value (authorization_declined, ...).
+	OAuth string
+	// Codes are the AADSTS numbers, for IT.
+	Codes []int
+	// Description is the platform's text up to its trace lines; it never
+	// holds a token.
+	Description string
+	// Status is the HTTP status, 0 when there was no answer.
+	Status int
+	err    error
+}
+
+func (e *AuthError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Kind.String())
+	if e.OAuth != "" {
+		b.WriteString(": " + e.OAuth)
+	}
+	if len(e.Codes) > 0 {
+		b.WriteString(" (" + e.AADSTS() + ")")
+	}
+	if e.Description != "" {
+		b.WriteString(": " + e.Description)
+	} else if e.err != nil {
+		b.WriteString(": " + e.err.Error())
+	}
+	return b.String()
+}
+
+func (e *AuthError) Unwrap() error { return e.err }
+
+// AADSTS is the first AADSTS code, as IT searches for it ("AADSTS53003"),
+// or "".
+func (e *AuthError) AADSTS() string {
+	if len(e.Codes) == 0 {
+		return ""
+	}
+	return "AADSTS" + strconv.Itoa(e.Codes[0])
+}
+
+// KindOf returns the Kind of err, KindOther when it is not an AuthError.
+func KindOf(err error) Kind {
+	var ae *AuthError
+	if errors.As(err, &ae) {
+		return ae.Kind
+	}
+	return KindOther
+}
+
+// conditionalAccessCodes are AADSTS numbers that mean a Conditional Access
+// policy blocked the grant: 53003 BlockedByConditionalAccess, 530033 remote
+// device flow blocked by a device-based policy, 53000-53002 device state
+// requirements. Branch on them only to word the screen; the OAuth error
+// stays what decides.
+// https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes
+var conditionalAccessCodes = []int{53000, 53001, 53002, 53003, 530033, 530034}
+
+// oauthBody is the JSON error of the identity platform.
+type oauthBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+	Codes       []int  `json:"error_codes"`
+}
+
+// classify turns an error from MSAL into an *AuthError. MSAL keeps the
+// platform's JSON in the error text of an errors.CallErr (its response body
+// has been read by then), so the JSON is read back from there.
+func classify(err error) error {
+	var ae *AuthError
+	if errors.As(err, &ae) {
+		return err
+	}
+	var call msalerrors.CallErr
+	if errors.As(err, &call) {
+		out := &AuthError{Kind: KindOther, err: call.Err}
+		if call.Resp != nil {
+			out.Status = call.Resp.StatusCode
+		}
+		msg := call.Err.Error()
+		if i := strings.Index(msg, "{"); i >= 0 {
+			var body oauthBody
+			if json.Unmarshal([]byte(msg[i:]), &body) == nil && body.Error != "" {
+				out.OAuth, out.Codes = body.Error, body.Codes
+				out.Description, _, _ = strings.Cut(body.Description, "\r\n")
+				if _, rest, ok := strings.Cut(out.Description, ": "); ok && strings.HasPrefix(out.Description, "AADSTS") {
+					out.Description = rest
+				}
+			}
+		}
+		out.Kind = kindOf(out)
+		// The error text holds the request URL and body of the answer;
+		// neither carries a token, but keep only what was parsed.
+		out.err = fmt.Errorf("identity platform answered HTTP %d", out.Status)
+		return out
+	}
+	var netErr net.Error
+	var urlErr *url.Error
+	var opErr *net.OpError
+	if errors.As(err, &netErr) || errors.As(err, &urlErr) || errors.As(err, &opErr) {
+		return &AuthError{Kind: KindUnreachable, err: err}
+	}
+	return err
+}
+
+// kindOf maps an answer of the identity platform to a Kind: the OAuth error
+// decides, AADSTS numbers only refine (Microsoft: "apps must not depend on
+// the codes").
+func kindOf(e *AuthError) Kind {
+	switch {
+	case slices.ContainsFunc(e.Codes, func(c int) bool { return slices.Contains(conditionalAccessCodes, c) }):
+		return KindBlocked
+	}
+	switch e.OAuth {
+	case "authorization_declined", "access_denied":
+		return KindDeclined
+	case "expired_token", "code_expired":
+		return KindExpired
+	case "invalid_grant", "interaction_required":
+		return KindSessionEnded
+	case "invalid_client", "invalid_scope", "unauthorized_client", "invalid_request", "unsupported_grant_type":
+		return KindConfig
+	case "temporarily_unavailable", "server_error":
+		return KindUnreachable
+	}
+	if e.Status >= 500 || e.Status == 429 {
+		return KindUnreachable
+	}
+	return KindOther
+}

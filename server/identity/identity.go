@@ -1,0 +1,323 @@
+// Package identity signs accounts in with the OAuth 2.0 device authorization
+// grant and keeps their tokens, through MSAL Go's public client.
+//
+// Every account has its own MSAL client and its own token cache (MSAL's
+// advice: one cache per user), persisted through cache.ExportReplace into a
+// CacheStore; SealedCaches encrypts them at rest. Tokens never leave this
+// package except as the access token handed to the Graph client.
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
+)
+
+// DefaultScopes are least privilege for a display: read the profile, the
+// calendar and the presence. MSAL adds openid, profile and offline_access.
+var DefaultScopes = []string{"User.Read", "Calendars.Read", "Presence.Read"}
+
+// CacheStore keeps one MSAL cache blob per account.
+type CacheStore interface {
+	// LoadCache returns the blob, or nil and no error when there is none.
+	LoadCache(ctx context.Context, accountID string) ([]byte, error)
+	SaveCache(ctx context.Context, accountID string, blob []byte) error
+	DeleteCache(ctx context.Context, accountID string) error
+}
+
+// Config configures a Client.
+type Config struct {
+	ClientID string
+	// Authority is https://login.microsoftonline.com/<tenant>, or an
+	// External ID authority https://<sub>.ciamlogin.com/<tenant>.
+	Authority string
+	Scopes    []string
+	// HTTPClient carries every request to the identity platform.
+	HTTPClient *http.Client
+	Caches     CacheStore
+	// AllowedTenants, when set, are the only tenant ids whose accounts may
+	// sign in; tokens of any other tenant are dropped.
+	AllowedTenants []string
+	// DisableInstanceDiscovery is for authorities that are not Microsoft's
+	// public cloud hosts (External ID custom domains).
+	DisableInstanceDiscovery bool
+}
+
+// Client is the edge server's identity: it runs device-code sign-ins and
+// hands out access tokens for signed-in accounts.
+type Client struct {
+	cfg Config
+
+	mu      sync.Mutex
+	clients map[string]public.Client // per account
+}
+
+// New returns a Client. It makes no request: the first one happens when a
+// sign-in starts.
+func New(cfg Config) (*Client, error) {
+	if cfg.ClientID == "" {
+		return nil, errors.New("identity: no client id")
+	}
+	if !strings.HasPrefix(cfg.Authority, "https://") {
+		return nil, fmt.Errorf("identity: authority %q must be an https:// URL", cfg.Authority)
+	}
+	if cfg.Caches == nil {
+		return nil, errors.New("identity: no cache store")
+	}
+	if len(cfg.Scopes) == 0 {
+		cfg.Scopes = DefaultScopes
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = http.DefaultClient
+	}
+	c := &Client{cfg: cfg, clients: map[string]public.Client{}}
+	// Check the configuration now, so that a bad authority is a start-up
+	// error and not a screen's.
+	if _, err := c.newPublic(&memoryCache{}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Scopes are the scopes the client asks for.
+func (c *Client) Scopes() []string { return slices.Clone(c.cfg.Scopes) }
+
+func (c *Client) newPublic(acc cache.ExportReplace) (public.Client, error) {
+	opts := []public.Option{
+		public.WithAuthority(c.cfg.Authority),
+		public.WithHTTPClient(c.cfg.HTTPClient),
+		public.WithCache(acc),
+	}
+	if c.cfg.DisableInstanceDiscovery {
+		opts = append(opts, public.WithInstanceDiscovery(false))
+	}
+	pc, err := public.New(c.cfg.ClientID, opts...)
+	if err != nil {
+		return pc, fmt.Errorf("identity: MSAL client for %s: %w", c.cfg.Authority, err)
+	}
+	return pc, nil
+}
+
+// Account is a signed-in account, as the id token describes it.
+type Account struct {
+	// ID is MSAL's home account id.
+	ID       string
+	Username string
+	Name     string
+	TenantID string
+	Scopes   []string
+}
+
+// Code is what a person needs to sign in: never the device code itself.
+type Code struct {
+	UserCode        string
+	VerificationURI string
+	ExpiresAt       time.Time
+	Message         string
+}
+
+// Flow is one device-code sign-in in progress.
+type Flow struct {
+	c    *Client
+	dc   public.DeviceCode
+	mem  *memoryCache
+	code Code
+}
+
+// StartDeviceCode asks the identity platform for a device code (RFC 8628
+// §3.1-3.2).
+func (c *Client) StartDeviceCode(ctx context.Context) (*Flow, error) {
+	mem := &memoryCache{}
+	pc, err := c.newPublic(mem)
+	if err != nil {
+		return nil, err
+	}
+	dc, err := pc.AcquireTokenByDeviceCode(ctx, c.cfg.Scopes)
+	if err != nil {
+		return nil, fmt.Errorf("identity: asking for a device code: %w", classify(err))
+	}
+	return &Flow{c: c, dc: dc, mem: mem, code: Code{
+		UserCode:        dc.Result.UserCode,
+		VerificationURI: dc.Result.VerificationURL,
+		ExpiresAt:       dc.Result.ExpiresOn,
+		Message:         dc.Result.Message,
+	}}, nil
+}
+
+// Code returns what the screen shows.
+func (f *Flow) Code() Code { return f.code }
+
+// Wait blocks until the person signs in, the code is declined or expires,
+// or ctx ends (MSAL polls at its own pace: 50 ms growing to 5 s). On
+// success the account's tokens are in the cache store.
+func (f *Flow) Wait(ctx context.Context) (Account, error) {
+	res, err := f.dc.AuthenticationResult(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Account{}, ctx.Err()
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			// MSAL ends its wait at the code's expiry with its own deadline.
+			return Account{}, &AuthError{Kind: KindExpired, OAuth: "expired_token"}
+		}
+		return Account{}, fmt.Errorf("identity: waiting for sign-in: %w", classify(err))
+	}
+	acct := Account{
+		ID:       res.Account.HomeAccountID,
+		Username: res.Account.PreferredUsername,
+		Name:     res.IDToken.Name,
+		TenantID: res.IDToken.TenantID,
+		Scopes:   res.GrantedScopes,
+	}
+	if acct.Name == "" {
+		acct.Name = acct.Username
+	}
+	if acct.ID == "" {
+		return Account{}, errors.New("identity: the token response named no account (no client_info)")
+	}
+	if len(f.c.cfg.AllowedTenants) > 0 && !slices.ContainsFunc(f.c.cfg.AllowedTenants, func(t string) bool { return strings.EqualFold(t, acct.TenantID) }) {
+		// The tokens are dropped: they were only ever in f.mem.
+		return acct, &AuthError{Kind: KindWrongTenant, Description: fmt.Sprintf("%s is from tenant %s, which this server does not accept", acct.Username, acct.TenantID)}
+	}
+	if err := f.c.cfg.Caches.SaveCache(ctx, acct.ID, f.mem.data()); err != nil {
+		return Account{}, fmt.Errorf("identity: saving the token cache of %s: %w", acct.Username, err)
+	}
+	f.c.forgetClient(acct.ID)
+	return acct, nil
+}
+
+// TokenSource says where an access token came from.
+type TokenSource int
+
+const (
+	FromCache TokenSource = iota
+	FromRefresh
+)
+
+// Token returns an access token for the account, refreshing it with the
+// refresh token when MSAL finds the cached one expired or close to expiry.
+// force skips the cached access token: for when the resource rejected it.
+func (c *Client) Token(ctx context.Context, accountID string, force bool) (string, TokenSource, error) {
+	pc, err := c.client(accountID)
+	if err != nil {
+		return "", 0, err
+	}
+	accounts, err := pc.Accounts(ctx)
+	if err != nil {
+		return "", 0, fmt.Errorf("identity: reading the token cache of %s: %w", accountID, err)
+	}
+	i := slices.IndexFunc(accounts, func(a public.Account) bool { return a.HomeAccountID == accountID })
+	if i < 0 {
+		return "", 0, &AuthError{Kind: KindSignedOut, Description: "no tokens are cached for this account"}
+	}
+	opts := []public.AcquireSilentOption{public.WithSilentAccount(accounts[i])}
+	if force {
+		// A claims request makes MSAL skip the cached access token and
+		// redeem the refresh token: the way MSAL answers a resource's
+		// claims challenge (Continuous Access Evaluation), used here for
+		// any token the resource refused.
+		// https://learn.microsoft.com/en-us/entra/identity-platform/claims-challenge
+		opts = append(opts, public.WithClaims(`{"access_token":{"nbf":{"essential":true,"value":"`+strconv.FormatInt(time.Now().Unix(), 10)+`"}}}`))
+	}
+	res, err := pc.AcquireTokenSilent(ctx, c.cfg.Scopes, opts...)
+	if err != nil {
+		return "", 0, fmt.Errorf("identity: silent token for %s: %w", accountID, classify(err))
+	}
+	src := FromCache
+	if res.Metadata.TokenSource == public.TokenSourceIdentityProvider {
+		src = FromRefresh
+	}
+	return res.AccessToken, src, nil
+}
+
+// Forget deletes an account's tokens.
+func (c *Client) Forget(ctx context.Context, accountID string) error {
+	c.forgetClient(accountID)
+	if err := c.cfg.Caches.DeleteCache(ctx, accountID); err != nil {
+		return fmt.Errorf("identity: deleting the token cache of %s: %w", accountID, err)
+	}
+	return nil
+}
+
+func (c *Client) client(accountID string) (public.Client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if pc, ok := c.clients[accountID]; ok {
+		return pc, nil
+	}
+	pc, err := c.newPublic(&storeCache{store: c.cfg.Caches, accountID: accountID})
+	if err != nil {
+		return pc, err
+	}
+	c.clients[accountID] = pc
+	return pc, nil
+}
+
+func (c *Client) forgetClient(accountID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.clients, accountID)
+}
+
+// memoryCache holds a sign-in's cache until the account is known.
+type memoryCache struct {
+	mu   sync.Mutex
+	blob []byte
+}
+
+func (m *memoryCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.blob) == 0 {
+		return nil
+	}
+	return u.Unmarshal(m.blob)
+}
+
+func (m *memoryCache) Export(ctx context.Context, mm cache.Marshaler, _ cache.ExportHints) error {
+	b, err := mm.Marshal()
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.blob = b
+	return nil
+}
+
+func (m *memoryCache) data() []byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.blob
+}
+
+// storeCache is an account's cache in the CacheStore.
+type storeCache struct {
+	store     CacheStore
+	accountID string
+}
+
+func (s *storeCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
+	blob, err := s.store.LoadCache(ctx, s.accountID)
+	if err != nil || len(blob) == 0 {
+		return err
+	}
+	return u.Unmarshal(blob)
+}
+
+func (s *storeCache) Export(ctx context.Context, m cache.Marshaler, _ cache.ExportHints) error {
+	b, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	return s.store.SaveCache(ctx, s.accountID, b)
+}

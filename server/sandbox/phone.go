@@ -1,0 +1,169 @@
+package sandbox
+
+import (
+	_ "embed"
+	"html/template"
+	"net"
+	"net/http"
+	"time"
+)
+
+//go:embed sandbox.css
+var sandboxCSS []byte
+
+// Wrong-code lockout: RFC 8628 §5.1 asks the verification page to
+// rate-limit guesses; after maxGuesses wrong codes in lockWindow a client
+// address is locked out for lockWindow.
+const (
+	maxGuesses = 5
+	lockWindow = 15 * time.Minute
+)
+
+type guesses struct {
+	first time.Time
+	count int
+}
+
+var phoneTmpl = template.Must(template.New("phone").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in · placard sandbox</title>
+<link rel="stylesheet" href="/sandbox/sandbox.css">
+</head>
+<body>
+<main class="card">
+<p class="brand">placard sandbox · emulated Microsoft sign-in</p>
+{{- if .Outcome}}
+<section data-testid="approval-result" data-outcome="{{.Outcome}}" class="result {{.Outcome}}">
+<h1>{{.Title}}</h1>
+<p>{{.Message}}</p>
+</section>
+<p><a href="/sandbox/devicelogin">Enter another code</a></p>
+{{- else}}
+<h1>Sign in to a screen</h1>
+{{- if .Screen}}
+<p class="asker">This code was asked for by <strong data-testid="code-screen">{{.Screen}}</strong>. Approve only if you can see that screen.</p>
+{{- else}}
+<p class="asker">Enter the code shown on the screen. Approve only if you can see that screen: someone who sends you a code is asking for your account.</p>
+{{- end}}
+<form method="post" action="/sandbox/devicelogin">
+<label for="user_code">Code</label>
+<input id="user_code" name="user_code" value="{{.Code}}" autocomplete="off" autocapitalize="characters" spellcheck="false" required>
+<label for="user">Sign in as</label>
+<select id="user" name="user">
+{{- range .Users}}
+<option value="{{.UPN}}">{{.DisplayName}} · {{.UPN}}</option>
+{{- end}}
+</select>
+<div class="actions">
+<button type="submit" name="action" value="approve">Approve</button>
+<button type="submit" name="action" value="decline" class="secondary">Decline</button>
+</div>
+</form>
+{{- end}}
+</main>
+</body>
+</html>
+`))
+
+type phonePage struct {
+	Code, Screen            string
+	Users                   []*user
+	Outcome, Title, Message string
+}
+
+// devicelogin is the phone page: GET shows the form (with ?code= filled
+// in), POST approves or declines.
+func (s *Sandbox) devicelogin(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if r.Method == http.MethodGet {
+		code := r.URL.Query().Get("code")
+		s.mu.Lock()
+		page := phonePage{Code: code, Users: s.sortedUsers()}
+		if g := s.lookup(code); g != nil && code != "" {
+			page.Screen = g.screen
+		}
+		s.mu.Unlock()
+		phoneTmpl.Execute(w, page)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		phoneTmpl.Execute(w, phonePage{Outcome: OutcomeInvalid, Title: "That did not work", Message: "The form could not be read. Go back and try again."})
+		return
+	}
+	addr := clientAddr(r)
+	if until, locked := s.lockedOut(addr); locked {
+		w.WriteHeader(http.StatusTooManyRequests)
+		phoneTmpl.Execute(w, phonePage{Outcome: OutcomeLocked, Title: "Too many wrong codes",
+			Message: "For safety, codes from this device are refused until " + until.Format("15:04") + ". Check the code on the screen and try again then."})
+		return
+	}
+	action := r.PostForm.Get("action")
+	if action != "approve" && action != "decline" {
+		w.WriteHeader(http.StatusBadRequest)
+		phoneTmpl.Execute(w, phonePage{Outcome: OutcomeInvalid, Title: "That did not work", Message: "Choose Approve or Decline."})
+		return
+	}
+	outcome, screen := s.act(r.PostForm.Get("user_code"), r.PostForm.Get("user"), action == "approve")
+	if outcome == OutcomeInvalid {
+		s.wrongGuess(addr)
+	}
+	page := phonePage{Outcome: outcome}
+	where := "the screen"
+	if screen != "" {
+		where = screen
+	}
+	switch outcome {
+	case OutcomeApproved:
+		page.Title, page.Message = "You're signed in", where+" is signing in. You can close this page."
+	case OutcomeDeclined:
+		page.Title, page.Message = "Sign-in declined", "Nobody was signed in. "+where+" will show a new code."
+	case OutcomeExpired:
+		page.Title, page.Message = "That code has expired", "Use the new code that "+where+" shows."
+	case OutcomeUsed:
+		page.Title, page.Message = "That code was already used", "Each code works once. Use the code the screen shows now."
+	default:
+		w.WriteHeader(http.StatusBadRequest)
+		page.Title, page.Message = "That code is not right", "Check the code on the screen and try again."
+	}
+	phoneTmpl.Execute(w, page)
+}
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Sandbox) lockedOut(addr string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.failures[addr]
+	if g == nil {
+		return time.Time{}, false
+	}
+	until := g.first.Add(lockWindow)
+	if s.now().After(until) {
+		delete(s.failures, addr)
+		return time.Time{}, false
+	}
+	return until, g.count >= maxGuesses
+}
+
+func (s *Sandbox) wrongGuess(addr string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	g := s.failures[addr]
+	if g == nil || now.Sub(g.first) > lockWindow {
+		g = &guesses{first: now}
+		s.failures[addr] = g
+	}
+	g.count++
+}

@@ -1,0 +1,265 @@
+// Package sandbox emulates the Microsoft identity platform v2.0 and
+// Microsoft Graph v1.0 in process, for the demo and for every test.
+//
+// MSAL Go and the Graph client reach it through Transport, an
+// http.RoundTripper that answers for login.microsoftonline.com and
+// graph.microsoft.com, so their code path is the production one and only the
+// transport differs. Handler serves what a person and a test use on the edge
+// server itself: the phone page (/sandbox/devicelogin), the demo page
+// (/sandbox) and the control API (/sandbox/api/...).
+//
+// It follows the documented protocols (sources cited beside each rule) and
+// has a switch for every fault a deployment meets.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// The emulated tenant and its one registered public client application.
+const (
+	TenantID     = "4f1c2a7e-9b3d-4e8a-b6c5-0d2f7a91e3b8"
+	TenantDomain = "placard.example"
+	ClientID     = "8a3e6f0b-2c47-4d19-9e85-b71a4c0d6f23"
+
+	LoginHost = "login.microsoftonline.com"
+	GraphHost = "graph.microsoft.com"
+)
+
+// Options configure a Sandbox. Zero values are the documented defaults.
+type Options struct {
+	// Now is the base clock; the sandbox adds what Advance moved it by.
+	Now func() time.Time
+	// Seed makes demo calendars and codes reproducible.
+	Seed uint64
+	// VerificationURL is the phone page's URL as a phone reaches it
+	// (http://192.168.1.20:8080/sandbox/devicelogin).
+	VerificationURL string
+	// CodeLifetime is a device code's lifetime: 15 minutes by default.
+	CodeLifetime time.Duration
+	// AccessTokenLifetime is fixed when set; by default it is drawn
+	// between 60 and 90 minutes, as the platform does.
+	AccessTokenLifetime time.Duration
+	// KeyFile keeps the signing key across restarts (created 0600 when
+	// missing), so that tokens issued before a restart stay valid, as
+	// they do with the real platform. Empty: a new key each start.
+	KeyFile string
+	Logger  *slog.Logger
+}
+
+// Faults are the failure switches. PUT /sandbox/api/faults replaces them
+// whole; omitted fields are off.
+type Faults struct {
+	ConditionalAccessBlock bool `json:"conditional_access_block"`
+	GraphThrottleSeconds   int  `json:"graph_throttle_seconds"`
+	GraphServerError       bool `json:"graph_server_error"`
+	IdentityUnreachable    bool `json:"identity_unreachable"`
+	LatencyMS              int  `json:"latency_ms"`
+}
+
+// Sandbox is one emulated tenant with its demo users.
+type Sandbox struct {
+	opts Options
+	log  *slog.Logger
+
+	key    *rsa.PrivateKey
+	keyID  string
+	signer jose.Signer
+
+	mu       sync.Mutex
+	offset   time.Duration
+	faults   Faults
+	rng      *mrand.Rand
+	users    map[string]*user // by UPN
+	grants   map[string]*grant
+	byCode   map[string]*grant // by user code
+	refresh  map[string]*refreshToken
+	failures map[string]*guesses // wrong codes per client address
+	requests map[string]int      // per endpoint, for tests
+}
+
+// New returns a sandbox with its demo users.
+func New(opts Options) (*Sandbox, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.CodeLifetime == 0 {
+		opts.CodeLifetime = 15 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	key, err := loadKey(opts.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sandbox{
+		opts:     opts,
+		log:      opts.Logger,
+		key:      key,
+		keyID:    keyID(&key.PublicKey),
+		rng:      mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+		grants:   map[string]*grant{},
+		byCode:   map[string]*grant{},
+		refresh:  map[string]*refreshToken{},
+		failures: map[string]*guesses{},
+		requests: map[string]int{},
+	}
+	s.signer, err = jose.NewSigner(
+		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: s.keyID}},
+		(&jose.SignerOptions{}).WithType("JWT"),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: signer: %w", err)
+	}
+	s.users = demoUsers()
+	return s, nil
+}
+
+// Now is the sandbox's clock.
+func (s *Sandbox) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now()
+}
+
+func (s *Sandbox) now() time.Time { return s.opts.Now().Add(s.offset) }
+
+// Advance moves the sandbox's clock forward: codes and tokens expire as if
+// that time had passed.
+func (s *Sandbox) Advance(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.offset += d
+}
+
+// SetFaults replaces the fault switches.
+func (s *Sandbox) SetFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = f
+}
+
+// Faults returns the fault switches.
+func (s *Sandbox) Faults() Faults {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faults
+}
+
+// Requests returns how many requests an endpoint received ("devicecode",
+// "token", "graph /me", ...).
+func (s *Sandbox) Requests(endpoint string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests[endpoint]
+}
+
+func (s *Sandbox) count(endpoint string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests[endpoint]++
+}
+
+// Transport returns the round tripper that MSAL and the Graph client use:
+// it answers for the identity platform's and Graph's hosts in process and
+// refuses every other host.
+func (s *Sandbox) Transport() http.RoundTripper {
+	return &transport{s: s, login: s.identityHandler(), graph: s.graphHandler()}
+}
+
+// NameCode records which screen asked for a user code, so that the phone
+// page can say so before anyone approves (RFC 8628 §5.4: showing who asked
+// is the mitigation against remote phishing).
+func (s *Sandbox) NameCode(userCode, screen string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g := s.byCode[userCode]; g != nil {
+		g.screen = screen
+	}
+}
+
+// QRContent is what a screen's QR code carries for a code: the phone page's
+// URL with the code filled in, which the page accepts.
+func QRContent(verificationURI, userCode string) string {
+	return verificationURI + "?code=" + userCode
+}
+
+// randomString returns n random bytes as unpadded base64url.
+func randomString(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("sandbox: crypto/rand failed: %v", err))
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+var errUnreachable = errors.New("connect: connection refused")
+
+// loadKey reads the signing key from path, creating it when missing; with
+// no path it makes a key that lives as long as the process.
+func loadKey(path string) (*rsa.PrivateKey, error) {
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err == nil {
+			block, _ := pem.Decode(b)
+			if block == nil {
+				return nil, fmt.Errorf("sandbox: %s is not a PEM key: delete it and placard makes a new one", path)
+			}
+			k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+			if rk, ok := k.(*rsa.PrivateKey); err == nil && ok {
+				return rk, nil
+			}
+			return nil, fmt.Errorf("sandbox: %s is not an RSA key: delete it and placard makes a new one", path)
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("sandbox: reading signing key: %w", err)
+		}
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: signing key: %w", err)
+	}
+	if path == "" {
+		return key, nil
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: signing key: %w", err)
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return nil, fmt.Errorf("sandbox: saving signing key: %w", err)
+	}
+	return key, nil
+}

@@ -1,0 +1,142 @@
+package screens_test
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server/graph"
+	"github.com/placard/placard/server/identity"
+	"github.com/placard/placard/server/sandbox"
+	"github.com/placard/placard/server/screens"
+	"github.com/placard/placard/server/secret"
+	"github.com/placard/placard/server/sqlite"
+)
+
+// harness is a Manager wired to the sandbox through the real MSAL, a real
+// store and a publisher that records what each screen is sent.
+type harness struct {
+	t     *testing.T
+	m     *screens.Manager
+	sb    *sandbox.Sandbox
+	store *sqlite.Store
+	pub   *recorder
+}
+
+func newHarness(t *testing.T, tune ...func(*screens.Config)) *harness {
+	t.Helper()
+	ctx := context.Background()
+	sb, err := sandbox.New(sandbox.Options{VerificationURL: "https://placard.test/sandbox/devicelogin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "placard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := secret.NewKeyString()
+	k, err := secret.LoadKey(key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, _ := secret.NewBox(k)
+	hc := &http.Client{Transport: sb.Transport()}
+	id, err := identity.New(identity.Config{
+		ClientID:   sandbox.ClientID,
+		Authority:  "https://" + sandbox.LoginHost + "/" + sandbox.TenantID,
+		HTTPClient: hc,
+		Caches:     identity.SealedCaches{Store: store, Box: box},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &recorder{ch: map[string]chan wire.State{}}
+	cfg := screens.Config{
+		Store: store, Identity: id, Graph: graph.New("", hc), Publisher: pub,
+		AutoEnroll: true, Grace: 50 * time.Millisecond, ProblemHold: 200 * time.Millisecond,
+		OnCode: sb.NameCode,
+	}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	m, err := screens.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		m.Close()
+		store.Close()
+	})
+	return &harness{t: t, m: m, sb: sb, store: store, pub: pub}
+}
+
+// screen registers a screen and connects it.
+func (h *harness) screen(name string) string {
+	h.t.Helper()
+	sc, _, err := h.m.Open(context.Background(), name, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.m.Attach(context.Background(), sc.ID, screens.Hello{}); err != nil {
+		h.t.Fatal(err)
+	}
+	return sc.ID
+}
+
+// wait reads a screen's states until ok, failing after within.
+func (h *harness) wait(id string, within time.Duration, what string, ok func(wire.State) bool) wire.State {
+	h.t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case st := <-h.pub.states(id):
+			if ok(st) {
+				return st
+			}
+		case <-deadline:
+			h.t.Fatalf("screen %s: no %s within %v", id, what, within)
+		}
+	}
+}
+
+func (h *harness) waitPhase(id string, within time.Duration, p wire.Phase) wire.State {
+	h.t.Helper()
+	return h.wait(id, within, string(p), func(st wire.State) bool { return st.Phase == p })
+}
+
+// recorder is a Publisher that keeps each screen's states.
+type recorder struct {
+	mu sync.Mutex
+	ch map[string]chan wire.State
+}
+
+func (r *recorder) states(id string) chan wire.State {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.ch[id]
+	if c == nil {
+		c = make(chan wire.State, 256)
+		r.ch[id] = c
+	}
+	return c
+}
+
+func (r *recorder) Publish(id string, msg []byte) {
+	m, err := wire.DecodeFromServer(msg)
+	if err != nil {
+		panic(err)
+	}
+	if st, ok := m.(wire.State); ok {
+		r.states(id) <- st
+	}
+}
+
+func (r *recorder) Disconnect(id string, msg []byte) {
+	if msg != nil {
+		r.Publish(id, msg)
+	}
+}

@@ -1,0 +1,282 @@
+// Package screens runs every screen: its sign-in with a device code, the
+// account it shows, and the state pushed to it.
+//
+// A screen has a session while a browser is connected to it (and for a
+// grace period after, so that a reload keeps its code). The session runs the
+// device-code sign-in, or attaches to the account's watch, which polls Graph
+// once for every screen that shows that account.
+package screens
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/graph"
+	"github.com/placard/placard/server/identity"
+)
+
+// Publisher delivers a screen's messages to its connections.
+type Publisher interface {
+	// Publish sends msg to every connection of the screen. It never blocks.
+	Publish(screenID string, msg []byte)
+	// Disconnect closes every connection of the screen after sending msg.
+	Disconnect(screenID string, msg []byte)
+}
+
+// Config configures a Manager.
+type Config struct {
+	Store     server.Store
+	Identity  *identity.Client
+	Graph     *graph.Client
+	Publisher Publisher
+	Log       *slog.Logger
+	// Now is the clock of what screens are shown (expiry, freshness).
+	Now func() time.Time
+	// AutoEnroll lets new screens ask for codes without an administrator
+	// (the sandbox's default).
+	AutoEnroll bool
+	// TimeZone is the zone of screens that have none configured and whose
+	// browser sent none; the server's own by default.
+	TimeZone string
+	// QRContent is what a QR code carries for a code; the verification
+	// URI by default.
+	QRContent func(verificationURI, userCode string) string
+	// OnCode is told which screen a user code is for (the sandbox's phone
+	// page names the screen).
+	OnCode func(userCode, screenName string)
+	// Grace is how long a session outlives its last connection, so that a
+	// reload keeps the same code: 30 s by default.
+	Grace time.Duration
+	// ProblemHold is how long a problem is shown before the screen moves on
+	// by itself (a new code after a decline): 8 s by default.
+	ProblemHold time.Duration
+	// PresenceEvery and CalendarEvery are the Graph polling periods.
+	PresenceEvery time.Duration
+	CalendarEvery time.Duration
+	// Metrics receives counts; nil for none.
+	Metrics Metrics
+}
+
+// Metrics is what the manager counts.
+type Metrics interface {
+	SignIn(outcome string)
+	TokenRefresh(outcome string)
+	PollLag(d time.Duration)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) SignIn(string)         {}
+func (noMetrics) TokenRefresh(string)   {}
+func (noMetrics) PollLag(time.Duration) {}
+
+// Manager runs the screens' sessions and the accounts' watches.
+type Manager struct {
+	cfg Config
+	log *slog.Logger
+
+	ctx    context.Context // ends at Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // every goroutine the manager started
+
+	mu       sync.Mutex
+	sessions map[string]*session
+	watches  map[string]*watch
+}
+
+// New returns a Manager; Close stops it.
+func New(cfg Config) (*Manager, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("screens: no store")
+	case cfg.Identity == nil:
+		return nil, errors.New("screens: no identity")
+	case cfg.Graph == nil:
+		return nil, errors.New("screens: no Graph client")
+	case cfg.Publisher == nil:
+		return nil, errors.New("screens: no publisher")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.TimeZone == "" {
+		cfg.TimeZone = "UTC"
+	}
+	if cfg.QRContent == nil {
+		cfg.QRContent = func(uri, _ string) string { return uri }
+	}
+	if cfg.OnCode == nil {
+		cfg.OnCode = func(string, string) {}
+	}
+	if cfg.Grace == 0 {
+		cfg.Grace = 30 * time.Second
+	}
+	if cfg.ProblemHold == 0 {
+		cfg.ProblemHold = 8 * time.Second
+	}
+	if cfg.PresenceEvery == 0 {
+		cfg.PresenceEvery = 30 * time.Second
+	}
+	if cfg.CalendarEvery == 0 {
+		cfg.CalendarEvery = 2 * time.Minute
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Manager{
+		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel,
+		sessions: map[string]*session{},
+		watches:  map[string]*watch{},
+	}, nil
+}
+
+// Close stops every session and watch and waits for their goroutines.
+func (m *Manager) Close() {
+	m.cancel()
+	m.mu.Lock()
+	for _, s := range m.sessions {
+		if s.grace != nil {
+			s.grace.Stop()
+		}
+	}
+	m.mu.Unlock()
+	m.wg.Wait()
+}
+
+// go runs f as one of the manager's goroutines.
+func (m *Manager) goroutine(f func()) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		f()
+	}()
+}
+
+// Credential is what a screen's browser holds: its id and secret. The
+// server keeps only the secret's hash.
+type Credential struct {
+	ScreenID string
+	Secret   string
+}
+
+// String is the credential as the screen's cookie holds it.
+func (c Credential) String() string { return c.ScreenID + "." + c.Secret }
+
+// ParseCredential reads a credential from a cookie value.
+func ParseCredential(v string) (Credential, bool) {
+	id, secret, ok := strings.Cut(v, ".")
+	if !ok || id == "" || secret == "" || len(v) > 200 {
+		return Credential{}, false
+	}
+	return Credential{ScreenID: id, Secret: secret}, true
+}
+
+func hashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// ErrUnknownScreen is returned for a credential the server does not know or
+// that does not match (revoked, or from another server).
+var ErrUnknownScreen = server.Errorf(server.EUNAUTHORIZED, "unknown screen: open the screen's page again to register it")
+
+// Authenticate returns the screen a credential belongs to.
+func (m *Manager) Authenticate(ctx context.Context, c Credential) (server.Screen, error) {
+	sc, err := m.cfg.Store.Screen(ctx, c.ScreenID)
+	if server.IsNotFound(err) {
+		return sc, ErrUnknownScreen
+	}
+	if err != nil {
+		return sc, fmt.Errorf("screens: authenticating %s: %w", c.ScreenID, err)
+	}
+	if subtle.ConstantTimeCompare(sc.SecretHash, hashSecret(c.Secret)) != 1 {
+		return server.Screen{}, ErrUnknownScreen
+	}
+	return sc, nil
+}
+
+// Open returns the screen of a page request: the one its credential names,
+// or a new screen called name when it has none (or a stale one). A new
+// screen's credential is returned for the browser to keep.
+func (m *Manager) Open(ctx context.Context, name string, cred *Credential) (server.Screen, *Credential, error) {
+	if cred != nil {
+		sc, err := m.Authenticate(ctx, *cred)
+		if err == nil {
+			return sc, nil, nil
+		}
+		if !errors.Is(err, ErrUnknownScreen) {
+			return sc, nil, err
+		}
+	}
+	if err := wire.ValidateName(name); err != nil {
+		return server.Screen{}, nil, server.Errorf(server.EINVALID, "%v: use ?screen=NAME with a short printable name", err)
+	}
+	newCred := Credential{ScreenID: newID(), Secret: newSecret()}
+	now := m.cfg.Now()
+	sc := server.Screen{
+		ID: newCred.ScreenID, Name: name, SecretHash: hashSecret(newCred.Secret),
+		Enrolled: m.cfg.AutoEnroll, CreatedAt: now, LastSeen: now,
+	}
+	if !sc.Enrolled {
+		sc.PairingNumber = newPairingNumber()
+	}
+	if err := m.cfg.Store.CreateScreen(ctx, sc); err != nil {
+		return sc, nil, fmt.Errorf("screens: creating screen %q: %w", name, err)
+	}
+	detail := "waiting for enrollment"
+	if sc.Enrolled {
+		detail = "enrolled automatically"
+	}
+	m.audit(ctx, server.AuditEvent{Kind: server.AuditScreenCreated, ScreenID: sc.ID, ScreenName: sc.Name, Outcome: "ok", Detail: detail})
+	return sc, &newCred, nil
+}
+
+func newID() string {
+	b := make([]byte, 10)
+	rand.Read(b)
+	return "s" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+func newSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// newPairingNumber returns 6 random digits. Uniqueness among screens that
+// wait is checked when an administrator approves one: a clash is refused
+// there, never resolved by guessing.
+func newPairingNumber() string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	return fmt.Sprintf("%06d", n.Int64())
+}
+
+// audit records an event in the store and the log. A failure to record is
+// logged, never returned: the audit trail must not stop a screen.
+func (m *Manager) audit(ctx context.Context, e server.AuditEvent) {
+	if e.Time.IsZero() {
+		e.Time = m.cfg.Now()
+	}
+	m.log.Info("audit", "kind", e.Kind, "screen", e.ScreenID, "screen_name", e.ScreenName,
+		"account", e.Account, "outcome", e.Outcome, "detail", e.Detail)
+	if err := m.cfg.Store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		m.log.Error("recording an audit event", "kind", e.Kind, "err", err)
+	}
+}

@@ -1,0 +1,267 @@
+package screens
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
+)
+
+// session is a screen that is being shown somewhere. Its fields are guarded
+// by Manager.mu.
+type session struct {
+	id     string
+	screen server.Screen
+	// conns counts the screen's WebSocket connections.
+	conns int
+	// touch and browserZone come from the screen's latest hello.
+	touch       bool
+	browserZone string
+
+	ctx    context.Context // ends when the session stops
+	cancel context.CancelFunc
+	grace  *time.Timer
+	// signingIn is true while the sign-in loop runs.
+	signingIn bool
+
+	phase   wire.Phase
+	code    *wire.Code
+	problem *wire.Problem
+	watch   *watch // the account shown, when signed in
+
+	// last is the last state published, without its clock, to publish
+	// only what changed; changed is closed (and replaced) on every change.
+	last    []byte
+	changed chan struct{}
+}
+
+// Hello records what a screen's browser said of itself.
+type Hello struct {
+	Touch    bool
+	TimeZone string
+}
+
+// Attach counts a new connection of a screen, starting its session when it
+// has none, and publishes the screen's state to its connections.
+func (m *Manager) Attach(ctx context.Context, screenID string, h Hello) error {
+	s, err := m.ensureLocked(ctx, screenID)
+	if err != nil {
+		return err
+	}
+	s.conns++
+	if s.grace != nil {
+		s.grace.Stop()
+		s.grace = nil
+	}
+	s.touch, s.browserZone = h.Touch, h.TimeZone
+	s.last = nil // publish even if unchanged: the new connection needs it
+	m.publishLocked(s)
+	m.mu.Unlock()
+	m.seen(screenID)
+	return nil
+}
+
+// Detach counts a connection gone; the session stops after the grace period
+// when it was the last one.
+func (m *Manager) Detach(screenID string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.sessions[screenID]
+	if s == nil {
+		return
+	}
+	if s.conns > 0 {
+		s.conns--
+	}
+	if s.conns == 0 {
+		m.startGraceLocked(s)
+	}
+}
+
+// State returns what a screen shows now, starting its session when it has
+// none. It waits up to wait for a state better than "connecting" (the code
+// of a new screen takes one request to the identity platform), so that the
+// first HTML a browser receives already carries it.
+func (m *Manager) State(ctx context.Context, screenID string, wait time.Duration) (wire.State, error) {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		s, err := m.ensureLocked(ctx, screenID)
+		if err != nil {
+			return wire.State{}, err
+		}
+		if s.conns == 0 && s.grace == nil {
+			m.startGraceLocked(s)
+		}
+		st := m.viewLocked(s)
+		changed := s.changed
+		m.mu.Unlock()
+		if st.Phase != wire.PhaseConnecting {
+			return st, nil
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return st, nil
+		case <-ctx.Done():
+			return st, ctx.Err()
+		}
+	}
+}
+
+// ensureLocked returns the screen's session with m.mu held, starting the
+// session when there is none. Holding the lock on return means the session
+// cannot stop (its grace period end) before the caller uses it.
+func (m *Manager) ensureLocked(ctx context.Context, screenID string) (*session, error) {
+	for {
+		s, err := m.ensure(ctx, screenID)
+		if err != nil {
+			return nil, err
+		}
+		m.mu.Lock()
+		if m.sessions[screenID] == s {
+			return s, nil
+		}
+		m.mu.Unlock()
+	}
+}
+
+// ensure returns the screen's session, starting it when there is none.
+func (m *Manager) ensure(ctx context.Context, screenID string) (*session, error) {
+	m.mu.Lock()
+	s := m.sessions[screenID]
+	m.mu.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	sc, err := m.cfg.Store.Screen(ctx, screenID)
+	if err != nil {
+		return nil, fmt.Errorf("screens: starting session of %s: %w", screenID, err)
+	}
+	var acct server.Account
+	if sc.AccountID != "" {
+		acct, err = m.cfg.Store.Account(ctx, sc.AccountID)
+		if server.IsNotFound(err) {
+			// The screen names an account that is gone (signed out
+			// elsewhere): it shows the sign-in again.
+			sc.AccountID = ""
+		} else if err != nil {
+			return nil, fmt.Errorf("screens: starting session of %s: %w", screenID, err)
+		}
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s := m.sessions[screenID]; s != nil {
+		return s, nil // started meanwhile
+	}
+	if m.ctx.Err() != nil {
+		return nil, server.Errorf(server.EUNAVAILABLE, "the server is shutting down")
+	}
+	sctx, cancel := context.WithCancel(m.ctx)
+	s = &session{id: screenID, screen: sc, ctx: sctx, cancel: cancel, phase: wire.PhaseConnecting, changed: make(chan struct{})}
+	m.sessions[screenID] = s
+	m.startLocked(s, acct)
+	return s, nil
+}
+
+// startLocked sets a session going: pairing, signing in, or showing its
+// account.
+func (m *Manager) startLocked(s *session, acct server.Account) {
+	switch {
+	case !s.screen.Enrolled:
+		s.phase = wire.PhasePairing
+		m.publishLocked(s)
+	case s.screen.AccountID != "":
+		m.attachWatchLocked(s, acct)
+	default:
+		m.startSignInLocked(s)
+	}
+}
+
+func (m *Manager) startGraceLocked(s *session) {
+	if s.grace != nil {
+		s.grace.Stop()
+	}
+	var t *time.Timer
+	t = time.AfterFunc(m.cfg.Grace, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if s.grace != t || s.conns > 0 {
+			return // reattached or rescheduled meanwhile
+		}
+		m.stopLocked(s)
+	})
+	s.grace = t
+}
+
+// stopLocked ends a session: its sign-in stops, its watch forgets it.
+func (m *Manager) stopLocked(s *session) {
+	if m.sessions[s.id] == s {
+		delete(m.sessions, s.id)
+	}
+	if s.grace != nil {
+		s.grace.Stop()
+		s.grace = nil
+	}
+	s.cancel()
+	m.detachWatchLocked(s)
+}
+
+// Active returns how many sessions run (screens shown or in their grace
+// period).
+func (m *Manager) Active() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.sessions)
+}
+
+// publishLocked sends the session's state to its connections when it
+// changed, and wakes those waiting in State.
+func (m *Manager) publishLocked(s *session) {
+	st := m.viewLocked(s)
+	if st.Phase == wire.PhaseConnecting {
+		return
+	}
+	st.Now = time.Time{}
+	key, err := wire.Encode(st)
+	if err != nil {
+		m.log.Error("encoding a screen's state", "screen", s.id, "err", err)
+		return
+	}
+	if bytes.Equal(key, s.last) {
+		return
+	}
+	s.last = key
+	close(s.changed)
+	s.changed = make(chan struct{})
+	st.Now = m.cfg.Now()
+	msg, err := wire.Encode(st)
+	if err != nil {
+		m.log.Error("encoding a screen's state", "screen", s.id, "err", err)
+		return
+	}
+	if s.conns > 0 {
+		m.cfg.Publisher.Publish(s.id, msg)
+	}
+}
+
+// seen records when a screen was last connected, at most once a minute.
+func (m *Manager) seen(screenID string) {
+	now := m.cfg.Now()
+	_, err := m.cfg.Store.UpdateScreen(context.WithoutCancel(m.ctx), screenID, func(sc *server.Screen) error {
+		if now.Sub(sc.LastSeen) < time.Minute {
+			return errUnchanged
+		}
+		sc.LastSeen = now
+		return nil
+	})
+	if err != nil && err != errUnchanged {
+		m.log.Warn("recording when a screen was seen", "screen", screenID, "err", err)
+	}
+}
+
+var errUnchanged = fmt.Errorf("unchanged")

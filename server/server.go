@@ -1,0 +1,108 @@
+// Package server is the edge server's domain: screens, the accounts they
+// show, the audit trail, and the errors the server speaks in.
+//
+// It depends on nothing but the standard library. Each dependency has a
+// package of its own under it: identity (MSAL Go), graph (Microsoft Graph),
+// sandbox (an emulation of both), sqlite (storage), hub (WebSocket), httpd
+// (HTTP), and screens, which runs every screen with them. cmd/placard wires
+// them together.
+package server
+
+import (
+	"context"
+	"time"
+)
+
+// Screen is a browser that shows placard: a TV, a kiosk, a door panel.
+type Screen struct {
+	ID   string
+	Name string
+	// SecretHash is the SHA-256 of the screen's secret; the secret itself
+	// lives only in the screen's browser (an HttpOnly cookie).
+	SecretHash []byte
+	// Enrolled is true once an administrator (or sandbox auto-enrollment)
+	// allowed the screen to ask for sign-in codes.
+	Enrolled bool
+	// PairingNumber is what an administrator approves to enroll the screen.
+	PairingNumber string
+	// AccountID is the account the screen shows, "" when signed out.
+	AccountID string
+	Settings  ScreenSettings
+	CreatedAt time.Time
+	LastSeen  time.Time
+}
+
+// ScreenSettings are an administrator's choices for one screen.
+type ScreenSettings struct {
+	// TimeZone is an IANA zone; "" means the browser's, else the server's.
+	TimeZone string
+	Clock24  bool
+	Lang     string
+	Privacy  bool
+	// Hours are the opening hours, "" for always open ("07:00-19:00").
+	Hours string
+}
+
+// Account is a signed-in Microsoft account. Its tokens are not here: they
+// live in the identity package's encrypted cache, under the same ID.
+type Account struct {
+	// ID is MSAL's home account id ("<oid>.<tid>").
+	ID          string
+	Username    string // the UPN, e.g. ada@placard.example
+	DisplayName string
+	TenantID    string
+	SignedInAt  time.Time
+}
+
+// AuditEvent is one entry of the audit trail.
+type AuditEvent struct {
+	ID         int64
+	Time       time.Time
+	Kind       string
+	ScreenID   string
+	ScreenName string
+	Account    string // UPN, when one is involved
+	Outcome    string
+	Detail     string
+}
+
+// Audit event kinds.
+const (
+	AuditCodeShown      = "code_shown"
+	AuditSignIn         = "sign_in"
+	AuditSignOut        = "sign_out"
+	AuditRefreshFailed  = "refresh_failed"
+	AuditEnrolled       = "screen_enrolled"
+	AuditScreenCreated  = "screen_created"
+	AuditScreenRevoked  = "screen_revoked"
+	AuditScreenRenamed  = "screen_renamed"
+	AuditTenantRejected = "tenant_rejected"
+)
+
+// Store keeps the edge server's state. Every backend passes the same
+// conformance suite (storetest).
+type Store interface {
+	CreateScreen(ctx context.Context, s Screen) error
+	Screen(ctx context.Context, id string) (Screen, error)
+	Screens(ctx context.Context) ([]Screen, error)
+	// UpdateScreen applies fn to the stored screen atomically.
+	UpdateScreen(ctx context.Context, id string, fn func(*Screen) error) (Screen, error)
+	DeleteScreen(ctx context.Context, id string) error
+
+	PutAccount(ctx context.Context, a Account) error
+	Account(ctx context.Context, id string) (Account, error)
+	DeleteAccount(ctx context.Context, id string) error
+
+	// TokenCache and PutTokenCache keep an account's MSAL cache, as given:
+	// encrypting it is the caller's concern.
+	TokenCache(ctx context.Context, accountID string) ([]byte, error)
+	PutTokenCache(ctx context.Context, accountID string, blob []byte) error
+	DeleteTokenCache(ctx context.Context, accountID string) error
+
+	AppendAudit(ctx context.Context, e AuditEvent) error
+	// Audit returns the most recent events, newest first.
+	Audit(ctx context.Context, limit int) ([]AuditEvent, error)
+
+	Ping(ctx context.Context) error
+	Close() error
+}

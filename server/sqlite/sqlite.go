@@ -1,0 +1,391 @@
+// Package sqlite stores the edge server's state in one SQLite file, through
+// the pure-Go modernc.org/sqlite driver, so that CGO_ENABLED=0 and arm64
+// builds work.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/placard/placard/server"
+
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Store is a server.Store in a SQLite file.
+type Store struct {
+	db *sql.DB
+}
+
+var _ server.Store = (*Store)(nil)
+
+// migrations are applied in order; user_version counts those applied. Never
+// edit one that has shipped: add another.
+var migrations = []string{
+	`CREATE TABLE screens (
+		id             TEXT PRIMARY KEY,
+		name           TEXT NOT NULL,
+		secret_hash    BLOB NOT NULL,
+		enrolled       INTEGER NOT NULL DEFAULT 0,
+		pairing_number TEXT NOT NULL DEFAULT '',
+		account_id     TEXT NOT NULL DEFAULT '',
+		settings       TEXT NOT NULL DEFAULT '{}',
+		created_at     INTEGER NOT NULL,
+		last_seen      INTEGER NOT NULL
+	);
+	CREATE INDEX screens_account ON screens(account_id);
+	CREATE TABLE accounts (
+		id           TEXT PRIMARY KEY,
+		username     TEXT NOT NULL,
+		display_name TEXT NOT NULL,
+		tenant_id    TEXT NOT NULL,
+		signed_in_at INTEGER NOT NULL
+	);
+	CREATE TABLE token_caches (
+		account_id TEXT PRIMARY KEY,
+		blob       BLOB NOT NULL,
+		updated_at INTEGER NOT NULL
+	);
+	CREATE TABLE audit (
+		id          INTEGER PRIMARY KEY AUTOINCREMENT,
+		time        INTEGER NOT NULL,
+		kind        TEXT NOT NULL,
+		screen_id   TEXT NOT NULL,
+		screen_name TEXT NOT NULL,
+		account     TEXT NOT NULL,
+		outcome     TEXT NOT NULL,
+		detail      TEXT NOT NULL
+	);`,
+}
+
+// Open opens (creating when missing) the database at path and brings its
+// schema up to date.
+func Open(ctx context.Context, path string) (*Store, error) {
+	// WAL with synchronous=FULL: a write is on disk when it returns, so a
+	// kill -9 loses nothing already acknowledged.
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
+	}
+	// One writer at a time is SQLite's rule; one connection keeps
+	// transactions from waiting on each other's locks.
+	db.SetMaxOpenConns(1)
+	s := &Store{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	var version int
+	if err := s.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return fmt.Errorf("reading schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("the database has schema version %d, newer than this placard knows (%d): use a newer placard", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the database, flushing the write-ahead log.
+func (s *Store) Close() error {
+	if _, err := s.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		s.db.Close()
+		return fmt.Errorf("sqlite: checkpoint on close: %w", err)
+	}
+	return s.db.Close()
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+const screenColumns = `id, name, secret_hash, enrolled, pairing_number, account_id, settings, created_at, last_seen`
+
+type scanner interface{ Scan(...any) error }
+
+func scanScreen(r scanner) (server.Screen, error) {
+	var (
+		sc                server.Screen
+		settings          string
+		created, lastSeen int64
+	)
+	err := r.Scan(&sc.ID, &sc.Name, &sc.SecretHash, &sc.Enrolled, &sc.PairingNumber, &sc.AccountID, &settings, &created, &lastSeen)
+	if err != nil {
+		return sc, err
+	}
+	if err := json.Unmarshal([]byte(settings), &sc.Settings); err != nil {
+		return sc, fmt.Errorf("screen %s has unreadable settings: %w", sc.ID, err)
+	}
+	sc.CreatedAt = fromMillis(created)
+	sc.LastSeen = fromMillis(lastSeen)
+	return sc, nil
+}
+
+// CreateScreen stores a new screen; an existing id is a conflict.
+func (s *Store) CreateScreen(ctx context.Context, sc server.Screen) error {
+	settings, err := json.Marshal(sc.Settings)
+	if err != nil {
+		return fmt.Errorf("sqlite: CreateScreen(%s): %w", sc.ID, err)
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO screens (`+screenColumns+`) VALUES (?,?,?,?,?,?,?,?,?)`,
+		sc.ID, sc.Name, sc.SecretHash, sc.Enrolled, sc.PairingNumber, sc.AccountID, string(settings),
+		millis(sc.CreatedAt), millis(sc.LastSeen))
+	if isConstraint(err) {
+		return server.Errorf(server.ECONFLICT, "screen %s already exists", sc.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: CreateScreen(%s): %w", sc.ID, err)
+	}
+	return nil
+}
+
+// Screen returns one screen, or server.ErrNotFound.
+func (s *Store) Screen(ctx context.Context, id string) (server.Screen, error) {
+	sc, err := scanScreen(s.db.QueryRowContext(ctx, `SELECT `+screenColumns+` FROM screens WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return sc, server.ErrNotFound
+	}
+	if err != nil {
+		return sc, fmt.Errorf("sqlite: Screen(%s): %w", id, err)
+	}
+	return sc, nil
+}
+
+// Screens returns every screen, oldest first.
+func (s *Store) Screens(ctx context.Context) ([]server.Screen, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+screenColumns+` FROM screens ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: Screens: %w", err)
+	}
+	defer rows.Close()
+	var out []server.Screen
+	for rows.Next() {
+		sc, err := scanScreen(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: Screens: %w", err)
+		}
+		out = append(out, sc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: Screens: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateScreen reads the screen, applies fn and writes the result in one
+// transaction. The id cannot change.
+func (s *Store) UpdateScreen(ctx context.Context, id string, fn func(*server.Screen) error) (server.Screen, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return server.Screen{}, fmt.Errorf("sqlite: UpdateScreen(%s): %w", id, err)
+	}
+	defer tx.Rollback()
+	sc, err := scanScreen(tx.QueryRowContext(ctx, `SELECT `+screenColumns+` FROM screens WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return sc, server.ErrNotFound
+	}
+	if err != nil {
+		return sc, fmt.Errorf("sqlite: UpdateScreen(%s): %w", id, err)
+	}
+	if err := fn(&sc); err != nil {
+		return sc, err
+	}
+	sc.ID = id
+	settings, err := json.Marshal(sc.Settings)
+	if err != nil {
+		return sc, fmt.Errorf("sqlite: UpdateScreen(%s): %w", id, err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE screens SET name=?, secret_hash=?, enrolled=?, pairing_number=?, account_id=?, settings=?, created_at=?, last_seen=? WHERE id=?`,
+		sc.Name, sc.SecretHash, sc.Enrolled, sc.PairingNumber, sc.AccountID, string(settings), millis(sc.CreatedAt), millis(sc.LastSeen), id)
+	if err != nil {
+		return sc, fmt.Errorf("sqlite: UpdateScreen(%s): %w", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return sc, fmt.Errorf("sqlite: UpdateScreen(%s): %w", id, err)
+	}
+	return sc, nil
+}
+
+// DeleteScreen removes a screen; a missing one is server.ErrNotFound.
+func (s *Store) DeleteScreen(ctx context.Context, id string) error {
+	return s.deleteOne(ctx, "DeleteScreen", `DELETE FROM screens WHERE id = ?`, id)
+}
+
+// PutAccount creates or replaces an account.
+func (s *Store) PutAccount(ctx context.Context, a server.Account) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO accounts (id, username, display_name, tenant_id, signed_in_at) VALUES (?,?,?,?,?)
+		ON CONFLICT(id) DO UPDATE SET username=excluded.username, display_name=excluded.display_name, tenant_id=excluded.tenant_id, signed_in_at=excluded.signed_in_at`,
+		a.ID, a.Username, a.DisplayName, a.TenantID, millis(a.SignedInAt))
+	if err != nil {
+		return fmt.Errorf("sqlite: PutAccount(%s): %w", a.ID, err)
+	}
+	return nil
+}
+
+// Account returns one account, or server.ErrNotFound.
+func (s *Store) Account(ctx context.Context, id string) (server.Account, error) {
+	var (
+		a  server.Account
+		at int64
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT id, username, display_name, tenant_id, signed_in_at FROM accounts WHERE id = ?`, id).
+		Scan(&a.ID, &a.Username, &a.DisplayName, &a.TenantID, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, server.ErrNotFound
+	}
+	if err != nil {
+		return a, fmt.Errorf("sqlite: Account(%s): %w", id, err)
+	}
+	a.SignedInAt = fromMillis(at)
+	return a, nil
+}
+
+// DeleteAccount removes an account; a missing one is server.ErrNotFound.
+func (s *Store) DeleteAccount(ctx context.Context, id string) error {
+	return s.deleteOne(ctx, "DeleteAccount", `DELETE FROM accounts WHERE id = ?`, id)
+}
+
+// TokenCache returns an account's cache blob, or server.ErrNotFound.
+func (s *Store) TokenCache(ctx context.Context, accountID string) ([]byte, error) {
+	var blob []byte
+	err := s.db.QueryRowContext(ctx, `SELECT blob FROM token_caches WHERE account_id = ?`, accountID).Scan(&blob)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, server.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: TokenCache(%s): %w", accountID, err)
+	}
+	return blob, nil
+}
+
+// PutTokenCache creates or replaces an account's cache blob.
+func (s *Store) PutTokenCache(ctx context.Context, accountID string, blob []byte) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO token_caches (account_id, blob, updated_at) VALUES (?,?,?)
+		ON CONFLICT(account_id) DO UPDATE SET blob=excluded.blob, updated_at=excluded.updated_at`,
+		accountID, blob, millis(time.Now()))
+	if err != nil {
+		return fmt.Errorf("sqlite: PutTokenCache(%s): %w", accountID, err)
+	}
+	return nil
+}
+
+// DeleteTokenCache removes an account's cache blob; a missing one is
+// server.ErrNotFound.
+func (s *Store) DeleteTokenCache(ctx context.Context, accountID string) error {
+	return s.deleteOne(ctx, "DeleteTokenCache", `DELETE FROM token_caches WHERE account_id = ?`, accountID)
+}
+
+// AppendAudit adds an event to the audit trail.
+func (s *Store) AppendAudit(ctx context.Context, e server.AuditEvent) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO audit (time, kind, screen_id, screen_name, account, outcome, detail) VALUES (?,?,?,?,?,?,?)`,
+		millis(e.Time), e.Kind, e.ScreenID, e.ScreenName, e.Account, e.Outcome, e.Detail)
+	if err != nil {
+		return fmt.Errorf("sqlite: AppendAudit(%s): %w", e.Kind, err)
+	}
+	return nil
+}
+
+// Audit returns the most recent events, newest first.
+func (s *Store) Audit(ctx context.Context, limit int) ([]server.AuditEvent, error) {
+	if limit <= 0 {
+		return nil, server.Errorf(server.EINVALID, "audit limit must be positive, not %d", limit)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, time, kind, screen_id, screen_name, account, outcome, detail FROM audit ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: Audit: %w", err)
+	}
+	defer rows.Close()
+	var out []server.AuditEvent
+	for rows.Next() {
+		var (
+			e  server.AuditEvent
+			at int64
+		)
+		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.ScreenID, &e.ScreenName, &e.Account, &e.Outcome, &e.Detail); err != nil {
+			return nil, fmt.Errorf("sqlite: Audit: %w", err)
+		}
+		e.Time = fromMillis(at)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: Audit: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) deleteOne(ctx context.Context, op, query, id string) error {
+	res, err := s.db.ExecContext(ctx, query, id)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s(%s): %w", op, id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlite: %s(%s): %w", op, id, err)
+	} else if n == 0 {
+		return server.ErrNotFound
+	}
+	return nil
+}
+
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// isConstraint reports a uniqueness violation.
+func isConstraint(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return true
+	}
+	return false
+}
