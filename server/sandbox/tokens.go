@@ -44,11 +44,12 @@ type accessClaims struct {
 // https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference
 type idClaims struct {
 	jwt.Claims
-	TenantID          string `json:"tid"`
-	ObjectID          string `json:"oid"`
-	Name              string `json:"name"`
-	PreferredUsername string `json:"preferred_username"`
-	Version           string `json:"ver"`
+	TenantID          string   `json:"tid"`
+	ObjectID          string   `json:"oid"`
+	Name              string   `json:"name"`
+	PreferredUsername string   `json:"preferred_username"`
+	Version           string   `json:"ver"`
+	Roles             []string `json:"roles,omitempty"`
 }
 
 // issuerV1 and issuerV2 are the issuers of v1.0 and v2.0 tokens.
@@ -121,7 +122,7 @@ func (s *Sandbox) issue(u *user, scopes scopeSet, session string) (tokenSet, err
 				Expiry:    jwt.NewNumericDate(now.Add(time.Hour)),
 			},
 			TenantID: TenantID, ObjectID: u.OID, Name: u.DisplayName,
-			PreferredUsername: u.UPN, Version: "2.0",
+			PreferredUsername: u.UPN, Version: "2.0", Roles: u.Roles,
 		})
 		if err != nil {
 			return tokenSet{}, err

@@ -29,10 +29,17 @@ type user struct {
 	// TimeZone is the user's mailbox time zone, in which the demo
 	// calendar's working day is laid out.
 	TimeZone string
+	// Roles are the app roles assigned to the user for the sandbox's
+	// application, as the "roles" claim of id tokens carries them.
+	Roles []string
 	// validSince is when the user's sessions were last revoked: refresh
 	// tokens issued before it are refused.
 	validSince time.Time
 }
+
+// AdminRole is the app role of placard's administrators; Grace Hopper has
+// it in the sandbox.
+const AdminRole = "placard.admin"
 
 // demoUsers returns the users of TESTIDS.md, always present.
 func demoUsers() map[string]*user {
@@ -40,7 +47,8 @@ func demoUsers() map[string]*user {
 		{UPN: "ada@" + TenantDomain, DisplayName: "Ada Lovelace", GivenName: "Ada", Surname: "Lovelace", JobTitle: "Analyst",
 			Mailbox: true, Teams: true, Availability: "Available", Activity: "Available", TimeZone: "Europe/London"},
 		{UPN: "grace@" + TenantDomain, DisplayName: "Grace Hopper", GivenName: "Grace", Surname: "Hopper", JobTitle: "Rear Admiral",
-			Mailbox: true, Teams: true, Availability: "Busy", Activity: "InACall", TimeZone: "America/New_York"},
+			Mailbox: true, Teams: true, Availability: "Busy", Activity: "InACall", TimeZone: "America/New_York",
+			Roles: []string{AdminRole}},
 		{UPN: "lobby@" + TenantDomain, DisplayName: "Lobby Room", Room: true,
 			Mailbox: true, Teams: true, Availability: "Available", Activity: "Available", TimeZone: "Europe/Paris"},
 		{UPN: "kim@" + TenantDomain, DisplayName: "Kim Park", GivenName: "Kim", Surname: "Park", JobTitle: "Designer",
