@@ -1,6 +1,8 @@
 package screens
 
 import (
+	"time"
+
 	"github.com/placard/placard/app/wire"
 )
 
@@ -26,16 +28,18 @@ func (m *Manager) viewLocked(s *session) wire.State {
 			Fresh:    d.fresh,
 			Stale:    d.stale,
 		}
+		if d.calendar {
+			st.Dashboard.Agenda = agendaFor(d.events, st.Now, zoneOf(st.Screen.TimeZone), st.Screen.Clock24 || st.Screen.Lang == "fr")
+		}
 	}
 	return st
 }
 
 func (m *Manager) screenInfoLocked(s *session) wire.Screen {
 	set := s.screen.Settings
+	// A screen shows its configured zone, else the server's: the
+	// browser's own may be a TV's factory default.
 	zone := set.TimeZone
-	if zone == "" {
-		zone = s.browserZone
-	}
 	if zone == "" {
 		zone = m.cfg.TimeZone
 	}
@@ -51,4 +55,12 @@ func (m *Manager) screenInfoLocked(s *session) wire.Screen {
 		Touch:    s.touch,
 		Privacy:  set.Privacy,
 	}
+}
+
+// zoneOf returns the location of an IANA name, UTC when unknown.
+func zoneOf(name string) *time.Location {
+	if loc, err := time.LoadLocation(name); err == nil {
+		return loc
+	}
+	return time.UTC
 }
