@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -164,6 +166,23 @@ func (c *Client) CreateEvent(ctx context.Context, token string, ev NewEvent) (Ev
 	return out, nil
 }
 
+// CancelEvent cancels a meeting the signed-in user organises, telling the
+// attendees with comment; Graph moves it to Deleted Items. An attendee gets
+// a 400 *Error.
+// https://learn.microsoft.com/en-us/graph/api/event-cancel
+func (c *Client) CancelEvent(ctx context.Context, token, id, comment string) error {
+	body, err := json.Marshal(map[string]string{"comment": comment})
+	if err != nil {
+		return fmt.Errorf("graph: encoding a cancellation: %w", err)
+	}
+	res, err := c.do(ctx, token, "events", http.MethodPost, "/me/events/"+url.PathEscape(id)+"/cancel", nil, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	res.Body.Close()
+	return nil
+}
+
 // DeleteEvent deletes an event of the signed-in user's calendar.
 // https://learn.microsoft.com/en-us/graph/api/event-delete
 func (c *Client) DeleteEvent(ctx context.Context, token, id string) error {
@@ -204,6 +223,19 @@ func (c *Client) Batch(ctx context.Context, token string, reqs []BatchRequest) (
 	if len(reqs) == 0 || len(reqs) > MaxBatch {
 		return nil, fmt.Errorf("graph: a batch holds 1 to %d requests, not %d", MaxBatch, len(reqs))
 	}
+	reqs = slices.Clone(reqs)
+	for i, r := range reqs {
+		// "When a body is included with the request, the headers object
+		// must contain a value for Content-Type."
+		if len(r.Body) > 0 && header(r.Headers, "Content-Type") == "" {
+			h := maps.Clone(r.Headers)
+			if h == nil {
+				h = map[string]string{}
+			}
+			h["Content-Type"] = "application/json"
+			reqs[i].Headers = h
+		}
+	}
 	body, err := json.Marshal(map[string]any{"requests": reqs})
 	if err != nil {
 		return nil, fmt.Errorf("graph: encoding a batch: %w", err)
@@ -240,19 +272,7 @@ func (c *Client) Batch(ctx context.Context, token string, reqs []BatchRequest) (
 // failed one, with its Retry-After.
 func (r BatchResponse) Decode(v any) error {
 	if r.Status < 200 || r.Status >= 300 {
-		e := &Error{Status: r.Status, RetryAfter: retryAfter(header(r.Headers, "Retry-After"))}
-		var body struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		if json.Unmarshal(r.Body, &body) == nil && body.Error.Code != "" {
-			e.Code, e.Message = body.Error.Code, body.Error.Message
-		} else {
-			e.Code = http.StatusText(r.Status)
-		}
-		return e
+		return newError(r.Status, header(r.Headers, "Retry-After"), r.Body)
 	}
 	if v == nil {
 		return nil

@@ -49,6 +49,9 @@ type Error struct {
 	Message string
 	// RetryAfter is the wait Graph asked for (429, 503), 0 when none.
 	RetryAfter time.Duration
+	// RequestID is Graph's id of the request (innerError's request-id),
+	// what Microsoft support asks for; "" when Graph gave none.
+	RequestID string
 }
 
 func (e *Error) Error() string {
@@ -169,20 +172,35 @@ func (c *Client) observe(endpoint string, status int) {
 	}
 }
 
-// readError reads Graph's error body: {"error": {"code", "message"}}.
+// readError reads Graph's error answer.
 func readError(res *http.Response) error {
-	e := &Error{Status: res.StatusCode, RetryAfter: retryAfter(res.Header.Get("Retry-After"))}
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	e := newError(res.StatusCode, res.Header.Get("Retry-After"), b)
+	if e.RequestID == "" {
+		e.RequestID = res.Header.Get("request-id")
+	}
+	return e
+}
+
+// newError reads Graph's error body, {"error": {"code", "message",
+// "innerError": {"request-id", ...}}}; a body that is not one is kept as
+// the message, under the status's name.
+// https://learn.microsoft.com/en-us/graph/errors
+func newError(status int, retry string, b []byte) *Error {
+	e := &Error{Status: status, RetryAfter: retryAfter(retry)}
 	var body struct {
 		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
+			Code       string `json:"code"`
+			Message    string `json:"message"`
+			InnerError struct {
+				RequestID string `json:"request-id"`
+			} `json:"innerError"`
 		} `json:"error"`
 	}
-	b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
 	if json.Unmarshal(b, &body) == nil && body.Error.Code != "" {
-		e.Code, e.Message = body.Error.Code, body.Error.Message
+		e.Code, e.Message, e.RequestID = body.Error.Code, body.Error.Message, body.Error.InnerError.RequestID
 	} else {
-		e.Code, e.Message = http.StatusText(res.StatusCode), strings.TrimSpace(string(b))
+		e.Code, e.Message = http.StatusText(status), strings.TrimSpace(string(b))
 	}
 	return e
 }

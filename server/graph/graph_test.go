@@ -2,8 +2,13 @@ package graph_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"maps"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,8 +101,16 @@ func TestErrorsKeepGraphsCodeAndRetryAfter(t *testing.T) {
 	}{
 		{"no token", func() error { _, err := c.Me(ctx, ""); return err }, sandbox.Faults{}, 401, "InvalidAuthenticationToken", 0},
 		{"tampered token", func() error { _, err := c.Me(ctx, token(t, sb, "ada@placard.example", "User.Read")+"x"); return err }, sandbox.Faults{}, 401, "InvalidAuthenticationToken", 0},
-		{"missing scope", func() error {
+		{"missing scope for presence", func() error {
 			_, err := c.Presence(ctx, token(t, sb, "ada@placard.example", "User.Read"))
+			return err
+		}, sandbox.Faults{}, 403, "Forbidden", 0},
+		{"missing scope for the calendar", func() error {
+			_, err := c.CalendarView(ctx, token(t, sb, "ada@placard.example", "User.Read"), time.Now(), time.Now().Add(time.Hour))
+			return err
+		}, sandbox.Faults{}, 403, "ErrorAccessDenied", 0},
+		{"missing scope for the profile", func() error {
+			_, err := c.Me(ctx, token(t, sb, "ada@placard.example", "Presence.Read"))
 			return err
 		}, sandbox.Faults{}, 403, "Authorization_RequestDenied", 0},
 		{"throttled", func() error { _, err := c.Me(ctx, token(t, sb, "ada@placard.example", "User.Read")); return err },
@@ -120,6 +133,9 @@ func TestErrorsKeepGraphsCodeAndRetryAfter(t *testing.T) {
 			}
 			if ge.Status != tt.status || ge.Code != tt.code || ge.RetryAfter != tt.retry {
 				t.Errorf("got %d %s retry %v, want %d %s retry %v", ge.Status, ge.Code, ge.RetryAfter, tt.status, tt.code, tt.retry)
+			}
+			if ge.RequestID == "" {
+				t.Errorf("%v: no request id kept for support", ge)
 			}
 		})
 	}
@@ -191,4 +207,109 @@ func TestCreateEventNeedsReadWriteAndAppearsInTheCalendar(t *testing.T) {
 	if err := c.DeleteEvent(ctx, rw, created.ID); graph.StatusOf(err) != 404 {
 		t.Errorf("deleting twice: %v, want 404", err)
 	}
+}
+
+func TestCancelEventIsForTheOrganiserOnly(t *testing.T) {
+	c, sb := newClient(t)
+	ctx := context.Background()
+	rw := token(t, sb, "ada@placard.example", "Calendars.ReadWrite")
+	start := sb.Now().Add(72 * time.Hour).Truncate(time.Hour)
+	created, err := c.CreateEvent(ctx, rw, graph.NewEvent{Subject: "Retro", Start: graph.At(start, time.UTC), End: graph.At(start.Add(time.Hour), time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CancelEvent(ctx, rw, created.ID, "Moved to next week"); err != nil {
+		t.Fatalf("the organiser cancels: %v", err)
+	}
+	events, err := c.CalendarView(ctx, rw, start, start.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if e.ID == created.ID {
+			t.Fatalf("a cancelled meeting stays in its organiser's calendar: %+v", e)
+		}
+	}
+	// Demo meetings of Ada's day are organised by someone else: she may
+	// not cancel those.
+	now := sb.Now()
+	today, err := c.CalendarView(ctx, rw, now.Add(-12*time.Hour), now.Add(12*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range today {
+		if e.Organizer.EmailAddress.Address != "ada@placard.example" {
+			err := c.CancelEvent(ctx, rw, e.ID, "")
+			var ge *graph.Error
+			if !errors.As(err, &ge) || ge.Status != http.StatusBadRequest || ge.Message != "Your request can't be completed. You need to be an organizer to cancel a meeting." {
+				t.Errorf("an attendee cancels %q: %v, want Graph's 400", e.Subject, err)
+			}
+			return
+		}
+	}
+	t.Fatal("no meeting organised by someone else in Ada's day")
+}
+
+func TestBatchedWritesCarryTheirContentType(t *testing.T) {
+	c, sb := newClient(t)
+	rw := token(t, sb, "ada@placard.example", "Calendars.ReadWrite")
+	start := sb.Now().Add(96 * time.Hour).Truncate(time.Hour)
+	body, err := json.Marshal(graph.NewEvent{Subject: "Batched", Start: graph.At(start, time.UTC), End: graph.At(start.Add(30*time.Minute), time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Batch(context.Background(), rw, []graph.BatchRequest{{ID: "book", Method: "POST", URL: "/me/events", Body: body}})
+	if err != nil {
+		t.Fatalf("a batch with a body and no Content-Type of its own: %v", err)
+	}
+	var ev graph.Event
+	if err := res["book"].Decode(&ev); err != nil || ev.Subject != "Batched" || res["book"].Status != http.StatusCreated {
+		t.Fatalf("batched POST /me/events: %d %+v %v", res["book"].Status, ev, err)
+	}
+}
+
+// fakeGraph is a Graph that answers every request with one canned answer,
+// for what the sandbox never does.
+func fakeGraph(t *testing.T, status int, header http.Header, body string) *graph.Client {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		maps.Copy(w.Header(), header)
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return graph.New(srv.URL+"/v1.0", srv.Client())
+}
+
+func TestClientReadsWhatGraphMaySend(t *testing.T) {
+	ctx := context.Background()
+	t.Run("Retry-After as an HTTP date", func(t *testing.T) {
+		c := fakeGraph(t, 503, http.Header{"Retry-After": {time.Now().Add(time.Minute).UTC().Format(http.TimeFormat)}}, "")
+		_, err := c.Me(ctx, "t")
+		var ge *graph.Error
+		if !errors.As(err, &ge) || ge.RetryAfter < 50*time.Second || ge.RetryAfter > time.Minute {
+			t.Fatalf("got %v, want a wait of about a minute", err)
+		}
+	})
+	t.Run("an error body that is not Graph's", func(t *testing.T) {
+		c := fakeGraph(t, 502, http.Header{"request-id": {"r-1"}}, "Bad gateway\n")
+		_, err := c.Me(ctx, "t")
+		var ge *graph.Error
+		if !errors.As(err, &ge) || ge.Code != "Bad Gateway" || ge.Message != "Bad gateway" || ge.RequestID != "r-1" {
+			t.Fatalf("got %#v", err)
+		}
+	})
+	t.Run("a batch that leaves a request out", func(t *testing.T) {
+		c := fakeGraph(t, 200, http.Header{"Content-Type": {"application/json"}}, `{"responses":[{"id":"a","status":200,"body":{}}]}`)
+		_, err := c.Batch(ctx, "t", []graph.BatchRequest{{ID: "a", Method: "GET", URL: "/me"}, {ID: "b", Method: "GET", URL: "/me/presence"}})
+		if err == nil || !strings.Contains(err.Error(), `"b"`) {
+			t.Fatalf("got %v, want an error naming request b", err)
+		}
+	})
+	t.Run("a photo larger than any Graph serves", func(t *testing.T) {
+		c := fakeGraph(t, 200, http.Header{"Content-Type": {"image/jpeg"}}, strings.Repeat("x", 4<<20+1))
+		if _, _, err := c.Photo(ctx, "t"); err == nil {
+			t.Fatal("a 4 MB photo was accepted")
+		}
+	})
 }

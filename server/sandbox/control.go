@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,29 +13,55 @@ import (
 )
 
 // Handler serves the sandbox's pages and control API under /sandbox/ on
-// the edge server.
+// the edge server. Browsers' cross-origin posts are refused (the pages'
+// forms change the sandbox); requests without an Origin, as curl and tests
+// send, are served.
 func (s *Sandbox) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /sandbox/devicelogin", s.devicelogin)
 	mux.HandleFunc("POST /sandbox/devicelogin", s.devicelogin)
 	mux.HandleFunc("GET /sandbox/sandbox.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
 		w.Write(sandboxCSS)
 	})
-	mux.HandleFunc("GET /sandbox/api/faults", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, s.Faults())
-	})
-	mux.HandleFunc("PUT /sandbox/api/faults", s.putFaults)
-	mux.HandleFunc("POST /sandbox/api/users/{upn}/presence", s.postPresence)
-	mux.HandleFunc("POST /sandbox/api/users/{upn}/revoke", s.postRevoke)
-	mux.HandleFunc("POST /sandbox/api/users/{upn}/events", s.postUserEvent)
-	mux.HandleFunc("GET /sandbox/api/codes", s.getCodes)
-	mux.HandleFunc("GET /sandbox/api/app", s.getApp)
-	mux.HandleFunc("POST /sandbox/api/clock", s.postClock)
+	mux.HandleFunc("GET /sandbox/{$}", s.demoPage)
+	mux.HandleFunc("POST /sandbox/faults", s.formFaults)
+	mux.HandleFunc("POST /sandbox/presence", s.formPresence)
+	mux.HandleFunc("POST /sandbox/revoke", s.formRevoke)
+	mux.HandleFunc("POST /sandbox/clock", s.formClock)
+
+	api := map[string]http.HandlerFunc{
+		"GET /sandbox/api/faults":                func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Faults()) },
+		"PUT /sandbox/api/faults":                s.putFaults,
+		"GET /sandbox/api/users":                 s.getUsers,
+		"POST /sandbox/api/users/{upn}/presence": s.postPresence,
+		"POST /sandbox/api/users/{upn}/revoke":   s.postRevoke,
+		"POST /sandbox/api/users/{upn}/events":   s.postUserEvent,
+		"GET /sandbox/api/codes":                 s.getCodes,
+		"GET /sandbox/api/app":                   s.getApp,
+		"GET /sandbox/api/clock":                 s.getClock,
+		"POST /sandbox/api/clock":                s.postClock,
+		"GET /sandbox/api/users/{upn}/calendar":  s.getUserCalendar,
+	}
+	paths := map[string][]string{}
+	for pattern, h := range api {
+		mux.HandleFunc(pattern, h)
+		method, path, _ := strings.Cut(pattern, " ")
+		paths[path] = append(paths[path], method)
+	}
+	for path, methods := range paths {
+		sort.Strings(methods)
+		allow := strings.Join(methods, ", ")
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			apiError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s is not served: use %s", r.Method, r.URL.Path, allow))
+		})
+	}
 	mux.HandleFunc("/sandbox/api/", func(w http.ResponseWriter, r *http.Request) {
-		apiError(w, http.StatusNotFound, "no such sandbox API: "+r.Method+" "+r.URL.Path)
+		apiError(w, http.StatusNotFound, "no such sandbox API: "+r.Method+" "+r.URL.Path+" (see TESTIDS.md)")
 	})
-	return mux
+	return http.NewCrossOriginProtection().Handler(mux)
 }
 
 // apiError is the control API's error body: {"error": "what was wrong"}.
@@ -48,12 +75,26 @@ func decodeBody(r *http.Request, v any) error {
 	d := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	d.DisallowUnknownFields()
 	if err := d.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return errors.New("body is empty: send a JSON object")
+		}
 		return fmt.Errorf("body is not the expected JSON: %v", err)
 	}
 	if d.More() {
-		return fmt.Errorf("body has data after its JSON object")
+		return errors.New("body has data after its JSON object")
 	}
 	return nil
+}
+
+// checkFaults says what is wrong with a set of faults, or "".
+func checkFaults(f Faults) string {
+	switch {
+	case f.GraphThrottleSeconds < 0 || f.GraphThrottleSeconds > 3600:
+		return "graph_throttle_seconds must be between 0 and 3600"
+	case f.LatencyMS < 0 || f.LatencyMS > 60_000:
+		return "latency_ms must be between 0 and 60000"
+	}
+	return ""
 }
 
 func (s *Sandbox) putFaults(w http.ResponseWriter, r *http.Request) {
@@ -62,12 +103,8 @@ func (s *Sandbox) putFaults(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	switch {
-	case f.GraphThrottleSeconds < 0:
-		apiError(w, http.StatusBadRequest, "graph_throttle_seconds must be 0 or more")
-		return
-	case f.LatencyMS < 0 || f.LatencyMS > 60_000:
-		apiError(w, http.StatusBadRequest, "latency_ms must be between 0 and 60000")
+	if bad := checkFaults(f); bad != "" {
+		apiError(w, http.StatusBadRequest, bad)
 		return
 	}
 	s.SetFaults(f)
@@ -81,6 +118,9 @@ var (
 	activities     = []string{"Available", "Away", "BeRightBack", "Busy", "DoNotDisturb", "InACall", "InAConferenceCall", "Inactive", "InAMeeting", "Offline", "OffWork", "OutOfOffice", "PresenceUnknown", "Presenting", "UrgentInterruptionsOnly"}
 )
 
+// errNoUser is returned for a UPN that is not a demo user.
+var errNoUser = errors.New("no such demo user")
+
 func (s *Sandbox) postPresence(w http.ResponseWriter, r *http.Request) {
 	var p struct {
 		Availability string `json:"availability"`
@@ -90,33 +130,36 @@ func (s *Sandbox) postPresence(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if !slices.Contains(availabilities, p.Availability) {
-		apiError(w, http.StatusBadRequest, fmt.Sprintf("availability %q is not one of %s", p.Availability, strings.Join(availabilities, ", ")))
-		return
-	}
 	if p.Activity == "" {
 		p.Activity = p.Availability
 	}
-	if !slices.Contains(activities, p.Activity) {
-		apiError(w, http.StatusBadRequest, fmt.Sprintf("activity %q is not one of %s", p.Activity, strings.Join(activities, ", ")))
-		return
-	}
-	if err := s.SetPresence(r.PathValue("upn"), p.Availability, p.Activity); err != nil {
+	switch err := s.SetPresence(r.PathValue("upn"), p.Availability, p.Activity); {
+	case errors.Is(err, errNoUser):
 		apiError(w, http.StatusNotFound, err.Error())
-		return
+	case err != nil:
+		apiError(w, http.StatusBadRequest, err.Error())
+	default:
+		writeJSON(w, http.StatusOK, p)
 	}
-	writeJSON(w, http.StatusOK, p)
 }
 
-// SetPresence sets a user's presence as Graph reports it.
+// SetPresence sets a user's presence as Graph reports it: availability and
+// activity are Graph's values.
 func (s *Sandbox) SetPresence(upn, availability, activity string) error {
+	if !slices.Contains(availabilities, availability) {
+		return fmt.Errorf("availability %q is not one of %s", availability, strings.Join(availabilities, ", "))
+	}
+	if !slices.Contains(activities, activity) {
+		return fmt.Errorf("activity %q is not one of %s", activity, strings.Join(activities, ", "))
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.users[upn]
+	u := s.users[strings.ToLower(upn)]
 	if u == nil {
-		return fmt.Errorf("no demo user %q", upn)
+		return fmt.Errorf("%w %q", errNoUser, upn)
 	}
 	u.Availability, u.Activity = availability, activity
+	s.saveLocked()
 	return nil
 }
 
@@ -131,16 +174,51 @@ func (s *Sandbox) postRevoke(w http.ResponseWriter, r *http.Request) {
 }
 
 // Revoke revokes every refresh token of a user, as an administrator's
-// revokeSignInSessions or a password reset does.
+// revokeSignInSessions or a password reset does. Access tokens already
+// issued stay valid until they expire, as they do with Graph (no
+// continuous access evaluation here).
 func (s *Sandbox) Revoke(upn string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.users[upn]
+	u := s.users[strings.ToLower(upn)]
 	if u == nil {
-		return fmt.Errorf("no demo user %q", upn)
+		return fmt.Errorf("%w %q", errNoUser, upn)
 	}
 	u.validSince = s.now()
+	s.saveLocked()
 	return nil
+}
+
+// UserInfo is a demo user as the control API lists it.
+type UserInfo struct {
+	UPN          string    `json:"upn"`
+	DisplayName  string    `json:"display_name"`
+	Mailbox      bool      `json:"mailbox"`
+	Teams        bool      `json:"teams"`
+	Room         bool      `json:"room"`
+	Photo        bool      `json:"photo"`
+	TimeZone     string    `json:"time_zone"`
+	Availability string    `json:"availability"`
+	Activity     string    `json:"activity"`
+	RevokedAt    time.Time `json:"revoked_at,omitzero"`
+	Roles        []string  `json:"roles,omitempty"`
+}
+
+// Users lists the demo users.
+func (s *Sandbox) Users() []UserInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []UserInfo
+	for _, u := range s.sortedUsers() {
+		out = append(out, UserInfo{UPN: u.UPN, DisplayName: u.DisplayName, Mailbox: u.Mailbox, Teams: u.Teams,
+			Room: u.Room, Photo: len(u.Photo) > 0, TimeZone: u.TimeZone, Availability: u.Availability,
+			Activity: u.Activity, RevokedAt: u.validSince, Roles: u.Roles})
+	}
+	return out
+}
+
+func (s *Sandbox) getUsers(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.Users())
 }
 
 // CodeInfo is a device code as the control API lists it: what a person
@@ -154,6 +232,16 @@ type CodeInfo struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// Code states, as CodeInfo.State.
+const (
+	CodePending  = "pending"
+	CodeApproved = "approved" // approved on the phone, tokens not yet collected
+	CodeRedeemed = "redeemed" // tokens issued
+	CodeDeclined = "declined"
+	CodeBlocked  = "blocked" // refused by Conditional Access
+	CodeExpired  = "expired"
+)
+
 // Codes lists the device codes issued, newest first.
 func (s *Sandbox) Codes() []CodeInfo {
 	s.mu.Lock()
@@ -163,25 +251,30 @@ func (s *Sandbox) Codes() []CodeInfo {
 	for _, g := range s.grants {
 		ci := CodeInfo{UserCode: g.userCode, Screen: g.screen, IssuedAt: g.issuedAt, ExpiresAt: g.expiresAt}
 		switch {
-		case g.state == grantApproved:
-			ci.State = "approved"
-		case g.state == grantDeclined:
-			ci.State = "declined"
-		case g.state == grantRedeemed && g.user != nil:
-			ci.State = "redeemed"
 		case g.state == grantRedeemed:
-			ci.State = "declined"
+			ci.State = CodeRedeemed
+		case g.state == grantDeclined:
+			ci.State = CodeDeclined
+		case g.state == grantBlocked:
+			ci.State = CodeBlocked
 		case !now.Before(g.expiresAt):
-			ci.State = "expired"
+			ci.State = CodeExpired
+		case g.state == grantApproved:
+			ci.State = CodeApproved
 		default:
-			ci.State = "pending"
+			ci.State = CodePending
 		}
 		if g.user != nil {
 			ci.User = g.user.UPN
 		}
 		out = append(out, ci)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].IssuedAt.After(out[j].IssuedAt) })
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].IssuedAt.Equal(out[j].IssuedAt) {
+			return out[i].IssuedAt.After(out[j].IssuedAt)
+		}
+		return out[i].UserCode < out[j].UserCode
+	})
 	return out
 }
 
@@ -189,14 +282,38 @@ func (s *Sandbox) getCodes(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.Codes())
 }
 
+// AppInfo is what an outside client needs to use the emulated tenant.
+type AppInfo struct {
+	ClientID     string `json:"client_id"`
+	TenantID     string `json:"tenant_id"`
+	TenantDomain string `json:"tenant_domain"`
+	// Listener is the URL of the -sandbox-addr listener, "" when none.
+	Listener string `json:"listener"`
+	// CACertPEM is the listener's certificate, to trust it.
+	CACertPEM string `json:"ca_cert_pem"`
+}
+
+// App returns what an outside client needs.
+func (s *Sandbox) App() AppInfo {
+	s.mu.Lock()
+	l := s.listener
+	s.mu.Unlock()
+	info := AppInfo{ClientID: ClientID, TenantID: TenantID, TenantDomain: TenantDomain}
+	if l != nil {
+		info.Listener, info.CACertPEM = l.URL, string(l.CertPEM)
+	}
+	return info
+}
+
 func (s *Sandbox) getApp(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{
-		"client_id":     ClientID,
-		"tenant_id":     TenantID,
-		"tenant_domain": TenantDomain,
-		"listener":      "",
-		"ca_cert_pem":   "",
-	})
+	writeJSON(w, http.StatusOK, s.App())
+}
+
+func (s *Sandbox) getClock(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	body := map[string]any{"now": s.now(), "advanced": s.offset.String()}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (s *Sandbox) postClock(w http.ResponseWriter, r *http.Request) {
@@ -208,15 +325,78 @@ func (s *Sandbox) postClock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := time.ParseDuration(body.Advance)
-	if err != nil || d < 0 {
-		apiError(w, http.StatusBadRequest, fmt.Sprintf("advance %q is not a positive duration such as \"90m\"", body.Advance))
+	if err != nil || d <= 0 {
+		apiError(w, http.StatusBadRequest, fmt.Sprintf("advance %q is not a positive duration such as \"90m\": the sandbox's clock only moves forward", body.Advance))
 		return
 	}
 	s.Advance(d)
-	writeJSON(w, http.StatusOK, map[string]time.Time{"now": s.Now()})
+	s.getClock(w, r)
 }
 
-// Approve approves a user code as upn, as the phone page does.
+// getUserCalendar lists a user's events between ?start= and ?end= (RFC
+// 3339; today by default) as Graph would, in UTC: for a person or a test
+// looking at a calendar without a token.
+func (s *Sandbox) getUserCalendar(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	u := s.users[strings.ToLower(r.PathValue("upn"))]
+	s.mu.Unlock()
+	if u == nil {
+		apiError(w, http.StatusNotFound, fmt.Sprintf("%v %q", errNoUser, r.PathValue("upn")))
+		return
+	}
+	if !u.Mailbox {
+		apiError(w, http.StatusConflict, u.UPN+" has no mailbox, so no calendar")
+		return
+	}
+	now := s.Now()
+	start, end := now.Truncate(24*time.Hour), now.Truncate(24*time.Hour).Add(24*time.Hour)
+	for name, t := range map[string]*time.Time{"start": &start, "end": &end} {
+		if v := r.URL.Query().Get(name); v != "" {
+			p, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				apiError(w, http.StatusBadRequest, fmt.Sprintf("%s %q is not an RFC 3339 time such as 2026-01-02T09:00:00Z", name, v))
+				return
+			}
+			*t = p
+		}
+	}
+	s.mu.Lock()
+	events := s.eventsBetween(u, start, end)
+	s.mu.Unlock()
+	out := make([]map[string]any, 0, len(events))
+	for _, ev := range events {
+		out = append(out, eventJSON(ev, u, time.UTC, "UTC"))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+}
+
+// postUserEvent is the control API's POST /sandbox/api/users/{upn}/events:
+// a Graph event body added to the user's calendar; it answers the event as
+// Graph would, in UTC.
+func (s *Sandbox) postUserEvent(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	u := s.users[strings.ToLower(r.PathValue("upn"))]
+	s.mu.Unlock()
+	if u == nil {
+		apiError(w, http.StatusNotFound, fmt.Sprintf("%v %q", errNoUser, r.PathValue("upn")))
+		return
+	}
+	if !u.Mailbox {
+		apiError(w, http.StatusConflict, u.UPN+" has no mailbox, so no calendar")
+		return
+	}
+	ev, _, bad := readNewEvent(r.Body, u, s.Now())
+	if bad != "" {
+		apiError(w, http.StatusBadRequest, bad)
+		return
+	}
+	s.addEvent(u, ev)
+	writeJSON(w, http.StatusCreated, eventJSON(ev, u, time.UTC, "UTC"))
+}
+
+// Approve approves a user code as upn, as the phone page does, and returns
+// the outcome (OutcomeApproved, or OutcomeBlocked under Conditional
+// Access, ...).
 func (s *Sandbox) Approve(userCode, upn string) string {
 	outcome, _ := s.act(userCode, upn, true)
 	return outcome
@@ -238,11 +418,11 @@ func (s *Sandbox) AccessToken(upn string, scopes ...string) (string, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.users[upn]
+	u := s.users[strings.ToLower(upn)]
 	if u == nil {
-		return "", fmt.Errorf("sandbox: no demo user %q", upn)
+		return "", fmt.Errorf("sandbox: %w %q", errNoUser, upn)
 	}
-	tokens, err := s.issue(u, set, randomString(12))
+	tokens, err := s.issue(u, set, newGUID(), realOrigin)
 	if err != nil {
 		return "", err
 	}

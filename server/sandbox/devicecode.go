@@ -13,10 +13,11 @@ import (
 type grantState int
 
 const (
-	grantPending grantState = iota
-	grantApproved
-	grantDeclined
-	grantRedeemed
+	grantPending  grantState = iota
+	grantApproved            // a user approved; tokens not yet collected
+	grantDeclined            // the user declined
+	grantBlocked             // Conditional Access refused the sign-in
+	grantRedeemed            // tokens were issued: the code is spent
 )
 
 // grant is one device authorization request (RFC 8628 §3.1).
@@ -27,27 +28,51 @@ type grant struct {
 	scopes     scopeSet
 	issuedAt   time.Time
 	expiresAt  time.Time
-	interval   time.Duration
-	lastPoll   time.Time
 	state      grantState
-	user       *user
-	screen     string // which screen asked, when the edge server said so
+	// told is set once a declined or blocked grant's error was sent: the
+	// code is spent then too.
+	told   bool
+	user   *user
+	screen string // which screen asked, when the edge server said so
+
+	// The polling pace: a bucket of polls that refills by one each
+	// interval (see pace).
+	polls    float64
+	lastPoll time.Time
 }
 
-// pollInterval is the "interval" of a device code response.
+// The device authorization response's documented values: the person has
+// 15 minutes; the client waits 5 seconds between polls.
 // https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-device-code#device-authorization-response
-const pollInterval = 5 * time.Second
+const (
+	defaultCodeLifetime = 15 * time.Minute
+	pollInterval        = 5 * time.Second
+)
+
+// pollBurst is how many polls faster than the interval a pending code takes
+// before it answers slow_down (RFC 8628 §3.5). Microsoft does not document
+// slow_down, and clients it supports poll faster than the interval at
+// first: MSAL Go polls after 50 ms, 150, 450, 1350, 4050 ms and then every
+// 5 s, which never empties this bucket. A client that keeps polling faster
+// than the interval is told to slow down; an approved code is redeemed
+// whatever the pace, so slow_down never delays a sign-in. The threshold is
+// unconfirmed.
+const pollBurst = 5
 
 // userCodeAlphabet draws user codes from upper-case letters and digits, as
 // the platform's codes look ("YZMYLD4K", "BPPVYQZMA"); the exact alphabet
-// is not documented (unconfirmed). Letters and digits that read alike (0/O,
-// 1/I) are left out: people read these codes off a TV across a room.
+// is unconfirmed. Letters and digits that read alike (0/O, 1/I) are left
+// out: people read these codes off a TV across a room.
 const userCodeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 // userCodeLength: 9 characters, the length of today's codes. 32^9 codes
 // for a 15-minute lifetime with guesses rate-limited is ample entropy
 // (RFC 8628 §5.1).
 const userCodeLength = 9
+
+// deviceCodePrefix mimics the opaque prefix of real device codes
+// ("DAQABIQEAAAD...", "EAQABIQEAAAB...").
+const deviceCodePrefix = "DAQABIQEAAAD"
 
 // newUserCode returns an unused user code; s.mu must be held. Codes come
 // from crypto/rand: a guessable code would let someone approve a screen's
@@ -68,71 +93,100 @@ func (s *Sandbox) newUserCode() string {
 	}
 }
 
+// checkTenant writes the error of a tenant segment the OAuth endpoints do
+// not serve, and reports whether it did.
+func (s *Sandbox) checkTenant(w http.ResponseWriter, r *http.Request, now time.Time) bool {
+	switch t := r.PathValue("tenant"); tenantOf(t) {
+	case tenantUnknown:
+		writeSTS(w, errTenant(t, false), now)
+		return true
+	case tenantConsumers:
+		writeSTS(w, errConsumers, now)
+		return true
+	}
+	return false
+}
+
+// checkClient writes the error of a client the tenant does not know, or of
+// a public client presenting a secret, and reports whether it did.
+func checkClient(w http.ResponseWriter, r *http.Request, now time.Time) bool {
+	switch id := r.PostForm.Get("client_id"); {
+	case id == "":
+		writeSTS(w, errMissing("client_id"), now)
+	case !strings.EqualFold(id, ClientID):
+		writeSTS(w, errUnknownClient(id), now)
+	case r.PostForm.Has("client_secret") || r.PostForm.Has("client_assertion"):
+		// AADSTS700025 InvalidClientPublicClientWithCredential.
+		writeSTS(w, stsError{status: 401, err: "invalid_client", code: 700025,
+			text: "Client is public so neither 'client_assertion' nor 'client_secret' should be presented."}, now)
+	default:
+		return false
+	}
+	return true
+}
+
 // deviceCode is the device authorization endpoint.
 // https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-device-code#device-authorization-request
 func (s *Sandbox) deviceCode(w http.ResponseWriter, r *http.Request) {
 	s.count("devicecode")
 	now := s.Now()
-	if t := r.PathValue("tenant"); !tenantOK(t) {
-		writeSTS(w, errTenant(t), now)
+	if s.checkTenant(w, r, now) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
 		writeSTS(w, errMissing("client_id"), now)
 		return
 	}
-	clientID := r.PostForm.Get("client_id")
-	switch {
-	case clientID == "":
-		writeSTS(w, errMissing("client_id"), now)
-		return
-	case clientID != ClientID:
-		writeSTS(w, errUnknownClient(clientID), now)
+	if checkClient(w, r, now) {
 		return
 	}
 	scopes, bad := parseScopes(r.PostForm.Get("scope"))
-	if bad != "" {
+	switch {
+	case bad != "":
 		writeSTS(w, errBadScope(bad), now)
 		return
-	}
-	if len(scopes) == 0 {
+	case len(scopes) == 0:
 		writeSTS(w, errMissing("scope"), now)
 		return
 	}
 
 	s.mu.Lock()
-	s.expireGrants(now)
+	s.forgetGrants(now)
 	g := &grant{
-		deviceCode: "DAQABIQEAAAD" + randomString(96),
+		deviceCode: deviceCodePrefix + randomString(150),
 		userCode:   s.newUserCode(),
-		clientID:   clientID,
+		clientID:   ClientID,
 		scopes:     scopes,
 		issuedAt:   now,
 		expiresAt:  now.Add(s.opts.CodeLifetime),
-		interval:   pollInterval,
+		polls:      pollBurst,
+		lastPoll:   now,
 	}
 	s.grants[g.deviceCode] = g
 	s.byCode[g.userCode] = g
 	s.mu.Unlock()
 
 	uri := s.opts.VerificationURL
-	writeJSON(w, http.StatusOK, map[string]any{
+	writeSTSJSON(w, http.StatusOK, map[string]any{
 		"user_code":        g.userCode,
 		"device_code":      g.deviceCode,
 		"verification_uri": uri,
 		"expires_in":       int(s.opts.CodeLifetime / time.Second),
 		"interval":         int(pollInterval / time.Second),
+		// The message of real answers (Microsoft Q&A 981553); only
+		// English is served, whatever ?mkt= asks for.
 		"message": fmt.Sprintf("To sign in, use a web browser to open the page %s and enter the code %s to authenticate.",
 			uri, g.userCode),
-	})
+	}, newGUID())
 }
 
-// expireGrants forgets grants long past their expiry, so that the maps do
+// forgetGrants forgets grants long past their expiry, so that the maps do
 // not grow without bound; s.mu must be held. Expired grants are kept for a
-// while so that polling them answers expired_token, not bad_verification_code.
-func (s *Sandbox) expireGrants(now time.Time) {
+// day so that polling them answers expired_token, not
+// bad_verification_code.
+func (s *Sandbox) forgetGrants(now time.Time) {
 	for dc, g := range s.grants {
-		if now.Sub(g.expiresAt) > time.Hour {
+		if now.Sub(g.expiresAt) > 24*time.Hour {
 			delete(s.grants, dc)
 			delete(s.byCode, g.userCode)
 		}
@@ -140,43 +194,44 @@ func (s *Sandbox) expireGrants(now time.Time) {
 }
 
 // token is the token endpoint: the device-code grant and the refresh-token
-// grant.
+// grant, the two a public client on a screen uses.
 // https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-device-code#authenticating-the-user
 // https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#refresh-the-access-token
 func (s *Sandbox) token(w http.ResponseWriter, r *http.Request) {
 	s.count("token")
 	now := s.Now()
-	if t := r.PathValue("tenant"); !tenantOK(t) {
-		writeSTS(w, errTenant(t), now)
+	if s.checkTenant(w, r, now) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
 		writeSTS(w, errMissing("grant_type"), now)
 		return
 	}
-	clientID := r.PostForm.Get("client_id")
-	switch {
-	case clientID == "":
-		writeSTS(w, errMissing("client_id"), now)
-		return
-	case clientID != ClientID:
-		writeSTS(w, errUnknownClient(clientID), now)
+	gt := r.PostForm.Get("grant_type")
+	if gt == "" {
+		writeSTS(w, errMissing("grant_type"), now)
 		return
 	}
-	switch gt := r.PostForm.Get("grant_type"); gt {
+	if checkClient(w, r, now) {
+		return
+	}
+	switch gt {
 	case "urn:ietf:params:oauth:grant-type:device_code", "device_code":
+		// RFC 8628's name, and the short one MSAL Go sends (its
+		// apps/internal/oauth/ops/internal/grant/grant.go), which the
+		// platform accepts since MSAL Go signs people in with it.
+		s.count("token device_code")
 		s.redeemDeviceCode(w, r, now)
 	case "refresh_token":
+		s.count("token refresh_token")
 		s.redeemRefresh(w, r, now)
-	case "":
-		writeSTS(w, errMissing("grant_type"), now)
 	default:
-		writeSTS(w, errUnsupportedGrant, now)
+		writeSTS(w, errUnsupportedGrant, now, gt)
 	}
 }
 
+// redeemDeviceCode answers a poll (RFC 8628 §3.4-3.5).
 func (s *Sandbox) redeemDeviceCode(w http.ResponseWriter, r *http.Request, now time.Time) {
-	// MSAL sends "device_code"; RFC 8628 §3.4 names it device_code too.
 	dc := r.PostForm.Get("device_code")
 	if dc == "" {
 		writeSTS(w, errMissing("device_code"), now)
@@ -185,45 +240,59 @@ func (s *Sandbox) redeemDeviceCode(w http.ResponseWriter, r *http.Request, now t
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.grants[dc]
-	if g == nil || g.clientID != r.PostForm.Get("client_id") {
+	if g == nil {
 		writeSTS(w, errBadCode, now)
 		return
 	}
-	tooFast := !g.lastPoll.IsZero() && now.Sub(g.lastPoll) < g.interval
-	g.lastPoll = now
 	switch {
-	case g.state == grantRedeemed:
-		// A device code is single use (RFC 8628 §3.5 and the platform's
-		// "already authorized or declined").
+	case g.state == grantRedeemed || g.told:
+		// A device code is single use.
 		writeSTS(w, errUsed, now)
 	case g.state == grantDeclined:
+		g.told = true
 		writeSTS(w, errDeclined, now)
-		g.state = grantRedeemed
+	case g.state == grantBlocked:
+		g.told = true
+		writeSTS(w, errBlocked, now)
 	case !now.Before(g.expiresAt):
 		writeSTS(w, errExpired, now)
-	case g.state == grantPending && tooFast:
-		// RFC 8628 §3.5: polling faster than the interval is slow_down.
-		// The interval is not raised: MSAL Go keeps its own pace and
-		// would otherwise never be fast enough. An approved grant is
-		// redeemed whatever the pace, so slow_down never delays a sign-in.
-		writeSTS(w, errSlowDown, now)
 	case g.state == grantPending:
-		writeSTS(w, errPending, now)
+		if g.pace(now) {
+			writeSTS(w, errPending, now)
+		} else {
+			writeSTS(w, errSlowDown, now)
+		}
 	case s.faults.ConditionalAccessBlock:
-		g.state = grantRedeemed
+		// Approved before the policy was switched on: the policy is
+		// evaluated when the tokens are issued too.
+		g.state, g.told = grantBlocked, true
 		writeSTS(w, errBlocked, now)
 	default:
-		g.state = grantRedeemed
-		tokens, err := s.issue(g.user, g.scopes, randomString(12))
+		tokens, err := s.issue(g.user, g.scopes, newGUID(), originOf(r))
 		if err != nil {
 			s.log.Error("sandbox: issuing tokens", "err", err)
-			writeSTS(w, stsError{500, "server_error", 90033, "A transient error has occurred. Please try again."}, now)
+			writeSTS(w, errServer, now)
 			return
 		}
-		writeJSON(w, http.StatusOK, tokens)
+		g.state = grantRedeemed
+		writeSTSJSON(w, http.StatusOK, tokens, newGUID())
 	}
 }
 
+// pace counts a poll of a pending code and reports whether it came at a
+// pace the platform accepts (see pollBurst).
+func (g *grant) pace(now time.Time) bool {
+	g.polls = min(pollBurst, g.polls+float64(now.Sub(g.lastPoll))/float64(pollInterval))
+	g.lastPoll = now
+	if g.polls < 1 {
+		return false
+	}
+	g.polls--
+	return true
+}
+
+// redeemRefresh is the refresh-token grant: a new access token and a new
+// refresh token (rotation), or invalid_grant when the session is over.
 func (s *Sandbox) redeemRefresh(w http.ResponseWriter, r *http.Request, now time.Time) {
 	raw := r.PostForm.Get("refresh_token")
 	if raw == "" {
@@ -235,6 +304,11 @@ func (s *Sandbox) redeemRefresh(w http.ResponseWriter, r *http.Request, now time
 		writeSTS(w, errBadRefreshToken, now)
 		return
 	}
+	requested, bad := parseScopes(r.PostForm.Get("scope"))
+	if bad != "" {
+		writeSTS(w, errBadScope(bad), now)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.userByOID(rt.OID)
@@ -243,38 +317,31 @@ func (s *Sandbox) redeemRefresh(w http.ResponseWriter, r *http.Request, now time
 		writeSTS(w, errBadRefreshToken, now)
 		return
 	case now.UnixMilli() >= rt.Expiry:
-		writeSTS(w, errRefreshExpired, now)
+		writeSTS(w, errRefreshExpired, now, time.UnixMilli(rt.IssuedAt).UTC().Format("2006-01-02T15:04:05.0000000Z"))
 		return
-	case !u.validSince.IsZero() && rt.IssuedAt <= u.validSince.UnixMilli():
-		// Revoked: every refresh token issued before the user's sessions
-		// were revoked is refused.
+	case !u.validSince.IsZero() && rt.issued() <= u.validSince.UnixNano():
+		// Revoked: every refresh token issued before the user's
+		// sessions were revoked is refused.
 		writeSTS(w, errRevoked, now)
 		return
 	case s.faults.ConditionalAccessBlock:
-		// A session begun with a device code stays under the policy on
-		// later refreshes ("protocol tracking").
 		writeSTS(w, errBlocked, now)
 		return
 	}
 	granted := fromScopes(rt.Scopes)
-	if req, bad := parseScopes(r.PostForm.Get("scope")); bad != "" {
-		writeSTS(w, errBadScope(bad), now)
-		return
-	} else {
-		for sc := range req {
-			if !granted.has(sc) {
-				writeSTS(w, errBadScope(sc), now)
-				return
-			}
+	for _, sc := range requested.list() {
+		if !granted.has(sc) && sc != "offline_access" && sc != "openid" && sc != "profile" {
+			writeSTS(w, errConsent(sc), now)
+			return
 		}
 	}
-	tokens, err := s.issue(u, granted, rt.Session)
+	tokens, err := s.issue(u, granted, rt.Session, originOf(r))
 	if err != nil {
 		s.log.Error("sandbox: issuing tokens", "err", err)
-		writeSTS(w, stsError{500, "server_error", 90033, "A transient error has occurred. Please try again."}, now)
+		writeSTS(w, errServer, now)
 		return
 	}
-	writeJSON(w, http.StatusOK, tokens)
+	writeSTSJSON(w, http.StatusOK, tokens, newGUID())
 }
 
 // Approval outcomes, as data-outcome on the phone page's result.
@@ -285,6 +352,9 @@ const (
 	OutcomeInvalid  = "invalid"
 	OutcomeUsed     = "used"
 	OutcomeLocked   = "locked"
+	// OutcomeBlocked: Conditional Access refused the sign-in; the real
+	// sign-in page says so with "Error Code: 53003".
+	OutcomeBlocked = "blocked"
 )
 
 // lookup returns the grant of a user code, normalised as a person types it.
@@ -294,7 +364,8 @@ func (s *Sandbox) lookup(userCode string) *grant {
 }
 
 // act approves (as upn) or declines the grant of userCode and returns the
-// outcome and the name of the screen that asked.
+// outcome and the name of the screen that asked; OutcomeInvalid with a
+// screen is a known code with an unknown user.
 func (s *Sandbox) act(userCode, upn string, approve bool) (outcome, screen string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -312,11 +383,24 @@ func (s *Sandbox) act(userCode, upn string, approve bool) (outcome, screen strin
 		g.state = grantDeclined
 		return OutcomeDeclined, g.screen
 	}
-	u := s.users[upn]
+	u := s.users[strings.ToLower(upn)]
 	if u == nil {
-		return OutcomeInvalid, g.screen
+		return OutcomeInvalid, screenOrPlaceholder(g.screen)
 	}
 	g.user = u
+	if s.faults.ConditionalAccessBlock {
+		g.state = grantBlocked
+		return OutcomeBlocked, g.screen
+	}
 	g.state = grantApproved
 	return OutcomeApproved, g.screen
+}
+
+// screenOrPlaceholder names the screen of a known code, even one no screen
+// was named for.
+func screenOrPlaceholder(screen string) string {
+	if screen == "" {
+		return "the screen"
+	}
+	return screen
 }

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -9,21 +10,77 @@ import (
 	"time"
 )
 
+// graphJSON is the Content-Type of Graph's JSON answers.
+const graphJSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
+// graphHeaders sets the headers every Graph answer has: the request id
+// (echoing the client's client-request-id when it sent one).
+func graphHeaders(w http.ResponseWriter, r *http.Request) (requestID, clientRequestID string) {
+	requestID = newGUID()
+	clientRequestID = r.Header.Get("client-request-id")
+	if clientRequestID == "" {
+		clientRequestID = requestID
+	}
+	h := w.Header()
+	h.Set("request-id", requestID)
+	h.Set("client-request-id", clientRequestID)
+	h.Set("Strict-Transport-Security", "max-age=31536000")
+	h.Set("Cache-Control", "no-cache")
+	return requestID, clientRequestID
+}
+
+// writeGraph writes a successful Graph JSON answer.
+func writeGraph(w http.ResponseWriter, r *http.Request, status int, v any) {
+	graphHeaders(w, r)
+	w.Header().Set("Content-Type", graphJSON)
+	w.Header().Set("OData-Version", "4.0")
+	writeJSON(w, status, v)
+}
+
 // graphError writes Microsoft Graph's error body.
 // https://learn.microsoft.com/en-us/graph/errors
-func (s *Sandbox) graphError(w http.ResponseWriter, status int, code, message string) {
-	now := s.Now()
-	writeJSON(w, status, map[string]any{
-		"error": map[string]any{
-			"code":    code,
-			"message": message,
-			"innerError": map[string]any{
-				"date":              now.UTC().Format("2006-01-02T15:04:05"),
-				"request-id":        stableGUID(randomString(8)),
-				"client-request-id": stableGUID(randomString(8)),
-			},
-		},
-	})
+func (s *Sandbox) graphError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	s.graphErrorInner(w, r, status, code, message, nil)
+}
+
+func (s *Sandbox) graphErrorInner(w http.ResponseWriter, r *http.Request, status int, code, message string, inner map[string]any) {
+	requestID, clientRequestID := graphHeaders(w, r)
+	if inner == nil {
+		inner = map[string]any{}
+	}
+	inner["date"] = s.Now().UTC().Format("2006-01-02T15:04:05")
+	inner["request-id"] = requestID
+	inner["client-request-id"] = clientRequestID
+	w.Header().Set("Content-Type", "application/json")
+	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": message, "innerError": inner}})
+}
+
+// workload is the service behind a Graph endpoint: each words a missing
+// permission its own way.
+type workload int
+
+const (
+	directory workload = iota // users, photos
+	outlook                   // calendars, events
+	teams                     // presence
+)
+
+// forbidden writes the 403 of a token without the permission an endpoint
+// needs, in the words of the endpoint's workload (seen in public threads
+// and in the JSON batching page's sample answers):
+// directory: Authorization_RequestDenied; Exchange: ErrorAccessDenied;
+// Teams: Forbidden, naming the permissions.
+func (s *Sandbox) forbidden(w http.ResponseWriter, r *http.Request, wl workload, anyOf, scopes []string) {
+	switch wl {
+	case outlook:
+		s.graphError(w, r, http.StatusForbidden, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+	case teams:
+		s.graphError(w, r, http.StatusForbidden, "Forbidden", fmt.Sprintf(
+			"Missing scope permissions on the request. API requires one of '%s'. Scopes on the request '%s'",
+			strings.Join(anyOf, ", "), strings.Join(scopes, ", ")))
+	default:
+		s.graphError(w, r, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+	}
 }
 
 type callerKey struct{}
@@ -36,67 +93,158 @@ type caller struct {
 
 func callerOf(ctx context.Context) caller { return ctx.Value(callerKey{}).(caller) }
 
-// graphHandler serves Graph v1.0 behind the checks Graph makes on every
-// request: faults first (a throttled or failing service answers before it
-// looks at the token), then the bearer token.
+// route is one Graph endpoint.
+type route struct {
+	method, pattern string
+	// name counts requests ("graph /me/presence").
+	name string
+	// anyOf are the delegated permissions of which the token's scp must
+	// hold one; wl words the 403.
+	anyOf []string
+	wl    workload
+	h     http.HandlerFunc
+}
+
+// graphRoutes are the emulated endpoints of Graph v1.0.
+func (s *Sandbox) graphRoutes() []route {
+	userRead := []string{"User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All"}
+	calRead := []string{"Calendars.Read", "Calendars.ReadWrite"}
+	calWrite := []string{"Calendars.ReadWrite"}
+	return []route{
+		{"GET", "/me", "/me", userRead, directory, s.me},
+		{"GET", "/me/photo/$value", "/me/photo", userRead, directory, s.photo},
+		{"GET", "/me/presence", "/me/presence", []string{"Presence.Read", "Presence.Read.All"}, teams, s.presence},
+		{"GET", "/me/calendarView", "/me/calendarView", calRead, outlook, s.calendarView},
+		{"GET", "/me/events/{id}", "/me/events/{id}", calRead, outlook, s.getEvent},
+		{"POST", "/me/events", "/me/events", calWrite, outlook, s.createEvent},
+		{"DELETE", "/me/events/{id}", "/me/events/{id}", calWrite, outlook, s.deleteEvent},
+		{"POST", "/me/events/{id}/cancel", "/me/events/{id}/cancel", calWrite, outlook, s.cancelEvent},
+	}
+}
+
+// graphHandler serves Graph v1.0: each endpoint behind the checks Graph
+// makes, JSON batching, and Graph's own answers to paths and methods it
+// does not serve.
 func (s *Sandbox) graphHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /v1.0/me", s.graphRoute("/me", []string{"User.Read"}, s.me))
-	mux.Handle("GET /v1.0/me/presence", s.graphRoute("/me/presence", []string{"Presence.Read"}, s.presence))
-	mux.Handle("GET /v1.0/me/photo/$value", s.graphRoute("/me/photo", []string{"User.Read"}, s.photo))
-	mux.Handle("GET /v1.0/me/calendarView", s.graphRoute("/me/calendarView", []string{"Calendars.Read", "Calendars.ReadWrite"}, s.calendarView))
-	mux.Handle("POST /v1.0/me/events", s.graphRoute("/me/events", []string{"Calendars.ReadWrite"}, s.createEvent))
-	mux.Handle("DELETE /v1.0/me/events/{id}", s.graphRoute("/me/events", []string{"Calendars.ReadWrite"}, s.deleteEvent))
-	mux.Handle("POST /v1.0/me/events/{id}/cancel", s.graphRoute("/me/events", []string{"Calendars.ReadWrite"}, s.cancelEvent))
+	methods := map[string][]string{}
+	for _, rt := range s.graphRoutes() {
+		mux.Handle(rt.method+" /v1.0"+rt.pattern, s.guard(rt))
+		methods[rt.pattern] = append(methods[rt.pattern], rt.method)
+	}
+	for p := range methods {
+		mux.HandleFunc("/v1.0"+p, func(w http.ResponseWriter, r *http.Request) {
+			// The JSON batching page's sample: a method the target does
+			// not allow is 405 Request_BadRequest.
+			s.graphError(w, r, http.StatusMethodNotAllowed, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+		})
+	}
 	mux.HandleFunc("POST /v1.0/$batch", s.batch(mux))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.graphError(w, http.StatusBadRequest, "BadRequest", "Invalid version: "+r.URL.Path)
+		s.count("graph unknown")
+		version, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		if version != "v1.0" {
+			s.graphError(w, r, http.StatusBadRequest, "BadRequest", "Invalid version: "+version)
+			return
+		}
+		segs := strings.Split(rest, "/")
+		s.graphError(w, r, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", segs[len(segs)-1]))
 	})
 	return mux
 }
 
-// graphRoute wraps a Graph endpoint with faults, authentication and the
-// permission check: the token's scp must hold one of anyOf.
+// guard wraps an endpoint with what Graph checks before it: the fault
+// switches (a throttled or failing service answers before it looks at the
+// token), the bearer token, and the permission.
 // https://learn.microsoft.com/en-us/graph/resolve-auth-errors
-func (s *Sandbox) graphRoute(name string, anyOf []string, h http.HandlerFunc) http.Handler {
+func (s *Sandbox) guard(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.count("graph " + name)
-		f := s.Faults()
-		switch {
-		case f.GraphThrottleSeconds > 0:
-			// https://learn.microsoft.com/en-us/graph/throttling
-			w.Header().Set("Retry-After", strconv.Itoa(f.GraphThrottleSeconds))
-			s.graphError(w, http.StatusTooManyRequests, "TooManyRequests", "Too many requests.")
-			return
-		case f.GraphServerError:
-			s.graphError(w, http.StatusServiceUnavailable, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later.")
+		s.count("graph " + rt.name)
+		if s.serviceFault(w, r) {
 			return
 		}
-		auth := r.Header.Get("Authorization")
-		raw, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok || raw == "" {
-			s.graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty.")
+		c, ok := s.authenticate(w, r)
+		if !ok {
 			return
 		}
-		claims, refused := s.verifyAccess(raw, s.Now())
-		if refused != "" {
-			s.graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", refused)
+		if !slices.ContainsFunc(rt.anyOf, func(p string) bool { return slices.Contains(c.scopes, p) }) {
+			s.forbidden(w, r, rt.wl, rt.anyOf, c.scopes)
 			return
 		}
-		s.mu.Lock()
-		u := s.userByOID(claims.ObjectID)
-		s.mu.Unlock()
-		if u == nil {
-			s.graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "The user of the token does not exist.")
-			return
-		}
-		scopes := strings.Fields(claims.Scope)
-		if !slices.ContainsFunc(anyOf, func(p string) bool { return slices.Contains(scopes, p) }) {
-			s.graphError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
-			return
-		}
-		h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, caller{user: u, scopes: scopes})))
+		rt.h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
 	})
+}
+
+// serviceFault answers for the fault switches of Graph, and reports
+// whether it did.
+func (s *Sandbox) serviceFault(w http.ResponseWriter, r *http.Request) bool {
+	f := s.Faults()
+	switch {
+	case f.GraphThrottleSeconds > 0:
+		// The sample answer of the throttling page, with Retry-After in
+		// seconds.
+		// https://learn.microsoft.com/en-us/graph/throttling
+		w.Header().Set("Retry-After", strconv.Itoa(f.GraphThrottleSeconds))
+		s.graphErrorInner(w, r, http.StatusTooManyRequests, "TooManyRequests", "Please retry again later.",
+			map[string]any{"code": "429", "message": "Please retry after", "status": "429"})
+		return true
+	case f.GraphServerError:
+		// https://learn.microsoft.com/en-us/graph/errors#code-property
+		s.graphError(w, r, http.StatusServiceUnavailable, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later.")
+		return true
+	}
+	return false
+}
+
+// authenticate checks the bearer token as Graph does and returns who the
+// request is made by; a refused token is 401 InvalidAuthenticationToken
+// with the reason in Graph's words, and Graph's WWW-Authenticate.
+func (s *Sandbox) authenticate(w http.ResponseWriter, r *http.Request) (caller, bool) {
+	unauthorized := func(msg string) (caller, bool) {
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="", authorization_uri="%s/common/oauth2/authorize", client_id="%s"`,
+			realOrigin.login, GraphAudience))
+		s.graphError(w, r, http.StatusUnauthorized, "InvalidAuthenticationToken", msg)
+		return caller{}, false
+	}
+	scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	raw = strings.TrimSpace(raw)
+	if !strings.EqualFold(scheme, "Bearer") || raw == "" {
+		return unauthorized("Access token is empty.")
+	}
+	claims, refused := s.verifyAccess(raw, s.Now())
+	if refused != "" {
+		return unauthorized(refused)
+	}
+	s.mu.Lock()
+	u := s.userByOID(claims.ObjectID)
+	s.mu.Unlock()
+	if u == nil || claims.TenantID != TenantID {
+		return unauthorized("Access token validation failure. Invalid audience.")
+	}
+	return caller{user: u, scopes: strings.Fields(claims.Scope)}, true
+}
+
+// selectFields keeps the fields $select names; an unknown one is Graph's
+// 400 (the OData parser's words), reported by its name.
+func selectFields(full map[string]any, sel string, typ string, keep ...string) (map[string]any, string) {
+	if sel == "" {
+		return full, ""
+	}
+	out := map[string]any{}
+	for _, k := range keep {
+		if v, ok := full[k]; ok {
+			out[k] = v
+		}
+	}
+	for _, f := range strings.Split(sel, ",") {
+		f = strings.TrimSpace(f)
+		v, ok := full[f]
+		if !ok {
+			return nil, fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.%s'.", f, typ)
+		}
+		out[f] = v
+	}
+	return out, ""
 }
 
 // me is GET /me.
@@ -107,50 +255,65 @@ func (s *Sandbox) me(w http.ResponseWriter, r *http.Request) {
 	if u.Mailbox {
 		mail = u.UPN
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"@odata.context":    "https://" + GraphHost + "/v1.0/$metadata#users/$entity",
+	o := originOf(r)
+	full := map[string]any{
+		"@odata.context":    o.graph + "/v1.0/$metadata#users/$entity",
 		"businessPhones":    []string{},
 		"displayName":       u.DisplayName,
 		"givenName":         nullable(u.GivenName),
 		"jobTitle":          nullable(u.JobTitle),
 		"mail":              mail,
 		"mobilePhone":       nil,
-		"officeLocation":    nil,
+		"officeLocation":    nullable(u.Office),
 		"preferredLanguage": "en-US",
 		"surname":           nullable(u.Surname),
 		"userPrincipalName": u.UPN,
 		"id":                u.OID,
-	})
+	}
+	body, bad := selectFields(full, r.URL.Query().Get("$select"), "user", "@odata.context")
+	if bad != "" {
+		s.graphError(w, r, http.StatusBadRequest, "Request_BadRequest", bad)
+		return
+	}
+	writeGraph(w, r, http.StatusOK, body)
 }
 
-// presence is GET /me/presence. Accounts without Teams have no presence.
+// presence is GET /me/presence.
 // https://learn.microsoft.com/en-us/graph/api/presence-get
+//
+// An account without a Teams licence has no presence: "This resource is
+// currently only supported for Microsoft Teams users" (presence resource
+// page). What Graph answers for such an account is unconfirmed; it is
+// modelled here, in one place, as 404 NotFound.
 func (s *Sandbox) presence(w http.ResponseWriter, r *http.Request) {
 	u := callerOf(r.Context()).user
 	if !u.Teams {
-		s.graphError(w, http.StatusNotFound, "NotFound", "The user does not have a Teams license.")
+		s.graphError(w, r, http.StatusNotFound, "NotFound", "The user does not have a Microsoft Teams license, so there is no presence for them.")
 		return
 	}
 	s.mu.Lock()
 	availability, activity := u.Availability, u.Activity
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{
-		"@odata.context": "https://" + GraphHost + "/v1.0/$metadata#users('" + u.OID + "')/presence/$entity",
+	writeGraph(w, r, http.StatusOK, map[string]any{
+		"@odata.context": originOf(r).graph + "/v1.0/$metadata#users('" + u.OID + "')/presence/$entity",
 		"id":             u.OID,
 		"availability":   availability,
 		"activity":       activity,
 	})
 }
 
-// photo is GET /me/photo/$value: 404 ImageNotFound when there is none.
+// photo is GET /me/photo/$value: the bytes, or 404 ImageNotFound (the
+// answer long seen for accounts without a photo).
 // https://learn.microsoft.com/en-us/graph/api/profilephoto-get
 func (s *Sandbox) photo(w http.ResponseWriter, r *http.Request) {
 	u := callerOf(r.Context()).user
 	if len(u.Photo) == 0 {
-		s.graphError(w, http.StatusNotFound, "ImageNotFound", "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown.")
+		s.graphError(w, r, http.StatusNotFound, "ImageNotFound", "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown.")
 		return
 	}
+	graphHeaders(w, r)
 	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Content-Length", strconv.Itoa(len(u.Photo)))
 	w.Write(u.Photo)
 }
 

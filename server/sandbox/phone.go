@@ -39,6 +39,9 @@ var phoneTmpl = template.Must(template.New("phone").Parse(`<!doctype html>
 <section data-testid="approval-result" data-outcome="{{.Outcome}}" class="result {{.Outcome}}">
 <h1>{{.Title}}</h1>
 <p>{{.Message}}</p>
+{{- if .ErrorCode}}
+<p class="code-for-it">Error Code: <span data-testid="approval-error-code">{{.ErrorCode}}</span></p>
+{{- end}}
 </section>
 <p><a href="/sandbox/devicelogin">Enter another code</a></p>
 {{- else}}
@@ -72,6 +75,7 @@ type phonePage struct {
 	Code, Screen            string
 	Users                   []*user
 	Outcome, Title, Message string
+	ErrorCode               string
 }
 
 // devicelogin is the phone page: GET shows the form (with ?code= filled
@@ -109,7 +113,8 @@ func (s *Sandbox) devicelogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	outcome, screen := s.act(r.PostForm.Get("user_code"), r.PostForm.Get("user"), action == "approve")
-	if outcome == OutcomeInvalid {
+	if outcome == OutcomeInvalid && screen == "" {
+		// Only a code nobody issued counts towards the lockout.
 		s.wrongGuess(addr)
 	}
 	page := phonePage{Outcome: outcome}
@@ -126,6 +131,20 @@ func (s *Sandbox) devicelogin(w http.ResponseWriter, r *http.Request) {
 		page.Title, page.Message = "That code has expired", "Use the new code that "+where+" shows."
 	case OutcomeUsed:
 		page.Title, page.Message = "That code was already used", "Each code works once. Use the code the screen shows now."
+	case OutcomeBlocked:
+		// The words of the platform's own page for a sign-in that
+		// Conditional Access refuses, with its error code for IT.
+		w.WriteHeader(http.StatusForbidden)
+		page.Title = "You cannot access this right now"
+		page.Message = "Your sign-in was successful but does not meet the criteria to access this resource: your organisation's Conditional Access policy blocks signing in with a code on " + where + "."
+		page.ErrorCode = "53003"
+	case OutcomeInvalid:
+		w.WriteHeader(http.StatusBadRequest)
+		if screen != "" {
+			page.Title, page.Message = "Pick who signs in", "Choose one of the accounts in the list."
+			break
+		}
+		page.Title, page.Message = "That code is not right", "Check the code on the screen and try again."
 	default:
 		w.WriteHeader(http.StatusBadRequest)
 		page.Title, page.Message = "That code is not right", "Check the code on the screen and try again."

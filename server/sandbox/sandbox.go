@@ -4,12 +4,15 @@
 // MSAL Go and the Graph client reach it through Transport, an
 // http.RoundTripper that answers for login.microsoftonline.com and
 // graph.microsoft.com, so their code path is the production one and only the
-// transport differs. Handler serves what a person and a test use on the edge
-// server itself: the phone page (/sandbox/devicelogin), the demo page
-// (/sandbox) and the control API (/sandbox/api/...).
+// transport differs. Listen serves the same emulation over HTTPS on an
+// address of its own, for clients outside the edge server (curl, another
+// MSAL, a Graph SDK). Handler serves what a person and a test use on the
+// edge server itself: the phone page (/sandbox/devicelogin), the demo page
+// (/sandbox/) and the control API (/sandbox/api/...).
 //
-// It follows the documented protocols (sources cited beside each rule) and
-// has a switch for every fault a deployment meets.
+// It follows the documented protocols (sources cited beside each rule; what
+// no source settles says "unconfirmed") and has a switch for every fault a
+// deployment meets.
 package sandbox
 
 import (
@@ -24,7 +27,6 @@ import (
 	"io/fs"
 	"log/slog"
 	mrand "math/rand/v2"
-	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -46,7 +48,7 @@ const (
 type Options struct {
 	// Now is the base clock; the sandbox adds what Advance moved it by.
 	Now func() time.Time
-	// Seed makes demo calendars and codes reproducible.
+	// Seed makes demo calendars reproducible.
 	Seed uint64
 	// VerificationURL is the phone page's URL as a phone reaches it
 	// (http://192.168.1.20:8080/sandbox/devicelogin).
@@ -60,17 +62,30 @@ type Options struct {
 	// missing), so that tokens issued before a restart stay valid, as
 	// they do with the real platform. Empty: a new key each start.
 	KeyFile string
-	Logger  *slog.Logger
+	// StateFile keeps what must survive a restart of the edge server:
+	// revoked sessions, presence set by hand, events created, cancelled
+	// or deleted. Empty: kept in memory only.
+	StateFile string
+	Logger    *slog.Logger
 }
 
 // Faults are the failure switches. PUT /sandbox/api/faults replaces them
 // whole; omitted fields are off.
 type Faults struct {
+	// ConditionalAccessBlock blocks device-code sign-ins and the refresh
+	// of sessions they began, as a Conditional Access policy does.
 	ConditionalAccessBlock bool `json:"conditional_access_block"`
-	GraphThrottleSeconds   int  `json:"graph_throttle_seconds"`
-	GraphServerError       bool `json:"graph_server_error"`
-	IdentityUnreachable    bool `json:"identity_unreachable"`
-	LatencyMS              int  `json:"latency_ms"`
+	// GraphThrottleSeconds > 0 answers every Graph request 429 with that
+	// Retry-After.
+	GraphThrottleSeconds int `json:"graph_throttle_seconds"`
+	// GraphServerError answers every Graph request 503.
+	GraphServerError bool `json:"graph_server_error"`
+	// GraphUnreachable refuses connections to Graph.
+	GraphUnreachable bool `json:"graph_unreachable"`
+	// IdentityUnreachable refuses connections to the identity platform.
+	IdentityUnreachable bool `json:"identity_unreachable"`
+	// LatencyMS delays every answer, of both services.
+	LatencyMS int `json:"latency_ms"`
 }
 
 // Sandbox is one emulated tenant with its demo users.
@@ -78,9 +93,10 @@ type Sandbox struct {
 	opts Options
 	log  *slog.Logger
 
-	key    *rsa.PrivateKey
-	keyID  string
-	signer jose.Signer
+	key     *rsa.PrivateKey
+	keyID   string // "kid" and "x5t" of the signing key
+	keyCert []byte // the key's self-signed certificate, for "x5c"
+	signer  jose.Signer
 
 	mu       sync.Mutex
 	offset   time.Duration
@@ -88,26 +104,27 @@ type Sandbox struct {
 	rng      *mrand.Rand
 	users    map[string]*user // by UPN
 	grants   map[string]*grant
-	byCode   map[string]*grant // by user code
-	refresh  map[string]*refreshToken
+	byCode   map[string]*grant   // by user code
 	failures map[string]*guesses // wrong codes per client address
 	requests map[string]int      // per endpoint, for tests
 	counted  chan struct{}       // closed and replaced on every request
+	listener *Listener
 
 	// anchor is when the sandbox started: the demo calendars lay today's
 	// meetings around it.
-	anchor    time.Time
-	created   map[string][]*calEvent // events added through the API, per UPN
-	overrides map[string]*calEvent   // generated events changed (nil: deleted)
+	anchor  time.Time
+	created map[string][]*calEvent // events added through the API, per UPN
+	removed map[string]bool        // generated events deleted or cancelled
 }
 
-// New returns a sandbox with its demo users.
+// New returns a sandbox with its demo users, and the state a previous run
+// left in Options.StateFile.
 func New(opts Options) (*Sandbox, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.CodeLifetime == 0 {
-		opts.CodeLifetime = 15 * time.Minute
+		opts.CodeLifetime = defaultCodeLifetime
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -116,32 +133,42 @@ func New(opts Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	cert, err := signingCertificate(key)
+	if err != nil {
+		return nil, err
+	}
 	s := &Sandbox{
 		opts:     opts,
 		log:      opts.Logger,
 		key:      key,
-		keyID:    keyID(&key.PublicKey),
+		keyID:    x5t(cert),
+		keyCert:  cert,
 		rng:      mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 		grants:   map[string]*grant{},
 		byCode:   map[string]*grant{},
-		refresh:  map[string]*refreshToken{},
 		failures: map[string]*guesses{},
 		requests: map[string]int{},
 		counted:  make(chan struct{}),
 		// Rounded to the half hour, so that meetings start on the
 		// half hour as real ones do, one of them under way now.
-		anchor:    opts.Now().Truncate(30 * time.Minute),
-		created:   map[string][]*calEvent{},
-		overrides: map[string]*calEvent{},
+		anchor:  opts.Now().Truncate(30 * time.Minute),
+		created: map[string][]*calEvent{},
+		removed: map[string]bool{},
 	}
+	// Real tokens carry the key's id twice, as "kid" and as "x5t" (the
+	// certificate's SHA-1 thumbprint).
+	// https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference#header-claims
 	s.signer, err = jose.NewSigner(
 		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: s.keyID}},
-		(&jose.SignerOptions{}).WithType("JWT"),
+		(&jose.SignerOptions{}).WithType("JWT").WithHeader("x5t", s.keyID),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: signer: %w", err)
 	}
 	s.users = demoUsers()
+	if err := s.loadState(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -210,13 +237,6 @@ func (s *Sandbox) AwaitRequests(ctx context.Context, endpoint string, n int) err
 	}
 }
 
-// Transport returns the round tripper that MSAL and the Graph client use:
-// it answers for the identity platform's and Graph's hosts in process and
-// refuses every other host.
-func (s *Sandbox) Transport() http.RoundTripper {
-	return &transport{s: s, login: s.identityHandler(), graph: s.graphHandler()}
-}
-
 // NameCode records which screen asked for a user code, so that the phone
 // page can say so before anyone approves (RFC 8628 §5.4: showing who asked
 // is the mitigation against remote phishing).
@@ -243,6 +263,18 @@ func randomString(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// newGUID returns a random GUID, as the platform's trace and correlation
+// ids are.
+func newGUID() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("sandbox: crypto/rand failed: %v", err))
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
 // sleep waits for d or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
@@ -257,8 +289,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
-
-var errUnreachable = errors.New("connect: connection refused")
 
 // loadKey reads the signing key from path, creating it when missing; with
 // no path it makes a key that lives as long as the process.

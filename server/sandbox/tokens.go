@@ -1,16 +1,19 @@
 package sandbox
 
 import (
-	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"time"
 
@@ -23,38 +26,63 @@ import (
 // https://learn.microsoft.com/en-us/troubleshoot/entra/entra-id/governance/verify-first-party-apps-sign-in
 const GraphAudience = "00000003-0000-0000-c000-000000000000"
 
+// clockSkew is how far back the platform dates "iat" and "nbf", so that a
+// resource whose clock is a little behind accepts a new token. Real tokens
+// show iat == nbf a few minutes before they were issued; the exact margin is
+// unconfirmed.
+const clockSkew = 5 * time.Minute
+
 // accessClaims are the claims of an access token for Graph. Graph's tokens
-// are v1.0 tokens (iss sts.windows.net); preferred_username is added so that
-// clients reading either version find the account's name.
+// are v1.0 tokens (iss sts.windows.net); preferred_username, a v2.0 claim,
+// is added so that clients reading either version find the account's name.
+//
+// Unlike the sandbox's, real Graph tokens cannot be checked by anyone but
+// Graph: their header carries a "nonce" that Graph hashes before checking
+// the signature ("Graph tokens are not meant to be validated by your app").
+// The sandbox's validate against its JWKS, which is what tests need.
 // https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference
 type accessClaims struct {
 	jwt.Claims
-	TenantID          string `json:"tid"`
-	ObjectID          string `json:"oid"`
-	Name              string `json:"name"`
-	PreferredUsername string `json:"preferred_username"`
-	UPN               string `json:"upn"`
-	UniqueName        string `json:"unique_name"`
-	Scope             string `json:"scp"`
-	AppID             string `json:"appid"`
-	Version           string `json:"ver"`
+	ACR               string   `json:"acr"`
+	AMR               []string `json:"amr"`
+	AppDisplayName    string   `json:"app_displayname"`
+	AppID             string   `json:"appid"`
+	AppIDACR          string   `json:"appidacr"`
+	FamilyName        string   `json:"family_name,omitempty"`
+	GivenName         string   `json:"given_name,omitempty"`
+	IDType            string   `json:"idtyp"`
+	Name              string   `json:"name"`
+	ObjectID          string   `json:"oid"`
+	PreferredUsername string   `json:"preferred_username"`
+	Scope             string   `json:"scp"`
+	SessionID         string   `json:"sid"`
+	RegionScope       string   `json:"tenant_region_scope"`
+	TenantID          string   `json:"tid"`
+	UniqueName        string   `json:"unique_name"`
+	UPN               string   `json:"upn"`
+	UTI               string   `json:"uti"`
+	Version           string   `json:"ver"`
 }
 
 // idClaims are the claims of a v2.0 id token.
 // https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference
 type idClaims struct {
 	jwt.Claims
-	TenantID          string   `json:"tid"`
-	ObjectID          string   `json:"oid"`
+	Email             string   `json:"email,omitempty"`
 	Name              string   `json:"name"`
+	ObjectID          string   `json:"oid"`
 	PreferredUsername string   `json:"preferred_username"`
-	Version           string   `json:"ver"`
 	Roles             []string `json:"roles,omitempty"`
+	TenantID          string   `json:"tid"`
+	UTI               string   `json:"uti"`
+	Version           string   `json:"ver"`
 }
 
-// issuerV1 and issuerV2 are the issuers of v1.0 and v2.0 tokens.
-func issuerV1(tid string) string { return "https://sts.windows.net/" + tid + "/" }
-func issuerV2(tid string) string { return "https://" + LoginHost + "/" + tid + "/v2.0" }
+// issuerV1 and issuerV2 are the issuers of v1.0 and v2.0 tokens; a v2.0
+// issuer is the login origin's, so that a client of the listener finds the
+// issuer its metadata names.
+func issuerV1(tid string) string           { return "https://sts.windows.net/" + tid + "/" }
+func issuerV2(o origin, tid string) string { return o.login + "/" + tid + "/v2.0" }
 
 func (s *Sandbox) sign(claims any) (string, error) {
 	tok, err := jwt.Signed(s.signer).Claims(claims).Serialize()
@@ -65,6 +93,7 @@ func (s *Sandbox) sign(claims any) (string, error) {
 }
 
 // tokenSet is what the token endpoint returns on success.
+// https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-device-code#successful-authentication-response
 type tokenSet struct {
 	TokenType    string `json:"token_type"`
 	Scope        string `json:"scope"`
@@ -77,28 +106,27 @@ type tokenSet struct {
 }
 
 // issue makes the tokens for u; s.mu must be held.
-func (s *Sandbox) issue(u *user, scopes scopeSet, session string) (tokenSet, error) {
+func (s *Sandbox) issue(u *user, scopes scopeSet, session string, o origin) (tokenSet, error) {
 	now := s.now()
 	lifetime := s.opts.AccessTokenLifetime
 	if lifetime == 0 {
 		// Access tokens live 60 to 90 minutes, 75 on average.
-		// https://learn.microsoft.com/en-us/entra/identity-platform/access-tokens#token-lifetime
+		// https://learn.microsoft.com/en-us/entra/identity-platform/configurable-token-lifetimes#access-tokens
 		lifetime = time.Duration(3600+s.rng.IntN(1800)) * time.Second
 	}
-	graphScopes := scopes.graph()
 	at, err := s.sign(accessClaims{
 		Claims: jwt.Claims{
 			Issuer:    issuerV1(TenantID),
 			Subject:   pairwiseSubject(u.OID, GraphAudience),
 			Audience:  jwt.Audience{GraphAudience},
-			IssuedAt:  jwt.NewNumericDate(now),
-			NotBefore: jwt.NewNumericDate(now.Add(-5 * time.Minute)),
+			IssuedAt:  jwt.NewNumericDate(now.Add(-clockSkew)),
+			NotBefore: jwt.NewNumericDate(now.Add(-clockSkew)),
 			Expiry:    jwt.NewNumericDate(now.Add(lifetime)),
-			ID:        randomString(16),
 		},
-		TenantID: TenantID, ObjectID: u.OID, Name: u.DisplayName,
-		PreferredUsername: u.UPN, UPN: u.UPN, UniqueName: u.UPN,
-		Scope: strings.Join(graphScopes, " "), AppID: ClientID, Version: "1.0",
+		ACR: "1", AMR: []string{"pwd", "mfa"}, AppDisplayName: appDisplayName, AppID: ClientID, AppIDACR: "0",
+		FamilyName: u.Surname, GivenName: u.GivenName, IDType: "user", Name: u.DisplayName, ObjectID: u.OID,
+		PreferredUsername: u.UPN, Scope: strings.Join(scopes.graph(), " "), SessionID: session,
+		RegionScope: "EU", TenantID: TenantID, UniqueName: u.UPN, UPN: u.UPN, UTI: randomString(16), Version: "1.0",
 	})
 	if err != nil {
 		return tokenSet{}, err
@@ -112,26 +140,36 @@ func (s *Sandbox) issue(u *user, scopes scopeSet, session string) (tokenSet, err
 		ClientInfo:   clientInfo(u.OID, TenantID),
 	}
 	if scopes.has("openid") {
+		var email string
+		if scopes.has("email") && u.Mailbox {
+			email = u.UPN
+		}
 		out.IDToken, err = s.sign(idClaims{
 			Claims: jwt.Claims{
-				Issuer:    issuerV2(TenantID),
+				Issuer:    issuerV2(o, TenantID),
 				Subject:   pairwiseSubject(u.OID, ClientID),
 				Audience:  jwt.Audience{ClientID},
-				IssuedAt:  jwt.NewNumericDate(now),
-				NotBefore: jwt.NewNumericDate(now),
+				IssuedAt:  jwt.NewNumericDate(now.Add(-clockSkew)),
+				NotBefore: jwt.NewNumericDate(now.Add(-clockSkew)),
 				Expiry:    jwt.NewNumericDate(now.Add(time.Hour)),
 			},
-			TenantID: TenantID, ObjectID: u.OID, Name: u.DisplayName,
-			PreferredUsername: u.UPN, Version: "2.0", Roles: u.Roles,
+			Email: email, Name: u.DisplayName, ObjectID: u.OID, PreferredUsername: u.UPN,
+			Roles: u.Roles, TenantID: TenantID, UTI: randomString(16), Version: "2.0",
 		})
 		if err != nil {
 			return tokenSet{}, err
 		}
 	}
 	if scopes.has("offline_access") {
+		// A token issued at the instant of a revocation is after it: the
+		// revocation came first.
+		issued := now.UnixNano()
+		if !u.validSince.IsZero() {
+			issued = max(issued, u.validSince.UnixNano()+1)
+		}
 		out.RefreshToken, err = s.sealRefresh(refreshToken{
 			OID: u.OID, Scopes: scopes.list(), Session: session,
-			IssuedAt: now.UnixMilli(), Expiry: now.Add(refreshLifetime).UnixMilli(),
+			IssuedAt: now.UnixMilli(), IssuedNano: issued, Expiry: now.Add(refreshLifetime).UnixMilli(),
 		})
 		if err != nil {
 			return tokenSet{}, err
@@ -140,20 +178,36 @@ func (s *Sandbox) issue(u *user, scopes scopeSet, session string) (tokenSet, err
 	return out, nil
 }
 
-// refreshLifetime is the default lifetime of a refresh token: 90 days.
+// appDisplayName is the sandbox's application as tokens and pages name it.
+const appDisplayName = "placard (sandbox)"
+
+// refreshLifetime is the default lifetime of a refresh token: 90 days,
+// renewed by each use (a new token comes with each refresh).
 // https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens#token-lifetime
 const refreshLifetime = 90 * 24 * time.Hour
 
 // refreshToken is what a refresh token carries. Real refresh tokens are
 // opaque encrypted blobs too; keeping the state inside the token (sealed
 // with the sandbox's key) lets them survive a restart of the edge server.
+// Revocation is the user's validSince, kept in the state file.
 type refreshToken struct {
 	OID      string   `json:"oid"`
 	Scopes   []string `json:"scp"`
 	Session  string   `json:"sid"`
 	IssuedAt int64    `json:"iat"` // Unix milliseconds
-	Expiry   int64    `json:"exp"` // Unix milliseconds
-	Nonce    string   `json:"n"`
+	// IssuedNano orders the token against revocations to the nanosecond
+	// (tokens of earlier versions lack it).
+	IssuedNano int64  `json:"iatn,omitempty"`
+	Expiry     int64  `json:"exp"` // Unix milliseconds
+	Nonce      string `json:"n"`
+}
+
+// issued is when the token was issued, as precisely as it says.
+func (rt refreshToken) issued() int64 {
+	if rt.IssuedNano != 0 {
+		return rt.IssuedNano
+	}
+	return rt.IssuedAt * int64(time.Millisecond)
 }
 
 func (s *Sandbox) refreshCipher() (cipher.AEAD, error) {
@@ -225,17 +279,62 @@ func pairwiseSubject(oid, app string) string {
 	return base64.RawURLEncoding.EncodeToString(h[:])
 }
 
-// keyID is the JWKS "kid" of a key: a thumbprint of the public key.
-func keyID(pub *rsa.PublicKey) string {
-	thumb, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
-	if err != nil {
-		panic(err)
+// signingCertificate is the self-signed certificate of the signing key, as
+// the platform publishes one per key in "x5c". It is made the same way
+// every time from the key (fixed serial and dates; PKCS #1 v1.5 signatures
+// are deterministic), so "kid" stays the same across restarts without
+// storing anything but the key.
+func signingCertificate(key *rsa.PrivateKey) ([]byte, error) {
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "accounts.accesscontrol.windows.net"},
+		NotBefore:    time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
+		NotAfter:     time.Date(2035, 1, 1, 0, 0, 0, 0, time.UTC),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
 	}
-	return base64.RawURLEncoding.EncodeToString(thumb)[:27]
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: signing certificate: %w", err)
+	}
+	return der, nil
 }
 
-// JWKS returns the public signing keys, as served at
-// /{tenant}/discovery/v2.0/keys.
+// x5t is a certificate's SHA-1 thumbprint, base64url: the platform's "kid"
+// and "x5t" of a key.
+func x5t(der []byte) string {
+	h := sha1.Sum(der)
+	return base64.RawURLEncoding.EncodeToString(h[:])
+}
+
+// jwk is one key of the JWKS, with the members the platform's keys have
+// ("issuer" is Microsoft's own, for multi-tenant validation).
+// https://learn.microsoft.com/en-us/entra/identity-platform/access-tokens#validate-the-signature
+type jwk struct {
+	KeyType string   `json:"kty"`
+	Use     string   `json:"use"`
+	KeyID   string   `json:"kid"`
+	X5T     string   `json:"x5t"`
+	N       string   `json:"n"`
+	E       string   `json:"e"`
+	X5C     []string `json:"x5c"`
+	Cloud   string   `json:"cloud_instance_name"`
+	Issuer  string   `json:"issuer"`
+}
+
+// jwks is the key set served at /{tenant}/discovery/v2.0/keys; issuer is
+// the tenant's v2.0 issuer ("{tenantid}" for the multi-tenant aliases).
+func (s *Sandbox) jwks(issuer string) map[string][]jwk {
+	pub := &s.key.PublicKey
+	return map[string][]jwk{"keys": {{
+		KeyType: "RSA", Use: "sig", KeyID: s.keyID, X5T: s.keyID,
+		N:     base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		E:     base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+		X5C:   []string{base64.StdEncoding.EncodeToString(s.keyCert)},
+		Cloud: "microsoftonline.com", Issuer: issuer,
+	}}}
+}
+
+// JWKS returns the public signing keys, as go-jose reads them.
 func (s *Sandbox) JWKS() jose.JSONWebKeySet {
 	return jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{
 		Key: &s.key.PublicKey, KeyID: s.keyID, Algorithm: string(jose.RS256), Use: "sig",
@@ -244,26 +343,31 @@ func (s *Sandbox) JWKS() jose.JSONWebKeySet {
 
 // verifyAccess checks a Graph access token as Graph does: signature,
 // audience, issuer, lifetime. It returns the token's claims, or the reason
-// Graph gives for refusing it (its own words, for its error body).
+// Graph gives for refusing it, in Graph's words (seen in public threads).
 func (s *Sandbox) verifyAccess(raw string, now time.Time) (accessClaims, string) {
 	var c accessClaims
+	if strings.Count(raw, ".") != 2 {
+		// Graph's answer to a token that is not a JWT at all.
+		return c, "IDX14100: JWT is not well formed, there are no dots (.).\nThe token needs to be in JWS or JWE Compact Serialization Format. (JWS): 'EncodedHeader.EndcodedPayload.EncodedSignature'. (JWE): 'EncodedProtectedHeader.EncodedEncryptedKey.EncodedInitializationVector.EncodedCiphertext.EncodedAuthenticationTag'."
+	}
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
-		return c, "IDX14100: JWT is not well formed."
+		return c, "Invalid JWT token. The token is malformed."
 	}
 	if err := tok.Claims(&s.key.PublicKey, &c); err != nil {
-		return c, "IDX10511: Signature validation failed."
+		// The wording of a bad signature is unconfirmed.
+		return c, "Access token validation failure."
 	}
-	err = c.ValidateWithLeeway(jwt.Expected{
-		Issuer:      issuerV1(TenantID),
-		AnyAudience: jwt.Audience{GraphAudience},
-		Time:        now,
-	}, 0)
+	err = c.ValidateWithLeeway(jwt.Expected{Issuer: issuerV1(TenantID), Time: now}, 0)
 	switch {
 	case errors.Is(err, jwt.ErrExpired):
 		return c, "Lifetime validation failed, the token is expired."
+	case errors.Is(err, jwt.ErrNotValidYet), errors.Is(err, jwt.ErrIssuedInTheFuture):
+		return c, "Lifetime validation failed, the token is not yet valid."
 	case err != nil:
-		return c, "Access token validation failure. " + err.Error()
+		return c, "Access token validation failure. Invalid issuer."
+	case !c.Audience.Contains(GraphAudience) && !c.Audience.Contains("https://"+GraphHost):
+		return c, "Access token validation failure. Invalid audience."
 	}
 	return c, ""
 }

@@ -1,8 +1,13 @@
 package sandbox
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
 	"sort"
 	"time"
 )
@@ -15,6 +20,7 @@ type user struct {
 	GivenName   string
 	Surname     string
 	JobTitle    string
+	Office      string
 	// Mailbox and Teams say which Microsoft 365 services the account has:
 	// without them Graph answers calendar or presence requests with the
 	// errors it gives such accounts.
@@ -35,6 +41,9 @@ type user struct {
 	// validSince is when the user's sessions were last revoked: refresh
 	// tokens issued before it are refused.
 	validSince time.Time
+	// defaultPresence is the presence of a fresh start, to tell a presence
+	// set by hand (kept across restarts) from the default.
+	defaultAvailability, defaultActivity string
 }
 
 // AdminRole is the app role of placard's administrators; Grace Hopper has
@@ -45,18 +54,24 @@ const AdminRole = "placard.admin"
 func demoUsers() map[string]*user {
 	us := []*user{
 		{UPN: "ada@" + TenantDomain, DisplayName: "Ada Lovelace", GivenName: "Ada", Surname: "Lovelace", JobTitle: "Analyst",
-			Mailbox: true, Teams: true, Availability: "Available", Activity: "Available", TimeZone: "Europe/London"},
+			Office: "London", Mailbox: true, Teams: true, Availability: "Available", Activity: "Available", TimeZone: "Europe/London"},
 		{UPN: "grace@" + TenantDomain, DisplayName: "Grace Hopper", GivenName: "Grace", Surname: "Hopper", JobTitle: "Rear Admiral",
-			Mailbox: true, Teams: true, Availability: "Busy", Activity: "InACall", TimeZone: "America/New_York",
+			Office: "New York", Mailbox: true, Teams: true, Availability: "Busy", Activity: "InACall", TimeZone: "America/New_York",
 			Roles: []string{AdminRole}},
 		{UPN: "lobby@" + TenantDomain, DisplayName: "Lobby Room", Room: true,
-			Mailbox: true, Teams: true, Availability: "Available", Activity: "Available", TimeZone: "Europe/Paris"},
+			Office: "Paris", Mailbox: true, Teams: true, Availability: "Available", Activity: "Available", TimeZone: "Europe/Paris"},
 		{UPN: "kim@" + TenantDomain, DisplayName: "Kim Park", GivenName: "Kim", Surname: "Park", JobTitle: "Designer",
-			Mailbox: false, Teams: false, Availability: "PresenceUnknown", Activity: "PresenceUnknown", TimeZone: "Asia/Seoul"},
+			Office: "Seoul", Mailbox: false, Teams: false, Availability: "PresenceUnknown", Activity: "PresenceUnknown", TimeZone: "Asia/Seoul"},
 	}
 	m := make(map[string]*user, len(us))
 	for _, u := range us {
 		u.OID = stableGUID("user:" + u.UPN)
+		u.defaultAvailability, u.defaultActivity = u.Availability, u.Activity
+		// People have a photo; a room and an account without a mailbox
+		// have none, and Graph answers 404 for them.
+		if !u.Room && u.Mailbox {
+			u.Photo = portrait(u.UPN)
+		}
 		m[u.UPN] = u
 	}
 	return m
@@ -86,4 +101,58 @@ func (s *Sandbox) userByOID(oid string) *user {
 func stableGUID(name string) string {
 	h := sha256.Sum256([]byte("placard-sandbox:" + name))
 	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// portrait draws a small head-and-shoulders picture on a background of the
+// user's own colour: a real PNG, as a profile photo is, that a screen shows
+// in place of initials.
+func portrait(seed string) []byte {
+	const size = 96
+	h := sha256.Sum256([]byte(seed))
+	hue := float64(h[0]) / 255
+	bg := hsl(hue, 0.45, 0.55)
+	fg := hsl(hue, 0.35, 0.88)
+	img := image.NewNRGBA(image.Rect(0, 0, size, size))
+	for y := range size {
+		for x := range size {
+			fx, fy := float64(x)+0.5, float64(y)+0.5
+			c := bg
+			head := math.Hypot(fx-48, fy-38) <= 17
+			shoulders := fy >= 62 && math.Hypot((fx-48)/1.25, fy-96) <= 36
+			if head || shoulders {
+				c = fg
+			}
+			img.SetNRGBA(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		panic(fmt.Sprintf("sandbox: encoding a photo: %v", err))
+	}
+	return b.Bytes()
+}
+
+// hsl converts a colour from hue, saturation and lightness (0..1).
+func hsl(h, s, l float64) color.NRGBA {
+	c := (1 - math.Abs(2*l-1)) * s
+	hp := h * 6
+	x := c * (1 - math.Abs(math.Mod(hp, 2)-1))
+	var r, g, b float64
+	switch {
+	case hp < 1:
+		r, g = c, x
+	case hp < 2:
+		r, g = x, c
+	case hp < 3:
+		g, b = c, x
+	case hp < 4:
+		g, b = x, c
+	case hp < 5:
+		r, b = x, c
+	default:
+		r, b = c, x
+	}
+	m := l - c/2
+	to := func(v float64) uint8 { return uint8(math.Round((v + m) * 255)) }
+	return color.NRGBA{R: to(r), G: to(g), B: to(b), A: 255}
 }

@@ -1,0 +1,198 @@
+package sandbox_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/placard/placard/server/sandbox"
+)
+
+// controlServer serves the sandbox's pages and control API as the edge
+// server does.
+func controlServer(t *testing.T, sb *sandbox.Sandbox) (*httptest.Server, *http.Client) {
+	t.Helper()
+	srv := httptest.NewServer(sb.Handler())
+	t.Cleanup(srv.Close)
+	c := srv.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return srv, c
+}
+
+func TestControlAPIFaults(t *testing.T) {
+	t.Parallel()
+	sb, _ := newSandbox(t)
+	srv, c := controlServer(t, sb)
+	u := srv.URL + "/sandbox/api/faults"
+	if a := get(t, c, u); a.status != 200 || len(a.body) != 6 || a.body["conditional_access_block"] != false || a.body["latency_ms"] != float64(0) {
+		t.Fatalf("GET: %d %s", a.status, a.raw)
+	}
+	all := `{"conditional_access_block":true,"graph_throttle_seconds":5,"graph_server_error":true,"graph_unreachable":true,"identity_unreachable":true,"latency_ms":20}`
+	if a := send(t, c, "PUT", u, all); a.status != 200 || !jsonEqual(a.raw, all) {
+		t.Fatalf("PUT: %d %s", a.status, a.raw)
+	}
+	if f := sb.Faults(); !f.ConditionalAccessBlock || f.GraphThrottleSeconds != 5 || !f.GraphUnreachable || f.LatencyMS != 20 {
+		t.Errorf("faults %+v", f)
+	}
+	// PUT replaces the whole set: what it omits is off.
+	if a := send(t, c, "PUT", u, `{"graph_throttle_seconds":3}`); a.status != 200 {
+		t.Fatal(a.status)
+	}
+	if f := sb.Faults(); f != (sandbox.Faults{GraphThrottleSeconds: 3}) {
+		t.Errorf("after a partial PUT: %+v", f)
+	}
+	for _, bad := range []string{``, `{"conditional_access_block":"yes"}`, `{"throttle":1}`, `{"graph_throttle_seconds":-1}`, `{"latency_ms":60001}`, `{} {}`} {
+		a := send(t, c, "PUT", u, bad)
+		if a.status != 400 || a.body["error"] == "" {
+			t.Errorf("PUT %q: %d %s, want 400 saying why", bad, a.status, a.raw)
+		}
+	}
+	if f := sb.Faults(); f != (sandbox.Faults{GraphThrottleSeconds: 3}) {
+		t.Errorf("a refused PUT changed the faults: %+v", f)
+	}
+}
+
+func jsonEqual(a []byte, b string) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal([]byte(b), &y) == nil && jsonString(x) == jsonString(y)
+}
+
+func jsonString(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func TestControlAPIUsers(t *testing.T) {
+	t.Parallel()
+	sb, gc := newSandbox(t)
+	srv, c := controlServer(t, sb)
+	api := srv.URL + "/sandbox/api/users/"
+
+	users := get(t, c, srv.URL+"/sandbox/api/users")
+	var list []sandbox.UserInfo
+	if err := json.Unmarshal(users.raw, &list); err != nil || len(list) != 4 || list[0].UPN != ada || !list[0].Photo || list[2].Mailbox {
+		t.Fatalf("users: %s", users.raw)
+	}
+
+	t.Run("presence", func(t *testing.T) {
+		if a := send(t, c, "POST", api+grace+"/presence", `{"availability":"DoNotDisturb","activity":"Presenting"}`); a.status != 200 {
+			t.Fatalf("%d %s", a.status, a.raw)
+		}
+		p := get(t, gc, graphBase+"/me/presence", "Authorization", bearer(t, sb, grace, "Presence.Read"))
+		if p.body["availability"] != "DoNotDisturb" || p.body["activity"] != "Presenting" {
+			t.Errorf("Graph says %s after the presence was set", p.raw)
+		}
+		if a := send(t, c, "POST", api+grace+"/presence", `{"availability":"Away"}`); a.status != 200 || a.body["activity"] != "Away" {
+			t.Errorf("activity defaults to the availability: %s", a.raw)
+		}
+		for body, status := range map[string]int{`{"availability":"Sleepy"}`: 400, `{"availability":"Away","activity":"Napping"}`: 400, `{"availability":"Away","mood":"x"}`: 400} {
+			if a := send(t, c, "POST", api+grace+"/presence", body); a.status != status {
+				t.Errorf("%s: %d %s", body, a.status, a.raw)
+			}
+		}
+		if a := send(t, c, "POST", api+"nobody@placard.example/presence", `{"availability":"Away"}`); a.status != 404 {
+			t.Errorf("an unknown user: %d", a.status)
+		}
+	})
+	t.Run("events", func(t *testing.T) {
+		start := sb.Now().Add(50 * time.Hour).UTC().Truncate(time.Hour)
+		body := `{"subject":"Board meeting","start":{"dateTime":"` + start.Format("2006-01-02T15:04:05") + `","timeZone":"UTC"},"end":{"dateTime":"` + start.Add(time.Hour).Format("2006-01-02T15:04:05") + `","timeZone":"UTC"}}`
+		a := send(t, c, "POST", api+lobby+"/events", body)
+		if a.status != 201 || a.body["subject"] != "Board meeting" || a.body["id"] == nil {
+			t.Fatalf("%d %s", a.status, a.raw)
+		}
+		cal := get(t, c, api+lobby+"/calendar?start="+start.Format(time.RFC3339)+"&end="+start.Add(time.Hour).Format(time.RFC3339))
+		if !strings.Contains(string(cal.raw), a.body["id"].(string)) {
+			t.Errorf("the event is not in the calendar: %s", cal.raw)
+		}
+		if a := send(t, c, "POST", api+kim+"/events", body); a.status != 409 {
+			t.Errorf("an event for an account without a mailbox: %d", a.status)
+		}
+		if a := send(t, c, "POST", api+lobby+"/events", `{"subject":"no times"}`); a.status != 400 {
+			t.Errorf("an event without times: %d", a.status)
+		}
+	})
+	t.Run("revoke", func(t *testing.T) {
+		if a := send(t, c, "POST", api+ada+"/revoke", ""); a.status != 200 || a.body["value"] != true {
+			t.Fatalf("%d %s", a.status, a.raw)
+		}
+		if a := send(t, c, "POST", api+"nobody@placard.example/revoke", ""); a.status != 404 {
+			t.Errorf("an unknown user: %d", a.status)
+		}
+	})
+}
+
+func TestControlAPICodesNameScreensButNeverDeviceCodes(t *testing.T) {
+	t.Parallel()
+	sb, gc := newSandbox(t)
+	srv, c := controlServer(t, sb)
+	uc, dc := deviceCode(t, gc, "User.Read")
+	sb.NameCode(uc, "Lobby TV")
+	a := get(t, c, srv.URL+"/sandbox/api/codes")
+	var codes []sandbox.CodeInfo
+	if err := json.Unmarshal(a.raw, &codes); err != nil || len(codes) != 1 {
+		t.Fatalf("%s", a.raw)
+	}
+	if codes[0].UserCode != uc || codes[0].Screen != "Lobby TV" || codes[0].State != "pending" || !codes[0].ExpiresAt.Equal(codes[0].IssuedAt.Add(15*time.Minute)) {
+		t.Errorf("code %+v", codes[0])
+	}
+	if strings.Contains(string(a.raw), dc) || strings.Contains(string(a.raw), dc[:20]) {
+		t.Error("the control API shows a device code")
+	}
+}
+
+func TestControlAPIAppAndClock(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 5, 4, 8, 0, 0, 0, time.UTC)
+	sb, _ := newSandbox(t, func(o *sandbox.Options) { o.Now = func() time.Time { return start } })
+	srv, c := controlServer(t, sb)
+	app := get(t, c, srv.URL+"/sandbox/api/app")
+	want := `{"client_id":"` + sandbox.ClientID + `","tenant_id":"` + sandbox.TenantID + `","tenant_domain":"placard.example","listener":"","ca_cert_pem":""}`
+	if !jsonEqual(app.raw, want) {
+		t.Errorf("app: %s", app.raw)
+	}
+	a := send(t, c, "POST", srv.URL+"/sandbox/api/clock", `{"advance":"90m"}`)
+	if a.status != 200 || a.body["now"] != "2026-05-04T09:30:00Z" || !sb.Now().Equal(start.Add(90*time.Minute)) {
+		t.Errorf("advance: %d %s", a.status, a.raw)
+	}
+	for _, bad := range []string{`{"advance":"-1h"}`, `{"advance":"0s"}`, `{"advance":"soon"}`, `{}`} {
+		if a := send(t, c, "POST", srv.URL+"/sandbox/api/clock", bad); a.status != 400 {
+			t.Errorf("%s: %d", bad, a.status)
+		}
+	}
+	if g := get(t, c, srv.URL+"/sandbox/api/clock"); g.body["now"] != "2026-05-04T09:30:00Z" || g.body["advanced"] != "1h30m0s" {
+		t.Errorf("GET clock: %s", g.raw)
+	}
+}
+
+func TestControlAPIAnswersWhatItDoesNotServe(t *testing.T) {
+	t.Parallel()
+	sb, _ := newSandbox(t)
+	srv, c := controlServer(t, sb)
+	if a := get(t, c, srv.URL+"/sandbox/api/weather"); a.status != 404 || a.body["error"] == nil {
+		t.Errorf("unknown API: %d %s", a.status, a.raw)
+	}
+	a := send(t, c, "DELETE", srv.URL+"/sandbox/api/faults", "")
+	if a.status != 405 || a.header.Get("Allow") != "GET, PUT" || a.body["error"] == nil {
+		t.Errorf("wrong method: %d %s %s", a.status, a.header.Get("Allow"), a.raw)
+	}
+}
+
+func TestBrowsersCannotPostToTheSandboxFromAnotherSite(t *testing.T) {
+	t.Parallel()
+	sb, _ := newSandbox(t)
+	srv, c := controlServer(t, sb)
+	for _, path := range []string{"/sandbox/api/users/" + ada + "/revoke", "/sandbox/faults", "/sandbox/devicelogin"} {
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(url.Values{"upn": {ada}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "https://evil.example")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		if a := do(t, c, req); a.status != http.StatusForbidden {
+			t.Errorf("a cross-site POST %s: %d, want 403", path, a.status)
+		}
+	}
+	if u := sb.Users()[0]; !u.RevokedAt.IsZero() {
+		t.Error("a cross-site POST revoked a user")
+	}
+}

@@ -1,0 +1,204 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// stsError is one error of the identity platform, as a table row: the OAuth
+// "error" value clients branch on, the AADSTS number shown to IT, and the
+// text. Every error the sandbox's identity endpoints return is in this file,
+// so that the mapping lives in one place; rows no source settles say
+// "unconfirmed".
+//
+// Microsoft says apps must branch on "error" only: "Error codes are subject
+// to change at any time" (reference-error-codes.md).
+// https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes
+// https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-device-code#expected-errors
+type stsError struct {
+	status int
+	err    string
+	code   int
+	text   string
+	// suberror is sent when the platform sends one ("message_only",
+	// "consent_required").
+	suberror string
+}
+
+// The device-code grant (RFC 8628 §3.5, and Microsoft's "Expected errors").
+var (
+	// Text seen verbatim in a real answer (Microsoft Q&A 981553, 2022).
+	errPending = stsError{status: 400, err: "authorization_pending", code: 70016,
+		text: "The provided request has not yet been authorized by the user. The user must input their code."}
+	// slow_down is RFC 8628 §3.5's; Microsoft's device-code page does not
+	// list it. Its AADSTS number and text are unconfirmed.
+	errSlowDown = stsError{status: 400, err: "slow_down", code: 70016,
+		text: "OAuth 2.0 device flow error. Polling too fast: wait the interval between requests."}
+	// authorization_declined is documented; its AADSTS number and text
+	// are unconfirmed (70000 is the generic InvalidGrant).
+	errDeclined = stsError{status: 400, err: "authorization_declined", code: 70000,
+		text: "The end user denied the authorization request."}
+	// Text seen verbatim in real answers (Azure/azure-cli#22251,
+	// MicrosoftDocs/azure-docs#92366).
+	errExpired = stsError{status: 400, err: "expired_token", code: 70020,
+		text: "The provided value for the input parameter 'device_code' is not valid. This device code has expired."}
+	// A device_code the platform never issued: Microsoft's page says
+	// bad_verification_code; the number is unconfirmed (70018 is
+	// BadVerificationCode, "user typing in wrong user code"). MSAL
+	// Android's tests saw invalid_grant for a code the service no longer
+	// knew (AzureAD/microsoft-authentication-library-for-android#2427):
+	// the documented value is kept.
+	errBadCode = stsError{status: 400, err: "bad_verification_code", code: 70018,
+		text: "Invalid verification code entered."}
+	// A device code is single use. 90120 InvalidDeviceFlowRequest is "The
+	// request was already authorized or declined" in the error table;
+	// that it is what the token endpoint answers, with invalid_grant, is
+	// unconfirmed.
+	errUsed = stsError{status: 400, err: "invalid_grant", code: 90120,
+		text: "Invalid device flow request. The request was already authorized or declined."}
+)
+
+// Conditional Access. A real device-code sign-in blocked by a policy
+// answers the polling client with AADSTS53003 (Azure/azure-cli#32809: "az
+// login" with a device code, after the person signed in on another
+// device). The "error" value of that answer is unconfirmed; a user sign-in
+// blocked by the same policy was seen answering
+// {"error":"interaction_required", "error_codes":[53003],
+// "suberror":"message_only"}, and that is what is modelled. The session
+// stays under the policy on later refreshes ("protocol tracking"), so a
+// refresh answers the same.
+var errBlocked = stsError{status: 400, err: "interaction_required", code: 53003, suberror: "message_only",
+	text: "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance."}
+
+// The refresh-token grant.
+// https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens
+var (
+	// Revoked by revokeSignInSessions, a password change or reset: 50173
+	// FreshTokenNeeded. The "error" value invalid_grant is the table's
+	// generic one for unusable authentication material.
+	errRevoked = stsError{status: 400, err: "invalid_grant", code: 50173,
+		text: "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password."}
+	// 700082 ExpiredOrRevokedGrantInactiveToken: 90 days unused.
+	errRefreshExpired = stsError{status: 400, err: "invalid_grant", code: 700082,
+		text: "The refresh token has expired due to inactivity. The token was issued on %s and was inactive for 90.00:00:00."}
+	// A refresh token the platform cannot read. 9002313 is "Request is
+	// malformed or invalid"; unconfirmed for this case.
+	errBadRefreshToken = stsError{status: 400, err: "invalid_grant", code: 9002313,
+		text: "Invalid request. Request is malformed or invalid."}
+)
+
+// Requests the platform refuses whatever the grant.
+var (
+	errUnsupportedGrant = stsError{status: 400, err: "unsupported_grant_type", code: 70003,
+		text: "The app requested an unsupported grant type '%s'."}
+	errServer = stsError{status: 500, err: "server_error", code: 90033,
+		text: "A transient error has occurred. Please try again."}
+)
+
+// errMissing: AADSTS900144, "The request body must contain the following
+// parameter: '{name}'." (error table).
+func errMissing(param string) stsError {
+	return stsError{status: 400, err: "invalid_request", code: 900144,
+		text: fmt.Sprintf("The request body must contain the following parameter: '%s'.", param)}
+}
+
+// errUnknownClient: a client id the tenant does not know. Real answers are
+// unauthorized_client with AADSTS700016, on the devicecode endpoint too
+// (answers quoted in many public threads, e.g. a probe of
+// /consumers/oauth2/v2.0/devicecode with a deleted client id).
+func errUnknownClient(id string) stsError {
+	return stsError{status: 400, err: "unauthorized_client", code: 700016, text: fmt.Sprintf(
+		"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", id, TenantDomain)}
+}
+
+// errBadScope: AADSTS70011 InvalidScope; the sample answer of the error
+// reference has this text.
+func errBadScope(scope string) stsError {
+	return stsError{status: 400, err: "invalid_scope", code: 70011, text: fmt.Sprintf(
+		"The provided value for the input parameter 'scope' is not valid. The scope %s is not valid.", scope)}
+}
+
+// errConsent: a refresh asks for a permission the user never granted:
+// AADSTS65001 DelegationDoesNotExist. The "error" and suberror are
+// unconfirmed.
+func errConsent(scope string) stsError {
+	return stsError{status: 400, err: "invalid_grant", code: 65001, suberror: "consent_required", text: fmt.Sprintf(
+		"The user or administrator has not consented to use the application with ID '%s' named 'placard (sandbox)'. Send an interactive authorization request for this user and resource. Scope: %s.", ClientID, scope)}
+}
+
+// errTenant: AADSTS90002 InvalidTenantName. The metadata endpoint answers
+// invalid_tenant (seen verbatim in public threads); the others'
+// invalid_request is unconfirmed.
+func errTenant(t string, metadata bool) stsError {
+	e := stsError{status: 400, err: "invalid_request", code: 90002, text: fmt.Sprintf(
+		"Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.", t)}
+	if metadata {
+		e.err = "invalid_tenant"
+	}
+	return e
+}
+
+// errConsumers: the sandbox's application is for work accounts only, so
+// /consumers is refused with AADSTS9002332 (error table); the "error"
+// value is unconfirmed.
+var errConsumers = stsError{status: 400, err: "invalid_request", code: 9002332, text: fmt.Sprintf(
+	"Application '%s'(placard (sandbox)) is configured for use by Microsoft Entra users only. Please do not use the /consumers endpoint to serve this request.", ClientID)}
+
+// errInstance: instance discovery of a host that is not a Microsoft
+// authority: AADSTS50049 NoSuchInstanceForDiscovery; MSAL looks for
+// "invalid_instance".
+var errInstance = stsError{status: 400, err: "invalid_instance", code: 50049,
+	text: "Unknown or invalid instance."}
+
+// writeSTS writes e in the identity platform's JSON error shape: the
+// description starts with the AADSTS code and ends with trace and
+// correlation ids and a timestamp, as in the sample of the error
+// reference. args fill the text's verbs.
+func writeSTS(w http.ResponseWriter, e stsError, now time.Time, args ...any) {
+	trace, corr := newGUID(), newGUID()
+	ts := now.UTC().Format("2006-01-02 15:04:05Z")
+	text := e.text
+	if len(args) > 0 {
+		text = fmt.Sprintf(text, args...)
+	}
+	body := map[string]any{
+		"error": e.err,
+		"error_description": fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s",
+			e.code, text, trace, corr, ts),
+		"error_codes":    []int{e.code},
+		"timestamp":      ts,
+		"trace_id":       trace,
+		"correlation_id": corr,
+		"error_uri":      fmt.Sprintf("https://%s/error?code=%d", LoginHost, e.code),
+	}
+	if e.suberror != "" {
+		body["suberror"] = e.suberror
+	}
+	writeSTSJSON(w, e.status, body, trace)
+}
+
+// writeSTSJSON writes an answer of the identity platform with the headers
+// it sends (seen in Azure/azure-cli#22251): never cached.
+func writeSTSJSON(w http.ResponseWriter, status int, v any, trace string) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store, no-cache")
+	h.Set("Pragma", "no-cache")
+	h.Set("Expires", "-1")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("x-ms-request-id", trace)
+	h.Set("x-ms-ests-server", "placard-sandbox")
+	writeJSON(w, status, v)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	}
+	if w.Header().Get("Cache-Control") == "" {
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
