@@ -82,8 +82,8 @@ Moving it forward expires codes and tokens as if the time had passed.</p>
 <tbody>
 {{- range .Users}}
 <tr data-testid="sandbox-user" data-upn="{{.UPN}}" data-availability="{{.Availability}}" data-activity="{{.Activity}}">
-<td class="who">{{if .Photo}}<img src="{{.Photo}}" alt="" width="40" height="40">{{else}}<span class="initials" aria-hidden="true">{{.Initials}}</span>{{end}}
-<span><strong>{{.DisplayName}}</strong><br><code>{{.UPN}}</code><br><small>{{.TimeZone}}</small></span></td>
+<td><div class="who">{{if .Photo}}<img src="{{.Photo}}" alt="" width="40" height="40">{{else}}<span class="initials" aria-hidden="true">{{.Initials}}</span>{{end}}
+<span><strong>{{.DisplayName}}</strong><br><code>{{.UPN}}</code><br><small>{{.TimeZone}}</small></span></div></td>
 <td><small>{{if .Mailbox}}mailbox{{else}}no mailbox{{end}} · {{if .Teams}}Teams{{else}}no Teams{{end}}{{if .Room}} · room{{end}}</small></td>
 <td>{{if .Teams}}
 <form method="post" action="/sandbox/presence" class="inline">
@@ -106,7 +106,7 @@ Moving it forward expires codes and tokens as if the time had passed.</p>
 
 <section aria-labelledby="faults-h">
 <h2 id="faults-h">Faults</h2>
-<form method="post" action="/sandbox/faults" data-testid="sandbox-faults" class="faults">
+<form method="post" action="/sandbox/faults" data-testid="sandbox-faults" data-active="{{.ActiveFaults}}" class="faults">
 <label class="check"><input type="checkbox" name="conditional_access_block"{{if .Faults.ConditionalAccessBlock}} checked{{end}}> Conditional Access blocks device-code sign-in (AADSTS53003)</label>
 <label class="check"><input type="checkbox" name="identity_unreachable"{{if .Faults.IdentityUnreachable}} checked{{end}}> Identity platform unreachable</label>
 <label class="check"><input type="checkbox" name="graph_unreachable"{{if .Faults.GraphUnreachable}} checked{{end}}> Graph unreachable</label>
@@ -158,6 +158,7 @@ type demoView struct {
 	Users                      []demoUser
 	Availabilities, Activities []string
 	Faults                     Faults
+	ActiveFaults               string // the switches on, by their JSON names
 	App                        AppInfo
 	CertFile, Error            string
 }
@@ -187,6 +188,7 @@ func (s *Sandbox) renderDemo(w http.ResponseWriter, status int, problem string) 
 	if offset > 0 {
 		v.Advanced = offset.String()
 	}
+	v.ActiveFaults = activeFaults(v.Faults)
 	for i, u := range s.Users() {
 		du := demoUser{UserInfo: u, Key: strconv.Itoa(i), Initials: initials(u.DisplayName)}
 		if p := photos[u.UPN]; len(p) > 0 {
@@ -291,4 +293,20 @@ func (s *Sandbox) formClock(w http.ResponseWriter, r *http.Request) {
 	d, _ := time.ParseDuration(step)
 	s.Advance(d)
 	back(w, r)
+}
+
+// activeFaults names the switches that are on, as the control API does.
+func activeFaults(f Faults) string {
+	var on []string
+	for name, set := range map[string]bool{
+		"conditional_access_block": f.ConditionalAccessBlock, "identity_unreachable": f.IdentityUnreachable,
+		"graph_unreachable": f.GraphUnreachable, "graph_server_error": f.GraphServerError,
+		"graph_throttle_seconds": f.GraphThrottleSeconds > 0, "latency_ms": f.LatencyMS > 0,
+	} {
+		if set {
+			on = append(on, name)
+		}
+	}
+	slices.Sort(on)
+	return strings.Join(on, " ")
 }

@@ -108,7 +108,7 @@ func stableGUID(name string) string {
 // in place of initials.
 func portrait(seed string) []byte {
 	const size = 96
-	h := sha256.Sum256([]byte(seed))
+	h := sha256.Sum256([]byte("portrait:" + seed))
 	hue := float64(h[0]) / 255
 	bg := hsl(hue, 0.45, 0.55)
 	fg := hsl(hue, 0.35, 0.88)

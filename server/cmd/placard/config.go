@@ -34,6 +34,9 @@ type Config struct {
 
 	// SandboxCodeLifetime shortens the sandbox's device codes (tests).
 	SandboxCodeLifetime time.Duration
+	// SandboxAddr serves the sandbox's identity platform and Graph over
+	// HTTPS for other clients; empty for none.
+	SandboxAddr string
 }
 
 // Sandbox reports whether the server runs against the sandbox.
@@ -63,6 +66,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.TimeZone, "time-zone", env("PLACARD_TIME_ZONE", ""), "IANA time zone of screens with none configured; the server's by default (PLACARD_TIME_ZONE)")
 	fs.StringVar(&c.LogFormat, "log-format", env("PLACARD_LOG_FORMAT", "text"), "text or json (PLACARD_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("PLACARD_LOG_LEVEL", "info"), "debug, info, warn or error (PLACARD_LOG_LEVEL)")
+	fs.StringVar(&c.SandboxAddr, "sandbox-addr", env("PLACARD_SANDBOX_ADDR", ""), "also serve the sandbox's identity platform and Graph over HTTPS on this address for other clients, e.g. 127.0.0.1:9443 (PLACARD_SANDBOX_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -101,7 +105,15 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		if c.Tenant != "" || c.Authority != "" {
 			bad("-tenant or -authority is set without -client-id: set PLACARD_CLIENT_ID too, or neither to run the sandbox")
 		}
+		if c.SandboxAddr != "" {
+			if _, port, err := net.SplitHostPort(c.SandboxAddr); err != nil || port == "" {
+				bad("-sandbox-addr %q is not host:port (e.g. 127.0.0.1:9443)", c.SandboxAddr)
+			}
+		}
 	} else {
+		if c.SandboxAddr != "" {
+			bad("-sandbox-addr serves the sandbox, which does not run with -client-id: unset one of them")
+		}
 		switch {
 		case c.Authority != "":
 			u, err := url.Parse(c.Authority)

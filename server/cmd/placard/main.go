@@ -84,6 +84,9 @@ type Main struct {
 	Hub       *hub.Hub
 	Metrics   *metrics.Metrics
 
+	// SandboxListener serves the sandbox to other clients (-sandbox-addr).
+	SandboxListener *sandbox.Listener
+
 	srv       *http.Server
 	stopHub   context.CancelFunc
 	hubDone   chan struct{}
@@ -139,12 +142,19 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.Sandbox, err = sandbox.New(sandbox.Options{
 			VerificationURL: m.PublicURL + "/sandbox/devicelogin",
 			KeyFile:         filepath.Join(dataDir, "sandbox-key.pem"),
+			StateFile:       filepath.Join(dataDir, "sandbox-state.json"),
 			CodeLifetime:    cfg.SandboxCodeLifetime,
 			Logger:          m.Log,
 		})
 		if err != nil {
 			ln.Close()
 			return err
+		}
+		if cfg.SandboxAddr != "" {
+			if m.SandboxListener, err = m.Sandbox.Listen(cfg.SandboxAddr, dataDir); err != nil {
+				ln.Close()
+				return err
+			}
 		}
 		hc.Transport = m.Sandbox.Transport()
 		clientID, authority = sandbox.ClientID, "https://"+sandbox.LoginHost+"/"+sandbox.TenantID
@@ -251,6 +261,11 @@ func (m *Main) banner(dataDir string) {
 	fmt.Fprintf(w, "  Screen:      %s/?screen=%s\n", local, url.QueryEscape("Lobby TV"))
 	if m.Sandbox != nil {
 		fmt.Fprintf(w, "  Phone page:  %s/sandbox/devicelogin\n", m.PublicURL)
+		fmt.Fprintf(w, "  Sandbox:     %s/sandbox/\n", local)
+	}
+	if l := m.SandboxListener; l != nil {
+		fmt.Fprintf(w, "  Entra+Graph: %s (authority %s/%s, Graph %s/v1.0)\n", l.URL, l.URL, sandbox.TenantID, l.URL)
+		fmt.Fprintf(w, "  Its cert:    %s\n", l.CertFile)
 	}
 	fmt.Fprintf(w, "  Data:        %s\n", dataDir)
 }
@@ -279,6 +294,9 @@ func (m *Main) Close() error {
 	if m.stopHub != nil {
 		m.stopHub()
 		<-m.hubDone
+	}
+	if m.SandboxListener != nil {
+		m.SandboxListener.Close()
 	}
 	if m.Screens != nil {
 		m.Screens.Close()

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/chromedp"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server/graph"
+	"github.com/placard/placard/server/internal/browsertest"
+	"github.com/placard/placard/server/sandbox"
+)
+
+// TestSandboxListenerIsAnEntraAndGraphForOutsideClients drives
+// -sandbox-addr as a program outside the edge server would: it learns the
+// listener and its certificate from /sandbox/api/app, points MSAL Go at the
+// listener's authority with that certificate as its only root, signs in
+// with a device code that a phone approves on the edge server's phone page,
+// and reads Graph through the listener.
+func TestSandboxListenerIsAnEntraAndGraphForOutsideClients(t *testing.T) {
+	var banner bytes.Buffer
+	m := testServer(t, func(m *Main) {
+		m.Config.SandboxAddr = "127.0.0.1:0"
+		m.Stdout = &banner
+	})
+	var app sandbox.AppInfo
+	res, body := get(t, httpClient(t), m.URL+"/sandbox/api/app")
+	if err := json.Unmarshal([]byte(body), &app); err != nil || res.StatusCode != 200 {
+		t.Fatalf("GET /sandbox/api/app: %s %s", res.Status, body)
+	}
+	if !strings.HasPrefix(app.Listener, "https://127.0.0.1:") || !strings.HasPrefix(app.CACertPEM, "-----BEGIN CERTIFICATE-----") {
+		t.Fatalf("app %+v", app)
+	}
+	certFile := filepath.Join(m.Config.DataDir, sandbox.ListenerCertFile)
+	if !strings.Contains(banner.String(), certFile) || !strings.Contains(banner.String(), app.Listener) {
+		t.Errorf("the banner does not say where the listener and its certificate are:\n%s", banner.String())
+	}
+	if pem, err := os.ReadFile(certFile); err != nil || string(pem) != app.CACertPEM {
+		t.Errorf("the certificate in the data directory: %v", err)
+	}
+
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM([]byte(app.CACertPEM))
+	hc := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	// Instance discovery asks login.microsoftonline.com about any other
+	// host: a local authority turns it off, as for any custom host.
+	pc, err := public.New(app.ClientID,
+		public.WithAuthority(app.Listener+"/"+app.TenantID),
+		public.WithHTTPClient(hc),
+		public.WithInstanceDiscovery(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dc, err := pc.AcquireTokenByDeviceCode(ctx, []string{"User.Read", "Calendars.Read"})
+	if err != nil {
+		t.Fatalf("device code through the listener: %v", err)
+	}
+	if dc.Result.VerificationURL != m.PublicURL+"/sandbox/devicelogin" {
+		t.Errorf("verification URL %q", dc.Result.VerificationURL)
+	}
+	// The phone.
+	phoneRes, err := httpClient(t).PostForm(m.URL+"/sandbox/devicelogin", url.Values{
+		"user_code": {dc.Result.UserCode}, "user": {"grace@placard.example"}, "action": {"approve"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(phoneRes.Body)
+	phoneRes.Body.Close()
+	if !strings.Contains(string(page), `data-outcome="approved"`) {
+		t.Fatalf("the phone page did not approve:\n%s", page)
+	}
+	ar, err := dc.AuthenticationResult(ctx)
+	if err != nil {
+		t.Fatalf("tokens through the listener: %v", err)
+	}
+	if ar.Account.PreferredUsername != "grace@placard.example" || ar.IDToken.TenantID != sandbox.TenantID {
+		t.Errorf("account %+v", ar.Account)
+	}
+
+	// The id token is the listener's: its issuer, its keys.
+	var meta struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	getJSONOver(t, hc, app.Listener+"/"+app.TenantID+"/v2.0/.well-known/openid-configuration", &meta)
+	var keys jose.JSONWebKeySet
+	getJSONOver(t, hc, meta.JWKSURI, &keys)
+	tok, err := jwt.ParseSigned(ar.IDToken.RawToken, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims jwt.Claims
+	if err := tok.Claims(keys.Key(tok.Headers[0].KeyID)[0].Key, &claims); err != nil {
+		t.Fatalf("the id token does not validate against the listener's keys: %v", err)
+	}
+	if claims.Issuer != meta.Issuer || meta.Issuer != app.Listener+"/"+app.TenantID+"/v2.0" {
+		t.Errorf("issuer %q, metadata %q", claims.Issuer, meta.Issuer)
+	}
+
+	// A Graph SDK with its base URL changed.
+	gc := graph.New(app.Listener+"/v1.0", hc)
+	me, err := gc.Me(ctx, ar.AccessToken)
+	if err != nil || me.DisplayName != "Grace Hopper" {
+		t.Fatalf("Graph through the listener: %+v %v", me, err)
+	}
+	now := m.Sandbox.Now()
+	if events, err := gc.CalendarView(ctx, ar.AccessToken, now, now.AddDate(0, 0, 60)); err != nil || len(events) <= 100 {
+		t.Errorf("calendarView through the listener, across its next links: %d events, %v", len(events), err)
+	}
+
+	// Silent refresh through the listener.
+	accounts, err := pc.Accounts(ctx)
+	if err != nil || len(accounts) != 1 {
+		t.Fatalf("accounts %v %v", accounts, err)
+	}
+	again, err := pc.AcquireTokenSilent(ctx, []string{"User.Read", "Calendars.Read"}, public.WithSilentAccount(accounts[0]),
+		public.WithClaims(`{"access_token":{"nbf":{"essential":true,"value":"1"}}}`))
+	if err != nil || again.AccessToken == ar.AccessToken || again.Metadata.TokenSource != public.TokenSourceIdentityProvider {
+		t.Errorf("a refresh through the listener: %v", err)
+	}
+}
+
+func getJSONOver(t *testing.T, c *http.Client, u string, v any) {
+	t.Helper()
+	res, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if err := json.NewDecoder(res.Body).Decode(v); err != nil || res.StatusCode != 200 {
+		t.Fatalf("GET %s: %s %v", u, res.Status, err)
+	}
+}
+
+func TestSandboxAddrIsCheckedAtStart(t *testing.T) {
+	for _, tt := range []struct {
+		args   []string
+		env    map[string]string
+		reason string
+	}{
+		{[]string{"-sandbox-addr", "9443"}, nil, `-sandbox-addr "9443" is not host:port`},
+		{[]string{"-sandbox-addr", "127.0.0.1:9443"}, map[string]string{"PLACARD_CLIENT_ID": "x", "PLACARD_TENANT": "contoso.com"}, "does not run with -client-id"},
+	} {
+		_, err := ParseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.reason) {
+			t.Errorf("ParseConfig(%v, %v) = %v, want an error saying %q", tt.args, tt.env, err, tt.reason)
+		}
+	}
+	c, err := ParseConfig(nil, func(k string) string { return map[string]string{"PLACARD_SANDBOX_ADDR": "127.0.0.1:9443"}[k] }, io.Discard)
+	if err != nil || c.SandboxAddr != "127.0.0.1:9443" {
+		t.Errorf("PLACARD_SANDBOX_ADDR: %+v %v", c, err)
+	}
+}
+
+// TestSandboxPagesInABrowser is what a person running the demo sees and
+// does: the sandbox page with its codes, presence pickers and fault
+// switches, and the phone page refusing a sign-in that Conditional Access
+// blocks, all under the edge server's Content-Security-Policy. With
+// $PLACARD_SCREENSHOTS set, it saves the pages there at four sizes.
+func TestSandboxPagesInABrowser(t *testing.T) {
+	m := testServer(t, func(m *Main) { m.Config.SandboxAddr = "127.0.0.1:0" })
+	browser := browsertest.New(t)
+	var mu sync.Mutex
+	var violations []string
+	chromedp.ListenTarget(browser, func(ev any) {
+		if e, ok := ev.(*cdplog.EventEntryAdded); ok && strings.Contains(e.Entry.Text, "Content Security Policy") {
+			mu.Lock()
+			violations = append(violations, e.Entry.Text)
+			mu.Unlock()
+		}
+	})
+	// A screen asks for a code, so that the page has one to show.
+	screen := openScreen(t, m, "Lobby TV")
+	code := screen.waitFor(20*time.Second, "a code", func(s wire.State) bool { return s.Code != nil }).Code.UserCode
+
+	var availability, state, background string
+	browsertest.Run(t, browser, 30*time.Second, "using the sandbox page",
+		cdplog.Enable(),
+		chromedp.Navigate(m.URL+"/sandbox/"),
+		chromedp.WaitVisible(browsertest.TestID("sandbox-code", `[data-user-code="`+code+`"]`)),
+		chromedp.AttributeValue(browsertest.TestID("sandbox-code", `[data-user-code="`+code+`"]`), "data-state", &state, nil),
+		chromedp.Evaluate(`getComputedStyle(document.querySelector('.card')).backgroundColor`, &background),
+		// Grace's presence: Do not disturb, presenting.
+		chromedp.SetValue(`[data-upn="grace@placard.example"] select[name="availability"]`, "DoNotDisturb"),
+		chromedp.SetValue(`[data-upn="grace@placard.example"] select[name="activity"]`, "Presenting"),
+		chromedp.Click(`[data-upn="grace@placard.example"] form[action="/sandbox/presence"] button`),
+		chromedp.WaitVisible(browsertest.TestID("sandbox-user", `[data-upn="grace@placard.example"][data-availability="DoNotDisturb"]`)),
+		chromedp.AttributeValue(browsertest.TestID("sandbox-user", `[data-upn="grace@placard.example"]`), "data-availability", &availability, nil),
+		// Conditional Access on.
+		chromedp.Click(`input[name="conditional_access_block"]`),
+		chromedp.Click(`[data-testid="sandbox-faults"] button[type="submit"]`),
+		// The page comes back from the server with the switch on.
+		chromedp.WaitVisible(browsertest.TestID("sandbox-faults", `[data-active~="conditional_access_block"]`)),
+	)
+	if state != "pending" || availability != "DoNotDisturb" {
+		t.Errorf("code state %q, grace's availability %q", state, availability)
+	}
+	if background == "" || background == "rgba(0, 0, 0, 0)" {
+		t.Errorf("the sandbox's stylesheet did not apply (card background %q)", background)
+	}
+	if f := m.Sandbox.Faults(); !f.ConditionalAccessBlock {
+		t.Errorf("faults after the form: %+v", f)
+	}
+	shots := screenshotsOf(t, browser, "sandbox")
+
+	var outcome, errorCode string
+	phone := browsertest.Tab(t, browser)
+	browsertest.Run(t, phone, 30*time.Second, "a blocked sign-in on the phone page",
+		chromedp.Navigate(m.URL+"/sandbox/devicelogin?code="+code),
+		chromedp.WaitVisible(browsertest.TestID("code-screen")),
+		chromedp.SetValue(`select[name="user"]`, "ada@placard.example"),
+		chromedp.Click(`button[name="action"][value="approve"]`),
+		chromedp.WaitVisible(browsertest.TestID("approval-result")),
+		chromedp.AttributeValue(browsertest.TestID("approval-result"), "data-outcome", &outcome, nil),
+		chromedp.Text(browsertest.TestID("approval-error-code"), &errorCode),
+	)
+	if outcome != "blocked" || errorCode != "53003" {
+		t.Errorf("outcome %q, error code %q", outcome, errorCode)
+	}
+	shots(phone, "phone-blocked")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(violations) > 0 {
+		t.Errorf("the sandbox's pages break the Content-Security-Policy:\n%s", strings.Join(violations, "\n"))
+	}
+}
+
+// screenshotsOf returns a function that saves a tab at a TV, a 4K TV, a
+// portrait panel and a tablet when $PLACARD_SCREENSHOTS is set, and does
+// nothing otherwise.
+func screenshotsOf(t *testing.T, browser context.Context, first string) func(tab context.Context, name string) {
+	dir := os.Getenv("PLACARD_SCREENSHOTS")
+	shoot := func(tab context.Context, name string) {
+		if dir == "" {
+			return
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, size := range []struct {
+			name   string
+			w, h   int64
+			mobile bool
+		}{{"1280x720", 1280, 720, false}, {"3840x2160", 3840, 2160, false}, {"1080x1920", 1080, 1920, false}, {"tablet-1024x768", 1024, 768, true}} {
+			var opts []chromedp.EmulateViewportOption
+			if size.mobile {
+				opts = append(opts, chromedp.EmulateTouch)
+			}
+			var png []byte
+			browsertest.Run(t, tab, 30*time.Second, "capturing "+name,
+				chromedp.EmulateViewport(size.w, size.h, opts...),
+				chromedp.FullScreenshot(&png, 100),
+			)
+			if err := os.WriteFile(filepath.Join(dir, name+"-"+size.name+".png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	shoot(browser, first)
+	return shoot
+}
