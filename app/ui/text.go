@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	// The screen shows times in its configured zone, which may not be the
@@ -36,8 +37,6 @@ type texts struct {
 	next           string
 	busy           string
 	free           string
-	freeUntil      string // "Free until %s"
-	busyUntil      string // "Busy until %s"
 	updated        string // "Updated %s"
 	stale          string // "Not updated since %s"
 	signOut        string
@@ -48,6 +47,13 @@ type texts struct {
 	nextTry        string // "Trying again at %s"
 	waitingForIT   string
 	privateMeeting string
+	untitled       string
+	until          string // "until %s"
+	restOfDay      string
+	confirmBook    string // "Book %s?"
+	confirm        string
+	cancel         string
+	bookingNow     string
 	days           [7]string
 	months         [12]string
 	problems       map[string][2]string // kind → title, message
@@ -86,8 +92,6 @@ var english = texts{
 	next:           "Next",
 	busy:           "Busy",
 	free:           "Free",
-	freeUntil:      "Free until %s",
-	busyUntil:      "Busy until %s",
 	updated:        "Updated %s",
 	stale:          "Not updated since %s",
 	signOut:        "Sign out",
@@ -99,6 +103,13 @@ var english = texts{
 	nextTry:        "Trying again at %s",
 	waitingForIT:   "An administrator needs to act before this screen can sign in.",
 	privateMeeting: "Busy",
+	untitled:       "No title",
+	until:          "until %s",
+	restOfDay:      "for the rest of the day",
+	confirmBook:    "Book %s?",
+	confirm:        "Book it",
+	cancel:         "Cancel",
+	bookingNow:     "Booking…",
 	days:           [7]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"},
 	months:         [12]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
 	problems: map[string][2]string{
@@ -145,8 +156,6 @@ var french = texts{
 	next:           "Ensuite",
 	busy:           "Occupé",
 	free:           "Libre",
-	freeUntil:      "Libre jusqu’à %s",
-	busyUntil:      "Occupé jusqu’à %s",
 	updated:        "Mis à jour à %s",
 	stale:          "Pas de mise à jour depuis %s",
 	signOut:        "Se déconnecter",
@@ -158,6 +167,13 @@ var french = texts{
 	nextTry:        "Nouvel essai à %s",
 	waitingForIT:   "Un administrateur doit intervenir avant que cet écran puisse se connecter.",
 	privateMeeting: "Occupé",
+	untitled:       "Sans titre",
+	until:          "jusqu’à %s",
+	restOfDay:      "jusqu’à ce soir",
+	confirmBook:    "Réserver %s ?",
+	confirm:        "Réserver",
+	cancel:         "Annuler",
+	bookingNow:     "Réservation…",
 	days:           [7]string{"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"},
 	months:         [12]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"},
 	problems: map[string][2]string{
@@ -228,4 +244,15 @@ func presenceLabel(p wire.Presence, lang string) string {
 		label += " · " + act
 	}
 	return label
+}
+
+// timeRange formats a span of time: "09:30–10:00", "9:30–10:00 AM".
+func timeRange(start, end time.Time, sc wire.Screen) string {
+	a, b := clock(start, sc), clock(end, sc)
+	if as, ok := strings.CutSuffix(a, " AM"); ok && strings.HasSuffix(b, " AM") {
+		a = as
+	} else if as, ok := strings.CutSuffix(a, " PM"); ok && strings.HasSuffix(b, " PM") {
+		a = as
+	}
+	return a + "–" + b
 }

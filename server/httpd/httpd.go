@@ -48,8 +48,8 @@ func (s *Server) Handler() http.Handler {
 		Title:           "placard",
 		Description:     "A signed-in Microsoft 365 display",
 		Lang:            "en",
-		BackgroundColor: "#0b1020",
-		ThemeColor:      "#0b1020",
+		BackgroundColor: screenColour,
+		ThemeColor:      screenColour,
 		LoadingLabel:    " ",
 		Icon: app.Icon{
 			Default:  "/web/icon-192.png",
@@ -58,6 +58,7 @@ func (s *Server) Handler() http.Handler {
 			SVG:      "/web/icon.svg",
 		},
 		Styles:                  []string{"/web/placard.css"},
+		Fonts:                   []string{"/web/fonts/inter-latin.woff2"},
 		CacheableResources:      []string{"/web/offline.html"},
 		Resources:               s.Assets,
 		Version:                 s.Assets.Version(),
@@ -80,6 +81,8 @@ func (s *Server) Handler() http.Handler {
 			http.Redirect(w, r, "/sandbox/", http.StatusFound)
 		})
 	}
+	mux.HandleFunc("GET /manifest.webmanifest", s.serveManifest)
+	mux.HandleFunc("GET /manifest.json", s.serveManifest)
 	mux.HandleFunc("GET /{$}", s.servePage)
 	mux.Handle("/", s.app)
 	return securityHeaders(mux)

@@ -140,11 +140,13 @@ func New(cfg Config) (*Manager, error) {
 		cfg.Metrics = noMetrics{}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Manager{
+	m := &Manager{
 		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel,
 		sessions: map[string]*session{},
 		watches:  map[string]*watch{},
-	}, nil
+	}
+	m.goroutine(m.keepHours)
+	return m, nil
 }
 
 // Close stops every session and watch and waits for their goroutines.
