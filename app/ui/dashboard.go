@@ -224,7 +224,7 @@ func agendaItem(e wire.Event, sc wire.Screen, tx *texts, isCurrent, isNext bool)
 		app.Span().Class("agenda-time").DataSet("testid", "agenda-time").Text(when),
 		app.Span().Class("agenda-what").Body(
 			app.Span().Class("agenda-subject").DataSet("testid", "agenda-subject").Text(subject(e, sc, tx)),
-			app.If(e.Location != "", func() app.UI { return app.Span().Class("agenda-where").Text(e.Location) }),
+			app.If(e.Location != "" && !sc.Privacy, func() app.UI { return app.Span().Class("agenda-where").Text(e.Location) }),
 		),
 		app.If(badge != "", func() app.UI { return app.Span().Class("badge").Text(badge) }),
 	)
