@@ -28,7 +28,7 @@ func dashboardView(st wire.State, tx *texts, now time.Time, acts *actions) app.U
 		app.Header().Class("who").Body(
 			avatar(d.User),
 			app.Div().Class("who-text").Body(
-				app.Div().Class("user-name").DataSet("testid", "user-name").Text(d.User.Name),
+				app.H1().Class("user-name").DataSet("testid", "user-name").Text(d.User.Name),
 				app.If(d.Presence != nil, func() app.UI { return presence(*d.Presence, st.Screen.Lang) }),
 			),
 			topBar(st, now),

@@ -57,9 +57,10 @@ func (s *Server) Handler() http.Handler {
 			Maskable: "/web/icon-maskable-512.png",
 			SVG:      "/web/icon.svg",
 		},
-		Styles:                  []string{"/web/placard.css"},
-		Fonts:                   []string{"/web/fonts/inter-latin.woff2"},
-		CacheableResources:      []string{"/web/offline.html"},
+		Styles: []string{"/web/placard.css"},
+		// go-app's font preload has no crossorigin, which makes browsers
+		// fetch a font twice: the stylesheet loads it, the worker keeps it.
+		CacheableResources:      []string{"/web/offline.html", "/web/fonts/inter-latin.woff2"},
 		Resources:               s.Assets,
 		Version:                 s.Assets.Version(),
 		ServiceWorkerTemplate:   serviceWorker(s.Assets),
