@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,7 +90,7 @@ const layoutJS = `(() => {
 // checkLayout checks what a person sees of a state at a size: its hooks are
 // there, nothing is within 5% of an edge (TV overscan) or cut in height,
 // the code and QR are large enough, and nothing scrolls.
-func checkLayout(t *testing.T, ctx context.Context, state string, size screenSize, more ...string) {
+func checkLayout(t *testing.T, ctx context.Context, state string, size screenSize, hooks []string) {
 	t.Helper()
 	var l layout
 	browsertest.Run(t, ctx, 10*time.Second, "measuring "+state+" at "+size.name, chromedp.Evaluate(layoutJS, &l))
@@ -126,7 +127,7 @@ func checkLayout(t *testing.T, ctx context.Context, state string, size screenSiz
 			}
 		}
 	}
-	for _, id := range append(hooksOf[state], more...) {
+	for _, id := range hooks {
 		if !seen[id] {
 			t.Errorf("%s, %s: no visible %s", state, size.name, id)
 		}
@@ -194,7 +195,7 @@ func TestEveryStateFitsEveryScreenSize(t *testing.T) {
 		touch := false
 		for _, size := range screenSizes {
 			showAt(t, tab, size, &touch, "pairing")
-			checkLayout(t, tab, "pairing", size)
+			checkLayout(t, tab, "pairing", size, hooksOf["pairing"])
 		}
 	})
 
@@ -203,7 +204,7 @@ func TestEveryStateFitsEveryScreenSize(t *testing.T) {
 	t.Run("code", func(t *testing.T) {
 		for _, size := range screenSizes {
 			showAt(t, lobby, size, &lobbyTouch, "code")
-			checkLayout(t, lobby, "code", size)
+			checkLayout(t, lobby, "code", size, hooksOf["code"])
 		}
 		showAt(t, lobby, screenSizes[0], &lobbyTouch, "code")
 		t.Run("accessibility", func(t *testing.T) { checkAccessibility(t, lobby, "code") })
@@ -217,11 +218,11 @@ func TestEveryStateFitsEveryScreenSize(t *testing.T) {
 	t.Run("dashboard", func(t *testing.T) {
 		for _, size := range screenSizes {
 			showAt(t, lobby, size, &lobbyTouch, "dashboard")
-			var more []string
+			hooks := slices.Clone(hooksOf["dashboard"])
 			if size.touch {
-				more = append(more, "sign-out")
+				hooks = append(hooks, "sign-out")
 			}
-			checkLayout(t, lobby, "dashboard", size, more...)
+			checkLayout(t, lobby, "dashboard", size, hooks)
 		}
 		// On the tablet, buttons and all.
 		t.Run("accessibility", func(t *testing.T) { checkAccessibility(t, lobby, "dashboard") })
@@ -249,7 +250,7 @@ func TestEveryStateFitsEveryScreenSize(t *testing.T) {
 		touch := false
 		for _, size := range screenSizes {
 			showAt(t, hall, size, &touch, "error")
-			checkLayout(t, hall, "error", size)
+			checkLayout(t, hall, "error", size, hooksOf["error"])
 		}
 	})
 
@@ -261,7 +262,7 @@ func TestEveryStateFitsEveryScreenSize(t *testing.T) {
 		for _, size := range screenSizes {
 			// No reload: the edge server is gone.
 			showAt(t, lobby, size, nil, "reconnecting")
-			checkLayout(t, lobby, "reconnecting", size)
+			checkLayout(t, lobby, "reconnecting", size, hooksOf["reconnecting"])
 		}
 		if name := textOf(t, lobby, "user-name"); name != "Ada Lovelace" {
 			t.Errorf("while reconnecting the screen shows %q, want the last data", name)
