@@ -92,6 +92,12 @@ type Sandbox struct {
 	refresh  map[string]*refreshToken
 	failures map[string]*guesses // wrong codes per client address
 	requests map[string]int      // per endpoint, for tests
+
+	// anchor is when the sandbox started: the demo calendars lay today's
+	// meetings around it.
+	anchor    time.Time
+	created   map[string][]*calEvent // events added through the API, per UPN
+	overrides map[string]*calEvent   // generated events changed (nil: deleted)
 }
 
 // New returns a sandbox with its demo users.
@@ -120,6 +126,11 @@ func New(opts Options) (*Sandbox, error) {
 		refresh:  map[string]*refreshToken{},
 		failures: map[string]*guesses{},
 		requests: map[string]int{},
+		// Rounded to the half hour, so that meetings start on the
+		// half hour as real ones do, one of them under way now.
+		anchor:    opts.Now().Truncate(30 * time.Minute),
+		created:   map[string][]*calEvent{},
+		overrides: map[string]*calEvent{},
 	}
 	s.signer, err = jose.NewSigner(
 		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: s.keyID}},
