@@ -90,8 +90,8 @@ func bookingResult(b wire.Booking, tx *texts) app.UI {
 	text := fmt.Sprintf(tx.booked, b.When)
 	if !b.OK {
 		text = tx.bookFailed
-		if b.Problem != "" {
-			text += ": " + b.Problem
+		if why := tx.bookProblems[b.Problem]; why != "" {
+			text = fmt.Sprintf(tx.bookFailedWhy, why)
 		}
 	}
 	el := app.Span().Class("booking-result").Role("status").

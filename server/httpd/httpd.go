@@ -204,8 +204,7 @@ func (k Sockets) Received(screenID string, m wire.Message) {
 	case wire.SignOut:
 		err = k.Screens.SignOut(ctx, screenID, "screen")
 	case wire.QuickBook:
-		// The screen shows no booking button while CanBook is false.
-		err = server.Errorf(server.EFORBIDDEN, "quick booking of %d minutes is not enabled on this server", m.Minutes)
+		err = k.Screens.QuickBook(ctx, screenID, m.Minutes)
 	}
 	if err != nil && !strings.Contains(err.Error(), "context canceled") {
 		k.Log.Warn("handling a screen's request", "screen", screenID, "type", m.MessageType(), "err", err)

@@ -1,13 +1,155 @@
 package screens
 
-import "slices"
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/graph"
+)
 
 // ScopeBook is the permission quick booking needs: the edge server asks
 // for it only when quick booking is enabled by configuration.
 const ScopeBook = "Calendars.ReadWrite"
 
+// bookingShown is how long a screen shows what became of its booking.
+const bookingShown = 20 * time.Second
+
+// Booking problems, in words the screen turns into a sentence.
+const (
+	BookNotAllowed = "not_allowed" // the account did not grant Calendars.ReadWrite
+	BookNoCalendar = "no_calendar" // the account has no mailbox
+	BookBusy       = "unavailable" // Graph is throttling or down
+	BookFailed     = "failed"
+)
+
 // canBook reports whether screens may book: the server asks for the
 // permission that creating an event needs.
 func (m *Manager) canBook() bool {
-	return slices.ContainsFunc(m.cfg.Identity.Scopes(), func(s string) bool { return s == ScopeBook })
+	return slices.Contains(m.cfg.Identity.Scopes(), ScopeBook)
+}
+
+// QuickBook books the next free slot of the given length (15 or 30
+// minutes) in the calendar of the account a touch screen shows, from now
+// on, and shows the screen what it booked. The slot is found as the
+// screen found it (wire.NextFree) but from the calendar as Graph has it
+// now, so that a meeting added since the last poll is not booked over.
+func (m *Manager) QuickBook(ctx context.Context, screenID string, minutes int) error {
+	if minutes != 15 && minutes != 30 {
+		return server.Errorf(server.EINVALID, "a quick booking lasts 15 or 30 minutes, not %d", minutes)
+	}
+	m.mu.Lock()
+	s := m.sessions[screenID]
+	var w *watch
+	var sc wire.Screen
+	if s != nil {
+		w, sc = s.watch, m.screenInfoLocked(s)
+	}
+	m.mu.Unlock()
+	switch {
+	case s == nil || w == nil:
+		return server.Errorf(server.ECONFLICT, "screen %s shows no signed-in account to book for", screenID)
+	case !sc.Touch:
+		return server.Errorf(server.EFORBIDDEN, "screen %s has no touch screen: only tablets book", screenID)
+	case !m.canBook():
+		return server.Errorf(server.EFORBIDDEN, "quick booking is not enabled on this server (it needs %s)", ScopeBook)
+	}
+
+	length := time.Duration(minutes) * time.Minute
+	now := m.cfg.Now()
+	var start time.Time
+	err := m.withToken(ctx, w, func(token string) error {
+		found, err := m.cfg.Graph.CalendarView(ctx, token, now.Add(-12*time.Hour), now.Add(24*time.Hour))
+		if err != nil {
+			return err
+		}
+		start = wire.NextFree(blocking(found), now.Truncate(time.Minute), length)
+		_, err = m.cfg.Graph.CreateEvent(ctx, token, graph.NewEvent{
+			Subject: "Booked on " + sc.Name,
+			Start:   graph.At(start, time.UTC),
+			End:     graph.At(start.Add(length), time.UTC),
+			ShowAs:  "busy",
+		})
+		return err
+	})
+	b := wire.Booking{OK: err == nil}
+	if err == nil {
+		b.When = spanOn(start, start.Add(length), sc)
+		m.log.Info("quick booking", "screen", screenID, "account", w.account.Username, "start", start, "minutes", minutes)
+	} else {
+		b.Problem = bookingProblem(err)
+		m.log.Warn("quick booking", "screen", screenID, "account", w.account.Username, "err", err)
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s.booking = &b
+	m.publishLocked(s)
+	shown := s.booking
+	time.AfterFunc(bookingShown, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if s.booking == shown {
+			s.booking = nil
+			m.publishLocked(s)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("screens: quick booking on %s: %w", screenID, err)
+	}
+	return nil
+}
+
+// blocking are Graph's events in the terms of wire.NextFree. An event
+// shown as free or as working elsewhere leaves room to book.
+func blocking(events []graph.Event) []wire.Event {
+	var out []wire.Event
+	for _, e := range events {
+		if e.ShowAs == "free" || e.ShowAs == "workingElsewhere" {
+			continue
+		}
+		start, err1 := e.Start.Time()
+		end, err2 := e.End.Time()
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		out = append(out, wire.Event{ID: e.ID, Start: start, End: end, AllDay: e.IsAllDay, Cancelled: e.IsCancelled})
+	}
+	return out
+}
+
+// bookingProblem says in a word why a booking failed.
+func bookingProblem(err error) string {
+	switch graph.StatusOf(err) {
+	case http.StatusForbidden:
+		return BookNotAllowed
+	case http.StatusNotFound:
+		return BookNoCalendar
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
+		return BookBusy
+	}
+	return BookFailed
+}
+
+// spanOn is a span of time as the screen shows it: "14:05–14:20", or
+// "2:05–2:20 PM" on a 12-hour screen.
+func spanOn(start, end time.Time, sc wire.Screen) string {
+	loc, err := time.LoadLocation(sc.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	start, end = start.In(loc), end.In(loc)
+	if sc.Clock24 || sc.Lang == "fr" {
+		return start.Format("15:04") + "–" + end.Format("15:04")
+	}
+	a, b := start.Format("3:04 PM"), end.Format("3:04 PM")
+	if a[len(a)-2:] == b[len(b)-2:] {
+		a = strings.TrimSuffix(strings.TrimSuffix(a, " AM"), " PM")
+	}
+	return a + "–" + b
 }

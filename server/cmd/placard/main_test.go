@@ -102,6 +102,8 @@ type wsScreen struct {
 	conn   *websocket.Conn
 	states chan wire.State
 	html   string
+	// touch is what the screen says of itself in hello (a tablet).
+	touch bool
 }
 
 // openScreen loads a screen's page and connects its WebSocket, as a
@@ -126,7 +128,7 @@ func (s *wsScreen) dial(m *Main) {
 		s.t.Fatalf("dialing the WebSocket: %v (%v)", err, res)
 	}
 	s.t.Cleanup(func() { conn.Close() })
-	hello, _ := wire.Encode(wire.Hello{Screen: s.name, TimeZone: "Europe/Paris"})
+	hello, _ := wire.Encode(wire.Hello{Screen: s.name, TimeZone: "Europe/Paris", Touch: s.touch})
 	if err := conn.WriteMessage(websocket.TextMessage, hello); err != nil {
 		s.t.Fatal(err)
 	}
