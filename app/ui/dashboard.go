@@ -24,7 +24,13 @@ func dashboardView(st wire.State, tx *texts, now time.Time, acts *actions) app.U
 	if st.Screen.Asleep {
 		return asleepView(st, now)
 	}
-	return app.Div().Class("dashboard-view").Body(
+	view := app.Div().Class("dashboard-view")
+	if d.Agenda == nil {
+		// No mailbox (or no permission to read it): who and their
+		// presence take the room the day would have had.
+		view = view.Class("no-agenda")
+	}
+	return view.Body(
 		app.Header().Class("who").Body(
 			avatar(d.User),
 			app.Div().Class("who-text").Body(

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/placard/placard/server/internal/browsertest"
+	"github.com/placard/placard/server/sandbox"
+)
+
+// TestScreenshots draws every state of the screen from the sandbox into
+// $PLACARD_SCREENSHOTS (`make screenshots` fills web/screenshots, which
+// the README shows). Without the variable it does nothing.
+func TestScreenshots(t *testing.T) {
+	dir := os.Getenv("PLACARD_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("set PLACARD_SCREENSHOTS to a directory, or run `make screenshots`")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Smaller than the screens they stand for, to keep the files small:
+	// the layout scales with the viewport, so it looks the same.
+	shapes := []screenSize{
+		{name: "tv", w: 960, h: 540},
+		{name: "portrait", w: 540, h: 960},
+	}
+	tablet := screenSize{name: "tablet", w: 800, h: 600, touch: true}
+	browser := browsertest.New(t)
+	// capture saves a tab's state at each size. A tab whose edge server
+	// is gone cannot reload: it keeps the touch it had (touch nil).
+	capture := func(tab context.Context, state string, touch *bool, sizes ...screenSize) {
+		t.Helper()
+		for _, size := range sizes {
+			showAt(t, tab, size, touch, state)
+			var png []byte
+			browsertest.Run(t, tab, 20*time.Second, "capturing "+state, chromedp.CaptureScreenshot(&png))
+			path := filepath.Join(dir, state+"-"+size.name+".png")
+			if err := os.WriteFile(path, png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %d bytes", path, len(png))
+		}
+	}
+	touch := func() *bool { b := false; return &b }
+
+	manual := testServer(t, func(m *Main) { m.Config.AutoEnroll = false })
+	capture(openTab(t, browser, manual, "Meeting room 4", "pairing"), "pairing", touch(), shapes...)
+
+	m := testServer(t)
+	lobby := openTab(t, browser, m, "Lobby TV", "code")
+	lobbyTouch := touch()
+	capture(lobby, "code", lobbyTouch, shapes...)
+	if out := m.Sandbox.Approve(textOf(t, lobby, "user-code"), "ada@placard.example"); out != "approved" {
+		t.Fatalf("approving: %s", out)
+	}
+	waitState(t, lobby, 20*time.Second, "dashboard")
+	capture(lobby, "dashboard", lobbyTouch, append(shapes, tablet)...)
+	// Back to a TV before the edge server goes away.
+	showAt(t, lobby, shapes[0], lobbyTouch, "dashboard")
+
+	hall := openTab(t, browser, m, "Hall", "code")
+	m.Sandbox.SetFaults(sandbox.Faults{ConditionalAccessBlock: true})
+	if out := m.Sandbox.Approve(textOf(t, hall, "user-code"), "grace@placard.example"); out != "approved" {
+		t.Fatalf("approving: %s", out)
+	}
+	waitState(t, hall, 20*time.Second, "error")
+	m.Sandbox.SetFaults(sandbox.Faults{})
+	capture(hall, "error", touch(), shapes...)
+
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, lobby, 10*time.Second, "reconnecting")
+	capture(lobby, "reconnecting", nil, shapes...)
+}
