@@ -224,6 +224,11 @@ func (c *Client) Batch(ctx context.Context, token string, reqs []BatchRequest) (
 		byID[r.ID] = r
 	}
 	for _, r := range reqs {
+		if a, ok := byID[r.ID]; ok {
+			c.observe(batchEndpoint(r.URL), a.Status)
+		}
+	}
+	for _, r := range reqs {
 		if _, ok := byID[r.ID]; !ok {
 			return nil, fmt.Errorf("graph: the batch answered no response for request %q", r.ID)
 		}
@@ -271,3 +276,13 @@ func header(h map[string]string, name string) string {
 // UTCPreference is the Prefer header that asks for times in UTC, for the
 // requests of a batch.
 func UTCPreference() map[string]string { return map[string]string{"Prefer": utcPreference} }
+
+// batchEndpoint names a batched request's endpoint for metrics: its path,
+// without ids or query ("/me/calendarView").
+func batchEndpoint(u string) string {
+	p, _, _ := strings.Cut(u, "?")
+	if strings.HasPrefix(p, "/me/events/") {
+		return "/me/events/{id}"
+	}
+	return p
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/placard/placard/app/wire"
@@ -69,17 +68,25 @@ func (m *Manager) QuickBook(ctx context.Context, screenID string, minutes int) e
 			return err
 		}
 		start = wire.NextFree(blocking(found), now.Truncate(time.Minute), length)
-		_, err = m.cfg.Graph.CreateEvent(ctx, token, graph.NewEvent{
+		created, err := m.cfg.Graph.CreateEvent(ctx, token, graph.NewEvent{
 			Subject: "Booked on " + sc.Name,
 			Start:   graph.At(start, time.UTC),
 			End:     graph.At(start.Add(length), time.UTC),
 			ShowAs:  "busy",
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		// Every screen of the account shows the booking at once, not at
+		// the next poll of the calendar.
+		m.updateWatch(w, func(d *accountData) { d.events = append(slices.Clone(d.events), created) })
+		return nil
 	})
 	b := wire.Booking{OK: err == nil}
 	if err == nil {
-		b.When = spanOn(start, start.Add(length), sc)
+		clock24 := sc.Clock24 || sc.Lang == "fr"
+		loc := zoneOf(sc.TimeZone)
+		b.When = timeOfDay(start.In(loc), clock24) + "–" + timeOfDay(start.Add(length).In(loc), clock24)
 		m.log.Info("quick booking", "screen", screenID, "account", w.account.Username, "start", start, "minutes", minutes)
 	} else {
 		b.Problem = bookingProblem(err)
@@ -109,16 +116,13 @@ func (m *Manager) QuickBook(ctx context.Context, screenID string, minutes int) e
 // shown as free or as working elsewhere leaves room to book.
 func blocking(events []graph.Event) []wire.Event {
 	var out []wire.Event
-	for _, e := range events {
-		if e.ShowAs == "free" || e.ShowAs == "workingElsewhere" {
+	for _, ev := range events {
+		if ev.ShowAs == "free" || ev.ShowAs == "workingElsewhere" {
 			continue
 		}
-		start, err1 := e.Start.Time()
-		end, err2 := e.End.Time()
-		if err1 != nil || err2 != nil {
-			continue
+		if e, ok := convert(ev, time.UTC, true); ok {
+			out = append(out, e)
 		}
-		out = append(out, wire.Event{ID: e.ID, Start: start, End: end, AllDay: e.IsAllDay, Cancelled: e.IsCancelled})
 	}
 	return out
 }
@@ -134,22 +138,4 @@ func bookingProblem(err error) string {
 		return BookBusy
 	}
 	return BookFailed
-}
-
-// spanOn is a span of time as the screen shows it: "14:05–14:20", or
-// "2:05–2:20 PM" on a 12-hour screen.
-func spanOn(start, end time.Time, sc wire.Screen) string {
-	loc, err := time.LoadLocation(sc.TimeZone)
-	if err != nil {
-		loc = time.UTC
-	}
-	start, end = start.In(loc), end.In(loc)
-	if sc.Clock24 || sc.Lang == "fr" {
-		return start.Format("15:04") + "–" + end.Format("15:04")
-	}
-	a, b := start.Format("3:04 PM"), end.Format("3:04 PM")
-	if a[len(a)-2:] == b[len(b)-2:] {
-		a = strings.TrimSuffix(strings.TrimSuffix(a, " AM"), " PM")
-	}
-	return a + "–" + b
 }

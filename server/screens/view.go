@@ -1,6 +1,8 @@
 package screens
 
 import (
+	"time"
+
 	"github.com/placard/placard/app/wire"
 )
 
@@ -26,7 +28,12 @@ func (m *Manager) viewLocked(s *session) wire.State {
 			Fresh:    d.fresh,
 			Stale:    d.stale,
 		}
-		st.Dashboard.CanBook = s.touch && m.canBook()
+		if d.calendar {
+			st.Dashboard.Agenda = agendaFor(d.events, st.Now, zoneOf(st.Screen.TimeZone), st.Screen.Clock24 || st.Screen.Lang == "fr")
+		}
+		// A screen can book when it is touch, the server may write to
+		// calendars, and the account has one.
+		st.Dashboard.CanBook = s.touch && m.canBook() && st.Dashboard.Agenda != nil
 		st.Dashboard.Booking = s.booking
 		if st.Screen.Privacy {
 			st.Dashboard.Agenda = withoutDetails(st.Dashboard.Agenda)
@@ -59,10 +66,9 @@ func withoutDetails(a *wire.Agenda) *wire.Agenda {
 
 func (m *Manager) screenInfoLocked(s *session) wire.Screen {
 	set := s.screen.Settings
+	// A screen shows its configured zone, else the server's: the
+	// browser's own may be a TV's factory default.
 	zone := set.TimeZone
-	if zone == "" {
-		zone = s.browserZone
-	}
 	if zone == "" {
 		zone = m.cfg.TimeZone
 	}
@@ -79,4 +85,12 @@ func (m *Manager) screenInfoLocked(s *session) wire.Screen {
 		Privacy:  set.Privacy,
 		Asleep:   asleep(set.Hours, m.cfg.Now(), zone),
 	}
+}
+
+// zoneOf returns the location of an IANA name, UTC when unknown.
+func zoneOf(name string) *time.Location {
+	if loc, err := time.LoadLocation(name); err == nil {
+		return loc
+	}
+	return time.UTC
 }
