@@ -59,9 +59,12 @@ func TestTabletBooksTheNextFreeSlotsWithoutOverlap(t *testing.T) {
 	if out := m.Sandbox.Approve(code, "ada@placard.example"); out != "approved" {
 		t.Fatalf("approving: %s", out)
 	}
-	st := tablet.waitPhase(20*time.Second, wire.PhaseDashboard)
-	if !st.Dashboard.CanBook || !st.Screen.Touch {
-		t.Fatalf("a tablet on a server that books cannot book: %+v", st.Dashboard)
+	// The tablet may book once the account's calendar has been read.
+	st := tablet.waitFor(20*time.Second, "a dashboard that can book", func(st wire.State) bool {
+		return st.Dashboard != nil && st.Dashboard.CanBook
+	})
+	if !st.Screen.Touch || st.Dashboard.Agenda == nil {
+		t.Fatalf("a tablet that books: %+v %+v", st.Screen, st.Dashboard)
 	}
 
 	book := func(minutes int, before wire.Booking) wire.Booking {
