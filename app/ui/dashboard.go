@@ -195,12 +195,11 @@ func hasTimed(events []wire.Event) bool {
 // agendaItem is one event: its time (or "All day"), its subject (or
 // "Busy" on a screen in privacy mode), and where.
 func agendaItem(e wire.Event, sc wire.Screen, tx *texts, isCurrent, isNext bool) app.UI {
-	when := e.When
-	switch {
-	case e.AllDay:
+	// The screen writes times itself, in its zone, the same way as its
+	// clock ("9:30–10:00 AM"), whatever the server put in When.
+	when := timeRange(e.Start, e.End, sc)
+	if e.AllDay {
 		when = tx.allDay
-	case when == "":
-		when = timeRange(e.Start, e.End, sc)
 	}
 	li := app.Li().Class("agenda-item").
 		DataSet("testid", "agenda-item").

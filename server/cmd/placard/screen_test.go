@@ -40,7 +40,7 @@ var screenSizes = []screenSize{
 var hooksOf = map[string][]string{
 	"pairing":      {"screen-name", "pairing-code"},
 	"code":         {"screen-name", "user-code", "verification-uri", "qr", "countdown", "clock"},
-	"dashboard":    {"screen-name", "user-name", "user-photo", "presence", "freshness", "clock"},
+	"dashboard":    {"screen-name", "user-name", "user-photo", "presence", "freshness", "clock", "room-state"},
 	"error":        {"screen-name", "error-title", "error-message", "error-code"},
 	"reconnecting": {"user-name", "user-photo", "presence", "freshness", "clock"},
 }
@@ -215,6 +215,8 @@ func TestEveryStateFitsEveryScreenSize(t *testing.T) {
 		t.Fatalf("approving %s: %s", code, out)
 	}
 	waitState(t, lobby, 20*time.Second, "dashboard")
+	// The calendar is read a moment after the sign-in.
+	browsertest.Run(t, lobby, 20*time.Second, "waiting for the agenda", chromedp.WaitVisible(browsertest.TestID("room-state")))
 	t.Run("dashboard", func(t *testing.T) {
 		for _, size := range screenSizes {
 			showAt(t, lobby, size, &lobbyTouch, "dashboard")

@@ -1,9 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"image"
+	"image/color"
+	"image/png"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -41,10 +47,14 @@ func TestScreenshots(t *testing.T) {
 			var png []byte
 			browsertest.Run(t, tab, 20*time.Second, "capturing "+state, chromedp.CaptureScreenshot(&png))
 			path := filepath.Join(dir, state+"-"+size.name+".png")
-			if err := os.WriteFile(path, png, 0o644); err != nil {
+			small, err := paletted(png)
+			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%s: %d bytes", path, len(png))
+			if err := os.WriteFile(path, small, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %d bytes (%d before)", path, len(small), len(png))
 		}
 	}
 	touch := func() *bool { b := false; return &b }
@@ -60,6 +70,7 @@ func TestScreenshots(t *testing.T) {
 		t.Fatalf("approving: %s", out)
 	}
 	waitState(t, lobby, 20*time.Second, "dashboard")
+	browsertest.Run(t, lobby, 20*time.Second, "waiting for the agenda", chromedp.WaitVisible(browsertest.TestID("room-state")))
 	capture(lobby, "dashboard", lobbyTouch, append(shapes, tablet)...)
 	// Back to a TV before the edge server goes away.
 	showAt(t, lobby, shapes[0], lobbyTouch, "dashboard")
@@ -78,4 +89,50 @@ func TestScreenshots(t *testing.T) {
 	}
 	waitState(t, lobby, 10*time.Second, "reconnecting")
 	capture(lobby, "reconnecting", nil, shapes...)
+}
+
+// paletted re-encodes a screenshot with the 256 colours it uses most: a
+// dark screen of flat colours and text loses nothing a reader sees, and
+// the file shrinks to a third.
+func paletted(b []byte) ([]byte, error) {
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	bounds := img.Bounds()
+	counts := map[color.RGBA]int{}
+	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
+		for x := bounds.Min.X; x < bounds.Max.X; x++ {
+			counts[color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)]++
+		}
+	}
+	colours := slices.SortedFunc(maps.Keys(counts), func(a, b color.RGBA) int {
+		if c := counts[b] - counts[a]; c != 0 {
+			return c
+		}
+		return int(a.R)<<16 | int(a.G)<<8 | int(a.B) - (int(b.R)<<16 | int(b.G)<<8 | int(b.B))
+	})
+	pal := make(color.Palette, 0, 256)
+	for _, c := range colours[:min(256, len(colours))] {
+		pal = append(pal, c)
+	}
+	out := image.NewPaletted(bounds, pal)
+	nearest := map[color.RGBA]uint8{}
+	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
+		for x := bounds.Min.X; x < bounds.Max.X; x++ {
+			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+			i, ok := nearest[c]
+			if !ok {
+				i = uint8(pal.Index(c))
+				nearest[c] = i
+			}
+			out.SetColorIndex(x, y, i)
+		}
+	}
+	var buf bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	if err := enc.Encode(&buf, out); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
