@@ -2,11 +2,13 @@ package screens_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/screens"
 )
 
 func TestReloadSettingsReachesAScreenThatIsShown(t *testing.T) {
@@ -34,4 +36,31 @@ func TestReloadSettingsReachesAScreenThatIsShown(t *testing.T) {
 	if st.Phase != wire.PhaseCode {
 		t.Errorf("reloading settings moved the screen to %s", st.Phase)
 	}
+}
+
+func TestScreenDimsOutsideItsHoursAndWakesByItself(t *testing.T) {
+	t.Cleanup(screens.SetHoursEvery(20 * time.Millisecond))
+	y, mo, d := time.Now().UTC().Date()
+	var clock atomic.Int64
+	clock.Store(time.Date(y, mo, d, 6, 58, 0, 0, time.UTC).UnixNano())
+	h := newHarness(t, func(c *screens.Config) {
+		c.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+		c.TimeZone = "UTC"
+	})
+	id := h.screen("Reception")
+	h.waitPhase(id, 10*time.Second, wire.PhaseCode)
+	ctx := context.Background()
+	if _, err := h.store.UpdateScreen(ctx, id, func(sc *server.Screen) error {
+		sc.Settings.Hours = "07:00-19:00"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.ReloadSettings(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	h.wait(id, 5*time.Second, "the screen asleep at 06:58", func(st wire.State) bool { return st.Screen.Asleep })
+
+	clock.Add(int64(3 * time.Minute))
+	h.wait(id, 5*time.Second, "the screen awake at 07:01, by itself", func(st wire.State) bool { return !st.Screen.Asleep })
 }
