@@ -24,7 +24,7 @@ type actions struct {
 // when the edge server allows booking on this screen. A TV has none.
 func actionBar(d *wire.Dashboard, sc wire.Screen, tx *texts, now time.Time, acts *actions) app.UI {
 	return app.Div().Class("actions").Body(
-		app.If(d.Booking != nil, func() app.UI { return bookingResult(*d.Booking, tx) }).
+		app.If(d.Booking != nil, func() app.UI { return bookingResult(*d.Booking, sc, tx) }).
 			ElseIf(acts.sent, func() app.UI {
 				return app.Span().Class("booking-result").Role("status").Text(tx.bookingNow)
 			}),
@@ -86,8 +86,12 @@ func confirmBooking(d *wire.Dashboard, sc wire.Screen, tx *texts, now time.Time,
 }
 
 // bookingResult says what happened to the last booking.
-func bookingResult(b wire.Booking, tx *texts) app.UI {
-	text := fmt.Sprintf(tx.booked, b.When)
+func bookingResult(b wire.Booking, sc wire.Screen, tx *texts) app.UI {
+	when := b.When
+	if !b.Start.IsZero() {
+		when = timeRange(b.Start, b.End, sc)
+	}
+	text := fmt.Sprintf(tx.booked, when)
 	if !b.OK {
 		text = tx.bookFailed
 		if why := tx.bookProblems[b.Problem]; why != "" {

@@ -67,6 +67,8 @@ func (s *Screen) OnInit() {
 
 // OnMount connects to the edge server and starts the clock.
 func (s *Screen) OnMount(ctx app.Context) {
+	s.acts.send = s.send
+	s.acts.update = func(f func(*actions)) { f(&s.acts) }
 	keepAwake()
 	s.connect(ctx)
 	ctx.Async(func() {
@@ -209,8 +211,6 @@ func (s *Screen) Render() app.UI {
 	case wire.PhaseCode:
 		content = codeView(st, tx, now)
 	case wire.PhaseDashboard:
-		s.acts.send = s.send
-		s.acts.update = func(f func(*actions)) { f(&s.acts) }
 		content = dashboardView(st, tx, now, &s.acts)
 	case wire.PhaseError:
 		content = problemView(st, tx, now)

@@ -159,6 +159,10 @@ type Booking struct {
 	OK bool `json:"ok"`
 	// When is the booked range, as the screen shows it.
 	When string `json:"when,omitempty"`
+	// Start and End are the booked range, for the screen to write in its
+	// own way (as its agenda).
+	Start time.Time `json:"start,omitzero"`
+	End   time.Time `json:"end,omitzero"`
 	// Problem is set when the booking failed.
 	Problem string `json:"problem,omitempty"`
 }

@@ -87,6 +87,7 @@ func (m *Manager) QuickBook(ctx context.Context, screenID string, minutes int) e
 		clock24 := sc.Clock24 || sc.Lang == "fr"
 		loc := zoneOf(sc.TimeZone)
 		b.When = timeOfDay(start.In(loc), clock24) + "–" + timeOfDay(start.Add(length).In(loc), clock24)
+		b.Start, b.End = start, start.Add(length)
 		m.log.Info("quick booking", "screen", screenID, "account", w.account.Username, "start", start, "minutes", minutes)
 	} else {
 		b.Problem = bookingProblem(err)

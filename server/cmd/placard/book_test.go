@@ -4,14 +4,18 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server/graph"
+	"github.com/placard/placard/server/internal/browsertest"
 )
 
 func TestQuickBookFlagAsksForWritePermissionOnly(t *testing.T) {
@@ -120,5 +124,44 @@ func TestTabletBooksTheNextFreeSlotsWithoutOverlap(t *testing.T) {
 				t.Errorf("the booking %v–%v overlaps %q %v–%v", bs, be, e.Subject, es, ee)
 			}
 		}
+	}
+}
+
+func TestTabletConfirmsThenShowsTheBooking(t *testing.T) {
+	m := testServer(t, func(m *Main) {
+		m.Config.QuickBook = true
+		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
+	})
+	browser := browsertest.New(t)
+	tablet := screenSizes[3]
+	browsertest.Run(t, browser, 30*time.Second, "opening the tablet",
+		emulate(tablet),
+		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape("Room 3 tablet")),
+		chromedp.WaitVisible(browsertest.State("code")),
+		wasmRuns,
+	)
+	if out := m.Sandbox.Approve(textOf(t, browser, "user-code"), "grace@placard.example"); out != "approved" {
+		t.Fatalf("approving: %s", out)
+	}
+	var question, result, ok string
+	browsertest.Run(t, browser, 30*time.Second, "booking 15 minutes",
+		chromedp.WaitVisible(browsertest.TestID("quick-book", `[data-minutes="15"]`)),
+		chromedp.Click(browsertest.TestID("quick-book", `[data-minutes="15"]`)),
+		chromedp.WaitVisible(browsertest.TestID("quick-book-confirm")),
+		chromedp.Text(`.confirm-question`, &question),
+		chromedp.Click(browsertest.TestID("quick-book-confirm")),
+		chromedp.WaitVisible(browsertest.TestID("quick-book-result")),
+		chromedp.Text(browsertest.TestID("quick-book-result"), &result),
+		chromedp.AttributeValue(browsertest.TestID("quick-book-result"), "data-ok", &ok, nil),
+	)
+	if !regexp.MustCompile(`^Book \d{1,2}:\d\d.*\?$`).MatchString(question) {
+		t.Errorf("the tablet asks %q, want the slot it books", question)
+	}
+	if ok != "true" || !strings.HasPrefix(result, "Booked ") {
+		t.Errorf("quick-book-result %q (data-ok %q)", result, ok)
+	}
+	// What was asked is what was booked.
+	if slot := strings.TrimSuffix(strings.TrimPrefix(question, "Book "), "?"); !strings.Contains(result, slot) {
+		t.Errorf("asked to book %q, booked %q", slot, result)
 	}
 }
