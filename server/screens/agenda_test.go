@@ -91,3 +91,19 @@ func TestAgendaSkipsEventsItCannotDate(t *testing.T) {
 		t.Errorf("an undatable event was shown: %+v", a.Today)
 	}
 }
+
+func BenchmarkAgendaFor(b *testing.B) {
+	paris, _ := time.LoadLocation("Europe/Paris")
+	var events []graph.Event
+	for d := range 3 {
+		for h := 8; h < 18; h++ {
+			day := time.Date(2026, 11, 22+d, h, 0, 0, 0, time.UTC)
+			events = append(events, event(day.Format(time.RFC3339), day.Format("2006-01-02T15:04:05.0000000"),
+				day.Add(45*time.Minute).Format("2006-01-02T15:04:05.0000000"), false, h == 12))
+		}
+	}
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for b.Loop() {
+		agendaFor(events, now, paris, true)
+	}
+}
