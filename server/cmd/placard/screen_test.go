@@ -237,15 +237,7 @@ func TestEveryStateFitsEveryScreenSize(t *testing.T) {
 	})
 
 	t.Run("error", func(t *testing.T) {
-		hall := openTab(t, browser, m, "Hall", "code")
-		m.Sandbox.SetFaults(sandbox.Faults{ConditionalAccessBlock: true})
-		if out := m.Sandbox.Approve(textOf(t, hall, "user-code"), "grace@placard.example"); out != "approved" {
-			t.Fatalf("approving: %s", out)
-		}
-		waitState(t, hall, 20*time.Second, "error")
-		// A blocked screen waits minutes before it tries again: the
-		// fault can go, the error stays.
-		m.Sandbox.SetFaults(sandbox.Faults{})
+		hall := openBlocked(t, browser, m, "Hall")
 		if got := textOf(t, hall, "error-code"); !strings.Contains(got, "53003") {
 			t.Errorf("error-code %q, want the AADSTS number 53003", got)
 		}
@@ -270,6 +262,22 @@ func TestEveryStateFitsEveryScreenSize(t *testing.T) {
 			t.Errorf("while reconnecting the screen shows %q, want the last data", name)
 		}
 	})
+}
+
+// openBlocked opens a screen in a new tab and has its sign-in blocked by
+// Conditional Access, which leaves it on the error state.
+func openBlocked(t *testing.T, browser context.Context, m *Main, name string) context.Context {
+	t.Helper()
+	tab := openTab(t, browser, m, name, "code")
+	m.Sandbox.SetFaults(sandbox.Faults{ConditionalAccessBlock: true})
+	if out := m.Sandbox.Approve(textOf(t, tab, "user-code"), "grace@placard.example"); out != "approved" {
+		t.Fatalf("approving: %s", out)
+	}
+	waitState(t, tab, 20*time.Second, "error")
+	// A blocked screen waits minutes before it tries again: the fault
+	// can go, the error stays.
+	m.Sandbox.SetFaults(sandbox.Faults{})
+	return tab
 }
 
 // axeViolation is one finding of axe-core.

@@ -16,7 +16,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/placard/placard/server/internal/browsertest"
-	"github.com/placard/placard/server/sandbox"
 )
 
 // TestScreenshots draws every state of the screen from the sandbox into
@@ -62,7 +61,11 @@ func TestScreenshots(t *testing.T) {
 	manual := testServer(t, func(m *Main) { m.Config.AutoEnroll = false })
 	capture(openTab(t, browser, manual, "Meeting room 4", "pairing"), "pairing", touch(), shapes...)
 
-	m := testServer(t)
+	// With quick booking, so that the tablet shows its buttons.
+	m := testServer(t, func(m *Main) {
+		m.Config.QuickBook = true
+		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
+	})
 	lobby := openTab(t, browser, m, "Lobby TV", "code")
 	lobbyTouch := touch()
 	capture(lobby, "code", lobbyTouch, shapes...)
@@ -75,14 +78,7 @@ func TestScreenshots(t *testing.T) {
 	// Back to a TV before the edge server goes away.
 	showAt(t, lobby, shapes[0], lobbyTouch, "dashboard")
 
-	hall := openTab(t, browser, m, "Hall", "code")
-	m.Sandbox.SetFaults(sandbox.Faults{ConditionalAccessBlock: true})
-	if out := m.Sandbox.Approve(textOf(t, hall, "user-code"), "grace@placard.example"); out != "approved" {
-		t.Fatalf("approving: %s", out)
-	}
-	waitState(t, hall, 20*time.Second, "error")
-	m.Sandbox.SetFaults(sandbox.Faults{})
-	capture(hall, "error", touch(), shapes...)
+	capture(openBlocked(t, browser, m, "Hall"), "error", touch(), shapes...)
 
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
