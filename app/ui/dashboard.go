@@ -78,6 +78,14 @@ func avatar(u wire.User) app.UI {
 // presence is a coloured mark and its label ("Busy · In a call").
 func presence(p wire.Presence, lang string) app.UI {
 	avail, act := token(p.Availability), token(p.Activity)
+	// Never an empty data- value: a prerendered page would read it as
+	// "true" (see httpd's restoreTrue).
+	if avail == "" {
+		avail = "PresenceUnknown"
+	}
+	if act == "" {
+		act = avail
+	}
 	return app.Div().Class("presence", "avail-"+avail).
 		DataSet("testid", "presence").
 		DataSet("availability", avail).
