@@ -63,6 +63,10 @@ type Config struct {
 	// ProblemHold is how long a problem is shown before the screen moves on
 	// by itself (a new code after a decline): 8 s by default.
 	ProblemHold time.Duration
+	// HoursEvery is how often screens are checked against their opening
+	// hours: a screen wakes (or dims) within this time of the hour it was
+	// given. 20 s by default.
+	HoursEvery time.Duration
 	// PresenceEvery and CalendarEvery are the Graph polling periods.
 	PresenceEvery time.Duration
 	CalendarEvery time.Duration
@@ -129,6 +133,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.ProblemHold == 0 {
 		cfg.ProblemHold = 8 * time.Second
+	}
+	if cfg.HoursEvery == 0 {
+		cfg.HoursEvery = 20 * time.Second
 	}
 	if cfg.PresenceEvery == 0 {
 		cfg.PresenceEvery = 30 * time.Second

@@ -39,12 +39,12 @@ func TestReloadSettingsReachesAScreenThatIsShown(t *testing.T) {
 }
 
 func TestScreenDimsOutsideItsHoursAndWakesByItself(t *testing.T) {
-	t.Cleanup(screens.SetHoursEvery(20 * time.Millisecond))
 	y, mo, d := time.Now().UTC().Date()
 	var clock atomic.Int64
 	clock.Store(time.Date(y, mo, d, 6, 58, 0, 0, time.UTC).UnixNano())
 	h := newHarness(t, func(c *screens.Config) {
 		c.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+		c.HoursEvery = 20 * time.Millisecond
 		c.TimeZone = "UTC"
 	})
 	id := h.screen("Reception")

@@ -26,16 +26,11 @@ func (m *Manager) ReloadSettings(ctx context.Context, screenID string) error {
 	return nil
 }
 
-// hoursEvery is how often screens are checked against their opening hours:
-// a screen wakes (or dims) within this time of the hour it was given. A
-// variable, for tests.
-var hoursEvery = 20 * time.Second
-
 // keepHours republishes every screen's state now and then, so that a screen
 // dims when its opening hours end and wakes when they begin, by itself.
 // Only screens whose state changed are sent anything.
 func (m *Manager) keepHours() {
-	t := time.NewTicker(hoursEvery)
+	t := time.NewTicker(m.cfg.HoursEvery)
 	defer t.Stop()
 	for {
 		select {
