@@ -87,11 +87,7 @@ func confirmBooking(d *wire.Dashboard, sc wire.Screen, tx *texts, now time.Time,
 
 // bookingResult says what happened to the last booking.
 func bookingResult(b wire.Booking, sc wire.Screen, tx *texts) app.UI {
-	when := b.When
-	if !b.Start.IsZero() {
-		when = timeRange(b.Start, b.End, sc)
-	}
-	text := fmt.Sprintf(tx.booked, when)
+	text := fmt.Sprintf(tx.booked, timeRange(b.Start, b.End, sc))
 	if !b.OK {
 		text = tx.bookFailed
 		if why := tx.bookProblems[b.Problem]; why != "" {

@@ -204,7 +204,7 @@ func hasTimed(events []wire.Event) bool {
 // "Busy" on a screen in privacy mode), and where.
 func agendaItem(e wire.Event, sc wire.Screen, tx *texts, isCurrent, isNext bool) app.UI {
 	// The screen writes times itself, in its zone, the same way as its
-	// clock ("9:30–10:00 AM"), whatever the server put in When.
+	// clock ("9:30–10:00 AM").
 	when := timeRange(e.Start, e.End, sc)
 	if e.AllDay {
 		when = tx.allDay

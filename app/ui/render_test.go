@@ -242,7 +242,7 @@ func TestQuickBookAsksForTheSlotThenShowsTheResult(t *testing.T) {
 		t.Errorf("the confirmation does not name the next free slot after the meeting:\n%s", asking)
 	}
 
-	st.Dashboard.Booking = &wire.Booking{OK: true, When: "11:30–11:45"}
+	st.Dashboard.Booking = &wire.Booking{OK: true, Start: time.Date(2026, 11, 23, 11, 30, 0, 0, time.UTC), End: time.Date(2026, 11, 23, 11, 45, 0, 0, time.UTC)}
 	done := render(st)
 	if got := textsOf(done, "quick-book-result"); len(got) != 1 || got[0] != "Booked 11:30–11:45" {
 		t.Errorf("result %q", got)

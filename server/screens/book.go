@@ -84,9 +84,6 @@ func (m *Manager) QuickBook(ctx context.Context, screenID string, minutes int) e
 	})
 	b := wire.Booking{OK: err == nil}
 	if err == nil {
-		clock24 := sc.Clock24 || sc.Lang == "fr"
-		loc := zoneOf(sc.TimeZone)
-		b.When = timeOfDay(start.In(loc), clock24) + "–" + timeOfDay(start.Add(length).In(loc), clock24)
 		b.Start, b.End = start, start.Add(length)
 		m.log.Info("quick booking", "screen", screenID, "account", w.account.Username, "start", start, "minutes", minutes)
 	} else {
@@ -121,7 +118,7 @@ func blocking(events []graph.Event) []wire.Event {
 		if ev.ShowAs == "free" || ev.ShowAs == "workingElsewhere" {
 			continue
 		}
-		if e, ok := convert(ev, time.UTC, true); ok {
+		if e, ok := convert(ev, time.UTC); ok {
 			out = append(out, e)
 		}
 	}

@@ -29,7 +29,7 @@ func (m *Manager) viewLocked(s *session) wire.State {
 			Stale:    d.stale,
 		}
 		if d.calendar {
-			st.Dashboard.Agenda = agendaFor(d.events, st.Now, zoneOf(st.Screen.TimeZone), st.Screen.Clock24 || st.Screen.Lang == "fr")
+			st.Dashboard.Agenda = agendaFor(d.events, st.Now, zoneOf(st.Screen.TimeZone))
 		}
 		// A screen can book when it is touch, the server may write to
 		// calendars, and the account has one.
