@@ -48,8 +48,8 @@ func (s *Server) Handler() http.Handler {
 		Title:           "placard",
 		Description:     "A signed-in Microsoft 365 display",
 		Lang:            "en",
-		BackgroundColor: "#0b1020",
-		ThemeColor:      "#0b1020",
+		BackgroundColor: screenColour,
+		ThemeColor:      screenColour,
 		LoadingLabel:    " ",
 		Icon: app.Icon{
 			Default:  "/web/icon-192.png",
@@ -57,8 +57,10 @@ func (s *Server) Handler() http.Handler {
 			Maskable: "/web/icon-maskable-512.png",
 			SVG:      "/web/icon.svg",
 		},
-		Styles:                  []string{"/web/placard.css"},
-		CacheableResources:      []string{"/web/offline.html"},
+		Styles: []string{"/web/placard.css"},
+		// go-app's font preload has no crossorigin, which makes browsers
+		// fetch a font twice: the stylesheet loads it, the worker keeps it.
+		CacheableResources:      []string{"/web/offline.html", "/web/fonts/inter-latin.woff2"},
 		Resources:               s.Assets,
 		Version:                 s.Assets.Version(),
 		ServiceWorkerTemplate:   serviceWorker(s.Assets),
@@ -80,6 +82,8 @@ func (s *Server) Handler() http.Handler {
 			http.Redirect(w, r, "/sandbox/", http.StatusFound)
 		})
 	}
+	mux.HandleFunc("GET /manifest.webmanifest", s.serveManifest)
+	mux.HandleFunc("GET /manifest.json", s.serveManifest)
 	mux.HandleFunc("GET /{$}", s.servePage)
 	mux.Handle("/", s.app)
 	return securityHeaders(mux)
@@ -200,8 +204,7 @@ func (k Sockets) Received(screenID string, m wire.Message) {
 	case wire.SignOut:
 		err = k.Screens.SignOut(ctx, screenID, "screen")
 	case wire.QuickBook:
-		// The screen shows no booking button while CanBook is false.
-		err = server.Errorf(server.EFORBIDDEN, "quick booking of %d minutes is not enabled on this server", m.Minutes)
+		err = k.Screens.QuickBook(ctx, screenID, m.Minutes)
 	}
 	if err != nil && !strings.Contains(err.Error(), "context canceled") {
 		k.Log.Warn("handling a screen's request", "screen", screenID, "type", m.MessageType(), "err", err)

@@ -17,7 +17,7 @@ const tomorrowCount = 3
 // events in the screen's zone (all-day ones first), and tomorrow's first
 // events once nothing is left today. Events Graph could not date are left
 // out.
-func agendaFor(events []graph.Event, now time.Time, loc *time.Location, clock24 bool) *wire.Agenda {
+func agendaFor(events []graph.Event, now time.Time, loc *time.Location) *wire.Agenda {
 	now = now.In(loc)
 	today := midnight(now)
 	tomorrow := today.AddDate(0, 0, 1)
@@ -27,7 +27,7 @@ func agendaFor(events []graph.Event, now time.Time, loc *time.Location, clock24 
 	var next []wire.Event
 	left := false
 	for _, ev := range events {
-		e, ok := convert(ev, loc, clock24)
+		e, ok := convert(ev, loc)
 		if !ok {
 			continue
 		}
@@ -52,7 +52,7 @@ func agendaFor(events []graph.Event, now time.Time, loc *time.Location, clock24 
 // convert reads a Graph event into what a screen shows, in loc. All-day
 // events are dates (midnight to midnight in any zone): they keep their
 // dates whatever zone Graph wrote them in.
-func convert(ev graph.Event, loc *time.Location, clock24 bool) (wire.Event, bool) {
+func convert(ev graph.Event, loc *time.Location) (wire.Event, bool) {
 	e := wire.Event{
 		ID: ev.ID, Subject: ev.Subject, Location: ev.Location.DisplayName,
 		Organizer: ev.Organizer.EmailAddress.Name, AllDay: ev.IsAllDay, Cancelled: ev.IsCancelled,
@@ -72,7 +72,6 @@ func convert(ev graph.Event, loc *time.Location, clock24 bool) (wire.Event, bool
 		return e, false
 	}
 	e.Start, e.End = start.UTC(), end.UTC()
-	e.When = timeOfDay(start.In(loc), clock24) + "–" + timeOfDay(end.In(loc), clock24)
 	return e, true
 }
 
@@ -102,12 +101,4 @@ func sortEvents(es []wire.Event) {
 		}
 		return es[i].Start.Before(es[j].Start)
 	})
-}
-
-// timeOfDay is how a screen writes a time: "14:05", or "2:05 PM".
-func timeOfDay(t time.Time, clock24 bool) string {
-	if clock24 {
-		return t.Format("15:04")
-	}
-	return t.Format("3:04 PM")
 }

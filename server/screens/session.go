@@ -30,6 +30,9 @@ type session struct {
 	code    *wire.Code
 	problem *wire.Problem
 	watch   *watch // the account shown, when signed in
+	// booking is the outcome of the screen's last quick booking, shown
+	// for a while (book.go).
+	booking *wire.Booking
 
 	// last is the last state published, without its clock, to publish
 	// only what changed; changed is closed (and replaced) on every change.

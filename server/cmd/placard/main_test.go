@@ -103,6 +103,8 @@ type wsScreen struct {
 	states chan wire.State
 	byes   chan wire.Bye
 	html   string
+	// touch is what the screen says of itself in hello (a tablet).
+	touch bool
 }
 
 // openScreen loads a screen's page and connects its WebSocket, as a
@@ -127,7 +129,7 @@ func (s *wsScreen) dial(m *Main) {
 		s.t.Fatalf("dialing the WebSocket: %v (%v)", err, res)
 	}
 	s.t.Cleanup(func() { conn.Close() })
-	hello, _ := wire.Encode(wire.Hello{Screen: s.name, TimeZone: "Europe/Paris"})
+	hello, _ := wire.Encode(wire.Hello{Screen: s.name, TimeZone: "Europe/Paris", Touch: s.touch})
 	if err := conn.WriteMessage(websocket.TextMessage, hello); err != nil {
 		s.t.Fatal(err)
 	}

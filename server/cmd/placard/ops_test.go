@@ -126,13 +126,7 @@ func TestDataDirectoryHoldsNoTokenInPlainText(t *testing.T) {
 	s := openScreen(t, m, "Lobby TV")
 	s.signIn(m, "ada@placard.example")
 	// A refresh writes the cache again.
-	before := m.Sandbox.Requests("token")
-	m.Sandbox.Advance(2 * time.Hour)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := m.Sandbox.AwaitRequests(ctx, "token", before+1); err != nil {
-		t.Fatal(err)
-	}
+	expireTokens(t, m)
 	if err := m.Close(); err != nil { // flushes the write-ahead log
 		t.Fatal(err)
 	}
@@ -191,13 +185,7 @@ func TestLogsCarryNoToken(t *testing.T) {
 	s.signIn(m, "ada@placard.example")
 	// A refresh, then a revocation: the paths where tokens and errors of
 	// the identity platform meet the log.
-	before := m.Sandbox.Requests("token")
-	m.Sandbox.Advance(2 * time.Hour)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := m.Sandbox.AwaitRequests(ctx, "token", before+1); err != nil {
-		t.Fatal(err)
-	}
+	expireTokens(t, m)
 	m.Sandbox.Revoke("ada@placard.example")
 	m.Sandbox.Advance(2 * time.Hour)
 	s.waitPhase(15*time.Second, wire.PhaseError)
@@ -319,5 +307,18 @@ func TestKillDashNineLosesNothingAcknowledged(t *testing.T) {
 	st := s.waitFor(20*time.Second, "a state", func(st wire.State) bool { return st.Phase != "" })
 	if st.Phase != wire.PhaseDashboard || st.Dashboard.User.Name != "Ada Lovelace" {
 		t.Fatalf("after kill -9 and a restart the screen shows %s %+v", st.Phase, st.Dashboard)
+	}
+}
+
+// expireTokens moves the sandbox's clock past the access tokens' life and
+// waits for the refresh that follows.
+func expireTokens(t *testing.T, m *Main) {
+	t.Helper()
+	before := m.Sandbox.Requests("token")
+	m.Sandbox.Advance(2 * time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := m.Sandbox.AwaitRequests(ctx, "token", before+1); err != nil {
+		t.Fatalf("no refresh after the tokens expired: %v", err)
 	}
 }
