@@ -69,8 +69,10 @@ func asleepView(st wire.State, now time.Time) app.UI {
 func avatar(u wire.User) app.UI {
 	if u.Photo != "" && strings.HasPrefix(u.Photo, "data:image/") {
 		// The name is beside it: the photo needs no alt text of its own
-		// (and go-app does not HTML-escape attribute values).
-		return app.Img().Class("avatar").DataSet("testid", "user-photo").Src(u.Photo).Alt("")
+		// (and go-app does not HTML-escape attribute values). go-app
+		// drops an empty alt, so the photo is hidden from assistive
+		// technology instead, as the initials are.
+		return app.Img().Class("avatar").DataSet("testid", "user-photo").Src(u.Photo).Alt("").Aria("hidden", "true")
 	}
 	return app.Div().Class("avatar", "initials").DataSet("testid", "user-photo").Aria("hidden", "true").Text(u.Initials)
 }

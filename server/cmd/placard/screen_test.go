@@ -270,8 +270,9 @@ func openBlocked(t *testing.T, browser context.Context, m *Main, name string) co
 	t.Helper()
 	tab := openTab(t, browser, m, name, "code")
 	m.Sandbox.SetFaults(sandbox.Faults{ConditionalAccessBlock: true})
-	if out := m.Sandbox.Approve(textOf(t, tab, "user-code"), "grace@placard.example"); out != "approved" {
-		t.Fatalf("approving: %s", out)
+	// The phone is refused too, as the platform's sign-in page is.
+	if out := m.Sandbox.Approve(textOf(t, tab, "user-code"), "grace@placard.example"); out != sandbox.OutcomeBlocked {
+		t.Fatalf("approving under Conditional Access: %s, want blocked", out)
 	}
 	waitState(t, tab, 20*time.Second, "error")
 	// A blocked screen waits minutes before it tries again: the fault
