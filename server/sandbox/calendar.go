@@ -119,7 +119,7 @@ func (s *Sandbox) dayEvents(u *user, day time.Time) []calEvent {
 	if sameDay(anchor, day) {
 		a := anchor
 		add(0, meetingSubjects[0], a.Add(-30*time.Minute), a.Add(30*time.Minute), false)
-		add(1, meetingSubjects[1+r%3], a.Add(time.Hour), a.Add(90*time.Minute), false)
+		add(1, meetingSubjects[1+r%2], a.Add(time.Hour), a.Add(90*time.Minute), false)
 		add(2, meetingSubjects[3], a.Add(2*time.Hour), a.Add(3*time.Hour), true)
 		add(3, meetingSubjects[4+r%4], a.Add(4*time.Hour), a.Add(4*time.Hour+30*time.Minute), false)
 		return out
