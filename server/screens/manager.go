@@ -26,6 +26,7 @@ import (
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/graph"
 	"github.com/placard/placard/server/identity"
+	"github.com/placard/placard/server/limit"
 )
 
 // Publisher delivers a screen's messages to its connections.
@@ -68,6 +69,15 @@ type Config struct {
 	CalendarEvery time.Duration
 	// Metrics receives counts; nil for none.
 	Metrics Metrics
+	// CodesPerScreen and CodesTotal bound how often device codes are
+	// asked for, by one screen and by all together (DefaultCodesPerScreen
+	// and DefaultCodesTotal when zero).
+	CodesPerScreen limit.Rate
+	CodesTotal     limit.Rate
+	// EnrollPoll is how often a screen that waits for enrollment reads its
+	// record again, so that an approval made by the CLI (another process)
+	// is noticed: 3 s by default.
+	EnrollPoll time.Duration
 }
 
 // Metrics is what the manager counts.
@@ -91,6 +101,8 @@ type Manager struct {
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // every goroutine the manager started
+
+	codes codeLimits
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -139,9 +151,12 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
 	}
+	if cfg.EnrollPoll == 0 {
+		cfg.EnrollPoll = 3 * time.Second
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{
-		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel,
+		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel, codes: newCodeLimits(cfg),
 		sessions: map[string]*session{},
 		watches:  map[string]*watch{},
 	}, nil
