@@ -34,6 +34,8 @@ type Config struct {
 
 	// SandboxCodeLifetime shortens the sandbox's device codes (tests).
 	SandboxCodeLifetime time.Duration
+
+	Security
 }
 
 // Sandbox reports whether the server runs against the sandbox.
@@ -63,6 +65,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.TimeZone, "time-zone", env("PLACARD_TIME_ZONE", ""), "IANA time zone of screens with none configured; the server's by default (PLACARD_TIME_ZONE)")
 	fs.StringVar(&c.LogFormat, "log-format", env("PLACARD_LOG_FORMAT", "text"), "text or json (PLACARD_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("PLACARD_LOG_LEVEL", "info"), "debug, info, warn or error (PLACARD_LOG_LEVEL)")
+	sec := securityFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -124,6 +127,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 			bad("-time-zone %q is not an IANA zone (e.g. Europe/Paris)", c.TimeZone)
 		}
 	}
+	sec.check(&c, bad)
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("-log-format %q must be text or json", c.LogFormat)
 	}
