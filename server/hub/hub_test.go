@@ -49,8 +49,8 @@ func (s *screens) Authenticate(r *http.Request, h wire.Hello) (string, error) {
 	}
 	return "id-" + h.Screen, nil
 }
-func (s *screens) Connected(string, wire.Hello)       {}
-func (s *screens) Disconnected(id string)             { close(s.gone(id)) }
+func (s *screens) Connected(string, wire.Hello)      {}
+func (s *screens) Disconnected(id string)            { close(s.gone(id)) }
 func (s *screens) Received(_ string, m wire.Message) { s.received <- m }
 
 // start runs a hub behind a test server.

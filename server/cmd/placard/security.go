@@ -48,9 +48,9 @@ type Security struct {
 
 // securityRaw holds the flags' text until they are checked.
 type securityRaw struct {
-	insecure                            string
+	insecure                           string
 	tenants, origins, networks, perMin string
-	sec                                 *Security
+	sec                                *Security
 }
 
 func securityFlags(fs *flag.FlagSet, env func(k, def string) string) *securityRaw {
