@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -50,11 +51,22 @@ type Admin struct {
 	// LoginFailures bounds failed sign-ins (wrong tokens) per client
 	// address: 10 in 15 minutes by default.
 	LoginFailures limit.Rate
+	// SignIns bounds the Microsoft sign-ins started per client address
+	// (3 in 10 minutes by default), and SignInsTotal those of everyone (10
+	// in 10 minutes): each mints a device code, and they have a budget of
+	// their own so that they cannot use up the screens'.
+	SignIns      limit.Rate
+	SignInsTotal limit.Rate
+	// Networks, when set, are the only networks /admin (page and API)
+	// answers to.
+	Networks []netip.Prefix
 	// SessionLifetime is how long a sign-in lasts: 8 hours by default.
 	SessionLifetime time.Duration
 
 	once     sync.Once
 	failures *limit.Limiter
+	starts   *limit.Limiter // Microsoft sign-ins, by address and "all"
+	total    *limit.Limiter
 	ctx      context.Context // ends at Close
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -102,7 +114,15 @@ func (a *Admin) init() {
 		if a.SessionLifetime == 0 {
 			a.SessionLifetime = 8 * time.Hour
 		}
+		if a.SignIns == (limit.Rate{}) {
+			a.SignIns = limit.Rate{Max: 3, Per: 10 * time.Minute}
+		}
+		if a.SignInsTotal == (limit.Rate{}) {
+			a.SignInsTotal = limit.Rate{Max: 10, Per: 10 * time.Minute}
+		}
 		a.failures = limit.New(a.LoginFailures, a.Now)
+		a.starts = limit.New(a.SignIns, a.Now)
+		a.total = limit.New(a.SignInsTotal, a.Now)
 		a.ctx, a.cancel = context.WithCancel(context.Background())
 		a.sessions = map[string]*adminSession{}
 		a.signins = map[string]*adminSignIn{}
@@ -116,9 +136,13 @@ func (a *Admin) Close() {
 	a.wg.Wait()
 }
 
-// register adds the admin routes to mux.
-func (a *Admin) register(mux *http.ServeMux) {
+// register adds the admin routes to root, behind the Networks guard.
+func (a *Admin) register(root *http.ServeMux) {
 	a.init()
+	mux := http.NewServeMux()
+	guarded := networksOnly(a.Networks, a.Log, "administrators", "-admin-networks", mux)
+	root.Handle("/admin", guarded)
+	root.Handle("/admin/", guarded)
 	// The page.
 	mux.HandleFunc("GET /admin", a.page(a.dashboard))
 	mux.HandleFunc("GET /admin/{$}", func(w http.ResponseWriter, r *http.Request) {

@@ -17,9 +17,13 @@ import (
 // once validated against the authority's keys, must carry the app role
 // server.AdminRole. The tokens themselves are dropped at once.
 //
-// Starting a sign-in mints a device code, so it counts against the same
-// limits as screens' codes (per client address, and in total), and only a
-// few may wait at once.
+// Starting a sign-in mints a device code: anyone who reaches /admin can
+// ask for one, which is device-code phishing's opening move (RFC 8628
+// §5.4) aimed at administrators. So sign-ins are rate-limited per client
+// address and in total, on a budget of their own (they cannot use up the
+// screens'), only a few may wait at once, each is audited with its
+// address, and -admin-networks keeps /admin to the networks
+// administrators work from.
 
 // maxPendingSignIns bounds the sign-ins that wait at once.
 const maxPendingSignIns = 20
@@ -70,8 +74,14 @@ func (a *Admin) startSignIn(r *http.Request) (string, *adminSignIn, error) {
 	if pending >= maxPendingSignIns {
 		return "", nil, server.Errorf(server.ETOOMANY, "%d sign-ins already wait: try again when one has ended", pending)
 	}
-	if err := a.Screens.AllowCode("admin:" + addr); err != nil {
-		return "", nil, err
+	if ok, retry := a.starts.Allow(addr); !ok {
+		return "", nil, server.Errorf(server.ETOOMANY, "too many Microsoft sign-ins from %s (%s): try again after %s",
+			addr, a.SignIns, retry.UTC().Format("15:04 UTC"))
+	}
+	if ok, retry := a.total.Allow("all"); !ok {
+		a.starts.Undo(addr)
+		return "", nil, server.Errorf(server.ETOOMANY, "too many Microsoft sign-ins (%s for everyone): try again after %s",
+			a.SignInsTotal, retry.UTC().Format("15:04 UTC"))
 	}
 	ctx, cancel := context.WithCancel(a.ctx)
 	flow, err := a.Identity.StartAdminSignIn(ctx, a.Verifier)

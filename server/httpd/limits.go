@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -23,23 +24,28 @@ var DefaultNewScreens = limit.Rate{Max: 10, Per: 10 * time.Minute}
 // screensOnly serves h only to clients in ScreenNetworks, when it is set
 // (SECURITY.md: an optional allowlist of the networks screens are on).
 func (s *Server) screensOnly(h http.Handler) http.Handler {
-	if len(s.ScreenNetworks) == 0 {
+	return networksOnly(s.ScreenNetworks, s.Log, "screens", "-screen-networks", h)
+}
+
+// networksOnly serves h only to clients in nets, when there are any, and
+// tells the others which setting refuses them.
+func networksOnly(nets []netip.Prefix, log *slog.Logger, what, flag string, h http.Handler) http.Handler {
+	if len(nets) == 0 {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		addr, err := netip.ParseAddr(clientAddr(r))
-		if err == nil {
+		if addr, err := netip.ParseAddr(clientAddr(r)); err == nil {
 			addr = addr.Unmap()
-			for _, p := range s.ScreenNetworks {
+			for _, p := range nets {
 				if p.Contains(addr) {
 					h.ServeHTTP(w, r)
 					return
 				}
 			}
 		}
-		s.Log.Warn("refusing a screen from outside the screen networks", "remote", r.RemoteAddr, "path", r.URL.Path)
+		log.Warn("refusing a client from outside the allowed networks", "for", what, "remote", r.RemoteAddr, "path", r.URL.Path)
 		w.Header().Set("Cache-Control", "no-store")
-		http.Error(w, "This edge server accepts screens only from its configured networks (-screen-networks): "+
+		http.Error(w, "This edge server accepts "+what+" only from its configured networks ("+flag+"): "+
 			clientAddr(r)+" is not in them.", http.StatusForbidden)
 	})
 }

@@ -236,6 +236,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Verifier:      id.NewVerifier(nil),
 		About:         m.about(authority, id.Scopes(), tenants),
 		LoginFailures: cfg.LoginFailures,
+		Networks:      cfg.AdminNetworks,
 	}
 	h.Admin = m.Admin
 	h.ScreenNetworks = cfg.ScreenNetworks

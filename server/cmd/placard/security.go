@@ -34,8 +34,10 @@ type Security struct {
 	AllowedTenants []string
 	// Origins are WebSocket origins allowed besides the server's own.
 	Origins []string
-	// ScreenNetworks, when set, are the only networks screens connect from.
+	// ScreenNetworks, when set, are the only networks screens connect from;
+	// AdminNetworks the only ones /admin answers to.
 	ScreenNetworks []netip.Prefix
+	AdminNetworks  []netip.Prefix
 	// CodesPerMinute bounds device codes for all screens together.
 	CodesPerMinute int
 
@@ -48,17 +50,19 @@ type Security struct {
 
 // securityRaw holds the flags' text until they are checked.
 type securityRaw struct {
-	insecure                           string
-	tenants, origins, networks, perMin string
-	sec                                *Security
+	insecure                                   string
+	tenants, origins, networks, admins, perMin string
+	sec                                        *Security
 }
 
 func securityFlags(fs *flag.FlagSet, env func(k, def string) string) *securityRaw {
 	r := &securityRaw{}
-	fs.StringVar(&r.insecure, "insecure-http", env("PLACARD_INSECURE_HTTP", "false"), "with a real tenant, serve plain HTTP on every interface (behind a TLS proxy on another host) (PLACARD_INSECURE_HTTP)")
+	r.insecure = env("PLACARD_INSECURE_HTTP", "false")
+	fs.Var((*boolText)(&r.insecure), "insecure-http", "with a real tenant, serve plain HTTP on every interface (behind a TLS proxy on another host) (PLACARD_INSECURE_HTTP)")
 	fs.StringVar(&r.tenants, "allowed-tenants", env("PLACARD_ALLOWED_TENANTS", ""), "tenant ids (comma-separated) whose accounts are accepted besides the configured tenant's (PLACARD_ALLOWED_TENANTS)")
 	fs.StringVar(&r.origins, "origins", env("PLACARD_ORIGINS", ""), "origins (comma-separated) allowed to open screens' WebSockets besides this server's own, e.g. https://kiosk.example (PLACARD_ORIGINS)")
 	fs.StringVar(&r.networks, "screen-networks", env("PLACARD_SCREEN_NETWORKS", ""), "networks (comma-separated CIDRs) screens may connect from; empty for any (PLACARD_SCREEN_NETWORKS)")
+	fs.StringVar(&r.admins, "admin-networks", env("PLACARD_ADMIN_NETWORKS", ""), "networks (comma-separated CIDRs) the admin page and API answer to; empty for any (PLACARD_ADMIN_NETWORKS)")
 	fs.StringVar(&r.perMin, "codes-per-minute", env("PLACARD_CODES_PER_MINUTE", "20"), "sign-in codes the server may ask for per minute, for all screens together (PLACARD_CODES_PER_MINUTE)")
 	r.sec = &Security{}
 	fs.StringVar(&r.sec.TLSCert, "tls-cert", env("PLACARD_TLS_CERT", ""), "PEM certificate file to serve HTTPS with (PLACARD_TLS_CERT)")
@@ -68,11 +72,37 @@ func securityFlags(fs *flag.FlagSet, env func(k, def string) string) *securityRa
 	return r
 }
 
+// boolText is a boolean flag kept as text, so that a bad value from the
+// environment is reported with the other mistakes.
+type boolText string
+
+func (b *boolText) String() string     { return string(*b) }
+func (b *boolText) Set(s string) error { *b = boolText(s); return nil }
+func (b *boolText) IsBoolFlag() bool   { return true }
+
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // list splits a flag's comma- or space-separated values.
 func list(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+}
+
+// networks reads a flag's networks: CIDRs, or addresses for one host.
+func networks(flag, s string, bad func(string, ...any)) []netip.Prefix {
+	var out []netip.Prefix
+	for _, n := range list(s) {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			a, aerr := netip.ParseAddr(n)
+			if aerr != nil {
+				bad("%s: %q is not a network such as 10.20.0.0/16 or an address", flag, n)
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
 }
 
 // check reads the flags into c.Security, naming every value that is wrong.
@@ -97,18 +127,8 @@ func (r *securityRaw) check(c *Config, bad func(string, ...any)) {
 		}
 		sec.Origins = append(sec.Origins, o)
 	}
-	for _, n := range list(r.networks) {
-		p, err := netip.ParsePrefix(n)
-		if err != nil {
-			a, aerr := netip.ParseAddr(n)
-			if aerr != nil {
-				bad("-screen-networks: %q is not a network such as 10.20.0.0/16 or an address", n)
-				continue
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		sec.ScreenNetworks = append(sec.ScreenNetworks, p.Masked())
-	}
+	sec.ScreenNetworks = networks("-screen-networks", r.networks, bad)
+	sec.AdminNetworks = networks("-admin-networks", r.admins, bad)
 	if sec.CodesPerMinute, err = strconv.Atoi(r.perMin); err != nil || sec.CodesPerMinute < 1 {
 		bad("-codes-per-minute %q must be a whole number of 1 or more", r.perMin)
 	}
