@@ -30,8 +30,13 @@ const maxPendingSignIns = 20
 
 // signInCookie holds the secret of the page's sign-in in progress: the
 // sign-in belongs to the browser that started it, not to whoever learns
-// its address.
-const signInCookie = "placard_admin_signin"
+// its address. __Host- over TLS, as the session's.
+func signInCookie(r *http.Request) string {
+	if r.TLS != nil {
+		return "__Host-placard_admin_signin"
+	}
+	return "placard_admin_signin"
+}
 
 // adminSignIn is one sign-in in progress. done is closed when it ends;
 // who or err are set before.
@@ -221,14 +226,14 @@ func (a *Admin) startPageSignIn(w http.ResponseWriter, r *http.Request) {
 		a.renderLogin(w, r, statusOf(err), server.ErrorMessage(err))
 		return
 	}
-	setAdminCookie(w, r, signInCookie, secret, 20*60)
+	setAdminCookie(w, r, signInCookie(r), secret, 20*60)
 	http.Redirect(w, r, "/admin/signin", http.StatusSeeOther)
 }
 
 // pageSignIn shows the code of the page's sign-in until it ends, then
 // signs the browser in or says why not.
 func (a *Admin) pageSignIn(w http.ResponseWriter, r *http.Request) {
-	c, err := r.Cookie(signInCookie)
+	c, err := r.Cookie(signInCookie(r))
 	if err != nil {
 		http.Redirect(w, r, "/admin", http.StatusSeeOther)
 		return
@@ -236,14 +241,14 @@ func (a *Admin) pageSignIn(w http.ResponseWriter, r *http.Request) {
 	si, session, err := a.claimSignIn(c.Value)
 	switch {
 	case err != nil:
-		setAdminCookie(w, r, signInCookie, "", -1)
+		setAdminCookie(w, r, signInCookie(r), "", -1)
 		a.renderLogin(w, r, statusOf(err), fmt.Sprintf("Signing in with Microsoft: %s.", server.ErrorMessage(err)))
 	case session == "":
 		// The page reloads itself every 3 s (no script needed) until the
 		// sign-in ends.
 		a.render(w, http.StatusOK, "signin", pageData{Title: "Signing in", Refresh: 3, About: a.About, Code: si.code})
 	default:
-		setAdminCookie(w, r, signInCookie, "", -1)
+		setAdminCookie(w, r, signInCookie(r), "", -1)
 		setAdminCookie(w, r, adminCookie(r), session, int(a.SessionLifetime/time.Second))
 		http.Redirect(w, r, "/admin", http.StatusSeeOther)
 	}
