@@ -61,7 +61,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.Tenant, "tenant", env("PLACARD_TENANT", ""), "tenant id or domain; 'organizations' only when meant (PLACARD_TENANT)")
 	fs.StringVar(&c.Authority, "authority", env("PLACARD_AUTHORITY", ""), "full authority URL instead of -tenant, e.g. https://contoso.ciamlogin.com/contoso.onmicrosoft.com (PLACARD_AUTHORITY)")
 	fs.StringVar(&scopes, "scopes", env("PLACARD_SCOPES", "User.Read Calendars.Read Presence.Read"), "delegated Graph permissions to ask for (PLACARD_SCOPES)")
-	fs.StringVar(&enroll, "enroll", env("PLACARD_ENROLL", ""), "auto: new screens get codes at once (sandbox default); manual: an administrator approves each screen (PLACARD_ENROLL)")
+	fs.StringVar(&enroll, "enroll", env("PLACARD_ENROLL", ""), "auto: new screens get codes at once (the sandbox's default; not with a real tenant); manual: an administrator approves each screen (PLACARD_ENROLL)")
 	fs.StringVar(&c.TimeZone, "time-zone", env("PLACARD_TIME_ZONE", ""), "IANA time zone of screens with none configured; the server's by default (PLACARD_TIME_ZONE)")
 	fs.StringVar(&c.LogFormat, "log-format", env("PLACARD_LOG_FORMAT", "text"), "text or json (PLACARD_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("PLACARD_LOG_LEVEL", "info"), "debug, info, warn or error (PLACARD_LOG_LEVEL)")

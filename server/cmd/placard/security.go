@@ -56,6 +56,10 @@ type securityRaw struct {
 }
 
 func securityFlags(fs *flag.FlagSet, env func(k, def string) string) *securityRaw {
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), cliUsage+"\nFlags of the edge server:\n")
+		fs.PrintDefaults()
+	}
 	r := &securityRaw{}
 	r.insecure = env("PLACARD_INSECURE_HTTP", "false")
 	fs.Var((*boolText)(&r.insecure), "insecure-http", "with a real tenant, serve plain HTTP on every interface (behind a TLS proxy on another host) (PLACARD_INSECURE_HTTP)")
