@@ -18,7 +18,7 @@ ARGS        ?=
 APP_SRC    := go.mod go.sum $(shell find app -name '*.go')
 SERVER_SRC := $(shell find server web/static -type f) web/web.go
 
-.PHONY: run build wasm test test-go test-wasm lint fuzz fuzz-short bench vuln clean chromium node screenshots
+.PHONY: run build wasm test test-go test-wasm lint fuzz fuzz-short bench vuln clean chromium node screenshots axe
 
 ## run: build everything and start the edge server in sandbox mode on :8080
 run: build
@@ -40,7 +40,7 @@ $(WASM).br: $(WASM) server/cmd/precompress/main.go
 	$(GO) run ./server/cmd/precompress -brotli $(BROTLI) $(WASM)
 
 ## test: every test: lint, unit, integration, Wasm, fuzzing (bounded) and browser tests
-test: wasm chromium node lint test-wasm test-go fuzz-short
+test: wasm chromium node axe lint test-wasm test-go fuzz-short
 
 test-go: $(WASM).br
 	$(GO) test -count=1 -timeout 8m ./...
@@ -103,6 +103,20 @@ node:
 		else \
 			echo "Wasm tests need Node.js: run 'sudo apt-get install nodejs'"; exit 1; \
 		fi; }
+
+# axe-core, which the accessibility tests inject into the screen's page:
+# from the npm registry into a git-ignored cache, at a pinned version.
+# With CI=true a test that finds no axe-core fails; otherwise it skips.
+AXE_VERSION := 4.11.1
+AXE         := .cache/axe/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE):
+	@command -v npm >/dev/null 2>&1 || { echo "the accessibility tests need npm: run 'sudo apt-get install npm' (they are skipped meanwhile)"; exit 0; }; \
+		mkdir -p .cache/axe && npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@$(AXE_VERSION) >/dev/null
+
+## screenshots: every state of the screen at TV, portrait and tablet sizes, from the sandbox, into web/screenshots
+screenshots: $(WASM).br chromium
+	PLACARD_SCREENSHOTS=$(CURDIR)/web/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' -v ./server/cmd/placard
 
 clean:
 	rm -rf bin $(WASM) $(WASM).br $(WASM).gz

@@ -39,6 +39,11 @@ func codeView(st wire.State, tx *texts, now time.Time) app.UI {
 						DataSet("expires-at", c.ExpiresAt.UTC().Format(time.RFC3339)).
 						Text(countdown(left)),
 				),
+				app.If(left < 10*time.Second, func() app.UI {
+					// The edge server replaces a code before it expires; a
+					// screen that sees it run out says the next is coming.
+					return app.P().Class("expiry").Text(tx.newCodeSoon)
+				}),
 			),
 			app.Div().Class("qr-box").Body(
 				app.P().Class("step scan").Text(tx.scan),

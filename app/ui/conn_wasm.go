@@ -140,17 +140,34 @@ func readSnapshot() (wire.State, bool) {
 }
 
 // keepAwake asks the browser to keep the screen on (Wake Lock API), where
-// it allows it; a TV that sleeps shows nothing.
+// it allows it; a TV that sleeps shows nothing. The browser releases the
+// lock whenever the page is hidden, so it is asked for again each time the
+// page is visible again.
+// https://developer.mozilla.org/en-US/docs/Web/API/Screen_Wake_Lock_API
 func keepAwake() {
-	wl := app.Window().Get("navigator").Get("wakeLock")
-	if !wl.Truthy() {
+	nav := app.Window().Get("navigator")
+	if !nav.Get("wakeLock").Truthy() {
 		return
 	}
-	p := wl.Call("request", "screen")
-	var onErr app.Func
-	onErr = app.FuncOf(func(this app.Value, args []app.Value) any {
-		onErr.Release()
+	doc := app.Window().Get("document")
+	request := func() {
+		if doc.Get("visibilityState").String() != "visible" {
+			return
+		}
+		// Refused without a user gesture on some browsers, or by
+		// policy: the screen then sleeps as the device decides.
+		p := nav.Get("wakeLock").Call("request", "screen")
+		var onErr app.Func
+		onErr = app.FuncOf(func(this app.Value, args []app.Value) any {
+			onErr.Release()
+			return nil
+		})
+		p.Call("catch", onErr)
+	}
+	request()
+	// Never released: it lives as long as the page.
+	doc.Call("addEventListener", "visibilitychange", app.FuncOf(func(this app.Value, args []app.Value) any {
+		request()
 		return nil
-	})
-	p.Call("catch", onErr)
+	}))
 }

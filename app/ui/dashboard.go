@@ -11,47 +11,81 @@ import (
 	"github.com/placard/placard/app/wire"
 )
 
-// dashboardView is a signed-in screen: who, their presence, the time, and
-// how fresh the data is. Panels the account does not have (no Teams, no
-// mailbox) are left out, never shown as errors.
-func dashboardView(st wire.State, tx *texts, now time.Time, send func(wire.Message)) app.UI {
+// dashboardView is a signed-in screen: who, their presence, the time, the
+// day's agenda with whether the calendar is free now, and how fresh the
+// data is. Panels the account does not have (no Teams, no mailbox) are left
+// out, never shown as errors. Landscape screens put the day's state beside
+// the agenda; portrait door panels put it on top, large (placard.css).
+func dashboardView(st wire.State, tx *texts, now time.Time, acts *actions) app.UI {
 	d := st.Dashboard
 	if d == nil {
 		return app.Div()
 	}
-	return app.Div().Class("dashboard-view").Body(
+	if st.Screen.Asleep {
+		return asleepView(st, now)
+	}
+	view := app.Div().Class("dashboard-view")
+	if d.Agenda == nil {
+		// No mailbox (or no permission to read it): who and their
+		// presence take the room the day would have had.
+		view = view.Class("no-agenda")
+	}
+	return view.Body(
 		app.Header().Class("who").Body(
 			avatar(d.User),
 			app.Div().Class("who-text").Body(
-				app.Div().Class("user-name").DataSet("testid", "user-name").Text(d.User.Name),
+				app.H1().Class("user-name").DataSet("testid", "user-name").Text(d.User.Name),
 				app.If(d.Presence != nil, func() app.UI { return presence(*d.Presence, st.Screen.Lang) }),
 			),
 			topBar(st, now),
 		),
+		app.If(d.Agenda != nil, func() app.UI {
+			return app.Main().Class("day").Body(
+				roomState(d.Agenda.Today, st.Screen, tx, now),
+				agendaView(*d.Agenda, st.Screen, tx, now),
+			)
+		}).Else(func() app.UI {
+			return app.Div().Class("day-spacer")
+		}),
 		app.Footer().Class("status-line").Body(
-			app.Span().DataSet("testid", "screen-name").Text(st.Screen.Name),
+			app.Span().Class("screen-label").DataSet("testid", "screen-name").Text(st.Screen.Name),
 			freshness(d, st.Screen, tx),
-			app.If(st.Screen.Touch, func() app.UI {
-				return app.Button().Class("action").DataSet("testid", "sign-out").Text(tx.signOut).
-					OnClick(func(ctx app.Context, e app.Event) { send(wire.SignOut{}) })
-			}),
+			app.If(st.Screen.Touch, func() app.UI { return actionBar(d, st.Screen, tx, now, acts) }),
 		),
+		app.If(st.Screen.Touch && acts.asking > 0, func() app.UI { return confirmBooking(d, st.Screen, tx, now, acts) }),
+	)
+}
+
+// asleepView is a screen outside its opening hours: a dim clock, nothing
+// else, moved now and then like everything else (see Screen.Render).
+func asleepView(st wire.State, now time.Time) app.UI {
+	return app.Div().Class("asleep-view").Body(
+		app.Div().Class("clock").DataSet("testid", "clock").Text(clock(now, st.Screen)),
+		app.Div().Class("date").Text(date(now, st.Screen)),
 	)
 }
 
 // avatar is the account's photo, or its initials.
 func avatar(u wire.User) app.UI {
-	if u.Photo != "" {
+	if u.Photo != "" && strings.HasPrefix(u.Photo, "data:image/") {
 		// The name is beside it: the photo needs no alt text of its own
 		// (and go-app does not HTML-escape attribute values).
 		return app.Img().Class("avatar").DataSet("testid", "user-photo").Src(u.Photo).Alt("")
 	}
-	return app.Div().Class("avatar initials").DataSet("testid", "user-photo").Aria("hidden", "true").Text(u.Initials)
+	return app.Div().Class("avatar", "initials").DataSet("testid", "user-photo").Aria("hidden", "true").Text(u.Initials)
 }
 
 // presence is a coloured mark and its label ("Busy · In a call").
 func presence(p wire.Presence, lang string) app.UI {
 	avail, act := token(p.Availability), token(p.Activity)
+	// Never an empty data- value: a prerendered page would read it as
+	// "true" (see httpd's restoreTrue).
+	if avail == "" {
+		avail = "PresenceUnknown"
+	}
+	if act == "" {
+		act = avail
+	}
 	return app.Div().Class("presence", "avail-"+avail).
 		DataSet("testid", "presence").
 		DataSet("availability", avail).
@@ -60,6 +94,164 @@ func presence(p wire.Presence, lang string) app.UI {
 			app.Span().Class("dot").Aria("hidden", "true"),
 			app.Span().Class("label").Text(presenceLabel(p, lang)),
 		)
+}
+
+// roomState says, large, whether the calendar is busy now and until when:
+// "Busy until 14:30", "Free until 15:00". A door panel is read from the
+// corridor by it. It is computed here, from the agenda and the clock, so
+// that it turns at the minute without waiting for the edge server.
+func roomState(today []wire.Event, sc wire.Screen, tx *texts, now time.Time) app.UI {
+	until, busy := wire.BusyUntil(today, now)
+	word, label, detail := tx.free, tx.restOfDay, ""
+	switch {
+	case busy:
+		word, label = tx.busy, fmt.Sprintf(tx.until, clock(until, sc))
+		if e, ok := current(today, now); ok && !sc.Privacy {
+			detail = subject(e, sc, tx)
+		}
+	default:
+		if next := wire.FreeFrom(today, now); !next.IsZero() {
+			label = fmt.Sprintf(tx.until, clock(next, sc))
+		}
+	}
+	el := app.Section().Class("room-state").
+		DataSet("testid", "room-state").
+		DataSet("busy", fmt.Sprint(busy))
+	if busy {
+		el = el.Class("busy")
+	}
+	return el.Body(
+		app.Div().Class("room-word").Text(word),
+		app.Div().Class("room-until").Text(label),
+		app.If(detail != "", func() app.UI { return app.Div().Class("room-detail").Text(detail) }),
+	)
+}
+
+// current is the meeting in progress, the first when several overlap.
+func current(events []wire.Event, now time.Time) (wire.Event, bool) {
+	for _, e := range events {
+		if e.Blocks() && !e.Start.After(now) && e.End.After(now) {
+			return e, true
+		}
+	}
+	return wire.Event{}, false
+}
+
+// maxItems bounds the events rendered per day: the stylesheet shows as
+// many as the screen's shape holds, and a day's first few are what matter.
+const maxItems = 8
+
+// agendaView lists what is left of today: events that ended are gone, the
+// meeting in progress is stressed and the next one marked. When today is
+// done, tomorrow's first events follow.
+func agendaView(a wire.Agenda, sc wire.Screen, tx *texts, now time.Time) app.UI {
+	var left []wire.Event
+	for _, e := range a.Today {
+		if e.AllDay || e.End.After(now) {
+			left = append(left, e)
+		}
+	}
+	next := ""
+	for _, e := range left {
+		if e.Blocks() && e.Start.After(now) {
+			next = e.ID
+			break
+		}
+	}
+	doneToday := len(left) == 0 || (len(a.Tomorrow) > 0 && !hasTimed(left))
+	var items []app.UI
+	for i, e := range left {
+		if i == maxItems {
+			break
+		}
+		items = append(items, agendaItem(e, sc, tx, e.Blocks() && !e.Start.After(now) && e.End.After(now), e.ID == next && next != ""))
+	}
+	body := []app.UI{app.H2().Class("agenda-day").Text(tx.today)}
+	switch {
+	case len(items) > 0:
+		body = append(body, app.Ol().Class("agenda-list").Body(items...))
+	case len(a.Today) > 0:
+		body = append(body, app.P().Class("agenda-empty").DataSet("testid", "agenda-empty").Text(tx.nothingElse))
+	default:
+		body = append(body, app.P().Class("agenda-empty").DataSet("testid", "agenda-empty").Text(tx.nothingToday))
+	}
+	if doneToday && len(a.Tomorrow) > 0 {
+		var more []app.UI
+		for i, e := range a.Tomorrow {
+			if i == maxItems/2 {
+				break
+			}
+			more = append(more, agendaItem(e, sc, tx, false, false))
+		}
+		body = append(body,
+			app.H2().Class("agenda-day", "tomorrow").Text(tx.tomorrow),
+			app.Ol().Class("agenda-list").Body(more...),
+		)
+	}
+	return app.Section().Class("agenda").Aria("label", tx.today).Body(body...)
+}
+
+func hasTimed(events []wire.Event) bool {
+	for _, e := range events {
+		if !e.AllDay {
+			return true
+		}
+	}
+	return false
+}
+
+// agendaItem is one event: its time (or "All day"), its subject (or
+// "Busy" on a screen in privacy mode), and where.
+func agendaItem(e wire.Event, sc wire.Screen, tx *texts, isCurrent, isNext bool) app.UI {
+	// The screen writes times itself, in its zone, the same way as its
+	// clock ("9:30–10:00 AM").
+	when := timeRange(e.Start, e.End, sc)
+	if e.AllDay {
+		when = tx.allDay
+	}
+	li := app.Li().Class("agenda-item").
+		DataSet("testid", "agenda-item").
+		DataSet("event-id", attrSafe(e.ID))
+	switch {
+	case isCurrent:
+		li = li.Class("current").DataSet("current", "true").Aria("current", "time")
+	case isNext:
+		li = li.Class("next").DataSet("next", "true")
+	}
+	if e.Cancelled {
+		li = li.Class("cancelled")
+	}
+	if e.AllDay {
+		li = li.Class("all-day")
+	}
+	var badge string
+	switch {
+	case e.Cancelled:
+		badge = tx.cancelled
+	case isCurrent:
+		badge = tx.now
+	case isNext:
+		badge = tx.next
+	}
+	return li.Body(
+		app.Span().Class("agenda-time").DataSet("testid", "agenda-time").Text(when),
+		app.Span().Class("agenda-what").Body(
+			app.Span().Class("agenda-subject").DataSet("testid", "agenda-subject").Text(subject(e, sc, tx)),
+			app.If(e.Location != "" && !sc.Privacy, func() app.UI { return app.Span().Class("agenda-where").Text(e.Location) }),
+		),
+		app.If(badge != "", func() app.UI { return app.Span().Class("badge").Text(badge) }),
+	)
+}
+
+// subject is what an event is called on this screen.
+func subject(e wire.Event, sc wire.Screen, tx *texts) string {
+	switch {
+	case sc.Privacy:
+		return tx.privateMeeting
+	case strings.TrimSpace(e.Subject) == "":
+		return tx.untitled
+	}
+	return e.Subject
 }
 
 // freshness says when the data was read, and marks it when it is old.
@@ -84,6 +276,21 @@ func freshness(d *wire.Dashboard, sc wire.Screen, tx *texts) app.UI {
 func token(s string) string {
 	return strings.Map(func(r rune) rune {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// attrSafe keeps the ASCII letters, digits and the few signs of Graph's ids
+// (base64: "AAMkAGI2...=", "-", "_", "/", "+"): an event id goes into
+// data-event-id, where neither a quote nor an entity may appear.
+func attrSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			return r
+		case strings.ContainsRune("-_=+/.", r):
 			return r
 		}
 		return -1

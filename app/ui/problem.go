@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -10,7 +11,7 @@ import (
 
 // problemView says what went wrong in plain words, what happens next, and
 // the code for IT when there is one.
-func problemView(st wire.State, tx *texts) app.UI {
+func problemView(st wire.State, tx *texts, now time.Time) app.UI {
 	p := st.Problem
 	if p == nil {
 		p = &wire.Problem{Kind: wire.ProblemFailed}
@@ -31,6 +32,10 @@ func problemView(st wire.State, tx *texts) app.UI {
 		}),
 		app.If(p.Retry.IsZero(), func() app.UI {
 			return app.P().Class("hint").Text(tx.waitingForIT)
+		}).ElseIf(p.Retry.Sub(now) > time.Minute, func() app.UI {
+			// A long wait (a Conditional Access block) says when; a short
+			// one is "in a moment", as the message says.
+			return app.P().Class("hint").Text(fmt.Sprintf(tx.nextTry, clock(p.Retry, st.Screen)))
 		}),
 	)
 }

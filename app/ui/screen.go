@@ -2,6 +2,7 @@ package ui
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"net/url"
 	"time"
@@ -41,6 +42,8 @@ type Screen struct {
 	conn *conn
 	// retries counts failed connections since the last success.
 	retries int
+	// acts is where a tablet's booking is (asked, confirmed).
+	acts actions
 }
 
 // OnPreRender fills the screen from the server's hook, so that the first
@@ -64,6 +67,8 @@ func (s *Screen) OnInit() {
 
 // OnMount connects to the edge server and starts the clock.
 func (s *Screen) OnMount(ctx app.Context) {
+	s.acts.send = s.send
+	s.acts.update = func(f func(*actions)) { f(&s.acts) }
 	keepAwake()
 	s.connect(ctx)
 	ctx.Async(func() {
@@ -119,6 +124,9 @@ func (s *Screen) connect(ctx app.Context) {
 		message: func(m wire.Message) {
 			switch m := m.(type) {
 			case wire.State:
+				if m.Dashboard != nil && m.Dashboard.Booking != nil {
+					s.acts.sent = false
+				}
 				s.setState(m)
 			case wire.Denied:
 				// The server does not know this screen (revoked, or its
@@ -132,6 +140,7 @@ func (s *Screen) connect(ctx app.Context) {
 			if s.link == linkOpen {
 				s.link = linkLost
 			}
+			s.acts.asking, s.acts.sent = 0, false
 			s.conn = nil
 			s.retries++
 			ctx.After(retryDelay(s.retries), func(ctx app.Context) {
@@ -155,6 +164,21 @@ func (s *Screen) send(m wire.Message) {
 	if s.conn != nil {
 		s.conn.send(m)
 	}
+}
+
+// shifts is how many positions a screen's content takes in turn, and
+// shiftEvery how long it stays at each: a few pixels every few minutes, so
+// that what stays on a TV all day (the name, the clock) does not burn in.
+// The positions are classes of placard.css: the page's policy allows no
+// inline style.
+const (
+	shifts     = 8
+	shiftEvery = 3 * time.Minute
+)
+
+// shift is the class of the content's position at now.
+func shift(now time.Time) string {
+	return fmt.Sprintf("shift-%d", now.Unix()/int64(shiftEvery/time.Second)%shifts)
 }
 
 // phase is what the screen shows: the server's phase, or its own
@@ -187,9 +211,9 @@ func (s *Screen) Render() app.UI {
 	case wire.PhaseCode:
 		content = codeView(st, tx, now)
 	case wire.PhaseDashboard:
-		content = dashboardView(st, tx, now, s.send)
+		content = dashboardView(st, tx, now, &s.acts)
 	case wire.PhaseError:
-		content = problemView(st, tx)
+		content = problemView(st, tx, now)
 	default:
 		content = app.Div().Class("connecting").Body(app.P().Text(tx.connecting))
 	}
@@ -197,12 +221,15 @@ func (s *Screen) Render() app.UI {
 	root := app.Div().
 		DataSet("testid", "screen").
 		DataSet("state", string(phase)).
-		Class("screen", "phase-"+string(shown))
+		Class("screen", "phase-"+string(shown), shift(now))
 	if phase == wire.PhaseReconnecting {
 		root = root.Class("dimmed")
 	}
 	if st.Screen.Touch {
 		root = root.Class("touch")
+	}
+	if st.Screen.Asleep && shown == wire.PhaseDashboard {
+		root = root.Class("asleep")
 	}
 	if app.IsServer && st.Phase != "" {
 		// The Wasm starts from this, not from nothing (see OnInit).

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	// The screen shows times in its configured zone, which may not be the
@@ -36,18 +37,25 @@ type texts struct {
 	next           string
 	busy           string
 	free           string
-	freeUntil      string // "Free until %s"
-	busyUntil      string // "Busy until %s"
 	updated        string // "Updated %s"
 	stale          string // "Not updated since %s"
 	signOut        string
 	book15, book30 string
 	booked         string // "Booked %s"
 	bookFailed     string
-	errorCode      string // "Code for IT: %s"
-	nextTry        string // "Trying again at %s"
+	bookFailedWhy  string            // "Could not book: %s"
+	bookProblems   map[string]string // why a booking failed (screens.Book*)
+	errorCode      string            // "Code for IT: %s"
+	nextTry        string            // "Trying again at %s"
 	waitingForIT   string
 	privateMeeting string
+	untitled       string
+	until          string // "until %s"
+	restOfDay      string
+	confirmBook    string // "Book %s?"
+	confirm        string
+	cancel         string
+	bookingNow     string
 	days           [7]string
 	months         [12]string
 	problems       map[string][2]string // kind → title, message
@@ -66,39 +74,49 @@ func textsFor(lang string) *texts {
 }
 
 var english = texts{
-	signInTo:       "Sign in to %s",
-	step1:          "On your phone, open",
-	step2:          "and enter the code",
-	scan:           "or scan",
-	expiresIn:      "Code expires in %s",
-	newCodeSoon:    "A new code is on its way",
-	pairingTitle:   "This screen is not enrolled yet",
-	pairingHow:     "An administrator approves it on the admin page or with: placard screens approve %s",
-	connecting:     "Connecting…",
-	reconnecting:   "Reconnecting…",
-	today:          "Today",
-	tomorrow:       "Tomorrow",
-	nothingToday:   "Nothing on the calendar today",
-	nothingElse:    "Nothing else today",
-	allDay:         "All day",
-	cancelled:      "Cancelled",
-	now:            "Now",
-	next:           "Next",
-	busy:           "Busy",
-	free:           "Free",
-	freeUntil:      "Free until %s",
-	busyUntil:      "Busy until %s",
-	updated:        "Updated %s",
-	stale:          "Not updated since %s",
-	signOut:        "Sign out",
-	book15:         "Book 15 min",
-	book30:         "Book 30 min",
-	booked:         "Booked %s",
-	bookFailed:     "Could not book",
+	signInTo:     "Sign in to %s",
+	step1:        "On your phone, open",
+	step2:        "and enter the code",
+	scan:         "or scan",
+	expiresIn:    "Code expires in %s",
+	newCodeSoon:  "A new code is on its way",
+	pairingTitle: "This screen is not enrolled yet",
+	pairingHow:   "An administrator approves it on the admin page or with: placard screens approve %s",
+	connecting:   "Connecting…",
+	reconnecting: "Reconnecting…",
+	today:        "Today",
+	tomorrow:     "Tomorrow",
+	nothingToday: "Nothing on the calendar today",
+	nothingElse:  "Nothing else today",
+	allDay:       "All day",
+	cancelled:    "Cancelled",
+	now:          "Now",
+	next:         "Next",
+	busy:         "Busy",
+	free:         "Free",
+	updated:      "Updated %s",
+	stale:        "Not updated since %s",
+	signOut:      "Sign out",
+	book15:       "Book 15 min",
+	book30:       "Book 30 min",
+	booked:       "Booked %s",
+	bookFailed:   "Could not book",
+	bookProblems: map[string]string{
+		"not_allowed": "this account has not allowed booking",
+		"no_calendar": "this account has no calendar",
+		"unavailable": "Microsoft 365 is busy, try again in a minute",
+	},
 	errorCode:      "Code for IT: %s",
 	nextTry:        "Trying again at %s",
 	waitingForIT:   "An administrator needs to act before this screen can sign in.",
 	privateMeeting: "Busy",
+	untitled:       "No title",
+	until:          "until %s",
+	restOfDay:      "for the rest of the day",
+	confirmBook:    "Book %s?",
+	confirm:        "Book it",
+	cancel:         "Cancel",
+	bookingNow:     "Booking…",
 	days:           [7]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"},
 	months:         [12]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
 	problems: map[string][2]string{
@@ -125,39 +143,49 @@ var english = texts{
 }
 
 var french = texts{
-	signInTo:       "Connexion à %s",
-	step1:          "Sur votre téléphone, ouvrez",
-	step2:          "et saisissez le code",
-	scan:           "ou scannez",
-	expiresIn:      "Le code expire dans %s",
-	newCodeSoon:    "Un nouveau code arrive",
-	pairingTitle:   "Cet écran n’est pas encore enregistré",
-	pairingHow:     "Un administrateur l’approuve sur la page d’administration ou avec : placard screens approve %s",
-	connecting:     "Connexion…",
-	reconnecting:   "Reconnexion…",
-	today:          "Aujourd’hui",
-	tomorrow:       "Demain",
-	nothingToday:   "Rien à l’agenda aujourd’hui",
-	nothingElse:    "Plus rien aujourd’hui",
-	allDay:         "Toute la journée",
-	cancelled:      "Annulé",
-	now:            "En cours",
-	next:           "Ensuite",
-	busy:           "Occupé",
-	free:           "Libre",
-	freeUntil:      "Libre jusqu’à %s",
-	busyUntil:      "Occupé jusqu’à %s",
-	updated:        "Mis à jour à %s",
-	stale:          "Pas de mise à jour depuis %s",
-	signOut:        "Se déconnecter",
-	book15:         "Réserver 15 min",
-	book30:         "Réserver 30 min",
-	booked:         "Réservé %s",
-	bookFailed:     "Réservation impossible",
+	signInTo:     "Connexion à %s",
+	step1:        "Sur votre téléphone, ouvrez",
+	step2:        "et saisissez le code",
+	scan:         "ou scannez",
+	expiresIn:    "Le code expire dans %s",
+	newCodeSoon:  "Un nouveau code arrive",
+	pairingTitle: "Cet écran n’est pas encore enregistré",
+	pairingHow:   "Un administrateur l’approuve sur la page d’administration ou avec : placard screens approve %s",
+	connecting:   "Connexion…",
+	reconnecting: "Reconnexion…",
+	today:        "Aujourd’hui",
+	tomorrow:     "Demain",
+	nothingToday: "Rien à l’agenda aujourd’hui",
+	nothingElse:  "Plus rien aujourd’hui",
+	allDay:       "Toute la journée",
+	cancelled:    "Annulé",
+	now:          "En cours",
+	next:         "Ensuite",
+	busy:         "Occupé",
+	free:         "Libre",
+	updated:      "Mis à jour à %s",
+	stale:        "Pas de mise à jour depuis %s",
+	signOut:      "Se déconnecter",
+	book15:       "Réserver 15 min",
+	book30:       "Réserver 30 min",
+	booked:       "Réservé %s",
+	bookFailed:   "Réservation impossible",
+	bookProblems: map[string]string{
+		"not_allowed": "ce compte n’autorise pas les réservations",
+		"no_calendar": "ce compte n’a pas d’agenda",
+		"unavailable": "Microsoft 365 est occupé, réessayez dans une minute",
+	},
 	errorCode:      "Code pour le support : %s",
 	nextTry:        "Nouvel essai à %s",
 	waitingForIT:   "Un administrateur doit intervenir avant que cet écran puisse se connecter.",
 	privateMeeting: "Occupé",
+	untitled:       "Sans titre",
+	until:          "jusqu’à %s",
+	restOfDay:      "jusqu’à ce soir",
+	confirmBook:    "Réserver %s ?",
+	confirm:        "Réserver",
+	cancel:         "Annuler",
+	bookingNow:     "Réservation…",
 	days:           [7]string{"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"},
 	months:         [12]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"},
 	problems: map[string][2]string{
@@ -228,4 +256,15 @@ func presenceLabel(p wire.Presence, lang string) string {
 		label += " · " + act
 	}
 	return label
+}
+
+// timeRange formats a span of time: "09:30–10:00", "9:30–10:00 AM".
+func timeRange(start, end time.Time, sc wire.Screen) string {
+	a, b := clock(start, sc), clock(end, sc)
+	if as, ok := strings.CutSuffix(a, " AM"); ok && strings.HasSuffix(b, " AM") {
+		a = as
+	} else if as, ok := strings.CutSuffix(a, " PM"); ok && strings.HasSuffix(b, " PM") {
+		a = as
+	}
+	return a + "–" + b
 }

@@ -148,17 +148,17 @@ type Event struct {
 	Organizer string    `json:"organizer,omitempty"`
 	Start     time.Time `json:"start"`
 	End       time.Time `json:"end"`
-	// When is the time range as the screen shows it ("09:30–10:00").
-	When      string `json:"when"`
-	AllDay    bool   `json:"all_day,omitempty"`
-	Cancelled bool   `json:"cancelled,omitempty"`
+	AllDay    bool      `json:"all_day,omitempty"`
+	Cancelled bool      `json:"cancelled,omitempty"`
 }
 
 // Booking is what happened to a quick booking.
 type Booking struct {
 	OK bool `json:"ok"`
-	// When is the booked range, as the screen shows it.
-	When string `json:"when,omitempty"`
+	// Start and End are the booked range, for the screen to write in its
+	// own way (as its agenda).
+	Start time.Time `json:"start,omitzero"`
+	End   time.Time `json:"end,omitzero"`
 	// Problem is set when the booking failed.
 	Problem string `json:"problem,omitempty"`
 }

@@ -133,3 +133,24 @@ func FuzzDecodeFromScreen(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecodeFromScreen(b *testing.B) {
+	msg := []byte(`{"type":"hello","data":{"screen":"Lobby TV","time_zone":"Europe/Paris","touch":true}}`)
+	for b.Loop() {
+		if _, err := DecodeFromScreen(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncodeState(b *testing.B) {
+	at := time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
+	st := State{Phase: PhaseDashboard, Now: at, Screen: Screen{Name: "Lobby TV", TimeZone: "Europe/Paris", Lang: "en"},
+		Dashboard: &Dashboard{User: User{Name: "Ada Lovelace", Initials: "AL"}, Presence: &Presence{Availability: "Busy", Activity: "InACall"},
+			Agenda: &Agenda{Today: make([]Event, 8)}, Fresh: at}}
+	for b.Loop() {
+		if _, err := Encode(st); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

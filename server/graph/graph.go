@@ -23,8 +23,9 @@ const DefaultBaseURL = "https://graph.microsoft.com/v1.0"
 type Client struct {
 	base string
 	http *http.Client
-	// Observe, when set, is told of every response (for metrics):
-	// the endpoint's name and the HTTP status, 0 when there was none.
+	// Observe, when set, is told of every answer (for metrics): the
+	// endpoint's name and the HTTP status, 0 when there was none; the
+	// requests of a batch are told one by one.
 	Observe func(endpoint string, status int)
 }
 

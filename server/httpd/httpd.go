@@ -58,8 +58,8 @@ func (s *Server) Handler() http.Handler {
 		Title:           "placard",
 		Description:     "A signed-in Microsoft 365 display",
 		Lang:            "en",
-		BackgroundColor: "#0b1020",
-		ThemeColor:      "#0b1020",
+		BackgroundColor: screenColour,
+		ThemeColor:      screenColour,
 		LoadingLabel:    " ",
 		Icon: app.Icon{
 			Default:  "/web/icon-192.png",
@@ -67,8 +67,10 @@ func (s *Server) Handler() http.Handler {
 			Maskable: "/web/icon-maskable-512.png",
 			SVG:      "/web/icon.svg",
 		},
-		Styles:                  []string{"/web/placard.css"},
-		CacheableResources:      []string{"/web/offline.html"},
+		Styles: []string{"/web/placard.css"},
+		// go-app's font preload has no crossorigin, which makes browsers
+		// fetch a font twice: the stylesheet loads it, the worker keeps it.
+		CacheableResources:      []string{"/web/offline.html", "/web/fonts/inter-latin.woff2"},
 		Resources:               s.Assets,
 		Version:                 s.Assets.Version(),
 		ServiceWorkerTemplate:   serviceWorker(s.Assets),
@@ -90,6 +92,8 @@ func (s *Server) Handler() http.Handler {
 			http.Redirect(w, r, "/sandbox/", http.StatusFound)
 		})
 	}
+	mux.HandleFunc("GET /manifest.webmanifest", s.serveManifest)
+	mux.HandleFunc("GET /manifest.json", s.serveManifest)
 	if s.Admin != nil {
 		s.Admin.register(mux)
 	}
@@ -195,7 +199,7 @@ func (k Sockets) Authenticate(r *http.Request, hello wire.Hello) (string, error)
 
 // Connected attaches the connection to its screen's session.
 func (k Sockets) Connected(screenID string, hello wire.Hello) {
-	err := k.Screens.Attach(context.Background(), screenID, screens.Hello{Touch: hello.Touch, TimeZone: hello.TimeZone})
+	err := k.Screens.Attach(context.Background(), screenID, screens.Hello{Touch: hello.Touch})
 	if err != nil {
 		k.Log.Error("attaching a screen", "screen", screenID, "err", err)
 	}
@@ -213,8 +217,7 @@ func (k Sockets) Received(screenID string, m wire.Message) {
 	case wire.SignOut:
 		err = k.Screens.SignOut(ctx, screenID, "screen")
 	case wire.QuickBook:
-		// The screen shows no booking button while CanBook is false.
-		err = server.Errorf(server.EFORBIDDEN, "quick booking of %d minutes is not enabled on this server", m.Minutes)
+		err = k.Screens.QuickBook(ctx, screenID, m.Minutes)
 	}
 	if err != nil && !strings.Contains(err.Error(), "context canceled") {
 		k.Log.Warn("handling a screen's request", "screen", screenID, "type", m.MessageType(), "err", err)

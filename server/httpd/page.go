@@ -8,7 +8,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -121,10 +124,38 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	q.Set(prerenderParam, key)
 	r2 := r.Clone(r.Context())
 	r2.URL.RawQuery = q.Encode()
+	r2.Header.Del("If-None-Match")
+	rec := httptest.NewRecorder()
+	s.app.ServeHTTP(rec, r2)
+	h := w.Header()
+	for k, v := range rec.Header() {
+		h[k] = v
+	}
 	// go-app gives every response one ETag and answers 304 to it: a page
 	// carries a live code, so it is never served from a cache.
-	r2.Header.Del("If-None-Match")
-	s.app.ServeHTTP(&pageWriter{ResponseWriter: w}, r2)
+	h.Set("Cache-Control", "no-store")
+	h.Del("ETag")
+	body := rec.Body.Bytes()
+	if strings.HasPrefix(h.Get("Content-Type"), "text/html") {
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		body = restoreTrue(body)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(rec.Code)
+	w.Write(body)
+}
+
+// bareAttr is a data- or aria- attribute written with no value.
+var bareAttr = regexp.MustCompile(`(\s(?:data|aria)-[a-z-]+)([\s>/])`)
+
+// restoreTrue gives back their value to the data- and aria- attributes of
+// a prerendered page that go-app wrote bare: its encoder drops the value
+// "true" (as for HTML's boolean attributes), which would leave
+// data-current="true" reading "" until the Wasm renders the page again.
+// The screen never sets an empty data- or aria- value, so a bare one was
+// always "true".
+func restoreTrue(html []byte) []byte {
+	return bareAttr.ReplaceAll(html, []byte(`$1="true"$2`))
 }
 
 // redirectToScreen sends "/" to the last screen this browser opened, or to
@@ -158,31 +189,4 @@ func randomKey() string {
 	b := make([]byte, 18)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// pageWriter corrects go-app's headers for a page: never cached, and
-// typed with its charset.
-type pageWriter struct {
-	http.ResponseWriter
-	wrote bool
-}
-
-func (p *pageWriter) WriteHeader(code int) {
-	if !p.wrote {
-		p.wrote = true
-		h := p.Header()
-		h.Set("Cache-Control", "no-store")
-		h.Del("ETag")
-		if strings.HasPrefix(h.Get("Content-Type"), "text/html") {
-			h.Set("Content-Type", "text/html; charset=utf-8")
-		}
-	}
-	p.ResponseWriter.WriteHeader(code)
-}
-
-func (p *pageWriter) Write(b []byte) (int, error) {
-	if !p.wrote {
-		p.WriteHeader(http.StatusOK)
-	}
-	return p.ResponseWriter.Write(b)
 }

@@ -59,6 +59,7 @@ type Client struct {
 
 	mu      sync.Mutex
 	clients map[string]public.Client // per account
+	pinged  time.Time                // last successful Ping
 }
 
 // New returns a Client. It makes no request: the first one happens when a
@@ -320,4 +321,36 @@ func (s *storeCache) Export(ctx context.Context, m cache.Marshaler, _ cache.Expo
 		return err
 	}
 	return s.store.SaveCache(ctx, s.accountID, b)
+}
+
+// pingEvery bounds how often Ping asks the identity platform: readiness
+// probes may come every second.
+const pingEvery = 30 * time.Second
+
+// Ping checks that the identity platform answers, by reading the
+// authority's OpenID metadata. A success is remembered for pingEvery.
+func (c *Client) Ping(ctx context.Context) error {
+	c.mu.Lock()
+	fresh := time.Since(c.pinged) < pingEvery
+	c.mu.Unlock()
+	if fresh {
+		return nil
+	}
+	u := strings.TrimRight(c.cfg.Authority, "/") + "/v2.0/.well-known/openid-configuration"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return fmt.Errorf("identity: ping: %w", err)
+	}
+	res, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("identity platform unreachable: %w", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("identity platform answered HTTP %d for its metadata", res.StatusCode)
+	}
+	c.mu.Lock()
+	c.pinged = time.Now()
+	c.mu.Unlock()
+	return nil
 }

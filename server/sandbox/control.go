@@ -27,6 +27,7 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("PUT /sandbox/api/faults", s.putFaults)
 	mux.HandleFunc("POST /sandbox/api/users/{upn}/presence", s.postPresence)
 	mux.HandleFunc("POST /sandbox/api/users/{upn}/revoke", s.postRevoke)
+	mux.HandleFunc("POST /sandbox/api/users/{upn}/events", s.postUserEvent)
 	mux.HandleFunc("GET /sandbox/api/codes", s.getCodes)
 	mux.HandleFunc("GET /sandbox/api/app", s.getApp)
 	mux.HandleFunc("POST /sandbox/api/clock", s.postClock)
@@ -225,4 +226,25 @@ func (s *Sandbox) Approve(userCode, upn string) string {
 func (s *Sandbox) Decline(userCode string) string {
 	outcome, _ := s.act(userCode, "", false)
 	return outcome
+}
+
+// AccessToken mints a Graph access token for a demo user with the given
+// scopes, as the token endpoint would after a sign-in: for tests of Graph
+// clients that are not about signing in.
+func (s *Sandbox) AccessToken(upn string, scopes ...string) (string, error) {
+	set, bad := parseScopes(strings.Join(scopes, " "))
+	if bad != "" {
+		return "", fmt.Errorf("sandbox: scope %q is not one the app may ask for", bad)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[upn]
+	if u == nil {
+		return "", fmt.Errorf("sandbox: no demo user %q", upn)
+	}
+	tokens, err := s.issue(u, set, randomString(12))
+	if err != nil {
+		return "", err
+	}
+	return tokens.AccessToken, nil
 }

@@ -44,6 +44,11 @@ func (s *Sandbox) graphHandler() http.Handler {
 	mux.Handle("GET /v1.0/me", s.graphRoute("/me", []string{"User.Read"}, s.me))
 	mux.Handle("GET /v1.0/me/presence", s.graphRoute("/me/presence", []string{"Presence.Read"}, s.presence))
 	mux.Handle("GET /v1.0/me/photo/$value", s.graphRoute("/me/photo", []string{"User.Read"}, s.photo))
+	mux.Handle("GET /v1.0/me/calendarView", s.graphRoute("/me/calendarView", []string{"Calendars.Read", "Calendars.ReadWrite"}, s.calendarView))
+	mux.Handle("POST /v1.0/me/events", s.graphRoute("/me/events", []string{"Calendars.ReadWrite"}, s.createEvent))
+	mux.Handle("DELETE /v1.0/me/events/{id}", s.graphRoute("/me/events", []string{"Calendars.ReadWrite"}, s.deleteEvent))
+	mux.Handle("POST /v1.0/me/events/{id}/cancel", s.graphRoute("/me/events", []string{"Calendars.ReadWrite"}, s.cancelEvent))
+	mux.HandleFunc("POST /v1.0/$batch", s.batch(mux))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.graphError(w, http.StatusBadRequest, "BadRequest", "Invalid version: "+r.URL.Path)
 	})

@@ -92,6 +92,13 @@ type Sandbox struct {
 	refresh  map[string]*refreshToken
 	failures map[string]*guesses // wrong codes per client address
 	requests map[string]int      // per endpoint, for tests
+	counted  chan struct{}       // closed and replaced on every request
+
+	// anchor is when the sandbox started: the demo calendars lay today's
+	// meetings around it.
+	anchor    time.Time
+	created   map[string][]*calEvent // events added through the API, per UPN
+	overrides map[string]*calEvent   // generated events changed (nil: deleted)
 }
 
 // New returns a sandbox with its demo users.
@@ -120,6 +127,12 @@ func New(opts Options) (*Sandbox, error) {
 		refresh:  map[string]*refreshToken{},
 		failures: map[string]*guesses{},
 		requests: map[string]int{},
+		counted:  make(chan struct{}),
+		// Rounded to the half hour, so that meetings start on the
+		// half hour as real ones do, one of them under way now.
+		anchor:    opts.Now().Truncate(30 * time.Minute),
+		created:   map[string][]*calEvent{},
+		overrides: map[string]*calEvent{},
 	}
 	s.signer, err = jose.NewSigner(
 		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: s.keyID}},
@@ -175,6 +188,26 @@ func (s *Sandbox) count(endpoint string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests[endpoint]++
+	close(s.counted)
+	s.counted = make(chan struct{})
+}
+
+// AwaitRequests waits until an endpoint has received n requests in all, or
+// ctx ends.
+func (s *Sandbox) AwaitRequests(ctx context.Context, endpoint string, n int) error {
+	for {
+		s.mu.Lock()
+		got, changed := s.requests[endpoint], s.counted
+		s.mu.Unlock()
+		if got >= n {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("sandbox: %d %s requests of %d awaited: %w", got, endpoint, n, ctx.Err())
+		}
+	}
 }
 
 // Transport returns the round tripper that MSAL and the Graph client use:

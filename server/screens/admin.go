@@ -113,13 +113,9 @@ func (m *Manager) Rename(ctx context.Context, id, name, by string) (server.Scree
 	}
 	m.audit(ctx, server.AuditEvent{Kind: server.AuditScreenRenamed, ScreenID: sc.ID, ScreenName: sc.Name,
 		Outcome: "ok", Detail: fmt.Sprintf("from %q by %s", old, by)})
-	m.refresh(sc)
+	m.reload(ctx, sc.ID)
 	return sc, nil
 }
-
-// hoursRE is an opening-hours range, "07:00-19:00" (a range that ends
-// before it starts runs over midnight).
-var hoursRE = regexp.MustCompile(`^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$`)
 
 // langRE is a BCP 47 language tag as screens use them: "en", "fr", "pt-BR".
 var langRE = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$`)
@@ -135,14 +131,9 @@ func ValidateSettings(set server.ScreenSettings) error {
 	if set.Lang != "" && !langRE.MatchString(set.Lang) {
 		return server.Errorf(server.EINVALID, "language %q is not a language tag such as en or fr", set.Lang)
 	}
-	if h := set.Hours; h != "" {
-		m := hoursRE.FindStringSubmatch(h)
-		if m == nil {
-			return server.Errorf(server.EINVALID, "opening hours %q are not HH:MM-HH:MM in 24-hour time, such as 07:00-19:00", h)
-		}
-		if m[1] == m[3] && m[2] == m[4] {
-			return server.Errorf(server.EINVALID, "opening hours %q start and end at the same time: leave them empty for always open", h)
-		}
+	// The hours are read as the screen reads them (ParseHours).
+	if _, _, err := ParseHours(set.Hours); err != nil {
+		return err
 	}
 	return nil
 }
@@ -171,7 +162,7 @@ func (m *Manager) SetSettings(ctx context.Context, id string, set server.ScreenS
 	}
 	m.audit(ctx, server.AuditEvent{Kind: server.AuditSettings, ScreenID: sc.ID, ScreenName: sc.Name,
 		Outcome: "ok", Detail: fmt.Sprintf("%s by %s", describeSettings(set), by)})
-	m.refresh(sc)
+	m.reload(ctx, sc.ID)
 	return sc, nil
 }
 
@@ -183,12 +174,11 @@ func describeSettings(s server.ScreenSettings) string {
 	return fmt.Sprintf("time zone %q, %s clock, language %q, privacy %v, hours %q", s.TimeZone, clock, s.Lang, s.Privacy, s.Hours)
 }
 
-// refresh shows a screen's new name and settings on its session.
-func (m *Manager) refresh(sc server.Screen) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s := m.sessions[sc.ID]; s != nil {
-		s.screen.Name, s.screen.Settings = sc.Name, sc.Settings
-		m.publishLocked(s)
+// reload shows a screen's new name and settings on the screen at once. The
+// change is stored already: a failure here only delays it to the screen's
+// next connection.
+func (m *Manager) reload(ctx context.Context, id string) {
+	if err := m.ReloadSettings(ctx, id); err != nil {
+		m.log.Warn("showing a screen's new settings", "screen", id, "err", err)
 	}
 }

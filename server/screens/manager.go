@@ -64,6 +64,10 @@ type Config struct {
 	// ProblemHold is how long a problem is shown before the screen moves on
 	// by itself (a new code after a decline): 8 s by default.
 	ProblemHold time.Duration
+	// HoursEvery is how often screens are checked against their opening
+	// hours: a screen wakes (or dims) within this time of the hour it was
+	// given. 20 s by default.
+	HoursEvery time.Duration
 	// PresenceEvery and CalendarEvery are the Graph polling periods.
 	PresenceEvery time.Duration
 	CalendarEvery time.Duration
@@ -142,6 +146,9 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.ProblemHold == 0 {
 		cfg.ProblemHold = 8 * time.Second
 	}
+	if cfg.HoursEvery == 0 {
+		cfg.HoursEvery = 20 * time.Second
+	}
 	if cfg.PresenceEvery == 0 {
 		cfg.PresenceEvery = 30 * time.Second
 	}
@@ -155,11 +162,13 @@ func New(cfg Config) (*Manager, error) {
 		cfg.EnrollPoll = 3 * time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Manager{
+	m := &Manager{
 		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel, codes: newCodeLimits(cfg),
 		sessions: map[string]*session{},
 		watches:  map[string]*watch{},
-	}, nil
+	}
+	m.goroutine(m.keepHours)
+	return m, nil
 }
 
 // Close stops every session and watch and waits for their goroutines.

@@ -17,9 +17,8 @@ type session struct {
 	screen server.Screen
 	// conns counts the screen's WebSocket connections.
 	conns int
-	// touch and browserZone come from the screen's latest hello.
-	touch       bool
-	browserZone string
+	// touch comes from the screen's latest hello.
+	touch bool
 
 	ctx    context.Context // ends when the session stops
 	cancel context.CancelFunc
@@ -31,6 +30,9 @@ type session struct {
 	code    *wire.Code
 	problem *wire.Problem
 	watch   *watch // the account shown, when signed in
+	// booking is the outcome of the screen's last quick booking, shown
+	// for a while (book.go).
+	booking *wire.Booking
 
 	// last is the last state published, without its clock, to publish
 	// only what changed; changed is closed (and replaced) on every change.
@@ -40,8 +42,7 @@ type session struct {
 
 // Hello records what a screen's browser said of itself.
 type Hello struct {
-	Touch    bool
-	TimeZone string
+	Touch bool
 }
 
 // Attach counts a new connection of a screen, starting its session when it
@@ -56,7 +57,7 @@ func (m *Manager) Attach(ctx context.Context, screenID string, h Hello) error {
 		s.grace.Stop()
 		s.grace = nil
 	}
-	s.touch, s.browserZone = h.Touch, h.TimeZone
+	s.touch = h.Touch
 	s.last = nil // publish even if unchanged: the new connection needs it
 	m.publishLocked(s)
 	m.mu.Unlock()
@@ -266,3 +267,10 @@ func (m *Manager) seen(screenID string) {
 }
 
 var errUnchanged = fmt.Errorf("unchanged")
+
+// Watches returns how many accounts are being read from Graph.
+func (m *Manager) Watches() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.watches)
+}

@@ -1,6 +1,8 @@
 package screens
 
 import (
+	"time"
+
 	"github.com/placard/placard/app/wire"
 )
 
@@ -26,16 +28,47 @@ func (m *Manager) viewLocked(s *session) wire.State {
 			Fresh:    d.fresh,
 			Stale:    d.stale,
 		}
+		if d.calendar {
+			st.Dashboard.Agenda = agendaFor(d.events, st.Now, zoneOf(st.Screen.TimeZone))
+		}
+		// A screen can book when it is touch, the server may write to
+		// calendars, and the account has one.
+		st.Dashboard.CanBook = s.touch && m.canBook() && st.Dashboard.Agenda != nil
+		st.Dashboard.Booking = s.booking
+		if st.Screen.Privacy {
+			st.Dashboard.Agenda = withoutDetails(st.Dashboard.Agenda)
+		}
 	}
 	return st
 }
 
+// withoutDetails is an agenda for a screen in privacy mode: each event
+// keeps its times and state, and loses its subject, location and
+// organiser before it leaves the edge server. It returns a copy: the
+// account's data is shared with its other screens.
+func withoutDetails(a *wire.Agenda) *wire.Agenda {
+	if a == nil {
+		return nil
+	}
+	strip := func(events []wire.Event) []wire.Event {
+		if events == nil {
+			return nil
+		}
+		out := make([]wire.Event, len(events))
+		for i, e := range events {
+			e.Subject, e.Location, e.Organizer = "", "", ""
+			out[i] = e
+		}
+		return out
+	}
+	return &wire.Agenda{Today: strip(a.Today), Tomorrow: strip(a.Tomorrow)}
+}
+
 func (m *Manager) screenInfoLocked(s *session) wire.Screen {
 	set := s.screen.Settings
+	// A screen shows its configured zone, else the server's: the
+	// browser's own may be a TV's factory default.
 	zone := set.TimeZone
-	if zone == "" {
-		zone = s.browserZone
-	}
 	if zone == "" {
 		zone = m.cfg.TimeZone
 	}
@@ -50,5 +83,14 @@ func (m *Manager) screenInfoLocked(s *session) wire.Screen {
 		Lang:     lang,
 		Touch:    s.touch,
 		Privacy:  set.Privacy,
+		Asleep:   asleep(set.Hours, m.cfg.Now(), zone),
 	}
+}
+
+// zoneOf returns the location of an IANA name, UTC when unknown.
+func zoneOf(name string) *time.Location {
+	if loc, err := time.LoadLocation(name); err == nil {
+		return loc
+	}
+	return time.UTC
 }

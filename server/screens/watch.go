@@ -32,6 +32,11 @@ type accountData struct {
 	photo string // data: URL, "" when none
 	// presence is nil when the account has none (no Teams, no scope).
 	presence *wire.Presence
+	// events are the account's events around today, for every zone its
+	// screens show; calendar is false when it has no calendar (no
+	// mailbox, no scope).
+	events   []graph.Event
+	calendar bool
 	fresh    time.Time
 	stale    bool
 }
@@ -71,25 +76,27 @@ func (m *Manager) detachWatchLocked(s *session) {
 	}
 }
 
-// poll reads Graph for the account while a screen shows it: the profile
-// and photo once, presence every PresenceEvery. It honours Retry-After and
-// backs off with jitter on failures, keeping the last data, marked stale.
+// poller is what one watch knows between polls.
+type poller struct {
+	profiled bool      // /me and the photo were read
+	calendar time.Time // when the calendar was last read
+	// noCalendarUntil skips the calendar of an account that has none, but
+	// asks again now and then (a mailbox may be added).
+	noCalendarUntil time.Time
+}
+
+// poll reads Graph for the account while a screen shows it: presence every
+// PresenceEvery, the calendar every CalendarEvery, the profile and photo
+// once, all in one JSON batch per tick, for every screen that shows the
+// account. It honours Retry-After and backs off with jitter on failures,
+// keeping the last data, marked stale.
 func (m *Manager) poll(ctx context.Context, w *watch) {
-	id := w.account.ID
+	var p poller
 	failures := 0
-	var profiled bool
+	next := time.Now()
 	for ctx.Err() == nil {
-		start := time.Now()
-		err := m.withToken(ctx, w, func(token string) error {
-			if !profiled {
-				if err := m.readProfile(ctx, w, token); err != nil {
-					return err
-				}
-				profiled = true
-			}
-			return m.readPresence(ctx, w, token)
-		})
-		m.cfg.Metrics.PollLag(time.Since(start))
+		m.cfg.Metrics.PollLag(time.Since(next))
+		err := m.withToken(ctx, w, func(token string) error { return m.readAccount(ctx, w, &p, token) })
 		if ctx.Err() != nil {
 			return
 		}
@@ -97,20 +104,134 @@ func (m *Manager) poll(ctx context.Context, w *watch) {
 		switch {
 		case err == nil:
 			failures = 0
-			m.updateWatch(w, func(d *accountData) { d.fresh, d.stale = m.cfg.Now(), false })
 		case endsSession(err):
 			m.endAccount(ctx, w, err)
 			return
 		default:
 			failures++
 			wait = backoff(err, failures, m.cfg.PresenceEvery)
-			m.log.Warn("reading Microsoft Graph", "account", id, "err", err, "retry_in", wait.String())
+			m.log.Warn("reading Microsoft Graph", "account", w.account.Username, "err", err, "retry_in", wait.String())
 			m.updateWatch(w, func(d *accountData) { d.stale = true })
 		}
+		next = time.Now().Add(wait)
 		if !sleep(ctx, wait) {
 			return
 		}
 	}
+}
+
+// calendarWindow is the span of events an account's watch reads: today and
+// tomorrow in any time zone a screen may show.
+func calendarWindow(now time.Time) (time.Time, time.Time) {
+	return now.Add(-38 * time.Hour), now.Add(62 * time.Hour)
+}
+
+// readAccount makes one poll: one $batch with what is due.
+func (m *Manager) readAccount(ctx context.Context, w *watch, p *poller, token string) error {
+	now := m.cfg.Now()
+	reqs := []graph.BatchRequest{{ID: "presence", Method: "GET", URL: "/me/presence"}}
+	wantCalendar := now.Sub(p.calendar) >= m.cfg.CalendarEvery && !now.Before(p.noCalendarUntil)
+	if wantCalendar {
+		from, to := calendarWindow(now)
+		reqs = append(reqs, graph.BatchRequest{ID: "calendar", Method: "GET", URL: graph.CalendarViewPath(from, to), Headers: graph.UTCPreference()})
+	}
+	if !p.profiled {
+		reqs = append(reqs,
+			graph.BatchRequest{ID: "me", Method: "GET", URL: "/me"},
+			graph.BatchRequest{ID: "photo", Method: "GET", URL: "/me/photo/$value"})
+	}
+	res, err := m.cfg.Graph.Batch(ctx, token, reqs)
+	if err != nil {
+		return err
+	}
+	// A failure of any part fails the poll (and is retried whole), except
+	// what only says the account lacks something.
+	var presence *wire.Presence
+	var pr graph.Presence
+	switch err := res["presence"].Decode(&pr); {
+	case err == nil:
+		presence = &wire.Presence{Availability: pr.Availability, Activity: pr.Activity}
+	case lacks(err):
+		// No Teams licence or no Presence.Read: nothing to show.
+	default:
+		return err
+	}
+	var events []graph.Event
+	hasCalendar := true
+	if wantCalendar {
+		var page graph.EventPage
+		switch err := res["calendar"].Decode(&page); {
+		case err == nil:
+			if events, err = m.cfg.Graph.More(ctx, token, page); err != nil {
+				return err
+			}
+		case lacks(err):
+			hasCalendar = false
+			p.noCalendarUntil = now.Add(time.Hour)
+		default:
+			return err
+		}
+	}
+	var me graph.User
+	var photo string
+	if !p.profiled {
+		if err := res["me"].Decode(&me); err != nil {
+			return err
+		}
+		var b64 string
+		switch err := res["photo"].Decode(&b64); {
+		case err == nil:
+			if raw, err := base64.StdEncoding.DecodeString(b64); err == nil && len(raw) > 0 && len(raw) < maxPhoto {
+				ctype := res["photo"].Headers["Content-Type"]
+				if !strings.HasPrefix(ctype, "image/") {
+					ctype = "image/jpeg"
+				}
+				photo = "data:" + ctype + ";base64," + base64.StdEncoding.EncodeToString(raw)
+			}
+		case graph.StatusOf(err) == http.StatusNotFound:
+			// No photo: the screen shows initials.
+		default:
+			return err
+		}
+	}
+
+	m.updateWatch(w, func(d *accountData) {
+		d.presence = presence
+		if wantCalendar {
+			d.events, d.calendar = events, hasCalendar
+			if !hasCalendar {
+				d.events = nil
+			}
+		}
+		if !p.profiled {
+			if me.DisplayName != "" {
+				d.name = me.DisplayName
+			}
+			d.photo = photo
+		}
+		// Freshness is shown to the minute: a poll that changes nothing
+		// else does not push a new state more than once a minute.
+		d.fresh, d.stale = now.Truncate(time.Minute), false
+	})
+	if wantCalendar {
+		p.calendar = now
+	}
+	p.profiled = true
+	return nil
+}
+
+// maxPhoto bounds a profile photo kept for screens.
+const maxPhoto = 1 << 20
+
+// lacks reports an answer that means the account does not have the thing
+// asked for (403: scope not granted; 404: no Teams licence, no mailbox),
+// which is not an error to show.
+func lacks(err error) bool {
+	switch graph.StatusOf(err) {
+	case http.StatusForbidden, http.StatusNotFound:
+		return true
+	}
+	return false
 }
 
 // withToken runs f with the account's access token. When Graph refuses the
@@ -140,48 +261,6 @@ func (m *Manager) countRefresh(src identity.TokenSource, err error) {
 		m.cfg.Metrics.TokenRefresh(identity.KindOf(err).String())
 	case src == identity.FromRefresh:
 		m.cfg.Metrics.TokenRefresh("success")
-	}
-}
-
-func (m *Manager) readProfile(ctx context.Context, w *watch, token string) error {
-	me, err := m.cfg.Graph.Me(ctx, token)
-	if err != nil {
-		return err
-	}
-	photo, ctype, err := m.cfg.Graph.Photo(ctx, token)
-	var dataURL string
-	switch {
-	case err == nil && strings.HasPrefix(ctype, "image/"):
-		dataURL = "data:" + ctype + ";base64," + base64.StdEncoding.EncodeToString(photo)
-	case err == nil, graph.StatusOf(err) == http.StatusNotFound:
-		// No photo: the screen shows initials.
-	default:
-		return err
-	}
-	m.updateWatch(w, func(d *accountData) {
-		if me.DisplayName != "" {
-			d.name = me.DisplayName
-		}
-		d.photo = dataURL
-	})
-	return nil
-}
-
-func (m *Manager) readPresence(ctx context.Context, w *watch, token string) error {
-	p, err := m.cfg.Graph.Presence(ctx, token)
-	switch status := graph.StatusOf(err); {
-	case err == nil:
-		m.updateWatch(w, func(d *accountData) {
-			d.presence = &wire.Presence{Availability: p.Availability, Activity: p.Activity}
-		})
-		return nil
-	case status == http.StatusNotFound || status == http.StatusForbidden:
-		// No Teams licence, or Presence.Read not granted: the account has
-		// no presence to show, which is not an error.
-		m.updateWatch(w, func(d *accountData) { d.presence = nil })
-		return nil
-	default:
-		return err
 	}
 }
 

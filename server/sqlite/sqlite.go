@@ -20,7 +20,8 @@ import (
 
 // Store is a server.Store in a SQLite file.
 type Store struct {
-	db *sql.DB
+	db   *sql.DB
+	path string
 }
 
 var _ server.Store = (*Store)(nil)
@@ -88,7 +89,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// One writer at a time is SQLite's rule; one connection keeps
 	// transactions from waiting on each other's locks.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db}
+	s := &Store{db: db, path: path}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
@@ -123,6 +124,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
 
 // Close closes the database, flushing the write-ahead log.
 func (s *Store) Close() error {

@@ -12,7 +12,9 @@ const resourcesToCache = {{.ResourcesToCache}}.filter((url) => url !== "/");
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(cacheName);
-    await cache.addAll([...resourcesToCache, offlinePage]);
+    // addAll fails on a list that names a URL twice, and a worker whose
+    // install fails is thrown away: the list holds each URL once.
+    await cache.addAll([...new Set([...resourcesToCache, offlinePage])]);
     await self.skipWaiting();
   })());
 });

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,9 +30,12 @@ type Config struct {
 	Scopes    []string
 
 	AutoEnroll bool
-	TimeZone   string
-	LogFormat  string
-	LogLevel   string
+	// QuickBook lets tablets book the next free slot; it adds
+	// Calendars.ReadWrite to the scopes.
+	QuickBook bool
+	TimeZone  string
+	LogFormat string
+	LogLevel  string
 
 	// SandboxCodeLifetime shortens the sandbox's device codes (tests).
 	SandboxCodeLifetime time.Duration
@@ -62,6 +67,8 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.Authority, "authority", env("PLACARD_AUTHORITY", ""), "full authority URL instead of -tenant, e.g. https://contoso.ciamlogin.com/contoso.onmicrosoft.com (PLACARD_AUTHORITY)")
 	fs.StringVar(&scopes, "scopes", env("PLACARD_SCOPES", "User.Read Calendars.Read Presence.Read"), "delegated Graph permissions to ask for (PLACARD_SCOPES)")
 	fs.StringVar(&enroll, "enroll", env("PLACARD_ENROLL", ""), "auto: new screens get codes at once (the sandbox's default; not with a real tenant); manual: an administrator approves each screen (PLACARD_ENROLL)")
+	quickBook, quickBookErr := strconv.ParseBool(env("PLACARD_QUICK_BOOK", "false"))
+	fs.BoolVar(&c.QuickBook, "quick-book", quickBook, "let touch screens book the next free 15 or 30 minutes; asks for Calendars.ReadWrite (PLACARD_QUICK_BOOK)")
 	fs.StringVar(&c.TimeZone, "time-zone", env("PLACARD_TIME_ZONE", ""), "IANA time zone of screens with none configured; the server's by default (PLACARD_TIME_ZONE)")
 	fs.StringVar(&c.LogFormat, "log-format", env("PLACARD_LOG_FORMAT", "text"), "text or json (PLACARD_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("PLACARD_LOG_LEVEL", "info"), "debug, info, warn or error (PLACARD_LOG_LEVEL)")
@@ -72,11 +79,18 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q: placard takes only flags (see placard -h)", fs.Arg(0))
 	}
-	c.Scopes = strings.Fields(scopes)
-
 	var errs []error
+	c.Scopes = strings.Fields(scopes)
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
+	if quickBookErr != nil {
+		bad("PLACARD_QUICK_BOOK %q must be true or false", getenv("PLACARD_QUICK_BOOK"))
+	}
+	if c.QuickBook && !slices.Contains(c.Scopes, "Calendars.ReadWrite") {
+		// Least privilege: the permission to write is asked for only
+		// when booking is on (SECURITY.md).
+		c.Scopes = append(c.Scopes, "Calendars.ReadWrite")
+	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		bad("-addr %q is not host:port (e.g. :8080 or 127.0.0.1:8080)", c.Addr)
 	}

@@ -55,12 +55,13 @@ func TestSignInOnAScreenEndToEnd(t *testing.T) {
 		network.Enable(),
 		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape("Lobby TV")),
 		chromedp.WaitVisible(browsertest.State("code")),
+		// The Wasm has taken over once it has said hello; it replaces the
+		// prerendered nodes, so they are read after.
+		chromedp.Poll(`document.querySelector('[data-testid="screen"]:not([data-snapshot])') !== null`, nil),
 		chromedp.Text(browsertest.TestID("user-code"), &code),
 		chromedp.Text(browsertest.TestID("verification-uri"), &uri),
 		// Marks this page: a reload would lose the mark.
 		chromedp.Evaluate(`window.placardNoReload = true`, nil),
-		// The Wasm has taken over once it has said hello.
-		chromedp.Poll(`document.querySelector('[data-testid="screen"]:not([data-snapshot])') !== null`, nil),
 	)
 	code = strings.TrimSpace(code)
 	if !regexp.MustCompile(`^[A-Z0-9]{8,9}$`).MatchString(code) {

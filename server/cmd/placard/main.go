@@ -27,6 +27,7 @@ import (
 	"github.com/placard/placard/server/httpd"
 	"github.com/placard/placard/server/hub"
 	"github.com/placard/placard/server/identity"
+	"github.com/placard/placard/server/metrics"
 	"github.com/placard/placard/server/sandbox"
 	"github.com/placard/placard/server/screens"
 	"github.com/placard/placard/server/secret"
@@ -84,6 +85,7 @@ type Main struct {
 	Store     *sqlite.Store
 	Screens   *screens.Manager
 	Hub       *hub.Hub
+	Metrics   *metrics.Metrics
 	Admin     *httpd.Admin
 
 	srv       *http.Server
@@ -184,12 +186,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 
+	m.Metrics = metrics.New()
 	sockets := &httpd.Sockets{Log: m.Log}
-	m.Hub = hub.New(sockets, hub.Options{Log: m.Log, Origins: cfg.Origins})
+	m.Hub = hub.New(sockets, hub.Options{Log: m.Log, Metrics: m.Metrics, Origins: cfg.Origins})
+	gc := graph.New(graph.DefaultBaseURL, hc)
+	gc.Observe = m.Metrics.GraphRequest
 	scfg := screens.Config{
 		Store:      m.Store,
 		Identity:   id,
-		Graph:      graph.New(graph.DefaultBaseURL, hc),
+		Graph:      gc,
+		Metrics:    m.Metrics,
 		Publisher:  m.Hub,
 		Log:        m.Log,
 		AutoEnroll: cfg.AutoEnroll,
@@ -223,7 +229,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Hub:     m.Hub,
 		Assets:  assets,
 		Log:     m.Log,
-		Ready:   m.Store.Ping,
+		Ready: func(ctx context.Context) error {
+			if err := m.Store.Ping(ctx); err != nil {
+				return err
+			}
+			return id.Ping(ctx)
+		},
+		Metrics: m.Metrics.Handler(),
 	}
 	if m.Sandbox != nil {
 		h.Sandbox = m.Sandbox.Handler()

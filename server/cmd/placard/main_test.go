@@ -101,14 +101,17 @@ type wsScreen struct {
 	client *http.Client
 	conn   *websocket.Conn
 	states chan wire.State
+	byes   chan wire.Bye
 	html   string
+	// touch is what the screen says of itself in hello (a tablet).
+	touch bool
 }
 
 // openScreen loads a screen's page and connects its WebSocket, as a
 // browser does.
 func openScreen(t *testing.T, m *Main, name string) *wsScreen {
 	t.Helper()
-	s := &wsScreen{t: t, name: name, client: httpClient(t), states: make(chan wire.State, 64)}
+	s := &wsScreen{t: t, name: name, client: httpClient(t), states: make(chan wire.State, 64), byes: make(chan wire.Bye, 4)}
 	_, s.html = get(t, s.client, m.URL+"/?screen="+url.QueryEscape(name))
 	s.dial(m)
 	return s
@@ -126,22 +129,23 @@ func (s *wsScreen) dial(m *Main) {
 		s.t.Fatalf("dialing the WebSocket: %v (%v)", err, res)
 	}
 	s.t.Cleanup(func() { conn.Close() })
-	hello, _ := wire.Encode(wire.Hello{Screen: s.name, TimeZone: "Europe/Paris"})
+	hello, _ := wire.Encode(wire.Hello{Screen: s.name, TimeZone: "Europe/Paris", Touch: s.touch})
 	if err := conn.WriteMessage(websocket.TextMessage, hello); err != nil {
 		s.t.Fatal(err)
 	}
 	s.conn = conn
-	states := s.states
+	states, byes := s.states, s.byes
 	go func() {
 		for {
 			_, data, err := conn.ReadMessage()
 			if err != nil {
 				return
 			}
-			if m, err := wire.DecodeFromServer(data); err == nil {
-				if st, ok := m.(wire.State); ok {
-					states <- st
-				}
+			switch m, _ := wire.DecodeFromServer(data); m := m.(type) {
+			case wire.State:
+				states <- m
+			case wire.Bye:
+				byes <- m
 			}
 		}
 	}()
@@ -166,4 +170,26 @@ func (s *wsScreen) waitFor(within time.Duration, what string, ok func(wire.State
 func (s *wsScreen) waitPhase(within time.Duration, phase wire.Phase) wire.State {
 	s.t.Helper()
 	return s.waitFor(within, string(phase)+" state", func(st wire.State) bool { return st.Phase == phase })
+}
+
+// reconnect dials the WebSocket again (to another server, after a
+// restart), with the cookies the screen holds.
+func (s *wsScreen) reconnect(m *Main) {
+	s.t.Helper()
+	s.conn.Close()
+	s.states = make(chan wire.State, 64)
+	s.dial(m)
+}
+
+// signIn approves the screen's current code as upn and waits for its
+// dashboard with data.
+func (s *wsScreen) signIn(m *Main, upn string) wire.State {
+	s.t.Helper()
+	code := s.waitPhase(15*time.Second, wire.PhaseCode).Code.UserCode
+	if out := m.Sandbox.Approve(code, upn); out != "approved" {
+		s.t.Fatalf("approving %s: %s", code, out)
+	}
+	return s.waitFor(20*time.Second, "dashboard with data", func(st wire.State) bool {
+		return st.Phase == wire.PhaseDashboard && !st.Dashboard.Fresh.IsZero()
+	})
 }

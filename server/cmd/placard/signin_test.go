@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -134,4 +135,29 @@ func screenID(t *testing.T, m *Main, name string) string {
 	}
 	t.Fatalf("no screen %q", name)
 	return ""
+}
+
+func TestSignedInPageIsPrerenderedWithItsHooks(t *testing.T) {
+	m := testServer(t)
+	s := openScreen(t, m, "Lobby TV")
+	s.signIn(m, "ada@placard.example")
+	// The same browser loads the page again: its cookie proves which
+	// screen it is, so the dashboard is in the first HTML.
+	_, html := get(t, s.client, m.URL+"/?screen="+url.QueryEscape("Lobby TV"))
+	for _, want := range []string{
+		`data-state="dashboard"`, `data-testid="user-name"`, `Ada Lovelace`,
+		`data-current="true"`, `data-next="true"`, `data-stale="false"`, `aria-hidden="true"`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the prerendered dashboard lacks %s", want)
+		}
+	}
+	if regexp.MustCompile(`\s(data|aria)-[a-z-]+[\s>]`).MatchString(html) {
+		t.Errorf("the page has a data- or aria- attribute without a value")
+	}
+	// Another browser with only the name sees no one's dashboard.
+	_, other := get(t, httpClient(t), m.URL+"/?screen="+url.QueryEscape("Lobby TV"))
+	if strings.Contains(other, "Ada Lovelace") || strings.Contains(other, `data-state="dashboard"`) {
+		t.Error("a bare screen name showed the signed-in screen's dashboard to another browser")
+	}
 }

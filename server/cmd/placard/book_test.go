@@ -1,0 +1,167 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server/graph"
+	"github.com/placard/placard/server/internal/browsertest"
+)
+
+func TestQuickBookFlagAsksForWritePermissionOnly(t *testing.T) {
+	cases := []struct {
+		args      []string
+		write     bool
+		quickBook bool
+	}{
+		{nil, false, false},
+		{[]string{"-quick-book"}, true, true},
+		{[]string{"-quick-book=false"}, false, false},
+		{[]string{"-quick-book", "-scopes", "User.Read Calendars.ReadWrite"}, true, true},
+	}
+	for _, c := range cases {
+		cfg, err := ParseConfig(c.args, func(string) string { return "" }, io.Discard)
+		if err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		if got := slices.Contains(cfg.Scopes, "Calendars.ReadWrite"); got != c.write || cfg.QuickBook != c.quickBook {
+			t.Errorf("%v: scopes %v, quick booking %v", c.args, cfg.Scopes, cfg.QuickBook)
+		}
+		if n := len(cfg.Scopes); n != len(slices.Compact(slices.Sorted(slices.Values(cfg.Scopes)))) {
+			t.Errorf("%v: a scope twice in %v", c.args, cfg.Scopes)
+		}
+	}
+	if _, err := ParseConfig(nil, func(k string) string {
+		if k == "PLACARD_QUICK_BOOK" {
+			return "sometimes"
+		}
+		return ""
+	}, io.Discard); err == nil {
+		t.Errorf("PLACARD_QUICK_BOOK=sometimes was accepted")
+	}
+}
+
+func TestTabletBooksTheNextFreeSlotsWithoutOverlap(t *testing.T) {
+	m := testServer(t, func(m *Main) {
+		m.Config.QuickBook = true
+		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
+	})
+	tablet := &wsScreen{t: t, name: "Room 2 tablet", client: httpClient(t), states: make(chan wire.State, 64), touch: true}
+	_, tablet.html = get(t, tablet.client, m.URL+"/?screen="+url.QueryEscape(tablet.name))
+	tablet.dial(m)
+	code := tablet.waitPhase(10*time.Second, wire.PhaseCode).Code.UserCode
+	if out := m.Sandbox.Approve(code, "ada@placard.example"); out != "approved" {
+		t.Fatalf("approving: %s", out)
+	}
+	// The tablet may book once the account's calendar has been read.
+	st := tablet.waitFor(20*time.Second, "a dashboard that can book", func(st wire.State) bool {
+		return st.Dashboard != nil && st.Dashboard.CanBook
+	})
+	if !st.Screen.Touch || st.Dashboard.Agenda == nil {
+		t.Fatalf("a tablet that books: %+v %+v", st.Screen, st.Dashboard)
+	}
+
+	book := func(minutes int, before wire.Booking) wire.Booking {
+		t.Helper()
+		msg, _ := wire.Encode(wire.QuickBook{Minutes: minutes})
+		if err := tablet.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
+			t.Fatal(err)
+		}
+		st := tablet.waitFor(20*time.Second, "a booking's outcome", func(st wire.State) bool {
+			return st.Dashboard != nil && st.Dashboard.Booking != nil && *st.Dashboard.Booking != before
+		})
+		return *st.Dashboard.Booking
+	}
+	first := book(30, wire.Booking{})
+	if !first.OK || first.Start.IsZero() || first.End.Sub(first.Start) != 30*time.Minute {
+		t.Fatalf("booking 30 minutes: %+v", first)
+	}
+	second := book(15, first)
+	if !second.OK {
+		t.Fatalf("booking 15 minutes: %+v", second)
+	}
+
+	token, err := m.Sandbox.AccessToken("ada@placard.example", "Calendars.Read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := graph.New("", &http.Client{Transport: m.Sandbox.Transport()})
+	now := time.Now()
+	events, err := g.CalendarView(t.Context(), token, now.Add(-time.Hour), now.Add(26*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var booked []graph.Event
+	for _, e := range events {
+		if e.Subject == "Booked on Room 2 tablet" {
+			booked = append(booked, e)
+		}
+	}
+	if len(booked) != 2 {
+		t.Fatalf("the calendar holds %d quick bookings, want 2", len(booked))
+	}
+	// Neither booking overlaps anything else in the calendar.
+	for _, b := range booked {
+		bs, _ := b.Start.Time()
+		be, _ := b.End.Time()
+		for _, e := range events {
+			if e.ID == b.ID || e.IsCancelled || e.IsAllDay || e.ShowAs == "free" {
+				continue
+			}
+			es, _ := e.Start.Time()
+			ee, _ := e.End.Time()
+			if es.Before(be) && ee.After(bs) {
+				t.Errorf("the booking %v–%v overlaps %q %v–%v", bs, be, e.Subject, es, ee)
+			}
+		}
+	}
+}
+
+func TestTabletConfirmsThenShowsTheBooking(t *testing.T) {
+	m := testServer(t, func(m *Main) {
+		m.Config.QuickBook = true
+		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
+	})
+	browser := browsertest.New(t)
+	tablet := screenSizes[3]
+	browsertest.Run(t, browser, 30*time.Second, "opening the tablet",
+		emulate(tablet),
+		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape("Room 3 tablet")),
+		chromedp.WaitVisible(browsertest.State("code")),
+		wasmRuns,
+	)
+	if out := m.Sandbox.Approve(textOf(t, browser, "user-code"), "grace@placard.example"); out != "approved" {
+		t.Fatalf("approving: %s", out)
+	}
+	var question, result, ok string
+	browsertest.Run(t, browser, 30*time.Second, "booking 15 minutes",
+		chromedp.WaitVisible(browsertest.TestID("quick-book", `[data-minutes="15"]`)),
+		chromedp.Click(browsertest.TestID("quick-book", `[data-minutes="15"]`)),
+		chromedp.WaitVisible(browsertest.TestID("quick-book-confirm")),
+		chromedp.Text(`.confirm-question`, &question),
+		chromedp.Click(browsertest.TestID("quick-book-confirm")),
+		chromedp.WaitVisible(browsertest.TestID("quick-book-result")),
+		chromedp.Text(browsertest.TestID("quick-book-result"), &result),
+		chromedp.AttributeValue(browsertest.TestID("quick-book-result"), "data-ok", &ok, nil),
+	)
+	if !regexp.MustCompile(`^Book \d{1,2}:\d\d.*\?$`).MatchString(question) {
+		t.Errorf("the tablet asks %q, want the slot it books", question)
+	}
+	if ok != "true" || !strings.HasPrefix(result, "Booked ") {
+		t.Errorf("quick-book-result %q (data-ok %q)", result, ok)
+	}
+	// What was asked is what was booked.
+	if slot := strings.TrimSuffix(strings.TrimPrefix(question, "Book "), "?"); !strings.Contains(result, slot) {
+		t.Errorf("asked to book %q, booked %q", slot, result)
+	}
+}

@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server/sandbox"
+	"github.com/placard/placard/server/screens"
+)
+
+func TestHealthAndReadiness(t *testing.T) {
+	m := testServer(t)
+	c := httpClient(t)
+	m.Sandbox.SetFaults(sandbox.Faults{IdentityUnreachable: true})
+	res, body := get(t, c, m.URL+"/readyz")
+	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "identity platform unreachable") {
+		t.Errorf("/readyz with the identity platform unreachable: %s %s", res.Status, body)
+	}
+	if res, _ := get(t, c, m.URL+"/healthz"); res.StatusCode != http.StatusOK {
+		t.Errorf("/healthz: %s: the process is up whatever its dependencies", res.Status)
+	}
+	m.Sandbox.SetFaults(sandbox.Faults{})
+	if res, body := get(t, c, m.URL+"/readyz"); res.StatusCode != http.StatusOK {
+		t.Errorf("/readyz: %s %s", res.Status, body)
+	}
+}
+
+// metric reads one sample of the exposition format, 0 when absent.
+func metric(t *testing.T, body, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("metric %s: %v", name, err)
+			}
+			return f
+		}
+	}
+	return 0
+}
+
+func TestMetricsMoveWithASignIn(t *testing.T) {
+	m := testServer(t, fastPolls)
+	c := httpClient(t)
+	_, before := get(t, c, m.URL+"/metrics")
+	s := openScreen(t, m, "Lobby TV")
+	s.signIn(m, "ada@placard.example")
+	_, after := get(t, c, m.URL+"/metrics")
+	for _, tt := range []struct {
+		name string
+		min  float64
+	}{
+		{`placard_screens_connected`, 1},
+		{`placard_sign_ins_total{outcome="success"}`, 1},
+		{`placard_graph_requests_total{endpoint="/me/presence",status="200"}`, 1},
+		{`placard_graph_requests_total{endpoint="/me/calendarView",status="200"}`, 1},
+		{`placard_graph_requests_total{endpoint="$batch",status="200"}`, 1},
+		{`placard_websocket_messages_total{direction="out",type="state"}`, 2},
+		{`placard_graph_polls_total`, 1},
+	} {
+		if got := metric(t, after, tt.name) - metric(t, before, tt.name); got < tt.min {
+			t.Errorf("%s moved by %v, want at least %v", tt.name, got, tt.min)
+		}
+	}
+}
+
+func fastPolls(m *Main) {
+	tune := m.Tune
+	m.Tune = func(c *screens.Config) {
+		tune(c)
+		c.PresenceEvery = 200 * time.Millisecond
+		c.CalendarEvery = 200 * time.Millisecond
+	}
+}
+
+func TestRestartKeepsScreensSignedIn(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	first := startOn(t, dir, "127.0.0.1:0")
+	s := openScreen(t, first, "Lobby TV")
+	s.signIn(first, "grace@placard.example")
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	second := startOn(t, dir, "127.0.0.1:0")
+	s.reconnect(second)
+	st := s.waitFor(20*time.Second, "the dashboard again", func(st wire.State) bool { return st.Phase != "" })
+	if st.Phase != wire.PhaseDashboard || st.Dashboard.User.Name != "Grace Hopper" {
+		t.Fatalf("after a restart the screen shows %s %+v", st.Phase, st.Dashboard)
+	}
+	if n := second.Sandbox.Requests("devicecode"); n != 0 {
+		t.Errorf("the restarted server asked for %d device codes", n)
+	}
+}
+
+func TestShutdownTellsScreensToReconnect(t *testing.T) {
+	m := startOn(t, filepath.Join(t.TempDir(), "data"), "127.0.0.1:0")
+	s := openScreen(t, m, "Hall")
+	s.waitPhase(15*time.Second, wire.PhaseCode)
+	go m.Close()
+	select {
+	case <-s.byes:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the screen was not told the server is going")
+	}
+}
+
+func TestDataDirectoryHoldsNoTokenInPlainText(t *testing.T) {
+	m := testServer(t, fastPolls)
+	s := openScreen(t, m, "Lobby TV")
+	s.signIn(m, "ada@placard.example")
+	// A refresh writes the cache again.
+	expireTokens(t, m)
+	if err := m.Close(); err != nil { // flushes the write-ahead log
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(m.Store.Path())
+	checked := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		checked++
+		for what, re := range secretShapes {
+			if loc := re.FindIndex(b); loc != nil {
+				t.Errorf("%s holds a %s in plain text: %.40q", path, what, b[loc[0]:loc[1]])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 2 {
+		t.Fatalf("checked %d files in %s: the data directory should hold the database and the key", checked, dir)
+	}
+}
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestLogsCarryNoToken(t *testing.T) {
+	var logs syncBuffer
+	m := testServer(t, fastPolls, func(m *Main) {
+		m.Config.LogLevel = "debug"
+		m.Config.LogFormat = "json"
+		m.Stderr = &logs
+	})
+	s := openScreen(t, m, "Lobby TV")
+	s.signIn(m, "ada@placard.example")
+	// A refresh, then a revocation: the paths where tokens and errors of
+	// the identity platform meet the log.
+	expireTokens(t, m)
+	m.Sandbox.Revoke("ada@placard.example")
+	m.Sandbox.Advance(2 * time.Hour)
+	s.waitPhase(15*time.Second, wire.PhaseError)
+	out := logs.String()
+	if !strings.Contains(out, `"kind":"refresh_failed"`) {
+		t.Fatalf("the log lacks the refresh failure; it holds:\n%.3000s", out)
+	}
+	for what, re := range secretShapes {
+		if loc := re.FindStringIndex(out); loc != nil {
+			t.Errorf("the log holds a %s: %.60q", what, out[loc[0]:loc[1]])
+		}
+	}
+}
+
+func TestConfigRejectsBadValuesWithAReason(t *testing.T) {
+	tests := []struct {
+		args   []string
+		env    map[string]string
+		reason string
+	}{
+		{[]string{"-addr", "8080"}, nil, `-addr "8080" is not host:port`},
+		{[]string{"-public-url", "192.168.1.2"}, nil, "-public-url"},
+		{[]string{"-enroll", "sometimes"}, nil, "-enroll"},
+		{[]string{"-log-format", "xml"}, nil, "-log-format"},
+		{[]string{"-log-level", "loud"}, nil, "-log-level"},
+		{[]string{"-time-zone", "Mars/Olympus"}, nil, "IANA"},
+		{nil, map[string]string{"PLACARD_TENANT": "contoso.com"}, "without -client-id"},
+		{nil, map[string]string{"PLACARD_CLIENT_ID": "x"}, "PLACARD_TENANT"},
+		{nil, map[string]string{"PLACARD_CLIENT_ID": "x", "PLACARD_TENANT": "common"}, "not allowed"},
+		{nil, map[string]string{"PLACARD_CLIENT_ID": "x", "PLACARD_AUTHORITY": "http://login.example/t"}, "https://host/<tenant>"},
+		{[]string{"stray"}, nil, "unexpected argument"},
+	}
+	for _, tt := range tests {
+		_, err := ParseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.reason) {
+			t.Errorf("ParseConfig(%v, %v) = %v, want an error saying %q", tt.args, tt.env, err, tt.reason)
+		}
+	}
+	c, err := ParseConfig(nil, func(k string) string {
+		return map[string]string{"PLACARD_CLIENT_ID": "x", "PLACARD_TENANT": "contoso.onmicrosoft.com", "PLACARD_ADDR": "127.0.0.1:9090"}[k]
+	}, io.Discard)
+	if err != nil || c.Authority != "https://login.microsoftonline.com/contoso.onmicrosoft.com" || c.Addr != "127.0.0.1:9090" || c.Sandbox() {
+		t.Errorf("a real-tenant configuration: %+v, %v", c, err)
+	}
+}
+
+// TestMain lets a test run the binary's main in a child process (see
+// startChild), to kill it as a power cut would.
+func TestMain(m *testing.M) {
+	if os.Getenv("PLACARD_TEST_CHILD") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// child is the edge server in a child process.
+type child struct {
+	cmd *exec.Cmd
+	url string
+}
+
+// startChild runs the edge server in a child process on dataDir and waits
+// for its banner.
+func startChild(t *testing.T, dataDir string) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-addr", "127.0.0.1:0", "-data", dataDir, "-log-level", "warn")
+	cmd.Env = append(os.Environ(), "PLACARD_TEST_CHILD=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = testLog{t}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		re := regexp.MustCompile(`Screen:\s+http://localhost:(\d+)/`)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				found <- "http://127.0.0.1:" + m[1]
+			}
+		}
+	}()
+	select {
+	case u := <-found:
+		return &child{cmd: cmd, url: u}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the child server printed no banner")
+		return nil
+	}
+}
+
+func TestKillDashNineLosesNothingAcknowledged(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	c := startChild(t, dir)
+	s := openScreen(t, &Main{URL: c.url}, "Lobby TV")
+	code := s.waitPhase(15*time.Second, wire.PhaseCode).Code.UserCode
+	res, err := http.PostForm(c.url+"/sandbox/devicelogin", map[string][]string{
+		"user_code": {code}, "user": {"ada@placard.example"}, "action": {"approve"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	s.waitPhase(20*time.Second, wire.PhaseDashboard)
+
+	// The dashboard was shown: the sign-in is acknowledged. A power cut
+	// now must not lose it.
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	c.cmd.Wait()
+
+	c2 := startChild(t, dir)
+	s.reconnect(&Main{URL: c2.url})
+	st := s.waitFor(20*time.Second, "a state", func(st wire.State) bool { return st.Phase != "" })
+	if st.Phase != wire.PhaseDashboard || st.Dashboard.User.Name != "Ada Lovelace" {
+		t.Fatalf("after kill -9 and a restart the screen shows %s %+v", st.Phase, st.Dashboard)
+	}
+}
+
+// expireTokens moves the sandbox's clock past the access tokens' life and
+// waits for the refresh that follows.
+func expireTokens(t *testing.T, m *Main) {
+	t.Helper()
+	before := m.Sandbox.Requests("token")
+	m.Sandbox.Advance(2 * time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := m.Sandbox.AwaitRequests(ctx, "token", before+1); err != nil {
+		t.Fatalf("no refresh after the tokens expired: %v", err)
+	}
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/graph"
+	"github.com/placard/placard/server/internal/browsertest"
+)
+
+func TestPrivacyModeSendsNoMeetingSubject(t *testing.T) {
+	const subject = "Merger talks with Contoso"
+	m := testServer(t)
+	// A meeting now, with a subject that must not reach the screen.
+	now := time.Now()
+	body, _ := json.Marshal(map[string]any{
+		"subject":  subject,
+		"location": map[string]string{"displayName": "Board room"},
+		"start":    graph.At(now.Add(-5*time.Minute), time.UTC),
+		"end":      graph.At(now.Add(25*time.Minute), time.UTC),
+	})
+	res, err := http.Post(m.URL+"/sandbox/api/users/ada@placard.example/events", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("adding the meeting: %s", res.Status)
+	}
+
+	browser := browsertest.New(t)
+	var got frames
+	chromedp.ListenTarget(browser, func(ev any) {
+		if f, ok := ev.(*network.EventWebSocketFrameReceived); ok {
+			got.add(f.Response.PayloadData)
+		}
+	})
+	name := "Shared lounge"
+	browsertest.Run(t, browser, 30*time.Second, "opening the screen",
+		network.Enable(),
+		emulate(screenSizes[2]),
+		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape(name)),
+		chromedp.WaitVisible(browsertest.State("code")),
+		wasmRuns,
+	)
+	id := screenID(t, m, name)
+	setPrivacy := func(on bool) {
+		t.Helper()
+		if _, err := m.Store.UpdateScreen(t.Context(), id, func(sc *server.Screen) error {
+			sc.Settings.Privacy = on
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Screens.ReloadSettings(t.Context(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setPrivacy(true)
+	if out := m.Sandbox.Approve(textOf(t, browser, "user-code"), "ada@placard.example"); out != "approved" {
+		t.Fatalf("approving: %s", out)
+	}
+	var html, current, state string
+	browsertest.Run(t, browser, 30*time.Second, "waiting for the meeting in progress",
+		chromedp.WaitVisible(browsertest.TestID("agenda-item", `[data-current="true"]`)),
+		chromedp.Text(browsertest.TestID("agenda-item", `[data-current="true"] [data-testid="agenda-subject"]`), &current),
+		chromedp.Text(browsertest.TestID("room-state"), &state),
+		chromedp.OuterHTML("html", &html),
+	)
+	if current != "Busy" {
+		t.Errorf("the meeting in progress is called %q on a private screen, want Busy", current)
+	}
+	if !strings.Contains(state, "Busy") {
+		t.Errorf("the room state says %q", state)
+	}
+	for _, secret := range []string{subject, "Board room"} {
+		if strings.Contains(html, secret) {
+			t.Errorf("the page holds %q", secret)
+		}
+		for _, f := range got.all() {
+			if strings.Contains(f, secret) {
+				t.Errorf("a WebSocket frame holds %q: %.300s", secret, f)
+			}
+		}
+	}
+	if len(got.all()) == 0 {
+		t.Fatal("recorded no WebSocket frame")
+	}
+
+	// The same screen out of privacy mode shows the subject: the test
+	// above looked where it would have been.
+	setPrivacy(false)
+	browsertest.Run(t, browser, 15*time.Second, "waiting for the subject",
+		chromedp.Poll(`[...document.querySelectorAll('[data-testid="agenda-subject"]')].some(e => e.textContent === `+jsString(subject)+`)`, nil),
+	)
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

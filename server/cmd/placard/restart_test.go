@@ -1,0 +1,73 @@
+package main
+
+import (
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/placard/placard/server/internal/browsertest"
+)
+
+// stateLog records, in the page, every state its screen takes.
+const stateLog = `(() => {
+  window.placardStates = [];
+  window.placardNoReload = true;
+  const root = document.querySelector('[data-testid="screen"]');
+  new MutationObserver(() => window.placardStates.push(root.dataset.state))
+    .observe(root, {attributes: true, attributeFilter: ["data-state"]});
+  return true;
+})()`
+
+func TestDashboardComesBackAfterTheEdgeServerRestarts(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	m := startOn(t, dir, "127.0.0.1:0")
+	addr := strings.TrimPrefix(m.URL, "http://")
+	browser := browsertest.New(t)
+
+	browsertest.Run(t, browser, 30*time.Second, "opening the screen",
+		emulate(screenSizes[0]),
+		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape("Lobby TV")),
+		chromedp.WaitVisible(browsertest.State("code")),
+		wasmRuns,
+	)
+	if out := m.Sandbox.Approve(textOf(t, browser, "user-code"), "ada@placard.example"); out != "approved" {
+		t.Fatalf("approving: %s", out)
+	}
+	waitState(t, browser, 20*time.Second, "dashboard")
+	browsertest.Run(t, browser, 5*time.Second, "watching the states", chromedp.Evaluate(stateLog, nil))
+
+	if err := m.Close(); err != nil {
+		t.Fatalf("stopping the edge server: %v", err)
+	}
+	waitState(t, browser, 10*time.Second, "reconnecting")
+	if name := textOf(t, browser, "user-name"); name != "Ada Lovelace" {
+		t.Errorf("while reconnecting the screen shows %q, want the last data", name)
+	}
+
+	again := startOn(t, dir, addr)
+	// The screen tries again by itself, with back-off: within 30 s.
+	waitState(t, browser, 45*time.Second, "dashboard")
+	if name := textOf(t, browser, "user-name"); name != "Ada Lovelace" {
+		t.Errorf("after the restart the screen shows %q", name)
+	}
+	var states []string
+	var noReload bool
+	browsertest.Run(t, browser, 5*time.Second, "reading the states",
+		chromedp.Evaluate(`window.placardStates`, &states),
+		chromedp.Evaluate(`window.placardNoReload === true`, &noReload),
+	)
+	if slices.Contains(states, "code") || slices.Contains(states, "error") {
+		t.Errorf("the screen went through %v: a restart must not sign it out", states)
+	}
+	if !noReload {
+		t.Errorf("the page reloaded to come back")
+	}
+	if codes := again.Sandbox.Codes(); len(codes) != 0 {
+		t.Errorf("the restarted server asked for %d new codes", len(codes))
+	}
+}

@@ -1,0 +1,336 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/placard/placard/server/internal/browsertest"
+	"github.com/placard/placard/server/sandbox"
+)
+
+// screenSize is a shape placard is made for.
+type screenSize struct {
+	name  string
+	w, h  int64
+	touch bool
+}
+
+// screenSizes are the TVs, the door panel and the tablet of the product;
+// the tablet comes last, because only it reloads the page (a screen says
+// whether it has touch when it connects).
+var screenSizes = []screenSize{
+	{"TV 1280×720", 1280, 720, false},
+	{"TV 3840×2160", 3840, 2160, false},
+	{"door panel 1080×1920", 1080, 1920, false},
+	{"tablet 1280×800", 1280, 800, true},
+}
+
+// hooksOf are the hooks each state shows (TESTIDS.md).
+var hooksOf = map[string][]string{
+	"pairing":      {"screen-name", "pairing-code"},
+	"code":         {"screen-name", "user-code", "verification-uri", "qr", "countdown", "clock"},
+	"dashboard":    {"screen-name", "user-name", "user-photo", "presence", "freshness", "clock", "room-state"},
+	"error":        {"screen-name", "error-title", "error-message", "error-code"},
+	"reconnecting": {"user-name", "user-photo", "presence", "freshness", "clock"},
+}
+
+// layout is what the page reports of its geometry.
+type layout struct {
+	State  string `json:"state"`
+	VW     float64
+	VH     float64
+	Scroll []bool // page, screen: horizontally, vertically
+	Hooks  []hookBox
+}
+
+// hookBox is a visible hook's box, and the part of it that is not hidden by
+// an ancestor that clips its overflow.
+type hookBox struct {
+	ID                        string
+	Left, Top, Right, Bottom  float64
+	VLeft, VTop, VRight, VBot float64
+}
+
+// layoutJS measures every visible data-testid hook of the page.
+const layoutJS = `(() => {
+  const de = document.documentElement;
+  const root = document.querySelector('[data-testid="screen"]');
+  const out = {state: root ? root.dataset.state : "", VW: innerWidth, VH: innerHeight,
+    Scroll: [de.scrollWidth > de.clientWidth, de.scrollHeight > de.clientHeight,
+             !!root && root.scrollWidth > root.clientWidth + 1, !!root && root.scrollHeight > root.clientHeight + 1],
+    Hooks: []};
+  for (const el of document.querySelectorAll('[data-testid]')) {
+    if (el === root) continue;
+    const r = el.getBoundingClientRect();
+    if ((r.width === 0 && r.height === 0) || getComputedStyle(el).visibility === "hidden") continue;
+    let v = {l: r.left, t: r.top, r: r.right, b: r.bottom};
+    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+      const s = getComputedStyle(a);
+      if (s.overflowX === "visible" && s.overflowY === "visible") continue;
+      const ar = a.getBoundingClientRect();
+      v = {l: Math.max(v.l, ar.left), t: Math.max(v.t, ar.top), r: Math.min(v.r, ar.right), b: Math.min(v.b, ar.bottom)};
+    }
+    out.Hooks.push({ID: el.dataset.testid, Left: r.left, Top: r.top, Right: r.right, Bottom: r.bottom,
+      VLeft: v.l, VTop: v.t, VRight: v.r, VBot: v.b});
+  }
+  return out;
+})()`
+
+// checkLayout checks what a person sees of a state at a size: its hooks are
+// there, nothing is within 5% of an edge (TV overscan) or cut in height,
+// the code and QR are large enough, and nothing scrolls.
+func checkLayout(t *testing.T, ctx context.Context, state string, size screenSize, hooks []string) {
+	t.Helper()
+	var l layout
+	browsertest.Run(t, ctx, 10*time.Second, "measuring "+state+" at "+size.name, chromedp.Evaluate(layoutJS, &l))
+	if l.State != state {
+		t.Errorf("%s: the screen is %q, want %q", size.name, l.State, state)
+	}
+	if l.VW != float64(size.w) || l.VH != float64(size.h) {
+		t.Errorf("%s: viewport is %v×%v", size.name, l.VW, l.VH)
+	}
+	for i, what := range []string{"the page scrolls horizontally", "the page scrolls vertically", "the screen overflows horizontally", "the screen overflows vertically"} {
+		if l.Scroll[i] {
+			t.Errorf("%s, %s: %s", state, size.name, what)
+		}
+	}
+	seen := map[string]bool{}
+	for _, h := range l.Hooks {
+		seen[h.ID] = true
+		mx, my := 0.05*l.VW, 0.05*l.VH
+		if h.VLeft < mx || h.VTop < my || h.VRight > l.VW-mx || h.VBot > l.VH-my {
+			t.Errorf("%s, %s: %s is within 5%% of an edge: %.0f,%.0f–%.0f,%.0f in %v×%v",
+				state, size.name, h.ID, h.VLeft, h.VTop, h.VRight, h.VBot, l.VW, l.VH)
+		}
+		if h.VBot-h.VTop < h.Bottom-h.Top-1 {
+			t.Errorf("%s, %s: %s is cut: %.0f of its %.0f px height show", state, size.name, h.ID, h.VBot-h.VTop, h.Bottom-h.Top)
+		}
+		switch height := h.Bottom - h.Top; h.ID {
+		case "user-code":
+			if height < 0.06*l.VH {
+				t.Errorf("%s: the user code is %.0f px high, less than 6%% of %v", size.name, height, l.VH)
+			}
+		case "qr":
+			if height < 0.25*l.VH {
+				t.Errorf("%s: the QR code is %.0f px high, less than 25%% of %v", size.name, height, l.VH)
+			}
+		}
+	}
+	for _, id := range hooks {
+		if !seen[id] {
+			t.Errorf("%s, %s: no visible %s", state, size.name, id)
+		}
+	}
+}
+
+// showAt sets the tab's viewport; a change of touch reloads the page, so
+// that the screen says so to the edge server, and waits for state again.
+func showAt(t *testing.T, tab context.Context, size screenSize, touch *bool, state string) {
+	t.Helper()
+	actions := []chromedp.Action{emulate(size)}
+	if touch != nil && *touch != size.touch {
+		*touch = size.touch
+		actions = append(actions, chromedp.Reload(), chromedp.WaitVisible(browsertest.State(state)), wasmRuns,
+			// The edge server has heard the new hello once the screen
+			// is marked as touch (or not).
+			chromedp.Poll(fmt.Sprintf(`document.querySelector('[data-testid="screen"]').classList.contains("touch") === %v`, size.touch), nil))
+	}
+	browsertest.Run(t, tab, 20*time.Second, "showing "+state+" at "+size.name, actions...)
+}
+
+func emulate(size screenSize) chromedp.Action {
+	if size.touch {
+		return chromedp.EmulateViewport(size.w, size.h, chromedp.EmulateTouch)
+	}
+	return chromedp.EmulateViewport(size.w, size.h)
+}
+
+// wasmRuns waits for the Wasm to take over the prerendered page.
+var wasmRuns = chromedp.Poll(`document.querySelector('[data-testid="screen"]:not([data-snapshot])') !== null`, nil)
+
+// openTab opens a screen in a new tab and waits for a state.
+func openTab(t *testing.T, browser context.Context, m *Main, name, state string) context.Context {
+	t.Helper()
+	tab := browsertest.Tab(t, browser)
+	browsertest.Run(t, tab, 30*time.Second, "opening "+name,
+		emulate(screenSizes[0]),
+		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape(name)),
+		chromedp.WaitVisible(browsertest.State(state)),
+		wasmRuns,
+	)
+	return tab
+}
+
+func textOf(t *testing.T, tab context.Context, testid string) string {
+	t.Helper()
+	var s string
+	browsertest.Run(t, tab, 10*time.Second, "reading "+testid, chromedp.Text(browsertest.TestID(testid), &s))
+	return strings.TrimSpace(s)
+}
+
+// waitState waits for the screen of a tab to be in a state.
+func waitState(t *testing.T, tab context.Context, within time.Duration, state string) {
+	t.Helper()
+	browsertest.Run(t, tab, within, "waiting for "+state, chromedp.WaitVisible(browsertest.State(state)))
+}
+
+func TestEveryStateFitsEveryScreenSize(t *testing.T) {
+	m := testServer(t)
+	browser := browsertest.New(t)
+
+	t.Run("pairing", func(t *testing.T) {
+		manual := testServer(t, func(m *Main) { m.Config.AutoEnroll = false })
+		tab := openTab(t, browser, manual, "Door 4", "pairing")
+		touch := false
+		for _, size := range screenSizes {
+			showAt(t, tab, size, &touch, "pairing")
+			checkLayout(t, tab, "pairing", size, hooksOf["pairing"])
+		}
+	})
+
+	lobby := openTab(t, browser, m, "Lobby TV", "code")
+	lobbyTouch := false
+	t.Run("code", func(t *testing.T) {
+		for _, size := range screenSizes {
+			showAt(t, lobby, size, &lobbyTouch, "code")
+			checkLayout(t, lobby, "code", size, hooksOf["code"])
+		}
+		showAt(t, lobby, screenSizes[0], &lobbyTouch, "code")
+		t.Run("accessibility", func(t *testing.T) { checkAccessibility(t, lobby, "code") })
+	})
+
+	code := textOf(t, lobby, "user-code")
+	if out := m.Sandbox.Approve(code, "ada@placard.example"); out != "approved" {
+		t.Fatalf("approving %s: %s", code, out)
+	}
+	waitState(t, lobby, 20*time.Second, "dashboard")
+	// The calendar is read a moment after the sign-in.
+	browsertest.Run(t, lobby, 20*time.Second, "waiting for the agenda", chromedp.WaitVisible(browsertest.TestID("room-state")))
+	t.Run("dashboard", func(t *testing.T) {
+		for _, size := range screenSizes {
+			showAt(t, lobby, size, &lobbyTouch, "dashboard")
+			hooks := slices.Clone(hooksOf["dashboard"])
+			if size.touch {
+				hooks = append(hooks, "sign-out")
+			}
+			checkLayout(t, lobby, "dashboard", size, hooks)
+		}
+		// On the tablet, buttons and all.
+		t.Run("accessibility", func(t *testing.T) { checkAccessibility(t, lobby, "dashboard") })
+		showAt(t, lobby, screenSizes[0], &lobbyTouch, "dashboard")
+		var buttons int
+		browsertest.Run(t, lobby, 5*time.Second, "counting buttons", chromedp.Evaluate(`document.querySelectorAll("button").length`, &buttons))
+		if buttons != 0 {
+			t.Errorf("a TV shows %d buttons", buttons)
+		}
+	})
+
+	t.Run("error", func(t *testing.T) {
+		hall := openBlocked(t, browser, m, "Hall")
+		if got := textOf(t, hall, "error-code"); !strings.Contains(got, "53003") {
+			t.Errorf("error-code %q, want the AADSTS number 53003", got)
+		}
+		touch := false
+		for _, size := range screenSizes {
+			showAt(t, hall, size, &touch, "error")
+			checkLayout(t, hall, "error", size, hooksOf["error"])
+		}
+	})
+
+	t.Run("reconnecting", func(t *testing.T) {
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, lobby, 10*time.Second, "reconnecting")
+		for _, size := range screenSizes {
+			// No reload: the edge server is gone.
+			showAt(t, lobby, size, nil, "reconnecting")
+			checkLayout(t, lobby, "reconnecting", size, hooksOf["reconnecting"])
+		}
+		if name := textOf(t, lobby, "user-name"); name != "Ada Lovelace" {
+			t.Errorf("while reconnecting the screen shows %q, want the last data", name)
+		}
+	})
+}
+
+// openBlocked opens a screen in a new tab and has its sign-in blocked by
+// Conditional Access, which leaves it on the error state.
+func openBlocked(t *testing.T, browser context.Context, m *Main, name string) context.Context {
+	t.Helper()
+	tab := openTab(t, browser, m, name, "code")
+	m.Sandbox.SetFaults(sandbox.Faults{ConditionalAccessBlock: true})
+	if out := m.Sandbox.Approve(textOf(t, tab, "user-code"), "grace@placard.example"); out != "approved" {
+		t.Fatalf("approving: %s", out)
+	}
+	waitState(t, tab, 20*time.Second, "error")
+	// A blocked screen waits minutes before it tries again: the fault
+	// can go, the error stays.
+	m.Sandbox.SetFaults(sandbox.Faults{})
+	return tab
+}
+
+// axeViolation is one finding of axe-core.
+type axeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target []any  `json:"target"`
+		HTML   string `json:"html"`
+	} `json:"nodes"`
+}
+
+// checkAccessibility runs axe-core in the page and fails on any serious or
+// critical finding. axe-core comes from the npm registry (`make axe`).
+func checkAccessibility(t *testing.T, tab context.Context, state string) {
+	t.Helper()
+	src := axeSource(t)
+	var found []axeViolation
+	browsertest.Run(t, tab, 60*time.Second, "running axe-core on "+state,
+		chromedp.Evaluate(src+";0", nil),
+		chromedp.Evaluate(`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations)`, &found,
+			func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams { return p.WithAwaitPromise(true) }),
+	)
+	for _, v := range found {
+		if v.Impact != "serious" && v.Impact != "critical" {
+			t.Logf("axe-core, %s (%s): %s", v.ID, v.Impact, v.Help)
+			continue
+		}
+		var where []string
+		for _, n := range v.Nodes {
+			where = append(where, n.HTML)
+		}
+		t.Errorf("axe-core on the %s state, %s (%s): %s\n  %s", state, v.ID, v.Impact, v.Help, strings.Join(where, "\n  "))
+	}
+}
+
+// axeSource reads axe-core's script: $PLACARD_AXE, else where `make axe`
+// installs it. Without it the test skips, or fails with CI=true.
+func axeSource(t *testing.T) string {
+	t.Helper()
+	path := os.Getenv("PLACARD_AXE")
+	if path == "" {
+		_, here, _, _ := runtime.Caller(0)
+		path = filepath.Join(filepath.Dir(here), "..", "..", "..", ".cache", "axe", "node_modules", "axe-core", "axe.min.js")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		msg := fmt.Sprintf("accessibility check needs axe-core (%v): run `make axe`, or set PLACARD_AXE to axe.min.js", err)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return string(b)
+}

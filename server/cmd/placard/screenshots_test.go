@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"image/png"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/placard/placard/server/internal/browsertest"
+)
+
+// TestScreenshots draws every state of the screen from the sandbox into
+// $PLACARD_SCREENSHOTS (`make screenshots` fills web/screenshots, which
+// the README shows). Without the variable it does nothing.
+func TestScreenshots(t *testing.T) {
+	dir := os.Getenv("PLACARD_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("set PLACARD_SCREENSHOTS to a directory, or run `make screenshots`")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Smaller than the screens they stand for, to keep the files small:
+	// the layout scales with the viewport, so it looks the same.
+	shapes := []screenSize{
+		{name: "tv", w: 960, h: 540},
+		{name: "portrait", w: 540, h: 960},
+	}
+	tablet := screenSize{name: "tablet", w: 800, h: 600, touch: true}
+	browser := browsertest.New(t)
+	// capture saves a tab's state at each size. A tab whose edge server
+	// is gone cannot reload: it keeps the touch it had (touch nil).
+	capture := func(tab context.Context, state string, touch *bool, sizes ...screenSize) {
+		t.Helper()
+		for _, size := range sizes {
+			showAt(t, tab, size, touch, state)
+			var png []byte
+			browsertest.Run(t, tab, 20*time.Second, "capturing "+state, chromedp.CaptureScreenshot(&png))
+			path := filepath.Join(dir, state+"-"+size.name+".png")
+			small, err := paletted(png)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, small, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %d bytes (%d before)", path, len(small), len(png))
+		}
+	}
+	touch := func() *bool { b := false; return &b }
+
+	manual := testServer(t, func(m *Main) { m.Config.AutoEnroll = false })
+	capture(openTab(t, browser, manual, "Meeting room 4", "pairing"), "pairing", touch(), shapes...)
+
+	// With quick booking, so that the tablet shows its buttons.
+	m := testServer(t, func(m *Main) {
+		m.Config.QuickBook = true
+		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
+	})
+	lobby := openTab(t, browser, m, "Lobby TV", "code")
+	lobbyTouch := touch()
+	capture(lobby, "code", lobbyTouch, shapes...)
+	if out := m.Sandbox.Approve(textOf(t, lobby, "user-code"), "ada@placard.example"); out != "approved" {
+		t.Fatalf("approving: %s", out)
+	}
+	waitState(t, lobby, 20*time.Second, "dashboard")
+	browsertest.Run(t, lobby, 20*time.Second, "waiting for the agenda", chromedp.WaitVisible(browsertest.TestID("room-state")))
+	capture(lobby, "dashboard", lobbyTouch, append(shapes, tablet)...)
+	// Back to a TV before the edge server goes away.
+	showAt(t, lobby, shapes[0], lobbyTouch, "dashboard")
+
+	capture(openBlocked(t, browser, m, "Hall"), "error", touch(), shapes...)
+
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, lobby, 10*time.Second, "reconnecting")
+	capture(lobby, "reconnecting", nil, shapes...)
+}
+
+// paletted re-encodes a screenshot with the 256 colours it uses most: a
+// dark screen of flat colours and text loses nothing a reader sees, and
+// the file shrinks to a third.
+func paletted(b []byte) ([]byte, error) {
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	bounds := img.Bounds()
+	counts := map[color.RGBA]int{}
+	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
+		for x := bounds.Min.X; x < bounds.Max.X; x++ {
+			counts[color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)]++
+		}
+	}
+	colours := slices.SortedFunc(maps.Keys(counts), func(a, b color.RGBA) int {
+		if c := counts[b] - counts[a]; c != 0 {
+			return c
+		}
+		return int(a.R)<<16 | int(a.G)<<8 | int(a.B) - (int(b.R)<<16 | int(b.G)<<8 | int(b.B))
+	})
+	pal := make(color.Palette, 0, 256)
+	for _, c := range colours[:min(256, len(colours))] {
+		pal = append(pal, c)
+	}
+	out := image.NewPaletted(bounds, pal)
+	nearest := map[color.RGBA]uint8{}
+	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
+		for x := bounds.Min.X; x < bounds.Max.X; x++ {
+			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+			i, ok := nearest[c]
+			if !ok {
+				i = uint8(pal.Index(c))
+				nearest[c] = i
+			}
+			out.SetColorIndex(x, y, i)
+		}
+	}
+	var buf bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	if err := enc.Encode(&buf, out); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,139 @@
+package screens
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/graph"
+)
+
+// ScopeBook is the permission quick booking needs: the edge server asks
+// for it only when quick booking is enabled by configuration.
+const ScopeBook = "Calendars.ReadWrite"
+
+// bookingShown is how long a screen shows what became of its booking.
+const bookingShown = 20 * time.Second
+
+// Booking problems, in words the screen turns into a sentence.
+const (
+	BookNotAllowed = "not_allowed" // the account did not grant Calendars.ReadWrite
+	BookNoCalendar = "no_calendar" // the account has no mailbox
+	BookBusy       = "unavailable" // Graph is throttling or down
+	BookFailed     = "failed"
+)
+
+// canBook reports whether screens may book: the server asks for the
+// permission that creating an event needs.
+func (m *Manager) canBook() bool {
+	return slices.Contains(m.cfg.Identity.Scopes(), ScopeBook)
+}
+
+// QuickBook books the next free slot of the given length (15 or 30
+// minutes) in the calendar of the account a touch screen shows, from now
+// on, and shows the screen what it booked. The slot is found as the
+// screen found it (wire.NextFree) but from the calendar as Graph has it
+// now, so that a meeting added since the last poll is not booked over.
+func (m *Manager) QuickBook(ctx context.Context, screenID string, minutes int) error {
+	if minutes != 15 && minutes != 30 {
+		return server.Errorf(server.EINVALID, "a quick booking lasts 15 or 30 minutes, not %d", minutes)
+	}
+	m.mu.Lock()
+	s := m.sessions[screenID]
+	var w *watch
+	var sc wire.Screen
+	if s != nil {
+		w, sc = s.watch, m.screenInfoLocked(s)
+	}
+	m.mu.Unlock()
+	switch {
+	case s == nil || w == nil:
+		return server.Errorf(server.ECONFLICT, "screen %s shows no signed-in account to book for", screenID)
+	case !sc.Touch:
+		return server.Errorf(server.EFORBIDDEN, "screen %s has no touch screen: only tablets book", screenID)
+	case !m.canBook():
+		return server.Errorf(server.EFORBIDDEN, "quick booking is not enabled on this server (it needs %s)", ScopeBook)
+	}
+
+	length := time.Duration(minutes) * time.Minute
+	now := m.cfg.Now()
+	var start time.Time
+	err := m.withToken(ctx, w, func(token string) error {
+		found, err := m.cfg.Graph.CalendarView(ctx, token, now.Add(-12*time.Hour), now.Add(24*time.Hour))
+		if err != nil {
+			return err
+		}
+		start = wire.NextFree(blocking(found), now.Truncate(time.Minute), length)
+		created, err := m.cfg.Graph.CreateEvent(ctx, token, graph.NewEvent{
+			Subject: "Booked on " + sc.Name,
+			Start:   graph.At(start, time.UTC),
+			End:     graph.At(start.Add(length), time.UTC),
+			ShowAs:  "busy",
+		})
+		if err != nil {
+			return err
+		}
+		// Every screen of the account shows the booking at once, not at
+		// the next poll of the calendar.
+		m.updateWatch(w, func(d *accountData) { d.events = append(slices.Clone(d.events), created) })
+		return nil
+	})
+	b := wire.Booking{OK: err == nil}
+	if err == nil {
+		b.Start, b.End = start, start.Add(length)
+		m.log.Info("quick booking", "screen", screenID, "account", w.account.Username, "start", start, "minutes", minutes)
+	} else {
+		b.Problem = bookingProblem(err)
+		m.log.Warn("quick booking", "screen", screenID, "account", w.account.Username, "err", err)
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s.booking = &b
+	m.publishLocked(s)
+	shown := s.booking
+	time.AfterFunc(bookingShown, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if s.booking == shown {
+			s.booking = nil
+			m.publishLocked(s)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("screens: quick booking on %s: %w", screenID, err)
+	}
+	return nil
+}
+
+// blocking are Graph's events in the terms of wire.NextFree. An event
+// shown as free or as working elsewhere leaves room to book.
+func blocking(events []graph.Event) []wire.Event {
+	var out []wire.Event
+	for _, ev := range events {
+		if ev.ShowAs == "free" || ev.ShowAs == "workingElsewhere" {
+			continue
+		}
+		if e, ok := convert(ev, time.UTC); ok {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// bookingProblem says in a word why a booking failed.
+func bookingProblem(err error) string {
+	switch graph.StatusOf(err) {
+	case http.StatusForbidden:
+		return BookNotAllowed
+	case http.StatusNotFound:
+		return BookNoCalendar
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
+		return BookBusy
+	}
+	return BookFailed
+}

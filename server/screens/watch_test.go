@@ -1,0 +1,189 @@
+package screens_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/sandbox"
+	"github.com/placard/placard/server/screens"
+)
+
+// signIn shows a code on the screen and approves it as upn, then waits for
+// the dashboard with its first Graph data.
+func (h *harness) signIn(id, upn string) wire.State {
+	h.t.Helper()
+	code := h.waitPhase(id, 10*time.Second, wire.PhaseCode).Code.UserCode
+	if out := h.sb.Approve(code, upn); out != sandbox.OutcomeApproved {
+		h.t.Fatalf("approving %s as %s: %s", code, upn, out)
+	}
+	return h.wait(id, 15*time.Second, "dashboard with data", func(st wire.State) bool {
+		return st.Phase == wire.PhaseDashboard && !st.Dashboard.Fresh.IsZero()
+	})
+}
+
+func fastPolls(c *screens.Config) {
+	c.PresenceEvery = 200 * time.Millisecond
+	c.CalendarEvery = 200 * time.Millisecond
+}
+
+func TestDashboardShowsOnlyWhatTheAccountHas(t *testing.T) {
+	h := newHarness(t)
+	ada := h.signIn(h.screen("Lobby TV"), "ada@placard.example").Dashboard
+	if ada.User.Name != "Ada Lovelace" || ada.User.Initials != "AL" {
+		t.Errorf("user %+v", ada.User)
+	}
+	if ada.Presence == nil || ada.Presence.Availability != "Available" {
+		t.Errorf("presence %+v", ada.Presence)
+	}
+	if ada.Agenda == nil || len(ada.Agenda.Today) == 0 {
+		t.Errorf("agenda %+v: the demo calendar has meetings today", ada.Agenda)
+	}
+	if ada.Stale {
+		t.Error("fresh data marked stale")
+	}
+
+	kim := h.signIn(h.screen("Kim's desk"), "kim@placard.example").Dashboard
+	if kim.User.Name != "Kim Park" || kim.Presence != nil || kim.Agenda != nil || kim.Stale {
+		t.Errorf("an account without mailbox and Teams: %+v; want her name and no presence or agenda panel, not stale", kim)
+	}
+}
+
+func TestPresenceChangesArePushed(t *testing.T) {
+	h := newHarness(t, fastPolls)
+	id := h.screen("Lobby TV")
+	h.signIn(id, "grace@placard.example")
+	if err := h.sb.SetPresence("grace@placard.example", "DoNotDisturb", "Presenting"); err != nil {
+		t.Fatal(err)
+	}
+	h.wait(id, 5*time.Second, "the new presence", func(st wire.State) bool {
+		return st.Dashboard != nil && st.Dashboard.Presence != nil && st.Dashboard.Presence.Activity == "Presenting"
+	})
+}
+
+func TestExpiredTokenIsRefreshedSilently(t *testing.T) {
+	h := newHarness(t, fastPolls)
+	id := h.screen("Lobby TV")
+	h.signIn(id, "ada@placard.example")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	before := h.sb.Requests("token")
+	// Past the access token's life: Graph refuses it, and the poller
+	// redeems the refresh token without anyone signing in again.
+	h.sb.Advance(2 * time.Hour)
+	if err := h.sb.AwaitRequests(ctx, "token", before+1); err != nil {
+		t.Fatalf("no refresh after the token's expiry: %v", err)
+	}
+	// Polls go on with the new token, and the screen stays on its
+	// dashboard, fresh.
+	if err := h.sb.AwaitRequests(ctx, "graph /$batch", h.sb.Requests("graph /$batch")+2); err != nil {
+		t.Fatalf("polls stopped after the refresh: %v", err)
+	}
+	for len(h.pub.states(id)) > 0 {
+		if st := <-h.pub.states(id); st.Phase != wire.PhaseDashboard {
+			t.Fatalf("the screen left its dashboard: %s %+v", st.Phase, st.Problem)
+		}
+	}
+	st, err := h.m.State(ctx, id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Phase != wire.PhaseDashboard || st.Dashboard.Stale || st.Dashboard.User.Name != "Ada Lovelace" {
+		t.Errorf("after the refresh the screen shows %s %+v", st.Phase, st.Dashboard)
+	}
+	if n := h.sb.Requests("devicecode"); n != 1 {
+		t.Errorf("%d device codes asked for: a refresh must not sign in again", n)
+	}
+}
+
+func TestRevokedAccountReturnsToSignInWithTheReason(t *testing.T) {
+	h := newHarness(t, fastPolls)
+	id := h.screen("Lobby TV")
+	h.signIn(id, "ada@placard.example")
+	acct := accountOf(t, h, id)
+	if err := h.sb.Revoke("ada@placard.example"); err != nil {
+		t.Fatal(err)
+	}
+	h.sb.Advance(2 * time.Hour)
+	st := h.waitPhase(id, 10*time.Second, wire.PhaseError)
+	if st.Problem.Kind != wire.ProblemRefreshFailed || st.Problem.Code != "AADSTS50173" || st.Problem.Retry.IsZero() {
+		t.Errorf("problem %+v, want refresh_failed with AADSTS50173 and a retry", st.Problem)
+	}
+	h.waitPhase(id, 10*time.Second, wire.PhaseCode)
+
+	ctx := context.Background()
+	if _, err := h.store.TokenCache(ctx, acct); !server.IsNotFound(err) {
+		t.Errorf("the revoked account's tokens are still stored: %v", err)
+	}
+	events, _ := h.store.Audit(ctx, 20)
+	found := false
+	for _, e := range events {
+		found = found || (e.Kind == server.AuditRefreshFailed && e.Account == "ada@placard.example")
+	}
+	if !found {
+		t.Errorf("no refresh_failed audit event in %+v", events)
+	}
+}
+
+func TestThrottledPollWaitsRetryAfterThenRetriesOnce(t *testing.T) {
+	h := newHarness(t, func(c *screens.Config) {
+		c.PresenceEvery = 300 * time.Millisecond
+		c.CalendarEvery = time.Hour
+	})
+	id := h.screen("Lobby TV")
+	h.signIn(id, "ada@placard.example")
+	h.sb.SetFaults(sandbox.Faults{GraphThrottleSeconds: 2})
+	stale := h.wait(id, 5*time.Second, "stale data", func(st wire.State) bool { return st.Dashboard != nil && st.Dashboard.Stale })
+	staleAt, batches := time.Now(), h.sb.Requests("graph /$batch")
+	h.sb.SetFaults(sandbox.Faults{})
+	if stale.Dashboard.User.Name != "Ada Lovelace" || stale.Dashboard.Presence == nil || stale.Dashboard.Agenda == nil {
+		t.Errorf("stale dashboard lost its data: %+v", stale.Dashboard)
+	}
+	h.wait(id, 5*time.Second, "fresh data", func(st wire.State) bool { return st.Dashboard != nil && !st.Dashboard.Stale })
+	if waited := time.Since(staleAt); waited < 1900*time.Millisecond {
+		t.Errorf("retried %v after a 429 with Retry-After: 2", waited)
+	}
+	if n := h.sb.Requests("graph /$batch") - batches; n != 1 {
+		t.Errorf("%d requests between the 429 and recovery, want exactly one retry", n)
+	}
+}
+
+func TestScreensOfOneAccountShareOnePoll(t *testing.T) {
+	h := newHarness(t, func(c *screens.Config) {
+		c.PresenceEvery = time.Hour
+		c.CalendarEvery = time.Hour
+	})
+	var ids []string
+	for _, name := range []string{"Door 1", "Door 2", "Door 3"} {
+		id := h.screen(name)
+		h.signIn(id, "lobby@placard.example")
+		ids = append(ids, id)
+	}
+	// One watch read the account once; the other two screens joined it.
+	if n := h.sb.Requests("graph /$batch"); n != 1 {
+		t.Errorf("%d Graph batches for three screens of one account, want 1", n)
+	}
+	if n := h.sb.Requests("token"); n != 3 {
+		t.Errorf("%d token requests, want the three sign-ins and no refresh", n)
+	}
+	if n := h.m.Watches(); n != 1 {
+		t.Errorf("%d watches for one account", n)
+	}
+	for _, id := range ids {
+		st, err := h.m.State(context.Background(), id, 0)
+		if err != nil || st.Phase != wire.PhaseDashboard || st.Dashboard.User.Name != "Lobby Room" {
+			t.Errorf("screen %s shows %s %+v (%v)", id, st.Phase, st.Dashboard, err)
+		}
+	}
+}
+
+func accountOf(t *testing.T, h *harness, screenID string) string {
+	t.Helper()
+	sc, err := h.store.Screen(context.Background(), screenID)
+	if err != nil || sc.AccountID == "" {
+		t.Fatalf("screen %s has no account: %v", screenID, err)
+	}
+	return sc.AccountID
+}

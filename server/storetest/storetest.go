@@ -1,0 +1,326 @@
+// Package storetest is the conformance suite every server.Store backend
+// passes: run it from the backend's tests with a constructor of empty
+// stores.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/placard/placard/server"
+)
+
+// Run runs the suite; newStore returns an empty store, closed by the
+// suite.
+func Run(t *testing.T, newStore func(t *testing.T) server.Store) {
+	tests := []struct {
+		name string
+		f    func(t *testing.T, s server.Store)
+	}{
+		{"ScreenRoundTrip", testScreenRoundTrip},
+		{"CreateScreenRefusesADuplicateID", testDuplicateScreen},
+		{"MissingRecordsAreNotFound", testNotFound},
+		{"UpdateScreenAppliesTheChange", testUpdateScreen},
+		{"UpdateScreenErrorChangesNothing", testUpdateScreenError},
+		{"ConcurrentUpdatesAllApply", testConcurrentUpdates},
+		{"ScreensListsOldestFirst", testScreensOrder},
+		{"DeleteScreen", testDeleteScreen},
+		{"AccountRoundTripAndReplace", testAccounts},
+		{"TokenCacheIsKeptAsGiven", testTokenCache},
+		{"AuditIsNewestFirstAndLimited", testAudit},
+		{"AdminTokens", testAdminTokens},
+		{"Ping", func(t *testing.T, s server.Store) {
+			if err := s.Ping(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStore(t)
+			t.Cleanup(func() { s.Close() })
+			tt.f(t, s)
+		})
+	}
+}
+
+var at = time.Date(2026, 11, 23, 9, 30, 15, 123_000_000, time.UTC)
+
+func screen(id string) server.Screen {
+	return server.Screen{
+		ID: id, Name: "Lobby " + id, SecretHash: []byte{1, 2, 3, byte(len(id))},
+		Enrolled: true, PairingNumber: "123456", AccountID: "acct-" + id,
+		Settings:  server.ScreenSettings{TimeZone: "Europe/Paris", Clock24: true, Lang: "fr", Privacy: true, Hours: "07:00-19:00"},
+		CreatedAt: at, LastSeen: at.Add(time.Minute),
+	}
+}
+
+func equalScreens(a, b server.Screen) bool {
+	return a.ID == b.ID && a.Name == b.Name && bytes.Equal(a.SecretHash, b.SecretHash) &&
+		a.Enrolled == b.Enrolled && a.PairingNumber == b.PairingNumber && a.AccountID == b.AccountID &&
+		a.Settings == b.Settings && a.CreatedAt.Equal(b.CreatedAt) && a.LastSeen.Equal(b.LastSeen)
+}
+
+func testScreenRoundTrip(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	want := screen("a")
+	if err := s.CreateScreen(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Screen(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equalScreens(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+}
+
+func testDuplicateScreen(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	if err := s.CreateScreen(ctx, screen("a")); err != nil {
+		t.Fatal(err)
+	}
+	err := s.CreateScreen(ctx, screen("a"))
+	if server.ErrorCode(err) != server.ECONFLICT {
+		t.Fatalf("second CreateScreen: %v, want a conflict", err)
+	}
+}
+
+func testNotFound(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	checks := map[string]error{}
+	_, checks["Screen"] = s.Screen(ctx, "nope")
+	_, checks["UpdateScreen"] = s.UpdateScreen(ctx, "nope", func(*server.Screen) error { return nil })
+	checks["DeleteScreen"] = s.DeleteScreen(ctx, "nope")
+	_, checks["Account"] = s.Account(ctx, "nope")
+	checks["DeleteAccount"] = s.DeleteAccount(ctx, "nope")
+	_, checks["TokenCache"] = s.TokenCache(ctx, "nope")
+	checks["DeleteTokenCache"] = s.DeleteTokenCache(ctx, "nope")
+	_, checks["AdminToken"] = s.AdminToken(ctx, "nope")
+	checks["DeleteAdminToken"] = s.DeleteAdminToken(ctx, "nope")
+	for op, err := range checks {
+		if !server.IsNotFound(err) {
+			t.Errorf("%s of a missing record: %v, want not found", op, err)
+		}
+	}
+}
+
+func testUpdateScreen(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	if err := s.CreateScreen(ctx, screen("a")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.UpdateScreen(ctx, "a", func(sc *server.Screen) error {
+		sc.Name, sc.AccountID, sc.Enrolled = "Kitchen", "", false
+		sc.Settings.Privacy = false
+		sc.ID = "changed" // the id cannot change
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := s.Screen(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equalScreens(got, stored) || stored.Name != "Kitchen" || stored.AccountID != "" || stored.Enrolled || stored.Settings.Privacy {
+		t.Errorf("after update: returned %+v, stored %+v", got, stored)
+	}
+}
+
+func testUpdateScreenError(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	if err := s.CreateScreen(ctx, screen("a")); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	_, err := s.UpdateScreen(ctx, "a", func(sc *server.Screen) error {
+		sc.Name = "half-done"
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("UpdateScreen returned %v, want the function's error", err)
+	}
+	got, _ := s.Screen(ctx, "a")
+	if got.Name != screen("a").Name {
+		t.Errorf("a failed update was applied: name %q", got.Name)
+	}
+}
+
+func testConcurrentUpdates(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	sc := screen("a")
+	sc.PairingNumber = ""
+	if err := s.CreateScreen(ctx, sc); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.UpdateScreen(ctx, "a", func(sc *server.Screen) error {
+				sc.PairingNumber += fmt.Sprint(i % 10)
+				return nil
+			})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := s.Screen(ctx, "a")
+	if len(got.PairingNumber) != 20 {
+		t.Errorf("20 concurrent appends left %q: updates were lost", got.PairingNumber)
+	}
+}
+
+func testScreensOrder(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	for i, id := range []string{"c", "a", "b"} {
+		sc := screen(id)
+		sc.CreatedAt = at.Add(time.Duration(i) * time.Hour)
+		if err := s.CreateScreen(ctx, sc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.Screens(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids string
+	for _, sc := range all {
+		ids += sc.ID
+	}
+	if ids != "cab" {
+		t.Errorf("Screens in order %q, want cab (oldest first)", ids)
+	}
+}
+
+func testDeleteScreen(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	if err := s.CreateScreen(ctx, screen("a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteScreen(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Screen(ctx, "a"); !server.IsNotFound(err) {
+		t.Errorf("a deleted screen: %v", err)
+	}
+}
+
+func testAccounts(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	a := server.Account{ID: "oid.tid", Username: "ada@placard.example", DisplayName: "Ada Lovelace", TenantID: "tid", SignedInAt: at}
+	if err := s.PutAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	a.DisplayName = "Ada King"
+	if err := s.PutAccount(ctx, a); err != nil {
+		t.Fatalf("replacing an account: %v", err)
+	}
+	got, err := s.Account(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DisplayName != "Ada King" || got.Username != a.Username || !got.SignedInAt.Equal(at) {
+		t.Errorf("got %+v", got)
+	}
+	if err := s.DeleteAccount(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Account(ctx, a.ID); !server.IsNotFound(err) {
+		t.Errorf("a deleted account: %v", err)
+	}
+}
+
+func testTokenCache(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	blob := []byte{0, 1, 2, 255, 'x'}
+	if err := s.PutTokenCache(ctx, "a", blob); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutTokenCache(ctx, "a", append(blob, 7)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.TokenCache(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, append(blob, 7)) {
+		t.Errorf("got %v", got)
+	}
+	if err := s.DeleteTokenCache(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TokenCache(ctx, "a"); !server.IsNotFound(err) {
+		t.Errorf("a deleted cache: %v", err)
+	}
+}
+
+func testAudit(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	for i := range 5 {
+		e := server.AuditEvent{Time: at.Add(time.Duration(i) * time.Second), Kind: server.AuditSignIn,
+			ScreenID: "a", ScreenName: "Lobby", Account: "ada@placard.example", Outcome: "success", Detail: fmt.Sprint(i)}
+		if err := s.AppendAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Audit(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].Detail != "4" || got[2].Detail != "2" || !got[0].Time.Equal(at.Add(4*time.Second)) || got[0].ID == 0 {
+		t.Errorf("Audit(3) = %+v, want events 4, 3, 2", got)
+	}
+	if _, err := s.Audit(ctx, 0); server.ErrorCode(err) != server.EINVALID {
+		t.Errorf("Audit(0): %v, want invalid", err)
+	}
+}
+
+func testAdminTokens(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	if all, err := s.AdminTokens(ctx); err != nil || len(all) != 0 {
+		t.Fatalf("a new store has admin tokens: %v, %v", all, err)
+	}
+	a := server.AdminToken{ID: "a1", Name: "ops laptop", Hash: bytes.Repeat([]byte{7}, 32), CreatedAt: at}
+	b := server.AdminToken{ID: "b2", Name: "", Hash: bytes.Repeat([]byte{9}, 32), CreatedAt: at.Add(time.Minute)}
+	for _, tok := range []server.AdminToken{b, a} {
+		if err := s.CreateAdminToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateAdminToken(ctx, server.AdminToken{ID: "a1", Hash: []byte{1}, CreatedAt: at}); server.ErrorCode(err) != server.ECONFLICT {
+		t.Errorf("a second token with id a1: %v, want a conflict", err)
+	}
+	got, err := s.AdminToken(ctx, "a1")
+	if err != nil || got.Name != a.Name || !bytes.Equal(got.Hash, a.Hash) || !got.CreatedAt.Equal(a.CreatedAt) {
+		t.Errorf("AdminToken(a1) = %+v, %v; want %+v", got, err, a)
+	}
+	all, err := s.AdminTokens(ctx)
+	if err != nil || len(all) != 2 || all[0].ID != "a1" || all[1].ID != "b2" {
+		t.Fatalf("AdminTokens = %+v, %v; want a1 then b2 (oldest first)", all, err)
+	}
+	if err := s.DeleteAdminToken(ctx, "a1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AdminToken(ctx, "a1"); !server.IsNotFound(err) {
+		t.Errorf("a deleted token: %v", err)
+	}
+	if all, _ := s.AdminTokens(ctx); len(all) != 1 {
+		t.Errorf("%d tokens after a deletion, want 1", len(all))
+	}
+}
