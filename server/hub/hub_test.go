@@ -280,9 +280,14 @@ func TestASlowScreenIsDroppedWithoutHoldingUpOthers(t *testing.T) {
 		}
 	}
 	// 64 MB cannot all be buffered: the slow screen was dropped (it is no
-	// longer counted, and nothing more is queued for it). Its socket is
-	// closed when its blocked write reaches writeWait.
+	// longer counted, and nothing more is queued for it), and its socket
+	// closed at once, not when its blocked write reaches the 10 s deadline.
 	waitFor(t, "the slow screen dropped", func() bool { return h.Connections() == 1 })
+	select {
+	case <-sc.gone("id-slow"):
+	case <-time.After(5 * time.Second):
+		t.Error("the dropped screen's connection is still open")
+	}
 	select {
 	case <-sc.gone("id-fast"):
 		t.Error("the fast screen was disconnected")
