@@ -76,6 +76,7 @@ const (
 	AuditScreenCreated  = "screen_created"
 	AuditScreenRevoked  = "screen_revoked"
 	AuditScreenRenamed  = "screen_renamed"
+	AuditScreenForgot   = "screen_forgotten"
 	AuditTenantRejected = "tenant_rejected"
 	AuditSettings       = "screen_settings"
 	AuditCodeRefused    = "code_refused"

@@ -78,6 +78,10 @@ type Config struct {
 	// and DefaultCodesTotal when zero).
 	CodesPerScreen limit.Rate
 	CodesTotal     limit.Rate
+	// ForgetWaiting is how long a screen that was never enrolled is kept
+	// after it was last seen: 7 days by default. Anyone who reaches the
+	// server can make one, so they must not pile up.
+	ForgetWaiting time.Duration
 	// EnrollPoll is how often a screen that waits for enrollment reads its
 	// record again, so that an approval made by the CLI (another process)
 	// is noticed: 3 s by default.
@@ -158,6 +162,9 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
 	}
+	if cfg.ForgetWaiting == 0 {
+		cfg.ForgetWaiting = 7 * 24 * time.Hour
+	}
 	if cfg.EnrollPoll == 0 {
 		cfg.EnrollPoll = 3 * time.Second
 	}
@@ -168,6 +175,7 @@ func New(cfg Config) (*Manager, error) {
 		watches:  map[string]*watch{},
 	}
 	m.goroutine(m.keepHours)
+	m.goroutine(m.forgetWaitingScreens)
 	return m, nil
 }
 
