@@ -76,8 +76,28 @@ const (
 	AuditScreenCreated  = "screen_created"
 	AuditScreenRevoked  = "screen_revoked"
 	AuditScreenRenamed  = "screen_renamed"
+	AuditScreenForgot   = "screen_forgotten"
 	AuditTenantRejected = "tenant_rejected"
+	AuditSettings       = "screen_settings"
+	AuditCodeRefused    = "code_refused"
+	AuditAdminSignIn    = "admin_sign_in"
+	AuditAdminToken     = "admin_token"
 )
+
+// AdminRole is the Entra app role that makes an account an administrator
+// of placard: its id token must carry it in the "roles" claim.
+const AdminRole = "placard.admin"
+
+// AdminToken is a credential for the admin page and API, made with
+// `placard admin token`. Only a hash of its secret is kept: the token is
+// shown once, when it is made.
+type AdminToken struct {
+	ID   string
+	Name string // what it is for ("ops laptop")
+	// Hash is the SHA-256 of the token's secret.
+	Hash      []byte
+	CreatedAt time.Time
+}
 
 // Store keeps the edge server's state. Every backend passes the same
 // conformance suite (storetest).
@@ -98,6 +118,14 @@ type Store interface {
 	TokenCache(ctx context.Context, accountID string) ([]byte, error)
 	PutTokenCache(ctx context.Context, accountID string, blob []byte) error
 	DeleteTokenCache(ctx context.Context, accountID string) error
+
+	// CreateAdminToken stores a new admin token; an existing id is a
+	// conflict. AdminToken returns one (or ErrNotFound), AdminTokens all of
+	// them, oldest first.
+	CreateAdminToken(ctx context.Context, t AdminToken) error
+	AdminToken(ctx context.Context, id string) (AdminToken, error)
+	AdminTokens(ctx context.Context) ([]AdminToken, error)
+	DeleteAdminToken(ctx context.Context, id string) error
 
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	// Audit returns the most recent events, newest first.

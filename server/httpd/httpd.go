@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/hub"
+	"github.com/placard/placard/server/limit"
 	"github.com/placard/placard/server/screens"
 )
 
@@ -32,6 +34,14 @@ type Server struct {
 	Ready func(ctx context.Context) error
 	// Metrics serves /metrics; nil for none.
 	Metrics http.Handler
+	// Admin serves /admin (page and API); nil for none.
+	Admin *Admin
+	// ScreenNetworks, when set, are the only networks screens may connect
+	// from (page and WebSocket).
+	ScreenNetworks []netip.Prefix
+	// NewScreens bounds the screens one client address may register
+	// (DefaultNewScreens when zero).
+	NewScreens limit.Rate
 
 	app *app.Handler
 }
@@ -68,7 +78,7 @@ func (s *Server) Handler() http.Handler {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /ws", s.Hub)
+	mux.Handle("GET /ws", s.screensOnly(s.Hub))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -84,7 +94,10 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.HandleFunc("GET /manifest.webmanifest", s.serveManifest)
 	mux.HandleFunc("GET /manifest.json", s.serveManifest)
-	mux.HandleFunc("GET /{$}", s.servePage)
+	if s.Admin != nil {
+		s.Admin.register(mux)
+	}
+	mux.Handle("GET /{$}", s.screensOnly(s.limitNewScreens(s.servePage)))
 	mux.Handle("/", s.app)
 	return securityHeaders(mux)
 }

@@ -195,14 +195,18 @@ func (h *Hub) enqueueLocked(c *client, msg []byte) {
 	}
 	select {
 	case c.send <- msg:
-		h.count0("out", msg)
+		h.countMessage("out", msg)
 	default:
 		h.log.Warn("dropping a screen that does not keep up", "screen", c.screenID)
 		h.dropLocked(c)
+		// Its writer may be stuck in a write until the write deadline:
+		// closing the connection now frees it (gorilla allows Close
+		// beside a write in progress).
+		c.conn.Close()
 	}
 }
 
-func (h *Hub) count0(direction string, msg []byte) {
+func (h *Hub) countMessage(direction string, msg []byte) {
 	if h.metrics == nil {
 		return
 	}
@@ -357,7 +361,7 @@ func (h *Hub) readPump(c *client) error {
 		if _, again := m.(wire.Hello); again {
 			continue // a hello after the first changes nothing
 		}
-		h.count0("in", data)
+		h.countMessage("in", data)
 		h.handler.Received(c.screenID, m)
 	}
 }

@@ -25,6 +25,8 @@ type harness struct {
 	sb    *sandbox.Sandbox
 	store *sqlite.Store
 	pub   *recorder
+	// db is the store's file, for a second store on it (the CLI).
+	db string
 }
 
 func newHarness(t *testing.T, tune ...func(*screens.Config)) *harness {
@@ -34,7 +36,8 @@ func newHarness(t *testing.T, tune ...func(*screens.Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "placard.db"))
+	db := filepath.Join(t.TempDir(), "placard.db")
+	store, err := sqlite.Open(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +74,7 @@ func newHarness(t *testing.T, tune ...func(*screens.Config)) *harness {
 		m.Close()
 		store.Close()
 	})
-	return &harness{t: t, m: m, sb: sb, store: store, pub: pub}
+	return &harness{t: t, m: m, sb: sb, store: store, pub: pub, db: db}
 }
 
 // screen registers a screen and connects it.

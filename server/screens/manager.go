@@ -26,6 +26,7 @@ import (
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/graph"
 	"github.com/placard/placard/server/identity"
+	"github.com/placard/placard/server/limit"
 )
 
 // Publisher delivers a screen's messages to its connections.
@@ -72,6 +73,19 @@ type Config struct {
 	CalendarEvery time.Duration
 	// Metrics receives counts; nil for none.
 	Metrics Metrics
+	// CodesPerScreen and CodesTotal bound how often device codes are
+	// asked for, by one screen and by all together (DefaultCodesPerScreen
+	// and DefaultCodesTotal when zero).
+	CodesPerScreen limit.Rate
+	CodesTotal     limit.Rate
+	// ForgetWaiting is how long a screen that was never enrolled is kept
+	// after it was last seen: 7 days by default. Anyone who reaches the
+	// server can make one, so they must not pile up.
+	ForgetWaiting time.Duration
+	// EnrollPoll is how often a screen that waits for enrollment reads its
+	// record again, so that an approval made by the CLI (another process)
+	// is noticed: 3 s by default.
+	EnrollPoll time.Duration
 }
 
 // Metrics is what the manager counts.
@@ -95,6 +109,8 @@ type Manager struct {
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // every goroutine the manager started
+
+	codes codeLimits
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -146,13 +162,20 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
 	}
+	if cfg.ForgetWaiting == 0 {
+		cfg.ForgetWaiting = 7 * 24 * time.Hour
+	}
+	if cfg.EnrollPoll == 0 {
+		cfg.EnrollPoll = 3 * time.Second
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
-		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel,
+		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel, codes: newCodeLimits(cfg),
 		sessions: map[string]*session{},
 		watches:  map[string]*watch{},
 	}
 	m.goroutine(m.keepHours)
+	m.goroutine(m.forgetWaitingScreens)
 	return m, nil
 }
 

@@ -176,6 +176,7 @@ func (m *Manager) startLocked(s *session, acct server.Account) {
 	case !s.screen.Enrolled:
 		s.phase = wire.PhasePairing
 		m.publishLocked(s)
+		m.awaitEnrollmentLocked(s)
 	case s.screen.AccountID != "":
 		m.attachWatchLocked(s, acct)
 	default:

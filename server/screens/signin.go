@@ -37,6 +37,12 @@ func (m *Manager) startSignInLocked(s *session) {
 func (m *Manager) signIn(ctx context.Context, s *session) {
 	failures := 0
 	for ctx.Err() == nil {
+		if err := m.AllowCode(s.id); err != nil {
+			if !m.refuseCode(ctx, s, err) {
+				return
+			}
+			continue
+		}
 		flow, err := m.cfg.Identity.StartDeviceCode(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -138,6 +144,10 @@ func (m *Manager) holdProblem(ctx context.Context, s *session, err error, retry 
 
 // problemOf says what an error means to a person, in wire terms.
 func problemOf(err error) wire.Problem {
+	var le *CodeLimitError
+	if errors.As(err, &le) {
+		return wire.Problem{Kind: wire.ProblemRateLimited}
+	}
 	var ae *identity.AuthError
 	p := wire.Problem{Kind: wire.ProblemFailed}
 	if errors.As(err, &ae) {

@@ -63,6 +63,12 @@ var migrations = []string{
 		outcome     TEXT NOT NULL,
 		detail      TEXT NOT NULL
 	);`,
+	`CREATE TABLE admin_tokens (
+		id         TEXT PRIMARY KEY,
+		name       TEXT NOT NULL,
+		hash       BLOB NOT NULL,
+		created_at INTEGER NOT NULL
+	);`,
 }
 
 // Open opens (creating when missing) the database at path and brings its
@@ -314,6 +320,68 @@ func (s *Store) PutTokenCache(ctx context.Context, accountID string, blob []byte
 // server.ErrNotFound.
 func (s *Store) DeleteTokenCache(ctx context.Context, accountID string) error {
 	return s.deleteOne(ctx, "DeleteTokenCache", `DELETE FROM token_caches WHERE account_id = ?`, accountID)
+}
+
+// CreateAdminToken stores a new admin token; an existing id is a conflict.
+func (s *Store) CreateAdminToken(ctx context.Context, t server.AdminToken) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO admin_tokens (id, name, hash, created_at) VALUES (?,?,?,?)`,
+		t.ID, t.Name, t.Hash, millis(t.CreatedAt))
+	if isConstraint(err) {
+		return server.Errorf(server.ECONFLICT, "admin token %s already exists", t.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: CreateAdminToken(%s): %w", t.ID, err)
+	}
+	return nil
+}
+
+// AdminToken returns one admin token, or server.ErrNotFound.
+func (s *Store) AdminToken(ctx context.Context, id string) (server.AdminToken, error) {
+	var (
+		t  server.AdminToken
+		at int64
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT id, name, hash, created_at FROM admin_tokens WHERE id = ?`, id).
+		Scan(&t.ID, &t.Name, &t.Hash, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, server.ErrNotFound
+	}
+	if err != nil {
+		return t, fmt.Errorf("sqlite: AdminToken(%s): %w", id, err)
+	}
+	t.CreatedAt = fromMillis(at)
+	return t, nil
+}
+
+// AdminTokens returns every admin token, oldest first.
+func (s *Store) AdminTokens(ctx context.Context) ([]server.AdminToken, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, hash, created_at FROM admin_tokens ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: AdminTokens: %w", err)
+	}
+	defer rows.Close()
+	var out []server.AdminToken
+	for rows.Next() {
+		var (
+			t  server.AdminToken
+			at int64
+		)
+		if err := rows.Scan(&t.ID, &t.Name, &t.Hash, &at); err != nil {
+			return nil, fmt.Errorf("sqlite: AdminTokens: %w", err)
+		}
+		t.CreatedAt = fromMillis(at)
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: AdminTokens: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteAdminToken removes an admin token; a missing one is
+// server.ErrNotFound.
+func (s *Store) DeleteAdminToken(ctx context.Context, id string) error {
+	return s.deleteOne(ctx, "DeleteAdminToken", `DELETE FROM admin_tokens WHERE id = ?`, id)
 }
 
 // AppendAudit adds an event to the audit trail.

@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) server.Store) {
 		{"AccountRoundTripAndReplace", testAccounts},
 		{"TokenCacheIsKeptAsGiven", testTokenCache},
 		{"AuditIsNewestFirstAndLimited", testAudit},
+		{"AdminTokens", testAdminTokens},
 		{"Ping", func(t *testing.T, s server.Store) {
 			if err := s.Ping(context.Background()); err != nil {
 				t.Fatal(err)
@@ -101,6 +102,8 @@ func testNotFound(t *testing.T, s server.Store) {
 	checks["DeleteAccount"] = s.DeleteAccount(ctx, "nope")
 	_, checks["TokenCache"] = s.TokenCache(ctx, "nope")
 	checks["DeleteTokenCache"] = s.DeleteTokenCache(ctx, "nope")
+	_, checks["AdminToken"] = s.AdminToken(ctx, "nope")
+	checks["DeleteAdminToken"] = s.DeleteAdminToken(ctx, "nope")
 	for op, err := range checks {
 		if !server.IsNotFound(err) {
 			t.Errorf("%s of a missing record: %v, want not found", op, err)
@@ -285,5 +288,39 @@ func testAudit(t *testing.T, s server.Store) {
 	}
 	if _, err := s.Audit(ctx, 0); server.ErrorCode(err) != server.EINVALID {
 		t.Errorf("Audit(0): %v, want invalid", err)
+	}
+}
+
+func testAdminTokens(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	if all, err := s.AdminTokens(ctx); err != nil || len(all) != 0 {
+		t.Fatalf("a new store has admin tokens: %v, %v", all, err)
+	}
+	a := server.AdminToken{ID: "a1", Name: "ops laptop", Hash: bytes.Repeat([]byte{7}, 32), CreatedAt: at}
+	b := server.AdminToken{ID: "b2", Name: "", Hash: bytes.Repeat([]byte{9}, 32), CreatedAt: at.Add(time.Minute)}
+	for _, tok := range []server.AdminToken{b, a} {
+		if err := s.CreateAdminToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateAdminToken(ctx, server.AdminToken{ID: "a1", Hash: []byte{1}, CreatedAt: at}); server.ErrorCode(err) != server.ECONFLICT {
+		t.Errorf("a second token with id a1: %v, want a conflict", err)
+	}
+	got, err := s.AdminToken(ctx, "a1")
+	if err != nil || got.Name != a.Name || !bytes.Equal(got.Hash, a.Hash) || !got.CreatedAt.Equal(a.CreatedAt) {
+		t.Errorf("AdminToken(a1) = %+v, %v; want %+v", got, err, a)
+	}
+	all, err := s.AdminTokens(ctx)
+	if err != nil || len(all) != 2 || all[0].ID != "a1" || all[1].ID != "b2" {
+		t.Fatalf("AdminTokens = %+v, %v; want a1 then b2 (oldest first)", all, err)
+	}
+	if err := s.DeleteAdminToken(ctx, "a1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AdminToken(ctx, "a1"); !server.IsNotFound(err) {
+		t.Errorf("a deleted token: %v", err)
+	}
+	if all, _ := s.AdminTokens(ctx); len(all) != 1 {
+		t.Errorf("%d tokens after a deletion, want 1", len(all))
 	}
 }

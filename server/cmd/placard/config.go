@@ -42,6 +42,8 @@ type Config struct {
 	// SandboxAddr serves the sandbox's identity platform and Graph over
 	// HTTPS for other clients; empty for none.
 	SandboxAddr string
+
+	Security
 }
 
 // Sandbox reports whether the server runs against the sandbox.
@@ -67,13 +69,14 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.Tenant, "tenant", env("PLACARD_TENANT", ""), "tenant id or domain; 'organizations' only when meant (PLACARD_TENANT)")
 	fs.StringVar(&c.Authority, "authority", env("PLACARD_AUTHORITY", ""), "full authority URL instead of -tenant, e.g. https://contoso.ciamlogin.com/contoso.onmicrosoft.com (PLACARD_AUTHORITY)")
 	fs.StringVar(&scopes, "scopes", env("PLACARD_SCOPES", "User.Read Calendars.Read Presence.Read"), "delegated Graph permissions to ask for (PLACARD_SCOPES)")
-	fs.StringVar(&enroll, "enroll", env("PLACARD_ENROLL", ""), "auto: new screens get codes at once (sandbox default); manual: an administrator approves each screen (PLACARD_ENROLL)")
+	fs.StringVar(&enroll, "enroll", env("PLACARD_ENROLL", ""), "auto: new screens get codes at once (the sandbox's default; not with a real tenant); manual: an administrator approves each screen (PLACARD_ENROLL)")
 	quickBook, quickBookErr := strconv.ParseBool(env("PLACARD_QUICK_BOOK", "false"))
 	fs.BoolVar(&c.QuickBook, "quick-book", quickBook, "let touch screens book the next free 15 or 30 minutes; asks for Calendars.ReadWrite (PLACARD_QUICK_BOOK)")
 	fs.StringVar(&c.TimeZone, "time-zone", env("PLACARD_TIME_ZONE", ""), "IANA time zone of screens with none configured; the server's by default (PLACARD_TIME_ZONE)")
 	fs.StringVar(&c.LogFormat, "log-format", env("PLACARD_LOG_FORMAT", "text"), "text or json (PLACARD_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("PLACARD_LOG_LEVEL", "info"), "debug, info, warn or error (PLACARD_LOG_LEVEL)")
 	fs.StringVar(&c.SandboxAddr, "sandbox-addr", env("PLACARD_SANDBOX_ADDR", ""), "also serve the sandbox's identity platform and Graph over HTTPS on this address for other clients, e.g. 127.0.0.1:9443 (PLACARD_SANDBOX_ADDR)")
+	sec := securityFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -150,6 +153,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 			bad("-time-zone %q is not an IANA zone (e.g. Europe/Paris)", c.TimeZone)
 		}
 	}
+	sec.check(&c, bad)
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("-log-format %q must be text or json", c.LogFormat)
 	}

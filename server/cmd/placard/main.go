@@ -45,6 +45,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if handled, err := runCommand(ctx, args, getenv, stdout, stderr); handled {
+		return err
+	}
 	cfg, err := ParseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -83,6 +86,7 @@ type Main struct {
 	Screens   *screens.Manager
 	Hub       *hub.Hub
 	Metrics   *metrics.Metrics
+	Admin     *httpd.Admin
 
 	// SandboxListener serves the sandbox to other clients (-sandbox-addr).
 	SandboxListener *sandbox.Listener
@@ -133,6 +137,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.URL = "http://" + ln.Addr().String()
 	m.PublicURL = publicURL(cfg.PublicURL, ln.Addr())
+	addr := ln.Addr()
+	ln, secure, err := m.listenTLS(ln, dataDir)
+	if err != nil {
+		return err
+	}
+	if secure {
+		m.URL = "https://" + addr.String()
+		m.PublicURL = httpsURL(cfg, m.PublicURL, addr)
+	} else if !loopbackOnly(addr.String()) {
+		m.Log.Warn("serving plain HTTP on the network: the sandbox allows it (it holds no real token); a real tenant needs TLS", "addr", addr.String())
+	}
 
 	clientID, authority := cfg.ClientID, cfg.Authority
 	hc := &http.Client{Timeout: 30 * time.Second}
@@ -160,12 +175,21 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		clientID, authority = sandbox.ClientID, "https://"+sandbox.LoginHost+"/"+sandbox.TenantID
 		qrContent, onCode = sandbox.QRContent, m.Sandbox.NameCode
 	}
+	tenants, err := allowedTenants(ctx, hc, cfg, authority)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if len(tenants) == 0 {
+		m.Log.Warn("accepting accounts of any tenant: the authority is multi-tenant and -allowed-tenants is empty", "authority", authority)
+	}
 	id, err := identity.New(identity.Config{
-		ClientID:   clientID,
-		Authority:  authority,
-		Scopes:     cfg.Scopes,
-		HTTPClient: hc,
-		Caches:     identity.SealedCaches{Store: m.Store, Box: box},
+		ClientID:       clientID,
+		Authority:      authority,
+		Scopes:         cfg.Scopes,
+		HTTPClient:     hc,
+		Caches:         identity.SealedCaches{Store: m.Store, Box: box},
+		AllowedTenants: tenants,
 	})
 	if err != nil {
 		ln.Close()
@@ -174,7 +198,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	m.Metrics = metrics.New()
 	sockets := &httpd.Sockets{Log: m.Log}
-	m.Hub = hub.New(sockets, hub.Options{Log: m.Log, Metrics: m.Metrics})
+	m.Hub = hub.New(sockets, hub.Options{Log: m.Log, Metrics: m.Metrics, Origins: cfg.Origins})
 	gc := graph.New(graph.DefaultBaseURL, hc)
 	gc.Observe = m.Metrics.GraphRequest
 	scfg := screens.Config{
@@ -188,6 +212,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		TimeZone:   serverZone(cfg.TimeZone),
 		QRContent:  qrContent,
 		OnCode:     onCode,
+
+		CodesPerScreen: cfg.CodesPerScreen,
+		CodesTotal:     cfg.codesTotal(),
 	}
 	if m.Tune != nil {
 		m.Tune(&scfg)
@@ -223,6 +250,19 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.Sandbox != nil {
 		h.Sandbox = m.Sandbox.Handler()
 	}
+	m.Admin = &httpd.Admin{
+		Screens:       m.Screens,
+		Store:         m.Store,
+		Log:           m.Log,
+		Identity:      id,
+		Verifier:      id.NewVerifier(nil),
+		About:         m.about(authority, id.Scopes(), tenants),
+		LoginFailures: cfg.LoginFailures,
+		Networks:      cfg.AdminNetworks,
+	}
+	h.Admin = m.Admin
+	h.ScreenNetworks = cfg.ScreenNetworks
+	h.NewScreens = cfg.NewScreens
 
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	m.stopHub, m.hubDone = stopHub, make(chan struct{})
@@ -258,7 +298,11 @@ func (m *Main) banner(dataDir string) {
 	} else {
 		fmt.Fprintf(w, "placard is running against %s\n", m.Config.Authority)
 	}
+	if strings.HasPrefix(m.URL, "https://") {
+		local = m.PublicURL
+	}
 	fmt.Fprintf(w, "  Screen:      %s/?screen=%s\n", local, url.QueryEscape("Lobby TV"))
+	fmt.Fprintf(w, "  Admin:       %s/admin (make a token with: placard admin token)\n", local)
 	if m.Sandbox != nil {
 		fmt.Fprintf(w, "  Phone page:  %s/sandbox/devicelogin\n", m.PublicURL)
 		fmt.Fprintf(w, "  Sandbox:     %s/sandbox/\n", local)
@@ -297,6 +341,9 @@ func (m *Main) Close() error {
 	}
 	if m.SandboxListener != nil {
 		m.SandboxListener.Close()
+	}
+	if m.Admin != nil {
+		m.Admin.Close()
 	}
 	if m.Screens != nil {
 		m.Screens.Close()

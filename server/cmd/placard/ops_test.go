@@ -225,9 +225,9 @@ func TestConfigRejectsBadValuesWithAReason(t *testing.T) {
 		}
 	}
 	c, err := ParseConfig(nil, func(k string) string {
-		return map[string]string{"PLACARD_CLIENT_ID": "x", "PLACARD_TENANT": "contoso.onmicrosoft.com", "PLACARD_ADDR": ":9090"}[k]
+		return map[string]string{"PLACARD_CLIENT_ID": "x", "PLACARD_TENANT": "contoso.onmicrosoft.com", "PLACARD_ADDR": "127.0.0.1:9090"}[k]
 	}, io.Discard)
-	if err != nil || c.Authority != "https://login.microsoftonline.com/contoso.onmicrosoft.com" || c.Addr != ":9090" || c.Sandbox() {
+	if err != nil || c.Authority != "https://login.microsoftonline.com/contoso.onmicrosoft.com" || c.Addr != "127.0.0.1:9090" || c.Sandbox() {
 		t.Errorf("a real-tenant configuration: %+v, %v", c, err)
 	}
 }

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/limit"
+)
+
+// adminBrowser is a browser on the admin page: a cookie jar, and no
+// redirect followed, so that each answer can be checked.
+type adminBrowser struct {
+	t *testing.T
+	m *Main
+	c *http.Client
+}
+
+func newAdminBrowser(t *testing.T, m *Main) *adminBrowser {
+	c := httpClient(t)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &adminBrowser{t: t, m: m, c: c}
+}
+
+// post sends a form as a browser does from the admin page itself.
+func (b *adminBrowser) post(path string, form url.Values, header ...string) (*http.Response, string) {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", b.m.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("Origin", "null") // what Referrer-Policy: no-referrer makes of it
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res, string(body)
+}
+
+func (b *adminBrowser) get(path string) (*http.Response, string) {
+	b.t.Helper()
+	return get(b.t, b.c, b.m.URL+path)
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// login signs in with token and returns the page's CSRF token.
+func (b *adminBrowser) login(token string) string {
+	b.t.Helper()
+	res, body := b.post("/admin/login", url.Values{"token": {token}})
+	if res.StatusCode != http.StatusSeeOther {
+		b.t.Fatalf("login: %s\n%.500s", res.Status, body)
+	}
+	cookie := res.Header.Get("Set-Cookie")
+	for _, want := range []string{"placard_admin=", "HttpOnly", "SameSite=Strict", "Path=/"} {
+		if !strings.Contains(cookie, want) {
+			b.t.Errorf("the session cookie %q lacks %s", cookie, want)
+		}
+	}
+	_, page := b.get("/admin")
+	m := csrfRE.FindStringSubmatch(page)
+	if m == nil {
+		b.t.Fatalf("no CSRF token on the signed-in page:\n%.1000s", page)
+	}
+	return m[1]
+}
+
+func TestTheAdminPageShowsNothingWithoutASignIn(t *testing.T) {
+	m := testServer(t, manualEnroll)
+	openScreen(t, m, "Secret room")
+	b := newAdminBrowser(t, m)
+	for _, path := range []string{"/admin", "/admin/screens/sxxxxxxxxxxxxxxxx"} {
+		res, body := b.get(path)
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, `data-testid="admin-login"`) || strings.Contains(body, "Secret room") {
+			t.Errorf("GET %s without a session: %s, login form %v", path, res.Status, strings.Contains(body, "admin-login"))
+		}
+	}
+	res, _ := b.post("/admin/approve", url.Values{"pairing_number": {"123456"}, "csrf": {"x"}})
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a form without a session: %s", res.Status)
+	}
+	res, body := b.post("/admin/login", url.Values{"token": {"padm_nope.nope"}})
+	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "placard admin token") {
+		t.Errorf("a wrong token: %s\n%.300s", res.Status, body)
+	}
+	if strings.Contains(res.Header.Get("Set-Cookie"), "placard_admin=") {
+		t.Error("a wrong token got a session cookie")
+	}
+}
+
+func TestAdminFormsNeedTheSessionsCSRFTokenAndTheSameSite(t *testing.T) {
+	m := testServer(t, manualEnroll)
+	s := openScreen(t, m, "Lobby TV")
+	number := s.waitPhase(10*time.Second, wire.PhasePairing).Pairing.Number
+	b := newAdminBrowser(t, m)
+	csrf := b.login(newToken(t, m))
+
+	res, _ := b.post("/admin/approve", url.Values{"pairing_number": {number}})
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("a form without the CSRF token: %s", res.Status)
+	}
+	res, _ = b.post("/admin/approve", url.Values{"pairing_number": {number}, "csrf": {csrf + "x"}})
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("a form with a wrong CSRF token: %s", res.Status)
+	}
+	res, _ = b.post("/admin/approve", url.Values{"pairing_number": {number}, "csrf": {csrf}}, "Sec-Fetch-Site", "cross-site")
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("a form from another site: %s", res.Status)
+	}
+	res, _ = b.post("/admin/approve", url.Values{"pairing_number": {number}, "csrf": {csrf}}, "Sec-Fetch-Site", "", "Origin", "https://evil.example")
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("a form with a foreign Origin: %s", res.Status)
+	}
+	res, _ = b.post("/admin/login", url.Values{"token": {"x"}}, "Sec-Fetch-Site", "cross-site")
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("a login from another site: %s", res.Status)
+	}
+	if sc, _ := m.Store.Screens(t.Context()); sc[0].Enrolled {
+		t.Fatal("a refused form enrolled the screen")
+	}
+
+	res, _ = b.post("/admin/approve", url.Values{"pairing_number": {number}, "csrf": {csrf}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approving from the page: %s", res.Status)
+	}
+	s.waitPhase(10*time.Second, wire.PhaseCode)
+	_, page := b.get("/admin")
+	if !strings.Contains(page, `data-testid="admin-flash"`) || !strings.Contains(page, "Approved Lobby TV") {
+		t.Errorf("the page does not say what was done:\n%.2000s", page)
+	}
+
+	// A wrong pairing number is refused on the page, with the reason.
+	res, body := b.post("/admin/approve", url.Values{"pairing_number": {"12 34"}, "csrf": {csrf}})
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "has 4 digits, not 6") {
+		t.Errorf("a short number: %s", res.Status)
+	}
+
+	// Rename and settings from the screen's page.
+	id := screenID(t, m, "Lobby TV")
+	res, _ = b.post("/admin/screens/"+id+"/rename", url.Values{"name": {"Main lobby"}, "csrf": {csrf}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Errorf("renaming: %s", res.Status)
+	}
+	res, _ = b.post("/admin/screens/"+id+"/settings", url.Values{"time_zone": {"Europe/Paris"}, "lang": {"fr"}, "clock24": {"on"}, "hours": {"07:00-19:00"}, "csrf": {csrf}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Errorf("settings: %s", res.Status)
+	}
+	sc, _ := m.Store.Screen(t.Context(), id)
+	if sc.Name != "Main lobby" || sc.Settings != (server.ScreenSettings{TimeZone: "Europe/Paris", Lang: "fr", Clock24: true, Hours: "07:00-19:00"}) {
+		t.Errorf("stored %q %+v", sc.Name, sc.Settings)
+	}
+	res, body = b.post("/admin/screens/"+id+"/settings", url.Values{"hours": {"all day"}, "csrf": {csrf}})
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "HH:MM-HH:MM") {
+		t.Errorf("bad settings from the page: %s", res.Status)
+	}
+
+	// Signing out of the admin page ends the session.
+	res, _ = b.post("/admin/logout", url.Values{"csrf": {csrf}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Errorf("logout: %s", res.Status)
+	}
+	if _, page := b.get("/admin"); !strings.Contains(page, `data-testid="admin-login"`) {
+		t.Error("still signed in after signing out")
+	}
+}
+
+func TestFailedAdminSignInsAreLimitedPerAddress(t *testing.T) {
+	m := testServer(t, func(m *Main) { m.Config.LoginFailures = limit.Rate{Max: 3, Per: time.Hour} })
+	token := newToken(t, m)
+	b := newAdminBrowser(t, m)
+	for range 3 {
+		if res, _ := b.post("/admin/login", url.Values{"token": {"padm_guess.guess"}}); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("a wrong token: %s", res.Status)
+		}
+	}
+	res, body := b.post("/admin/login", url.Values{"token": {token}})
+	if res.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "too many failed sign-ins") {
+		t.Errorf("after 3 failures, even the right token: %s", res.Status)
+	}
+	if status, body := call(t, m, token, "GET", "/admin/api/screens", ""); status != http.StatusTooManyRequests {
+		t.Errorf("the API from the same address: %d %v", status, body)
+	}
+	events, _ := m.Store.Audit(t.Context(), 20)
+	if !hasAudit(events, server.AuditAdminSignIn, "", "page token from 127.0.0.1: wrong token") {
+		t.Errorf("failed sign-ins are not audited: %+v", events)
+	}
+}
+
+func TestDeletingAnAdminTokenEndsItsSessions(t *testing.T) {
+	m := testServer(t)
+	token := newToken(t, m)
+	b := newAdminBrowser(t, m)
+	b.login(token)
+	id, _, _ := strings.Cut(strings.TrimPrefix(token, "padm_"), ".")
+	if err := run(t.Context(), []string{"admin", "revoke-token", id, "-data", m.Config.DataDir}, func(string) string { return "" }, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if _, page := b.get("/admin"); !strings.Contains(page, `data-testid="admin-login"`) {
+		t.Error("a session of a deleted token still shows the admin page")
+	}
+}

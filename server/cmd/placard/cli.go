@@ -1,0 +1,321 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/httpd"
+	"github.com/placard/placard/server/screens"
+	"github.com/placard/placard/server/secret"
+	"github.com/placard/placard/server/sqlite"
+)
+
+// The subcommands of placard work on the store in the data directory, so
+// they run beside a running server (SQLite allows it) or without one: an
+// approval made here is noticed by the server within seconds.
+
+const cliUsage = `Usage:
+  placard [flags]                          run the edge server (placard -h lists the flags)
+  placard screens list                     list the screens, with their state and pairing number
+  placard screens approve NUMBER|ID        enroll the screen that shows a pairing number (or has an id)
+  placard admin token [-name NAME]         make an admin token for the admin page and API (shown once)
+  placard admin tokens                     list the admin tokens (never their secrets)
+  placard admin revoke-token ID            delete an admin token
+  placard audit [-n 50]                    print the audit trail, newest first
+  placard key                              print a new key for PLACARD_KEY
+Each takes -data DIR (PLACARD_DATA, ./data by default), before or after its arguments.
+`
+
+// runCommand runs a subcommand and reports whether args named one.
+func runCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (bool, error) {
+	if len(args) == 0 {
+		return false, nil
+	}
+	c := &cli{ctx: ctx, getenv: getenv, out: stdout, errOut: stderr}
+	switch args[0] {
+	case "screens":
+		return true, c.sub(args, map[string]func([]string) error{"list": c.screensList, "approve": c.screensApprove})
+	case "admin":
+		return true, c.sub(args, map[string]func([]string) error{"token": c.adminToken, "tokens": c.adminTokens, "revoke-token": c.revokeToken})
+	case "audit":
+		return true, c.audit(args[1:])
+	case "key":
+		return true, c.key(args[1:])
+	case "help":
+		fmt.Fprint(stdout, cliUsage)
+		return true, nil
+	}
+	return false, nil
+}
+
+type cli struct {
+	ctx    context.Context
+	getenv func(string) string
+	out    io.Writer
+	errOut io.Writer
+}
+
+func (c *cli) sub(args []string, cmds map[string]func([]string) error) error {
+	if len(args) < 2 {
+		return fmt.Errorf("placard %s needs a command\n%s", args[0], cliUsage)
+	}
+	f, ok := cmds[args[1]]
+	if !ok {
+		return fmt.Errorf("placard %s: no command %q\n%s", args[0], args[1], cliUsage)
+	}
+	return f(args[2:])
+}
+
+// flags returns a flag set with -data, for the command name.
+func (c *cli) flags(name string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet("placard "+name, flag.ContinueOnError)
+	fs.SetOutput(c.errOut)
+	def := c.getenv("PLACARD_DATA")
+	if def == "" {
+		def = "./data"
+	}
+	return fs, fs.String("data", def, "data directory of the server (PLACARD_DATA)")
+}
+
+// parse parses flags anywhere among args and returns the other arguments.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return rest, nil
+		}
+		rest, args = append(rest, args[0]), args[1:]
+	}
+}
+
+// open opens the store of a data directory. Only making a token may
+// create one: the other commands on a mistyped -data would otherwise
+// silently show an empty new database.
+func (c *cli) open(dir string, create bool) (*sqlite.Store, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	db := filepath.Join(abs, "placard.db")
+	if create {
+		if _, err := ensureDataDir(abs); err != nil {
+			return nil, err
+		}
+	} else if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no placard database in %s: start placard there first, or name its data directory with -data (PLACARD_DATA)", abs)
+	}
+	return sqlite.Open(c.ctx, db)
+}
+
+// by names who acts from the command line, for the audit trail.
+func by() string {
+	name := "unknown user"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("the command line (%s@%s)", name, host)
+}
+
+func (c *cli) screensList(args []string) error {
+	fs, data := c.flags("screens list")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	store, err := c.open(*data, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	all, err := store.Screens(c.ctx)
+	if err != nil {
+		return err
+	}
+	if len(all) == 0 {
+		fmt.Fprintln(c.out, "No screen yet: open http://<this server>/?screen=NAME on a screen.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tPAIRING NUMBER\tSIGNED IN\tLAST SEEN")
+	for _, sc := range all {
+		state, number, account := "enrolled", "-", "-"
+		switch {
+		case !sc.Enrolled:
+			state, number = "pending", sc.PairingNumber
+		case sc.AccountID != "":
+			state = "signed in"
+			if a, err := store.Account(c.ctx, sc.AccountID); err == nil {
+				account = a.Username
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", sc.ID, sc.Name, state, number, account, sc.LastSeen.UTC().Format("2006-01-02 15:04Z"))
+	}
+	return tw.Flush()
+}
+
+func (c *cli) screensApprove(args []string) error {
+	fs, data := c.flags("screens approve")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) == 0 {
+		return errors.New("placard screens approve needs the pairing number the screen shows (or the screen's id from placard screens list)")
+	}
+	store, err := c.open(*data, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	sc, err := screens.Approve(c.ctx, store, strings.Join(rest, " "), by(), time.Now(), nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "Approved %q (%s). A running server shows its sign-in code within a few seconds.\n", sc.Name, sc.ID)
+	return nil
+}
+
+func (c *cli) adminToken(args []string) error {
+	fs, data := c.flags("admin token")
+	name := fs.String("name", "", "what the token is for, e.g. \"ops laptop\"")
+	if rest, err := parse(fs, args); err != nil {
+		return err
+	} else if len(rest) > 0 {
+		return fmt.Errorf("placard admin token takes no argument (%q): name it with -name", rest[0])
+	}
+	store, err := c.open(*data, true)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	tok, t, err := httpd.NewAdminToken(c.ctx, store, *name, time.Now())
+	if err != nil {
+		return err
+	}
+	what := "token " + t.ID
+	if t.Name != "" {
+		what += fmt.Sprintf(" (%s)", t.Name)
+	}
+	store.AppendAudit(c.ctx, server.AuditEvent{Time: time.Now(), Kind: server.AuditAdminToken, Outcome: "created",
+		Detail: what + " by " + by()})
+	fmt.Fprintf(c.out, "%s\n\nThis admin token is shown only now: keep it in a password manager.\n"+
+		"Enter it on the admin page (/admin), or send it to the admin API as \"Authorization: Bearer <token>\".\n"+
+		"Delete it with: placard admin revoke-token %s\n", tok, t.ID)
+	return nil
+}
+
+func (c *cli) adminTokens(args []string) error {
+	fs, data := c.flags("admin tokens")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	store, err := c.open(*data, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	all, err := store.AdminTokens(c.ctx)
+	if err != nil {
+		return err
+	}
+	if len(all) == 0 {
+		fmt.Fprintln(c.out, "No admin token: make one with placard admin token -name NAME.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tCREATED")
+	for _, t := range all {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.ID, t.Name, t.CreatedAt.UTC().Format("2006-01-02 15:04Z"))
+	}
+	return tw.Flush()
+}
+
+func (c *cli) revokeToken(args []string) error {
+	fs, data := c.flags("admin revoke-token")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return errors.New("placard admin revoke-token needs the token's id (placard admin tokens lists them)")
+	}
+	store, err := c.open(*data, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.DeleteAdminToken(c.ctx, rest[0]); server.IsNotFound(err) {
+		return fmt.Errorf("no admin token has the id %s (placard admin tokens lists them)", rest[0])
+	} else if err != nil {
+		return err
+	}
+	store.AppendAudit(c.ctx, server.AuditEvent{Time: time.Now(), Kind: server.AuditAdminToken, Outcome: "revoked",
+		Detail: fmt.Sprintf("token %s by %s", rest[0], by())})
+	fmt.Fprintf(c.out, "Deleted admin token %s: it and the page sessions signed in with it stop working at once.\n", rest[0])
+	return nil
+}
+
+func (c *cli) audit(args []string) error {
+	fs, data := c.flags("audit")
+	n := fs.Int("n", 50, "how many events, newest first")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *n < 1 {
+		return fmt.Errorf("-n %d must be 1 or more", *n)
+	}
+	store, err := c.open(*data, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	events, err := store.Audit(c.ctx, *n)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tEVENT\tSCREEN\tACCOUNT\tOUTCOME\tDETAIL")
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	for _, e := range events {
+		screen := e.ScreenName
+		if screen != "" {
+			screen = strconv.Quote(screen)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format("2006-01-02 15:04:05Z"), e.Kind,
+			dash(screen), dash(e.Account), dash(e.Outcome), e.Detail)
+	}
+	return tw.Flush()
+}
+
+func (c *cli) key(args []string) error {
+	if len(args) > 0 {
+		return errors.New("placard key takes no argument")
+	}
+	k, err := secret.NewKeyString()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "%s\n", k)
+	return nil
+}

@@ -1,0 +1,422 @@
+package httpd
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/identity"
+	"github.com/placard/placard/server/limit"
+	"github.com/placard/placard/server/screens"
+)
+
+// Admin serves /admin: the page for people and the JSON API for programs,
+// where administrators approve, rename, configure, sign out and revoke
+// screens and read the audit trail.
+//
+// Nothing there is reachable without proof of being an administrator:
+//   - an admin token made on the server with `placard admin token`, sent
+//     as "Authorization: Bearer" to the API, or entered once in the page's
+//     login form, which then holds a session cookie (HttpOnly,
+//     SameSite=Strict; a token never goes in a URL);
+//   - or a sign-in with a Microsoft account, through the same device-code
+//     grant as screens, whose validated id token carries the app role
+//     server.AdminRole.
+//
+// A session cookie alone never changes anything: every form also carries
+// the session's CSRF token, and a request that the browser marks as coming
+// from another site is refused.
+type Admin struct {
+	Screens *screens.Manager
+	Store   server.Store
+	Log     *slog.Logger
+	// Now is the clock of sessions (time.Now when nil).
+	Now func() time.Time
+	// Identity and Verifier enable signing in with a Microsoft account;
+	// nil leaves admin tokens only.
+	Identity *identity.Client
+	Verifier *identity.Verifier
+	// About is shown on the page.
+	About About
+	// LoginFailures bounds failed sign-ins (wrong tokens) per client
+	// address: 10 in 15 minutes by default.
+	LoginFailures limit.Rate
+	// SignIns bounds the Microsoft sign-ins started per client address
+	// (3 in 10 minutes by default), and SignInsTotal those of everyone (10
+	// in 10 minutes): each mints a device code, and they have a budget of
+	// their own so that they cannot use up the screens'.
+	SignIns      limit.Rate
+	SignInsTotal limit.Rate
+	// Networks, when set, are the only networks /admin (page and API)
+	// answers to.
+	Networks []netip.Prefix
+	// SessionLifetime is how long a sign-in lasts: 8 hours by default.
+	SessionLifetime time.Duration
+
+	once     sync.Once
+	failures *limit.Limiter
+	starts   *limit.Limiter // Microsoft sign-ins, by address and "all"
+	total    *limit.Limiter
+	ctx      context.Context // ends at Close
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+
+	mu       sync.Mutex
+	sessions map[string]*adminSession // by hash of the session's secret
+	signins  map[string]*adminSignIn  // by hash of the sign-in's secret
+}
+
+// About is what the admin page says of the server's configuration.
+type About struct {
+	Mode           string // "sandbox" or the authority
+	Enrollment     string // "automatic" or "by an administrator"
+	Scopes         []string
+	AllowedTenants []string
+}
+
+// principal is who is acting: for the audit trail and the page.
+type principal struct {
+	// Who names them: "admin token ab12cd (ops laptop)", or a UPN.
+	Who string
+	// TokenID is the admin token that proved it, "" for a Microsoft
+	// sign-in: a session made with a token ends when the token is deleted.
+	TokenID string
+}
+
+type adminSession struct {
+	who     principal
+	csrf    string
+	expires time.Time
+	flash   string // one message for the next page
+}
+
+func (a *Admin) init() {
+	a.once.Do(func() {
+		if a.Log == nil {
+			a.Log = slog.New(slog.DiscardHandler)
+		}
+		if a.Now == nil {
+			a.Now = time.Now
+		}
+		if a.LoginFailures == (limit.Rate{}) {
+			a.LoginFailures = limit.Rate{Max: 10, Per: 15 * time.Minute}
+		}
+		if a.SessionLifetime == 0 {
+			a.SessionLifetime = 8 * time.Hour
+		}
+		if a.SignIns == (limit.Rate{}) {
+			a.SignIns = limit.Rate{Max: 3, Per: 10 * time.Minute}
+		}
+		if a.SignInsTotal == (limit.Rate{}) {
+			a.SignInsTotal = limit.Rate{Max: 10, Per: 10 * time.Minute}
+		}
+		a.failures = limit.New(a.LoginFailures, a.Now)
+		a.starts = limit.New(a.SignIns, a.Now)
+		a.total = limit.New(a.SignInsTotal, a.Now)
+		a.ctx, a.cancel = context.WithCancel(context.Background())
+		a.sessions = map[string]*adminSession{}
+		a.signins = map[string]*adminSignIn{}
+	})
+}
+
+// Close ends the sign-ins in progress and waits for them.
+func (a *Admin) Close() {
+	a.init()
+	a.cancel()
+	a.wg.Wait()
+}
+
+// register adds the admin routes to root, behind the Networks guard.
+func (a *Admin) register(root *http.ServeMux) {
+	a.init()
+	mux := http.NewServeMux()
+	guarded := networksOnly(a.Networks, a.Log, "administrators", "-admin-networks", mux)
+	root.Handle("/admin", guarded)
+	root.Handle("/admin/", guarded)
+	// The page.
+	mux.HandleFunc("GET /admin", a.page(a.dashboard))
+	mux.HandleFunc("GET /admin/{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/admin", http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("GET /admin/admin.css", serveAdminCSS)
+	mux.HandleFunc("POST /admin/login", a.sameSite(a.login))
+	mux.HandleFunc("POST /admin/logout", a.form(a.logout))
+	mux.HandleFunc("POST /admin/signin", a.sameSite(a.startPageSignIn))
+	mux.HandleFunc("GET /admin/signin", a.pageSignIn)
+	mux.HandleFunc("GET /admin/screens/{id}", a.page(a.screenPage))
+	mux.HandleFunc("POST /admin/approve", a.form(a.approveForm))
+	mux.HandleFunc("POST /admin/screens/{id}/{action}", a.form(a.screenForm))
+
+	// The API.
+	mux.HandleFunc("GET /admin/api/screens", a.api(a.apiScreens))
+	mux.HandleFunc("GET /admin/api/screens/{id}", a.api(a.apiScreen))
+	mux.HandleFunc("POST /admin/api/screens/approve", a.api(a.apiApprove))
+	mux.HandleFunc("POST /admin/api/screens/{id}/approve", a.api(a.apiApproveID))
+	mux.HandleFunc("PUT /admin/api/screens/{id}/name", a.api(a.apiRename))
+	mux.HandleFunc("PUT /admin/api/screens/{id}/settings", a.api(a.apiSettings))
+	mux.HandleFunc("POST /admin/api/screens/{id}/sign-out", a.api(a.apiSignOut))
+	mux.HandleFunc("POST /admin/api/screens/{id}/revoke", a.api(a.apiRevoke))
+	mux.HandleFunc("GET /admin/api/audit", a.api(a.apiAudit))
+	mux.HandleFunc("POST /admin/api/signin", a.apiStartSignIn)
+	mux.HandleFunc("POST /admin/api/signin/poll", a.apiPollSignIn)
+	mux.HandleFunc("/admin/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeAPIError(w, server.Errorf(server.ENOTFOUND, "no such admin API: %s %s", r.Method, r.URL.Path))
+	})
+}
+
+// clientAddr is the address a request came from, without its port.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// tooManyFailures refuses a request from an address that failed to sign
+// in too often.
+func (a *Admin) tooManyFailures(r *http.Request) error {
+	if n := a.failures.Count(clientAddr(r)); n >= a.LoginFailures.Max {
+		return server.Errorf(server.ETOOMANY, "too many failed sign-ins from %s: try again in %v", clientAddr(r), a.LoginFailures.Per)
+	}
+	return nil
+}
+
+// failed counts a failed sign-in of the request's address, and audits it.
+func (a *Admin) failed(r *http.Request, how, detail string) {
+	a.failures.Allow(clientAddr(r))
+	a.audit(r.Context(), server.AuditEvent{Kind: server.AuditAdminSignIn, Outcome: "refused",
+		Detail: how + " from " + clientAddr(r) + ": " + detail})
+}
+
+func (a *Admin) audit(ctx context.Context, e server.AuditEvent) {
+	e.Time = a.Now()
+	a.Log.Info("audit", "kind", e.Kind, "account", e.Account, "outcome", e.Outcome, "detail", e.Detail)
+	if err := a.Store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		a.Log.Error("recording an audit event", "kind", e.Kind, "err", err)
+	}
+}
+
+// bearer returns who the request's Authorization header proves: an admin
+// token, or the session of a sign-in through the API.
+func (a *Admin) bearer(r *http.Request) (principal, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return principal{}, server.Errorf(server.EUNAUTHORIZED, "the admin API needs an Authorization: Bearer header with an admin token (placard admin token)")
+	}
+	scheme, tok, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return principal{}, server.Errorf(server.EUNAUTHORIZED, "the Authorization header must be \"Bearer <admin token>\"")
+	}
+	if err := a.tooManyFailures(r); err != nil {
+		return principal{}, err
+	}
+	tok = strings.TrimSpace(tok)
+	if strings.HasPrefix(tok, sessionPrefix) {
+		if s := a.liveSession(r.Context(), strings.TrimPrefix(tok, sessionPrefix)); s != nil {
+			return s.who, nil
+		}
+		a.failed(r, "API session", "unknown or expired session")
+		return principal{}, server.Errorf(server.EUNAUTHORIZED, "that session has ended: sign in again")
+	}
+	t, err := checkAdminToken(r.Context(), a.Store, tok)
+	if err != nil {
+		if server.ErrorCode(err) == server.EUNAUTHORIZED {
+			a.failed(r, "API token", "wrong token")
+		}
+		return principal{}, err
+	}
+	return tokenPrincipal(t), nil
+}
+
+func tokenPrincipal(t server.AdminToken) principal {
+	who := "admin token " + t.ID
+	if t.Name != "" {
+		who += " (" + t.Name + ")"
+	}
+	return principal{Who: who, TokenID: t.ID}
+}
+
+// newSession starts a session for who and returns its secret.
+func (a *Admin) newSession(who principal) (string, *adminSession) {
+	secret := randomSecret()
+	s := &adminSession{who: who, csrf: randomSecret(), expires: a.Now().Add(a.SessionLifetime)}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.Now()
+	for k, old := range a.sessions {
+		if now.After(old.expires) {
+			delete(a.sessions, k)
+		}
+	}
+	a.sessions[hashKey(secret)] = s
+	return secret, s
+}
+
+// session returns the live session of a secret, or nil.
+func (a *Admin) session(secret string) *adminSession {
+	if secret == "" || len(secret) > 100 {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	k := hashKey(secret)
+	s := a.sessions[k]
+	if s != nil && a.Now().After(s.expires) {
+		delete(a.sessions, k)
+		return nil
+	}
+	return s
+}
+
+// liveSession is session, and also ends a session whose admin token was
+// deleted meanwhile (by `placard admin revoke-token`, in another process).
+func (a *Admin) liveSession(ctx context.Context, secret string) *adminSession {
+	s := a.session(secret)
+	if s == nil || s.who.TokenID == "" {
+		return s
+	}
+	if _, err := a.Store.AdminToken(ctx, s.who.TokenID); server.IsNotFound(err) {
+		a.endSession(secret)
+		return nil
+	} else if err != nil {
+		a.Log.Error("checking the admin token of a session", "err", err)
+		return nil
+	}
+	return s
+}
+
+func (a *Admin) endSession(secret string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.sessions, hashKey(secret))
+}
+
+// hashKey keys secrets in maps by their hash, so that a map lookup's timing
+// says nothing about a secret.
+func hashKey(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+// adminCookie is the page's session cookie; __Host- over TLS pins it to
+// this host.
+func adminCookie(r *http.Request) string {
+	if r.TLS != nil {
+		return "__Host-placard_admin"
+	}
+	return "placard_admin"
+}
+
+func setAdminCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// pageSession returns the session of the page's cookie, or nil.
+func (a *Admin) pageSession(r *http.Request) (*adminSession, string) {
+	c, err := r.Cookie(adminCookie(r))
+	if err != nil {
+		return nil, ""
+	}
+	return a.liveSession(r.Context(), c.Value), c.Value
+}
+
+// crossSite reports a request that the browser says comes from another
+// site, or whose Origin is another origin. Browsers send Sec-Fetch-Site
+// on every request; a request with neither header is not from a browser
+// page, and the session cookie and CSRF token still have to match.
+func crossSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return true
+	}
+	// With Referrer-Policy no-referrer a same-origin form sends
+	// "Origin: null", which proves nothing either way.
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
+		u, err := url.Parse(o)
+		if err != nil || !strings.EqualFold(u.Host, r.Host) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameSite refuses cross-site requests to h: the login forms, which have
+// no session yet.
+func (a *Admin) sameSite(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if crossSite(r) {
+			http.Error(w, "refused: this form may only be sent from placard's own admin page", http.StatusForbidden)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// page serves h to a signed-in administrator, and the login page to
+// anyone else.
+func (a *Admin) page(h func(w http.ResponseWriter, r *http.Request, s *adminSession)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, _ := a.pageSession(r)
+		if s == nil {
+			a.renderLogin(w, r, http.StatusOK, "")
+			return
+		}
+		h(w, r, s)
+	}
+}
+
+// form serves a state-changing form of a signed-in administrator: it needs
+// the session cookie, the session's CSRF token, and a same-site request.
+func (a *Admin) form(h func(w http.ResponseWriter, r *http.Request, s *adminSession, secret string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if crossSite(r) {
+			http.Error(w, "refused: this form may only be sent from placard's own admin page", http.StatusForbidden)
+			return
+		}
+		s, secret := a.pageSession(r)
+		if s == nil {
+			a.renderLogin(w, r, http.StatusUnauthorized, "Your session has ended: sign in again.")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "the form could not be read", http.StatusBadRequest)
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(s.csrf)) != 1 {
+			http.Error(w, "refused: the form's CSRF token does not match your session; reload the admin page and try again", http.StatusForbidden)
+			return
+		}
+		h(w, r, s, secret)
+	}
+}
+
+// api serves h to a request that carries an admin token or session.
+func (a *Admin) api(h func(w http.ResponseWriter, r *http.Request, p principal)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := a.bearer(r)
+		if err != nil {
+			if server.ErrorCode(err) == server.EUNAUTHORIZED {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="placard admin"`)
+			}
+			writeAPIError(w, err)
+			return
+		}
+		h(w, r, p)
+	}
+}

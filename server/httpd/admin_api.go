@@ -1,0 +1,306 @@
+package httpd
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/screens"
+)
+
+// The admin API speaks JSON: screens as screenJSON, errors as
+// {"error": "what was wrong and what to do", "code": "invalid"}.
+
+type screenJSON struct {
+	ID            string       `json:"id"`
+	Name          string       `json:"name"`
+	State         string       `json:"state"` // pending, enrolled, signed_in
+	PairingNumber string       `json:"pairing_number,omitempty"`
+	PairingClash  bool         `json:"pairing_clash,omitempty"`
+	Online        bool         `json:"online"`
+	Phase         string       `json:"phase,omitempty"`
+	Account       *accountJSON `json:"account,omitempty"`
+	Settings      settingsJSON `json:"settings"`
+	CreatedAt     time.Time    `json:"created_at"`
+	LastSeen      time.Time    `json:"last_seen"`
+}
+
+type accountJSON struct {
+	Username    string    `json:"username"`
+	DisplayName string    `json:"display_name"`
+	TenantID    string    `json:"tenant_id"`
+	SignedInAt  time.Time `json:"signed_in_at"`
+}
+
+type settingsJSON struct {
+	TimeZone string `json:"time_zone"`
+	Clock24  bool   `json:"clock24"`
+	Lang     string `json:"lang"`
+	Privacy  bool   `json:"privacy"`
+	Hours    string `json:"hours"`
+}
+
+func toScreenJSON(st screens.Status) screenJSON {
+	sc := st.Screen
+	out := screenJSON{
+		ID: sc.ID, Name: sc.Name, State: st.State(), PairingNumber: sc.PairingNumber, PairingClash: st.Clash,
+		Online: st.Online, Phase: string(st.Phase), Settings: settingsJSON(sc.Settings),
+		CreatedAt: sc.CreatedAt, LastSeen: sc.LastSeen,
+	}
+	if sc.AccountID != "" {
+		a := st.Account
+		out.Account = &accountJSON{Username: a.Username, DisplayName: a.DisplayName, TenantID: a.TenantID, SignedInAt: a.SignedInAt}
+	}
+	return out
+}
+
+type auditJSON struct {
+	ID         int64     `json:"id"`
+	Time       time.Time `json:"time"`
+	Kind       string    `json:"kind"`
+	ScreenID   string    `json:"screen_id,omitempty"`
+	ScreenName string    `json:"screen_name,omitempty"`
+	Account    string    `json:"account,omitempty"`
+	Outcome    string    `json:"outcome"`
+	Detail     string    `json:"detail,omitempty"`
+}
+
+// maxBody bounds an admin API body: they are tens of bytes.
+const maxBody = 16 << 10
+
+// readBody reads a request's body up to maxBody; more is cut off, which
+// the decoders then refuse.
+func readBody(w http.ResponseWriter, r *http.Request) []byte {
+	b, _ := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	return b
+}
+
+// decodeJSON decodes one JSON object strictly: unknown fields, trailing
+// data and oversized bodies are refused, naming what was wrong. An empty
+// body is an empty object.
+func decodeJSON(b []byte, what string, v any) error {
+	if len(b) > maxBody {
+		return server.Errorf(server.EINVALID, "%s: the body is over %d bytes", what, maxBody)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		b = []byte("{}")
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return server.Errorf(server.EINVALID, "%s: the body is not the expected JSON object: %v", what, err)
+	}
+	if d.More() {
+		return server.Errorf(server.EINVALID, "%s: the body has data after its JSON object", what)
+	}
+	return nil
+}
+
+type approveRequest struct {
+	PairingNumber string `json:"pairing_number"`
+}
+
+// decodeApprove reads {"pairing_number": "482913"}.
+func decodeApprove(b []byte) (string, error) {
+	var req approveRequest
+	if err := decodeJSON(b, "approve", &req); err != nil {
+		return "", err
+	}
+	return screens.ParsePairingNumber(req.PairingNumber)
+}
+
+type renameRequest struct {
+	Name string `json:"name"`
+}
+
+// decodeRename reads {"name": "Lobby TV"}.
+func decodeRename(b []byte) (string, error) {
+	var req renameRequest
+	if err := decodeJSON(b, "rename", &req); err != nil {
+		return "", err
+	}
+	name := strings.TrimSpace(req.Name)
+	if err := wire.ValidateName(name); err != nil {
+		return "", server.Errorf(server.EINVALID, "rename: %v: a screen's name is 1 to %d printable characters", err, wire.MaxNameLength)
+	}
+	return name, nil
+}
+
+// decodeSettings reads a whole settingsJSON (omitted fields are empty, as
+// with PUT) and checks it.
+func decodeSettings(b []byte) (server.ScreenSettings, error) {
+	var req settingsJSON
+	if err := decodeJSON(b, "settings", &req); err != nil {
+		return server.ScreenSettings{}, err
+	}
+	set := server.ScreenSettings(req)
+	if err := screens.ValidateSettings(set); err != nil {
+		return server.ScreenSettings{}, err
+	}
+	return set, nil
+}
+
+type signInPoll struct {
+	SignIn string `json:"sign_in"`
+}
+
+// decodeSignInStart reads the (empty) body of a sign-in's start.
+func decodeSignInStart(b []byte) (struct{}, error) {
+	var req struct{}
+	return req, decodeJSON(b, "sign-in", &req)
+}
+
+// decodeSignInPoll reads {"sign_in": "<secret from the start>"}.
+func decodeSignInPoll(b []byte) (signInPoll, error) {
+	var req signInPoll
+	if err := decodeJSON(b, "sign-in poll", &req); err != nil {
+		return req, err
+	}
+	if req.SignIn == "" || len(req.SignIn) > 100 {
+		return req, server.Errorf(server.EINVALID, "sign-in poll: \"sign_in\" must be the value the start of the sign-in returned")
+	}
+	return req, nil
+}
+
+func writeAPIError(w http.ResponseWriter, err error) {
+	writeJSON(w, statusOf(err), map[string]string{"error": server.ErrorMessage(err), "code": server.ErrorCode(err)})
+}
+
+func (a *Admin) apiScreens(w http.ResponseWriter, r *http.Request, _ principal) {
+	all, err := a.Screens.Overview(r.Context())
+	if err != nil {
+		a.internal(w, err)
+		return
+	}
+	out := make([]screenJSON, len(all))
+	for i, st := range all {
+		out[i] = toScreenJSON(st)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"screens": out})
+}
+
+func (a *Admin) apiScreen(w http.ResponseWriter, r *http.Request, _ principal) {
+	a.answerScreen(w, r, r.PathValue("id"), nil)
+}
+
+// answerScreen answers the screen id as it is now, or err.
+func (a *Admin) answerScreen(w http.ResponseWriter, r *http.Request, id string, err error) {
+	if err != nil {
+		a.apiError(w, err)
+		return
+	}
+	st, err := a.Screens.Status(r.Context(), id)
+	if err != nil {
+		a.apiError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toScreenJSON(st))
+}
+
+func (a *Admin) apiApprove(w http.ResponseWriter, r *http.Request, p principal) {
+	number, err := decodeApprove(readBody(w, r))
+	if err != nil {
+		a.apiError(w, err)
+		return
+	}
+	sc, err := a.Screens.Approve(r.Context(), number, p.Who)
+	a.answerScreen(w, r, sc.ID, err)
+}
+
+func (a *Admin) apiApproveID(w http.ResponseWriter, r *http.Request, p principal) {
+	sc, err := a.Screens.Approve(r.Context(), r.PathValue("id"), p.Who)
+	a.answerScreen(w, r, sc.ID, err)
+}
+
+func (a *Admin) apiRename(w http.ResponseWriter, r *http.Request, p principal) {
+	name, err := decodeRename(readBody(w, r))
+	if err != nil {
+		a.apiError(w, err)
+		return
+	}
+	_, err = a.Screens.Rename(r.Context(), r.PathValue("id"), name, p.Who)
+	a.answerScreen(w, r, r.PathValue("id"), err)
+}
+
+func (a *Admin) apiSettings(w http.ResponseWriter, r *http.Request, p principal) {
+	set, err := decodeSettings(readBody(w, r))
+	if err != nil {
+		a.apiError(w, err)
+		return
+	}
+	_, err = a.Screens.SetSettings(r.Context(), r.PathValue("id"), set, p.Who)
+	a.answerScreen(w, r, r.PathValue("id"), err)
+}
+
+func (a *Admin) apiSignOut(w http.ResponseWriter, r *http.Request, p principal) {
+	id := r.PathValue("id")
+	if _, err := a.Store.Screen(r.Context(), id); err != nil {
+		a.apiError(w, notFound(id, err))
+		return
+	}
+	err := a.Screens.SignOut(r.Context(), id, p.Who)
+	a.answerScreen(w, r, id, err)
+}
+
+func (a *Admin) apiRevoke(w http.ResponseWriter, r *http.Request, p principal) {
+	sc, err := a.Screens.Revoke(r.Context(), r.PathValue("id"), p.Who)
+	if err != nil {
+		a.apiError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revoked": sc.ID, "name": sc.Name})
+}
+
+func (a *Admin) apiAudit(w http.ResponseWriter, r *http.Request, _ principal) {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			a.apiError(w, server.Errorf(server.EINVALID, "limit %q must be a number from 1 to 1000", v))
+			return
+		}
+		limit = n
+	}
+	events, err := a.Store.Audit(r.Context(), limit)
+	if err != nil {
+		a.internal(w, err)
+		return
+	}
+	out := make([]auditJSON, len(events))
+	for i, e := range events {
+		out[i] = auditJSON(e)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+}
+
+// notFound words a missing screen for a person.
+func notFound(id string, err error) error {
+	if server.IsNotFound(err) {
+		return server.Errorf(server.ENOTFOUND, "no screen has the id %s", id)
+	}
+	return err
+}
+
+func (a *Admin) apiError(w http.ResponseWriter, err error) {
+	if statusOf(err) >= 500 {
+		a.internal(w, err)
+		return
+	}
+	writeAPIError(w, err)
+}
+
+// internal answers a failure of ours: the details go to the log only.
+func (a *Admin) internal(w http.ResponseWriter, err error) {
+	var se *server.Error
+	if !errors.As(err, &se) {
+		a.Log.Error("admin API", "err", err)
+	}
+	writeAPIError(w, err)
+}

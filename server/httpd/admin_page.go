@@ -1,0 +1,249 @@
+package httpd
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"net/http"
+	"time"
+
+	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/identity"
+)
+
+// The admin page is plain HTML from html/template (which escapes every
+// value, attributes included) with forms and no script, under the same
+// Content-Security-Policy as everything else.
+
+//go:embed admin
+var adminFS embed.FS
+
+var adminTmpl = template.Must(template.New("admin").Funcs(template.FuncMap{
+	"utc": func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return t.UTC().Format("2006-01-02 15:04 UTC")
+	},
+	"stateLabel": func(s string) string {
+		switch s {
+		case "pending":
+			return "waiting for approval"
+		case "signed_in":
+			return "signed in"
+		}
+		return "enrolled, signed out"
+	},
+}).ParseFS(adminFS, "admin/*.html"))
+
+func serveAdminCSS(w http.ResponseWriter, r *http.Request) {
+	b, err := adminFS.ReadFile("admin/admin.css")
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Write(b)
+}
+
+// language is an option of the settings form.
+type language struct{ Tag, Name string }
+
+// languages are those the screen speaks (app/ui); "" is the default.
+var languages = []language{{"", "Default (English)"}, {"en", "English"}, {"fr", "Français"}}
+
+// pageData is what every admin template receives.
+type pageData struct {
+	Title           string
+	Session         *principal
+	CSRF            string
+	Flash, Error    string
+	Refresh         int
+	About           About
+	MicrosoftSignIn bool
+	Role            string
+	Screens         []screenJSON
+	Screen          *screenJSON
+	Audit           []server.AuditEvent
+	Languages       []language
+	Code            identity.Code // of a Microsoft sign-in in progress
+}
+
+// render executes a template into a buffer first, so that a failure is a
+// clean 500 and never half a page.
+func (a *Admin) render(w http.ResponseWriter, status int, name string, data pageData) {
+	var buf bytes.Buffer
+	if err := adminTmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		a.Log.Error("rendering the admin page", "template", name, "err", err)
+		http.Error(w, "the admin page could not be drawn", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (a *Admin) renderLogin(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	a.render(w, status, "login", pageData{
+		Title: "Sign in", Error: msg, About: a.About,
+		MicrosoftSignIn: a.Identity != nil && a.Verifier != nil, Role: server.AdminRole,
+	})
+}
+
+// base is the data of a signed-in page, taking the session's flash.
+func (a *Admin) base(s *adminSession, title string) pageData {
+	a.mu.Lock()
+	flash := s.flash
+	s.flash = ""
+	a.mu.Unlock()
+	who := s.who
+	return pageData{Title: title, Session: &who, CSRF: s.csrf, Flash: flash, About: a.About, Languages: languages}
+}
+
+func (a *Admin) dashboard(w http.ResponseWriter, r *http.Request, s *adminSession) {
+	a.renderDashboard(w, r, s, http.StatusOK, "")
+}
+
+func (a *Admin) renderDashboard(w http.ResponseWriter, r *http.Request, s *adminSession, status int, errMsg string) {
+	d := a.base(s, "Screens")
+	d.Error = errMsg
+	all, err := a.Screens.Overview(r.Context())
+	if err != nil {
+		a.Log.Error("admin page: listing screens", "err", err)
+		d.Error = "The screens could not be read: see the server's log."
+	}
+	for _, st := range all {
+		d.Screens = append(d.Screens, toScreenJSON(st))
+	}
+	if d.Audit, err = a.Store.Audit(r.Context(), 50); err != nil {
+		a.Log.Error("admin page: reading the audit trail", "err", err)
+	}
+	a.render(w, status, "dashboard", d)
+}
+
+func (a *Admin) screenPage(w http.ResponseWriter, r *http.Request, s *adminSession) {
+	a.renderScreen(w, r, s, r.PathValue("id"), http.StatusOK, "")
+}
+
+func (a *Admin) renderScreen(w http.ResponseWriter, r *http.Request, s *adminSession, id string, status int, errMsg string) {
+	st, err := a.Screens.Status(r.Context(), id)
+	if err != nil {
+		a.renderDashboard(w, r, s, statusOf(err), server.ErrorMessage(err))
+		return
+	}
+	d := a.base(s, st.Screen.Name)
+	d.Error = errMsg
+	sj := toScreenJSON(st)
+	d.Screen = &sj
+	a.render(w, status, "screen", d)
+}
+
+// login signs a browser in with an admin token.
+func (a *Admin) login(w http.ResponseWriter, r *http.Request) {
+	if err := a.tooManyFailures(r); err != nil {
+		a.renderLogin(w, r, http.StatusTooManyRequests, server.ErrorMessage(err))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := r.ParseForm(); err != nil {
+		a.renderLogin(w, r, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	t, err := checkAdminToken(r.Context(), a.Store, r.PostForm.Get("token"))
+	if err != nil {
+		if server.ErrorCode(err) == server.EUNAUTHORIZED {
+			a.failed(r, "page token", "wrong token")
+		} else {
+			a.Log.Error("checking an admin token", "err", err)
+		}
+		a.renderLogin(w, r, statusOf(err), server.ErrorMessage(err)+".")
+		return
+	}
+	who := tokenPrincipal(t)
+	secret, _ := a.newSession(who)
+	a.audit(r.Context(), server.AuditEvent{Kind: server.AuditAdminSignIn, Outcome: "ok",
+		Detail: who.Who + " from " + clientAddr(r)})
+	setAdminCookie(w, r, adminCookie(r), secret, int(a.SessionLifetime/time.Second))
+	http.Redirect(w, r, "/admin", http.StatusSeeOther)
+}
+
+func (a *Admin) logout(w http.ResponseWriter, r *http.Request, s *adminSession, secret string) {
+	a.endSession(secret)
+	setAdminCookie(w, r, adminCookie(r), "", -1)
+	http.Redirect(w, r, "/admin", http.StatusSeeOther)
+}
+
+func (a *Admin) approveForm(w http.ResponseWriter, r *http.Request, s *adminSession, _ string) {
+	sc, err := a.Screens.Approve(r.Context(), r.PostForm.Get("pairing_number"), s.who.Who)
+	if err != nil {
+		a.pageFailure(w, r, s, "", err)
+		return
+	}
+	a.flash(s, "Approved "+sc.Name+": it shows a sign-in code now.")
+	http.Redirect(w, r, "/admin", http.StatusSeeOther)
+}
+
+// screenForm runs one action on a screen from the page.
+func (a *Admin) screenForm(w http.ResponseWriter, r *http.Request, s *adminSession, _ string) {
+	id, by, ctx := r.PathValue("id"), s.who.Who, r.Context()
+	back := "/admin/screens/" + id
+	var (
+		sc  server.Screen
+		err error
+		msg string
+	)
+	switch r.PathValue("action") {
+	case "approve":
+		sc, err = a.Screens.Approve(ctx, id, by)
+		msg, back = "Approved "+sc.Name+": it shows a sign-in code now.", "/admin"
+	case "sign-out":
+		if sc, err = a.Store.Screen(ctx, id); err != nil {
+			err = notFound(id, err)
+			break
+		}
+		err = a.Screens.SignOut(ctx, id, by)
+		msg, back = "Signed "+sc.Name+" out.", "/admin"
+	case "revoke":
+		sc, err = a.Screens.Revoke(ctx, id, by)
+		msg, back = "Revoked "+sc.Name+": its browser must be approved again.", "/admin"
+	case "rename":
+		sc, err = a.Screens.Rename(ctx, id, r.PostForm.Get("name"), by)
+		msg = "Renamed to " + sc.Name + "."
+	case "settings":
+		set := server.ScreenSettings{
+			TimeZone: r.PostForm.Get("time_zone"), Lang: r.PostForm.Get("lang"), Hours: r.PostForm.Get("hours"),
+			Clock24: r.PostForm.Get("clock24") == "on", Privacy: r.PostForm.Get("privacy") == "on",
+		}
+		sc, err = a.Screens.SetSettings(ctx, id, set, by)
+		msg = "Saved the settings of " + sc.Name + "."
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		a.pageFailure(w, r, s, id, err)
+		return
+	}
+	a.flash(s, msg)
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// pageFailure shows why an action failed, on the page it came from.
+func (a *Admin) pageFailure(w http.ResponseWriter, r *http.Request, s *adminSession, id string, err error) {
+	if statusOf(err) >= 500 {
+		a.Log.Error("admin page", "err", err)
+	}
+	if id != "" && !server.IsNotFound(err) {
+		a.renderScreen(w, r, s, id, statusOf(err), server.ErrorMessage(err))
+		return
+	}
+	a.renderDashboard(w, r, s, statusOf(err), server.ErrorMessage(err))
+}
+
+func (a *Admin) flash(s *adminSession, msg string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s.flash = msg
+}

@@ -1,0 +1,88 @@
+package httpd
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server/limit"
+	"github.com/placard/placard/server/screens"
+)
+
+// DefaultNewScreens bounds how many screens one client address may
+// register: a browser that loads its page again keeps its screen (its
+// cookie), so only a new browser, a new name or a cleared profile counts.
+// Ten in ten minutes lets someone set up a row of TVs behind one address,
+// and keeps a script from filling the list of waiting screens (or, with
+// automatic enrollment, from minting codes through new screens).
+var DefaultNewScreens = limit.Rate{Max: 10, Per: 10 * time.Minute}
+
+// screensOnly serves h only to clients in ScreenNetworks, when it is set
+// (SECURITY.md: an optional allowlist of the networks screens are on).
+func (s *Server) screensOnly(h http.Handler) http.Handler {
+	return networksOnly(s.ScreenNetworks, s.Log, "screens", "-screen-networks", h)
+}
+
+// networksOnly serves h only to clients in nets, when there are any, and
+// tells the others which setting refuses them.
+func networksOnly(nets []netip.Prefix, log *slog.Logger, what, flag string, h http.Handler) http.Handler {
+	if len(nets) == 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if addr, err := netip.ParseAddr(clientAddr(r)); err == nil {
+			addr = addr.Unmap()
+			for _, p := range nets {
+				if p.Contains(addr) {
+					h.ServeHTTP(w, r)
+					return
+				}
+			}
+		}
+		log.Warn("refusing a client from outside the allowed networks", "for", what, "remote", r.RemoteAddr, "path", r.URL.Path)
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, "This edge server accepts "+what+" only from its configured networks ("+flag+"): "+
+			clientAddr(r)+" is not in them.", http.StatusForbidden)
+	})
+}
+
+// limitNewScreens refuses a page request that would register a new screen
+// when its client address has registered too many lately.
+func (s *Server) limitNewScreens(next http.HandlerFunc) http.HandlerFunc {
+	rate := s.NewScreens
+	if rate == (limit.Rate{}) {
+		rate = DefaultNewScreens
+	}
+	l := limit.New(rate, nil)
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := r.URL.Query().Get("screen")
+		if name == "" || wire.ValidateName(name) != nil {
+			next(w, r) // a redirect, or a refusal: nothing is registered
+			return
+		}
+		if cred := credentialOf(r, name); cred != nil {
+			_, err := s.Screens.Authenticate(r.Context(), *cred)
+			if err == nil || !errors.Is(err, screens.ErrUnknownScreen) {
+				next(w, r) // a known screen (or a failure Open reports)
+				return
+			}
+		}
+		if ok, retry := l.Allow(clientAddr(r)); !ok {
+			s.Log.Warn("refusing a new screen: too many from one address", "remote", r.RemoteAddr, "name", name)
+			w.Header().Set("Retry-After", retryAfter(retry))
+			w.Header().Set("Cache-Control", "no-store")
+			http.Error(w, "Too many new screens from "+clientAddr(r)+" ("+rate.String()+"): try again after "+
+				retry.UTC().Format("15:04 UTC")+".", http.StatusTooManyRequests)
+			return
+		}
+		next(w, r)
+	}
+}
+
+func retryAfter(t time.Time) string {
+	return strconv.Itoa(max(int(time.Until(t).Round(time.Second)/time.Second), 1))
+}

@@ -1,0 +1,308 @@
+package hub_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server/hub"
+)
+
+// screens is a hub.Handler that knows every screen but "stranger", and
+// reports what happens.
+type screens struct {
+	mu           sync.Mutex
+	disconnected map[string]chan struct{}
+	received     chan wire.Message
+}
+
+func newScreens() *screens {
+	return &screens{disconnected: map[string]chan struct{}{}, received: make(chan wire.Message, 16)}
+}
+
+func (s *screens) gone(id string) chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.disconnected[id]
+	if c == nil {
+		c = make(chan struct{})
+		s.disconnected[id] = c
+	}
+	return c
+}
+
+func (s *screens) Authenticate(r *http.Request, h wire.Hello) (string, error) {
+	if h.Screen == "stranger" {
+		return "", errors.New("unknown screen: open the screen's page again to register it")
+	}
+	return "id-" + h.Screen, nil
+}
+func (s *screens) Connected(string, wire.Hello)      {}
+func (s *screens) Disconnected(id string)            { close(s.gone(id)) }
+func (s *screens) Received(_ string, m wire.Message) { s.received <- m }
+
+// start runs a hub behind a test server.
+func start(t *testing.T, opts hub.Options) (*hub.Hub, *screens, *httptest.Server) {
+	t.Helper()
+	sc := newScreens()
+	h := hub.New(sc, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.Run(ctx)
+	}()
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+		cancel()
+		<-done
+	})
+	return h, sc, srv
+}
+
+func wsURL(srv *httptest.Server) string { return "ws" + strings.TrimPrefix(srv.URL, "http") }
+
+// connect opens a screen's connection and says hello.
+func connect(t *testing.T, srv *httptest.Server, name string, d *websocket.Dialer) *websocket.Conn {
+	t.Helper()
+	if d == nil {
+		d = websocket.DefaultDialer
+	}
+	c, _, err := d.Dial(wsURL(srv), http.Header{"Origin": {srv.URL}})
+	if err != nil {
+		t.Fatalf("dialing: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	send(t, c, wire.Hello{Screen: name})
+	return c
+}
+
+func send(t *testing.T, c *websocket.Conn, m wire.Message) {
+	t.Helper()
+	b, err := wire.Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteMessage(websocket.TextMessage, b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// closeOf reads until the connection ends and returns its close frame.
+func closeOf(t *testing.T, c *websocket.Conn) *websocket.CloseError {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, _, err := c.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) {
+			t.Fatalf("the connection ended without a close frame: %v", err)
+		}
+		return ce
+	}
+}
+
+func TestTheUpgradeChecksTheOrigin(t *testing.T) {
+	_, _, srv := start(t, hub.Options{Origins: []string{"https://kiosk.example"}})
+	tests := []struct {
+		origin string
+		ok     bool
+	}{
+		{"", true}, // not a browser: its cookie still has to prove the screen
+		{srv.URL, true},
+		{strings.ToUpper(srv.URL[:4]) + srv.URL[4:], true},
+		{"https://kiosk.example", true},
+		{"https://evil.example", false},
+		{"https://kiosk.example.evil.example", false},
+		{"http://kiosk.example", false},
+		{"null", false},
+	}
+	for _, tt := range tests {
+		h := http.Header{}
+		if tt.origin != "" {
+			h.Set("Origin", tt.origin)
+		}
+		c, res, err := websocket.DefaultDialer.Dial(wsURL(srv), h)
+		if tt.ok {
+			if err != nil {
+				t.Errorf("Origin %q refused: %v", tt.origin, err)
+				continue
+			}
+			c.Close()
+			continue
+		}
+		if err == nil {
+			c.Close()
+			t.Errorf("Origin %q accepted", tt.origin)
+			continue
+		}
+		if res == nil || res.StatusCode != http.StatusForbidden {
+			t.Errorf("Origin %q: %v, want 403", tt.origin, res)
+			continue
+		}
+		body, _ := io.ReadAll(res.Body)
+		if !strings.Contains(string(body), "is not allowed") {
+			t.Errorf("Origin %q: the refusal says %q", tt.origin, body)
+		}
+	}
+}
+
+func TestAFrameOverTheLimitClosesTheConnection(t *testing.T) {
+	_, sc, srv := start(t, hub.Options{})
+	c := connect(t, srv, "Lobby TV", nil)
+	big := `{"type":"quick_book","data":{"minutes":15,"x":"` + strings.Repeat("x", wire.MaxMessageSize) + `"}}`
+	if err := c.WriteMessage(websocket.TextMessage, []byte(big)); err != nil {
+		t.Fatal(err)
+	}
+	if ce := closeOf(t, c); ce.Code != websocket.CloseMessageTooBig {
+		t.Errorf("closed with %d %q, want %d (message too big)", ce.Code, ce.Text, websocket.CloseMessageTooBig)
+	}
+	select {
+	case <-sc.gone("id-Lobby TV"):
+	case <-time.After(10 * time.Second):
+		t.Fatal("the screen was not disconnected")
+	}
+	select {
+	case m := <-sc.received:
+		t.Errorf("the oversized message reached the handler: %#v", m)
+	default:
+	}
+}
+
+func TestBadMessagesCloseTheConnectionWithTheirReason(t *testing.T) {
+	tests := []struct {
+		name   string
+		first  string // "" for a proper hello
+		then   string
+		reason string
+	}{
+		{"unknown type", "", `{"type":"give_me_tokens"}`, `unknown message type "give_me_tokens"`},
+		{"not JSON", "", `tokens please`, "not a JSON envelope"},
+		{"unknown field", "", `{"type":"sign_out","token":"x"}`, "unknown field"},
+		{"no hello first", `{"type":"sign_out"}`, "", `must be "hello"`},
+		{"bad hello", `{"type":"hello","data":{"screen":""}}`, "", "screen name is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, sc, srv := start(t, hub.Options{})
+			c, _, err := websocket.DefaultDialer.Dial(wsURL(srv), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			first := tt.first
+			if first == "" {
+				first = `{"type":"hello","data":{"screen":"Hall"}}`
+			}
+			c.WriteMessage(websocket.TextMessage, []byte(first))
+			if tt.then != "" {
+				c.WriteMessage(websocket.TextMessage, []byte(tt.then))
+			}
+			ce := closeOf(t, c)
+			if ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, tt.reason) {
+				t.Errorf("closed with %d %q, want %d naming %q", ce.Code, ce.Text, websocket.ClosePolicyViolation, tt.reason)
+			}
+			select {
+			case m := <-sc.received:
+				t.Errorf("a refused message reached the handler: %#v", m)
+			default:
+			}
+		})
+	}
+}
+
+func TestAnUnknownScreenIsToldAndClosed(t *testing.T) {
+	_, _, srv := start(t, hub.Options{})
+	c := connect(t, srv, "stranger", nil)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, data, err := c.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := wire.DecodeFromServer(data)
+	if d, ok := m.(wire.Denied); err != nil || !ok || !strings.Contains(d.Reason, "unknown screen") {
+		t.Fatalf("first message %s (%v), want a denial", data, err)
+	}
+	if ce := closeOf(t, c); ce.Code != websocket.ClosePolicyViolation {
+		t.Errorf("closed with %d, want %d", ce.Code, websocket.ClosePolicyViolation)
+	}
+}
+
+func TestASlowScreenIsDroppedWithoutHoldingUpOthers(t *testing.T) {
+	h, sc, srv := start(t, hub.Options{})
+	// The slow screen never reads, and its socket buffers little: the
+	// kernel holds at most its 64 kB and the server side's send buffer
+	// (tcp_wmem, 4 MB at most), and the hub 16 messages more, so that 64
+	// messages of 1 MB must overflow it whatever the scheduling.
+	slowDialer := &websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			err = c.(*net.TCPConn).SetReadBuffer(64 << 10)
+		}
+		return c, err
+	}}
+	connect(t, srv, "slow", slowDialer)
+	fast := connect(t, srv, "fast", nil)
+	waitFor(t, "both connections", func() bool { return h.Connections() == 2 })
+
+	// In step: each round sends the slow screen 1 MB and the fast one a
+	// message it must receive before the next round. A hub that waited
+	// for the slow screen would stall the fast one here.
+	big := bytes.Repeat([]byte("x"), 1<<20)
+	const n = 64
+	for i := range n {
+		h.Publish("id-slow", big)
+		h.Publish("id-fast", []byte(fmt.Sprintf(`{"type":"bye","data":{"reason":"%d"}}`, i)))
+		fast.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, data, err := fast.ReadMessage()
+		if err != nil {
+			t.Fatalf("the fast screen got %d of %d messages: %v", i, n, err)
+		}
+		if want := fmt.Sprintf(`"%d"`, i); !strings.Contains(string(data), want) {
+			t.Fatalf("message %d is %s", i, data)
+		}
+	}
+	// 64 MB cannot all be buffered: the slow screen was dropped (it is no
+	// longer counted, and nothing more is queued for it), and its socket
+	// closed at once, not when its blocked write reaches the 10 s deadline.
+	waitFor(t, "the slow screen dropped", func() bool { return h.Connections() == 1 })
+	select {
+	case <-sc.gone("id-slow"):
+	case <-time.After(5 * time.Second):
+		t.Error("the dropped screen's connection is still open")
+	}
+	select {
+	case <-sc.gone("id-fast"):
+		t.Error("the fast screen was disconnected")
+	default:
+	}
+}
+
+// waitFor polls cond until it holds, failing after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within 10s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,184 @@
+package screens
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
+)
+
+// Status is a screen as an administrator sees it.
+type Status struct {
+	Screen server.Screen
+	// Account is who is signed in; zero when nobody is.
+	Account server.Account
+	// Online is true while a browser is connected to the screen.
+	Online bool
+	// Phase is what the screen shows now; "" when no browser shows it.
+	Phase wire.Phase
+	// Clash is true for a waiting screen whose pairing number another
+	// waiting screen shows too: it can only be approved by its id.
+	Clash bool
+}
+
+// State is the screen's state for people: pending (waiting for
+// enrollment), signed_in, or enrolled (no account).
+func (st Status) State() string {
+	switch {
+	case !st.Screen.Enrolled:
+		return "pending"
+	case st.Screen.AccountID != "":
+		return "signed_in"
+	}
+	return "enrolled"
+}
+
+// Overview returns every screen with who is signed in and whether it is
+// shown now, oldest first.
+func (m *Manager) Overview(ctx context.Context) ([]Status, error) {
+	all, err := m.cfg.Store.Screens(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("screens: overview: %w", err)
+	}
+	clashes := waitingClashes(all)
+	accounts := map[string]server.Account{}
+	out := make([]Status, len(all))
+	for i, sc := range all {
+		out[i] = Status{Screen: sc, Clash: clashes[sc.ID]}
+		if id := sc.AccountID; id != "" {
+			a, ok := accounts[id]
+			if !ok {
+				a, err = m.cfg.Store.Account(ctx, id)
+				if err != nil && !server.IsNotFound(err) {
+					return nil, fmt.Errorf("screens: overview: %w", err)
+				}
+				accounts[id] = a
+			}
+			out[i].Account = a
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range out {
+		if s := m.sessions[out[i].Screen.ID]; s != nil {
+			out[i].Online = s.conns > 0
+			out[i].Phase = m.viewLocked(s).Phase
+		}
+	}
+	return out, nil
+}
+
+// Status returns one screen as Overview does.
+func (m *Manager) Status(ctx context.Context, id string) (Status, error) {
+	all, err := m.Overview(ctx)
+	if err != nil {
+		return Status{}, err
+	}
+	for _, st := range all {
+		if st.Screen.ID == id {
+			return st, nil
+		}
+	}
+	return Status{}, server.Errorf(server.ENOTFOUND, "no screen has the id %s", id)
+}
+
+// Rename gives a screen a new name, shown on the screen at once. The
+// browser's page keeps its address (?screen=OLD): its credential, not its
+// name, says which screen it is.
+func (m *Manager) Rename(ctx context.Context, id, name, by string) (server.Screen, error) {
+	name = strings.TrimSpace(name)
+	if err := wire.ValidateName(name); err != nil {
+		return server.Screen{}, server.Errorf(server.EINVALID, "%v: a screen's name is 1 to %d printable characters", err, wire.MaxNameLength)
+	}
+	var old string
+	sc, err := m.cfg.Store.UpdateScreen(ctx, id, func(sc *server.Screen) error {
+		old = sc.Name
+		if old == name {
+			return errUnchanged
+		}
+		sc.Name = name
+		return nil
+	})
+	switch {
+	case err == errUnchanged:
+		return sc, nil
+	case server.IsNotFound(err):
+		return sc, server.Errorf(server.ENOTFOUND, "no screen has the id %s", id)
+	case err != nil:
+		return sc, fmt.Errorf("screens: renaming %s: %w", id, err)
+	}
+	m.audit(ctx, server.AuditEvent{Kind: server.AuditScreenRenamed, ScreenID: sc.ID, ScreenName: sc.Name,
+		Outcome: "ok", Detail: fmt.Sprintf("from %q by %s", old, by)})
+	m.reload(ctx, sc.ID)
+	return sc, nil
+}
+
+// langRE is a BCP 47 language tag as screens use them: "en", "fr", "pt-BR".
+var langRE = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$`)
+
+// ValidateSettings says what is wrong with a screen's settings, naming the
+// field and the form it takes.
+func ValidateSettings(set server.ScreenSettings) error {
+	if z := set.TimeZone; z != "" {
+		if _, err := time.LoadLocation(z); err != nil || z == "Local" || len(z) > 64 {
+			return server.Errorf(server.EINVALID, "time zone %q is not an IANA zone name such as Europe/Paris", z)
+		}
+	}
+	if set.Lang != "" && !langRE.MatchString(set.Lang) {
+		return server.Errorf(server.EINVALID, "language %q is not a language tag such as en or fr", set.Lang)
+	}
+	// The hours are read as the screen reads them (ParseHours).
+	if _, _, err := ParseHours(set.Hours); err != nil {
+		return err
+	}
+	return nil
+}
+
+// SetSettings replaces a screen's settings, applied on the screen at once.
+func (m *Manager) SetSettings(ctx context.Context, id string, set server.ScreenSettings, by string) (server.Screen, error) {
+	if err := ValidateSettings(set); err != nil {
+		return server.Screen{}, err
+	}
+	var old server.ScreenSettings
+	sc, err := m.cfg.Store.UpdateScreen(ctx, id, func(sc *server.Screen) error {
+		old = sc.Settings
+		if old == set {
+			return errUnchanged
+		}
+		sc.Settings = set
+		return nil
+	})
+	switch {
+	case err == errUnchanged:
+		return sc, nil
+	case server.IsNotFound(err):
+		return sc, server.Errorf(server.ENOTFOUND, "no screen has the id %s", id)
+	case err != nil:
+		return sc, fmt.Errorf("screens: changing the settings of %s: %w", id, err)
+	}
+	m.audit(ctx, server.AuditEvent{Kind: server.AuditSettings, ScreenID: sc.ID, ScreenName: sc.Name,
+		Outcome: "ok", Detail: fmt.Sprintf("%s by %s", describeSettings(set), by)})
+	m.reload(ctx, sc.ID)
+	return sc, nil
+}
+
+func describeSettings(s server.ScreenSettings) string {
+	clock := "12h"
+	if s.Clock24 {
+		clock = "24h"
+	}
+	return fmt.Sprintf("time zone %q, %s clock, language %q, privacy %v, hours %q", s.TimeZone, clock, s.Lang, s.Privacy, s.Hours)
+}
+
+// reload shows a screen's new name and settings on the screen at once. The
+// change is stored already: a failure here only delays it to the screen's
+// next connection.
+func (m *Manager) reload(ctx context.Context, id string) {
+	if err := m.ReloadSettings(ctx, id); err != nil {
+		m.log.Warn("showing a screen's new settings", "screen", id, "err", err)
+	}
+}
