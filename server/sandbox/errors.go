@@ -104,12 +104,16 @@ func errMissing(param string) stsError {
 		text: fmt.Sprintf("The request body must contain the following parameter: '%s'.", param)}
 }
 
-// errUnknownClient: a client id the tenant does not know. Real answers are
-// unauthorized_client with AADSTS700016, on the devicecode endpoint too
-// (answers quoted in many public threads, e.g. a probe of
-// /consumers/oauth2/v2.0/devicecode with a deleted client id).
+// errUnknownClient: a client id the tenant does not know, AADSTS700016
+// with the platform's text. The OAuth error is invalid_client, RFC 6749
+// §5.2's name for an unknown client and what the sandbox's contract
+// promises its users (TESTIDS.md: "other client ids get invalid_client").
+// Answers quoted in public threads show the platform itself saying
+// unauthorized_client here, on the devicecode endpoint too; a client
+// should branch on neither (placard's identity package treats both as a
+// configuration error) and show the AADSTS number.
 func errUnknownClient(id string) stsError {
-	return stsError{status: 400, err: "unauthorized_client", code: 700016, text: fmt.Sprintf(
+	return stsError{status: 400, err: "invalid_client", code: 700016, text: fmt.Sprintf(
 		"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", id, TenantDomain)}
 }
 

@@ -122,7 +122,7 @@ func TestDeviceCodeRequestsThePlatformRefuses(t *testing.T) {
 		oauth  string
 		code   int
 	}{
-		{"unknown client", sandbox.TenantID, url.Values{"client_id": {"11111111-1111-1111-1111-111111111111"}, "scope": {"User.Read"}}, 400, "unauthorized_client", 700016},
+		{"unknown client", sandbox.TenantID, url.Values{"client_id": {"11111111-1111-1111-1111-111111111111"}, "scope": {"User.Read"}}, 400, "invalid_client", 700016},
 		{"no client", sandbox.TenantID, url.Values{"scope": {"User.Read"}}, 400, "invalid_request", 900144},
 		{"a secret from a public client", sandbox.TenantID, url.Values{"client_id": {sandbox.ClientID}, "scope": {"User.Read"}, "client_secret": {"x"}}, 401, "invalid_client", 700025},
 		{"a permission the app may not ask for", sandbox.TenantID, url.Values{"client_id": {sandbox.ClientID}, "scope": {"User.Read Mail.Read"}}, 400, "invalid_scope", 70011},
