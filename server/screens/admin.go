@@ -94,13 +94,25 @@ func (m *Manager) Rename(ctx context.Context, id, name, by string) (server.Scree
 	if err := wire.ValidateName(name); err != nil {
 		return server.Screen{}, server.Errorf(server.EINVALID, "%v: a screen's name is 1 to %d printable characters", err, wire.MaxNameLength)
 	}
-	var old string
+	return m.edit(ctx, id, "renaming", func(sc *server.Screen) (server.AuditEvent, bool) {
+		if sc.Name == name {
+			return server.AuditEvent{}, false
+		}
+		old := sc.Name
+		sc.Name = name
+		return server.AuditEvent{Kind: server.AuditScreenRenamed, Detail: fmt.Sprintf("from %q by %s", old, by)}, true
+	})
+}
+
+// edit changes a stored screen and, when change says it changed something,
+// audits the change and applies it on the screen at once.
+func (m *Manager) edit(ctx context.Context, id, doing string, change func(*server.Screen) (server.AuditEvent, bool)) (server.Screen, error) {
+	var ev server.AuditEvent
 	sc, err := m.cfg.Store.UpdateScreen(ctx, id, func(sc *server.Screen) error {
-		old = sc.Name
-		if old == name {
+		var changed bool
+		if ev, changed = change(sc); !changed {
 			return errUnchanged
 		}
-		sc.Name = name
 		return nil
 	})
 	switch {
@@ -109,10 +121,10 @@ func (m *Manager) Rename(ctx context.Context, id, name, by string) (server.Scree
 	case server.IsNotFound(err):
 		return sc, server.Errorf(server.ENOTFOUND, "no screen has the id %s", id)
 	case err != nil:
-		return sc, fmt.Errorf("screens: renaming %s: %w", id, err)
+		return sc, fmt.Errorf("screens: %s %s: %w", doing, id, err)
 	}
-	m.audit(ctx, server.AuditEvent{Kind: server.AuditScreenRenamed, ScreenID: sc.ID, ScreenName: sc.Name,
-		Outcome: "ok", Detail: fmt.Sprintf("from %q by %s", old, by)})
+	ev.ScreenID, ev.ScreenName, ev.Outcome = sc.ID, sc.Name, "ok"
+	m.audit(ctx, ev)
 	m.reload(ctx, sc.ID)
 	return sc, nil
 }
@@ -143,27 +155,13 @@ func (m *Manager) SetSettings(ctx context.Context, id string, set server.ScreenS
 	if err := ValidateSettings(set); err != nil {
 		return server.Screen{}, err
 	}
-	var old server.ScreenSettings
-	sc, err := m.cfg.Store.UpdateScreen(ctx, id, func(sc *server.Screen) error {
-		old = sc.Settings
-		if old == set {
-			return errUnchanged
+	return m.edit(ctx, id, "changing the settings of", func(sc *server.Screen) (server.AuditEvent, bool) {
+		if sc.Settings == set {
+			return server.AuditEvent{}, false
 		}
 		sc.Settings = set
-		return nil
+		return server.AuditEvent{Kind: server.AuditSettings, Detail: describeSettings(set) + " by " + by}, true
 	})
-	switch {
-	case err == errUnchanged:
-		return sc, nil
-	case server.IsNotFound(err):
-		return sc, server.Errorf(server.ENOTFOUND, "no screen has the id %s", id)
-	case err != nil:
-		return sc, fmt.Errorf("screens: changing the settings of %s: %w", id, err)
-	}
-	m.audit(ctx, server.AuditEvent{Kind: server.AuditSettings, ScreenID: sc.ID, ScreenName: sc.Name,
-		Outcome: "ok", Detail: fmt.Sprintf("%s by %s", describeSettings(set), by)})
-	m.reload(ctx, sc.ID)
-	return sc, nil
 }
 
 func describeSettings(s server.ScreenSettings) string {
