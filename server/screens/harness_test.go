@@ -27,6 +27,48 @@ type harness struct {
 	pub   *recorder
 	// db is the store's file, for a second store on it (the CLI).
 	db string
+	// sent logs every request to the sandbox.
+	sent *requestLog
+}
+
+// requestLog is a transport that logs when each request was sent and
+// when, and with what status, it was answered.
+type requestLog struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	log  []logged
+}
+
+type logged struct {
+	path           string
+	sent, answered time.Time
+	status         int
+}
+
+func (l *requestLog) RoundTrip(r *http.Request) (*http.Response, error) {
+	e := logged{path: r.URL.Path, sent: time.Now()}
+	res, err := l.next.RoundTrip(r)
+	e.answered = time.Now()
+	if err == nil {
+		e.status = res.StatusCode
+	}
+	l.mu.Lock()
+	l.log = append(l.log, e)
+	l.mu.Unlock()
+	return res, err
+}
+
+// of returns the logged requests to path, in the order they were answered.
+func (l *requestLog) of(path string) []logged {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []logged
+	for _, e := range l.log {
+		if e.path == path {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func newHarness(t *testing.T, tune ...func(*screens.Config)) *harness {
@@ -47,7 +89,8 @@ func newHarness(t *testing.T, tune ...func(*screens.Config)) *harness {
 		t.Fatal(err)
 	}
 	box, _ := secret.NewBox(k)
-	hc := &http.Client{Transport: sb.Transport()}
+	sent := &requestLog{next: sb.Transport()}
+	hc := &http.Client{Transport: sent}
 	id, err := identity.New(identity.Config{
 		ClientID:   sandbox.ClientID,
 		Authority:  "https://" + sandbox.LoginHost + "/" + sandbox.TenantID,
@@ -74,7 +117,7 @@ func newHarness(t *testing.T, tune ...func(*screens.Config)) *harness {
 		m.Close()
 		store.Close()
 	})
-	return &harness{t: t, m: m, sb: sb, store: store, pub: pub, db: db}
+	return &harness{t: t, m: m, sb: sb, store: store, pub: pub, db: db, sent: sent}
 }
 
 // screen registers a screen and connects it.

@@ -2,6 +2,8 @@ package screens_test
 
 import (
 	"context"
+	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,31 +130,70 @@ func TestRevokedAccountReturnsToSignInWithTheReason(t *testing.T) {
 }
 
 func TestThrottledPollWaitsRetryAfterThenRetriesOnce(t *testing.T) {
+	// Graph throttles the requests inside a batch one by one (the batch
+	// itself answers 200), so the statuses are read where the client
+	// tells them, with when.
+	var mu sync.Mutex
+	var answers []struct {
+		at     time.Time
+		status int
+	}
 	h := newHarness(t, func(c *screens.Config) {
 		c.PresenceEvery = 300 * time.Millisecond
 		c.CalendarEvery = time.Hour
+		c.Graph.Observe = func(_ string, status int) {
+			mu.Lock()
+			defer mu.Unlock()
+			answers = append(answers, struct {
+				at     time.Time
+				status int
+			}{time.Now(), status})
+		}
 	})
 	id := h.screen("Lobby TV")
 	h.signIn(id, "ada@placard.example")
 	h.sb.SetFaults(sandbox.Faults{GraphThrottleSeconds: 2})
 	stale := h.wait(id, 5*time.Second, "stale data", func(st wire.State) bool { return st.Dashboard != nil && st.Dashboard.Stale })
-	staleAt, batches := time.Now(), h.sb.Requests("graph /$batch")
 	h.sb.SetFaults(sandbox.Faults{})
 	if stale.Dashboard.User.Name != "Ada Lovelace" || stale.Dashboard.Presence == nil || stale.Dashboard.Agenda == nil {
 		t.Errorf("stale dashboard lost its data: %+v", stale.Dashboard)
 	}
 	h.wait(id, 5*time.Second, "fresh data", func(st wire.State) bool { return st.Dashboard != nil && !st.Dashboard.Stale })
-	if waited := time.Since(staleAt); waited < 1900*time.Millisecond {
-		t.Errorf("retried %v after a 429 with Retry-After: 2", waited)
+
+	// From the first 429 to the first 200 after it: exactly one batch,
+	// sent no sooner than Retry-After.
+	mu.Lock()
+	var throttled, recovered time.Time
+	for _, a := range answers {
+		switch {
+		case throttled.IsZero() && a.status == http.StatusTooManyRequests:
+			throttled = a.at
+		case !throttled.IsZero() && a.status == http.StatusOK && recovered.IsZero():
+			recovered = a.at
+		}
 	}
-	if n := h.sb.Requests("graph /$batch") - batches; n != 1 {
-		t.Errorf("%d requests between the 429 and recovery, want exactly one retry", n)
+	mu.Unlock()
+	if throttled.IsZero() || recovered.IsZero() {
+		t.Fatalf("no 429 then 200 in %+v", answers)
+	}
+	var between []time.Time
+	for _, b := range h.sent.of("/v1.0/$batch") {
+		if b.sent.After(throttled) && !b.sent.After(recovered) {
+			between = append(between, b.sent)
+		}
+	}
+	if len(between) != 1 {
+		t.Fatalf("%d batches sent between the 429 and recovery, want exactly one retry", len(between))
+	}
+	if waited := between[0].Sub(throttled); waited < 2*time.Second {
+		t.Errorf("retried %v after a 429 with Retry-After: 2", waited)
 	}
 }
 
-func TestScreensOfOneAccountShareOnePoll(t *testing.T) {
+func TestScreensOfOneAccountShareOnePollAndOneRefresh(t *testing.T) {
+	const every = 200 * time.Millisecond
 	h := newHarness(t, func(c *screens.Config) {
-		c.PresenceEvery = time.Hour
+		c.PresenceEvery = every
 		c.CalendarEvery = time.Hour
 	})
 	var ids []string
@@ -161,19 +202,51 @@ func TestScreensOfOneAccountShareOnePoll(t *testing.T) {
 		h.signIn(id, "lobby@placard.example")
 		ids = append(ids, id)
 	}
-	// One watch read the account once; the other two screens joined it.
-	if n := h.sb.Requests("graph /$batch"); n != 1 {
-		t.Errorf("%d Graph batches for three screens of one account, want 1", n)
+	if n := h.m.Watches(); n != 1 {
+		t.Fatalf("%d watches for one account", n)
 	}
 	if n := h.sb.Requests("token"); n != 3 {
 		t.Errorf("%d token requests, want the three sign-ins and no refresh", n)
 	}
-	if n := h.m.Watches(); n != 1 {
-		t.Errorf("%d watches for one account", n)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	// Every poll is one $batch for the three screens: over a measured
+	// time there are no more batches than ticks of one poller (three
+	// pollers would make three times as many), and one poll's answer
+	// reaches every screen.
+	start, before := time.Now(), h.sb.Requests("graph /$batch")
+	if err := h.sb.SetPresence("lobby@placard.example", "Busy", "InAMeeting"); err != nil {
+		t.Fatal(err)
 	}
 	for _, id := range ids {
-		st, err := h.m.State(context.Background(), id, 0)
-		if err != nil || st.Phase != wire.PhaseDashboard || st.Dashboard.User.Name != "Lobby Room" {
+		h.wait(id, 5*time.Second, "the new presence", func(st wire.State) bool {
+			return st.Dashboard != nil && st.Dashboard.Presence != nil && st.Dashboard.Presence.Activity == "InAMeeting"
+		})
+	}
+	if err := h.sb.AwaitRequests(ctx, "graph /$batch", before+5); err != nil {
+		t.Fatal(err)
+	}
+	n, ticks := h.sb.Requests("graph /$batch")-before, int(time.Since(start)/every)+1
+	if n > ticks {
+		t.Errorf("%d Graph batches in %d polling periods for three screens of one account, want one per period", n, ticks)
+	}
+
+	// Past the access token's life, one refresh serves the three screens.
+	tokens := h.sb.Requests("token")
+	h.sb.Advance(2 * time.Hour)
+	if err := h.sb.AwaitRequests(ctx, "token", tokens+1); err != nil {
+		t.Fatalf("no refresh after the token's expiry: %v", err)
+	}
+	if err := h.sb.AwaitRequests(ctx, "graph /$batch", h.sb.Requests("graph /$batch")+3); err != nil {
+		t.Fatalf("polls stopped after the refresh: %v", err)
+	}
+	if n := h.sb.Requests("token") - tokens; n != 1 {
+		t.Errorf("%d refreshes for three screens of one account, want 1", n)
+	}
+	for _, id := range ids {
+		st, err := h.m.State(ctx, id, 0)
+		if err != nil || st.Phase != wire.PhaseDashboard || st.Dashboard.User.Name != "Lobby Room" || st.Dashboard.Stale {
 			t.Errorf("screen %s shows %s %+v (%v)", id, st.Phase, st.Dashboard, err)
 		}
 	}
