@@ -73,8 +73,15 @@ func (l *requestLog) of(path string) []logged {
 
 func newHarness(t *testing.T, tune ...func(*screens.Config)) *harness {
 	t.Helper()
+	return newHarnessOn(t, sandbox.Options{}, tune...)
+}
+
+// newHarnessOn is newHarness with a sandbox made with opts.
+func newHarnessOn(t *testing.T, opts sandbox.Options, tune ...func(*screens.Config)) *harness {
+	t.Helper()
 	ctx := context.Background()
-	sb, err := sandbox.New(sandbox.Options{VerificationURL: "https://placard.test/sandbox/devicelogin"})
+	opts.VerificationURL = "https://placard.test/sandbox/devicelogin"
+	sb, err := sandbox.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

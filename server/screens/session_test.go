@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server/sandbox"
 	"github.com/placard/placard/server/screens"
 )
 
@@ -39,5 +40,49 @@ func TestReconnectWithinGraceKeepsTheCode(t *testing.T) {
 	again := h.waitPhase(id, 5*time.Second, wire.PhaseCode).Code.UserCode
 	if again != first {
 		t.Errorf("reconnecting showed a new code: %s then %s", first, again)
+	}
+}
+
+func TestANewCodeReplacesTheOldOneBeforeItExpires(t *testing.T) {
+	// A 2 s code is replaced a fifth of its life before it expires.
+	h := newHarnessOn(t, sandbox.Options{CodeLifetime: 2 * time.Second})
+	id := h.screen("Lobby TV")
+	first := h.waitPhase(id, 5*time.Second, wire.PhaseCode).Code
+	next := h.wait(id, 10*time.Second, "another code", func(st wire.State) bool {
+		if st.Phase != wire.PhaseCode {
+			t.Fatalf("between two codes the screen showed %s %+v", st.Phase, st.Problem)
+		}
+		return st.Code.UserCode != first.UserCode
+	})
+	if now := time.Now(); !now.Before(first.ExpiresAt) {
+		t.Errorf("the new code came %v after the old one expired", now.Sub(first.ExpiresAt))
+	}
+	if !next.Code.ExpiresAt.After(first.ExpiresAt) || next.Code.QR.Path == "" {
+		t.Errorf("the new code %+v does not outlive the old one (%v) or has no QR", next.Code, first.ExpiresAt)
+	}
+	if n := h.sb.Requests("devicecode"); n != 2 {
+		t.Errorf("%d device codes asked for, want 2", n)
+	}
+}
+
+func TestABlockedScreenWaitsLongBeforeAskingAgain(t *testing.T) {
+	h := newHarness(t)
+	h.sb.SetFaults(sandbox.Faults{ConditionalAccessBlock: true})
+	id := h.screen("Lobby TV")
+	code := h.waitPhase(id, 5*time.Second, wire.PhaseCode).Code.UserCode
+	if out := h.sb.Approve(code, "ada@placard.example"); out != sandbox.OutcomeBlocked {
+		t.Fatalf("approving under a block: %s", out)
+	}
+	st := h.waitPhase(id, 10*time.Second, wire.PhaseError)
+	if st.Problem.Kind != wire.ProblemBlocked || st.Problem.Code != "AADSTS53003" {
+		t.Errorf("problem %+v, want blocked with AADSTS53003", st.Problem)
+	}
+	// Not the few seconds of a decline: a blocked screen must not keep
+	// asking the identity platform for codes a policy refuses.
+	if wait := time.Until(st.Problem.Retry); wait < 5*time.Minute-time.Second {
+		t.Errorf("a blocked screen tries again in %v, want 5 minutes or more", wait)
+	}
+	if n := h.sb.Requests("devicecode"); n != 1 {
+		t.Errorf("%d device codes asked for, want the one that was blocked", n)
 	}
 }
