@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"image/png"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/placard/placard/server/internal/browsertest"
+)
+
+// A phone that scans the QR code a screen shows lands on the genuine
+// verification page, with that screen's code filled in and the screen named:
+// the picture is read as a camera would, from the pixels the browser drew.
+func TestTheQRCodeOnScreenTakesAPhoneToItsCode(t *testing.T) {
+	m := testServer(t)
+	browser := browsertest.New(t)
+
+	var code, uri string
+	var shot []byte
+	browsertest.Run(t, browser, 20*time.Second, "photographing the QR code",
+		chromedp.EmulateViewport(1280, 720),
+		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape("Lobby TV")),
+		chromedp.WaitVisible(browsertest.State("code")),
+		chromedp.Text(browsertest.TestID("user-code"), &code),
+		chromedp.Text(browsertest.TestID("verification-uri"), &uri),
+		chromedp.Screenshot(browsertest.TestID("qr"), &shot, chromedp.NodeVisible),
+	)
+	code = strings.Join(strings.Fields(code), "")
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatalf("reading the screenshot: %v", err)
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	if err != nil {
+		t.Fatalf("no QR code can be read from what the screen shows: %v", err)
+	}
+	want := uri + "?code=" + code
+	if read.GetText() != want {
+		t.Fatalf("the QR code carries %q, want %q", read.GetText(), want)
+	}
+
+	phone := browsertest.Tab(t, browser)
+	var prefilled, page string
+	browsertest.Run(t, phone, 20*time.Second, "following the QR code",
+		chromedp.Navigate(read.GetText()),
+		chromedp.Value(`input[name="user_code"]`, &prefilled),
+		chromedp.Text("body", &page),
+	)
+	if strings.ReplaceAll(prefilled, "-", "") != code {
+		t.Errorf("the phone page has %q filled in, want %s", prefilled, code)
+	}
+	if !strings.Contains(page, "Lobby TV") {
+		t.Errorf("the phone page does not name the screen that asked: %.300s", page)
+	}
+}
