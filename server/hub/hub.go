@@ -27,12 +27,11 @@ import (
 const (
 	// writeWait is the time allowed to write a message to a screen.
 	writeWait = 10 * time.Second
-	// pongWait is the time allowed to read the next pong from a screen.
-	pongWait = 60 * time.Second
-	// pingPeriod sends pings before pongWait runs out.
-	pingPeriod = pongWait * 9 / 10
-	// helloWait is the time a new connection has to say hello.
-	helloWait = 10 * time.Second
+	// DefaultPongWait is the time allowed to read the next pong from a
+	// screen; pings go out at 9/10 of it.
+	DefaultPongWait = 60 * time.Second
+	// DefaultHelloWait is the time a new connection has to say hello.
+	DefaultHelloWait = 10 * time.Second
 	// maxMessageSize is the largest message a screen may send.
 	maxMessageSize = wire.MaxMessageSize
 	// sendBuffer is how many messages may wait for a slow screen before
@@ -66,6 +65,8 @@ type Hub struct {
 	metrics  Metrics
 	upgrader websocket.Upgrader
 	origins  []string
+	// pongWait and helloWait are read deadlines (Options).
+	pongWait, helloWait time.Duration
 
 	ops  chan func()
 	done chan struct{}
@@ -82,6 +83,13 @@ type Options struct {
 	// ("https://kiosk.example").
 	Origins []string
 	Metrics Metrics
+	// PongWait is how long a screen may go without answering a ping
+	// before it is dropped: DefaultPongWait when zero.
+	// A TV that lost power leaves no close frame; this finds it.
+	PongWait time.Duration
+	// HelloWait is how long a new connection has to say hello:
+	// DefaultHelloWait when zero.
+	HelloWait time.Duration
 }
 
 // New returns a hub; Run must be running for it to work.
@@ -89,14 +97,22 @@ func New(h Handler, opts Options) *Hub {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	if opts.PongWait <= 0 {
+		opts.PongWait = DefaultPongWait
+	}
+	if opts.HelloWait <= 0 {
+		opts.HelloWait = DefaultHelloWait
+	}
 	hb := &Hub{
-		handler: h,
-		log:     opts.Log,
-		metrics: opts.Metrics,
-		origins: opts.Origins,
-		ops:     make(chan func(), 1024),
-		done:    make(chan struct{}),
-		screens: map[string]map[*client]bool{},
+		handler:   h,
+		log:       opts.Log,
+		metrics:   opts.Metrics,
+		origins:   opts.Origins,
+		pongWait:  opts.PongWait,
+		helloWait: opts.HelloWait,
+		ops:       make(chan func(), 1024),
+		done:      make(chan struct{}),
+		screens:   map[string]map[*client]bool{},
 	}
 	hb.upgrader = websocket.Upgrader{
 		ReadBufferSize:  1024,
@@ -280,7 +296,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(maxMessageSize)
 
-	hello, err := readHello(conn)
+	hello, err := readHello(conn, h.helloWait)
 	if err != nil {
 		closeWith(conn, websocket.ClosePolicyViolation, err.Error())
 		return
@@ -303,7 +319,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		c.writePump()
+		c.writePump(h.pongWait * 9 / 10)
 	}()
 	h.handler.Connected(screenID, hello)
 	err = h.readPump(c)
@@ -316,8 +332,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // readHello reads the connection's first message, which must be a hello.
-func readHello(conn *websocket.Conn) (wire.Hello, error) {
-	conn.SetReadDeadline(time.Now().Add(helloWait))
+func readHello(conn *websocket.Conn, wait time.Duration) (wire.Hello, error) {
+	conn.SetReadDeadline(time.Now().Add(wait))
 	_, data, err := conn.ReadMessage()
 	if err != nil {
 		return wire.Hello{}, fmt.Errorf("no hello: %w", err)
@@ -337,9 +353,9 @@ func readHello(conn *websocket.Conn) (wire.Hello, error) {
 // reports. A message that does not decode ends the connection with the
 // reason in the close frame.
 func (h *Hub) readPump(c *client) error {
-	c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	c.conn.SetReadDeadline(time.Now().Add(h.pongWait))
 	c.conn.SetPongHandler(func(string) error {
-		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
+		return c.conn.SetReadDeadline(time.Now().Add(h.pongWait))
 	})
 	for {
 		_, data, err := c.conn.ReadMessage()
@@ -384,10 +400,11 @@ func (c *client) closeReason(code int, text string) {
 	c.reason = &websocket.CloseError{Code: code, Text: text}
 }
 
-// writePump writes queued messages and pings; when the hub closes the
-// send channel it sends a close frame and closes the connection.
-func (c *client) writePump() {
-	ticker := time.NewTicker(pingPeriod)
+// writePump writes queued messages and a ping every pingEvery; when the
+// hub closes the send channel it sends a close frame and closes the
+// connection.
+func (c *client) writePump(pingEvery time.Duration) {
+	ticker := time.NewTicker(pingEvery)
 	defer func() {
 		ticker.Stop()
 		c.conn.Close()

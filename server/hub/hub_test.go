@@ -306,3 +306,69 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A screen that lost power sends no close frame: the hub finds it by the
+// pongs it stops sending, and a screen that answers stays.
+func TestPingsKeepAScreenThatAnswersAndDropOneThatDoesNot(t *testing.T) {
+	const pongWait = 300 * time.Millisecond
+	_, sc, srv := start(t, hub.Options{PongWait: pongWait})
+
+	// The live screen answers pings (gorilla's default ping handler sends
+	// the pong) and counts them.
+	live := connect(t, srv, "live", nil)
+	pings := make(chan struct{}, 64)
+	live.SetPingHandler(func(data string) error {
+		pings <- struct{}{}
+		return live.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	go func() {
+		for {
+			if _, _, err := live.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+
+	// The dead one reads (so it would see a close) but never pongs.
+	dead := connect(t, srv, "dead", nil)
+	dead.SetPingHandler(func(string) error { return nil })
+	go func() {
+		for {
+			if _, _, err := dead.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+
+	select {
+	case <-sc.gone("id-dead"):
+	case <-time.After(10 * pongWait):
+		t.Fatalf("a screen that answers no ping was kept past %v", 10*pongWait)
+	}
+	// Pings over more than three pong waits kept the live one.
+	deadline := time.After(10 * time.Second)
+	for range 4 {
+		select {
+		case <-pings:
+		case <-deadline:
+			t.Fatal("the hub stopped pinging the live screen")
+		}
+	}
+	select {
+	case <-sc.gone("id-live"):
+		t.Fatal("a screen that answers every ping was dropped")
+	default:
+	}
+}
+
+func TestAConnectionThatSaysNoHelloIsClosed(t *testing.T) {
+	_, _, srv := start(t, hub.Options{HelloWait: 200 * time.Millisecond})
+	c, _, err := websocket.DefaultDialer.Dial(wsURL(srv), http.Header{"Origin": {srv.URL}})
+	if err != nil {
+		t.Fatalf("dialing: %v", err)
+	}
+	defer c.Close()
+	if ce := closeOf(t, c); ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "no hello") {
+		t.Errorf("closed with %d %q, want a policy violation saying no hello came", ce.Code, ce.Text)
+	}
+}
