@@ -19,7 +19,7 @@ func codeView(st wire.State, tx *texts, now time.Time) app.UI {
 	}
 	left := c.ExpiresAt.Sub(now)
 	before, after, _ := strings.Cut(tx.signInTo, "%s")
-	return app.Div().Class("code-view").Body(
+	return app.Main().Class("code-view").Body(
 		topBar(st, now),
 		app.H1().Class("title").Body(
 			app.Text(before),

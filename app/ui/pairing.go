@@ -16,7 +16,7 @@ func pairingView(st wire.State, tx *texts) app.UI {
 		number = st.Pairing.Number
 	}
 	before, after, _ := strings.Cut(tx.pairingHow, "%s")
-	return app.Div().Class("pairing-view").Body(
+	return app.Main().Class("pairing-view").Body(
 		app.H1().Class("title").DataSet("testid", "screen-name").Text(st.Screen.Name),
 		app.P().Class("lead").Text(tx.pairingTitle),
 		app.Div().Class("pairing-code").DataSet("testid", "pairing-code").Text(number),

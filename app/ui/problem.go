@@ -20,7 +20,7 @@ func problemView(st wire.State, tx *texts, now time.Time) app.UI {
 	if !ok {
 		words = tx.problems[wire.ProblemFailed]
 	}
-	return app.Div().Class("problem-view").Body(
+	return app.Main().Class("problem-view").Body(
 		app.P().Class("screen-label").DataSet("testid", "screen-name").Text(st.Screen.Name),
 		app.H1().Class("title").DataSet("testid", "error-title").Text(words[0]),
 		app.P().Class("lead").DataSet("testid", "error-message").Text(words[1]),
