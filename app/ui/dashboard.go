@@ -67,7 +67,9 @@ func asleepView(st wire.State, now time.Time) app.UI {
 
 // avatar is the account's photo, or its initials.
 func avatar(u wire.User) app.UI {
-	if u.Photo != "" && strings.HasPrefix(u.Photo, "data:image/") {
+	// Only a photo's address on the edge server goes into the attribute
+	// (go-app does not HTML-escape attribute values).
+	if strings.HasPrefix(u.Photo, "/photo/") && len(u.Photo) < 200 && attrSafe(u.Photo) == u.Photo {
 		// The name is beside it: the photo needs no alt text of its own
 		// (and go-app does not HTML-escape attribute values). go-app
 		// drops an empty alt, so the photo is hidden from assistive

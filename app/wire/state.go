@@ -121,7 +121,8 @@ type Dashboard struct {
 type User struct {
 	Name     string `json:"name"`
 	Initials string `json:"initials"`
-	// Photo is a data: URL, "" when the account has none.
+	// Photo is the address of the photo on the edge server, which serves
+	// it to this screen only; "" when the account has none.
 	Photo string `json:"photo,omitempty"`
 }
 

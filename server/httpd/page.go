@@ -190,3 +190,49 @@ func randomKey() string {
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// servePhoto serves the profile photo a screen shows, to that screen only:
+// the request must carry the screen's credential (its cookie, which the
+// browser sends with the image request), and the photo is the one the
+// screen shows now. Anything else is 404, which says nothing of whether
+// the screen or photo exists.
+func (s *Server) servePhoto(w http.ResponseWriter, r *http.Request) {
+	screenID, tag := r.PathValue("screen"), r.PathValue("tag")
+	var data []byte
+	var ctype string
+	ok := false
+	if cred := credentialFor(r, screenID); cred != nil {
+		if _, err := s.Screens.Authenticate(r.Context(), *cred); err == nil {
+			data, ctype, ok = s.Screens.Photo(screenID, tag)
+		}
+	}
+	if !ok {
+		w.Header().Set("Cache-Control", "no-store")
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Length", strconv.Itoa(len(data)))
+	// The URL names the content: it never changes, and it is this
+	// screen's alone.
+	h.Set("Cache-Control", "private, max-age=31536000, immutable")
+	w.Write(data)
+}
+
+// credentialFor finds, among the request's screen cookies, the credential
+// of the screen with id screenID. A photo's URL names the screen by id,
+// and its cookie is named after the name the page was opened with, which
+// a rename does not change.
+func credentialFor(r *http.Request, screenID string) *screens.Credential {
+	for _, c := range r.Cookies() {
+		name := strings.TrimPrefix(c.Name, "__Host-")
+		if !strings.HasPrefix(name, "placard_screen_") {
+			continue
+		}
+		if cred, ok := screens.ParseCredential(c.Value); ok && cred.ScreenID == screenID {
+			return &cred
+		}
+	}
+	return nil
+}

@@ -23,7 +23,7 @@ func (m *Manager) viewLocked(s *session) wire.State {
 		}
 		d := s.watch.data
 		st.Dashboard = &wire.Dashboard{
-			User:     wire.User{Name: d.name, Initials: initials(d.name), Photo: d.photo},
+			User:     wire.User{Name: d.name, Initials: initials(d.name), Photo: d.photo.url(s.id)},
 			Presence: d.presence,
 			Fresh:    d.fresh,
 			Stale:    d.stale,

@@ -2,7 +2,9 @@ package screens
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"math/rand/v2"
 	"net/http"
@@ -29,7 +31,7 @@ type watch struct {
 // accountData is what Graph said of the account, last time it answered.
 type accountData struct {
 	name  string
-	photo string // data: URL, "" when none
+	photo photo // zero when the account has none
 	// presence is nil when the account has none (no Teams, no scope).
 	presence *wire.Presence
 	// events are the account's events around today, for every zone its
@@ -173,7 +175,7 @@ func (m *Manager) readAccount(ctx context.Context, w *watch, p *poller, token st
 		}
 	}
 	var me graph.User
-	var photo string
+	var pic photo
 	if !p.profiled {
 		if err := res["me"].Decode(&me); err != nil {
 			return err
@@ -182,11 +184,7 @@ func (m *Manager) readAccount(ctx context.Context, w *watch, p *poller, token st
 		switch err := res["photo"].Decode(&b64); {
 		case err == nil:
 			if raw, err := base64.StdEncoding.DecodeString(b64); err == nil && len(raw) > 0 && len(raw) < maxPhoto {
-				ctype := res["photo"].Headers["Content-Type"]
-				if !strings.HasPrefix(ctype, "image/") {
-					ctype = "image/jpeg"
-				}
-				photo = "data:" + ctype + ";base64," + base64.StdEncoding.EncodeToString(raw)
+				pic = newPhoto(raw, res["photo"].Headers["Content-Type"])
 			}
 		case graph.StatusOf(err) == http.StatusNotFound:
 			// No photo: the screen shows initials.
@@ -207,7 +205,7 @@ func (m *Manager) readAccount(ctx context.Context, w *watch, p *poller, token st
 			if me.DisplayName != "" {
 				d.name = me.DisplayName
 			}
-			d.photo = photo
+			d.photo = pic
 		}
 		// Freshness is shown to the minute: a poll that changes nothing
 		// else does not push a new state more than once a minute.
@@ -222,6 +220,51 @@ func (m *Manager) readAccount(ctx context.Context, w *watch, p *poller, token st
 
 // maxPhoto bounds a profile photo kept for screens.
 const maxPhoto = 1 << 20
+
+// photo is an account's profile photo. Screens load it by its URL, which
+// names its content: a state pushed to a screen carries the URL, not the
+// picture, and the browser keeps the picture for as long as it does not
+// change.
+type photo struct {
+	data  []byte
+	ctype string
+	tag   string // hex of the start of the data's SHA-256
+}
+
+func newPhoto(data []byte, ctype string) photo {
+	// Only an image type goes back out with the bytes (nosniff is set on
+	// every answer).
+	if !strings.HasPrefix(ctype, "image/") || strings.ContainsAny(ctype, "\r\n") {
+		ctype = "image/jpeg"
+	}
+	sum := sha256.Sum256(data)
+	return photo{data: data, ctype: ctype, tag: hex.EncodeToString(sum[:12])}
+}
+
+// url is where a screen loads the photo; "" when there is none.
+func (p photo) url(screenID string) string {
+	if p.tag == "" {
+		return ""
+	}
+	return "/photo/" + screenID + "/" + p.tag
+}
+
+// Photo returns the profile photo a screen shows now, when tag names it:
+// the bytes and their media type. Nothing else is ever served from it, so
+// a screen only ever gets the photo of the account it shows.
+func (m *Manager) Photo(screenID, tag string) (data []byte, ctype string, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.sessions[screenID]
+	if s == nil || s.watch == nil || s.phase != wire.PhaseDashboard {
+		return nil, "", false
+	}
+	p := s.watch.data.photo
+	if p.tag == "" || p.tag != tag {
+		return nil, "", false
+	}
+	return p.data, p.ctype, true
+}
 
 // lacks reports an answer that means the account does not have the thing
 // asked for (403: scope not granted; 404: no Teams licence, no mailbox),

@@ -100,6 +100,10 @@ func TestSignInOnAScreenEndToEnd(t *testing.T) {
 	if !noReload {
 		t.Errorf("the page reloaded to show the dashboard")
 	}
+	// Ada has a photo: the screen loads it from the edge server.
+	browsertest.Run(t, browser, 10*time.Second, "waiting for Ada's photo",
+		chromedp.Poll(`(() => { const el = document.querySelector('[data-testid="user-photo"]');
+			return el !== null && el.tagName === "IMG" && el.complete && el.naturalWidth > 0 })()`, nil))
 	var clock string
 	browsertest.Run(t, browser, 5*time.Second, "reading the clock", chromedp.Text(browsertest.TestID("clock"), &clock))
 	if !regexp.MustCompile(`^\d{1,2}:\d{2}`).MatchString(clock) {
