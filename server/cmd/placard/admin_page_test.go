@@ -209,3 +209,15 @@ func TestDeletingAnAdminTokenEndsItsSessions(t *testing.T) {
 		t.Error("a session of a deleted token still shows the admin page")
 	}
 }
+
+func TestTheAdminPageShowsThePermissionsAskedFor(t *testing.T) {
+	m := testServer(t)
+	b := newAdminBrowser(t, m)
+	b.login(newToken(t, m))
+	_, page := b.get("/admin")
+	got := regexp.MustCompile(`data-testid="admin-scopes"[^>]*>(.*?)</dd>`).FindStringSubmatch(page)
+	want := "<code>User.Read</code> <code>Calendars.Read</code> <code>Presence.Read</code>"
+	if got == nil || got[1] != want {
+		t.Errorf("admin-scopes %q, want %q", got, want)
+	}
+}

@@ -29,6 +29,11 @@ func TestQuickBookFlagAsksForWritePermissionOnly(t *testing.T) {
 		{[]string{"-quick-book=false"}, false, false},
 		{[]string{"-quick-book", "-scopes", "User.Read Calendars.ReadWrite"}, true, true},
 	}
+	// Least privilege by default: read the profile, calendar and presence.
+	if cfg, err := ParseConfig(nil, func(string) string { return "" }, io.Discard); err != nil ||
+		!slices.Equal(cfg.Scopes, []string{"User.Read", "Calendars.Read", "Presence.Read"}) {
+		t.Errorf("default scopes %v (%v), want User.Read Calendars.Read Presence.Read", cfg.Scopes, err)
+	}
 	for _, c := range cases {
 		cfg, err := ParseConfig(c.args, func(string) string { return "" }, io.Discard)
 		if err != nil {

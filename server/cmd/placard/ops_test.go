@@ -61,6 +61,17 @@ func TestMetricsMoveWithASignIn(t *testing.T) {
 	_, before := get(t, c, m.URL+"/metrics")
 	s := openScreen(t, m, "Lobby TV")
 	s.signIn(m, "ada@placard.example")
+	// Past the access token's life, the next poll refreshes it.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	tokens, batches := m.Sandbox.Requests("token"), m.Sandbox.Requests("graph /$batch")
+	m.Sandbox.Advance(2 * time.Hour)
+	if err := m.Sandbox.AwaitRequests(ctx, "token", tokens+1); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Sandbox.AwaitRequests(ctx, "graph /$batch", batches+2); err != nil {
+		t.Fatal(err)
+	}
 	_, after := get(t, c, m.URL+"/metrics")
 	for _, tt := range []struct {
 		name string
@@ -73,6 +84,8 @@ func TestMetricsMoveWithASignIn(t *testing.T) {
 		{`placard_graph_requests_total{endpoint="$batch",status="200"}`, 1},
 		{`placard_websocket_messages_total{direction="out",type="state"}`, 2},
 		{`placard_graph_polls_total`, 1},
+		{`placard_token_refreshes_total{outcome="success"}`, 1},
+		{`placard_graph_poll_lag_seconds_count`, 1},
 	} {
 		if got := metric(t, after, tt.name) - metric(t, before, tt.name); got < tt.min {
 			t.Errorf("%s moved by %v, want at least %v", tt.name, got, tt.min)

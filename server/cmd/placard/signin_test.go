@@ -33,6 +33,20 @@ func TestPageCarriesTheUserCodeWithoutJavaScript(t *testing.T) {
 	if got := res.Header.Get("Cache-Control"); got != "no-store" {
 		t.Errorf("a page with a live code has Cache-Control %q, want no-store", got)
 	}
+	if !regexp.MustCompile(`<h1[^>]*>\s*Sign in to\s*<strong data-testid="screen-name"[^>]*>\s*X\s*</strong>`).MatchString(html) {
+		t.Errorf("the page does not say \"Sign in to X\" with the screen's name")
+	}
+	// The screen's credential: a cookie no script can read, sent to this
+	// site only.
+	var cred *http.Cookie
+	for _, c := range res.Cookies() {
+		if strings.HasPrefix(c.Name, "placard_screen_") {
+			cred = c
+		}
+	}
+	if cred == nil || !cred.HttpOnly || cred.SameSite != http.SameSiteStrictMode || cred.Path != "/" {
+		t.Errorf("the screen's cookie %+v, want HttpOnly, SameSite=Strict, Path=/", cred)
+	}
 }
 
 func TestReloadKeepsTheSameCode(t *testing.T) {
