@@ -62,15 +62,19 @@ func (m *Manager) signIn(ctx context.Context, s *session) {
 		if err != nil {
 			m.log.Error("drawing a QR code", "screen", s.id, "err", err)
 		}
+		// The audit trail and the phone page know of the code before
+		// anyone can read it on the screen.
 		m.mu.Lock()
-		s.phase, s.problem = wire.PhaseCode, nil
-		s.code = &wire.Code{UserCode: code.UserCode, VerificationURI: code.VerificationURI, ExpiresAt: code.ExpiresAt, QR: qr}
 		name := s.screen.Name
-		m.publishLocked(s)
 		m.mu.Unlock()
 		m.cfg.OnCode(code.UserCode, name)
 		m.audit(ctx, server.AuditEvent{Kind: server.AuditCodeShown, ScreenID: s.id, ScreenName: name, Outcome: "ok",
 			Detail: "expires " + code.ExpiresAt.UTC().Format(time.RFC3339)})
+		m.mu.Lock()
+		s.phase, s.problem = wire.PhaseCode, nil
+		s.code = &wire.Code{UserCode: code.UserCode, VerificationURI: code.VerificationURI, ExpiresAt: code.ExpiresAt, QR: qr}
+		m.publishLocked(s)
+		m.mu.Unlock()
 
 		wctx, cancel := context.WithDeadline(ctx, renewAt(m.cfg.Now(), code.ExpiresAt))
 		acct, err := flow.Wait(wctx)

@@ -57,7 +57,7 @@ func TestSignInOnAScreenEndToEnd(t *testing.T) {
 		chromedp.WaitVisible(browsertest.State("code")),
 		// The Wasm has taken over once it has said hello; it replaces the
 		// prerendered nodes, so they are read after.
-		chromedp.Poll(`document.querySelector('[data-testid="screen"]:not([data-snapshot])') !== null`, nil),
+		browsertest.Until(`document.querySelector('[data-testid="screen"]:not([data-snapshot])') !== null`),
 		chromedp.Text(browsertest.TestID("user-code"), &code),
 		chromedp.Text(browsertest.TestID("verification-uri"), &uri),
 		// Marks this page: a reload would lose the mark.
@@ -102,8 +102,8 @@ func TestSignInOnAScreenEndToEnd(t *testing.T) {
 	}
 	// Ada has a photo: the screen loads it from the edge server.
 	browsertest.Run(t, browser, 10*time.Second, "waiting for Ada's photo",
-		chromedp.Poll(`(() => { const el = document.querySelector('[data-testid="user-photo"]');
-			return el !== null && el.tagName === "IMG" && el.complete && el.naturalWidth > 0 })()`, nil))
+		browsertest.Until(`(() => { const el = document.querySelector('[data-testid="user-photo"]');
+			return el !== null && el.tagName === "IMG" && el.complete && el.naturalWidth > 0 })()`))
 	var clock string
 	browsertest.Run(t, browser, 5*time.Second, "reading the clock", chromedp.Text(browsertest.TestID("clock"), &clock))
 	if !regexp.MustCompile(`^\d{1,2}:\d{2}`).MatchString(clock) {

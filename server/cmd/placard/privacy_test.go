@@ -100,7 +100,7 @@ func TestPrivacyModeSendsNoMeetingSubject(t *testing.T) {
 	// above looked where it would have been.
 	setPrivacy(false)
 	browsertest.Run(t, browser, 15*time.Second, "waiting for the subject",
-		chromedp.Poll(`[...document.querySelectorAll('[data-testid="agenda-subject"]')].some(e => e.textContent === `+jsString(subject)+`)`, nil),
+		browsertest.Until(`[...document.querySelectorAll('[data-testid="agenda-subject"]')].some(e => e.textContent === `+jsString(subject)+`)`),
 	)
 }
 

@@ -84,7 +84,7 @@ func TestReloadDownloadsNoWasmAndOfflineShowsItsPage(t *testing.T) {
 		wasmRuns,
 		// The service worker has installed, and cached app.wasm.
 		chromedp.Evaluate(`navigator.serviceWorker.ready.then(() => { window.placardWorker = true }); 0`, nil),
-		chromedp.Poll(`window.placardWorker === true && !!navigator.serviceWorker.controller`, nil),
+		browsertest.Until(`window.placardWorker === true && !!navigator.serviceWorker.controller`),
 	)
 	first := proxy.count(wasmPathRE)
 	if first == 0 {

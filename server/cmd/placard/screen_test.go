@@ -146,7 +146,7 @@ func showAt(t *testing.T, tab context.Context, size screenSize, touch *bool, sta
 		actions = append(actions, chromedp.Reload(), chromedp.WaitVisible(browsertest.State(state)), wasmRuns,
 			// The edge server has heard the new hello once the screen
 			// is marked as touch (or not).
-			chromedp.Poll(fmt.Sprintf(`document.querySelector('[data-testid="screen"]').classList.contains("touch") === %v`, size.touch), nil))
+			browsertest.Until(fmt.Sprintf(`document.querySelector('[data-testid="screen"]').classList.contains("touch") === %v`, size.touch)))
 	}
 	browsertest.Run(t, tab, 20*time.Second, "showing "+state+" at "+size.name, actions...)
 }
@@ -159,7 +159,7 @@ func emulate(size screenSize) chromedp.Action {
 }
 
 // wasmRuns waits for the Wasm to take over the prerendered page.
-var wasmRuns = chromedp.Poll(`document.querySelector('[data-testid="screen"]:not([data-snapshot])') !== null`, nil)
+var wasmRuns = browsertest.Until(`document.querySelector('[data-testid="screen"]:not([data-snapshot])') !== null`)
 
 // openTab opens a screen in a new tab and waits for a state.
 func openTab(t *testing.T, browser context.Context, m *Main, name, state string) context.Context {

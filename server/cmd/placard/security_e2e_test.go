@@ -129,10 +129,7 @@ func TestNothingSecretReachesTheBrowserAndTheCSPHolds(t *testing.T) {
 	step(t, browser, screen, 30*time.Second, "opening a new screen",
 		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape("Lobby TV")),
 		chromedp.WaitVisible(browsertest.State("pairing")),
-		// On an interval, not on animation frames: a tab behind others
-		// gets none.
-		chromedp.Poll(`document.querySelector('[data-testid="screen"]:not([data-snapshot])') !== null`, nil,
-			chromedp.WithPollingInterval(50*time.Millisecond)),
+		browsertest.Until(`document.querySelector('[data-testid="screen"]:not([data-snapshot])') !== null`),
 		chromedp.Text(browsertest.TestID("pairing-code"), &number),
 	)
 	number = strings.TrimSpace(number)

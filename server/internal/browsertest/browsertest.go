@@ -132,3 +132,10 @@ func TestID(id string, more ...string) string {
 func State(state string) string {
 	return TestID("screen", `[data-state="`+state+`"]`)
 }
+
+// Until waits for a JavaScript expression to be true. It polls on an
+// interval, not on animation frames: a tab behind another (the screen
+// while the phone page is open) gets no animation frame.
+func Until(expr string) chromedp.Action {
+	return chromedp.Poll(expr, nil, chromedp.WithPollingInterval(50*time.Millisecond))
+}
