@@ -158,7 +158,7 @@ func (s *Sandbox) SetPresence(upn, availability, activity string) error {
 	if u == nil {
 		return fmt.Errorf("%w %q", errNoUser, upn)
 	}
-	u.Availability, u.Activity = availability, activity
+	u.Availability, u.Activity, u.presenceSet = availability, activity, true
 	s.saveLocked()
 	return nil
 }
@@ -210,9 +210,10 @@ func (s *Sandbox) Users() []UserInfo {
 	defer s.mu.Unlock()
 	var out []UserInfo
 	for _, u := range s.sortedUsers() {
+		availability, activity := s.presenceLocked(u)
 		out = append(out, UserInfo{UPN: u.UPN, DisplayName: u.DisplayName, Mailbox: u.Mailbox, Teams: u.Teams,
-			Room: u.Room, Photo: len(u.Photo) > 0, TimeZone: u.TimeZone, Availability: u.Availability,
-			Activity: u.Activity, RevokedAt: u.validSince, Roles: u.Roles})
+			Room: u.Room, Photo: len(u.Photo) > 0, TimeZone: u.TimeZone, Availability: availability,
+			Activity: activity, RevokedAt: u.validSince, Roles: u.Roles})
 	}
 	return out
 }

@@ -292,7 +292,7 @@ func (s *Sandbox) presence(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	availability, activity := u.Availability, u.Activity
+	availability, activity := s.presenceLocked(u)
 	s.mu.Unlock()
 	writeGraph(w, r, http.StatusOK, map[string]any{
 		"@odata.context": originOf(r).graph + "/v1.0/$metadata#users('" + u.OID + "')/presence/$entity",
@@ -300,6 +300,26 @@ func (s *Sandbox) presence(w http.ResponseWriter, r *http.Request) {
 		"availability":   availability,
 		"activity":       activity,
 	})
+}
+
+// presenceLocked is a user's presence now; s.mu must be held. Teams sets
+// "Busy, In a meeting" by itself while a meeting of the calendar is on (an
+// app-configured state), and a status the user chose prevails over it
+// (https://learn.microsoft.com/en-us/microsoftteams/presence-admins;
+// precedence: https://learn.microsoft.com/en-us/graph/api/presence-setpresence).
+// Only an available user goes into a meeting this way: one who is in a
+// call or away stays so.
+func (s *Sandbox) presenceLocked(u *user) (availability, activity string) {
+	if u.presenceSet || u.Availability != "Available" {
+		return u.Availability, u.Activity
+	}
+	now := s.now()
+	for _, ev := range s.eventsBetween(u, now, now.Add(time.Second)) {
+		if !ev.AllDay && !ev.Cancelled && ev.ShowAs == "busy" {
+			return "Busy", "InAMeeting"
+		}
+	}
+	return u.Availability, u.Activity
 }
 
 // photo is GET /me/photo/$value: the bytes, or 404 ImageNotFound (the

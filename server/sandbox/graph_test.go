@@ -409,3 +409,36 @@ func TestFaultSwitchesOfGraph(t *testing.T) {
 		t.Errorf("a 300 ms answer awaited 50 ms: %v", err)
 	}
 }
+
+func TestPresenceFollowsTheCalendarUntilSetByHand(t *testing.T) {
+	t.Parallel()
+	// On the half hour, so that the demo day's meetings fall at known times.
+	start := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	sb, c := newSandbox(t, func(o *sandbox.Options) { o.Now = func() time.Time { return start } })
+	presence := func() string {
+		t.Helper()
+		p := get(t, c, graphBase+"/me/presence", "Authorization", bearer(t, sb, ada, "Presence.Read"))
+		return fmt.Sprint(p.body["availability"], "/", p.body["activity"])
+	}
+	// The demo day has Ada in a meeting from 30 minutes before the
+	// sandbox started to 30 minutes after, and in another from an hour in.
+	if got := presence(); got != "Busy/InAMeeting" {
+		t.Errorf("in a meeting: %s", got)
+	}
+	sb.Advance(45 * time.Minute)
+	if got := presence(); got != "Available/Available" {
+		t.Errorf("between meetings: %s", got)
+	}
+	if err := sb.SetPresence(ada, "Available", "Available"); err != nil {
+		t.Fatal(err)
+	}
+	sb.Advance(20 * time.Minute)
+	if got := presence(); got != "Available/Available" {
+		t.Errorf("in a meeting, with a status set by hand: %s", got)
+	}
+	// Grace is in a call: a meeting does not change that.
+	g := get(t, c, graphBase+"/me/presence", "Authorization", bearer(t, sb, grace, "Presence.Read"))
+	if g.body["activity"] != "InACall" {
+		t.Errorf("Grace: %s", g.raw)
+	}
+}

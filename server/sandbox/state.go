@@ -52,7 +52,7 @@ func (s *Sandbox) loadState() error {
 		}
 		u.validSince = su.ValidSince
 		if su.Availability != "" {
-			u.Availability, u.Activity = su.Availability, su.Activity
+			u.Availability, u.Activity, u.presenceSet = su.Availability, su.Activity, true
 		}
 	}
 	for upn, evs := range st.Created {
@@ -76,7 +76,7 @@ func (s *Sandbox) saveLocked() {
 	st := savedState{Users: map[string]savedUser{}, Created: s.created}
 	for upn, u := range s.users {
 		su := savedUser{ValidSince: u.validSince}
-		if u.Availability != u.defaultAvailability || u.Activity != u.defaultActivity {
+		if u.presenceSet {
 			su.Availability, su.Activity = u.Availability, u.Activity
 		}
 		if su != (savedUser{}) {

@@ -41,9 +41,10 @@ type user struct {
 	// validSince is when the user's sessions were last revoked: refresh
 	// tokens issued before it are refused.
 	validSince time.Time
-	// defaultPresence is the presence of a fresh start, to tell a presence
-	// set by hand (kept across restarts) from the default.
-	defaultAvailability, defaultActivity string
+	// presenceSet is true once the presence was set by hand (the control
+	// API, the /sandbox page): it is kept across restarts, and a meeting
+	// no longer changes it.
+	presenceSet bool
 }
 
 // AdminRole is the app role of placard's administrators; Grace Hopper has
@@ -66,7 +67,6 @@ func demoUsers() map[string]*user {
 	m := make(map[string]*user, len(us))
 	for _, u := range us {
 		u.OID = stableGUID("user:" + u.UPN)
-		u.defaultAvailability, u.defaultActivity = u.Availability, u.Activity
 		// People have a photo; a room and an account without a mailbox
 		// have none, and Graph answers 404 for them.
 		if !u.Room && u.Mailbox {

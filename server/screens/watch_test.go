@@ -37,8 +37,9 @@ func TestDashboardShowsOnlyWhatTheAccountHas(t *testing.T) {
 	if ada.User.Name != "Ada Lovelace" || ada.User.Initials != "AL" {
 		t.Errorf("user %+v", ada.User)
 	}
-	if ada.Presence == nil || ada.Presence.Availability != "Available" {
-		t.Errorf("presence %+v", ada.Presence)
+	// The demo calendar has her in a meeting now, and Teams says so.
+	if ada.Presence == nil || ada.Presence.Availability != "Busy" || ada.Presence.Activity != "InAMeeting" {
+		t.Errorf("presence %+v, want Busy, InAMeeting", ada.Presence)
 	}
 	if ada.Agenda == nil || len(ada.Agenda.Today) == 0 {
 		t.Errorf("agenda %+v: the demo calendar has meetings today", ada.Agenda)
@@ -216,12 +217,12 @@ func TestScreensOfOneAccountShareOnePollAndOneRefresh(t *testing.T) {
 	// pollers would make three times as many), and one poll's answer
 	// reaches every screen.
 	start, before := time.Now(), h.sb.Requests("graph /$batch")
-	if err := h.sb.SetPresence("lobby@placard.example", "Busy", "InAMeeting"); err != nil {
+	if err := h.sb.SetPresence("lobby@placard.example", "DoNotDisturb", "Presenting"); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range ids {
 		h.wait(id, 5*time.Second, "the new presence", func(st wire.State) bool {
-			return st.Dashboard != nil && st.Dashboard.Presence != nil && st.Dashboard.Presence.Activity == "InAMeeting"
+			return st.Dashboard != nil && st.Dashboard.Presence != nil && st.Dashboard.Presence.Activity == "Presenting"
 		})
 	}
 	if err := h.sb.AwaitRequests(ctx, "graph /$batch", before+5); err != nil {
