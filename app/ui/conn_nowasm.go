@@ -21,3 +21,4 @@ func hasTouch() bool                               { return false }
 func reloadOnce()                                  {}
 func readSnapshot() (wire.State, bool)             { return wire.State{}, false }
 func keepAwake()                                   {}
+func setPageLang(string)                           {}

@@ -171,3 +171,11 @@ func keepAwake() {
 		return nil
 	}))
 }
+
+// setPageLang sets the lang attribute of the page's root element.
+func setPageLang(lang string) {
+	root := app.Window().Get("document").Get("documentElement")
+	if root.Get("lang").String() != lang {
+		root.Set("lang", lang)
+	}
+}

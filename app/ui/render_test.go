@@ -303,3 +303,11 @@ func TestEventIdsCannotBreakOutOfTheirAttribute(t *testing.T) {
 		t.Errorf("the id lost more than quotes and brackets: %s", elements(html, "agenda-item"))
 	}
 }
+
+func TestLangIsALanguageTheScreenSpeaks(t *testing.T) {
+	for tag, want := range map[string]string{"": "en", "en": "en", "fr": "fr", "fr-CA": "fr", "FR": "fr", "de": "en", "pt-BR": "en"} {
+		if got := Lang(tag); got != want {
+			t.Errorf("Lang(%q) = %q, want %q", tag, got, want)
+		}
+	}
+}

@@ -95,6 +95,8 @@ func (s *Screen) OnDismount() {
 
 func (s *Screen) setState(st wire.State) {
 	s.state = st
+	// Screen readers and hyphenation follow the page's language.
+	setPageLang(Lang(st.Screen.Lang))
 	s.now = time.Now()
 	if !st.Now.IsZero() {
 		s.skew = st.Now.Sub(s.now)

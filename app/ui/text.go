@@ -66,11 +66,19 @@ type texts struct {
 // languages are the languages a screen speaks; English is the fallback.
 var languages = map[string]*texts{"en": &english, "fr": &french}
 
-func textsFor(lang string) *texts {
-	if t, ok := languages[lang]; ok {
-		return t
+// Lang is the language a screen speaks for the language tag it was given:
+// the tag's primary language when the screen has its texts ("fr" for
+// "fr-CA"), else English.
+func Lang(tag string) string {
+	primary, _, _ := strings.Cut(strings.ToLower(tag), "-")
+	if _, ok := languages[primary]; ok {
+		return primary
 	}
-	return &english
+	return "en"
+}
+
+func textsFor(tag string) *texts {
+	return languages[Lang(tag)]
 }
 
 var english = texts{

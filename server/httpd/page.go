@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -139,6 +140,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(h.Get("Content-Type"), "text/html") {
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		body = restoreTrue(body)
+		body = withLang(body, ui.Lang(st.Screen.Lang))
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(rec.Code)
@@ -156,6 +158,12 @@ var bareAttr = regexp.MustCompile(`(\s(?:data|aria)-[a-z-]+)([\s>/])`)
 // always "true".
 func restoreTrue(html []byte) []byte {
 	return bareAttr.ReplaceAll(html, []byte(`$1="true"$2`))
+}
+
+// withLang sets the language of a prerendered page to the one its screen
+// speaks: go-app writes the handler's, one for every page.
+func withLang(html []byte, lang string) []byte {
+	return bytes.Replace(html, []byte(`<html lang="en">`), []byte(`<html lang="`+lang+`">`), 1)
 }
 
 // redirectToScreen sends "/" to the last screen this browser opened, or to

@@ -375,6 +375,9 @@ func TestTheAdminAPIManagesScreens(t *testing.T) {
 		t.Errorf("settings: %d %v", status, body)
 	}
 	s.waitFor(10*time.Second, "the new settings", func(st wire.State) bool { return st.Screen.TimeZone == "Asia/Tokyo" && st.Screen.Lang == "fr" })
+	if _, html := get(t, s.client, m.URL+"/?screen="+url.QueryEscape(s.name)); !strings.Contains(html, `<html lang="fr">`) {
+		t.Errorf("a French screen's page is not marked French: %.200s", html)
+	}
 	status, body = call(t, m, token, "PUT", "/admin/api/screens/"+id+"/settings", `{"time_zone":"Mars/Base"}`)
 	if status != http.StatusBadRequest || !strings.Contains(body["error"].(string), "IANA") {
 		t.Errorf("bad settings: %d %v", status, body)
