@@ -46,33 +46,83 @@ func (m *Manager) keepHours() {
 	}
 }
 
-// Hours are a screen's opening hours in its time zone, as minutes after
-// midnight. Close before Open spans midnight (22:00-06:00).
+// Hours are a screen's opening hours in its time zone: on the days set in
+// Days (by time.Weekday), from Open to Close, in minutes after midnight.
+// Close before Open spans midnight (22:00-06:00): the night belongs to the
+// day it begins on.
 type Hours struct {
+	Days        [7]bool
 	Open, Close int
 }
 
-// ParseHours reads opening hours written "07:00-19:00"; "" is always open
+// hoursForm is how opening hours are written, for error messages.
+const hoursForm = "write them HH:MM-HH:MM, e.g. 07:00-19:00, with the days first if not every day: Mon-Fri 07:00-19:00"
+
+var dayNames = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+// ParseHours reads opening hours written "07:00-19:00" (every day),
+// "Mon-Fri 07:00-19:00" or "Mon,Wed,Sat 08:00-12:00"; "" is always open
 // (the zero Hours and ok false).
 func ParseHours(s string) (h Hours, ok bool, err error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return Hours{}, false, nil
 	}
-	open, closing, found := strings.Cut(s, "-")
+	h.Days = [7]bool{true, true, true, true, true, true, true}
+	times := s
+	if days, rest, found := strings.Cut(s, " "); found && !strings.ContainsAny(days, ":") {
+		if h.Days, err = parseDays(days); err != nil {
+			return Hours{}, false, server.Errorf(server.EINVALID, "opening hours %q: %v (%s)", s, err, hoursForm)
+		}
+		times = rest
+	}
+	open, closing, found := strings.Cut(times, "-")
 	if !found {
-		return Hours{}, false, server.Errorf(server.EINVALID, "opening hours %q must be written HH:MM-HH:MM, e.g. 07:00-19:00", s)
+		return Hours{}, false, server.Errorf(server.EINVALID, "opening hours %q: %s", s, hoursForm)
 	}
 	if h.Open, err = minuteOfDay(open); err == nil {
 		h.Close, err = minuteOfDay(closing)
 	}
 	if err != nil {
-		return Hours{}, false, server.Errorf(server.EINVALID, "opening hours %q: %v (write them HH:MM-HH:MM, e.g. 07:00-19:00)", s, err)
+		return Hours{}, false, server.Errorf(server.EINVALID, "opening hours %q: %v (%s)", s, err, hoursForm)
 	}
 	if h.Open == h.Close {
 		return Hours{}, false, server.Errorf(server.EINVALID, "opening hours %q open and close at the same time: leave them empty for always open", s)
 	}
 	return h, true, nil
+}
+
+// parseDays reads "Mon-Fri", "Sat,Sun" or "Mon-Wed,Fri" (English
+// three-letter names, any case). A range may wrap the week: "Fri-Mon".
+func parseDays(s string) (days [7]bool, err error) {
+	day := func(name string) (int, error) {
+		for i, d := range dayNames {
+			if strings.EqualFold(strings.TrimSpace(name), d) {
+				return i, nil
+			}
+		}
+		return 0, fmt.Errorf("%q is not a day such as Mon or Sat", strings.TrimSpace(name))
+	}
+	for part := range strings.SplitSeq(s, ",") {
+		from, to, isRange := strings.Cut(part, "-")
+		a, err := day(from)
+		if err != nil {
+			return days, err
+		}
+		b := a
+		if isRange {
+			if b, err = day(to); err != nil {
+				return days, err
+			}
+		}
+		for d := a; ; d = (d + 1) % 7 {
+			days[d] = true
+			if d == b {
+				break
+			}
+		}
+	}
+	return days, nil
 }
 
 func minuteOfDay(s string) (int, error) {
@@ -83,12 +133,14 @@ func minuteOfDay(s string) (int, error) {
 	return t.Hour()*60 + t.Minute(), nil
 }
 
-// Contains reports whether the screen is open at a minute of the day.
-func (h Hours) Contains(minute int) bool {
+// OpenAt reports whether the screen is open at t, read in t's location.
+func (h Hours) OpenAt(t time.Time) bool {
+	wd, minute := int(t.Weekday()), t.Hour()*60+t.Minute()
 	if h.Open < h.Close {
-		return minute >= h.Open && minute < h.Close
+		return h.Days[wd] && minute >= h.Open && minute < h.Close
 	}
-	return minute >= h.Open || minute < h.Close
+	// Overnight: the evening of an open day, or the morning after one.
+	return (h.Days[wd] && minute >= h.Open) || (h.Days[(wd+6)%7] && minute < h.Close)
 }
 
 // asleep reports whether a screen with these opening hours is closed at
@@ -104,6 +156,5 @@ func asleep(hours string, now time.Time, zone string) bool {
 	if err != nil {
 		loc = time.UTC
 	}
-	local := now.In(loc)
-	return !h.Contains(local.Hour()*60 + local.Minute())
+	return !h.OpenAt(now.In(loc))
 }

@@ -1,6 +1,7 @@
 package screens
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -9,26 +10,34 @@ import (
 )
 
 func TestParseHours(t *testing.T) {
+	every := [7]bool{true, true, true, true, true, true, true}
+	weekdays := [7]bool{false, true, true, true, true, true, false}
 	cases := []struct {
 		in   string
 		want Hours
 		ok   bool
-		bad  bool
+		bad  string // what the error names
 	}{
 		{in: "", ok: false},
-		{in: "07:00-19:00", want: Hours{7 * 60, 19 * 60}, ok: true},
-		{in: " 22:30 - 06:00 ", want: Hours{22*60 + 30, 6 * 60}, ok: true},
-		{in: "7-19", bad: true},
-		{in: "07:00", bad: true},
-		{in: "07:00-25:00", bad: true},
-		{in: "08:00-08:00", bad: true},
+		{in: "07:00-19:00", want: Hours{every, 7 * 60, 19 * 60}, ok: true},
+		{in: " 22:30 - 06:00 ", want: Hours{every, 22*60 + 30, 6 * 60}, ok: true},
+		{in: "Mon-Fri 07:00-19:00", want: Hours{weekdays, 7 * 60, 19 * 60}, ok: true},
+		{in: "sat,SUN 10:00-16:00", want: Hours{[7]bool{true, false, false, false, false, false, true}, 10 * 60, 16 * 60}, ok: true},
+		{in: "Fri-Mon 09:00-12:00", want: Hours{[7]bool{true, true, false, false, false, true, true}, 9 * 60, 12 * 60}, ok: true},
+		{in: "Mon-Wed,Fri 08:00-12:00", want: Hours{[7]bool{false, true, true, true, false, true, false}, 8 * 60, 12 * 60}, ok: true},
+		{in: "7-19", bad: "HH:MM-HH:MM"},
+		{in: "07:00", bad: "HH:MM-HH:MM"},
+		{in: "07:00-25:00", bad: `"25:00" is not a time of day`},
+		{in: "08:00-08:00", bad: "same time"},
+		{in: "Weekdays 07:00-19:00", bad: `"Weekdays" is not a day`},
+		{in: "Mon-Fri", bad: "HH:MM-HH:MM"},
 	}
 	for _, c := range cases {
 		h, ok, err := ParseHours(c.in)
 		switch {
-		case c.bad:
-			if err == nil || server.ErrorCode(err) != server.EINVALID {
-				t.Errorf("ParseHours(%q) = %v, %v, want an invalid-input error", c.in, h, err)
+		case c.bad != "":
+			if err == nil || server.ErrorCode(err) != server.EINVALID || !strings.Contains(err.Error(), c.bad) {
+				t.Errorf("ParseHours(%q) = %v, %v, want an invalid-input error naming %s", c.in, h, err, c.bad)
 			}
 		case err != nil || ok != c.ok || h != c.want:
 			t.Errorf("ParseHours(%q) = %v, %v, %v; want %v, %v", c.in, h, ok, err, c.want, c.ok)
@@ -37,22 +46,30 @@ func TestParseHours(t *testing.T) {
 }
 
 func TestScreenSleepsOutsideItsOpeningHoursInItsZone(t *testing.T) {
-	// 06:30 UTC is 07:30 in Paris in November (UTC+1).
-	now := time.Date(2026, 11, 23, 6, 30, 0, 0, time.UTC)
+	// Monday 23 November 2026. 06:30 UTC is 07:30 in Paris (UTC+1).
+	monday := time.Date(2026, 11, 23, 6, 30, 0, 0, time.UTC)
+	saturday := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	cases := []struct {
 		hours, zone string
+		at          time.Time
 		asleep      bool
 	}{
-		{"", "UTC", false},
-		{"07:00-19:00", "UTC", true},
-		{"07:00-19:00", "Europe/Paris", false},
-		{"22:00-06:00", "UTC", true},
-		{"22:00-07:00", "UTC", false},
-		{"not hours", "UTC", false},
+		{"", "UTC", monday, false},
+		{"07:00-19:00", "UTC", monday, true},
+		{"07:00-19:00", "Europe/Paris", monday, false},
+		{"22:00-06:00", "UTC", monday, true},
+		{"22:00-07:00", "UTC", monday, false},
+		{"not hours", "UTC", monday, false},
+		{"Mon-Fri 07:00-19:00", "UTC", saturday, true},
+		{"Mon-Fri 07:00-19:00", "Europe/Paris", monday, false},
+		{"Sat,Sun 10:00-16:00", "UTC", saturday, false},
+		// Monday 06:30 is the end of Sunday night's opening.
+		{"Sun 22:00-07:00", "UTC", monday, false},
+		{"Fri 22:00-07:00", "UTC", monday, true},
 	}
 	for _, c := range cases {
-		if got := asleep(c.hours, now, c.zone); got != c.asleep {
-			t.Errorf("asleep(%q in %s at 06:30 UTC) = %v, want %v", c.hours, c.zone, got, c.asleep)
+		if got := asleep(c.hours, c.at, c.zone); got != c.asleep {
+			t.Errorf("asleep(%q in %s at %s) = %v, want %v", c.hours, c.zone, c.at.Format(time.RFC1123), got, c.asleep)
 		}
 	}
 }
