@@ -67,13 +67,12 @@ func asleepView(st wire.State, now time.Time) app.UI {
 
 // avatar is the account's photo, or its initials.
 func avatar(u wire.User) app.UI {
-	// Only a photo's address on the edge server goes into the attribute
-	// (go-app does not HTML-escape attribute values).
-	if strings.HasPrefix(u.Photo, "/photo/") && len(u.Photo) < 200 && attrSafe(u.Photo) == u.Photo {
-		// The name is beside it: the photo needs no alt text of its own
-		// (and go-app does not HTML-escape attribute values). go-app
-		// drops an empty alt, so the photo is hidden from assistive
-		// technology instead, as the initials are.
+	// Only a photo's address on the edge server goes into the attribute:
+	// go-app does not HTML-escape attribute values.
+	if strings.HasPrefix(u.Photo, wire.PhotoPath) && len(u.Photo) < 200 && attrSafe(u.Photo) == u.Photo {
+		// The name is beside it: the photo needs no alt text of its own.
+		// go-app drops an empty alt, so the photo is hidden from
+		// assistive technology instead, as the initials are.
 		return app.Img().Class("avatar").DataSet("testid", "user-photo").Src(u.Photo).Alt("").Aria("hidden", "true")
 	}
 	return app.Div().Class("avatar", "initials").DataSet("testid", "user-photo").Aria("hidden", "true").Text(u.Initials)

@@ -3,7 +3,7 @@ package wire
 import "time"
 
 // Phase is what a screen is doing; it is the value of data-state on the
-// screen's root element (TESTIDS.md).
+// screen's root element (a hook of browser tests, listed in the README).
 type Phase string
 
 // The phases of a screen. Connecting and Reconnecting are the screen's own:
@@ -121,10 +121,15 @@ type Dashboard struct {
 type User struct {
 	Name     string `json:"name"`
 	Initials string `json:"initials"`
-	// Photo is the address of the photo on the edge server, which serves
-	// it to this screen only; "" when the account has none.
+	// Photo is the address of the photo on the edge server (under
+	// PhotoPath), which serves it to this screen only; "" when the account
+	// has none.
 	Photo string `json:"photo,omitempty"`
 }
+
+// PhotoPath is where the edge server serves photos:
+// PhotoPath + screen id + "/" + a hash of the picture.
+const PhotoPath = "/photo/"
 
 // Presence is Microsoft Graph's presence: availability and activity keep
 // Graph's values (Available, Busy, InACall, ...).

@@ -79,7 +79,7 @@ func (s *Server) Handler() http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", s.screensOnly(s.Hub))
-	mux.Handle("GET /photo/{screen}/{tag}", s.screensOnly(http.HandlerFunc(s.servePhoto)))
+	mux.Handle("GET "+wire.PhotoPath+"{screen}/{tag}", s.screensOnly(http.HandlerFunc(s.servePhoto)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -57,12 +57,15 @@ func installPrerender() {
 // different screens. The __Host- prefix (over TLS) pins it to this host.
 func cookieName(r *http.Request, name string) string {
 	h := sha256.Sum256([]byte(name))
-	n := "placard_screen_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h[:10]))
+	n := screenCookiePrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h[:10]))
 	if r.TLS != nil {
 		n = "__Host-" + n
 	}
 	return n
 }
+
+// screenCookiePrefix begins the name of every screen's cookie.
+const screenCookiePrefix = "placard_screen_"
 
 // lastScreenCookie remembers the last screen opened in this browser, so
 // that "/" (a PWA's start URL) opens it again.
@@ -235,7 +238,7 @@ func (s *Server) servePhoto(w http.ResponseWriter, r *http.Request) {
 func credentialFor(r *http.Request, screenID string) *screens.Credential {
 	for _, c := range r.Cookies() {
 		name := strings.TrimPrefix(c.Name, "__Host-")
-		if !strings.HasPrefix(name, "placard_screen_") {
+		if !strings.HasPrefix(name, screenCookiePrefix) {
 			continue
 		}
 		if cred, ok := screens.ParseCredential(c.Value); ok && cred.ScreenID == screenID {

@@ -59,7 +59,7 @@ func (s *Sandbox) Handler() http.Handler {
 		})
 	}
 	mux.HandleFunc("/sandbox/api/", func(w http.ResponseWriter, r *http.Request) {
-		apiError(w, http.StatusNotFound, "no such sandbox API: "+r.Method+" "+r.URL.Path+" (see TESTIDS.md)")
+		apiError(w, http.StatusNotFound, "no such sandbox API: "+r.Method+" "+r.URL.Path+" (the README lists them)")
 	})
 	return http.NewCrossOriginProtection().Handler(mux)
 }

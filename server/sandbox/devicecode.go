@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -24,7 +25,6 @@ const (
 type grant struct {
 	deviceCode string
 	userCode   string
-	clientID   string
 	scopes     scopeSet
 	issuedAt   time.Time
 	expiresAt  time.Time
@@ -155,7 +155,6 @@ func (s *Sandbox) deviceCode(w http.ResponseWriter, r *http.Request) {
 	g := &grant{
 		deviceCode: deviceCodePrefix + randomString(150),
 		userCode:   s.newUserCode(),
-		clientID:   ClientID,
 		scopes:     scopes,
 		issuedAt:   now,
 		expiresAt:  now.Add(s.opts.CodeLifetime),
@@ -330,7 +329,7 @@ func (s *Sandbox) redeemRefresh(w http.ResponseWriter, r *http.Request, now time
 	}
 	granted := fromScopes(rt.Scopes)
 	for _, sc := range requested.list() {
-		if !granted.has(sc) && sc != "offline_access" && sc != "openid" && sc != "profile" {
+		if !granted.has(sc) && !slices.Contains(oidcScopes, sc) {
 			writeSTS(w, errConsent(sc), now)
 			return
 		}

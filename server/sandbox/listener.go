@@ -38,6 +38,7 @@ type Listener struct {
 	names []string // the names the certificate holds
 	srv   *http.Server
 	done  chan struct{}
+	sb    *Sandbox
 }
 
 // Certificate files of the listener, in the directory given to Listen.
@@ -76,6 +77,7 @@ func (s *Sandbox) Listen(addr, dir string) (*Listener, error) {
 		CertPEM:  certPEM,
 		names:    names,
 		done:     make(chan struct{}),
+		sb:       s,
 	}
 	l.srv = &http.Server{
 		Handler:           s.listenerHandler(l),
@@ -95,10 +97,15 @@ func (s *Sandbox) Listen(addr, dir string) (*Listener, error) {
 	return l, nil
 }
 
-// Close stops the listener.
+// Close stops the listener; the sandbox no longer names it to clients.
 func (l *Listener) Close() error {
 	err := l.srv.Close()
 	<-l.done
+	l.sb.mu.Lock()
+	if l.sb.listener == l {
+		l.sb.listener = nil
+	}
+	l.sb.mu.Unlock()
 	return err
 }
 
@@ -172,8 +179,10 @@ func certNames(host string, ip net.IP) []string {
 // or it expires within a month.
 func listenerCertificate(certFile, keyFile string, names []string, now time.Time) (tls.Certificate, []byte, error) {
 	if certPEM, err := os.ReadFile(certFile); err == nil {
-		if cert, err := tls.LoadX509KeyPair(certFile, keyFile); err == nil && covers(cert, names, now) {
-			return cert, certPEM, nil
+		if keyPEM, err := os.ReadFile(keyFile); err == nil {
+			if cert, err := tls.X509KeyPair(certPEM, keyPEM); err == nil && covers(cert, names, now) {
+				return cert, certPEM, nil
+			}
 		}
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -229,8 +238,8 @@ func listenerCertificate(certFile, keyFile string, names []string, now time.Time
 // covers reports whether a certificate holds every name and is good for a
 // month more.
 func covers(cert tls.Certificate, names []string, now time.Time) bool {
-	leaf, err := x509.ParseCertificate(cert.Certificate[0])
-	if err != nil || now.AddDate(0, 1, 0).After(leaf.NotAfter) {
+	leaf := cert.Leaf // filled in by tls.X509KeyPair
+	if leaf == nil || now.AddDate(0, 1, 0).After(leaf.NotAfter) {
 		return false
 	}
 	for _, n := range names {

@@ -17,6 +17,7 @@ package sandbox
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -93,10 +94,12 @@ type Sandbox struct {
 	opts Options
 	log  *slog.Logger
 
-	key     *rsa.PrivateKey
-	keyID   string // "kid" and "x5t" of the signing key
-	keyCert []byte // the key's self-signed certificate, for "x5c"
-	signer  jose.Signer
+	key *rsa.PrivateKey
+	// refreshAEAD seals and opens refresh tokens.
+	refreshAEAD cipher.AEAD
+	keyID       string // "kid" and "x5t" of the signing key
+	keyCert     []byte // the key's self-signed certificate, for "x5c"
+	signer      jose.Signer
 
 	mu       sync.Mutex
 	offset   time.Duration
@@ -137,18 +140,23 @@ func New(opts Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	aead, err := refreshCipher(key)
+	if err != nil {
+		return nil, err
+	}
 	s := &Sandbox{
-		opts:     opts,
-		log:      opts.Logger,
-		key:      key,
-		keyID:    x5t(cert),
-		keyCert:  cert,
-		rng:      mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
-		grants:   map[string]*grant{},
-		byCode:   map[string]*grant{},
-		failures: map[string]*guesses{},
-		requests: map[string]int{},
-		counted:  make(chan struct{}),
+		opts:        opts,
+		log:         opts.Logger,
+		key:         key,
+		refreshAEAD: aead,
+		keyID:       x5t(cert),
+		keyCert:     cert,
+		rng:         mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+		grants:      map[string]*grant{},
+		byCode:      map[string]*grant{},
+		failures:    map[string]*guesses{},
+		requests:    map[string]int{},
+		counted:     make(chan struct{}),
 		// Rounded to the half hour, so that meetings start on the
 		// half hour as real ones do, one of them under way now.
 		anchor:  opts.Now().Truncate(30 * time.Minute),

@@ -210,11 +210,13 @@ func (rt refreshToken) issued() int64 {
 	return rt.IssuedAt * int64(time.Millisecond)
 }
 
-func (s *Sandbox) refreshCipher() (cipher.AEAD, error) {
-	k := sha256.Sum256(append([]byte("placard-sandbox-refresh:"), s.key.D.Bytes()...))
+// refreshCipher seals refresh tokens with a key derived from the signing
+// key, so that they open again after a restart with the same key file.
+func refreshCipher(key *rsa.PrivateKey) (cipher.AEAD, error) {
+	k := sha256.Sum256(append([]byte("placard-sandbox-refresh:"), key.D.Bytes()...))
 	block, err := aes.NewCipher(k[:])
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sandbox: the refresh tokens' cipher: %w", err)
 	}
 	return cipher.NewGCM(block)
 }
@@ -225,10 +227,7 @@ func (s *Sandbox) sealRefresh(rt refreshToken) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	aead, err := s.refreshCipher()
-	if err != nil {
-		return "", fmt.Errorf("sandbox: refresh token: %w", err)
-	}
+	aead := s.refreshAEAD
 	nonce := make([]byte, aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return "", fmt.Errorf("sandbox: refresh token: %w", err)
@@ -250,10 +249,7 @@ func (s *Sandbox) openRefresh(tok string) (refreshToken, error) {
 	if err != nil {
 		return rt, errBadRefresh
 	}
-	aead, err := s.refreshCipher()
-	if err != nil {
-		return rt, err
-	}
+	aead := s.refreshAEAD
 	if len(b) < aead.NonceSize() {
 		return rt, errBadRefresh
 	}

@@ -51,7 +51,7 @@ type user struct {
 // it in the sandbox.
 const AdminRole = "placard.admin"
 
-// demoUsers returns the users of TESTIDS.md, always present.
+// demoUsers returns the demo users, always present.
 func demoUsers() map[string]*user {
 	us := []*user{
 		{UPN: "ada@" + TenantDomain, DisplayName: "Ada Lovelace", GivenName: "Ada", Surname: "Lovelace", JobTitle: "Analyst",

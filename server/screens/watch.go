@@ -246,7 +246,7 @@ func (p photo) url(screenID string) string {
 	if p.tag == "" {
 		return ""
 	}
-	return "/photo/" + screenID + "/" + p.tag
+	return wire.PhotoPath + screenID + "/" + p.tag
 }
 
 // Photo returns the profile photo a screen shows now, when tag names it:
