@@ -1,11 +1,13 @@
 package screens_test
 
 import (
+	"context"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/sandbox"
 	"github.com/placard/placard/server/screens"
 )
@@ -84,5 +86,60 @@ func TestABlockedScreenWaitsLongBeforeAskingAgain(t *testing.T) {
 	}
 	if n := h.sb.Requests("devicecode"); n != 1 {
 		t.Errorf("%d device codes asked for, want the one that was blocked", n)
+	}
+}
+
+// stopAfterSignIn is a store on which the screen goes away just after its
+// sign-in is recorded, before the manager shows the account.
+type stopAfterSignIn struct {
+	server.Store
+	stop func()
+}
+
+func (s *stopAfterSignIn) UpdateScreen(ctx context.Context, id string, f func(*server.Screen) error) (server.Screen, error) {
+	sc, err := s.Store.UpdateScreen(ctx, id, f)
+	if err == nil && sc.AccountID != "" && s.stop != nil {
+		s.stop()
+		s.stop = nil
+	}
+	return sc, err
+}
+
+func TestAScreenGoneAsItsSignInEndsLeavesNoPollBehind(t *testing.T) {
+	store := &stopAfterSignIn{}
+	h := newHarness(t, func(c *screens.Config) {
+		store.Store = c.Store
+		c.Store = store
+	})
+	id := h.screen("Lobby TV")
+	gone := make(chan struct{})
+	store.stop = func() {
+		defer close(gone)
+		h.m.Detach(id)
+		deadline := time.Now().Add(5 * time.Second)
+		for h.m.Active() > 0 {
+			if time.Now().After(deadline) {
+				t.Error("the session did not end after its screen left")
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	code := h.waitPhase(id, 5*time.Second, wire.PhaseCode).Code.UserCode
+	if out := h.sb.Approve(code, "ada@placard.example"); out != sandbox.OutcomeApproved {
+		t.Fatalf("approving: %s", out)
+	}
+	select {
+	case <-gone:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the sign-in was never recorded")
+	}
+	h.m.Close() // waits for the sign-in to finish
+	if n := h.m.Watches(); n != 0 {
+		t.Errorf("%d accounts still polled for a screen that is gone", n)
+	}
+	// The sign-in is kept: the screen shows the account when it is back.
+	if sc, err := h.store.Screen(context.Background(), id); err != nil || sc.AccountID == "" {
+		t.Errorf("the sign-in was lost: %+v %v", sc, err)
 	}
 }

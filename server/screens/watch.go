@@ -46,6 +46,11 @@ type accountData struct {
 // attachWatchLocked shows the account on the session, starting the
 // account's watch when no other screen shows it.
 func (m *Manager) attachWatchLocked(s *session, acct server.Account) {
+	if m.sessions[s.id] != s {
+		// The session stopped while its sign-in was being recorded: the
+		// account is stored, and the screen's next session shows it.
+		return
+	}
 	w := m.watches[acct.ID]
 	if w == nil {
 		ctx, cancel := context.WithCancel(m.ctx)
@@ -93,6 +98,7 @@ type poller struct {
 // account. It honours Retry-After and backs off with jitter on failures,
 // keeping the last data, marked stale.
 func (m *Manager) poll(ctx context.Context, w *watch) {
+	defer w.cancel() // also when the account's session ended (endAccount)
 	var p poller
 	failures := 0
 	next := time.Now()
