@@ -34,7 +34,7 @@ type Screen struct {
 
 // ScreenSettings are an administrator's choices for one screen.
 type ScreenSettings struct {
-	// TimeZone is an IANA zone; "" means the browser's, else the server's.
+	// TimeZone is an IANA zone; "" means the server's (-time-zone).
 	TimeZone string
 	Clock24  bool
 	Lang     string

@@ -149,6 +149,7 @@ func TestTimesFollowTheScreensZoneAndClock(t *testing.T) {
 		{"24-hour UTC", wire.Screen{TimeZone: "UTC", Clock24: true}, "10:40", "11:00–12:00", "Free until 11:00"},
 		{"12-hour New York", wire.Screen{TimeZone: "America/New_York"}, "5:40 AM", "6:00–7:00 AM", "Free until 6:00 AM"},
 		{"French in Paris", wire.Screen{TimeZone: "Europe/Paris", Lang: "fr"}, "11:40", "12:00–13:00", "Libre jusqu’à 12:00"},
+		{"French in Montreal", wire.Screen{TimeZone: "America/Toronto", Lang: "fr-CA"}, "05:40", "06:00–07:00", "Libre jusqu’à 06:00"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

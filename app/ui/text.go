@@ -63,22 +63,43 @@ type texts struct {
 	activity       map[string]string
 }
 
-// languages are the languages a screen speaks; English is the fallback.
-var languages = map[string]*texts{"en": &english, "fr": &french}
+// Language is a language a screen speaks: its tag and its own name.
+type Language struct{ Tag, Name string }
+
+// languages are the languages a screen speaks; English, first, is the
+// fallback.
+var languages = []struct {
+	Language
+	tx *texts
+}{{Language{"en", "English"}, &english}, {Language{"fr", "Français"}, &french}}
+
+// Languages are the languages screens speak, English first.
+func Languages() []Language {
+	out := make([]Language, len(languages))
+	for i, l := range languages {
+		out[i] = l.Language
+	}
+	return out
+}
 
 // Lang is the language a screen speaks for the language tag it was given:
 // the tag's primary language when the screen has its texts ("fr" for
 // "fr-CA"), else English.
-func Lang(tag string) string {
-	primary, _, _ := strings.Cut(strings.ToLower(tag), "-")
-	if _, ok := languages[primary]; ok {
-		return primary
-	}
-	return "en"
-}
+func Lang(tag string) string { return languages[langIndex(tag)].Tag }
 
-func textsFor(tag string) *texts {
-	return languages[Lang(tag)]
+// LanguageName is the name of the language a screen speaks for a tag.
+func LanguageName(tag string) string { return languages[langIndex(tag)].Name }
+
+func textsFor(tag string) *texts { return languages[langIndex(tag)].tx }
+
+func langIndex(tag string) int {
+	primary, _, _ := strings.Cut(strings.ToLower(tag), "-")
+	for i, l := range languages {
+		if l.Tag == primary {
+			return i
+		}
+	}
+	return 0
 }
 
 var english = texts{
@@ -219,18 +240,11 @@ var french = texts{
 	},
 }
 
-// zone returns the location of an IANA name, UTC when unknown.
-func zone(name string) *time.Location {
-	if loc, err := time.LoadLocation(name); err == nil {
-		return loc
-	}
-	return time.UTC
-}
-
 // clock formats the time of day: "14:05", or "2:05 PM" on a 12-hour screen.
 func clock(t time.Time, sc wire.Screen) string {
-	t = t.In(zone(sc.TimeZone))
-	if sc.Clock24 || sc.Lang == "fr" {
+	t = t.In(wire.Zone(sc.TimeZone))
+	// French is read on a 24-hour clock.
+	if sc.Clock24 || Lang(sc.Lang) == "fr" {
 		return t.Format("15:04")
 	}
 	return t.Format("3:04 PM")
@@ -238,7 +252,7 @@ func clock(t time.Time, sc wire.Screen) string {
 
 // date formats the day: "Monday 23 November" ("lundi 23 novembre").
 func date(t time.Time, sc wire.Screen) string {
-	t = t.In(zone(sc.TimeZone))
+	t = t.In(wire.Zone(sc.TimeZone))
 	tx := textsFor(sc.Lang)
 	return fmt.Sprintf("%s %d %s", tx.days[t.Weekday()], t.Day(), tx.months[t.Month()-1])
 }

@@ -1,6 +1,9 @@
 package wire
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // Phase is what a screen is doing; it is the value of data-state on the
 // screen's root element (a hook of browser tests, listed in the README).
@@ -167,4 +170,21 @@ type Booking struct {
 	End   time.Time `json:"end,omitzero"`
 	// Problem is set when the booking failed.
 	Problem string `json:"problem,omitempty"`
+}
+
+// zones caches the locations of IANA zone names: a screen formats times
+// every second, and time.LoadLocation reads the zone's data each time.
+var zones sync.Map // name → *time.Location
+
+// Zone returns the location of an IANA zone name, UTC when it is unknown.
+func Zone(name string) *time.Location {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		loc = time.UTC
+	}
+	zones.Store(name, loc)
+	return loc
 }

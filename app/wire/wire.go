@@ -55,8 +55,9 @@ type envelope struct {
 type Hello struct {
 	// Screen is the name from the page's URL (?screen=NAME).
 	Screen string `json:"screen"`
-	// TimeZone is the browser's IANA zone, used when the edge server has no
-	// zone configured for the screen.
+	// TimeZone is the browser's IANA zone, as it reports it. The edge
+	// server does not show it: a screen shows its configured zone, else
+	// the server's, since a TV's own is often its factory default.
 	TimeZone string `json:"time_zone,omitempty"`
 	// Touch is true when the screen has a touch surface (a tablet): only
 	// such screens show buttons.

@@ -5,8 +5,10 @@ import (
 	"embed"
 	"html/template"
 	"net/http"
+	"slices"
 	"time"
 
+	"github.com/placard/placard/app/ui"
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/identity"
 )
@@ -50,8 +52,19 @@ func serveAdminCSS(w http.ResponseWriter, r *http.Request) {
 // language is an option of the settings form.
 type language struct{ Tag, Name string }
 
-// languages are those the screen speaks (app/ui); "" is the default.
-var languages = []language{{"", "Default (English)"}, {"en", "English"}, {"fr", "Français"}}
+// languagesFor are the options of a screen's language: those the screen
+// speaks (app/ui), and the screen's own tag when it is another ("fr-CA",
+// set through the API), so that saving the form keeps it.
+func languagesFor(current string) []language {
+	opts := []language{{"", "Default (English)"}}
+	for _, l := range ui.Languages() {
+		opts = append(opts, language{l.Tag, l.Name})
+	}
+	if !slices.ContainsFunc(opts, func(l language) bool { return l.Tag == current }) {
+		opts = append(opts, language{current, current + " (" + ui.LanguageName(current) + ")"})
+	}
+	return opts
+}
 
 // pageData is what every admin template receives.
 type pageData struct {
@@ -99,7 +112,7 @@ func (a *Admin) base(s *adminSession, title string) pageData {
 	s.flash = ""
 	a.mu.Unlock()
 	who := s.who
-	return pageData{Title: title, Session: &who, CSRF: s.csrf, Flash: flash, About: a.About, Languages: languages}
+	return pageData{Title: title, Session: &who, CSRF: s.csrf, Flash: flash, About: a.About}
 }
 
 func (a *Admin) dashboard(w http.ResponseWriter, r *http.Request, s *adminSession) {
@@ -137,6 +150,7 @@ func (a *Admin) renderScreen(w http.ResponseWriter, r *http.Request, s *adminSes
 	d.Error = errMsg
 	sj := toScreenJSON(st)
 	d.Screen = &sj
+	d.Languages = languagesFor(st.Screen.Settings.Lang)
 	a.render(w, status, "screen", d)
 }
 

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/placard/placard/app/wire"
 )
 
 // calEvent is an event of a demo calendar. Its fields are exported for the
@@ -151,7 +153,7 @@ func sameDay(a, b time.Time) bool {
 // by start; s.mu must be held. Overlap is what calendarView returns:
 // "events that occur or overlap with the time range".
 func (s *Sandbox) eventsBetween(u *user, start, end time.Time) []calEvent {
-	loc := zoneOf(u.TimeZone)
+	loc := wire.Zone(u.TimeZone)
 	var out []calEvent
 	first := start.In(loc).AddDate(0, 0, -1)
 	day := time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, loc)
@@ -208,13 +210,6 @@ func (s *Sandbox) removeEvent(u *user, ev calEvent) {
 	s.removed[ev.ID] = true
 }
 
-func zoneOf(name string) *time.Location {
-	if loc, err := time.LoadLocation(name); err == nil {
-		return loc
-	}
-	return time.UTC
-}
-
 // windowsZones maps IANA zones to the Windows names Outlook uses in
 // originalStartTimeZone and accepts in Prefer: outlook.timezone.
 // https://learn.microsoft.com/en-us/graph/api/resources/datetimetimezone
@@ -246,7 +241,7 @@ func windowsName(iana string) string {
 func zoneByName(name string) (*time.Location, bool) {
 	for iana, win := range windowsZones {
 		if strings.EqualFold(win, name) {
-			return zoneOf(iana), true
+			return wire.Zone(iana), true
 		}
 	}
 	if loc, err := time.LoadLocation(name); err == nil && name != "" && name != "Local" {

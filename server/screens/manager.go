@@ -49,8 +49,8 @@ type Config struct {
 	// AutoEnroll lets new screens ask for codes without an administrator
 	// (the sandbox's default).
 	AutoEnroll bool
-	// TimeZone is the zone of screens that have none configured and whose
-	// browser sent none; the server's own by default.
+	// TimeZone is the zone of screens that have none configured: the
+	// server's (-time-zone, else the machine's), UTC when empty.
 	TimeZone string
 	// QRContent is what a QR code carries for a code; the verification
 	// URI by default.

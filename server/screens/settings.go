@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
 )
 
@@ -152,9 +153,5 @@ func asleep(hours string, now time.Time, zone string) bool {
 	if !ok || err != nil {
 		return false
 	}
-	loc, err := time.LoadLocation(zone)
-	if err != nil {
-		loc = time.UTC
-	}
-	return !h.OpenAt(now.In(loc))
+	return !h.OpenAt(now.In(wire.Zone(zone)))
 }

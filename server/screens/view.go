@@ -1,10 +1,6 @@
 package screens
 
-import (
-	"time"
-
-	"github.com/placard/placard/app/wire"
-)
+import "github.com/placard/placard/app/wire"
 
 // viewLocked is what the session's screen shows now.
 func (m *Manager) viewLocked(s *session) wire.State {
@@ -29,7 +25,7 @@ func (m *Manager) viewLocked(s *session) wire.State {
 			Stale:    d.stale,
 		}
 		if d.calendar {
-			st.Dashboard.Agenda = agendaFor(d.events, st.Now, zoneOf(st.Screen.TimeZone))
+			st.Dashboard.Agenda = agendaFor(d.events, st.Now, wire.Zone(st.Screen.TimeZone))
 		}
 		// A screen can book when it is touch, the server may write to
 		// calendars, and the account has one.
@@ -87,10 +83,3 @@ func (m *Manager) screenInfoLocked(s *session) wire.Screen {
 	}
 }
 
-// zoneOf returns the location of an IANA name, UTC when unknown.
-func zoneOf(name string) *time.Location {
-	if loc, err := time.LoadLocation(name); err == nil {
-		return loc
-	}
-	return time.UTC
-}

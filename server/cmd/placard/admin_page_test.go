@@ -159,6 +159,14 @@ func TestAdminFormsNeedTheSessionsCSRFTokenAndTheSameSite(t *testing.T) {
 	if sc.Name != "Main lobby" || sc.Settings != (server.ScreenSettings{TimeZone: "Europe/Paris", Lang: "fr", Clock24: true, Hours: "07:00-19:00"}) {
 		t.Errorf("stored %q %+v", sc.Name, sc.Settings)
 	}
+	// A language the page does not list (set through the API) stays
+	// chosen on the page, so that saving the form keeps it.
+	if _, err := m.Screens.SetSettings(t.Context(), id, server.ScreenSettings{Lang: "fr-CA"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, page := b.get("/admin/screens/" + id); !strings.Contains(page, `<option value="fr-CA" selected>`) {
+		t.Errorf("the screen's page does not keep its language fr-CA selected")
+	}
 	res, body = b.post("/admin/screens/"+id+"/settings", url.Values{"hours": {"all day"}, "csrf": {csrf}})
 	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "HH:MM-HH:MM") {
 		t.Errorf("bad settings from the page: %s", res.Status)
