@@ -82,4 +82,3 @@ func (m *Manager) screenInfoLocked(s *session) wire.Screen {
 		Asleep:   asleep(set.Hours, m.cfg.Now(), zone),
 	}
 }
-
