@@ -135,6 +135,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w (is another placard running? choose another -addr)", cfg.Addr, err)
 	}
+	defer func(raw net.Listener) {
+		// Until the server serves it, the listener is this function's
+		// to close.
+		if err != nil {
+			raw.Close()
+		}
+	}(ln)
 	m.URL = "http://" + ln.Addr().String()
 	m.PublicURL = publicURL(cfg.PublicURL, ln.Addr())
 	addr := ln.Addr()
@@ -162,12 +169,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			Logger:          m.Log,
 		})
 		if err != nil {
-			ln.Close()
 			return err
 		}
 		if cfg.SandboxAddr != "" {
 			if m.SandboxListener, err = m.Sandbox.Listen(cfg.SandboxAddr, dataDir); err != nil {
-				ln.Close()
 				return err
 			}
 		}
@@ -177,7 +182,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	tenants, err := allowedTenants(ctx, hc, cfg, authority)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	if len(tenants) == 0 {
@@ -192,7 +196,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		AllowedTenants: tenants,
 	})
 	if err != nil {
-		ln.Close()
 		return err
 	}
 
@@ -221,14 +224,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.Screens, err = screens.New(scfg)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	sockets.Screens = m.Screens
 
 	assets, err := httpd.NewAssets(web.Static(), web.Wasm())
 	if err != nil {
-		ln.Close()
 		return fmt.Errorf("reading the embedded assets: %w", err)
 	}
 	if !assets.HasWasm() {

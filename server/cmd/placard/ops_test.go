@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -334,4 +335,36 @@ func expireTokens(t *testing.T, m *Main) {
 	if err := m.Sandbox.AwaitRequests(ctx, "token", before+1); err != nil {
 		t.Fatalf("no refresh after the tokens expired: %v", err)
 	}
+}
+
+func TestAFailedStartFreesItsAddress(t *testing.T) {
+	// Take a free port, then fail the start after listening on it: the
+	// certificate files hold no certificate.
+	probe, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := probe.Addr().String()
+	probe.Close()
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	for _, f := range []string{cert, key} {
+		if err := os.WriteFile(f, []byte("not PEM"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := ParseConfig([]string{"-addr", addr, "-data", filepath.Join(dir, "data"), "-tls-cert", cert, "-tls-key", key}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Main{Config: cfg, Stderr: testLog{t}}
+	if err := m.Run(context.Background()); err == nil {
+		m.Close()
+		t.Fatal("placard started with a certificate file that holds none")
+	}
+	again, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("after a failed start, %s is still taken: %v", addr, err)
+	}
+	again.Close()
 }
