@@ -116,7 +116,13 @@ AXE_VERSION := 4.11.1
 AXE         := .cache/axe/node_modules/axe-core/axe.min.js
 axe: $(AXE)
 $(AXE):
-	@command -v npm >/dev/null 2>&1 || { echo "the accessibility tests need npm: run 'sudo apt-get install npm' (they are skipped meanwhile)"; exit 0; }; \
+	@command -v npm >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing npm for the accessibility tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+		else \
+			echo "the accessibility tests need npm: run 'sudo apt-get install npm' (they are skipped meanwhile)"; exit 0; \
+		fi; }; \
 		mkdir -p .cache/axe && npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@$(AXE_VERSION) >/dev/null
 
 ## screenshots: every state of the screen at TV, portrait and tablet sizes, from the sandbox, into web/screenshots

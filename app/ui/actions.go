@@ -17,12 +17,11 @@ type actions struct {
 	asking int
 	sent   bool
 	send   func(wire.Message)
-	update func(func(*actions))
 }
 
 // actionBar is a tablet's buttons: sign out, and book the next free slot
 // when the edge server allows booking on this screen. A TV has none.
-func actionBar(d *wire.Dashboard, sc wire.Screen, tx *texts, now time.Time, acts *actions) app.UI {
+func actionBar(d *wire.Dashboard, sc wire.Screen, tx *texts, acts *actions) app.UI {
 	return app.Div().Class("actions").Body(
 		app.If(d.Booking != nil, func() app.UI { return bookingResult(*d.Booking, sc, tx) }).
 			ElseIf(acts.sent, func() app.UI {
@@ -46,7 +45,7 @@ func bookButton(minutes int, label string, acts *actions) app.UI {
 		DataSet("minutes", minutes).
 		Text(label).
 		OnClick(func(ctx app.Context, e app.Event) {
-			acts.update(func(a *actions) { a.asking = minutes })
+			acts.asking = minutes
 		})
 	if acts.sent {
 		// Only when true: the prerendered HTML would write
@@ -74,11 +73,11 @@ func confirmBooking(d *wire.Dashboard, sc wire.Screen, tx *texts, now time.Time,
 				app.Button().Class("action", "primary").DataSet("testid", "quick-book-confirm").Text(tx.confirm).
 					OnClick(func(ctx app.Context, e app.Event) {
 						acts.send(wire.QuickBook{Minutes: minutes})
-						acts.update(func(a *actions) { a.asking, a.sent = 0, true })
+						acts.asking, acts.sent = 0, true
 					}),
 				app.Button().Class("action").DataSet("testid", "quick-book-cancel").Text(tx.cancel).
 					OnClick(func(ctx app.Context, e app.Event) {
-						acts.update(func(a *actions) { a.asking = 0 })
+						acts.asking = 0
 					}),
 			),
 		),

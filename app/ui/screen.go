@@ -68,7 +68,6 @@ func (s *Screen) OnInit() {
 // OnMount connects to the edge server and starts the clock.
 func (s *Screen) OnMount(ctx app.Context) {
 	s.acts.send = s.send
-	s.acts.update = func(f func(*actions)) { f(&s.acts) }
 	keepAwake()
 	s.connect(ctx)
 	ctx.Async(func() {

@@ -2,7 +2,6 @@ package httpd
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"log/slog"
@@ -305,8 +304,7 @@ func (a *Admin) endSession(secret string) {
 // hashKey keys secrets in maps by their hash, so that a map lookup's timing
 // says nothing about a secret.
 func hashKey(secret string) string {
-	h := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(h[:])
+	return hex.EncodeToString(hashToken(secret))
 }
 
 // adminCookie is the page's session cookie; __Host- over TLS pins it to

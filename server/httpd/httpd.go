@@ -1,16 +1,16 @@
 // Package httpd is the edge server's HTTP surface: the screen's pages
 // (go-app, prerendered), its assets, the screens' WebSocket, health and
 // metrics, and the sandbox's pages when it runs. Every response carries the
-// security headers of SECURITY.md.
+// security headers of the README's Security section.
 package httpd
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -109,7 +109,7 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsaf
 	"img-src 'self' data:; style-src 'self'; font-src 'self'; manifest-src 'self'; worker-src 'self'; " +
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-// securityHeaders sets the headers of SECURITY.md on every response.
+// securityHeaders sets the headers of the README's Security section on every response.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -220,7 +220,7 @@ func (k Sockets) Received(screenID string, m wire.Message) {
 	case wire.QuickBook:
 		err = k.Screens.QuickBook(ctx, screenID, m.Minutes)
 	}
-	if err != nil && !strings.Contains(err.Error(), "context canceled") {
+	if err != nil && !errors.Is(err, context.Canceled) {
 		k.Log.Warn("handling a screen's request", "screen", screenID, "type", m.MessageType(), "err", err)
 	}
 }

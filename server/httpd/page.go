@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -120,7 +119,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	if err != nil && !errors.Is(err, context.Canceled) {
 		s.Log.Warn("prerendering a screen", "screen", sc.ID, "err", err)
 	}
-	key := randomKey()
+	key := randomSecret()
 	prerenders.Store(key, st)
 	defer prerenders.Delete(key)
 
@@ -194,12 +193,6 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Error(w, server.ErrorMessage(err), status)
-}
-
-func randomKey() string {
-	b := make([]byte, 18)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // servePhoto serves the profile photo a screen shows, to that screen only:

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/placard/placard/server/screens"
 )
 
 // Config is the edge server's configuration: flags, each with a PLACARD_*
@@ -90,10 +92,10 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if quickBookErr != nil {
 		bad("PLACARD_QUICK_BOOK %q must be true or false", getenv("PLACARD_QUICK_BOOK"))
 	}
-	if c.QuickBook && !slices.Contains(c.Scopes, "Calendars.ReadWrite") {
+	if c.QuickBook && !slices.Contains(c.Scopes, screens.ScopeBook) {
 		// Least privilege: the permission to write is asked for only
-		// when booking is on (SECURITY.md).
-		c.Scopes = append(c.Scopes, "Calendars.ReadWrite")
+		// when booking is on (README, Security).
+		c.Scopes = append(c.Scopes, screens.ScopeBook)
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		bad("-addr %q is not host:port (e.g. :8080 or 127.0.0.1:8080)", c.Addr)

@@ -57,7 +57,7 @@ func TestSignInOnAScreenEndToEnd(t *testing.T) {
 		chromedp.WaitVisible(browsertest.State("code")),
 		// The Wasm has taken over once it has said hello; it replaces the
 		// prerendered nodes, so they are read after.
-		browsertest.Until(`document.querySelector('[data-testid="screen"]:not([data-snapshot])') !== null`),
+		wasmRuns,
 		chromedp.Text(browsertest.TestID("user-code"), &code),
 		chromedp.Text(browsertest.TestID("verification-uri"), &uri),
 		// Marks this page: a reload would lose the mark.

@@ -220,7 +220,6 @@ func TestSandboxPagesInABrowser(t *testing.T) {
 	if f := m.Sandbox.Faults(); !f.ConditionalAccessBlock {
 		t.Errorf("faults after the form: %+v", f)
 	}
-	shots := screenshotsOf(t, browser, "sandbox")
 
 	var outcome, errorCode string
 	phone := browsertest.Tab(t, browser)
@@ -236,45 +235,9 @@ func TestSandboxPagesInABrowser(t *testing.T) {
 	if outcome != "blocked" || errorCode != "53003" {
 		t.Errorf("outcome %q, error code %q", outcome, errorCode)
 	}
-	shots(phone, "phone-blocked")
 	mu.Lock()
 	defer mu.Unlock()
 	if len(violations) > 0 {
 		t.Errorf("the sandbox's pages break the Content-Security-Policy:\n%s", strings.Join(violations, "\n"))
 	}
-}
-
-// screenshotsOf returns a function that saves a tab at a TV, a 4K TV, a
-// portrait panel and a tablet when $PLACARD_SCREENSHOTS is set, and does
-// nothing otherwise.
-func screenshotsOf(t *testing.T, browser context.Context, first string) func(tab context.Context, name string) {
-	dir := os.Getenv("PLACARD_SCREENSHOTS")
-	shoot := func(tab context.Context, name string) {
-		if dir == "" {
-			return
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for _, size := range []struct {
-			name   string
-			w, h   int64
-			mobile bool
-		}{{"1280x720", 1280, 720, false}, {"3840x2160", 3840, 2160, false}, {"1080x1920", 1080, 1920, false}, {"tablet-1024x768", 1024, 768, true}} {
-			var opts []chromedp.EmulateViewportOption
-			if size.mobile {
-				opts = append(opts, chromedp.EmulateTouch)
-			}
-			var png []byte
-			browsertest.Run(t, tab, 30*time.Second, "capturing "+name,
-				chromedp.EmulateViewport(size.w, size.h, opts...),
-				chromedp.FullScreenshot(&png, 100),
-			)
-			if err := os.WriteFile(filepath.Join(dir, name+"-"+size.name+".png"), png, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	shoot(browser, first)
-	return shoot
 }

@@ -18,9 +18,10 @@ import (
 	"github.com/placard/placard/server/identity"
 	"github.com/placard/placard/server/limit"
 	"github.com/placard/placard/server/sandbox"
+	"github.com/placard/placard/server/screens"
 )
 
-// Security is the configuration of SECURITY.md's answers: TLS, tenants,
+// Security is the configuration of the answers of the README's Security section: TLS, tenants,
 // origins, networks and rate limits.
 type Security struct {
 	TLSCert, TLSKey string
@@ -67,7 +68,7 @@ func securityFlags(fs *flag.FlagSet, env func(k, def string) string) *securityRa
 	fs.StringVar(&r.origins, "origins", env("PLACARD_ORIGINS", ""), "origins (comma-separated) allowed to open screens' WebSockets besides this server's own, e.g. https://kiosk.example (PLACARD_ORIGINS)")
 	fs.StringVar(&r.networks, "screen-networks", env("PLACARD_SCREEN_NETWORKS", ""), "networks (comma-separated CIDRs) screens may connect from; empty for any (PLACARD_SCREEN_NETWORKS)")
 	fs.StringVar(&r.admins, "admin-networks", env("PLACARD_ADMIN_NETWORKS", ""), "networks (comma-separated CIDRs) the admin page and API answer to; empty for any (PLACARD_ADMIN_NETWORKS)")
-	fs.StringVar(&r.perMin, "codes-per-minute", env("PLACARD_CODES_PER_MINUTE", "20"), "sign-in codes the server may ask for per minute, for all screens together (PLACARD_CODES_PER_MINUTE)")
+	fs.StringVar(&r.perMin, "codes-per-minute", env("PLACARD_CODES_PER_MINUTE", strconv.Itoa(screens.DefaultCodesTotal.Max)), "sign-in codes the server may ask for per minute, for all screens together (PLACARD_CODES_PER_MINUTE)")
 	r.sec = &Security{}
 	fs.StringVar(&r.sec.TLSCert, "tls-cert", env("PLACARD_TLS_CERT", ""), "PEM certificate file to serve HTTPS with (PLACARD_TLS_CERT)")
 	fs.StringVar(&r.sec.TLSKey, "tls-key", env("PLACARD_TLS_KEY", ""), "PEM private key file of -tls-cert (PLACARD_TLS_KEY)")
@@ -151,7 +152,7 @@ func (r *securityRaw) check(c *Config, bad func(string, ...any)) {
 	tls := sec.TLSCert != "" || sec.ACMEDomain != ""
 	if !c.Sandbox() {
 		if c.AutoEnroll {
-			bad("-enroll auto is for the sandbox only: with a real tenant an administrator approves each screen (SECURITY.md)")
+			bad("-enroll auto is for the sandbox only: with a real tenant an administrator approves each screen (README, Security)")
 		}
 		if !tls && !sec.InsecureHTTP && !loopbackOnly(c.Addr) {
 			bad("-addr %s serves plain HTTP on the network: with a real tenant, serve HTTPS (-tls-cert and -tls-key, or -acme-domain), "+

@@ -129,7 +129,7 @@ func TestNothingSecretReachesTheBrowserAndTheCSPHolds(t *testing.T) {
 	step(t, browser, screen, 30*time.Second, "opening a new screen",
 		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape("Lobby TV")),
 		chromedp.WaitVisible(browsertest.State("pairing")),
-		browsertest.Until(`document.querySelector('[data-testid="screen"]:not([data-snapshot])') !== null`),
+		wasmRuns,
 		chromedp.Text(browsertest.TestID("pairing-code"), &number),
 	)
 	number = strings.TrimSpace(number)

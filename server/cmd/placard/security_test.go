@@ -18,7 +18,7 @@ import (
 	"github.com/placard/placard/server/limit"
 )
 
-// wantHeaders are SECURITY.md's headers, on every response.
+// wantHeaders are the security headers, on every response.
 var wantHeaders = map[string]string{
 	"Content-Security-Policy": "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; img-src 'self' data:; " +
 		"style-src 'self'; font-src 'self'; manifest-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",

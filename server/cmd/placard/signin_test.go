@@ -103,7 +103,7 @@ func TestDeclineShowsWhyThenANewCode(t *testing.T) {
 	browsertest.Run(t, browser, 20*time.Second, "opening the screen",
 		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape("Door 3")),
 		chromedp.WaitVisible(browsertest.State("code")),
-		browsertest.Until(`document.querySelector('[data-testid="screen"]:not([data-snapshot])') !== null`),
+		wasmRuns,
 		chromedp.Text(browsertest.TestID("user-code"), &code),
 	)
 	phone := browsertest.Tab(t, browser)

@@ -14,7 +14,7 @@ import (
 	"golang.org/x/crypto/acme/autocert"
 )
 
-// TLS is built in (SECURITY.md: plain HTTP only on loopback or when
+// TLS is built in (README, Security: plain HTTP only on loopback or when
 // explicitly allowed; a PWA installs only over HTTPS or on localhost):
 //   - -tls-cert and -tls-key name PEM files, read again when they change,
 //     so that a renewal in place (certbot, an internal CA) needs no
@@ -129,12 +129,9 @@ func (c *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 			}
 		}
 		if changed {
-			// A half-written pair fails to load: keep the old one and try
-			// again at the next check.
-			old := c.cert
-			if err := c.reload(); err != nil {
-				c.cert = old
-			}
+			// A half-written pair fails to load: reload keeps the old one,
+			// and the next check tries again.
+			c.reload()
 		}
 	}
 	return c.cert, nil
