@@ -44,7 +44,7 @@ type texts struct {
 	booked         string // "Booked %s"
 	bookFailed     string
 	bookFailedWhy  string            // "Could not book: %s"
-	bookProblems   map[string]string // why a booking failed (screens.Book*)
+	bookProblems   map[string]string // why a booking failed (wire.Book*)
 	errorCode      string            // "Code for IT: %s"
 	nextTry        string            // "Trying again at %s"
 	waitingForIT   string
@@ -131,9 +131,9 @@ var english = texts{
 	booked:       "Booked %s",
 	bookFailed:   "Could not book",
 	bookProblems: map[string]string{
-		"not_allowed": "this account has not allowed booking",
-		"no_calendar": "this account has no calendar",
-		"unavailable": "Microsoft 365 is busy, try again in a minute",
+		wire.BookNotAllowed: "this account has not allowed booking",
+		wire.BookNoCalendar: "this account has no calendar",
+		wire.BookBusy:       "Microsoft 365 is busy, try again in a minute",
 	},
 	errorCode:      "Code for IT: %s",
 	nextTry:        "Trying again at %s",
@@ -200,9 +200,9 @@ var french = texts{
 	booked:       "Réservé %s",
 	bookFailed:   "Réservation impossible",
 	bookProblems: map[string]string{
-		"not_allowed": "ce compte n’autorise pas les réservations",
-		"no_calendar": "ce compte n’a pas d’agenda",
-		"unavailable": "Microsoft 365 est occupé, réessayez dans une minute",
+		wire.BookNotAllowed: "ce compte n’autorise pas les réservations",
+		wire.BookNoCalendar: "ce compte n’a pas d’agenda",
+		wire.BookBusy:       "Microsoft 365 est occupé, réessayez dans une minute",
 	},
 	errorCode:      "Code pour le support : %s",
 	nextTry:        "Nouvel essai à %s",

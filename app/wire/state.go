@@ -168,9 +168,17 @@ type Booking struct {
 	// own way (as its agenda).
 	Start time.Time `json:"start,omitzero"`
 	End   time.Time `json:"end,omitzero"`
-	// Problem is set when the booking failed.
+	// Problem is set when the booking failed: one of the Book* words.
 	Problem string `json:"problem,omitempty"`
 }
+
+// Booking problems, in words the screen turns into a sentence.
+const (
+	BookNotAllowed = "not_allowed" // the account did not grant Calendars.ReadWrite
+	BookNoCalendar = "no_calendar" // the account has no mailbox
+	BookBusy       = "unavailable" // Graph is throttling or down
+	BookFailed     = "failed"      // anything else
+)
 
 // zones caches the locations of IANA zone names: a screen formats times
 // every second, and time.LoadLocation reads the zone's data each time.

@@ -370,8 +370,8 @@ func (h *Hub) readPump(c *client) error {
 		}
 		m, err := wire.DecodeFromScreen(data)
 		if err != nil {
+			// ServeHTTP drops the connection, with this reason.
 			c.closeReason(websocket.ClosePolicyViolation, err.Error())
-			h.send(func() { h.dropLocked(c) })
 			return err
 		}
 		if _, again := m.(wire.Hello); again {

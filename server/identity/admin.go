@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"errors"
 	"fmt"
 )
 
@@ -32,15 +31,9 @@ func (a *AdminFlow) Code() Code { return a.f.code }
 // expires, or ctx ends) and returns the claims of their validated id
 // token. Checking the app role is the caller's concern.
 func (a *AdminFlow) Wait(ctx context.Context) (IDClaims, error) {
-	res, err := a.f.dc.AuthenticationResult(ctx)
+	res, err := a.f.result(ctx, "waiting for an administrator's sign-in")
 	if err != nil {
-		if ctx.Err() != nil {
-			return IDClaims{}, ctx.Err()
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			return IDClaims{}, &AuthError{Kind: KindExpired, OAuth: "expired_token"}
-		}
-		return IDClaims{}, fmt.Errorf("identity: waiting for an administrator's sign-in: %w", classify(err))
+		return IDClaims{}, err
 	}
 	if res.IDToken.RawToken == "" {
 		return IDClaims{}, fmt.Errorf("%w: the token response has no id token", ErrInvalidIDToken)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -159,10 +158,9 @@ func classify(err error) error {
 		out.err = fmt.Errorf("identity platform answered HTTP %d", out.Status)
 		return out
 	}
+	// *url.Error and *net.OpError are net.Errors too.
 	var netErr net.Error
-	var urlErr *url.Error
-	var opErr *net.OpError
-	if errors.As(err, &netErr) || errors.As(err, &urlErr) || errors.As(err, &opErr) {
+	if errors.As(err, &netErr) {
 		return &AuthError{Kind: KindUnreachable, err: err}
 	}
 	return err

@@ -161,16 +161,9 @@ func (f *Flow) Code() Code { return f.code }
 // or ctx ends (MSAL polls at its own pace: 50 ms growing to 5 s). On
 // success the account's tokens are in the cache store.
 func (f *Flow) Wait(ctx context.Context) (Account, error) {
-	res, err := f.dc.AuthenticationResult(ctx)
+	res, err := f.result(ctx, "waiting for sign-in")
 	if err != nil {
-		if ctx.Err() != nil {
-			return Account{}, ctx.Err()
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			// MSAL ends its wait at the code's expiry with its own deadline.
-			return Account{}, &AuthError{Kind: KindExpired, OAuth: "expired_token"}
-		}
-		return Account{}, fmt.Errorf("identity: waiting for sign-in: %w", classify(err))
+		return Account{}, err
 	}
 	acct := Account{
 		ID:       res.Account.HomeAccountID,
@@ -185,7 +178,7 @@ func (f *Flow) Wait(ctx context.Context) (Account, error) {
 	if acct.ID == "" {
 		return Account{}, errors.New("identity: the token response named no account (no client_info)")
 	}
-	if len(f.c.cfg.AllowedTenants) > 0 && !slices.ContainsFunc(f.c.cfg.AllowedTenants, func(t string) bool { return strings.EqualFold(t, acct.TenantID) }) {
+	if !tenantAllowed(f.c.cfg.AllowedTenants, acct.TenantID) {
 		// The tokens are dropped: they were only ever in f.mem.
 		return acct, &AuthError{Kind: KindWrongTenant, Description: fmt.Sprintf("%s is from tenant %s, which this server does not accept", acct.Username, acct.TenantID)}
 	}
@@ -194,6 +187,27 @@ func (f *Flow) Wait(ctx context.Context) (Account, error) {
 	}
 	f.c.forgetClient(acct.ID)
 	return acct, nil
+}
+
+// result waits for MSAL's answer to the device code, doing what.
+func (f *Flow) result(ctx context.Context, doing string) (public.AuthResult, error) {
+	res, err := f.dc.AuthenticationResult(ctx)
+	switch {
+	case err == nil:
+		return res, nil
+	case ctx.Err() != nil:
+		return res, ctx.Err()
+	case errors.Is(err, context.DeadlineExceeded):
+		// MSAL ends its wait at the code's expiry with its own deadline.
+		return res, &AuthError{Kind: KindExpired, OAuth: "expired_token"}
+	}
+	return res, fmt.Errorf("identity: %s: %w", doing, classify(err))
+}
+
+// tenantAllowed reports whether accounts of tenant tid may sign in: any
+// when allowed is empty.
+func tenantAllowed(allowed []string, tid string) bool {
+	return len(allowed) == 0 || slices.ContainsFunc(allowed, func(t string) bool { return strings.EqualFold(t, tid) })
 }
 
 // TokenSource says where an access token came from.
@@ -336,8 +350,7 @@ func (c *Client) Ping(ctx context.Context) error {
 	if fresh {
 		return nil
 	}
-	u := strings.TrimRight(c.cfg.Authority, "/") + "/v2.0/.well-known/openid-configuration"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metadataURL(c.cfg.Authority), nil)
 	if err != nil {
 		return fmt.Errorf("identity: ping: %w", err)
 	}

@@ -135,7 +135,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (IDClaims, error) {
 	case err != nil:
 		return bad("%v", err)
 	}
-	if len(v.allowed) > 0 && !slices.ContainsFunc(v.allowed, func(t string) bool { return strings.EqualFold(t, c.TenantID) }) {
+	if !tenantAllowed(v.allowed, c.TenantID) {
 		return bad("tenant %s is not allowed here", c.TenantID)
 	}
 	return IDClaims{

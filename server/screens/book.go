@@ -19,14 +19,6 @@ const ScopeBook = "Calendars.ReadWrite"
 // bookingShown is how long a screen shows what became of its booking.
 const bookingShown = 20 * time.Second
 
-// Booking problems, in words the screen turns into a sentence.
-const (
-	BookNotAllowed = "not_allowed" // the account did not grant Calendars.ReadWrite
-	BookNoCalendar = "no_calendar" // the account has no mailbox
-	BookBusy       = "unavailable" // Graph is throttling or down
-	BookFailed     = "failed"
-)
-
 // canBook reports whether screens may book: the server asks for the
 // permission that creating an event needs.
 func (m *Manager) canBook() bool {
@@ -129,11 +121,11 @@ func blocking(events []graph.Event) []wire.Event {
 func bookingProblem(err error) string {
 	switch graph.StatusOf(err) {
 	case http.StatusForbidden:
-		return BookNotAllowed
+		return wire.BookNotAllowed
 	case http.StatusNotFound:
-		return BookNoCalendar
+		return wire.BookNoCalendar
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
-		return BookBusy
+		return wire.BookBusy
 	}
-	return BookFailed
+	return wire.BookFailed
 }

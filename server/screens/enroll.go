@@ -118,8 +118,8 @@ func Approve(ctx context.Context, store server.Store, ref, by string, now time.T
 	return sc, nil
 }
 
-// record adds an event to the audit trail and the log, as Manager.audit
-// does, for those that have no manager (the CLI).
+// record adds an event to the audit trail and the log: Manager.audit, and
+// those that have no manager (the CLI).
 func record(ctx context.Context, store server.Store, log *slog.Logger, e server.AuditEvent) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -31,7 +31,9 @@ import (
 
 // Publisher delivers a screen's messages to its connections.
 type Publisher interface {
-	// Publish sends msg to every connection of the screen. It never blocks.
+	// Publish sends msg to every connection of the screen. It does not
+	// wait for the message to be written: a screen that does not keep up
+	// is dropped, not waited for.
 	Publish(screenID string, msg []byte)
 	// Disconnect closes every connection of the screen after sending msg.
 	Disconnect(screenID string, msg []byte)
@@ -306,9 +308,5 @@ func (m *Manager) audit(ctx context.Context, e server.AuditEvent) {
 	if e.Time.IsZero() {
 		e.Time = m.cfg.Now()
 	}
-	m.log.Info("audit", "kind", e.Kind, "screen", e.ScreenID, "screen_name", e.ScreenName,
-		"account", e.Account, "outcome", e.Outcome, "detail", e.Detail)
-	if err := m.cfg.Store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
-		m.log.Error("recording an audit event", "kind", e.Kind, "err", err)
-	}
+	record(ctx, m.cfg.Store, m.log, e)
 }

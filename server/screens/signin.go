@@ -18,7 +18,7 @@ func (m *Manager) startSignInLocked(s *session) {
 		return
 	}
 	s.signingIn = true
-	s.watch = nil
+	m.detachWatchLocked(s)
 	if s.phase == wire.PhaseDashboard || s.phase == wire.PhasePairing {
 		s.phase = wire.PhaseConnecting
 	}
