@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -164,6 +165,9 @@ func decodeSegment(t *testing.T, raw string, i int) map[string]any {
 	return m
 }
 
+// otherKey is a signing key that is not the platform's, made once.
+var otherKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
 // tamperings are the ways an attacker changes a token: its claims, its
 // signature, its algorithm, its key.
 func tamperings(t *testing.T, raw string) map[string]string {
@@ -178,7 +182,7 @@ func tamperings(t *testing.T, raw string) map[string]string {
 
 	// The same claims and kid, signed by a key that is not the platform's.
 	header := decodeSegment(t, raw, 0)
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := otherKey()
 	if err != nil {
 		t.Fatal(err)
 	}
