@@ -121,6 +121,33 @@ var (
 // errNoUser is returned for a UPN that is not a demo user.
 var errNoUser = errors.New("no such demo user")
 
+// userLocked returns the demo user of a UPN, in any case; s.mu must be
+// held.
+func (s *Sandbox) userLocked(upn string) (*user, error) {
+	u := s.users[strings.ToLower(upn)]
+	if u == nil {
+		return nil, fmt.Errorf("%w %q", errNoUser, upn)
+	}
+	return u, nil
+}
+
+// calendarUser is the demo user a control API request names ({upn}) when
+// it has a calendar; otherwise it answers the request with why not.
+func (s *Sandbox) calendarUser(w http.ResponseWriter, r *http.Request) (*user, bool) {
+	s.mu.Lock()
+	u, err := s.userLocked(r.PathValue("upn"))
+	s.mu.Unlock()
+	switch {
+	case err != nil:
+		apiError(w, http.StatusNotFound, err.Error())
+		return nil, false
+	case !u.Mailbox:
+		apiError(w, http.StatusConflict, u.UPN+" has no mailbox, so no calendar")
+		return nil, false
+	}
+	return u, true
+}
+
 func (s *Sandbox) postPresence(w http.ResponseWriter, r *http.Request) {
 	var p struct {
 		Availability string `json:"availability"`
@@ -154,9 +181,9 @@ func (s *Sandbox) SetPresence(upn, availability, activity string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.users[strings.ToLower(upn)]
-	if u == nil {
-		return fmt.Errorf("%w %q", errNoUser, upn)
+	u, err := s.userLocked(upn)
+	if err != nil {
+		return err
 	}
 	u.Availability, u.Activity, u.presenceSet = availability, activity, true
 	s.saveLocked()
@@ -180,9 +207,9 @@ func (s *Sandbox) postRevoke(w http.ResponseWriter, r *http.Request) {
 func (s *Sandbox) Revoke(upn string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.users[strings.ToLower(upn)]
-	if u == nil {
-		return fmt.Errorf("%w %q", errNoUser, upn)
+	u, err := s.userLocked(upn)
+	if err != nil {
+		return err
 	}
 	u.validSince = s.now()
 	s.saveLocked()
@@ -338,15 +365,8 @@ func (s *Sandbox) postClock(w http.ResponseWriter, r *http.Request) {
 // 3339; today by default) as Graph would, in UTC: for a person or a test
 // looking at a calendar without a token.
 func (s *Sandbox) getUserCalendar(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	u := s.users[strings.ToLower(r.PathValue("upn"))]
-	s.mu.Unlock()
-	if u == nil {
-		apiError(w, http.StatusNotFound, fmt.Sprintf("%v %q", errNoUser, r.PathValue("upn")))
-		return
-	}
-	if !u.Mailbox {
-		apiError(w, http.StatusConflict, u.UPN+" has no mailbox, so no calendar")
+	u, ok := s.calendarUser(w, r)
+	if !ok {
 		return
 	}
 	now := s.Now()
@@ -375,15 +395,8 @@ func (s *Sandbox) getUserCalendar(w http.ResponseWriter, r *http.Request) {
 // a Graph event body added to the user's calendar; it answers the event as
 // Graph would, in UTC.
 func (s *Sandbox) postUserEvent(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	u := s.users[strings.ToLower(r.PathValue("upn"))]
-	s.mu.Unlock()
-	if u == nil {
-		apiError(w, http.StatusNotFound, fmt.Sprintf("%v %q", errNoUser, r.PathValue("upn")))
-		return
-	}
-	if !u.Mailbox {
-		apiError(w, http.StatusConflict, u.UPN+" has no mailbox, so no calendar")
+	u, ok := s.calendarUser(w, r)
+	if !ok {
 		return
 	}
 	ev, _, bad := readNewEvent(r.Body, u, s.Now())
@@ -419,9 +432,9 @@ func (s *Sandbox) AccessToken(upn string, scopes ...string) (string, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.users[strings.ToLower(upn)]
-	if u == nil {
-		return "", fmt.Errorf("sandbox: %w %q", errNoUser, upn)
+	u, err := s.userLocked(upn)
+	if err != nil {
+		return "", fmt.Errorf("sandbox: %w", err)
 	}
 	tokens, err := s.issue(u, set, newGUID(), realOrigin)
 	if err != nil {

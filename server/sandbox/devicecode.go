@@ -116,9 +116,7 @@ func checkClient(w http.ResponseWriter, r *http.Request, now time.Time) bool {
 	case !strings.EqualFold(id, ClientID):
 		writeSTS(w, errUnknownClient(id), now)
 	case r.PostForm.Has("client_secret") || r.PostForm.Has("client_assertion"):
-		// AADSTS700025 InvalidClientPublicClientWithCredential.
-		writeSTS(w, stsError{status: 401, err: "invalid_client", code: 700025,
-			text: "Client is public so neither 'client_assertion' nor 'client_secret' should be presented."}, now)
+		writeSTS(w, errPublicClientSecret, now)
 	default:
 		return false
 	}
@@ -382,8 +380,8 @@ func (s *Sandbox) act(userCode, upn string, approve bool) (outcome, screen strin
 		g.state = grantDeclined
 		return OutcomeDeclined, g.screen
 	}
-	u := s.users[strings.ToLower(upn)]
-	if u == nil {
+	u, err := s.userLocked(upn)
+	if err != nil {
 		return OutcomeInvalid, screenOrPlaceholder(g.screen)
 	}
 	g.user = u

@@ -95,7 +95,18 @@ var (
 		text: "The app requested an unsupported grant type '%s'."}
 	errServer = stsError{status: 500, err: "server_error", code: 90033,
 		text: "A transient error has occurred. Please try again."}
+	// A public client that sends a secret: AADSTS700025
+	// InvalidClientPublicClientWithCredential.
+	errPublicClientSecret = stsError{status: 401, err: "invalid_client", code: 700025,
+		text: "Client is public so neither 'client_assertion' nor 'client_secret' should be presented."}
 )
+
+// errMethod: the endpoints answer other methods than POST with AADSTS900561
+// BadResourceRequestInvalidRequest (error table).
+func errMethod(method string) stsError {
+	return stsError{status: 405, err: "invalid_request", code: 900561,
+		text: "The endpoint only accepts POST requests. Received a " + method + " request."}
+}
 
 // errMissing: AADSTS900144, "The request body must contain the following
 // parameter: '{name}'." (error table).
@@ -129,7 +140,7 @@ func errBadScope(scope string) stsError {
 // unconfirmed.
 func errConsent(scope string) stsError {
 	return stsError{status: 400, err: "invalid_grant", code: 65001, suberror: "consent_required", text: fmt.Sprintf(
-		"The user or administrator has not consented to use the application with ID '%s' named 'placard (sandbox)'. Send an interactive authorization request for this user and resource. Scope: %s.", ClientID, scope)}
+		"The user or administrator has not consented to use the application with ID '%s' named '%s'. Send an interactive authorization request for this user and resource. Scope: %s.", ClientID, appDisplayName, scope)}
 }
 
 // errTenant: AADSTS90002 InvalidTenantName. The metadata endpoint answers
@@ -148,7 +159,7 @@ func errTenant(t string, metadata bool) stsError {
 // /consumers is refused with AADSTS9002332 (error table); the "error"
 // value is unconfirmed.
 var errConsumers = stsError{status: 400, err: "invalid_request", code: 9002332, text: fmt.Sprintf(
-	"Application '%s'(placard (sandbox)) is configured for use by Microsoft Entra users only. Please do not use the /consumers endpoint to serve this request.", ClientID)}
+	"Application '%s'(%s) is configured for use by Microsoft Entra users only. Please do not use the /consumers endpoint to serve this request.", ClientID, appDisplayName)}
 
 // errInstance: instance discovery of a host that is not a Microsoft
 // authority: AADSTS50049 NoSuchInstanceForDiscovery; MSAL looks for

@@ -44,12 +44,9 @@ func (s *Sandbox) identityHandler() http.Handler {
 	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", s.keys)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/devicecode", s.deviceCode)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.token)
-	// The endpoints answer other methods with AADSTS900561
-	// BadResourceRequestInvalidRequest (error table).
 	for _, p := range []string{"/{tenant}/oauth2/v2.0/devicecode", "/{tenant}/oauth2/v2.0/token"} {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
-			writeSTS(w, stsError{status: 405, err: "invalid_request", code: 900561,
-				text: "The endpoint only accepts POST requests. Received a " + r.Method + " request."}, s.Now())
+			writeSTS(w, errMethod(r.Method), s.Now())
 		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

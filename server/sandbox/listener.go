@@ -116,11 +116,9 @@ func (s *Sandbox) listenerHandler(l *Listener) http.Handler {
 	login, graph := s.identityHandler(), s.graphHandler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		isGraph := strings.HasPrefix(r.URL.Path, "/v1.0/") || strings.HasPrefix(r.URL.Path, "/beta/")
-		f := s.Faults()
-		if err := sleep(r.Context(), latency(f)); err != nil {
+		if unreachable, err := s.gate(r.Context(), isGraph); err != nil {
 			return
-		}
-		if (isGraph && f.GraphUnreachable) || (!isGraph && f.IdentityUnreachable) {
+		} else if unreachable {
 			// The nearest a listening server comes to a refused
 			// connection: it drops it without answering.
 			panic(http.ErrAbortHandler)

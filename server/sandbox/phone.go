@@ -6,23 +6,17 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/placard/placard/server/limit"
 )
 
 //go:embed sandbox.css
 var sandboxCSS []byte
 
 // Wrong-code lockout: RFC 8628 §5.1 asks the verification page to
-// rate-limit guesses; after maxGuesses wrong codes in lockWindow a client
-// address is locked out for lockWindow.
-const (
-	maxGuesses = 5
-	lockWindow = 15 * time.Minute
-)
-
-type guesses struct {
-	first time.Time
-	count int
-}
+// rate-limit guesses; a client address with maxGuesses wrong codes in the
+// last lockWindow is refused until the oldest leaves the window.
+var guessRate = limit.Rate{Max: 5, Per: 15 * time.Minute}
 
 var phoneTmpl = template.Must(template.New("phone").Parse(`<!doctype html>
 <html lang="en">
@@ -99,23 +93,24 @@ func (s *Sandbox) devicelogin(w http.ResponseWriter, r *http.Request) {
 		phoneTmpl.Execute(w, phonePage{Outcome: OutcomeInvalid, Title: "That did not work", Message: "The form could not be read. Go back and try again."})
 		return
 	}
-	addr := clientAddr(r)
-	if until, locked := s.lockedOut(addr); locked {
-		w.WriteHeader(http.StatusTooManyRequests)
-		phoneTmpl.Execute(w, phonePage{Outcome: OutcomeLocked, Title: "Too many wrong codes",
-			Message: "For safety, codes from this device are refused until " + until.Format("15:04") + ". Check the code on the screen and try again then."})
-		return
-	}
 	action := r.PostForm.Get("action")
 	if action != "approve" && action != "decline" {
 		w.WriteHeader(http.StatusBadRequest)
 		phoneTmpl.Execute(w, phonePage{Outcome: OutcomeInvalid, Title: "That did not work", Message: "Choose Approve or Decline."})
 		return
 	}
+	// Every try counts as a guess until it turns out to name a code that
+	// was issued: only a code nobody issued counts towards the lockout.
+	addr := clientAddr(r)
+	if ok, until := s.guesses.Allow(addr); !ok {
+		w.WriteHeader(http.StatusTooManyRequests)
+		phoneTmpl.Execute(w, phonePage{Outcome: OutcomeLocked, Title: "Too many wrong codes",
+			Message: "For safety, codes from this device are refused until " + until.Format("15:04") + ". Check the code on the screen and try again then."})
+		return
+	}
 	outcome, screen := s.act(r.PostForm.Get("user_code"), r.PostForm.Get("user"), action == "approve")
-	if outcome == OutcomeInvalid && screen == "" {
-		// Only a code nobody issued counts towards the lockout.
-		s.wrongGuess(addr)
+	if outcome != OutcomeInvalid || screen != "" {
+		s.guesses.Undo(addr)
 	}
 	page := phonePage{Outcome: outcome}
 	where := "the screen"
@@ -158,31 +153,4 @@ func clientAddr(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-func (s *Sandbox) lockedOut(addr string) (time.Time, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g := s.failures[addr]
-	if g == nil {
-		return time.Time{}, false
-	}
-	until := g.first.Add(lockWindow)
-	if s.now().After(until) {
-		delete(s.failures, addr)
-		return time.Time{}, false
-	}
-	return until, g.count >= maxGuesses
-}
-
-func (s *Sandbox) wrongGuess(addr string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	g := s.failures[addr]
-	if g == nil || now.Sub(g.first) > lockWindow {
-		g = &guesses{first: now}
-		s.failures[addr] = g
-	}
-	g.count++
 }

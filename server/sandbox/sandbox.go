@@ -33,6 +33,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/placard/placard/server/limit"
 )
 
 // The emulated tenant and its one registered public client application.
@@ -107,10 +109,10 @@ type Sandbox struct {
 	rng      *mrand.Rand
 	users    map[string]*user // by UPN
 	grants   map[string]*grant
-	byCode   map[string]*grant   // by user code
-	failures map[string]*guesses // wrong codes per client address
-	requests map[string]int      // per endpoint, for tests
-	counted  chan struct{}       // closed and replaced on every request
+	byCode   map[string]*grant // by user code
+	guesses  *limit.Limiter    // wrong codes per client address
+	requests map[string]int    // per endpoint, for tests
+	counted  chan struct{}     // closed and replaced on every request
 	listener *Listener
 
 	// anchor is when the sandbox started: the demo calendars lay today's
@@ -154,7 +156,6 @@ func New(opts Options) (*Sandbox, error) {
 		rng:         mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 		grants:      map[string]*grant{},
 		byCode:      map[string]*grant{},
-		failures:    map[string]*guesses{},
 		requests:    map[string]int{},
 		counted:     make(chan struct{}),
 		// Rounded to the half hour, so that meetings start on the
@@ -163,6 +164,7 @@ func New(opts Options) (*Sandbox, error) {
 		created: map[string][]*calEvent{},
 		removed: map[string]bool{},
 	}
+	s.guesses = limit.New(guessRate, s.Now)
 	// Real tokens carry the key's id twice, as "kid" and as "x5t" (the
 	// certificate's SHA-1 thumbprint).
 	// https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference#header-claims

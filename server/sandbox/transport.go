@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -70,11 +69,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "https" {
 		return nil, fmt.Errorf("sandbox: %s must be reached over https, not %s", req.URL.Host, req.URL.Scheme)
 	}
-	f := t.s.Faults()
-	if err := sleep(req.Context(), latency(f)); err != nil {
+	if unreachable, err := t.s.gate(req.Context(), h == t.graph); err != nil {
 		return nil, err
-	}
-	if (f.IdentityUnreachable && h == t.login) || (f.GraphUnreachable && h == t.graph) {
+	} else if unreachable {
 		return nil, refused(req.URL.Host, &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED})
 	}
 	// The handler sees the request as a server would.
@@ -89,9 +86,6 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	h.ServeHTTP(rec, in)
 	res := rec.Result()
 	res.Request = req
-	if res.Body == nil {
-		res.Body = io.NopCloser(strings.NewReader(""))
-	}
 	return res, nil
 }
 
@@ -107,3 +101,14 @@ type hostAddr string
 
 func (a hostAddr) Network() string { return "tcp" }
 func (a hostAddr) String() string  { return string(a) }
+
+// gate applies the latency and unreachable switches to a request to Graph
+// or to the identity platform: it reports whether that service is
+// unreachable, or the context's error when it ended during the latency.
+func (s *Sandbox) gate(ctx context.Context, graph bool) (unreachable bool, err error) {
+	f := s.Faults()
+	if err := sleep(ctx, latency(f)); err != nil {
+		return false, err
+	}
+	return (graph && f.GraphUnreachable) || (!graph && f.IdentityUnreachable), nil
+}
