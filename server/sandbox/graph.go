@@ -240,7 +240,7 @@ func selectFields(full map[string]any, sel string, typ string, keep ...string) (
 		f = strings.TrimSpace(f)
 		v, ok := full[f]
 		if !ok {
-			return nil, fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.%s'.", f, typ)
+			return nil, fmt.Sprintf("Could not find a property named '%s' on type '%s'.", f, typ)
 		}
 		out[f] = v
 	}
@@ -270,7 +270,7 @@ func (s *Sandbox) me(w http.ResponseWriter, r *http.Request) {
 		"userPrincipalName": u.UPN,
 		"id":                u.OID,
 	}
-	body, bad := selectFields(full, r.URL.Query().Get("$select"), "user", "@odata.context")
+	body, bad := selectFields(full, r.URL.Query().Get("$select"), "microsoft.graph.user", "@odata.context")
 	if bad != "" {
 		s.graphError(w, r, http.StatusBadRequest, "Request_BadRequest", bad)
 		return

@@ -205,12 +205,14 @@ func (s *Sandbox) calendarView(w http.ResponseWriter, r *http.Request) {
 	page := events[min(skip, len(events)):min(skip+top, len(events))]
 	values := make([]map[string]any, 0, len(page))
 	sel := q.Get("$select")
+	// A $select is checked against an event's properties even when the
+	// page is empty, as Outlook's service checks the query.
+	if _, bad := selectFields(eventJSON(calEvent{ID: eventID("select")}, u, loc, zone), sel, eventType); bad != "" {
+		s.parseURI(w, r, bad)
+		return
+	}
 	for _, ev := range page {
-		v, bad := selectFields(eventJSON(ev, u, loc, zone), sel, "event", "@odata.etag", "id")
-		if bad != "" {
-			s.parseURI(w, r, strings.Replace(bad, "microsoft.graph.event", "Microsoft.OutlookServices.Event", 1))
-			return
-		}
+		v, _ := selectFields(eventJSON(ev, u, loc, zone), sel, eventType, "@odata.etag", "id")
 		values = append(values, v)
 	}
 	body := map[string]any{
@@ -252,6 +254,10 @@ func (s *Sandbox) eventByID(w http.ResponseWriter, r *http.Request, u *user) (ca
 
 // getEvent is GET /me/events/{id}.
 // https://learn.microsoft.com/en-us/graph/api/event-get
+// eventType is how the calendar's answers name an event's type in errors:
+// Outlook's, not Graph's.
+const eventType = "Microsoft.OutlookServices.Event"
+
 func (s *Sandbox) getEvent(w http.ResponseWriter, r *http.Request) {
 	u := callerOf(r.Context()).user
 	ev, ok := s.eventByID(w, r, u)
@@ -259,9 +265,9 @@ func (s *Sandbox) getEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	loc, zone, preferred := preferredZone(r)
-	v, bad := selectFields(eventJSON(ev, u, loc, zone), r.URL.Query().Get("$select"), "event", "@odata.etag", "id")
+	v, bad := selectFields(eventJSON(ev, u, loc, zone), r.URL.Query().Get("$select"), eventType, "@odata.etag", "id")
 	if bad != "" {
-		s.parseURI(w, r, strings.Replace(bad, "microsoft.graph.event", "Microsoft.OutlookServices.Event", 1))
+		s.parseURI(w, r, bad)
 		return
 	}
 	v["@odata.context"] = originOf(r).graph + "/v1.0/$metadata#users('" + u.OID + "')/events/$entity"

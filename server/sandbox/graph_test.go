@@ -172,9 +172,13 @@ func TestCalendarViewQueryOptions(t *testing.T) {
 			t.Errorf("selected event %v", ev)
 		}
 		q.Set("$select", "subject,colour")
-		if msg := wantGraph(t, view(t, c, auth, q.Encode()), 400, "RequestBroker--ParseUri"); !strings.Contains(msg, "'colour'") {
+		if msg := wantGraph(t, view(t, c, auth, q.Encode()), 400, "RequestBroker--ParseUri"); !strings.Contains(msg, "'colour'") ||
+			!strings.Contains(msg, "Microsoft.OutlookServices.Event") {
 			t.Errorf("message %q", msg)
 		}
+		// A window with no event checks the $select all the same.
+		empty := url.Values{"startDateTime": {"2020-01-01T00:00:00Z"}, "endDateTime": {"2020-01-01T00:00:01Z"}, "$select": {"colour"}}
+		wantGraph(t, view(t, c, auth, empty.Encode()), 400, "RequestBroker--ParseUri")
 	})
 	t.Run("$orderby", func(t *testing.T) {
 		q := url.Values{"startDateTime": window["startDateTime"], "endDateTime": window["endDateTime"], "$orderby": {"start/dateTime desc"}, "$top": {"50"}}
