@@ -213,11 +213,7 @@ func (a *Admin) screenForm(w http.ResponseWriter, r *http.Request, s *adminSessi
 		sc, err = a.Screens.Approve(ctx, id, by)
 		msg, back = "Approved "+sc.Name+": it shows a sign-in code now.", "/admin"
 	case "sign-out":
-		if sc, err = a.Store.Screen(ctx, id); err != nil {
-			err = notFound(id, err)
-			break
-		}
-		err = a.Screens.SignOut(ctx, id, by)
+		sc, err = a.Screens.SignOut(ctx, id, by)
 		msg, back = "Signed "+sc.Name+" out.", "/admin"
 	case "revoke":
 		sc, err = a.Screens.Revoke(ctx, id, by)

@@ -216,7 +216,7 @@ func (k Sockets) Received(screenID string, m wire.Message) {
 	var err error
 	switch m := m.(type) {
 	case wire.SignOut:
-		err = k.Screens.SignOut(ctx, screenID, "screen")
+		_, err = k.Screens.SignOut(ctx, screenID, "screen")
 	case wire.QuickBook:
 		err = k.Screens.QuickBook(ctx, screenID, m.Minutes)
 	}

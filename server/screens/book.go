@@ -91,7 +91,8 @@ func (m *Manager) QuickBook(ctx context.Context, screenID string, minutes int) e
 	time.AfterFunc(bookingShown, func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		if s.booking == shown {
+		// Nothing to clear on a session that ended, or after shutdown.
+		if s.booking == shown && m.sessions[s.id] == s && m.ctx.Err() == nil {
 			s.booking = nil
 			m.publishLocked(s)
 		}

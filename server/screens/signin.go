@@ -223,8 +223,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // SignOut signs a screen's account out of it, as asked by the screen (a
 // tablet's button) or an administrator (by names who). The account's
-// tokens are deleted when no other screen shows it.
-func (m *Manager) SignOut(ctx context.Context, screenID, by string) error {
+// tokens are deleted when no other screen shows it. It returns the screen.
+func (m *Manager) SignOut(ctx context.Context, screenID, by string) (server.Screen, error) {
 	var accountID string
 	sc, err := m.cfg.Store.UpdateScreen(ctx, screenID, func(sc *server.Screen) error {
 		if sc.AccountID == "" {
@@ -233,11 +233,13 @@ func (m *Manager) SignOut(ctx context.Context, screenID, by string) error {
 		accountID, sc.AccountID = sc.AccountID, ""
 		return nil
 	})
-	if err == errUnchanged {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("screens: signing %s out: %w", screenID, err)
+	switch {
+	case err == errUnchanged:
+		return sc, nil
+	case server.IsNotFound(err):
+		return sc, server.Errorf(server.ENOTFOUND, "no screen has the id %s", screenID)
+	case err != nil:
+		return sc, fmt.Errorf("screens: signing %s out: %w", screenID, err)
 	}
 	acct, _ := m.cfg.Store.Account(ctx, accountID)
 	m.audit(ctx, server.AuditEvent{Kind: server.AuditSignOut, ScreenID: sc.ID, ScreenName: sc.Name,
@@ -249,7 +251,7 @@ func (m *Manager) SignOut(ctx context.Context, screenID, by string) error {
 		m.showThenSignInLocked(s, wire.Problem{Kind: wire.ProblemSignedOut})
 	}
 	m.mu.Unlock()
-	return m.forgetIfUnused(ctx, accountID)
+	return sc, m.forgetIfUnused(ctx, accountID)
 }
 
 // forgetIfUnused deletes an account and its tokens when no screen shows it.

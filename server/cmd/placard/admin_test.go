@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -381,6 +382,10 @@ func TestTheAdminAPIManagesScreens(t *testing.T) {
 	status, body = call(t, m, token, "PUT", "/admin/api/screens/"+id+"/settings", `{"time_zone":"Mars/Base"}`)
 	if status != http.StatusBadRequest || !strings.Contains(body["error"].(string), "IANA") {
 		t.Errorf("bad settings: %d %v", status, body)
+	}
+	if status, body := call(t, m, token, "POST", "/admin/api/screens/sxxxxxxxxxxxxxxxx/sign-out", ""); status != http.StatusNotFound ||
+		!strings.Contains(fmt.Sprint(body["error"]), "no screen has the id") {
+		t.Errorf("signing out a screen that does not exist: %d %v", status, body)
 	}
 	status, body = call(t, m, token, "POST", "/admin/api/screens/"+id+"/sign-out", "")
 	if status != http.StatusOK || body["state"] != "enrolled" || body["account"] != nil {

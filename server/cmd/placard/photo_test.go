@@ -54,7 +54,7 @@ func TestAPhotoIsServedOnlyToTheScreenThatShowsIt(t *testing.T) {
 	}
 
 	// Signed out, the screen no longer gets the photo.
-	if err := m.Screens.SignOut(t.Context(), strings.Split(photo, "/")[2], "test"); err != nil {
+	if _, err := m.Screens.SignOut(t.Context(), strings.Split(photo, "/")[2], "test"); err != nil {
 		t.Fatal(err)
 	}
 	lobby.waitPhase(15*time.Second, wire.PhaseCode)
