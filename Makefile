@@ -88,26 +88,25 @@ bench: $(WASM).br
 vuln:
 	$(GO) run $(GOVULNCHECK) ./...
 
-# Debian's chromium for the browser tests: installed when missing and root,
-# else explained. With CI=true a browser test that finds no Chromium fails.
-chromium:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || { \
+# debian installs Debian package $(2) unless the shell test $(1) finds
+# what it gives, when root; else it says how, for $(3), and runs $(4).
+debian = $(1) || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "installing chromium for the browser tests"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+			echo "installing $(2) for $(3)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
 		else \
-			echo "browser tests need Chromium: run 'sudo apt-get install chromium' (they are skipped meanwhile)"; \
+			echo "$(3) need $(2): run 'sudo apt-get install $(2)'"; $(4); \
 		fi; }
+
+# Debian's chromium for the browser tests: installed when missing and root,
+# else explained (the tests skip). With CI=true a browser test that finds
+# no Chromium fails.
+chromium:
+	@$(call debian,command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1,chromium,the browser tests,true)
 
 # Node.js runs the Wasm tests (GOOS=js), as Go's go_js_wasm_exec does.
 node:
-	@command -v node >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "installing nodejs for the Wasm tests"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null; \
-		else \
-			echo "Wasm tests need Node.js: run 'sudo apt-get install nodejs'"; exit 1; \
-		fi; }
+	@$(call debian,command -v node >/dev/null 2>&1,nodejs,the Wasm tests,exit 1)
 
 # axe-core, which the accessibility tests inject into the screen's page:
 # from the npm registry into a git-ignored cache, at a pinned version.
@@ -116,13 +115,7 @@ AXE_VERSION := 4.11.1
 AXE         := .cache/axe/node_modules/axe-core/axe.min.js
 axe: $(AXE)
 $(AXE):
-	@command -v npm >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "installing npm for the accessibility tests"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
-		else \
-			echo "the accessibility tests need npm: run 'sudo apt-get install npm' (they are skipped meanwhile)"; exit 0; \
-		fi; }; \
+	@$(call debian,command -v npm >/dev/null 2>&1,npm,the accessibility tests,exit 0); \
 		mkdir -p .cache/axe && npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@$(AXE_VERSION) >/dev/null
 
 ## screenshots: every state of the screen at TV, portrait and tablet sizes, from the sandbox, into web/screenshots
