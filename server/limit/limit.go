@@ -76,6 +76,25 @@ func (l *Limiter) Allow(key string) (ok bool, retry time.Time) {
 	return true, time.Time{}
 }
 
+// Check reports whether an event of key would be allowed now, recording
+// nothing; retry is as Allow's. A caller that learns only later whether
+// an event counts (a code that turns out to be right is no guess) checks
+// first and calls Allow once it knows.
+func (l *Limiter) Check(key string) (ok bool, retry time.Time) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ev := l.prune(l.events[key], now)
+	l.events[key] = ev
+	if len(ev) < l.rate.Max {
+		return true, time.Time{}
+	}
+	if len(ev) == 0 {
+		return false, now.Add(l.rate.Per)
+	}
+	return false, ev[len(ev)-l.rate.Max].Add(l.rate.Per)
+}
+
 // Undo forgets the latest event of key: one that this limiter allowed but
 // another refused, so that it does not count.
 func (l *Limiter) Undo(key string) {

@@ -85,6 +85,25 @@ func TestUndoGivesThePlaceBack(t *testing.T) {
 	}
 }
 
+func TestCheckRecordsNothing(t *testing.T) {
+	c := newClock()
+	l := New(Rate{Max: 1, Per: time.Minute}, c.now)
+	for range 3 {
+		if ok, _ := l.Check("k"); !ok {
+			t.Fatal("Check refused a key with no events")
+		}
+	}
+	if n := l.Count("k"); n != 0 {
+		t.Fatalf("count %d after three checks, want 0", n)
+	}
+	start := c.now()
+	l.Allow("k")
+	c.advance(10 * time.Second)
+	if ok, retry := l.Check("k"); ok || !retry.Equal(start.Add(time.Minute)) {
+		t.Errorf("Check at the limit = %v, %v: want refused until %v", ok, retry, start.Add(time.Minute))
+	}
+}
+
 func TestZeroRateAllowsNothing(t *testing.T) {
 	c := newClock()
 	l := New(Rate{Max: 0, Per: time.Minute}, c.now)

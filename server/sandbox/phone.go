@@ -99,18 +99,13 @@ func (s *Sandbox) devicelogin(w http.ResponseWriter, r *http.Request) {
 		phoneTmpl.Execute(w, phonePage{Outcome: OutcomeInvalid, Title: "That did not work", Message: "Choose Approve or Decline."})
 		return
 	}
-	// Every try counts as a guess until it turns out to name a code that
-	// was issued: only a code nobody issued counts towards the lockout.
 	addr := clientAddr(r)
-	if ok, until := s.guesses.Allow(addr); !ok {
+	outcome, screen, until := s.tryCode(addr, r.PostForm.Get("user_code"), r.PostForm.Get("user"), action == "approve")
+	if outcome == OutcomeLocked {
 		w.WriteHeader(http.StatusTooManyRequests)
 		phoneTmpl.Execute(w, phonePage{Outcome: OutcomeLocked, Title: "Too many wrong codes",
 			Message: "For safety, codes from this device are refused until " + until.Format("15:04") + ". Check the code on the screen and try again then."})
 		return
-	}
-	outcome, screen := s.act(r.PostForm.Get("user_code"), r.PostForm.Get("user"), action == "approve")
-	if outcome != OutcomeInvalid || screen != "" {
-		s.guesses.Undo(addr)
 	}
 	page := phonePage{Outcome: outcome}
 	where := "the screen"
@@ -145,6 +140,34 @@ func (s *Sandbox) devicelogin(w http.ResponseWriter, r *http.Request) {
 		page.Title, page.Message = "That code is not right", "Check the code on the screen and try again."
 	}
 	phoneTmpl.Execute(w, page)
+}
+
+// tryCode approves or declines a code typed on the phone page from addr,
+// unless addr is locked out. Only a code nobody issued is a wrong guess
+// (RFC 8628 §5.1): a right code never counts, so that several people
+// approving screens at once from one address (a building's NAT) are never
+// locked out by each other. A locked-out address is refused whatever it
+// types, right codes included, so that the lockout tells a guesser
+// nothing.
+func (s *Sandbox) tryCode(addr, userCode, upn string, approve bool) (outcome, screen string, until time.Time) {
+	s.mu.Lock()
+	issued := s.lookup(userCode) != nil
+	s.mu.Unlock()
+	// The limiter reads the sandbox's clock, which takes s.mu: it is
+	// asked with s.mu released.
+	check := s.guesses.Check
+	if !issued {
+		check = s.guesses.Allow
+	}
+	if ok, until := check(addr); !ok {
+		return OutcomeLocked, "", until
+	}
+	outcome, screen = s.act(userCode, upn, approve)
+	if issued && outcome == OutcomeInvalid && screen == "" {
+		// The code was forgotten meanwhile: nobody issued it now.
+		s.guesses.Allow(addr)
+	}
+	return outcome, screen, time.Time{}
 }
 
 func clientAddr(r *http.Request) string {

@@ -1,10 +1,12 @@
 package sandbox_test
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,5 +111,55 @@ func TestPhonePageLocksOutAfterWrongCodes(t *testing.T) {
 	uc, _ = deviceCode(t, gc, "User.Read")
 	if _, out, _ := phone(t, srv.URL, c, uc, ada, "approve"); out != "approved" {
 		t.Errorf("after the lockout window: %s", out)
+	}
+}
+
+// Right codes are no guesses, even when they arrive together: people
+// approving a row of screens at once from one address are never locked out,
+// however close that address is to its limit of wrong codes.
+func TestPhonePageConcurrentRightCodesDoNotLockOut(t *testing.T) {
+	t.Parallel()
+	sb, gc := newSandbox(t)
+	srv, c := controlServer(t, sb)
+	for i := range 4 {
+		if _, out, _ := phone(t, srv.URL, c, "WRONGCODE", ada, "approve"); out != "invalid" {
+			t.Fatalf("wrong code %d: %s", i+1, out)
+		}
+	}
+	const screens = 20
+	codes := make([]string, screens)
+	for i := range codes {
+		codes[i], _ = deviceCode(t, gc, "User.Read")
+	}
+	outcomes := make([]string, screens)
+	var wg sync.WaitGroup
+	for i, uc := range codes {
+		wg.Go(func() {
+			res, err := c.PostForm(srv.URL+"/sandbox/devicelogin", url.Values{"user_code": {uc}, "user": {ada}, "action": {"approve"}})
+			if err != nil {
+				outcomes[i] = err.Error()
+				return
+			}
+			defer res.Body.Close()
+			raw, _ := io.ReadAll(res.Body)
+			if m := outcomeRE.FindSubmatch(raw); m != nil {
+				outcomes[i] = string(m[1])
+			}
+		})
+	}
+	wg.Wait()
+	for i, out := range outcomes {
+		if out != "approved" {
+			t.Errorf("approval %d of %d at once: %q, want approved", i+1, screens, out)
+		}
+	}
+	// The right codes left the count of wrong ones as it was: one more
+	// wrong code is allowed, the next locks the address out.
+	if status, out, _ := phone(t, srv.URL, c, "WRONGCODE", ada, "approve"); status != 400 || out != "invalid" {
+		t.Fatalf("fifth wrong code: %d %s, want 400 invalid", status, out)
+	}
+	uc, _ := deviceCode(t, gc, "User.Read")
+	if status, out, _ := phone(t, srv.URL, c, uc, ada, "approve"); status != 429 || out != "locked" {
+		t.Fatalf("a right code after five wrong ones: %d %s, want 429 locked", status, out)
 	}
 }
