@@ -43,6 +43,7 @@ func (s *Sandbox) Handler() http.Handler {
 		"GET /sandbox/api/clock":                 s.getClock,
 		"POST /sandbox/api/clock":                s.postClock,
 		"GET /sandbox/api/users/{upn}/calendar":  s.getUserCalendar,
+		"GET /sandbox/api/requests":              s.getRequests,
 	}
 	paths := map[string][]string{}
 	for pattern, h := range api {
@@ -229,6 +230,10 @@ type UserInfo struct {
 	Activity     string    `json:"activity"`
 	RevokedAt    time.Time `json:"revoked_at,omitzero"`
 	Roles        []string  `json:"roles,omitempty"`
+	// PresenceServedAt is when Graph first answered the presence it
+	// answers now: the earliest a poller could see the last change.
+	// Zero until Graph has been asked.
+	PresenceServedAt time.Time `json:"presence_served_at,omitzero"`
 }
 
 // Users lists the demo users.
@@ -240,13 +245,31 @@ func (s *Sandbox) Users() []UserInfo {
 		availability, activity := s.presenceLocked(u)
 		out = append(out, UserInfo{UPN: u.UPN, DisplayName: u.DisplayName, Mailbox: u.Mailbox, Teams: u.Teams,
 			Room: u.Room, Photo: len(u.Photo) > 0, TimeZone: u.TimeZone, Availability: availability,
-			Activity: activity, RevokedAt: u.validSince, Roles: u.Roles})
+			Activity: activity, RevokedAt: u.validSince, Roles: u.Roles, PresenceServedAt: u.servedAt})
 	}
 	return out
 }
 
 func (s *Sandbox) getUsers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.Users())
+}
+
+// RequestCounts returns how many requests each endpoint of the emulated
+// services received since the start ("graph /$batch", "graph presence",
+// "token", ...): requests inside a $batch count under their own endpoint
+// too.
+func (s *Sandbox) RequestCounts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.requests))
+	for k, v := range s.requests {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Sandbox) getRequests(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.RequestCounts())
 }
 
 // CodeInfo is a device code as the control API lists it: what a person

@@ -196,3 +196,58 @@ func TestBrowsersCannotPostToTheSandboxFromAnotherSite(t *testing.T) {
 		t.Error("a cross-site POST revoked a user")
 	}
 }
+
+func TestNumberedUsersAndWhenTheirPresenceWasServed(t *testing.T) {
+	t.Parallel()
+	sb, gc := newSandbox(t, func(o *sandbox.Options) { o.NumberedUsers = 3 })
+	srv, c := controlServer(t, sb)
+	var list []sandbox.UserInfo
+	if err := json.Unmarshal(get(t, c, srv.URL+"/sandbox/api/users").raw, &list); err != nil || len(list) != 7 {
+		t.Fatalf("users with 3 numbered ones: %v %+v", err, list)
+	}
+	const upn = "user0003@placard.example"
+	var u sandbox.UserInfo
+	for _, x := range list {
+		if x.UPN == upn {
+			u = x
+		}
+	}
+	if !u.Mailbox || !u.Teams || !u.Photo || u.DisplayName != "Demo User 0003" || !u.PresenceServedAt.IsZero() {
+		t.Fatalf("numbered user: %+v", u)
+	}
+	served := func() time.Time {
+		for _, x := range sb.Users() {
+			if x.UPN == upn {
+				return x.PresenceServedAt
+			}
+		}
+		t.Fatal(upn, "is gone")
+		return time.Time{}
+	}
+	auth := bearer(t, sb, upn, "Presence.Read")
+	get(t, gc, graphBase+"/me/presence", "Authorization", auth)
+	first := served()
+	if first.IsZero() {
+		t.Fatal("no presence_served_at after Graph answered the presence")
+	}
+	sb.Advance(time.Minute)
+	get(t, gc, graphBase+"/me/presence", "Authorization", auth)
+	if again := served(); !again.Equal(first) {
+		t.Errorf("the same presence served again moved presence_served_at from %v to %v", first, again)
+	}
+	if err := sb.SetPresence(upn, "Busy", "InACall"); err != nil {
+		t.Fatal(err)
+	}
+	sb.Advance(time.Minute)
+	get(t, gc, graphBase+"/me/presence", "Authorization", auth)
+	if changed := served(); changed.Before(first.Add(2 * time.Minute)) {
+		t.Errorf("a new presence served: presence_served_at %v, want at least %v", changed, first.Add(2*time.Minute))
+	}
+	var counts map[string]int
+	if err := json.Unmarshal(get(t, c, srv.URL+"/sandbox/api/requests").raw, &counts); err != nil || counts["graph /me/presence"] != 3 {
+		t.Errorf("request counts: %v %v, want 3 presence requests", err, counts)
+	}
+	if _, err := sandbox.New(sandbox.Options{NumberedUsers: sandbox.MaxNumberedUsers + 1}); err == nil {
+		t.Error("more numbered users than the maximum were accepted")
+	}
+}

@@ -293,6 +293,9 @@ func (s *Sandbox) presence(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	availability, activity := s.presenceLocked(u)
+	if served := [2]string{availability, activity}; served != u.served || u.servedAt.IsZero() {
+		u.served, u.servedAt = served, s.now()
+	}
 	s.mu.Unlock()
 	writeGraph(w, r, http.StatusOK, map[string]any{
 		"@odata.context": originOf(r).graph + "/v1.0/$metadata#users('" + u.OID + "')/presence/$entity",

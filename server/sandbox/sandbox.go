@@ -70,6 +70,10 @@ type Options struct {
 	// or deleted. Empty: kept in memory only.
 	StateFile string
 	Logger    *slog.Logger
+	// NumberedUsers adds that many demo users beside the four that are
+	// always present (user0001@placard.example, ...), so that a load test
+	// can sign screens in to many accounts: MaxNumberedUsers at most.
+	NumberedUsers int
 }
 
 // Faults are the failure switches. PUT /sandbox/api/faults replaces them
@@ -175,7 +179,13 @@ func New(opts Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: signer: %w", err)
 	}
+	if opts.NumberedUsers < 0 || opts.NumberedUsers > MaxNumberedUsers {
+		return nil, fmt.Errorf("sandbox: %d numbered demo users: choose 0 to %d", opts.NumberedUsers, MaxNumberedUsers)
+	}
 	s.users = demoUsers()
+	for _, u := range numberedUsers(opts.NumberedUsers) {
+		s.users[u.UPN] = u
+	}
 	if err := s.loadState(); err != nil {
 		return nil, err
 	}

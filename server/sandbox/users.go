@@ -41,6 +41,11 @@ type user struct {
 	// validSince is when the user's sessions were last revoked: refresh
 	// tokens issued before it are refused.
 	validSince time.Time
+	// served and servedAt are the presence Graph last answered for the
+	// user and when it first answered it: when a poller could first see
+	// a change (the control API says so, for latency measurements).
+	served   [2]string
+	servedAt time.Time
 	// presenceSet is true once the presence was set by hand (the control
 	// API, the /sandbox page): it is kept across restarts, and a meeting
 	// no longer changes it.
@@ -75,6 +80,26 @@ func demoUsers() map[string]*user {
 		m[u.UPN] = u
 	}
 	return m
+}
+
+// MaxNumberedUsers bounds Options.NumberedUsers.
+const MaxNumberedUsers = 10_000
+
+// numberedUsers returns n demo users named by number, people with a
+// mailbox and Teams, available, in London's time zone: many accounts for a
+// load test, each with a calendar of its own.
+func numberedUsers(n int) []*user {
+	out := make([]*user, 0, n)
+	for i := 1; i <= n; i++ {
+		num := fmt.Sprintf("%04d", i)
+		u := &user{UPN: "user" + num + "@" + TenantDomain, DisplayName: "Demo User " + num, GivenName: "Demo",
+			Surname: "User " + num, JobTitle: "Tester", Office: "London", Mailbox: true, Teams: true,
+			Availability: "Available", Activity: "Available", TimeZone: "Europe/London"}
+		u.OID = stableGUID("user:" + u.UPN)
+		u.Photo = portrait(u.UPN)
+		out = append(out, u)
+	}
+	return out
 }
 
 // sortedUsers returns the users in a stable order, for pages and lists.

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/placard/placard/server/sandbox"
 	"github.com/placard/placard/server/screens"
 )
 
@@ -44,6 +45,8 @@ type Config struct {
 	// SandboxAddr serves the sandbox's identity platform and Graph over
 	// HTTPS for other clients; empty for none.
 	SandboxAddr string
+	// SandboxUsers adds numbered demo users to the sandbox (load tests).
+	SandboxUsers int
 
 	Security
 }
@@ -78,6 +81,8 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.LogFormat, "log-format", env("PLACARD_LOG_FORMAT", "text"), "text or json (PLACARD_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("PLACARD_LOG_LEVEL", "info"), "debug, info, warn or error (PLACARD_LOG_LEVEL)")
 	fs.StringVar(&c.SandboxAddr, "sandbox-addr", env("PLACARD_SANDBOX_ADDR", ""), "also serve the sandbox's identity platform and Graph over HTTPS on this address for other clients, e.g. 127.0.0.1:9443 (PLACARD_SANDBOX_ADDR)")
+	sandboxUsers, sandboxUsersErr := strconv.Atoi(env("PLACARD_SANDBOX_USERS", "0"))
+	fs.IntVar(&c.SandboxUsers, "sandbox-users", sandboxUsers, "add this many numbered demo users to the sandbox (user0001@placard.example, ...), for load tests (PLACARD_SANDBOX_USERS)")
 	sec := securityFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -89,6 +94,12 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	c.Scopes = strings.Fields(scopes)
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
+	if sandboxUsersErr != nil {
+		bad("PLACARD_SANDBOX_USERS %q must be a number", getenv("PLACARD_SANDBOX_USERS"))
+	}
+	if c.SandboxUsers < 0 || c.SandboxUsers > sandbox.MaxNumberedUsers {
+		bad("-sandbox-users %d must be between 0 and %d", c.SandboxUsers, sandbox.MaxNumberedUsers)
+	}
 	if quickBookErr != nil {
 		bad("PLACARD_QUICK_BOOK %q must be true or false", getenv("PLACARD_QUICK_BOOK"))
 	}
@@ -130,6 +141,9 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 			}
 		}
 	} else {
+		if c.SandboxUsers != 0 {
+			bad("-sandbox-users adds users to the sandbox, which does not run with -client-id: unset one of them")
+		}
 		if c.SandboxAddr != "" {
 			bad("-sandbox-addr serves the sandbox, which does not run with -client-id: unset one of them")
 		}

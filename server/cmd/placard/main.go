@@ -166,6 +166,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			KeyFile:         filepath.Join(dataDir, "sandbox-key.pem"),
 			StateFile:       filepath.Join(dataDir, "sandbox-state.json"),
 			CodeLifetime:    cfg.SandboxCodeLifetime,
+			NumberedUsers:   cfg.SandboxUsers,
 			Logger:          m.Log,
 		})
 		if err != nil {
