@@ -43,6 +43,12 @@ type ScreenSettings struct {
 	Hours string
 }
 
+// Sign-in paths, as the audit trail names them.
+const (
+	PathDeviceCode = "device_code"
+	PathAuthCode   = "auth_code"
+)
+
 // Account is a signed-in Microsoft account. Its tokens are not here: they
 // live in the identity package's encrypted cache, under the same ID.
 type Account struct {

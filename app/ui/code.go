@@ -10,8 +10,10 @@ import (
 	"github.com/placard/placard/app/wire"
 )
 
-// codeView asks a person to sign in: the screen's name, where to go, the
-// code in large type, a QR code of the address and the time left.
+// codeView asks a person to sign in: the screen's name, the QR code to
+// scan, and, when the screen offers a device code, where to go and the
+// code in large type; then the time left. Once a phone has opened the QR
+// code's link, the screen shows the number to pick on it instead.
 func codeView(st wire.State, tx *texts, now time.Time) app.UI {
 	c := st.Code
 	if c == nil {
@@ -19,6 +21,66 @@ func codeView(st wire.State, tx *texts, now time.Time) app.UI {
 	}
 	left := c.ExpiresAt.Sub(now)
 	before, after, _ := strings.Cut(tx.signInTo, "%s")
+	authCode := c.QR.To == wire.QRAuthCode
+	hasCode := c.UserCode != ""
+	var steps []app.UI
+	switch {
+	case hasCode && authCode:
+		// Both: the QR code on the authorization-code path, the code as
+		// the other way.
+		steps = append(steps,
+			app.P().Class("step").Text(tx.orOpen),
+			app.P().Class("uri").DataSet("testid", "verification-uri").Text(c.VerificationURI),
+			app.P().Class("step").Text(tx.step2),
+			userCode(c.UserCode))
+	case hasCode:
+		steps = append(steps,
+			app.P().Class("step").Text(tx.step1),
+			app.P().Class("uri").DataSet("testid", "verification-uri").Text(c.VerificationURI),
+			app.P().Class("step").Text(tx.step2),
+			userCode(c.UserCode))
+	default:
+		steps = append(steps,
+			app.P().Class("scan-lead").Text(tx.scanToSignIn),
+			app.P().Class("step").Text(tx.scanHow))
+	}
+	if c.CodeBlocked {
+		steps = append(steps, app.P().Class("notice").DataSet("testid", "code-blocked").Text(tx.codeBlocked))
+	}
+	steps = append(steps,
+		app.P().Class("expiry").Body(
+			app.Text(strings.TrimSuffix(tx.expiresIn, "%s")),
+			app.Span().
+				DataSet("testid", "countdown").
+				DataSet("expires-at", c.ExpiresAt.UTC().Format(time.RFC3339)).
+				Text(countdown(left)),
+		),
+		app.If(left < 10*time.Second, func() app.UI {
+			// The edge server replaces a code before it expires; a
+			// screen that sees it run out says the next is coming.
+			return app.P().Class("expiry").Text(tx.newCodeSoon)
+		}),
+	)
+	var box app.UI
+	switch {
+	case c.Match != "":
+		box = app.Div().Class("qr-box match-box").Body(
+			app.P().Class("step scan").Text(tx.tapNumber),
+			app.P().Class("match-number").DataSet("testid", "match-number").Aria("live", "polite").Text(c.Match),
+		)
+	case authCode && hasCode:
+		box = app.Div().Class("qr-box").Body(
+			app.P().Class("scan-lead").Text(tx.scanToSignIn),
+			qrSVG(c.QR, tx.qrLabel),
+		)
+	case authCode:
+		box = app.Div().Class("qr-box").Body(qrSVG(c.QR, tx.qrLabel))
+	default:
+		box = app.Div().Class("qr-box").Body(
+			app.P().Class("step scan").Text(tx.scan),
+			qrSVG(c.QR, tx.qrLabel),
+		)
+	}
 	return app.Main().Class("code-view").Body(
 		topBar(st, now),
 		app.H1().Class("title").Body(
@@ -27,28 +89,8 @@ func codeView(st wire.State, tx *texts, now time.Time) app.UI {
 			app.Text(after),
 		),
 		app.Div().Class("code-body").Body(
-			app.Div().Class("steps").Body(
-				app.P().Class("step").Text(tx.step1),
-				app.P().Class("uri").DataSet("testid", "verification-uri").Text(c.VerificationURI),
-				app.P().Class("step").Text(tx.step2),
-				userCode(c.UserCode),
-				app.P().Class("expiry").Body(
-					app.Text(strings.TrimSuffix(tx.expiresIn, "%s")),
-					app.Span().
-						DataSet("testid", "countdown").
-						DataSet("expires-at", c.ExpiresAt.UTC().Format(time.RFC3339)).
-						Text(countdown(left)),
-				),
-				app.If(left < 10*time.Second, func() app.UI {
-					// The edge server replaces a code before it expires; a
-					// screen that sees it run out says the next is coming.
-					return app.P().Class("expiry").Text(tx.newCodeSoon)
-				}),
-			),
-			app.Div().Class("qr-box").Body(
-				app.P().Class("step scan").Text(tx.scan),
-				qrSVG(c.QR, c.VerificationURI),
-			),
+			app.Div().Class("steps").Body(steps...),
+			box,
 		),
 	)
 }
@@ -81,18 +123,23 @@ func spaced(code string) string {
 const svgNS = "http://www.w3.org/2000/svg"
 
 // qrSVG draws a QR symbol: dark modules on a white square that keeps the
-// quiet zone, scaled by CSS.
-func qrSVG(q wire.QR, uri string) app.UI {
+// quiet zone, scaled by CSS. Its data-path says where it leads.
+func qrSVG(q wire.QR, label string) app.UI {
 	if q.Size == 0 {
 		return app.Div()
 	}
+	to := q.To
+	if to == "" {
+		to = wire.QRDeviceCode
+	}
 	return app.Elem("svg").XMLNS(svgNS).
 		DataSet("testid", "qr").
+		DataSet("path", to).
 		Class("qr").
 		Attr("viewBox", fmt.Sprintf("0 0 %d %d", q.Size, q.Size)).
 		Attr("shape-rendering", "crispEdges").
 		Attr("role", "img").
-		Aria("label", "QR code of the sign-in address").
+		Aria("label", label).
 		Body(
 			app.Elem("rect").XMLNS(svgNS).Attr("width", q.Size).Attr("height", q.Size).Attr("fill", "#fff"),
 			app.Elem("path").XMLNS(svgNS).Attr("d", q.Path).Attr("fill", "#000"),

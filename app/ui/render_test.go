@@ -312,3 +312,61 @@ func TestLangIsALanguageTheScreenSpeaks(t *testing.T) {
 		}
 	}
 }
+
+// A screen's words say which way to sign in: the code and its address
+// with a QR code of that address; the QR code on the authorization-code
+// path and the code as the other way; or the QR code alone, saying why
+// when the organisation blocks codes. Once a phone opened the QR code's
+// link, the number to pick on it takes the QR code's place.
+func TestTheCodeViewSaysWhichWayToSignIn(t *testing.T) {
+	qr := func(to string) wire.QR { return wire.QR{Size: 29, Path: "M4 4h1v1h-1z", To: to} }
+	code := func(c wire.Code) string {
+		c.ExpiresAt = testNow.Add(15 * time.Minute)
+		return render(wire.State{Phase: wire.PhaseCode, Screen: wire.Screen{Name: "Lobby TV", TimeZone: "UTC"}, Code: &c})
+	}
+	for _, tc := range []struct {
+		name      string
+		html      string
+		path      string // "" for no QR shown
+		userCode  bool
+		words     []string
+		match     string
+		notBlocks bool
+	}{
+		{"device code", code(wire.Code{UserCode: "ABCD1234", VerificationURI: "https://microsoft.com/devicelogin", QR: qr(wire.QRDeviceCode)}),
+			"device-code", true, []string{"On your phone, open", "and enter the code", "or scan"}, "", true},
+		{"both", code(wire.Code{UserCode: "ABCD1234", VerificationURI: "https://microsoft.com/devicelogin", QR: qr(wire.QRAuthCode)}),
+			"auth-code", true, []string{"Scan to sign in", "Or, on your phone, open", "and enter the code"}, "", true},
+		{"qr", code(wire.Code{QR: qr(wire.QRAuthCode)}),
+			"auth-code", false, []string{"Scan to sign in"}, "", true},
+		{"qr, codes blocked", code(wire.Code{QR: qr(wire.QRAuthCode), CodeBlocked: true}),
+			"auth-code", false, []string{"Scan to sign in", "blocks sign-in with a code"}, "", false},
+		{"a phone opened the link", code(wire.Code{QR: qr(wire.QRAuthCode), Match: "47"}),
+			"", false, []string{"On your phone, tap"}, "47", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := tagRE.ReplaceAllString(tc.html, " ")
+			for _, w := range tc.words {
+				if !strings.Contains(text, w) {
+					t.Errorf("the screen does not say %q: %s", w, strings.Join(strings.Fields(text), " "))
+				}
+			}
+			qrs := elements(tc.html, "qr")
+			switch {
+			case tc.path == "" && len(qrs) != 0:
+				t.Errorf("a QR code is shown: %q", qrs)
+			case tc.path != "" && (len(qrs) != 1 || !strings.Contains(qrs[0], `data-path="`+tc.path+`"`)):
+				t.Errorf("qr elements %q, want one with data-path=%q", qrs, tc.path)
+			}
+			if got := len(elements(tc.html, "user-code")) == 1; got != tc.userCode {
+				t.Errorf("a user code shown: %v, want %v", got, tc.userCode)
+			}
+			if got := textsOf(tc.html, "match-number"); (tc.match == "" && len(got) != 0) || (tc.match != "" && (len(got) != 1 || got[0] != tc.match)) {
+				t.Errorf("match-number %q, want %q", got, tc.match)
+			}
+			if got := len(elements(tc.html, "code-blocked")) == 0; got != tc.notBlocks {
+				t.Errorf("no word on blocked codes: %v, want %v", got, tc.notBlocks)
+			}
+		})
+	}
+}

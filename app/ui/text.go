@@ -21,6 +21,12 @@ type texts struct {
 	step1          string
 	step2          string
 	scan           string
+	orOpen         string // the device code's address, after the QR code
+	scanToSignIn   string
+	scanHow        string
+	tapNumber      string
+	codeBlocked    string
+	qrLabel        string
 	expiresIn      string // "Code expires in %s"
 	newCodeSoon    string
 	pairingTitle   string
@@ -107,6 +113,12 @@ var english = texts{
 	step1:        "On your phone, open",
 	step2:        "and enter the code",
 	scan:         "or scan",
+	orOpen:       "Or, on your phone, open",
+	scanToSignIn: "Scan to sign in",
+	scanHow:      "Point your phone’s camera at the QR code, then sign in with your work account.",
+	tapNumber:    "On your phone, tap",
+	codeBlocked:  "Your organisation blocks sign-in with a code, so this screen signs in by QR code.",
+	qrLabel:      "QR code to sign in with a phone",
 	expiresIn:    "Code expires in %s",
 	newCodeSoon:  "A new code is on its way",
 	pairingTitle: "This screen is not enrolled yet",
@@ -157,6 +169,8 @@ var english = texts{
 		wire.ProblemUnreachable:   {"Microsoft sign-in cannot be reached", "The screen keeps trying by itself."},
 		wire.ProblemRateLimited:   {"Too many sign-in codes", "This screen asked for codes too often. It will try again by itself."},
 		wire.ProblemTenant:        {"Account not allowed here", "That account belongs to an organisation this screen does not accept. A new code will appear in a moment."},
+		wire.ProblemCodeBlocked:   {"Sign-in with a code is blocked", "Your organisation blocks sign-in with a code. An administrator can set this screen’s Sign-in to “QR code” on the admin page (or -sign-in qr for every screen)."},
+		wire.ProblemWrongNumber:   {"Wrong number picked", "The phone picked another number than the one this screen showed. A new QR code will appear in a moment."},
 		wire.ProblemFailed:        {"Sign-in did not work", "Something went wrong while signing in. The screen will try again by itself."},
 	},
 	availability: map[string]string{
@@ -176,6 +190,12 @@ var french = texts{
 	step1:        "Sur votre téléphone, ouvrez",
 	step2:        "et saisissez le code",
 	scan:         "ou scannez",
+	orOpen:       "Ou, sur votre téléphone, ouvrez",
+	scanToSignIn: "Scannez pour vous connecter",
+	scanHow:      "Visez le QR code avec l’appareil photo de votre téléphone, puis connectez-vous avec votre compte professionnel.",
+	tapNumber:    "Sur votre téléphone, touchez",
+	codeBlocked:  "Votre organisation bloque la connexion par code : cet écran se connecte par QR code.",
+	qrLabel:      "QR code pour se connecter avec un téléphone",
 	expiresIn:    "Le code expire dans %s",
 	newCodeSoon:  "Un nouveau code arrive",
 	pairingTitle: "Cet écran n’est pas encore enregistré",
@@ -226,6 +246,8 @@ var french = texts{
 		wire.ProblemUnreachable:   {"La connexion Microsoft est injoignable", "L’écran réessaie tout seul."},
 		wire.ProblemRateLimited:   {"Trop de codes demandés", "Cet écran a demandé trop de codes. Il réessaiera tout seul."},
 		wire.ProblemTenant:        {"Compte non autorisé ici", "Ce compte appartient à une organisation que cet écran n’accepte pas. Un nouveau code va apparaître."},
+		wire.ProblemCodeBlocked:   {"La connexion par code est bloquée", "Votre organisation bloque la connexion par code. Un administrateur peut régler la connexion de cet écran sur « QR code » dans la page d’administration (ou -sign-in qr pour tous les écrans)."},
+		wire.ProblemWrongNumber:   {"Mauvais nombre choisi", "Le téléphone a choisi un autre nombre que celui affiché sur cet écran. Un nouveau QR code va apparaître."},
 		wire.ProblemFailed:        {"La connexion a échoué", "Une erreur est survenue pendant la connexion. L’écran réessaiera tout seul."},
 	},
 	availability: map[string]string{

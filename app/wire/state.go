@@ -62,20 +62,39 @@ type Pairing struct {
 	Number string `json:"number"`
 }
 
-// Code is a device-code sign-in prompt: what a person enters, and where.
+// Code is a sign-in prompt: the device code a person enters and where,
+// and the QR code a phone scans. A screen that offers only the QR path
+// (sign-in by QR) has no user code.
 type Code struct {
-	UserCode        string    `json:"user_code"`
-	VerificationURI string    `json:"verification_uri"`
+	UserCode        string    `json:"user_code,omitempty"`
+	VerificationURI string    `json:"verification_uri,omitempty"`
 	ExpiresAt       time.Time `json:"expires_at"`
 	QR              QR        `json:"qr"`
+	// Match is the number a phone that opened the QR's link must pick:
+	// shown once a phone opened it, "" before.
+	Match string `json:"match,omitempty"`
+	// CodeBlocked is true when the organisation blocks sign-in with a
+	// code: the screen says why it offers only its QR code.
+	CodeBlocked bool `json:"code_blocked,omitempty"`
 }
 
-// QR is a QR symbol of the verification URL, ready to draw as SVG.
+// Where a QR code leads: the value of the qr element's data-path.
+const (
+	// QRDeviceCode: the verification URL, where the user code is entered.
+	QRDeviceCode = "device-code"
+	// QRAuthCode: the edge server's one-time sign-in link, which goes on
+	// to Microsoft's interactive sign-in (authorization code + PKCE).
+	QRAuthCode = "auth-code"
+)
+
+// QR is a QR symbol, ready to draw as SVG.
 type QR struct {
 	// Size is the symbol's width in modules, quiet zone included.
 	Size int `json:"size"`
 	// Path is SVG path data that fills the dark modules, in module units.
 	Path string `json:"path"`
+	// To is where the symbol leads: QRDeviceCode or QRAuthCode.
+	To string `json:"to,omitempty"`
 }
 
 // Problem kinds: what went wrong, in a word the screen turns into a
@@ -89,6 +108,8 @@ const (
 	ProblemUnreachable   = "unreachable"    // the identity platform cannot be reached
 	ProblemRateLimited   = "rate_limited"   // too many sign-in codes asked for
 	ProblemTenant        = "wrong_tenant"   // the account is from a tenant this server does not accept
+	ProblemCodeBlocked   = "code_blocked"   // the organisation blocks sign-in with a code, and the screen offers only the code
+	ProblemWrongNumber   = "wrong_number"   // a phone picked another number than the one the screen showed
 	ProblemFailed        = "failed"         // anything else
 )
 

@@ -31,58 +31,16 @@ func (m *Manager) startSignInLocked(s *session) {
 	})
 }
 
-// signIn shows device codes on the screen until someone signs in with one,
-// replacing each code before it expires (RFC 8628 §3.2 expires_in), and
-// showing what went wrong when a sign-in fails.
+// signIn offers the screen's ways to sign in until someone signs in with
+// one of them, replacing the offers before they expire (RFC 8628 §3.2
+// expires_in), and showing what went wrong when a sign-in fails.
 func (m *Manager) signIn(ctx context.Context, s *session) {
 	failures := 0
 	for ctx.Err() == nil {
-		if err := m.AllowCode(s.id); err != nil {
-			if !m.refuseCode(ctx, s, err) {
-				return
-			}
-			continue
-		}
-		flow, err := m.cfg.Identity.StartDeviceCode(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			failures++
-			m.log.Warn("asking for a device code", "screen", s.id, "err", err)
-			m.cfg.Metrics.SignIn("code_failed")
-			if !m.holdProblem(ctx, s, err, retryDelay(identity.KindOf(err), failures, m.cfg.ProblemHold)) {
-				return
-			}
-			continue
-		}
-		failures = 0
-		code := flow.Code()
-		qr, err := encodeQR(m.cfg.QRContent(code.VerificationURI, code.UserCode))
-		if err != nil {
-			m.log.Error("drawing a QR code", "screen", s.id, "err", err)
-		}
-		// The audit trail and the phone page know of the code before
-		// anyone can read it on the screen.
-		m.mu.Lock()
-		name := s.screen.Name
-		m.mu.Unlock()
-		m.cfg.OnCode(code.UserCode, name)
-		m.audit(ctx, server.AuditEvent{Kind: server.AuditCodeShown, ScreenID: s.id, ScreenName: name, Outcome: "ok",
-			Detail: "expires " + code.ExpiresAt.UTC().Format(time.RFC3339)})
-		m.mu.Lock()
-		s.phase, s.problem = wire.PhaseCode, nil
-		s.code = &wire.Code{UserCode: code.UserCode, VerificationURI: code.VerificationURI, ExpiresAt: code.ExpiresAt, QR: qr}
-		m.publishLocked(s)
-		m.mu.Unlock()
-
-		wctx, cancel := context.WithDeadline(ctx, renewAt(m.cfg.Now(), code.ExpiresAt))
-		acct, err := flow.Wait(wctx)
-		renew := wctx.Err() != nil
-		cancel()
+		acct, path, err := m.offer(ctx, s)
 		switch {
 		case err == nil:
-			if err := m.signedIn(ctx, s, acct); err != nil {
+			if err := m.signedIn(ctx, s, acct, path); err != nil {
 				m.log.Error("recording a sign-in", "screen", s.id, "err", err)
 				if !m.holdProblem(ctx, s, err, m.cfg.ProblemHold) {
 					return
@@ -92,17 +50,33 @@ func (m *Manager) signIn(ctx context.Context, s *session) {
 			return
 		case ctx.Err() != nil:
 			return
-		case renew:
-			continue // time for a new code before this one expires
+		case errors.Is(err, errRenew):
+			continue // time for new offers before these expire
+		}
+		var le *CodeLimitError
+		if errors.As(err, &le) {
+			if !m.refuseCode(ctx, s, err) {
+				return
+			}
+			continue
 		}
 		kind := identity.KindOf(err)
-		m.cfg.Metrics.SignIn(kind.String())
-		m.audit(ctx, server.AuditEvent{Kind: server.AuditSignIn, ScreenID: s.id, ScreenName: name,
-			Outcome: kind.String(), Detail: detail(err)})
-		if kind == identity.KindWrongTenant {
-			// Its tokens were never stored: identity drops them.
-			m.audit(ctx, server.AuditEvent{Kind: server.AuditTenantRejected, ScreenID: s.id, ScreenName: name,
-				Outcome: "dropped", Detail: detail(err)})
+		var se *startError
+		if errors.As(err, &se) {
+			m.log.Warn("starting a sign-in", "screen", s.id, "path", path, "err", err)
+			m.cfg.Metrics.SignIn("code_failed")
+		} else {
+			m.mu.Lock()
+			name := s.screen.Name
+			m.mu.Unlock()
+			m.cfg.Metrics.SignIn(kind.String())
+			m.audit(ctx, server.AuditEvent{Kind: server.AuditSignIn, ScreenID: s.id, ScreenName: name,
+				Outcome: kind.String(), Detail: path + ": " + detail(err)})
+			if kind == identity.KindWrongTenant {
+				// Its tokens were never stored: identity drops them.
+				m.audit(ctx, server.AuditEvent{Kind: server.AuditTenantRejected, ScreenID: s.id, ScreenName: name,
+					Outcome: "dropped", Detail: detail(err)})
+			}
 		}
 		failures++
 		if !m.holdProblem(ctx, s, err, retryDelay(kind, failures, m.cfg.ProblemHold)) {
@@ -110,6 +84,184 @@ func (m *Manager) signIn(ctx context.Context, s *session) {
 		}
 	}
 }
+
+// A method is one way a screen signs in: the device code, or the QR code's
+// link on the authorization-code path. A session offers one or more, and
+// takes whichever someone finishes first.
+type method interface {
+	// path names the method in the audit trail (server.PathDeviceCode,
+	// server.PathAuthCode).
+	path() string
+	// start makes a new offer for the session's screen.
+	start(ctx context.Context, s *session) (offer, error)
+}
+
+// An offer is one method's current prompt on a screen.
+type offer interface {
+	// show adds what the screen shows of the offer to c.
+	show(c *wire.Code)
+	// expires is when the offer stops working.
+	expires() time.Time
+	// wait blocks until someone signed in with the offer, it failed, or
+	// ctx ended.
+	wait(ctx context.Context) (identity.Account, error)
+	// busyUntil is when a sign-in that a person is in the middle of (a
+	// phone that has gone on to Microsoft) gives up: the screen's offers
+	// are not replaced under them. Zero when nobody is.
+	busyUntil() time.Time
+	// end withdraws the offer: it no longer works.
+	end()
+}
+
+// methodsLocked are the ways the session's screen offers to sign in.
+func (m *Manager) methodsLocked(s *session) []method {
+	return []method{deviceCode{m}}
+}
+
+// errRenew ends a round of offers that are about to expire.
+var errRenew = errors.New("screens: the sign-in offers are renewed")
+
+// startError is a method that could not make its offer.
+type startError struct{ err error }
+
+func (e *startError) Error() string { return e.err.Error() }
+func (e *startError) Unwrap() error { return e.err }
+
+// offer shows the screen every way it signs in and waits for the first
+// that someone finishes. It returns the account and the path it came by,
+// errRenew when the offers are about to expire, or the failure of one of
+// them (with its path).
+func (m *Manager) offer(ctx context.Context, s *session) (identity.Account, string, error) {
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	m.mu.Lock()
+	methods := m.methodsLocked(s)
+	m.mu.Unlock()
+	var offers []offer
+	defer func() {
+		for _, o := range offers {
+			o.end()
+		}
+	}()
+	code := &wire.Code{}
+	for _, meth := range methods {
+		o, err := meth.start(rctx, s)
+		if err != nil {
+			if _, limited := err.(*CodeLimitError); !limited && ctx.Err() == nil {
+				err = &startError{err}
+			}
+			return identity.Account{}, meth.path(), err
+		}
+		offers = append(offers, o)
+		o.show(code)
+		if code.ExpiresAt.IsZero() || o.expires().Before(code.ExpiresAt) {
+			code.ExpiresAt = o.expires()
+		}
+	}
+	m.mu.Lock()
+	s.phase, s.problem, s.code = wire.PhaseCode, nil, code
+	m.publishLocked(s)
+	m.mu.Unlock()
+
+	type result struct {
+		acct identity.Account
+		path string
+		err  error
+	}
+	results := make(chan result, len(offers))
+	for i, o := range offers {
+		path := methods[i].path()
+		m.goroutine(func() {
+			acct, err := o.wait(rctx)
+			results <- result{acct, path, err}
+		})
+	}
+	renew := time.NewTimer(renewAt(m.cfg.Now(), code.ExpiresAt).Sub(m.cfg.Now()))
+	defer renew.Stop()
+	busy := func() time.Time {
+		var until time.Time
+		for _, o := range offers {
+			if b := o.busyUntil(); b.After(until) {
+				until = b
+			}
+		}
+		return until
+	}
+	for waiting := len(offers); ; {
+		select {
+		case r := <-results:
+			waiting--
+			if r.err == nil || ctx.Err() != nil || waiting == 0 || !busy().After(m.cfg.Now()) {
+				return r.acct, r.path, r.err
+			}
+			// Someone is signing in on another path (a phone at
+			// Microsoft's sign-in page): this one's end does not
+			// interrupt them.
+		case <-renew.C:
+			if until := busy(); until.After(m.cfg.Now()) {
+				renew.Reset(until.Sub(m.cfg.Now()))
+				continue
+			}
+			return identity.Account{}, "", errRenew
+		case <-ctx.Done():
+			return identity.Account{}, "", ctx.Err()
+		}
+	}
+}
+
+// deviceCode is the device authorization grant (RFC 8628): the screen
+// shows a user code and where to enter it, and a QR code of that address.
+type deviceCode struct{ m *Manager }
+
+func (deviceCode) path() string { return server.PathDeviceCode }
+
+func (d deviceCode) start(ctx context.Context, s *session) (offer, error) {
+	m := d.m
+	if err := m.AllowCode(s.id); err != nil {
+		return nil, err
+	}
+	flow, err := m.cfg.Identity.StartDeviceCode(ctx)
+	if err != nil {
+		return nil, err
+	}
+	code := flow.Code()
+	qr, err := encodeQR(m.cfg.QRContent(code.VerificationURI, code.UserCode))
+	if err != nil {
+		m.log.Error("drawing a QR code", "screen", s.id, "err", err)
+	}
+	qr.To = wire.QRDeviceCode
+	// The audit trail and the phone page know of the code before anyone
+	// can read it on the screen.
+	m.mu.Lock()
+	name := s.screen.Name
+	m.mu.Unlock()
+	m.cfg.OnCode(code.UserCode, name)
+	m.audit(ctx, server.AuditEvent{Kind: server.AuditCodeShown, ScreenID: s.id, ScreenName: name, Outcome: "ok",
+		Detail: "expires " + code.ExpiresAt.UTC().Format(time.RFC3339)})
+	return &deviceCodeOffer{flow: flow, code: code, qr: qr}, nil
+}
+
+type deviceCodeOffer struct {
+	flow *identity.Flow
+	code identity.Code
+	qr   wire.QR
+}
+
+func (o *deviceCodeOffer) show(c *wire.Code) {
+	c.UserCode, c.VerificationURI, c.QR = o.code.UserCode, o.code.VerificationURI, o.qr
+}
+
+func (o *deviceCodeOffer) expires() time.Time { return o.code.ExpiresAt }
+
+func (o *deviceCodeOffer) wait(ctx context.Context) (identity.Account, error) {
+	return o.flow.Wait(ctx)
+}
+
+func (o *deviceCodeOffer) busyUntil() time.Time { return time.Time{} }
+
+// end leaves the code to expire: the identity platform has no way to
+// withdraw one, and nobody polls it any more.
+func (o *deviceCodeOffer) end() {}
 
 // renewAt is when a code is replaced: a minute before it expires, or a
 // fifth of its life for short-lived codes.
@@ -178,7 +330,7 @@ func problemOf(err error) wire.Problem {
 }
 
 // signedIn records a successful sign-in and shows the account.
-func (m *Manager) signedIn(ctx context.Context, s *session, a identity.Account) error {
+func (m *Manager) signedIn(ctx context.Context, s *session, a identity.Account, path string) error {
 	acct := server.Account{ID: a.ID, Username: a.Username, DisplayName: a.Name, TenantID: a.TenantID, SignedInAt: m.cfg.Now()}
 	if err := m.cfg.Store.PutAccount(ctx, acct); err != nil {
 		return err
@@ -191,7 +343,7 @@ func (m *Manager) signedIn(ctx context.Context, s *session, a identity.Account) 
 		return err
 	}
 	m.cfg.Metrics.SignIn("success")
-	m.audit(ctx, server.AuditEvent{Kind: server.AuditSignIn, ScreenID: s.id, ScreenName: sc.Name, Account: acct.Username, Outcome: "success"})
+	m.audit(ctx, server.AuditEvent{Kind: server.AuditSignIn, ScreenID: s.id, ScreenName: sc.Name, Account: acct.Username, Outcome: "success", Detail: path})
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s.screen = sc
