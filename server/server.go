@@ -88,6 +88,7 @@ const (
 	AuditCodeRefused    = "code_refused"
 	AuditAdminSignIn    = "admin_sign_in"
 	AuditAdminToken     = "admin_token"
+	AuditLight          = "light_key"
 )
 
 // AdminRole is the Entra app role that makes an account an administrator
@@ -103,6 +104,50 @@ type AdminToken struct {
 	// Hash is the SHA-256 of the token's secret.
 	Hash      []byte
 	CreatedAt time.Time
+}
+
+// Light is a light key: it lets a busy-light, Home Assistant or a script
+// read one account's presence, and nothing else, with no Microsoft token.
+// Only a hash of its secret is kept: the key is shown once, when it is
+// made.
+type Light struct {
+	ID string
+	// Name is what the administrator called it ("desk-ada"); it names its
+	// MQTT topic, so it is unique.
+	Name string
+	// Account is the UPN whose presence the key reads.
+	Account string
+	// Hash is the SHA-256 of the key's secret.
+	Hash []byte
+	// MQTT publishes the presence to the MQTT broker (when one is set).
+	MQTT bool
+	// Webhooks are URLs that get the presence by POST on each change and
+	// now and then; WebhookSecret signs those bodies (HMAC-SHA256).
+	Webhooks      []string
+	WebhookSecret []byte
+	CreatedAt     time.Time
+}
+
+// Presence is what a light is told of its account.
+type Presence struct {
+	// Availability and Activity are Graph's values ("Busy", "InACall");
+	// PresenceUnknown when Graph has none or the account is signed out.
+	Availability string
+	Activity     string
+	// Updated is when the presence took its current value, as far as
+	// placard saw.
+	Updated time.Time
+	// Stale is true while Graph does not answer (down, throttling).
+	Stale bool
+	// SignedIn is false when the account is signed in on no screen:
+	// nothing reads its presence.
+	SignedIn bool
+}
+
+// Same reports whether p and q say the same, whenever they were read.
+func (p Presence) Same(q Presence) bool {
+	p.Updated, q.Updated = time.Time{}, time.Time{}
+	return p == q
 }
 
 // Store keeps the edge server's state. Every backend passes the same
@@ -132,6 +177,14 @@ type Store interface {
 	AdminToken(ctx context.Context, id string) (AdminToken, error)
 	AdminTokens(ctx context.Context) ([]AdminToken, error)
 	DeleteAdminToken(ctx context.Context, id string) error
+
+	// CreateLight stores a new light key; an existing id or name is a
+	// conflict. Light returns one (or ErrNotFound), Lights all of them,
+	// oldest first.
+	CreateLight(ctx context.Context, l Light) error
+	Light(ctx context.Context, id string) (Light, error)
+	Lights(ctx context.Context) ([]Light, error)
+	DeleteLight(ctx context.Context, id string) error
 
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	// Audit returns the most recent events, newest first.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/identity"
+	"github.com/placard/placard/server/lights"
 	"github.com/placard/placard/server/limit"
 	"github.com/placard/placard/server/screens"
 )
@@ -38,7 +39,9 @@ import (
 type Admin struct {
 	Screens *screens.Manager
 	Store   server.Store
-	Log     *slog.Logger
+	// Lights makes and revokes light keys; nil leaves them out.
+	Lights *lights.Service
+	Log    *slog.Logger
 	// Now is the clock of sessions (time.Now when nil).
 	Now func() time.Time
 	// Identity and Verifier enable signing in with a Microsoft account;
@@ -166,6 +169,13 @@ func (a *Admin) register(root *http.ServeMux) {
 	mux.HandleFunc("POST /admin/api/screens/{id}/sign-out", a.api(a.apiSignOut))
 	mux.HandleFunc("POST /admin/api/screens/{id}/revoke", a.api(a.apiRevoke))
 	mux.HandleFunc("GET /admin/api/audit", a.api(a.apiAudit))
+	if a.Lights != nil {
+		mux.HandleFunc("POST /admin/lights", a.form(a.addLightForm))
+		mux.HandleFunc("POST /admin/lights/{id}/revoke", a.form(a.revokeLightForm))
+		mux.HandleFunc("POST /admin/api/lights", a.api(a.apiAddLight))
+		mux.HandleFunc("GET /admin/api/lights", a.api(a.apiLights))
+		mux.HandleFunc("DELETE /admin/api/lights/{id}", a.api(a.apiRevokeLight))
+	}
 	mux.HandleFunc("POST /admin/api/signin", a.apiStartSignIn)
 	mux.HandleFunc("POST /admin/api/signin/poll", a.apiPollSignIn)
 	mux.HandleFunc("/admin/api/", func(w http.ResponseWriter, r *http.Request) {

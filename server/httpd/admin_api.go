@@ -12,6 +12,7 @@ import (
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/lights"
 	"github.com/placard/placard/server/screens"
 )
 
@@ -169,6 +170,43 @@ func decodeSignInPoll(b []byte) (signInPoll, error) {
 	return req, nil
 }
 
+// lightJSON is a light key as the admin API lists it: never its secret.
+type lightJSON struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Account   string    `json:"account"`
+	MQTT      bool      `json:"mqtt"`
+	Webhooks  []string  `json:"webhooks"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func toLightJSON(l server.Light) lightJSON {
+	hooks := l.Webhooks
+	if hooks == nil {
+		hooks = []string{}
+	}
+	return lightJSON{ID: l.ID, Name: l.Name, Account: l.Account, MQTT: l.MQTT, Webhooks: hooks, CreatedAt: l.CreatedAt}
+}
+
+// newLightJSON is the answer to a new light key: the key (and webhook
+// secret) are in it, and never again.
+type newLightJSON struct {
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	Key           string `json:"key"`
+	WebhookSecret string `json:"webhook_secret,omitempty"`
+}
+
+// decodeNewLight reads {"name": "...", "account": "<upn>", "mqtt": bool,
+// "webhooks": ["https://..."]}.
+func decodeNewLight(b []byte) (lights.New, error) {
+	var req lights.New
+	if err := decodeJSON(b, "new light key", &req); err != nil {
+		return req, err
+	}
+	return req.Check()
+}
+
 func writeAPIError(w http.ResponseWriter, err error) {
 	writeJSON(w, statusOf(err), map[string]string{"error": server.ErrorMessage(err), "code": server.ErrorCode(err)})
 }
@@ -274,6 +312,43 @@ func (a *Admin) apiAudit(w http.ResponseWriter, r *http.Request, _ principal) {
 		out[i] = auditJSON(e)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+}
+
+func (a *Admin) apiAddLight(w http.ResponseWriter, r *http.Request, p principal) {
+	n, err := decodeNewLight(readBody(w, r))
+	if err != nil {
+		a.apiError(w, err)
+		return
+	}
+	made, err := a.Lights.Create(r.Context(), n, p.Who)
+	if err != nil {
+		a.apiError(w, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, newLightJSON{ID: made.Light.ID, Name: made.Light.Name, Key: made.Key, WebhookSecret: made.WebhookSecret})
+}
+
+func (a *Admin) apiLights(w http.ResponseWriter, r *http.Request, _ principal) {
+	all, err := a.Lights.List(r.Context())
+	if err != nil {
+		a.internal(w, err)
+		return
+	}
+	out := make([]lightJSON, len(all))
+	for i, l := range all {
+		out[i] = toLightJSON(l)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"lights": out})
+}
+
+func (a *Admin) apiRevokeLight(w http.ResponseWriter, r *http.Request, p principal) {
+	l, err := a.Lights.Revoke(r.Context(), r.PathValue("id"), p.Who)
+	if err != nil {
+		a.apiError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revoked": l.ID, "name": l.Name})
 }
 
 func (a *Admin) apiError(w http.ResponseWriter, err error) {

@@ -6,11 +6,13 @@ import (
 	"html/template"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/placard/placard/app/ui"
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/identity"
+	"github.com/placard/placard/server/lights"
 )
 
 // The admin page is plain HTML from html/template (which escapes every
@@ -81,6 +83,11 @@ type pageData struct {
 	Audit           []server.AuditEvent
 	Languages       []language
 	Code            identity.Code // of a Microsoft sign-in in progress
+	// Lights are the light keys, when the server has them; NewLight is
+	// the one just made, whose key the page shows once.
+	LightsOn bool
+	Lights   []lightJSON
+	NewLight *newLightJSON
 }
 
 // render executes a template into a buffer first, so that a failure is a
@@ -122,6 +129,10 @@ func (a *Admin) dashboard(w http.ResponseWriter, r *http.Request, s *adminSessio
 func (a *Admin) renderDashboard(w http.ResponseWriter, r *http.Request, s *adminSession, status int, errMsg string) {
 	d := a.base(s, "Screens")
 	d.Error = errMsg
+	a.renderDashboardData(w, r, d, status)
+}
+
+func (a *Admin) renderDashboardData(w http.ResponseWriter, r *http.Request, d pageData, status int) {
 	all, err := a.Screens.Overview(r.Context())
 	if err != nil {
 		a.Log.Error("admin page: listing screens", "err", err)
@@ -130,10 +141,48 @@ func (a *Admin) renderDashboard(w http.ResponseWriter, r *http.Request, s *admin
 	for _, st := range all {
 		d.Screens = append(d.Screens, toScreenJSON(st))
 	}
+	if a.Lights != nil {
+		d.LightsOn = true
+		all, err := a.Lights.List(r.Context())
+		if err != nil {
+			a.Log.Error("admin page: listing light keys", "err", err)
+			d.Error = "The light keys could not be read: see the server's log."
+		}
+		for _, l := range all {
+			d.Lights = append(d.Lights, toLightJSON(l))
+		}
+	}
 	if d.Audit, err = a.Store.Audit(r.Context(), 50); err != nil {
 		a.Log.Error("admin page: reading the audit trail", "err", err)
 	}
 	a.render(w, status, "dashboard", d)
+}
+
+func (a *Admin) addLightForm(w http.ResponseWriter, r *http.Request, s *adminSession, _ string) {
+	n := lights.New{Name: r.PostForm.Get("name"), Account: r.PostForm.Get("account"), MQTT: r.PostForm.Get("mqtt") == "on"}
+	if hooks := strings.Fields(r.PostForm.Get("webhooks")); len(hooks) > 0 {
+		n.Webhooks = hooks
+	}
+	made, err := a.Lights.Create(r.Context(), n, s.who.Who)
+	if err != nil {
+		a.pageFailure(w, r, s, "", err)
+		return
+	}
+	// The key is shown on this answer only: no redirect, no flash that
+	// would keep it in memory.
+	d := a.base(s, "Screens")
+	d.NewLight = &newLightJSON{ID: made.Light.ID, Name: made.Light.Name, Key: made.Key, WebhookSecret: made.WebhookSecret}
+	a.renderDashboardData(w, r, d, http.StatusOK)
+}
+
+func (a *Admin) revokeLightForm(w http.ResponseWriter, r *http.Request, s *adminSession, _ string) {
+	l, err := a.Lights.Revoke(r.Context(), r.PathValue("id"), s.who.Who)
+	if err != nil {
+		a.pageFailure(w, r, s, "", err)
+		return
+	}
+	a.flash(s, "Revoked the light key "+l.Name+": it stopped working at once.")
+	http.Redirect(w, r, "/admin", http.StatusSeeOther)
 }
 
 func (a *Admin) screenPage(w http.ResponseWriter, r *http.Request, s *adminSession) {

@@ -69,6 +69,16 @@ var migrations = []string{
 		hash       BLOB NOT NULL,
 		created_at INTEGER NOT NULL
 	);`,
+	`CREATE TABLE lights (
+		id             TEXT PRIMARY KEY,
+		name           TEXT NOT NULL UNIQUE,
+		account        TEXT NOT NULL,
+		hash           BLOB NOT NULL,
+		mqtt           INTEGER NOT NULL DEFAULT 0,
+		webhooks       TEXT NOT NULL DEFAULT '[]',
+		webhook_secret BLOB NOT NULL,
+		created_at     INTEGER NOT NULL
+	);`,
 }
 
 // Open opens (creating when missing) the database at path and brings its
@@ -382,6 +392,86 @@ func (s *Store) AdminTokens(ctx context.Context) ([]server.AdminToken, error) {
 // server.ErrNotFound.
 func (s *Store) DeleteAdminToken(ctx context.Context, id string) error {
 	return s.deleteOne(ctx, "DeleteAdminToken", `DELETE FROM admin_tokens WHERE id = ?`, id)
+}
+
+const lightColumns = `id, name, account, hash, mqtt, webhooks, webhook_secret, created_at`
+
+func scanLight(r scanner) (server.Light, error) {
+	var (
+		l        server.Light
+		webhooks string
+		at       int64
+	)
+	if err := r.Scan(&l.ID, &l.Name, &l.Account, &l.Hash, &l.MQTT, &webhooks, &l.WebhookSecret, &at); err != nil {
+		return l, err
+	}
+	if err := json.Unmarshal([]byte(webhooks), &l.Webhooks); err != nil {
+		return l, fmt.Errorf("light %s has unreadable webhooks: %w", l.ID, err)
+	}
+	l.CreatedAt = fromMillis(at)
+	return l, nil
+}
+
+// CreateLight stores a new light key; an existing id or name is a
+// conflict.
+func (s *Store) CreateLight(ctx context.Context, l server.Light) error {
+	webhooks, err := json.Marshal(l.Webhooks)
+	if err != nil {
+		return fmt.Errorf("sqlite: CreateLight(%s): %w", l.ID, err)
+	}
+	if l.Webhooks == nil {
+		webhooks = []byte("[]")
+	}
+	if l.WebhookSecret == nil {
+		l.WebhookSecret = []byte{}
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO lights (`+lightColumns+`) VALUES (?,?,?,?,?,?,?,?)`,
+		l.ID, l.Name, l.Account, l.Hash, l.MQTT, string(webhooks), l.WebhookSecret, millis(l.CreatedAt))
+	if isConstraint(err) {
+		return server.Errorf(server.ECONFLICT, "a light key with the id %s or the name %q already exists", l.ID, l.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: CreateLight(%s): %w", l.ID, err)
+	}
+	return nil
+}
+
+// Light returns one light key, or server.ErrNotFound.
+func (s *Store) Light(ctx context.Context, id string) (server.Light, error) {
+	l, err := scanLight(s.db.QueryRowContext(ctx, `SELECT `+lightColumns+` FROM lights WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, server.ErrNotFound
+	}
+	if err != nil {
+		return l, fmt.Errorf("sqlite: Light(%s): %w", id, err)
+	}
+	return l, nil
+}
+
+// Lights returns every light key, oldest first.
+func (s *Store) Lights(ctx context.Context) ([]server.Light, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+lightColumns+` FROM lights ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: Lights: %w", err)
+	}
+	defer rows.Close()
+	var out []server.Light
+	for rows.Next() {
+		l, err := scanLight(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: Lights: %w", err)
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: Lights: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteLight removes a light key; a missing one is server.ErrNotFound.
+func (s *Store) DeleteLight(ctx context.Context, id string) error {
+	return s.deleteOne(ctx, "DeleteLight", `DELETE FROM lights WHERE id = ?`, id)
 }
 
 // AppendAudit adds an event to the audit trail.

@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) server.Store) {
 		{"TokenCacheIsKeptAsGiven", testTokenCache},
 		{"AuditIsNewestFirstAndLimited", testAudit},
 		{"AdminTokens", testAdminTokens},
+		{"Lights", testLights},
 		{"Ping", func(t *testing.T, s server.Store) {
 			if err := s.Ping(context.Background()); err != nil {
 				t.Fatal(err)
@@ -322,5 +323,50 @@ func testAdminTokens(t *testing.T, s server.Store) {
 	}
 	if all, _ := s.AdminTokens(ctx); len(all) != 1 {
 		t.Errorf("%d tokens after a deletion, want 1", len(all))
+	}
+}
+
+func testLights(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	if all, err := s.Lights(ctx); err != nil || len(all) != 0 {
+		t.Fatalf("a new store has light keys: %v, %v", all, err)
+	}
+	a := server.Light{ID: "l1", Name: "desk-ada", Account: "ada@placard.example", Hash: bytes.Repeat([]byte{7}, 32),
+		MQTT: true, Webhooks: []string{"https://hooks.example/a", "http://10.0.0.2/b"}, WebhookSecret: bytes.Repeat([]byte{3}, 32), CreatedAt: at}
+	b := server.Light{ID: "l2", Name: "hall", Account: "grace@placard.example", Hash: bytes.Repeat([]byte{9}, 32), CreatedAt: at.Add(time.Minute)}
+	for _, l := range []server.Light{b, a} {
+		if err := s.CreateLight(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateLight(ctx, server.Light{ID: "l1", Name: "other", Hash: []byte{1}, CreatedAt: at}); server.ErrorCode(err) != server.ECONFLICT {
+		t.Errorf("a second light with id l1: %v, want a conflict", err)
+	}
+	if err := s.CreateLight(ctx, server.Light{ID: "l3", Name: "hall", Hash: []byte{1}, CreatedAt: at}); server.ErrorCode(err) != server.ECONFLICT {
+		t.Errorf("a second light named hall: %v, want a conflict", err)
+	}
+	got, err := s.Light(ctx, "l1")
+	if err != nil || got.Name != a.Name || got.Account != a.Account || !bytes.Equal(got.Hash, a.Hash) || !got.MQTT ||
+		fmt.Sprint(got.Webhooks) != fmt.Sprint(a.Webhooks) || !bytes.Equal(got.WebhookSecret, a.WebhookSecret) || !got.CreatedAt.Equal(a.CreatedAt) {
+		t.Errorf("Light(l1) = %+v, %v; want %+v", got, err, a)
+	}
+	if got, err := s.Light(ctx, "l2"); err != nil || got.MQTT || len(got.Webhooks) != 0 {
+		t.Errorf("Light(l2) = %+v, %v; want no MQTT and no webhook", got, err)
+	}
+	all, err := s.Lights(ctx)
+	if err != nil || len(all) != 2 || all[0].ID != "l1" || all[1].ID != "l2" {
+		t.Fatalf("Lights = %+v, %v; want l1 then l2 (oldest first)", all, err)
+	}
+	if err := s.DeleteLight(ctx, "l1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Light(ctx, "l1"); !server.IsNotFound(err) {
+		t.Errorf("a deleted light: %v", err)
+	}
+	if err := s.DeleteLight(ctx, "l1"); !server.IsNotFound(err) {
+		t.Errorf("deleting a deleted light: %v, want not found", err)
+	}
+	if all, _ := s.Lights(ctx); len(all) != 1 {
+		t.Errorf("%d lights after a deletion, want 1", len(all))
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/httpd"
+	"github.com/placard/placard/server/lights"
 	"github.com/placard/placard/server/screens"
 	"github.com/placard/placard/server/secret"
 	"github.com/placard/placard/server/sqlite"
@@ -33,6 +34,10 @@ const cliUsage = `Usage:
   placard admin token [-name NAME]         make an admin token for the admin page and API (shown once)
   placard admin tokens                     list the admin tokens (never their secrets)
   placard admin revoke-token ID            delete an admin token
+  placard lights add NAME -account UPN [-mqtt] [-webhook URL]...
+                                           make a light key for one account's presence (shown once)
+  placard lights list                      list the light keys (never their secrets)
+  placard lights revoke ID                 delete a light key: it stops working at once
   placard audit [-n 50]                    print the audit trail, newest first
   placard key                              print a new key for PLACARD_KEY
 Each takes -data DIR (PLACARD_DATA, ./data by default), before or after its arguments.
@@ -49,6 +54,8 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return true, c.sub(args, map[string]func([]string) error{"list": c.screensList, "approve": c.screensApprove})
 	case "admin":
 		return true, c.sub(args, map[string]func([]string) error{"token": c.adminToken, "tokens": c.adminTokens, "revoke-token": c.revokeToken})
+	case "lights":
+		return true, c.sub(args, map[string]func([]string) error{"add": c.lightsAdd, "list": c.lightsList, "revoke": c.lightsRevoke})
 	case "audit":
 		return true, c.audit(args[1:])
 	case "key":
@@ -268,6 +275,100 @@ func (c *cli) revokeToken(args []string) error {
 	store.AppendAudit(c.ctx, server.AuditEvent{Time: time.Now(), Kind: server.AuditAdminToken, Outcome: "revoked",
 		Detail: fmt.Sprintf("token %s by %s", rest[0], by())})
 	fmt.Fprintf(c.out, "Deleted admin token %s: it and the page sessions signed in with it stop working at once.\n", rest[0])
+	return nil
+}
+
+// urls is a flag that may be given more than once.
+type urls []string
+
+func (u *urls) String() string     { return strings.Join(*u, " ") }
+func (u *urls) Set(v string) error { *u = append(*u, v); return nil }
+
+func (c *cli) lightsAdd(args []string) error {
+	fs, data := c.flags("lights add")
+	account := fs.String("account", "", "user principal name of the account whose presence the light shows")
+	mqtt := fs.Bool("mqtt", false, "publish its presence to the MQTT broker (-mqtt-url), with Home Assistant discovery")
+	var hooks urls
+	fs.Var(&hooks, "webhook", "URL that gets the presence by POST on each change (repeat for more)")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return errors.New("placard lights add needs one name, e.g. placard lights add desk-ada -account ada@contoso.com")
+	}
+	n, err := lights.New{Name: rest[0], Account: *account, MQTT: *mqtt, Webhooks: hooks}.Check()
+	if err != nil {
+		return err
+	}
+	store, err := c.open(*data, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	made, err := lights.Create(c.ctx, store, n, by(), time.Now(), nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "%s\n\nThis light key (%s, id %s) reads the presence of %s and nothing else. It is shown only now:\n"+
+		"put it on the light. Send it as \"Authorization: Bearer <key>\" to GET /api/v1/presence.\n",
+		made.Key, made.Light.Name, made.Light.ID, made.Light.Account)
+	if made.WebhookSecret != "" {
+		fmt.Fprintf(c.out, "Its webhooks are signed (X-Placard-Signature) with this secret, also shown only now:\n%s\n", made.WebhookSecret)
+	}
+	fmt.Fprintf(c.out, "Delete it with: placard lights revoke %s\n", made.Light.ID)
+	return nil
+}
+
+func (c *cli) lightsList(args []string) error {
+	fs, data := c.flags("lights list")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	store, err := c.open(*data, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	all, err := store.Lights(c.ctx)
+	if err != nil {
+		return err
+	}
+	if len(all) == 0 {
+		fmt.Fprintln(c.out, "No light key: make one with placard lights add NAME -account UPN.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tACCOUNT\tMQTT\tWEBHOOKS\tCREATED")
+	for _, l := range all {
+		mqtt := "no"
+		if l.MQTT {
+			mqtt = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", l.ID, l.Name, l.Account, mqtt, len(l.Webhooks), l.CreatedAt.UTC().Format("2006-01-02 15:04Z"))
+	}
+	return tw.Flush()
+}
+
+func (c *cli) lightsRevoke(args []string) error {
+	fs, data := c.flags("lights revoke")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return errors.New("placard lights revoke needs the key's id (placard lights list shows them)")
+	}
+	store, err := c.open(*data, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	l, err := lights.Revoke(c.ctx, store, rest[0], by(), time.Now(), nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "Deleted light key %s (%s): it stops working at once, and a running server closes its streams within seconds.\n", l.ID, l.Name)
 	return nil
 }
 

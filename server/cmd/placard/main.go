@@ -27,6 +27,7 @@ import (
 	"github.com/placard/placard/server/httpd"
 	"github.com/placard/placard/server/hub"
 	"github.com/placard/placard/server/identity"
+	"github.com/placard/placard/server/lights"
 	"github.com/placard/placard/server/metrics"
 	"github.com/placard/placard/server/sandbox"
 	"github.com/placard/placard/server/screens"
@@ -87,6 +88,7 @@ type Main struct {
 	Hub       *hub.Hub
 	Metrics   *metrics.Metrics
 	Admin     *httpd.Admin
+	Lights    *lights.Service
 
 	// SandboxListener serves the sandbox to other clients (-sandbox-addr).
 	SandboxListener *sandbox.Listener
@@ -252,8 +254,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.Sandbox != nil {
 		h.Sandbox = m.Sandbox.Handler()
 	}
+	m.Lights = lights.NewService(lights.Config{Store: m.Store, Log: m.Log})
 	m.Admin = &httpd.Admin{
 		Screens:       m.Screens,
+		Lights:        m.Lights,
 		Store:         m.Store,
 		Log:           m.Log,
 		Identity:      id,

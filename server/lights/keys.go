@@ -1,0 +1,184 @@
+package lights
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/placard/placard/server"
+)
+
+// A light key is "plk_<id>.<secret>": the prefix lets secret scanners
+// recognise one, the id finds the stored hash, and the secret is compared
+// with it in constant time.
+const keyPrefix = "plk_"
+
+// MaxWebhooks bounds the webhook URLs of one key.
+const MaxWebhooks = 5
+
+// New is what an administrator asks for when making a light key.
+type New struct {
+	Name     string   `json:"name"`
+	Account  string   `json:"account"`
+	MQTT     bool     `json:"mqtt"`
+	Webhooks []string `json:"webhooks"`
+}
+
+// Made is a new light key, as shown once: the key, and the secret that
+// signs its webhooks (when it has any).
+type Made struct {
+	Light         server.Light
+	Key           string
+	WebhookSecret string
+}
+
+// validName is the shape of a light's name: it is a level of its MQTT
+// topic and part of Home Assistant's ids, which allow these only.
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Check returns n tidied, or an error naming what is wrong with it.
+func (n New) Check() (New, error) {
+	n.Name = strings.TrimSpace(n.Name)
+	n.Account = strings.ToLower(strings.TrimSpace(n.Account))
+	if !validName(n.Name) {
+		return n, server.Errorf(server.EINVALID, "light name %q: use 1 to 64 letters, digits, '-' or '_' (it names the light's MQTT topic), e.g. desk-ada", n.Name)
+	}
+	local, domain, ok := strings.Cut(n.Account, "@")
+	if !ok || local == "" || domain == "" || len(n.Account) > 254 || strings.ContainsFunc(n.Account, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return n, server.Errorf(server.EINVALID, "account %q: give the user principal name of the account whose presence the light shows, e.g. ada@contoso.com", n.Account)
+	}
+	if len(n.Webhooks) > MaxWebhooks {
+		return n, server.Errorf(server.EINVALID, "%d webhooks: a light key has at most %d", len(n.Webhooks), MaxWebhooks)
+	}
+	for i, h := range n.Webhooks {
+		h = strings.TrimSpace(h)
+		u, err := url.Parse(h)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || len(h) > 2000 {
+			return n, server.Errorf(server.EINVALID, "webhook %q: give an absolute http:// or https:// URL with no user name or password in it", h)
+		}
+		n.Webhooks[i] = h
+	}
+	return n, nil
+}
+
+// Create makes a light key, stores its hash and audits it. The key (and
+// the webhook secret) are returned once and never again.
+func Create(ctx context.Context, store server.Store, n New, by string, now time.Time, log *slog.Logger) (Made, error) {
+	n, err := n.Check()
+	if err != nil {
+		return Made{}, err
+	}
+	secret := randomSecret()
+	l := server.Light{
+		ID: "l" + randomID(), Name: n.Name, Account: n.Account, Hash: hashSecret(secret),
+		MQTT: n.MQTT, Webhooks: n.Webhooks, CreatedAt: now,
+	}
+	made := Made{Key: keyPrefix + l.ID + "." + secret}
+	if len(l.Webhooks) > 0 {
+		made.WebhookSecret = randomSecret()
+		l.WebhookSecret = []byte(made.WebhookSecret)
+	}
+	if err := store.CreateLight(ctx, l); err != nil {
+		if server.ErrorCode(err) == server.ECONFLICT {
+			return Made{}, server.Errorf(server.ECONFLICT, "a light key is already named %q: choose another name", l.Name)
+		}
+		return Made{}, fmt.Errorf("lights: making light key %q: %w", l.Name, err)
+	}
+	made.Light = l
+	record(ctx, store, log, server.AuditEvent{Time: now, Kind: server.AuditLight, Account: l.Account, Outcome: "created",
+		Detail: fmt.Sprintf("light key %s (%s) by %s", l.ID, l.Name, by)})
+	return made, nil
+}
+
+// Revoke deletes a light key and audits it. A running server refuses the
+// key at once (it reads the store on every request) and closes its
+// streams.
+func Revoke(ctx context.Context, store server.Store, id, by string, now time.Time, log *slog.Logger) (server.Light, error) {
+	l, err := store.Light(ctx, id)
+	if server.IsNotFound(err) {
+		return l, server.Errorf(server.ENOTFOUND, "no light key has the id %s (placard lights list shows them)", id)
+	}
+	if err != nil {
+		return l, fmt.Errorf("lights: revoking %s: %w", id, err)
+	}
+	if err := store.DeleteLight(ctx, id); server.IsNotFound(err) {
+		return l, server.Errorf(server.ENOTFOUND, "no light key has the id %s (placard lights list shows them)", id)
+	} else if err != nil {
+		return l, fmt.Errorf("lights: revoking %s: %w", id, err)
+	}
+	record(ctx, store, log, server.AuditEvent{Time: now, Kind: server.AuditLight, Account: l.Account, Outcome: "revoked",
+		Detail: fmt.Sprintf("light key %s (%s) by %s", l.ID, l.Name, by)})
+	return l, nil
+}
+
+// ErrBadKey is what a caller is told of any key that does not work:
+// whether its id exists is not revealed.
+var ErrBadKey = server.Errorf(server.EUNAUTHORIZED, "that light key does not work (revoked, or mistyped): ask an administrator for a new one")
+
+// Authenticate returns the stored light key that key proves, comparing
+// the secret's hash in constant time.
+func Authenticate(ctx context.Context, store server.Store, key string) (server.Light, error) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(key), keyPrefix)
+	id, secret, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || id == "" || secret == "" || len(key) > 200 {
+		return server.Light{}, ErrBadKey
+	}
+	l, err := store.Light(ctx, id)
+	if server.IsNotFound(err) {
+		// Hash anyway, so that an unknown id costs the same time.
+		subtle.ConstantTimeCompare(hashSecret(secret), make([]byte, sha256.Size))
+		return server.Light{}, ErrBadKey
+	}
+	if err != nil {
+		return server.Light{}, fmt.Errorf("lights: checking a key: %w", err)
+	}
+	if subtle.ConstantTimeCompare(l.Hash, hashSecret(secret)) != 1 {
+		return server.Light{}, ErrBadKey
+	}
+	return l, nil
+}
+
+func record(ctx context.Context, store server.Store, log *slog.Logger, e server.AuditEvent) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log.Info("audit", "kind", e.Kind, "account", e.Account, "outcome", e.Outcome, "detail", e.Detail)
+	if err := store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		log.Error("recording an audit event", "kind", e.Kind, "err", err)
+	}
+}
+
+func hashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+func randomSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func randomID() string {
+	b := make([]byte, 5)
+	rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
