@@ -2,7 +2,8 @@
 // account it shows, and the state pushed to it.
 //
 // A screen has a session while a browser is connected to it (and for a
-// grace period after, so that a reload keeps its code). The session runs the
+// grace period after, so that a reload keeps its code), or while its page
+// is viewed again and again (a browser without WebAssembly reloads it). The session runs the
 // device-code sign-in, or attaches to the account's watch, which polls Graph
 // once for every screen that shows that account.
 package screens
@@ -63,6 +64,11 @@ type Config struct {
 	// Grace is how long a session outlives its last connection, so that a
 	// reload keeps the same code: 30 s by default.
 	Grace time.Duration
+	// ViewHold is how long a view of a screen's page holds its session
+	// when no connection does: more than the page's slowest refresh
+	// without WebAssembly, so that such a screen keeps its code and its
+	// account's watch between reloads. 2 minutes by default.
+	ViewHold time.Duration
 	// ProblemHold is how long a problem is shown before the screen moves on
 	// by itself (a new code after a decline): 8 s by default.
 	ProblemHold time.Duration
@@ -148,6 +154,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.Grace == 0 {
 		cfg.Grace = 30 * time.Second
+	}
+	if cfg.ViewHold == 0 {
+		cfg.ViewHold = 2 * time.Minute
 	}
 	if cfg.ProblemHold == 0 {
 		cfg.ProblemHold = 8 * time.Second

@@ -22,7 +22,9 @@ type session struct {
 
 	ctx    context.Context // ends when the session stops
 	cancel context.CancelFunc
-	grace  *time.Timer
+	// grace stops the session at heldUntil when no connection holds it.
+	grace     *time.Timer
+	heldUntil time.Time
 	// signingIn is true while the sign-in loop runs.
 	signingIn bool
 
@@ -78,7 +80,7 @@ func (m *Manager) Detach(screenID string) {
 		s.conns--
 	}
 	if s.conns == 0 {
-		m.startGraceLocked(s)
+		m.holdLocked(s, m.cfg.Grace)
 	}
 }
 
@@ -86,7 +88,21 @@ func (m *Manager) Detach(screenID string) {
 // none. It waits up to wait for a state better than "connecting" (the code
 // of a new screen takes one request to the identity platform), so that the
 // first HTML a browser receives already carries it.
+//
+// A call is a view of the screen's page: it holds the session for
+// Config.ViewHold when no connection does, so that a screen that only
+// reloads its page (a browser without WebAssembly) keeps its code and its
+// account's watch between reloads.
 func (m *Manager) State(ctx context.Context, screenID string, wait time.Duration) (wire.State, error) {
+	st, err := m.waitState(ctx, screenID, wait)
+	if err == nil {
+		m.seen(screenID)
+	}
+	return st, err
+}
+
+// waitState is State without recording that the screen was seen.
+func (m *Manager) waitState(ctx context.Context, screenID string, wait time.Duration) (wire.State, error) {
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {
@@ -94,8 +110,8 @@ func (m *Manager) State(ctx context.Context, screenID string, wait time.Duration
 		if err != nil {
 			return wire.State{}, err
 		}
-		if s.conns == 0 && s.grace == nil {
-			m.startGraceLocked(s)
+		if s.conns == 0 {
+			m.holdLocked(s, m.cfg.ViewHold)
 		}
 		st := m.viewLocked(s)
 		changed := s.changed
@@ -184,12 +200,19 @@ func (m *Manager) startLocked(s *session, acct server.Account) {
 	}
 }
 
-func (m *Manager) startGraceLocked(s *session) {
+// holdLocked keeps a session that no connection holds for d more, or
+// until its current hold ends when that is later: it then stops.
+func (m *Manager) holdLocked(s *session, d time.Duration) {
+	until := time.Now().Add(d)
 	if s.grace != nil {
+		if s.heldUntil.After(until) {
+			return
+		}
 		s.grace.Stop()
 	}
+	s.heldUntil = until
 	var t *time.Timer
-	t = time.AfterFunc(m.cfg.Grace, func() {
+	t = time.AfterFunc(d, func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if s.grace != t || s.conns > 0 {
@@ -251,7 +274,8 @@ func (m *Manager) publishLocked(s *session) {
 	}
 }
 
-// seen records when a screen was last connected, at most once a minute.
+// seen records when a screen was last connected or its page viewed, at
+// most once a minute.
 func (m *Manager) seen(screenID string) {
 	now := m.cfg.Now()
 	_, err := m.cfg.Store.UpdateScreen(context.WithoutCancel(m.ctx), screenID, func(sc *server.Screen) error {
