@@ -84,6 +84,9 @@ type About struct {
 	Enrollment     string // "automatic" or "by an administrator"
 	Scopes         []string
 	AllowedTenants []string
+	// AdminTenant is the tenant whose accounts may sign in as
+	// administrators with the app role.
+	AdminTenant string
 }
 
 // principal is who is acting: for the audit trail and the page.

@@ -119,7 +119,7 @@ func (a *Admin) base(s *adminSession, title string) pageData {
 	s.flash = ""
 	a.mu.Unlock()
 	who := s.who
-	return pageData{Title: title, Session: &who, CSRF: s.csrf, Flash: flash, About: a.About}
+	return pageData{Title: title, Session: &who, CSRF: s.csrf, Flash: flash, About: a.About, Role: server.AdminRole}
 }
 
 func (a *Admin) dashboard(w http.ResponseWriter, r *http.Request, s *adminSession) {

@@ -120,6 +120,19 @@ func (a *Admin) finishSignIn(si *adminSignIn, c identity.IDClaims, err error, ad
 	ctx := context.Background()
 	from := "Microsoft sign-in from " + addr
 	switch {
+	case errors.Is(err, identity.ErrWrongTenant):
+		// An account of another tenant, whatever roles it carries: its
+		// tenant's owner may have assigned them (README, Security).
+		a.Log.Warn("an administrator's sign-in from another tenant was refused", "addr", addr, "account", c.Username, "tenant", c.TenantID, "err", err)
+		si.err = server.Errorf(server.EFORBIDDEN,
+			"%s is an account of another organisation: only accounts of the administrators' tenant may administer this server", c.Username)
+		a.failures.Allow(addr)
+		role := "without"
+		if c.HasRole(server.AdminRole) {
+			role = "with"
+		}
+		a.audit(ctx, server.AuditEvent{Kind: server.AuditAdminSignIn, Account: c.Username, Outcome: "wrong_tenant",
+			Detail: from + ": tenant " + c.TenantID + " is not the administrators' tenant " + a.About.AdminTenant + " (id token " + role + " " + server.AdminRole + ")"})
 	case err != nil:
 		a.Log.Warn("an administrator's sign-in failed", "addr", addr, "err", err)
 		switch kind := identity.KindOf(err); {

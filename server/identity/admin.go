@@ -29,7 +29,8 @@ func (a *AdminFlow) Code() Code { return a.f.code }
 
 // Wait blocks until the person signs in (or declines, or the code
 // expires, or ctx ends) and returns the claims of their validated id
-// token. Checking the app role is the caller's concern.
+// token. Checking the app role is the caller's concern. With
+// ErrWrongTenant, the refused token's claims come back too.
 func (a *AdminFlow) Wait(ctx context.Context) (IDClaims, error) {
 	res, err := a.f.result(ctx, "waiting for an administrator's sign-in")
 	if err != nil {
@@ -40,7 +41,9 @@ func (a *AdminFlow) Wait(ctx context.Context) (IDClaims, error) {
 	}
 	claims, err := a.v.Verify(ctx, res.IDToken.RawToken)
 	if err != nil {
-		return IDClaims{}, fmt.Errorf("identity: an administrator's sign-in: %w", err)
+		// The claims of a token from another tenant come back with the
+		// error, for the audit trail.
+		return claims, fmt.Errorf("identity: an administrator's sign-in: %w", err)
 	}
 	return claims, nil
 }

@@ -39,6 +39,12 @@ func (c IDClaims) HasRole(role string) bool { return slices.Contains(c.Roles, ro
 // ErrInvalidIDToken is wrapped by every refusal of Verify.
 var ErrInvalidIDToken = errors.New("invalid id token")
 
+// ErrWrongTenant is wrapped, with ErrInvalidIDToken, by the refusal of a
+// token that is valid in every way but is from a tenant the Verifier does
+// not accept. Verify returns its claims with it, to say in the audit
+// trail who tried; they must serve nothing else.
+var ErrWrongTenant = errors.New("tenant not accepted")
+
 // Verifier validates id tokens as MSAL does not (it reads their claims
 // without checking them): the signature against the authority's keys, as
 // its OpenID metadata publishes them, then the issuer, the audience (our
@@ -82,6 +88,18 @@ func (c *Client) NewVerifier(now func() time.Time) *Verifier {
 	}
 }
 
+// NewAdminVerifier returns a Verifier that accepts the id tokens of one
+// tenant only: the administrators' home tenant. The screens' tenants do
+// not count here: whoever owns a tenant can consent to the application
+// there and assign themselves any of its app roles, so an app role means
+// something only in the tenant whose administrators assign it. An empty
+// tenant accepts nobody (a tid is never empty).
+func (c *Client) NewAdminVerifier(tenant string, now func() time.Time) *Verifier {
+	v := c.NewVerifier(now)
+	v.allowed = []string{strings.ToLower(tenant)}
+	return v
+}
+
 // idTokenClaims is the JSON of an id token's claims.
 type idTokenClaims struct {
 	jwt.Claims
@@ -95,7 +113,8 @@ type idTokenClaims struct {
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // Verify validates a raw id token and returns its claims. Every refusal
-// wraps ErrInvalidIDToken and says why, for the log.
+// wraps ErrInvalidIDToken and says why, for the log; a refusal of the
+// token's tenant also wraps ErrWrongTenant and comes with its claims.
 func (v *Verifier) Verify(ctx context.Context, raw string) (IDClaims, error) {
 	bad := func(format string, args ...any) (IDClaims, error) {
 		return IDClaims{}, fmt.Errorf("%w: %s", ErrInvalidIDToken, fmt.Sprintf(format, args...))
@@ -135,13 +154,14 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (IDClaims, error) {
 	case err != nil:
 		return bad("%v", err)
 	}
-	if !tenantAllowed(v.allowed, c.TenantID) {
-		return bad("tenant %s is not allowed here", c.TenantID)
-	}
-	return IDClaims{
+	claims := IDClaims{
 		TenantID: c.TenantID, ObjectID: c.ObjectID, Name: c.Name, Username: c.PreferredUsername,
 		Roles: c.Roles, Expiry: c.Expiry.Time(),
-	}, nil
+	}
+	if !tenantAllowed(v.allowed, c.TenantID) {
+		return claims, fmt.Errorf("%w: %w: tenant %s is not allowed here", ErrInvalidIDToken, ErrWrongTenant, c.TenantID)
+	}
+	return claims, nil
 }
 
 // keysFor returns the authority's keys and issuer, fetching them when

@@ -189,6 +189,41 @@ func TestVerifyRefusesEveryTokenThatIsNotOurs(t *testing.T) {
 	}
 }
 
+func TestTheAdminVerifierAcceptsOneTenantOnly(t *testing.T) {
+	const other = "22222222-2222-2222-2222-222222222222"
+	now := time.Now()
+	a := newAuthority(t, "https://login.test/{tenantid}/v2.0")
+	c, err := identity.New(identity.Config{
+		ClientID: testClient, Authority: "https://login.test/organizations",
+		HTTPClient: &http.Client{Transport: a}, Caches: &memCaches{m: map[string][]byte{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := func(tid string) string {
+		return a.sign(t, a.key, a.kid, claims{
+			Claims: jwt.Claims{Issuer: "https://login.test/" + tid + "/v2.0", Audience: jwt.Audience{testClient},
+				Expiry: jwt.NewNumericDate(now.Add(time.Hour))},
+			TID: tid, UPN: "mallory@" + tid, Roles: []string{server.AdminRole},
+		})
+	}
+	v := c.NewAdminVerifier(strings.ToUpper(testTenant), nil)
+	if got, err := v.Verify(context.Background(), token(testTenant)); err != nil || !got.HasRole(server.AdminRole) {
+		t.Fatalf("a token of the administrators' tenant: %+v, %v", got, err)
+	}
+	// Another tenant's token is valid in every other way, and carries the
+	// role its tenant's owner assigned: refused, with its claims for the
+	// audit trail.
+	got, err := v.Verify(context.Background(), token(other))
+	if !errors.Is(err, identity.ErrWrongTenant) || !errors.Is(err, identity.ErrInvalidIDToken) || got.TenantID != other || got.Username != "mallory@"+other {
+		t.Fatalf("a token of another tenant: %+v, %v; want ErrWrongTenant with its claims", got, err)
+	}
+	// No tenant accepts nobody.
+	if _, err := c.NewAdminVerifier("", nil).Verify(context.Background(), token(testTenant)); !errors.Is(err, identity.ErrWrongTenant) {
+		t.Fatalf("a verifier of no tenant: %v", err)
+	}
+}
+
 func TestVerifyFillsTheTenantOfMultiTenantMetadata(t *testing.T) {
 	now := time.Now()
 	a := newAuthority(t, "https://login.test/{tenantid}/v2.0")

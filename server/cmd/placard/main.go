@@ -190,6 +190,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if len(tenants) == 0 {
 		m.Log.Warn("accepting accounts of any tenant: the authority is multi-tenant and -allowed-tenants is empty", "authority", authority)
 	}
+	admins, err := adminTenant(ctx, hc, cfg, authority)
+	if err != nil {
+		return err
+	}
 	id, err := identity.New(identity.Config{
 		ClientID:       clientID,
 		Authority:      authority,
@@ -261,8 +265,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Store:         m.Store,
 		Log:           m.Log,
 		Identity:      id,
-		Verifier:      id.NewVerifier(nil),
-		About:         m.about(authority, id.Scopes(), tenants),
+		Verifier:      id.NewAdminVerifier(admins, nil),
+		About:         m.about(authority, id.Scopes(), tenants, admins),
 		LoginFailures: cfg.LoginFailures,
 		Networks:      cfg.AdminNetworks,
 	}

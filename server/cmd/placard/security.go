@@ -33,6 +33,10 @@ type Security struct {
 	// AllowedTenants are tenant ids whose accounts are accepted besides the
 	// configured tenant's.
 	AllowedTenants []string
+	// AdminTenant is the tenant id whose accounts may sign in to /admin
+	// with the app role; the configured tenant's by default, required
+	// when that is organizations or common.
+	AdminTenant string
 	// Origins are WebSocket origins allowed besides the server's own.
 	Origins []string
 	// ScreenNetworks, when set, are the only networks screens connect from;
@@ -53,6 +57,7 @@ type Security struct {
 type securityRaw struct {
 	insecure                                   string
 	tenants, origins, networks, admins, perMin string
+	adminTenant                                string
 	sec                                        *Security
 }
 
@@ -65,6 +70,7 @@ func securityFlags(fs *flag.FlagSet, env func(k, def string) string) *securityRa
 	r.insecure = env("PLACARD_INSECURE_HTTP", "false")
 	fs.Var((*boolText)(&r.insecure), "insecure-http", "with a real tenant, serve plain HTTP on every interface (behind a TLS proxy on another host) (PLACARD_INSECURE_HTTP)")
 	fs.StringVar(&r.tenants, "allowed-tenants", env("PLACARD_ALLOWED_TENANTS", ""), "tenant ids (comma-separated) whose accounts are accepted besides the configured tenant's (PLACARD_ALLOWED_TENANTS)")
+	fs.StringVar(&r.adminTenant, "admin-tenant", env("PLACARD_ADMIN_TENANT", ""), "tenant id whose accounts may sign in to /admin with the app role placard.admin; the -tenant's by default, required with organizations (PLACARD_ADMIN_TENANT)")
 	fs.StringVar(&r.origins, "origins", env("PLACARD_ORIGINS", ""), "origins (comma-separated) allowed to open screens' WebSockets besides this server's own, e.g. https://kiosk.example (PLACARD_ORIGINS)")
 	fs.StringVar(&r.networks, "screen-networks", env("PLACARD_SCREEN_NETWORKS", ""), "networks (comma-separated CIDRs) screens may connect from; empty for any (PLACARD_SCREEN_NETWORKS)")
 	fs.StringVar(&r.admins, "admin-networks", env("PLACARD_ADMIN_NETWORKS", ""), "networks (comma-separated CIDRs) the admin page and API answer to; empty for any (PLACARD_ADMIN_NETWORKS)")
@@ -124,6 +130,13 @@ func (r *securityRaw) check(c *Config, bad func(string, ...any)) {
 		}
 		sec.AllowedTenants = append(sec.AllowedTenants, strings.ToLower(t))
 	}
+	if t := strings.TrimSpace(r.adminTenant); t != "" {
+		if guidRE.MatchString(t) {
+			sec.AdminTenant = strings.ToLower(t)
+		} else {
+			bad("-admin-tenant %q is not a tenant id (a GUID, as Entra shows it under Tenant ID)", t)
+		}
+	}
 	for _, o := range list(r.origins) {
 		o = strings.TrimRight(o, "/")
 		if !validOrigin(o) {
@@ -158,6 +171,10 @@ func (r *securityRaw) check(c *Config, bad func(string, ...any)) {
 			bad("-addr %s serves plain HTTP on the network: with a real tenant, serve HTTPS (-tls-cert and -tls-key, or -acme-domain), "+
 				"listen on 127.0.0.1 behind a TLS proxy on this host, or pass -insecure-http if a TLS proxy elsewhere fronts this server", c.Addr)
 		}
+		if multiTenant(c.Authority) && r.adminTenant == "" {
+			bad("-admin-tenant is required with a multi-tenant authority (%s): whoever owns a tenant can assign themselves placard.admin there, "+
+				"so set PLACARD_ADMIN_TENANT to the tenant id (a GUID) of the organisation whose administrators run this server", c.Authority)
+		}
 		if u, err := url.Parse(c.PublicURL); err == nil && u.Scheme == "http" && !sec.InsecureHTTP && !loopbackHost(u.Hostname()) {
 			bad("-public-url %s is plain HTTP: with a real tenant screens and phones must reach the server over HTTPS (or pass -insecure-http)", c.PublicURL)
 		}
@@ -191,18 +208,62 @@ func allowedTenants(ctx context.Context, hc *http.Client, cfg Config, authority 
 	return out, nil
 }
 
+// multiTenant reports whether an authority names no one tenant
+// (organizations or common).
+func multiTenant(authority string) bool {
+	u, err := url.Parse(authority)
+	if err != nil {
+		return false
+	}
+	seg := strings.Split(strings.Trim(u.Path, "/"), "/")
+	switch strings.ToLower(seg[len(seg)-1]) {
+	case "organizations", "common":
+		return true
+	}
+	return false
+}
+
+// adminTenant is the tenant whose accounts may administer the server with
+// the app role: -admin-tenant, else the configured tenant's id. An app
+// role means something only in the tenant whose administrators assign it:
+// the owner of any other tenant can consent to the application there and
+// assign it to themselves. In the sandbox, -allowed-tenants stands for
+// the configured tenant when it leaves the sandbox's own out (see
+// allowedTenants): its first is then the administrators'.
+func adminTenant(ctx context.Context, hc *http.Client, cfg Config, authority string) (string, error) {
+	if cfg.AdminTenant != "" {
+		return cfg.AdminTenant, nil
+	}
+	if cfg.Sandbox() {
+		own := strings.ToLower(sandbox.TenantID)
+		if len(cfg.AllowedTenants) == 0 || slices.Contains(cfg.AllowedTenants, own) {
+			return own, nil
+		}
+		return cfg.AllowedTenants[0], nil
+	}
+	own, err := identity.TenantID(ctx, hc, authority)
+	if err != nil {
+		return "", fmt.Errorf("%w: set PLACARD_TENANT or PLACARD_ADMIN_TENANT to the tenant id (a GUID) to start without asking", err)
+	}
+	if own == "" {
+		return "", fmt.Errorf("the authority %s is multi-tenant: set PLACARD_ADMIN_TENANT to the tenant id of the administrators' organisation", authority)
+	}
+	return own, nil
+}
+
 // codesTotal is the limit of device codes for all screens together.
 func (s Security) codesTotal() limit.Rate {
 	return limit.Rate{Max: s.CodesPerMinute, Per: time.Minute}
 }
 
 // about is what the admin page says of this server.
-func (m *Main) about(authority string, scopes, tenants []string) httpd.About {
+func (m *Main) about(authority string, scopes, tenants []string, admins string) httpd.About {
 	a := httpd.About{
 		Mode:           "Microsoft identity platform, " + authority,
 		Enrollment:     "wait for an administrator's approval",
 		Scopes:         scopes,
 		AllowedTenants: tenants,
+		AdminTenant:    admins,
 	}
 	if m.Sandbox != nil {
 		a.Mode = "sandbox: an emulated tenant with demo users, no real account"

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/netip"
@@ -16,6 +17,7 @@ import (
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/limit"
+	"github.com/placard/placard/server/sandbox"
 )
 
 // wantHeaders are the security headers, on every response.
@@ -212,6 +214,39 @@ func TestAnAccountOfAnotherTenantIsRefusedAndAudited(t *testing.T) {
 	}
 }
 
+// The attack: with a multi-tenant authority, or a partner tenant listed in
+// -allowed-tenants, the owner of that other tenant consents to the
+// application there, assigns themselves placard.admin, and signs in to
+// /admin. Here the sandbox's tenant, where Grace holds the role, plays the
+// partner's: its accounts are accepted on screens, its app role is not.
+func TestTheAdminRoleCountsOnlyInTheAdministratorsTenant(t *testing.T) {
+	const home = "11111111-2222-3333-4444-555555555555"
+	partner := strings.ToLower(sandbox.TenantID)
+	m := testServer(t, func(m *Main) {
+		m.Config.AllowedTenants = []string{home, partner}
+		m.Config.AdminTenant = home
+	})
+	status, body := microsoftSignIn(t, m, "grace@placard.example")
+	if status != http.StatusForbidden || body["token"] != nil || !strings.Contains(fmt.Sprint(body["error"]), "another organisation") {
+		t.Fatalf("an account of another tenant with %s: %d %v, want 403 and no token", server.AdminRole, status, body)
+	}
+	events, _ := m.Store.Audit(t.Context(), 20)
+	if !hasAudit(events, server.AuditAdminSignIn, "grace@placard.example", "tenant "+partner+" is not the administrators' tenant "+home+" (id token with "+server.AdminRole+")") {
+		t.Errorf("the refusal is not audited: %+v", events)
+	}
+	// The partner's accounts still sign in on screens.
+	openScreen(t, m, "Lobby TV").signIn(m, "ada@placard.example")
+
+	// In the administrators' own tenant the same role works.
+	m = testServer(t, func(m *Main) {
+		m.Config.AllowedTenants = []string{home, partner}
+		m.Config.AdminTenant = partner
+	})
+	if status, body := microsoftSignIn(t, m, "grace@placard.example"); status != http.StatusOK || body["status"] != "signed_in" {
+		t.Fatalf("an administrator of the administrators' tenant: %d %v", status, body)
+	}
+}
+
 func TestConfigKeepsARealTenantSafe(t *testing.T) {
 	real := []string{"-client-id", "8a3e6f0b-2c47-4d19-9e85-b71a4c0d6f23", "-tenant", "contoso.example", "-data", t.TempDir()}
 	tests := []struct {
@@ -236,6 +271,10 @@ func TestConfigKeepsARealTenantSafe(t *testing.T) {
 		{"a bad network", []string{"-addr", "127.0.0.1:8080", "-screen-networks", "10.0.0.0/33"}, "not a network"},
 		{"a bad admin network", []string{"-addr", "127.0.0.1:8080", "-admin-networks", "office"}, "-admin-networks: \"office\""},
 		{"no codes at all", []string{"-addr", "127.0.0.1:8080", "-codes-per-minute", "0"}, "1 or more"},
+		{"organizations without the administrators' tenant", []string{"-addr", "127.0.0.1:8080", "-tenant", "organizations"}, "-admin-tenant is required"},
+		{"common without the administrators' tenant", []string{"-addr", "127.0.0.1:8080", "-authority", "https://login.microsoftonline.com/common"}, "-admin-tenant is required"},
+		{"organizations with the administrators' tenant", []string{"-addr", "127.0.0.1:8080", "-tenant", "organizations", "-admin-tenant", "11111111-2222-3333-4444-555555555555"}, ""},
+		{"a bad administrators' tenant", []string{"-addr", "127.0.0.1:8080", "-admin-tenant", "contoso.example"}, `-admin-tenant "contoso.example" is not a tenant id`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
