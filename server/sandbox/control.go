@@ -281,6 +281,11 @@ type CodeInfo struct {
 	User      string    `json:"user,omitempty"`
 	IssuedAt  time.Time `json:"issued_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// ApprovedAt is when it was approved on the phone page, RedeemedAt
+	// when its tokens were issued to the client that polls: the time
+	// between them is the client's polling wait.
+	ApprovedAt time.Time `json:"approved_at,omitzero"`
+	RedeemedAt time.Time `json:"redeemed_at,omitzero"`
 }
 
 // Code states, as CodeInfo.State.
@@ -300,7 +305,8 @@ func (s *Sandbox) Codes() []CodeInfo {
 	now := s.now()
 	out := make([]CodeInfo, 0, len(s.grants))
 	for _, g := range s.grants {
-		ci := CodeInfo{UserCode: g.userCode, Screen: g.screen, IssuedAt: g.issuedAt, ExpiresAt: g.expiresAt}
+		ci := CodeInfo{UserCode: g.userCode, Screen: g.screen, IssuedAt: g.issuedAt, ExpiresAt: g.expiresAt,
+			ApprovedAt: g.approvedAt, RedeemedAt: g.redeemedAt}
 		switch {
 		case g.state == grantRedeemed:
 			ci.State = CodeRedeemed

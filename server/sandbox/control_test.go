@@ -140,6 +140,21 @@ func TestControlAPICodesNameScreensButNeverDeviceCodes(t *testing.T) {
 	if strings.Contains(string(a.raw), dc) || strings.Contains(string(a.raw), dc[:20]) {
 		t.Error("the control API shows a device code")
 	}
+	if !codes[0].ApprovedAt.IsZero() || !codes[0].RedeemedAt.IsZero() {
+		t.Errorf("a pending code has approval or redemption times: %+v", codes[0])
+	}
+
+	// Approval and redemption are timed, so that a client's polling wait
+	// can be told apart from what it does with the tokens.
+	sb.Approve(uc, ada)
+	sb.Advance(3 * time.Second)
+	if p := poll(t, gc, dc); p.status != 200 {
+		t.Fatalf("redeeming: %d %s", p.status, p.raw)
+	}
+	codes = sb.Codes()
+	if c := codes[0]; c.State != "redeemed" || c.ApprovedAt.IsZero() || c.RedeemedAt.Sub(c.ApprovedAt) < 3*time.Second {
+		t.Errorf("redeemed code %+v: want approved_at and redeemed_at at least 3 s later", c)
+	}
 }
 
 func TestControlAPIAppAndClock(t *testing.T) {

@@ -34,6 +34,9 @@ type grant struct {
 	told   bool
 	user   *user
 	screen string // which screen asked, when the edge server said so
+	// approvedAt and redeemedAt are when it was approved and when its
+	// tokens were issued (the control API lists them).
+	approvedAt, redeemedAt time.Time
 
 	// The polling pace: a bucket of polls that refills by one each
 	// interval (see pace).
@@ -271,7 +274,7 @@ func (s *Sandbox) redeemDeviceCode(w http.ResponseWriter, r *http.Request, now t
 			writeSTS(w, errServer, now)
 			return
 		}
-		g.state = grantRedeemed
+		g.state, g.redeemedAt = grantRedeemed, now
 		writeSTSJSON(w, http.StatusOK, tokens, newGUID())
 	}
 }
@@ -389,7 +392,7 @@ func (s *Sandbox) act(userCode, upn string, approve bool) (outcome, screen strin
 		g.state = grantBlocked
 		return OutcomeBlocked, g.screen
 	}
-	g.state = grantApproved
+	g.state, g.approvedAt = grantApproved, now
 	return OutcomeApproved, g.screen
 }
 
