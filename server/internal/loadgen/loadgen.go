@@ -1,0 +1,432 @@
+// Package loadgen brings many real screens to an edge server, as a building
+// full of TVs would: each loads its page (for its cookie), opens the
+// WebSocket and says hello, shows a device code that is approved on the
+// sandbox's phone page, and then receives its dashboard as Graph changes.
+//
+// Each screen dials from an address of its own in 127.0.0.0/8, so that
+// the server's per-address limits see many clients, not one. Everything
+// runs on loopback; every wait is bounded by a context.
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/placard/placard/app/wire"
+)
+
+// Config says where the screens connect and how they sign in.
+type Config struct {
+	// URL is the edge server's base URL (http://127.0.0.1:8080).
+	URL string
+	// Accounts are the sandbox users screens sign in as: screen i as
+	// Accounts[i % len(Accounts)].
+	Accounts []string
+	// Prefix begins every screen's name: "load" makes load-00001, ...
+	Prefix string
+	// FirstAddr is the client address of the first screen; the next ones
+	// follow it (127.1.0.1 when zero). All must be loopback addresses.
+	FirstAddr netip.Addr
+	// Parallel is how many screens sign in at once (100 when zero).
+	Parallel int
+	// SignInWithin bounds one screen's way to its dashboard (2 minutes
+	// when zero).
+	SignInWithin time.Duration
+	// Bare connects each screen's WebSocket and says hello, and nothing
+	// more: for a BareHub, which has no pages and no sign-in.
+	Bare bool
+}
+
+// Fleet is the screens brought up so far.
+type Fleet struct {
+	cfg  Config
+	host string // host:port of the server
+
+	mu      sync.Mutex
+	screens []*Screen
+	next    netip.Addr
+
+	// sample is the latest dashboard a screen received.
+	sample atomic.Pointer[[]byte]
+}
+
+// Sample returns a dashboard message as screens received it, nil before
+// any: a baseline sends messages of the same size.
+func (f *Fleet) Sample() []byte {
+	if p := f.sample.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// New returns an empty fleet.
+func New(cfg Config) (*Fleet, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return nil, fmt.Errorf("loadgen: URL %q must be http://host:port", cfg.URL)
+	}
+	if len(cfg.Accounts) == 0 {
+		return nil, errors.New("loadgen: no accounts to sign in as")
+	}
+	if !cfg.FirstAddr.IsValid() {
+		cfg.FirstAddr = netip.AddrFrom4([4]byte{127, 1, 0, 1})
+	}
+	if !cfg.FirstAddr.IsLoopback() || !cfg.FirstAddr.Is4() {
+		return nil, fmt.Errorf("loadgen: first client address %v is not an IPv4 loopback address", cfg.FirstAddr)
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "load"
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 100
+	}
+	if cfg.SignInWithin <= 0 {
+		cfg.SignInWithin = 2 * time.Minute
+	}
+	return &Fleet{cfg: cfg, host: u.Host, next: cfg.FirstAddr}, nil
+}
+
+// Screens returns the screens brought up so far.
+func (f *Fleet) Screens() []*Screen {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*Screen(nil), f.screens...)
+}
+
+// Close closes every screen's connection.
+func (f *Fleet) Close() {
+	for _, s := range f.Screens() {
+		s.Close()
+	}
+}
+
+// Grow brings n more screens to their dashboards, Parallel at a time. It
+// returns the first failure, after the screens under way have finished.
+func (f *Fleet) Grow(ctx context.Context, n int) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	work := make(chan *Screen)
+	var wg sync.WaitGroup
+	for range min(f.cfg.Parallel, n) {
+		wg.Go(func() {
+			for s := range work {
+				sctx, done := context.WithTimeout(ctx, f.cfg.SignInWithin)
+				err := s.signIn(sctx, f)
+				done()
+				if err != nil {
+					cancel(fmt.Errorf("loadgen: screen %s from %v: %w", s.Name, s.addr, err))
+				}
+			}
+		})
+	}
+	for range n {
+		s := f.add()
+		select {
+		case work <- s:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(work)
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+// add makes the next screen, with the next client address.
+func (f *Fleet) add() *Screen {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := len(f.screens)
+	s := &Screen{
+		Name:    fmt.Sprintf("%s-%05d", f.cfg.Prefix, i+1),
+		Account: f.cfg.Accounts[i%len(f.cfg.Accounts)],
+		fleet:   f,
+		addr:    f.next,
+		codes:   make(chan string, 4),
+		ready:   make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	f.next = f.next.Next()
+	if b := f.next.As4(); b[3] == 0 || b[3] == 255 {
+		f.next = f.next.Next() // skip .0 and .255: some stacks refuse them
+		if b[3] == 255 {
+			f.next = f.next.Next()
+		}
+	}
+	f.screens = append(f.screens, s)
+	return s
+}
+
+// Screen is one screen of the fleet.
+type Screen struct {
+	Name    string
+	Account string
+	fleet   *Fleet
+	addr    netip.Addr
+	conn    *websocket.Conn
+
+	codes chan string   // user codes shown, as they come
+	ready chan struct{} // closed at the first dashboard with presence
+	done  chan struct{} // closed when the connection has ended
+
+	readyOnce sync.Once
+	// SignedInAt is when the first dashboard arrived; ApprovedAt when its
+	// code was approved; Code is that code.
+	SignedInAt, ApprovedAt time.Time
+	Code                   string
+
+	mu           sync.Mutex
+	availability string
+	changedAt    time.Time // when availability last changed
+	err          error     // why the connection ended
+
+	frames, bytes atomic.Int64
+}
+
+// Addr is the client address the screen dials from.
+func (s *Screen) Addr() netip.Addr { return s.addr }
+
+// Availability returns the presence the screen shows and when its frame
+// arrived.
+func (s *Screen) Availability() (string, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.availability, s.changedAt
+}
+
+// Frames returns how many messages and bytes the screen received.
+func (s *Screen) Frames() (n, bytes int64) { return s.frames.Load(), s.bytes.Load() }
+
+// Dropped returns why the screen's connection ended, nil while it is open.
+func (s *Screen) Dropped() error {
+	select {
+	case <-s.done:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.err == nil {
+			return errors.New("connection closed")
+		}
+		return s.err
+	default:
+		return nil
+	}
+}
+
+// Close closes the screen's connection.
+func (s *Screen) Close() {
+	if s.conn != nil {
+		s.conn.Close()
+	}
+}
+
+// dialer dials from the screen's own address.
+func (s *Screen) dialer() *net.Dialer {
+	return &net.Dialer{LocalAddr: &net.TCPAddr{IP: s.addr.AsSlice()}, Timeout: 30 * time.Second}
+}
+
+// signIn is a screen's way to its dashboard: page, WebSocket, hello, code,
+// approval on the phone page, dashboard.
+func (s *Screen) signIn(ctx context.Context, f *Fleet) error {
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{
+		Jar: jar,
+		Transport: &http.Transport{
+			DialContext:       s.dialer().DialContext,
+			DisableKeepAlives: true,
+		},
+	}
+	base := "http://" + f.host
+	if !f.cfg.Bare {
+		page := base + "/?screen=" + url.QueryEscape(s.Name)
+		if err := fetch(ctx, client, http.MethodGet, page, nil); err != nil {
+			return fmt.Errorf("loading its page: %w", err)
+		}
+	}
+	u, _ := url.Parse(base)
+	header := http.Header{"Origin": {base}}
+	for _, c := range jar.Cookies(u) {
+		header.Add("Cookie", c.Name+"="+c.Value)
+	}
+	d := websocket.Dialer{NetDialContext: s.dialer().DialContext, HandshakeTimeout: 30 * time.Second}
+	conn, res, err := d.DialContext(ctx, "ws://"+f.host+"/ws", header)
+	if err != nil {
+		if res != nil {
+			err = fmt.Errorf("%w (%s)", err, res.Status)
+		}
+		return fmt.Errorf("opening its WebSocket: %w", err)
+	}
+	s.conn = conn
+	hello, _ := wire.Encode(wire.Hello{Screen: s.Name, TimeZone: "Europe/London"})
+	if err := conn.WriteMessage(websocket.TextMessage, hello); err != nil {
+		conn.Close()
+		return fmt.Errorf("saying hello: %w", err)
+	}
+	go s.read()
+	if f.cfg.Bare {
+		return nil
+	}
+
+	var code string
+	select {
+	case code = <-s.codes:
+	case <-s.ready:
+		return nil // already signed in (a screen that kept its cookie)
+	case <-s.done:
+		return fmt.Errorf("connection ended before a code: %w", s.Dropped())
+	case <-ctx.Done():
+		return fmt.Errorf("no code shown: %w", ctx.Err())
+	}
+	form := url.Values{"user_code": {code}, "user": {s.Account}, "action": {"approve"}}
+	s.Code = code
+	s.ApprovedAt = time.Now()
+	if err := fetch(ctx, client, http.MethodPost, base+"/sandbox/devicelogin", form); err != nil {
+		return fmt.Errorf("approving its code: %w", err)
+	}
+	select {
+	case <-s.ready:
+		return nil
+	case <-s.done:
+		return fmt.Errorf("connection ended before the dashboard: %w", s.Dropped())
+	case <-ctx.Done():
+		return fmt.Errorf("no dashboard after approval: %w", ctx.Err())
+	}
+}
+
+// outcomeRE reads the phone page's outcome.
+var outcomeRE = regexp.MustCompile(`data-outcome="([a-z]+)"`)
+
+// fetch makes a request and checks its answer: a page must come back 200,
+// an approval must say "approved".
+func fetch(ctx context.Context, c *http.Client, method, u string, form url.Values) error {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return err
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if form != nil {
+		if m := outcomeRE.FindSubmatch(b); m == nil || string(m[1]) != "approved" {
+			return fmt.Errorf("%s: the phone page answered %s, not approved", res.Status, m)
+		}
+		return nil
+	}
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %.200s", res.Status, b)
+	}
+	return nil
+}
+
+// frame is what the fleet reads of a server's message.
+type frame struct {
+	Type string `json:"type"`
+	Data struct {
+		Phase string `json:"phase"`
+		Code  *struct {
+			UserCode string `json:"user_code"`
+		} `json:"code"`
+		Dashboard *struct {
+			Presence *wire.Presence `json:"presence"`
+		} `json:"dashboard"`
+	} `json:"data"`
+}
+
+// read reads the screen's messages until its connection ends, recording
+// codes, the first dashboard and each change of presence with the time
+// its frame arrived.
+func (s *Screen) read() {
+	defer close(s.done)
+	for {
+		_, data, err := s.conn.ReadMessage()
+		now := time.Now()
+		if err != nil {
+			s.mu.Lock()
+			s.err = err
+			s.mu.Unlock()
+			return
+		}
+		s.frames.Add(1)
+		s.bytes.Add(int64(len(data)))
+		var f frame
+		if json.Unmarshal(data, &f) != nil || f.Type != string(wire.TypeState) {
+			continue
+		}
+		switch {
+		case f.Data.Phase == string(wire.PhaseCode) && f.Data.Code != nil:
+			select {
+			case s.codes <- f.Data.Code.UserCode:
+			default:
+			}
+		case f.Data.Phase == string(wire.PhaseDashboard) && f.Data.Dashboard != nil && f.Data.Dashboard.Presence != nil:
+			s.fleet.sample.Store(&data)
+			s.mu.Lock()
+			if a := f.Data.Dashboard.Presence.Availability; a != s.availability {
+				s.availability, s.changedAt = a, now
+			}
+			s.mu.Unlock()
+			s.readyOnce.Do(func() {
+				s.SignedInAt = now
+				close(s.ready)
+			})
+		}
+	}
+}
+
+// AwaitAvailability waits until every screen shows availability, and
+// returns when each one's frame arrived. It polls what the screens
+// recorded (the arrival times are taken as frames arrive, not here).
+func AwaitAvailability(ctx context.Context, screens []*Screen, availability string) ([]time.Time, error) {
+	out := make([]time.Time, len(screens))
+	left := len(screens)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		for i, s := range screens {
+			if !out[i].IsZero() {
+				continue
+			}
+			if a, at := s.Availability(); a == availability {
+				out[i] = at
+				left--
+			}
+		}
+		if left == 0 {
+			return out, nil
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return out, fmt.Errorf("loadgen: %d of %d screens do not show %s: %w", left, len(screens), availability, ctx.Err())
+		}
+	}
+}
