@@ -1,7 +1,9 @@
 package loadgen
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"runtime"
@@ -28,6 +30,7 @@ type BareHub struct {
 	register   chan *bareClient
 	unregister chan *bareClient
 	broadcast  chan bareMessage
+	count      chan chan int
 	clients    map[*bareClient]bool
 }
 
@@ -58,6 +61,7 @@ func NewBareHub() *BareHub {
 		register:   make(chan *bareClient),
 		unregister: make(chan *bareClient),
 		broadcast:  make(chan bareMessage),
+		count:      make(chan chan int),
 		clients:    map[*bareClient]bool{},
 	}
 }
@@ -73,6 +77,8 @@ func (h *BareHub) Run() {
 				delete(h.clients, c)
 				close(c.send)
 			}
+		case reply := <-h.count:
+			reply <- len(h.clients)
 		case m := <-h.broadcast:
 			for c := range h.clients {
 				if m.groups > 0 && (c.number-1)%m.groups != m.group {
@@ -92,7 +98,8 @@ func (h *BareHub) Run() {
 var bareUpgrader = websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 4096}
 
 // Handler serves GET /ws (the screens), POST /broadcast (the body to every
-// client, or with ?group=G&groups=K to one group) and GET /goroutines.
+// client, or with ?group=G&groups=K to one group), GET /clients (how many
+// are registered) and GET /goroutines.
 func (h *BareHub) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", h.serveWS)
@@ -105,6 +112,11 @@ func (h *BareHub) Handler() http.Handler {
 		group, _ := strconv.Atoi(r.URL.Query().Get("group"))
 		groups, _ := strconv.Atoi(r.URL.Query().Get("groups"))
 		h.broadcast <- bareMessage{data: data, group: group, groups: groups}
+	})
+	mux.HandleFunc("GET /clients", func(w http.ResponseWriter, r *http.Request) {
+		reply := make(chan int)
+		h.count <- reply
+		io.WriteString(w, strconv.Itoa(<-reply))
 	})
 	mux.HandleFunc("GET /goroutines", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, strconv.Itoa(runtime.NumGoroutine()))
@@ -132,6 +144,27 @@ func (h *BareHub) serveWS(w http.ResponseWriter, r *http.Request) {
 	h.register <- c
 	go c.writePump()
 	go c.readPump()
+}
+
+// AwaitClients waits until the bare hub at base has n clients registered:
+// a client that has said hello may not be registered yet.
+func AwaitClients(ctx context.Context, base string, n int) error {
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/clients", nil)
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if got, _ := strconv.Atoi(string(b)); got >= n {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("loadgen: the bare hub has not registered %d clients: %w", n, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // screenNumber is the number at the end of a screen's name (load-00007 →

@@ -24,6 +24,9 @@ func TestBareHubBroadcastsToAGroupAndToEveryone(t *testing.T) {
 	if err := fleet.Grow(ctx, 30); err != nil {
 		t.Fatal(err)
 	}
+	if err := AwaitClients(ctx, srv.URL, 30); err != nil {
+		t.Fatal(err)
+	}
 	post := func(query, availability string) {
 		t.Helper()
 		msg := `{"type":"state","data":{"phase":"dashboard","dashboard":{"presence":{"availability":"` + availability + `","activity":"x"}}}}`
