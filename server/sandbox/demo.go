@@ -108,6 +108,7 @@ Moving it forward expires codes and tokens as if the time had passed.</p>
 <h2 id="faults-h">Faults</h2>
 <form method="post" action="/sandbox/faults" data-testid="sandbox-faults" data-active="{{.ActiveFaults}}" class="faults">
 <label class="check"><input type="checkbox" name="conditional_access_block"{{if .Faults.ConditionalAccessBlock}} checked{{end}}> Conditional Access blocks device-code sign-in (AADSTS53003)</label>
+<label class="check"><input type="checkbox" name="refuse_reused_refresh_token"{{if .Faults.RefuseReusedRefreshToken}} checked{{end}}> A refresh token used twice ends its session (reuse detection)</label>
 <label class="check"><input type="checkbox" name="identity_unreachable"{{if .Faults.IdentityUnreachable}} checked{{end}}> Identity platform unreachable</label>
 <label class="check"><input type="checkbox" name="graph_unreachable"{{if .Faults.GraphUnreachable}} checked{{end}}> Graph unreachable</label>
 <label class="check"><input type="checkbox" name="graph_server_error"{{if .Faults.GraphServerError}} checked{{end}}> Graph answers 503</label>
@@ -235,6 +236,8 @@ func (s *Sandbox) formFaults(w http.ResponseWriter, r *http.Request) {
 		IdentityUnreachable:    r.PostForm.Has("identity_unreachable"),
 		GraphUnreachable:       r.PostForm.Has("graph_unreachable"),
 		GraphServerError:       r.PostForm.Has("graph_server_error"),
+
+		RefuseReusedRefreshToken: r.PostForm.Has("refuse_reused_refresh_token"),
 	}
 	for name, p := range map[string]*int{"graph_throttle_seconds": &f.GraphThrottleSeconds, "latency_ms": &f.LatencyMS} {
 		v := strings.TrimSpace(r.PostForm.Get(name))
@@ -302,6 +305,7 @@ func activeFaults(f Faults) string {
 		"conditional_access_block": f.ConditionalAccessBlock, "identity_unreachable": f.IdentityUnreachable,
 		"graph_unreachable": f.GraphUnreachable, "graph_server_error": f.GraphServerError,
 		"graph_throttle_seconds": f.GraphThrottleSeconds > 0, "latency_ms": f.LatencyMS > 0,
+		"refuse_reused_refresh_token": f.RefuseReusedRefreshToken,
 	} {
 		if set {
 			on = append(on, name)

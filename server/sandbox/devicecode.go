@@ -324,6 +324,15 @@ func (s *Sandbox) redeemRefresh(w http.ResponseWriter, r *http.Request, now time
 		// sessions were revoked is refused.
 		writeSTS(w, errRevoked, now)
 		return
+	case s.reused[rt.Session]:
+		writeSTS(w, errReused, now)
+		return
+	case s.faults.RefuseReusedRefreshToken && s.redeemedBefore(rt):
+		// The token was redeemed before: someone holds a copy. The
+		// whole session ends, the token issued in its place included.
+		s.reused[rt.Session] = true
+		writeSTS(w, errReused, now)
+		return
 	case s.faults.ConditionalAccessBlock:
 		writeSTS(w, errBlocked, now)
 		return
@@ -341,7 +350,28 @@ func (s *Sandbox) redeemRefresh(w http.ResponseWriter, r *http.Request, now time
 		writeSTS(w, errServer, now)
 		return
 	}
+	if s.faults.RefuseReusedRefreshToken {
+		s.redeemedLocked(rt, now)
+	}
 	writeSTSJSON(w, http.StatusOK, tokens, newGUID())
+}
+
+// redeemedBefore reports whether the refresh token was redeemed before;
+// s.mu must be held.
+func (s *Sandbox) redeemedBefore(rt refreshToken) bool {
+	_, ok := s.redeemed[rt.Nonce]
+	return ok
+}
+
+// redeemedLocked remembers a redeemed refresh token until it expires;
+// s.mu must be held.
+func (s *Sandbox) redeemedLocked(rt refreshToken, now time.Time) {
+	for n, exp := range s.redeemed {
+		if now.After(exp) {
+			delete(s.redeemed, n)
+		}
+	}
+	s.redeemed[rt.Nonce] = time.UnixMilli(rt.Expiry)
 }
 
 // Approval outcomes, as data-outcome on the phone page's result.

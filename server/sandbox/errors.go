@@ -87,6 +87,12 @@ var (
 	// malformed or invalid"; unconfirmed for this case.
 	errBadRefreshToken = stsError{status: 400, err: "invalid_grant", code: 9002313,
 		text: "Invalid request. Request is malformed or invalid."}
+	// A refresh token presented twice, with reuse detection on (the
+	// RefuseReusedRefreshToken fault). Entra ID documents no such answer:
+	// invalid_grant is RFC 6749 §5.2's for a revoked grant, and 70000
+	// InvalidGrant the table's generic number; both unconfirmed here.
+	errReused = stsError{status: 400, err: "invalid_grant", code: 70000,
+		text: "The provided refresh token was already used. The session it belongs to has been revoked; sign in again."}
 )
 
 // Requests the platform refuses whatever the grant.

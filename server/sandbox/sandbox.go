@@ -93,6 +93,14 @@ type Faults struct {
 	IdentityUnreachable bool `json:"identity_unreachable"`
 	// LatencyMS delays every answer, of both services.
 	LatencyMS int `json:"latency_ms"`
+	// RefuseReusedRefreshToken refuses a refresh token presented a second
+	// time and ends the session it belongs to, so that the token issued in
+	// its place fails too: the reuse detection of RFC 9700 §4.14.2, which
+	// authorization servers that rotate refresh tokens apply (Auth0, Okta).
+	// Entra ID documents no reuse detection (unconfirmed either way), so
+	// it is off by default; a client must never send one refresh token
+	// twice, and this switch is how a test sees it did.
+	RefuseReusedRefreshToken bool `json:"refuse_reused_refresh_token"`
 }
 
 // Sandbox is one emulated tenant with its demo users.
@@ -124,6 +132,12 @@ type Sandbox struct {
 	anchor  time.Time
 	created map[string][]*calEvent // events added through the API, per UPN
 	removed map[string]bool        // generated events deleted or cancelled
+
+	// redeemed are the refresh tokens redeemed while
+	// RefuseReusedRefreshToken is on (by nonce, with their expiry), and
+	// reused the sessions it ended. Kept in memory only.
+	redeemed map[string]time.Time
+	reused   map[string]bool
 }
 
 // New returns a sandbox with its demo users, and the state a previous run
@@ -167,6 +181,9 @@ func New(opts Options) (*Sandbox, error) {
 		anchor:  opts.Now().Truncate(30 * time.Minute),
 		created: map[string][]*calEvent{},
 		removed: map[string]bool{},
+
+		redeemed: map[string]time.Time{},
+		reused:   map[string]bool{},
 	}
 	s.guesses = limit.New(guessRate, s.Now)
 	// Real tokens carry the key's id twice, as "kid" and as "x5t" (the

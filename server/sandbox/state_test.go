@@ -79,6 +79,26 @@ func TestRefreshTokenGrant(t *testing.T) {
 		sb.SetFaults(sandbox.Faults{ConditionalAccessBlock: true})
 		wantSTS(t, refresh(t, c, rt, scope), 400, "interaction_required", 53003)
 	})
+	t.Run("reused, with reuse detection", func(t *testing.T) {
+		sb, c := newSandbox(t)
+		sb.SetFaults(sandbox.Faults{RefuseReusedRefreshToken: true})
+		first := signIn(t, sb, c, ada, scope)["refresh_token"].(string)
+		a := refresh(t, c, first, scope)
+		second, _ := a.body["refresh_token"].(string)
+		if a.status != 200 || second == "" {
+			t.Fatalf("first use: %d %s", a.status, a.raw)
+		}
+		wantSTS(t, refresh(t, c, first, scope), 400, "invalid_grant", 70000)
+		// The session is over: the token issued in its place fails too,
+		// and so it stays when the switch goes off.
+		sb.SetFaults(sandbox.Faults{})
+		wantSTS(t, refresh(t, c, second, scope), 400, "invalid_grant", 70000)
+		// Another session of the same person is not touched.
+		other := signIn(t, sb, c, ada, scope)["refresh_token"].(string)
+		if a := refresh(t, c, other, scope); a.status != 200 {
+			t.Errorf("another session: %d %s", a.status, a.raw)
+		}
+	})
 	t.Run("not a refresh token", func(t *testing.T) {
 		_, c := newSandbox(t)
 		wantSTS(t, refresh(t, c, "1.AXYZ", scope), 400, "invalid_grant", 9002313)
