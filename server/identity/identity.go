@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
@@ -26,7 +27,9 @@ import (
 // calendar and the presence. MSAL adds openid, profile and offline_access.
 var DefaultScopes = []string{"User.Read", "Calendars.Read", "Presence.Read"}
 
-// CacheStore keeps one MSAL cache blob per account.
+// CacheStore keeps one MSAL cache blob per account. A Client makes its calls
+// for one account one at a time, under that account's lock (see Client), so
+// a store needs no locking of its own within one process.
 type CacheStore interface {
 	// LoadCache returns the blob, or nil and no error when there is none.
 	LoadCache(ctx context.Context, accountID string) ([]byte, error)
@@ -54,12 +57,71 @@ type Config struct {
 
 // Client is the edge server's identity: it runs device-code sign-ins and
 // hands out access tokens for signed-in accounts.
+//
+// Each account has a lock, held while its cache is read and maybe
+// refreshed, saved after a sign-in, or deleted. So one refresh token is
+// never sent twice: the identity platform rotates them, and an authority
+// that detects reuse ends the session of a token presented twice
+// (RFC 9700 §4.14.2). And a deleted cache stays deleted: a refresh in
+// flight when the account is forgotten cannot write it back.
 type Client struct {
 	cfg Config
 
-	mu      sync.Mutex
-	clients map[string]public.Client // per account
-	pinged  time.Time                // last successful Ping
+	mu       sync.Mutex
+	accounts map[string]*account // by account id
+	pinged   time.Time           // last successful Ping
+	// waiting, when set, is told each time a call waits for an account's
+	// lock (tests order their steps with it).
+	waiting func(accountID string)
+}
+
+// account is one account's lock and MSAL client.
+type account struct {
+	id string
+	// lock is a mutex a caller can stop waiting for: a send takes it, a
+	// receive gives it back.
+	lock chan struct{}
+	// pc is the account's MSAL client, made at its first token; guarded
+	// by lock.
+	pc *public.Client
+	// gone is set, with lock held, once the account was forgotten: this
+	// value has left Client.accounts, and its cache is never written
+	// again.
+	gone atomic.Bool
+}
+
+func (a *account) unlock() { <-a.lock }
+
+// lockAccount waits for the account's lock, or for ctx to end.
+func (c *Client) lockAccount(ctx context.Context, accountID string) (*account, error) {
+	for {
+		c.mu.Lock()
+		a := c.accounts[accountID]
+		if a == nil {
+			a = &account{id: accountID, lock: make(chan struct{}, 1)}
+			c.accounts[accountID] = a
+		}
+		waiting := c.waiting
+		c.mu.Unlock()
+		select {
+		case a.lock <- struct{}{}:
+		default:
+			if waiting != nil {
+				waiting(accountID)
+			}
+			select {
+			case a.lock <- struct{}{}:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		if !a.gone.Load() {
+			return a, nil
+		}
+		// Forgotten while this call waited: start again from the store,
+		// which has the tokens of a sign-in made since, or none.
+		a.unlock()
+	}
 }
 
 // New returns a Client. It makes no request: the first one happens when a
@@ -80,7 +142,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = http.DefaultClient
 	}
-	c := &Client{cfg: cfg, clients: map[string]public.Client{}}
+	c := &Client{cfg: cfg, accounts: map[string]*account{}}
 	// Check the configuration now, so that a bad authority is a start-up
 	// error and not a screen's.
 	if _, err := c.newPublic(&memoryCache{}); err != nil {
@@ -182,10 +244,20 @@ func (f *Flow) Wait(ctx context.Context) (Account, error) {
 		// The tokens are dropped: they were only ever in f.mem.
 		return acct, &AuthError{Kind: KindWrongTenant, Description: fmt.Sprintf("%s is from tenant %s, which this server does not accept", acct.Username, acct.TenantID)}
 	}
+	// The identity platform has answered: the session it began is kept
+	// even if ctx ends now, so that it is not lost half recorded.
+	ctx = context.WithoutCancel(ctx)
+	a, err := f.c.lockAccount(ctx, acct.ID)
+	if err != nil {
+		return Account{}, fmt.Errorf("identity: saving the token cache of %s: %w", acct.Username, err)
+	}
+	defer a.unlock()
 	if err := f.c.cfg.Caches.SaveCache(ctx, acct.ID, f.mem.data()); err != nil {
 		return Account{}, fmt.Errorf("identity: saving the token cache of %s: %w", acct.Username, err)
 	}
-	f.c.forgetClient(acct.ID)
+	// A new MSAL client reads the new cache; nothing of an earlier
+	// session of the account stays in memory.
+	a.pc = nil
 	return acct, nil
 }
 
@@ -220,12 +292,24 @@ const (
 
 // Token returns an access token for the account, refreshing it with the
 // refresh token when MSAL finds the cached one expired or close to expiry.
-// force skips the cached access token: for when the resource rejected it.
-func (c *Client) Token(ctx context.Context, accountID string, force bool) (string, TokenSource, error) {
-	pc, err := c.client(accountID)
+// refused, when not empty, is an access token the resource refused: the
+// token returned is a newer one, refreshed now unless a call that ran
+// meanwhile already did. Calls for one account run one at a time, so
+// callers that all had one token refused share one refresh.
+func (c *Client) Token(ctx context.Context, accountID, refused string) (string, TokenSource, error) {
+	a, err := c.lockAccount(ctx, accountID)
 	if err != nil {
-		return "", 0, err
+		return "", 0, fmt.Errorf("identity: waiting for the token cache of %s: %w", accountID, err)
 	}
+	defer a.unlock()
+	if a.pc == nil {
+		pc, err := c.newPublic(&storeCache{store: c.cfg.Caches, account: a})
+		if err != nil {
+			return "", 0, err
+		}
+		a.pc = &pc
+	}
+	pc := a.pc
 	accounts, err := pc.Accounts(ctx)
 	if err != nil {
 		return "", 0, fmt.Errorf("identity: reading the token cache of %s: %w", accountID, err)
@@ -235,15 +319,19 @@ func (c *Client) Token(ctx context.Context, accountID string, force bool) (strin
 		return "", 0, &AuthError{Kind: KindSignedOut, Description: "no tokens are cached for this account"}
 	}
 	opts := []public.AcquireSilentOption{public.WithSilentAccount(accounts[i])}
-	if force {
+	res, err := pc.AcquireTokenSilent(ctx, c.cfg.Scopes, opts...)
+	if err == nil && refused != "" && res.AccessToken == refused {
 		// A claims request makes MSAL skip the cached access token and
 		// redeem the refresh token: the way MSAL answers a resource's
 		// claims challenge (Continuous Access Evaluation), used here for
 		// any token the resource refused.
 		// https://learn.microsoft.com/en-us/entra/identity-platform/claims-challenge
 		opts = append(opts, public.WithClaims(`{"access_token":{"nbf":{"essential":true,"value":"`+strconv.FormatInt(time.Now().Unix(), 10)+`"}}}`))
+		res, err = pc.AcquireTokenSilent(ctx, c.cfg.Scopes, opts...)
 	}
-	res, err := pc.AcquireTokenSilent(ctx, c.cfg.Scopes, opts...)
+	if errors.Is(err, errForgotten) {
+		return "", 0, &AuthError{Kind: KindSignedOut, Description: "the account was signed out"}
+	}
 	if err != nil {
 		return "", 0, fmt.Errorf("identity: silent token for %s: %w", accountID, classify(err))
 	}
@@ -254,33 +342,24 @@ func (c *Client) Token(ctx context.Context, accountID string, force bool) (strin
 	return res.AccessToken, src, nil
 }
 
-// Forget deletes an account's tokens.
+// Forget deletes an account's tokens. It waits for a refresh of the
+// account in flight, so that the refresh cannot save them again after.
 func (c *Client) Forget(ctx context.Context, accountID string) error {
-	c.forgetClient(accountID)
+	a, err := c.lockAccount(ctx, accountID)
+	if err != nil {
+		return fmt.Errorf("identity: waiting to delete the token cache of %s: %w", accountID, err)
+	}
+	defer a.unlock()
 	if err := c.cfg.Caches.DeleteCache(ctx, accountID); err != nil {
 		return fmt.Errorf("identity: deleting the token cache of %s: %w", accountID, err)
 	}
+	a.gone.Store(true)
+	c.mu.Lock()
+	if c.accounts[accountID] == a {
+		delete(c.accounts, accountID)
+	}
+	c.mu.Unlock()
 	return nil
-}
-
-func (c *Client) client(accountID string) (public.Client, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if pc, ok := c.clients[accountID]; ok {
-		return pc, nil
-	}
-	pc, err := c.newPublic(&storeCache{store: c.cfg.Caches, accountID: accountID})
-	if err != nil {
-		return pc, err
-	}
-	c.clients[accountID] = pc
-	return pc, nil
-}
-
-func (c *Client) forgetClient(accountID string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.clients, accountID)
 }
 
 // memoryCache holds a sign-in's cache until the account is known.
@@ -315,26 +394,44 @@ func (m *memoryCache) data() []byte {
 	return m.blob
 }
 
-// storeCache is an account's cache in the CacheStore.
+// storeCache is an account's cache in the CacheStore. MSAL calls it with
+// the account's lock held (Token holds it).
+//
+// Its reads and writes outlive the caller's context: once the identity
+// platform has answered a refresh, the rotated refresh token must be saved,
+// or the next refresh would send the one already spent.
 type storeCache struct {
-	store     CacheStore
-	accountID string
+	store   CacheStore
+	account *account
 }
 
+// errForgotten refuses to save the cache of an account that was forgotten.
+var errForgotten = errors.New("identity: the account was signed out")
+
+// emptyCache is MSAL's cache with nothing in it.
+var emptyCache = []byte("{}")
+
 func (s *storeCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
-	blob, err := s.store.LoadCache(ctx, s.accountID)
-	if err != nil || len(blob) == 0 {
+	blob, err := s.store.LoadCache(context.WithoutCancel(ctx), s.account.id)
+	if err != nil {
 		return err
+	}
+	if len(blob) == 0 {
+		// Deleted: MSAL must drop what it holds in memory too.
+		blob = emptyCache
 	}
 	return u.Unmarshal(blob)
 }
 
 func (s *storeCache) Export(ctx context.Context, m cache.Marshaler, _ cache.ExportHints) error {
+	if s.account.gone.Load() {
+		return errForgotten
+	}
 	b, err := m.Marshal()
 	if err != nil {
 		return err
 	}
-	return s.store.SaveCache(ctx, s.accountID, b)
+	return s.store.SaveCache(context.WithoutCancel(ctx), s.account.id, b)
 }
 
 // pingEvery bounds how often Ping asks the identity platform: readiness

@@ -13,30 +13,46 @@ import (
 	"github.com/placard/placard/server/sandbox"
 )
 
-// memCaches is a CacheStore in memory.
+// memCaches is a CacheStore in memory. Like a database, it refuses work
+// for a context that has ended.
 type memCaches struct {
 	mu sync.Mutex
 	m  map[string][]byte
 }
 
-func (c *memCaches) LoadCache(_ context.Context, id string) ([]byte, error) {
+func (c *memCaches) LoadCache(ctx context.Context, id string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.m[id], nil
 }
 
-func (c *memCaches) SaveCache(_ context.Context, id string, b []byte) error {
+func (c *memCaches) SaveCache(ctx context.Context, id string, b []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.m[id] = b
 	return nil
 }
 
-func (c *memCaches) DeleteCache(_ context.Context, id string) error {
+func (c *memCaches) DeleteCache(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.m, id)
 	return nil
+}
+
+func (c *memCaches) has(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m[id]) > 0
 }
 
 func newClient(t *testing.T, cfg ...func(*identity.Config)) (*identity.Client, *sandbox.Sandbox, *memCaches) {
@@ -88,13 +104,17 @@ func TestDeviceCodeSignInThenSilentTokens(t *testing.T) {
 		t.Fatal("the account's token cache was not saved")
 	}
 	ctx := context.Background()
-	tok, src, err := c.Token(ctx, acct.ID, false)
+	tok, src, err := c.Token(ctx, acct.ID, "")
 	if err != nil || src != identity.FromCache || !strings.HasPrefix(tok, "eyJ") {
 		t.Fatalf("cached token: %v, source %v", err, src)
 	}
-	refreshed, src, err := c.Token(ctx, acct.ID, true)
+	refreshed, src, err := c.Token(ctx, acct.ID, tok)
 	if err != nil || src != identity.FromRefresh || refreshed == tok {
-		t.Fatalf("forced refresh: %v, source %v, new token %v", err, src, refreshed != tok)
+		t.Fatalf("refresh of a refused token: %v, source %v, new token %v", err, src, refreshed != tok)
+	}
+	again, src, err := c.Token(ctx, acct.ID, "")
+	if err != nil || src != identity.FromCache || again != refreshed {
+		t.Fatalf("after the refresh: %v, source %v, the new token %v", err, src, again == refreshed)
 	}
 }
 
@@ -136,7 +156,11 @@ func TestRevokedAccountEndsItsSession(t *testing.T) {
 	if err := sb.Revoke("ada@placard.example"); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = c.Token(context.Background(), acct.ID, true)
+	tok, _, err := c.Token(context.Background(), acct.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.Token(context.Background(), acct.ID, tok)
 	if k := identity.KindOf(err); k != identity.KindSessionEnded {
 		t.Fatalf("refresh after revocation: kind %v (%v), want session ended", k, err)
 	}

@@ -284,10 +284,10 @@ func lacks(err error) bool {
 }
 
 // withToken runs f with the account's access token. When Graph refuses the
-// token (401: expired or revoked early), it gets a fresh one and tries once
+// token (401: expired or revoked early), it gets a newer one and tries once
 // more.
 func (m *Manager) withToken(ctx context.Context, w *watch, f func(token string) error) error {
-	token, src, err := m.cfg.Identity.Token(ctx, w.account.ID, false)
+	token, src, err := m.cfg.Identity.Token(ctx, w.account.ID, "")
 	m.countRefresh(src, err)
 	if err != nil {
 		return err
@@ -296,7 +296,7 @@ func (m *Manager) withToken(ctx context.Context, w *watch, f func(token string) 
 	if graph.StatusOf(err) != http.StatusUnauthorized {
 		return err
 	}
-	token, src, err = m.cfg.Identity.Token(ctx, w.account.ID, true)
+	token, src, err = m.cfg.Identity.Token(ctx, w.account.ID, token)
 	m.countRefresh(src, err)
 	if err != nil {
 		return err
