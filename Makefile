@@ -18,7 +18,7 @@ ARGS        ?=
 APP_SRC    := go.mod go.sum $(shell find app -name '*.go')
 SERVER_SRC := $(shell find server web/static -type f) web/web.go
 
-.PHONY: run build wasm test test-go test-wasm lint fuzz fuzz-short bench vuln clean chromium node screenshots axe
+.PHONY: run build wasm test test-go test-wasm lint fuzz fuzz-short bench vuln clean chromium node screenshots axe postgresql
 
 ## run: build everything and start the edge server in sandbox mode on :8080
 run: build
@@ -40,7 +40,7 @@ $(WASM).br: $(WASM) server/cmd/precompress/main.go
 	$(GO) run ./server/cmd/precompress -brotli $(BROTLI) $(WASM)
 
 ## test: every test: lint, unit, integration, Wasm, fuzzing (bounded) and browser tests
-test: wasm chromium node axe lint test-wasm test-go fuzz-short
+test: wasm chromium node axe postgresql lint test-wasm test-go fuzz-short
 
 test-go: $(WASM).br
 	$(GO) test -count=1 -timeout 8m ./...
@@ -103,6 +103,13 @@ debian = $(1) || { \
 # no Chromium fails.
 chromium:
 	@$(call debian,command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1,chromium,the browser tests,true)
+
+# PostgreSQL for the tests of several replicas: PLACARD_TEST_DATABASE_URL,
+# else a server on 127.0.0.1:5432 (user postgres, trust), else a throwaway
+# cluster the tests make with Debian's postgresql (installed when missing
+# and root). With CI=true a PostgreSQL test that finds none fails.
+postgresql:
+	@$(call debian,test -n "$$PLACARD_TEST_DATABASE_URL" || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1,postgresql,the PostgreSQL tests,true)
 
 # Node.js runs the Wasm tests (GOOS=js), as Go's go_js_wasm_exec does.
 node:

@@ -18,6 +18,7 @@ import (
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/httpd"
 	"github.com/placard/placard/server/lights"
+	"github.com/placard/placard/server/postgres"
 	"github.com/placard/placard/server/screens"
 	"github.com/placard/placard/server/secret"
 	"github.com/placard/placard/server/sqlite"
@@ -40,7 +41,8 @@ const cliUsage = `Usage:
   placard lights revoke ID                 delete a light key: it stops working at once
   placard audit [-n 50]                    print the audit trail, newest first
   placard key                              print a new key for PLACARD_KEY
-Each takes -data DIR (PLACARD_DATA, ./data by default), before or after its arguments.
+Each takes -data DIR (PLACARD_DATA, ./data by default), or -database URL (PLACARD_DATABASE_URL)
+for the PostgreSQL database of several replicas, before or after its arguments.
 `
 
 // runCommand runs a subcommand and reports whether args named one.
@@ -85,15 +87,24 @@ func (c *cli) sub(args []string, cmds map[string]func([]string) error) error {
 	return f(args[2:])
 }
 
-// flags returns a flag set with -data, for the command name.
-func (c *cli) flags(name string) (*flag.FlagSet, *string) {
+// where names the store a command works on: a data directory, or a
+// PostgreSQL database when database is set.
+type where struct {
+	data, database *string
+}
+
+// flags returns a flag set with -data and -database, for the command name.
+func (c *cli) flags(name string) (*flag.FlagSet, where) {
 	fs := flag.NewFlagSet("placard "+name, flag.ContinueOnError)
 	fs.SetOutput(c.errOut)
 	def := c.getenv("PLACARD_DATA")
 	if def == "" {
 		def = "./data"
 	}
-	return fs, fs.String("data", def, "data directory of the server (PLACARD_DATA)")
+	return fs, where{
+		data:     fs.String("data", def, "data directory of the server (PLACARD_DATA)"),
+		database: fs.String("database", c.getenv("PLACARD_DATABASE_URL"), "PostgreSQL URL of the servers' database, instead of -data (PLACARD_DATABASE_URL)"),
+	}
 }
 
 // parse parses flags anywhere among args and returns the other arguments.
@@ -114,8 +125,14 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 // open opens the store of a data directory. Only making a token may
 // create one: the other commands on a mistyped -data would otherwise
 // silently show an empty new database.
-func (c *cli) open(dir string, create bool) (*sqlite.Store, error) {
-	abs, err := filepath.Abs(dir)
+func (c *cli) open(w where, create bool) (server.Store, error) {
+	if *w.database != "" {
+		if err := checkDatabaseURL(*w.database); err != nil {
+			return nil, err
+		}
+		return postgres.Open(c.ctx, *w.database)
+	}
+	abs, err := filepath.Abs(*w.data)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +162,7 @@ func (c *cli) screensList(args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	store, err := c.open(*data, false)
+	store, err := c.open(data, false)
 	if err != nil {
 		return err
 	}
@@ -185,7 +202,7 @@ func (c *cli) screensApprove(args []string) error {
 	if len(rest) == 0 {
 		return errors.New("placard screens approve needs the pairing number the screen shows (or the screen's id from placard screens list)")
 	}
-	store, err := c.open(*data, false)
+	store, err := c.open(data, false)
 	if err != nil {
 		return err
 	}
@@ -206,7 +223,7 @@ func (c *cli) adminToken(args []string) error {
 	} else if len(rest) > 0 {
 		return fmt.Errorf("placard admin token takes no argument (%q): name it with -name", rest[0])
 	}
-	store, err := c.open(*data, true)
+	store, err := c.open(data, true)
 	if err != nil {
 		return err
 	}
@@ -232,7 +249,7 @@ func (c *cli) adminTokens(args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	store, err := c.open(*data, false)
+	store, err := c.open(data, false)
 	if err != nil {
 		return err
 	}
@@ -262,7 +279,7 @@ func (c *cli) revokeToken(args []string) error {
 	if len(rest) != 1 {
 		return errors.New("placard admin revoke-token needs the token's id (placard admin tokens lists them)")
 	}
-	store, err := c.open(*data, false)
+	store, err := c.open(data, false)
 	if err != nil {
 		return err
 	}
@@ -301,7 +318,7 @@ func (c *cli) lightsAdd(args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := c.open(*data, false)
+	store, err := c.open(data, false)
 	if err != nil {
 		return err
 	}
@@ -325,7 +342,7 @@ func (c *cli) lightsList(args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	store, err := c.open(*data, false)
+	store, err := c.open(data, false)
 	if err != nil {
 		return err
 	}
@@ -359,7 +376,7 @@ func (c *cli) lightsRevoke(args []string) error {
 	if len(rest) != 1 {
 		return errors.New("placard lights revoke needs the key's id (placard lights list shows them)")
 	}
-	store, err := c.open(*data, false)
+	store, err := c.open(data, false)
 	if err != nil {
 		return err
 	}
@@ -381,7 +398,7 @@ func (c *cli) audit(args []string) error {
 	if *n < 1 {
 		return fmt.Errorf("-n %d must be 1 or more", *n)
 	}
-	store, err := c.open(*data, false)
+	store, err := c.open(data, false)
 	if err != nil {
 		return err
 	}

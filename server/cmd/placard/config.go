@@ -24,6 +24,9 @@ type Config struct {
 	Addr      string
 	DataDir   string
 	PublicURL string
+	// Database is a PostgreSQL URL (postgres://...) shared by replicas;
+	// empty keeps the state in SQLite in DataDir.
+	Database string
 
 	// Real tenant: with ClientID set, the server talks to Microsoft;
 	// without, it runs the sandbox.
@@ -69,6 +72,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Addr, "addr", env("PLACARD_ADDR", ":8080"), "address to listen on (PLACARD_ADDR)")
 	fs.StringVar(&c.DataDir, "data", env("PLACARD_DATA", "./data"), "data directory, created 0700 (PLACARD_DATA)")
+	fs.StringVar(&c.Database, "database", env("PLACARD_DATABASE_URL", ""), "PostgreSQL URL (postgres://user:password@host:5432/db) for several replicas; empty keeps SQLite in -data (PLACARD_DATABASE_URL)")
 	fs.StringVar(&c.PublicURL, "public-url", env("PLACARD_PUBLIC_URL", ""), "URL at which screens and phones reach this server; derived from -addr by default (PLACARD_PUBLIC_URL)")
 	fs.StringVar(&c.ClientID, "client-id", env("PLACARD_CLIENT_ID", ""), "application (client) id of the app registration; empty runs the sandbox (PLACARD_CLIENT_ID)")
 	fs.StringVar(&c.Tenant, "tenant", env("PLACARD_TENANT", ""), "tenant id or domain; 'organizations' only when meant (PLACARD_TENANT)")
@@ -113,6 +117,9 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if c.DataDir == "" {
 		bad("-data is empty: name a directory for placard's state")
+	}
+	if err := checkDatabaseURL(c.Database); err != nil {
+		bad("%v", err)
 	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
@@ -236,4 +243,17 @@ func lanAddress() string {
 		}
 	}
 	return "localhost"
+}
+
+// checkDatabaseURL checks a -database value: empty, or a PostgreSQL URL.
+// The message never repeats the URL, which may hold a password.
+func checkDatabaseURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		return errors.New("-database (PLACARD_DATABASE_URL) must be a PostgreSQL URL like postgres://placard:PASSWORD@db.example:5432/placard, or empty for SQLite in -data")
+	}
+	return nil
 }

@@ -23,12 +23,14 @@ import (
 	_ "time/tzdata" // screens' time zones, whatever the host has
 
 	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/graph"
 	"github.com/placard/placard/server/httpd"
 	"github.com/placard/placard/server/hub"
 	"github.com/placard/placard/server/identity"
 	"github.com/placard/placard/server/lights"
 	"github.com/placard/placard/server/metrics"
+	"github.com/placard/placard/server/postgres"
 	"github.com/placard/placard/server/sandbox"
 	"github.com/placard/placard/server/screens"
 	"github.com/placard/placard/server/secret"
@@ -83,7 +85,7 @@ type Main struct {
 	URL       string // where the server listens, e.g. http://127.0.0.1:8080
 	PublicURL string // where screens and phones reach it
 	Sandbox   *sandbox.Sandbox
-	Store     *sqlite.Store
+	Store     server.Store
 	Screens   *screens.Manager
 	Hub       *hub.Hub
 	Metrics   *metrics.Metrics
@@ -116,6 +118,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 
+	if cfg.Database != "" && m.Key == "" {
+		// A key file is one replica's: the others could not open the
+		// token caches it seals.
+		return errors.New("with -database every replica must seal tokens with the same key: set PLACARD_KEY on each (make one with: placard key)")
+	}
 	dataDir, err := ensureDataDir(cfg.DataDir)
 	if err != nil {
 		return err
@@ -128,8 +135,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	m.Store, err = sqlite.Open(ctx, filepath.Join(dataDir, "placard.db"))
-	if err != nil {
+	if m.Store, err = openStore(ctx, cfg.Database, dataDir); err != nil {
 		return err
 	}
 
@@ -395,4 +401,13 @@ func serverZone(configured string) string {
 		}
 	}
 	return "UTC"
+}
+
+// openStore opens the PostgreSQL database at dbURL, or, when it is empty,
+// the SQLite file in dataDir.
+func openStore(ctx context.Context, dbURL, dataDir string) (server.Store, error) {
+	if dbURL != "" {
+		return postgres.Open(ctx, dbURL)
+	}
+	return sqlite.Open(ctx, filepath.Join(dataDir, "placard.db"))
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"github.com/placard/placard/server/internal/pgtest"
 	"io"
 	"io/fs"
 	"net"
@@ -144,7 +145,7 @@ func TestDataDirectoryHoldsNoTokenInPlainText(t *testing.T) {
 	if err := m.Close(); err != nil { // flushes the write-ahead log
 		t.Fatal(err)
 	}
-	dir := filepath.Dir(m.Store.Path())
+	dir := m.Config.DataDir
 	checked := 0
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -253,7 +254,7 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }
 
 // child is the edge server in a child process.

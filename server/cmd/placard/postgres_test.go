@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server/internal/pgtest"
+	"github.com/placard/placard/server/postgres"
+	"github.com/placard/placard/server/secret"
+)
+
+// onPostgres keeps the server's state in a PostgreSQL database of the
+// test's, as replicas do.
+func onPostgres(dbURL string) func(*Main) {
+	return func(m *Main) {
+		m.Config.Database = dbURL
+		if m.Key == "" {
+			m.Key = testKey
+		}
+	}
+}
+
+// testKey seals the tokens of every server of a test alike, as
+// PLACARD_KEY does for replicas.
+var testKey = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, secret.KeySize))
+
+func TestTheServerAndCommandLineWorkOnPostgreSQL(t *testing.T) {
+	dbURL := pgtest.DB(t)
+	m := testServer(t, manualEnroll, onPostgres(dbURL))
+	if _, ok := m.Store.(*postgres.Store); !ok {
+		t.Fatalf("with -database the store is a %T", m.Store)
+	}
+	s := openScreen(t, m, "Lobby TV")
+	number := s.waitPhase(10*time.Second, wire.PhasePairing).Pairing.Number
+
+	// The command line works on the same database, through the
+	// environment, with no data directory.
+	env := func(k string) string {
+		return map[string]string{"PLACARD_DATABASE_URL": dbURL, "PLACARD_DATA": filepath.Join(t.TempDir(), "nothing-here")}[k]
+	}
+	cli := func(args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		if err := run(t.Context(), args, env, &out, &out); err != nil {
+			t.Fatalf("placard %s: %v\n%s", strings.Join(args, " "), err, out.String())
+		}
+		return out.String()
+	}
+	if out := cli("screens", "list"); !regexp.MustCompile(`Lobby TV\s+pending\s+` + number).MatchString(out) {
+		t.Errorf("placard screens list printed %q", out)
+	}
+	cli("screens", "approve", number)
+	s.signIn(m, "ada@placard.example")
+	if out := cli("audit", "-n", "20"); !strings.Contains(out, "screen_enrolled") || !strings.Contains(out, "sign_in") {
+		t.Errorf("placard audit lacks the enrollment or the sign-in:\n%s", out)
+	}
+
+	// A restart on the same database keeps the screen signed in.
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m2 := startOn(t, filepath.Join(t.TempDir(), "other-data"), "127.0.0.1:0", onPostgres(dbURL))
+	s.reconnect(m2)
+	s.waitFor(20*time.Second, "the dashboard after a restart", func(st wire.State) bool { return st.Phase == wire.PhaseDashboard })
+}
+
+func TestPostgreSQLSettingsAreChecked(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		says string
+	}{
+		{"not a URL", []string{"-database", "placard.db"}, nil, "must be a PostgreSQL URL"},
+		{"another scheme", []string{"-database", "mysql://db/placard"}, nil, "must be a PostgreSQL URL"},
+		{"from the environment", nil, map[string]string{"PLACARD_DATABASE_URL": "http://db"}, "PLACARD_DATABASE_URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.says) {
+				t.Errorf("ParseConfig: %v, want %q", err, tt.says)
+			}
+		})
+	}
+	cfg, err := ParseConfig([]string{"-addr", "127.0.0.1:0", "-data", t.TempDir(), "-database", "postgres://placard:pw@127.0.0.1:1/placard"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Main{Config: cfg}
+	if err := m.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "PLACARD_KEY") {
+		t.Errorf("replicas without PLACARD_KEY: %v, want an error naming it", err)
+	}
+}

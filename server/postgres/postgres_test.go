@@ -1,0 +1,105 @@
+package postgres_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/internal/pgtest"
+	"github.com/placard/placard/server/postgres"
+	"github.com/placard/placard/server/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func open(t *testing.T, url string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) server.Store { return open(t, pgtest.DB(t)) })
+}
+
+func TestReplicasStartingAtOnceMakeOneSchema(t *testing.T) {
+	url := pgtest.DB(t)
+	const replicas = 4
+	var wg sync.WaitGroup
+	errs := make([]error, replicas)
+	stores := make([]*postgres.Store, replicas)
+	for i := range replicas {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stores[i], errs[i] = postgres.Open(context.Background(), url)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("replica %d: %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var rows, version int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*), max(version) FROM schema_version`).Scan(&rows, &version); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := stores[0].SchemaVersion(t.Context())
+	if rows != 1 || version != want || want == 0 {
+		t.Errorf("schema_version has %d rows, version %d; want one row at %d", rows, version, want)
+	}
+	// Every replica works on the same schema.
+	if err := stores[1].CreateScreen(t.Context(), server.Screen{ID: "a", Name: "Lobby", SecretHash: []byte{1}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stores[2].Screen(t.Context(), "a"); err != nil {
+		t.Errorf("a screen made on one replica, read on another: %v", err)
+	}
+}
+
+func TestOpenRefusesANewerSchema(t *testing.T) {
+	url := pgtest.DB(t)
+	open(t, url).Close()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), `UPDATE schema_version SET version = 999`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = postgres.Open(t.Context(), url)
+	if err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("opening a database of a newer placard: %v, want an error saying so", err)
+	}
+}
+
+func TestErrorsNeverShowThePassword(t *testing.T) {
+	for _, url := range []string{
+		"postgres://placard:s3cr3t-pw@127.0.0.1:1/placard?connect_timeout=2",
+		"postgres://placard:s3cr3t-pw@127.0.0.1:1/placard?sslmode=nonsense",
+	} {
+		_, err := postgres.Open(t.Context(), url)
+		if err == nil {
+			t.Fatalf("opening %s worked", postgres.Redact(url))
+		}
+		if strings.Contains(err.Error(), "s3cr3t-pw") {
+			t.Errorf("the error shows the password: %v", err)
+		}
+	}
+}
