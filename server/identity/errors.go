@@ -36,6 +36,11 @@ const (
 	// KindConfig: the app registration or the request is wrong (unknown
 	// client, bad scope, tenant not found): an administrator must act.
 	KindConfig
+	// KindCodeFlowBlocked: the organisation blocks sign-in with a device
+	// code ("Block device code flow"): a device code is refused, and a
+	// session that began with one is refused at its refresh. Sign-in by
+	// authorization code still works.
+	KindCodeFlowBlocked
 )
 
 func (k Kind) String() string {
@@ -56,6 +61,8 @@ func (k Kind) String() string {
 		return "wrong_tenant"
 	case KindConfig:
 		return "config"
+	case KindCodeFlowBlocked:
+		return "code_flow_blocked"
 	}
 	return "other"
 }
@@ -127,10 +134,25 @@ type oauthBody struct {
 	Codes       []int  `json:"error_codes"`
 }
 
-// classify turns an error from MSAL into an *AuthError. MSAL keeps the
+// Codes of the "Block device code flow" policy (Conditional Access,
+// "Authentication flows"): a session begun with a device code is
+// "protocol tracked", and its refresh is refused with AADSTS530036 once the
+// policy applies; the device-code grant itself is refused with AADSTS53003
+// (BlockedByConditionalAccess). 53003 is any policy's block, so it means
+// the device code only when the device authorization request itself is
+// refused (the sandbox's "block_device_code"); a 53003 after someone signed
+// in stays KindBlocked.
+// https://learn.microsoft.com/en-us/entra/identity/conditional-access/concept-authentication-flows
+const (
+	codeProtocolTracked = 530036
+	codeBlockedByCA     = 53003
+)
+
+// classify turns an error from MSAL into an *AuthError; atDeviceCodeStart
+// says it answered a device authorization request. MSAL keeps the
 // platform's JSON in the error text of an errors.CallErr (its response body
 // has been read by then), so the JSON is read back from there.
-func classify(err error) error {
+func classify(err error, atDeviceCodeStart bool) error {
 	var ae *AuthError
 	if errors.As(err, &ae) {
 		return err
@@ -146,13 +168,11 @@ func classify(err error) error {
 			var body oauthBody
 			if json.Unmarshal([]byte(msg[i:]), &body) == nil && body.Error != "" {
 				out.OAuth, out.Codes = body.Error, body.Codes
-				out.Description, _, _ = strings.Cut(body.Description, "\r\n")
-				if _, rest, ok := strings.Cut(out.Description, ": "); ok && strings.HasPrefix(out.Description, "AADSTS") {
-					out.Description = rest
-				}
+				first, _, _ := cutLine(body.Description)
+				out.Description = trimAADSTS(first)
 			}
 		}
-		out.Kind = kindOf(out)
+		out.Kind = kindOf(out, atDeviceCodeStart)
 		// The error text holds the request URL and body of the answer;
 		// neither carries a token, but keep only what was parsed.
 		out.err = fmt.Errorf("identity platform answered HTTP %d", out.Status)
@@ -166,11 +186,29 @@ func classify(err error) error {
 	return err
 }
 
+// cutLine cuts a description at its first line break (the platform's
+// descriptions go on with trace lines).
+func cutLine(s string) (first, rest string, found bool) { return strings.Cut(s, "\r\n") }
+
+// trimAADSTS drops the "AADSTS<n>: " a description starts with: the code
+// is kept apart, in Codes.
+func trimAADSTS(s string) string {
+	if _, rest, ok := strings.Cut(s, ": "); ok && strings.HasPrefix(s, "AADSTS") {
+		return rest
+	}
+	return s
+}
+
 // kindOf maps an answer of the identity platform to a Kind: the OAuth error
 // decides, AADSTS numbers only refine (Microsoft: "apps must not depend on
-// the codes").
-func kindOf(e *AuthError) Kind {
+// the codes"); atDeviceCodeStart says it answered a device authorization
+// request. It is the one place where the codes of Conditional Access are
+// read, the "Block device code flow" ones first.
+func kindOf(e *AuthError, atDeviceCodeStart bool) Kind {
 	switch {
+	case slices.Contains(e.Codes, codeProtocolTracked),
+		atDeviceCodeStart && slices.Contains(e.Codes, codeBlockedByCA):
+		return KindCodeFlowBlocked
 	case slices.ContainsFunc(e.Codes, func(c int) bool { return slices.Contains(conditionalAccessCodes, c) }):
 		return KindBlocked
 	}

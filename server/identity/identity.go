@@ -1,5 +1,6 @@
 // Package identity signs accounts in with the OAuth 2.0 device authorization
-// grant and keeps their tokens, through MSAL Go's public client.
+// grant or the authorization code grant with PKCE, and keeps their tokens,
+// through MSAL Go's public client.
 //
 // Every account has its own MSAL client and its own token cache (MSAL's
 // advice: one cache per user), persisted through cache.ExportReplace into a
@@ -53,6 +54,10 @@ type Config struct {
 	// DisableInstanceDiscovery is for authorities that are not Microsoft's
 	// public cloud hosts (External ID custom domains).
 	DisableInstanceDiscovery bool
+	// BrowserURL maps an authorization URL for browsers (the sandbox's
+	// page, served by the edge server where a phone reaches it); nil
+	// leaves it unchanged. MSAL's own requests are not mapped.
+	BrowserURL func(string) string
 }
 
 // Client is the edge server's identity: it runs device-code sign-ins and
@@ -73,6 +78,7 @@ type Client struct {
 	// waiting, when set, is told each time a call waits for an account's
 	// lock (tests order their steps with it).
 	waiting func(accountID string)
+	ver     *Verifier // of authorization-code sign-ins
 }
 
 // account is one account's lock and MSAL client.
@@ -206,7 +212,7 @@ func (c *Client) StartDeviceCode(ctx context.Context) (*Flow, error) {
 	}
 	dc, err := pc.AcquireTokenByDeviceCode(ctx, c.cfg.Scopes)
 	if err != nil {
-		return nil, fmt.Errorf("identity: asking for a device code: %w", classify(err))
+		return nil, fmt.Errorf("identity: asking for a device code: %w", classify(err, true))
 	}
 	return &Flow{c: c, dc: dc, mem: mem, code: Code{
 		UserCode:        dc.Result.UserCode,
@@ -227,6 +233,12 @@ func (f *Flow) Wait(ctx context.Context) (Account, error) {
 	if err != nil {
 		return Account{}, err
 	}
+	return f.c.keep(ctx, res, f.mem)
+}
+
+// keep saves the tokens of a sign-in, held in mem, as the account's cache
+// and returns the account; tokens of a tenant not allowed are dropped.
+func (c *Client) keep(ctx context.Context, res public.AuthResult, mem *memoryCache) (Account, error) {
 	acct := Account{
 		ID:       res.Account.HomeAccountID,
 		Username: res.Account.PreferredUsername,
@@ -240,25 +252,36 @@ func (f *Flow) Wait(ctx context.Context) (Account, error) {
 	if acct.ID == "" {
 		return Account{}, errors.New("identity: the token response named no account (no client_info)")
 	}
-	if !tenantAllowed(f.c.cfg.AllowedTenants, acct.TenantID) {
-		// The tokens are dropped: they were only ever in f.mem.
+	if !tenantAllowed(c.cfg.AllowedTenants, acct.TenantID) {
+		// The tokens are dropped: they were only ever in mem.
 		return acct, &AuthError{Kind: KindWrongTenant, Description: fmt.Sprintf("%s is from tenant %s, which this server does not accept", acct.Username, acct.TenantID)}
 	}
 	// The identity platform has answered: the session it began is kept
 	// even if ctx ends now, so that it is not lost half recorded.
 	ctx = context.WithoutCancel(ctx)
-	a, err := f.c.lockAccount(ctx, acct.ID)
+	a, err := c.lockAccount(ctx, acct.ID)
 	if err != nil {
 		return Account{}, fmt.Errorf("identity: saving the token cache of %s: %w", acct.Username, err)
 	}
 	defer a.unlock()
-	if err := f.c.cfg.Caches.SaveCache(ctx, acct.ID, f.mem.data()); err != nil {
+	if err := c.cfg.Caches.SaveCache(ctx, acct.ID, mem.data()); err != nil {
 		return Account{}, fmt.Errorf("identity: saving the token cache of %s: %w", acct.Username, err)
 	}
 	// A new MSAL client reads the new cache; nothing of an earlier
 	// session of the account stays in memory.
 	a.pc = nil
 	return acct, nil
+}
+
+// verifier returns the client's Verifier of id tokens, made once so that
+// the authority's keys are fetched once.
+func (c *Client) verifier() *Verifier {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ver == nil {
+		c.ver = c.NewVerifier(nil)
+	}
+	return c.ver
 }
 
 // result waits for MSAL's answer to the device code, doing what.
@@ -273,7 +296,7 @@ func (f *Flow) result(ctx context.Context, doing string) (public.AuthResult, err
 		// MSAL ends its wait at the code's expiry with its own deadline.
 		return res, &AuthError{Kind: KindExpired, OAuth: "expired_token"}
 	}
-	return res, fmt.Errorf("identity: %s: %w", doing, classify(err))
+	return res, fmt.Errorf("identity: %s: %w", doing, classify(err, false))
 }
 
 // tenantAllowed reports whether accounts of tenant tid may sign in: any
@@ -333,7 +356,7 @@ func (c *Client) Token(ctx context.Context, accountID, refused string) (string, 
 		return "", 0, &AuthError{Kind: KindSignedOut, Description: "the account was signed out"}
 	}
 	if err != nil {
-		return "", 0, fmt.Errorf("identity: silent token for %s: %w", accountID, classify(err))
+		return "", 0, fmt.Errorf("identity: silent token for %s: %w", accountID, classify(err, false))
 	}
 	src := FromCache
 	if res.Metadata.TokenSource == public.TokenSourceIdentityProvider {

@@ -57,7 +57,7 @@ func (c *memCaches) has(id string) bool {
 
 func newClient(t *testing.T, cfg ...func(*identity.Config)) (*identity.Client, *sandbox.Sandbox, *memCaches) {
 	t.Helper()
-	sb, err := sandbox.New(sandbox.Options{VerificationURL: "https://placard.test/sandbox/devicelogin"})
+	sb, err := sandbox.New(sandbox.Options{VerificationURL: "https://placard.test/sandbox/devicelogin", RedirectURIs: []string{callback}})
 	if err != nil {
 		t.Fatal(err)
 	}

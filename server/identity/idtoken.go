@@ -31,6 +31,9 @@ type IDClaims struct {
 	// https://learn.microsoft.com/en-us/entra/identity-platform/howto-add-app-roles-in-apps
 	Roles  []string
 	Expiry time.Time
+	// Nonce is the authorization request's nonce, "" when there was none
+	// (device-code sign-ins).
+	Nonce string
 }
 
 // HasRole reports whether the account holds an app role.
@@ -108,6 +111,7 @@ type idTokenClaims struct {
 	Name              string   `json:"name"`
 	PreferredUsername string   `json:"preferred_username"`
 	Roles             []string `json:"roles"`
+	Nonce             string   `json:"nonce"`
 }
 
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -156,7 +160,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (IDClaims, error) {
 	}
 	claims := IDClaims{
 		TenantID: c.TenantID, ObjectID: c.ObjectID, Name: c.Name, Username: c.PreferredUsername,
-		Roles: c.Roles, Expiry: c.Expiry.Time(),
+		Roles: c.Roles, Expiry: c.Expiry.Time(), Nonce: c.Nonce,
 	}
 	if !tenantAllowed(v.allowed, c.TenantID) {
 		return claims, fmt.Errorf("%w: %w: tenant %s is not allowed here", ErrInvalidIDToken, ErrWrongTenant, c.TenantID)
@@ -231,8 +235,8 @@ func getJSON(ctx context.Context, hc *http.Client, u string, v any) error {
 		var ob oauthBody
 		json.Unmarshal(body, &ob)
 		ae := &AuthError{OAuth: ob.Error, Codes: ob.Codes, Status: res.StatusCode, err: fmt.Errorf("GET %s: HTTP %d", u, res.StatusCode)}
-		ae.Description, _, _ = strings.Cut(ob.Description, "\r\n")
-		ae.Kind = kindOf(ae)
+		ae.Description, _, _ = cutLine(ob.Description)
+		ae.Kind = kindOf(ae, false)
 		return ae
 	}
 	if err := json.Unmarshal(body, v); err != nil {

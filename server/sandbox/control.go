@@ -20,11 +20,9 @@ func (s *Sandbox) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /sandbox/devicelogin", s.devicelogin)
 	mux.HandleFunc("POST /sandbox/devicelogin", s.devicelogin)
-	mux.HandleFunc("GET /sandbox/sandbox.css", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/css; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-cache")
-		w.Write(sandboxCSS)
-	})
+	mux.HandleFunc("GET /sandbox/sandbox.css", serveCSS)
+	mux.HandleFunc("GET "+BrowserPrefix+"/{tenant}"+AuthorizePath, s.authorize)
+	mux.HandleFunc("POST "+BrowserPrefix+"/{tenant}"+AuthorizePath, s.authorize)
 	mux.HandleFunc("GET /sandbox/{$}", s.demoPage)
 	mux.HandleFunc("POST /sandbox/faults", s.formFaults)
 	mux.HandleFunc("POST /sandbox/presence", s.formPresence)
@@ -465,7 +463,7 @@ func (s *Sandbox) AccessToken(upn string, scopes ...string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("sandbox: %w", err)
 	}
-	tokens, err := s.issue(u, set, newGUID(), realOrigin)
+	tokens, err := s.issue(u, set, issuance{session: newGUID(), flow: flowAuthCode}, realOrigin)
 	if err != nil {
 		return "", err
 	}

@@ -28,14 +28,14 @@ func TestControlAPIFaults(t *testing.T) {
 	sb, _ := newSandbox(t)
 	srv, c := controlServer(t, sb)
 	u := srv.URL + "/sandbox/api/faults"
-	if a := get(t, c, u); a.status != 200 || len(a.body) != 7 || a.body["conditional_access_block"] != false || a.body["latency_ms"] != float64(0) || a.body["refuse_reused_refresh_token"] != false {
+	if a := get(t, c, u); a.status != 200 || len(a.body) != 8 || a.body["conditional_access_block"] != false || a.body["block_device_code"] != false || a.body["latency_ms"] != float64(0) || a.body["refuse_reused_refresh_token"] != false {
 		t.Fatalf("GET: %d %s", a.status, a.raw)
 	}
-	all := `{"conditional_access_block":true,"graph_throttle_seconds":5,"graph_server_error":true,"graph_unreachable":true,"identity_unreachable":true,"latency_ms":20,"refuse_reused_refresh_token":true}`
+	all := `{"conditional_access_block":true,"block_device_code":true,"graph_throttle_seconds":5,"graph_server_error":true,"graph_unreachable":true,"identity_unreachable":true,"latency_ms":20,"refuse_reused_refresh_token":true}`
 	if a := send(t, c, "PUT", u, all); a.status != 200 || !jsonEqual(a.raw, all) {
 		t.Fatalf("PUT: %d %s", a.status, a.raw)
 	}
-	if f := sb.Faults(); !f.ConditionalAccessBlock || f.GraphThrottleSeconds != 5 || !f.GraphUnreachable || f.LatencyMS != 20 || !f.RefuseReusedRefreshToken {
+	if f := sb.Faults(); !f.ConditionalAccessBlock || !f.BlockDeviceCode || f.GraphThrottleSeconds != 5 || !f.GraphUnreachable || f.LatencyMS != 20 || !f.RefuseReusedRefreshToken {
 		t.Errorf("faults %+v", f)
 	}
 	// PUT replaces the whole set: what it omits is off.

@@ -107,7 +107,8 @@ Moving it forward expires codes and tokens as if the time had passed.</p>
 <section aria-labelledby="faults-h">
 <h2 id="faults-h">Faults</h2>
 <form method="post" action="/sandbox/faults" data-testid="sandbox-faults" data-active="{{.ActiveFaults}}" class="faults">
-<label class="check"><input type="checkbox" name="conditional_access_block"{{if .Faults.ConditionalAccessBlock}} checked{{end}}> Conditional Access blocks device-code sign-in (AADSTS53003)</label>
+<label class="check"><input type="checkbox" name="block_device_code"{{if .Faults.BlockDeviceCode}} checked{{end}}> Block device code flow: device codes refused (AADSTS53003), sessions begun with one refused at their next refresh (AADSTS530036); sign-in by QR still works</label>
+<label class="check"><input type="checkbox" name="conditional_access_block"{{if .Faults.ConditionalAccessBlock}} checked{{end}}> Conditional Access blocks every sign-in and refresh (AADSTS53003)</label>
 <label class="check"><input type="checkbox" name="refuse_reused_refresh_token"{{if .Faults.RefuseReusedRefreshToken}} checked{{end}}> A refresh token used twice ends its session (reuse detection)</label>
 <label class="check"><input type="checkbox" name="identity_unreachable"{{if .Faults.IdentityUnreachable}} checked{{end}}> Identity platform unreachable</label>
 <label class="check"><input type="checkbox" name="graph_unreachable"{{if .Faults.GraphUnreachable}} checked{{end}}> Graph unreachable</label>
@@ -233,6 +234,7 @@ func (s *Sandbox) formFaults(w http.ResponseWriter, r *http.Request) {
 	}
 	f := Faults{
 		ConditionalAccessBlock: r.PostForm.Has("conditional_access_block"),
+		BlockDeviceCode:        r.PostForm.Has("block_device_code"),
 		IdentityUnreachable:    r.PostForm.Has("identity_unreachable"),
 		GraphUnreachable:       r.PostForm.Has("graph_unreachable"),
 		GraphServerError:       r.PostForm.Has("graph_server_error"),
@@ -302,8 +304,9 @@ func (s *Sandbox) formClock(w http.ResponseWriter, r *http.Request) {
 func activeFaults(f Faults) string {
 	var on []string
 	for name, set := range map[string]bool{
-		"conditional_access_block": f.ConditionalAccessBlock, "identity_unreachable": f.IdentityUnreachable,
-		"graph_unreachable": f.GraphUnreachable, "graph_server_error": f.GraphServerError,
+		"conditional_access_block": f.ConditionalAccessBlock, "block_device_code": f.BlockDeviceCode,
+		"identity_unreachable": f.IdentityUnreachable,
+		"graph_unreachable":    f.GraphUnreachable, "graph_server_error": f.GraphServerError,
 		"graph_throttle_seconds": f.GraphThrottleSeconds > 0, "latency_ms": f.LatencyMS > 0,
 		"refuse_reused_refresh_token": f.RefuseReusedRefreshToken,
 	} {

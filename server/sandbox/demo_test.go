@@ -69,6 +69,10 @@ func TestDemoPageFormsChangeTheSandbox(t *testing.T) {
 	if f := sb.Faults(); f != (sandbox.Faults{ConditionalAccessBlock: true, GraphThrottleSeconds: 12}) {
 		t.Errorf("faults %+v", f)
 	}
+	redirected(submit("/sandbox/faults", url.Values{"block_device_code": {"on"}}))
+	if f := sb.Faults(); f != (sandbox.Faults{BlockDeviceCode: true}) {
+		t.Errorf("faults %+v", f)
+	}
 	redirected(submit("/sandbox/faults", url.Values{}))
 	if f := sb.Faults(); f != (sandbox.Faults{}) {
 		t.Errorf("unchecked boxes are off: %+v", f)

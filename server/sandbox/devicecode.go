@@ -152,6 +152,11 @@ func (s *Sandbox) deviceCode(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
+	if refusal, ok := s.conditionalAccess(caDeviceCodeRequest, flowDeviceCode); ok {
+		s.mu.Unlock()
+		writeSTS(w, refusal, now)
+		return
+	}
 	s.forgetGrants(now)
 	g := &grant{
 		deviceCode: deviceCodePrefix + randomString(150),
@@ -193,8 +198,9 @@ func (s *Sandbox) forgetGrants(now time.Time) {
 	}
 }
 
-// token is the token endpoint: the device-code grant and the refresh-token
-// grant, the two a public client on a screen uses.
+// token is the token endpoint: the device-code grant, the authorization
+// code grant and the refresh-token grant, those a public client on a screen
+// and its edge server use.
 // https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-device-code#authenticating-the-user
 // https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#refresh-the-access-token
 func (s *Sandbox) token(w http.ResponseWriter, r *http.Request) {
@@ -225,6 +231,9 @@ func (s *Sandbox) token(w http.ResponseWriter, r *http.Request) {
 	case "refresh_token":
 		s.count("token refresh_token")
 		s.redeemRefresh(w, r, now)
+	case "authorization_code":
+		s.count("token authorization_code")
+		s.redeemAuthCode(w, r, now)
 	default:
 		writeSTS(w, errUnsupportedGrant, now, gt)
 	}
@@ -262,13 +271,15 @@ func (s *Sandbox) redeemDeviceCode(w http.ResponseWriter, r *http.Request, now t
 		} else {
 			writeSTS(w, errSlowDown, now)
 		}
-	case s.faults.ConditionalAccessBlock:
-		// Approved before the policy was switched on: the policy is
-		// evaluated when the tokens are issued too.
-		g.state, g.told = grantBlocked, true
-		writeSTS(w, errBlocked, now)
 	default:
-		tokens, err := s.issue(g.user, g.scopes, newGUID(), originOf(r))
+		if refusal, ok := s.conditionalAccess(caSignIn, flowDeviceCode); ok {
+			// Approved before the policy was switched on: the policy
+			// is evaluated when the tokens are issued too.
+			g.state, g.told = grantBlocked, true
+			writeSTS(w, refusal, now)
+			return
+		}
+		tokens, err := s.issue(g.user, g.scopes, issuance{session: newGUID(), flow: flowDeviceCode}, originOf(r))
 		if err != nil {
 			s.log.Error("sandbox: issuing tokens", "err", err)
 			writeSTS(w, errServer, now)
@@ -333,8 +344,9 @@ func (s *Sandbox) redeemRefresh(w http.ResponseWriter, r *http.Request, now time
 		s.reused[rt.Session] = true
 		writeSTS(w, errReused, now)
 		return
-	case s.faults.ConditionalAccessBlock:
-		writeSTS(w, errBlocked, now)
+	}
+	if refusal, ok := s.conditionalAccess(caRefresh, rt.flow()); ok {
+		writeSTS(w, refusal, now)
 		return
 	}
 	granted := fromScopes(rt.Scopes)
@@ -344,7 +356,7 @@ func (s *Sandbox) redeemRefresh(w http.ResponseWriter, r *http.Request, now time
 			return
 		}
 	}
-	tokens, err := s.issue(u, granted, rt.Session, originOf(r))
+	tokens, err := s.issue(u, granted, issuance{session: rt.Session, flow: rt.flow()}, originOf(r))
 	if err != nil {
 		s.log.Error("sandbox: issuing tokens", "err", err)
 		writeSTS(w, errServer, now)
@@ -418,7 +430,7 @@ func (s *Sandbox) act(userCode, upn string, approve bool) (outcome, screen strin
 		return OutcomeInvalid, screenOrPlaceholder(g.screen)
 	}
 	g.user = u
-	if s.faults.ConditionalAccessBlock {
+	if _, blocked := s.conditionalAccess(caSignIn, flowDeviceCode); blocked {
 		g.state = grantBlocked
 		return OutcomeBlocked, g.screen
 	}

@@ -72,6 +72,97 @@ var (
 var errBlocked = stsError{status: 400, err: "interaction_required", code: 53003, suberror: "message_only",
 	text: "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance."}
 
+// The "Block device code flow" policy (Conditional Access, "Authentication
+// flows"). Sessions begun with a device code are "protocol tracked": once
+// the policy applies, their refresh fails with AADSTS530036, "the refresh
+// token is invalid due to authentication flow checks by Conditional
+// Access" (the docs' words; the "error" value is unconfirmed: invalid_grant,
+// the table's value for unusable authentication material, is modelled).
+// https://learn.microsoft.com/en-us/entra/identity/conditional-access/concept-authentication-flows
+var errProtocolTracked = stsError{status: 400, err: "invalid_grant", code: 530036,
+	text: "The refresh token is invalid due to authentication flow checks by Conditional Access. The session began with the device code flow, which a policy of the organisation blocks."}
+
+// errDeviceCodeBlocked: the device authorization request refused at once
+// under the policy, with errBlocked's AADSTS53003. The real platform
+// evaluates Conditional Access when the person signs in (the phone page
+// shows "Error Code: 53003" and the polling client then gets errBlocked);
+// that a tenant-wide block (security defaults, a policy for all users)
+// refuses the devicecode request itself is unconfirmed. The sandbox refuses
+// it at once, so that a screen learns of the block before anyone scans a
+// code; a code issued before the switch was turned on is refused when
+// approved and polled, as errBlocked.
+var errDeviceCodeBlocked = stsError{status: 400, err: "interaction_required", code: 53003, suberror: "message_only",
+	text: "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance."}
+
+// The authorization code grant (RFC 6749 §4.1, with PKCE, RFC 7636).
+// https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow
+var (
+	// Single use: the text is in Microsoft's "Authentication flows"
+	// page of MSAL ("AADSTS54005: OAuth2 Authorization code was already
+	// redeemed, please retry with a new valid code or use an existing
+	// refresh token."); invalid_grant is the doc's value for a code
+	// that "is invalid or has expired".
+	errCodeRedeemed = stsError{status: 400, err: "invalid_grant", code: 54005,
+		text: "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token."}
+	// Codes "expire after about 10 minutes" (the doc); 70008
+	// ExpiredOrRevokedGrant is the error table's row for an expired
+	// code.
+	errCodeExpired = stsError{status: 400, err: "invalid_grant", code: 70008,
+		text: "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource."}
+	// A code the platform never issued: invalid_grant as the doc says;
+	// the number and text are unconfirmed (70000 is InvalidGrant).
+	errCodeUnknown = stsError{status: 400, err: "invalid_grant", code: 70000,
+		text: "The provided value for the 'code' parameter is not valid."}
+	// A verifier that does not hash to the challenge, seen verbatim in
+	// real answers ("invalid_grant - 501481 - ... AADSTS501481: The
+	// Code_Verifier does not match the code_challenge supplied in the
+	// authorization request.", GillesZunino/insomnia-plugin-azure-ad-authentication#14,
+	// AzureAD/microsoft-authentication-library-for-js#3248); the error
+	// table has the row too. A missing verifier is answered the same:
+	// unconfirmed.
+	errVerifier = stsError{status: 400, err: "invalid_grant", code: 501481,
+		text: "The Code_Verifier does not match the code_challenge supplied in the authorization request."}
+	// The redirect URI of the redemption differs from the authorization
+	// request's: AADSTS500112, as public threads report it ("reply
+	// address ... does not match"); the "error" value is unconfirmed
+	// (RFC 6749 §5.2 says invalid_grant).
+	errRedirectMismatch = stsError{status: 400, err: "invalid_grant", code: 500112,
+		text: "The reply address '%s' does not match the reply address '%s' provided when requesting Authorization code."}
+)
+
+// Errors of the authorization endpoint. Those before the redirect URI is
+// known to be registered are shown on the platform's page (RFC 6749
+// §4.1.2.1: never redirect to an unchecked URI); the rest are sent to the
+// redirect URI with the request's state.
+var (
+	// The text of Microsoft's troubleshooting article for AADSTS50011.
+	// https://learn.microsoft.com/en-us/troubleshoot/entra/entra-id/app-integration/error-code-aadsts50011-redirect-uri-mismatch
+	errRedirectURI = stsError{status: 400, err: "invalid_request", code: 50011,
+		text: "The redirect URI '%s' specified in the request does not match the redirect URIs configured for the application '%s'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal. Navigate to https://aka.ms/redirectUriMismatchError to learn more about how to fix this."}
+	// Decline: access_denied is the doc's value ("Resource owner denied
+	// consent"); 65004 UserDeclinedConsent is the error table's row.
+	errAccessDenied = stsError{status: 400, err: "access_denied", code: 65004,
+		text: "User declined to consent to access the app."}
+	// A Conditional Access block of an interactive sign-in: the platform
+	// shows its own page ("Error Code: 53003"); that the redirect then
+	// carries access_denied with AADSTS53003 is what public clients'
+	// code expects, unconfirmed by any Microsoft page.
+	errAuthorizeBlocked = stsError{status: 400, err: "access_denied", code: 53003,
+		text: "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance."}
+	// response_type other than code: 70005 UnsupportedResponseType
+	// (error table); the text is unconfirmed.
+	errResponseType = stsError{status: 400, err: "unsupported_response_type", code: 70005,
+		text: "response_type '%s' is not enabled for the application."}
+	// PKCE parameters: 50149 and 501491 are the error table's rows
+	// ("Invalid Code_Challenge_method parameter.", "Invalid size of
+	// Code_Challenge parameter."); the "error" value invalid_request is
+	// the doc's for a protocol error.
+	errChallengeMethod = stsError{status: 400, err: "invalid_request", code: 50149,
+		text: "Invalid Code_Challenge_method parameter."}
+	errChallengeSize = stsError{status: 400, err: "invalid_request", code: 501491,
+		text: "Invalid size of Code_Challenge parameter."}
+)
+
 // The refresh-token grant.
 // https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens
 var (
@@ -180,24 +271,35 @@ var errInstance = stsError{status: 400, err: "invalid_instance", code: 50049,
 func writeSTS(w http.ResponseWriter, e stsError, now time.Time, args ...any) {
 	trace, corr := newGUID(), newGUID()
 	ts := now.UTC().Format("2006-01-02 15:04:05Z")
-	text := e.text
-	if len(args) > 0 {
-		text = fmt.Sprintf(text, args...)
-	}
 	body := map[string]any{
-		"error": e.err,
-		"error_description": fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s",
-			e.code, text, trace, corr, ts),
-		"error_codes":    []int{e.code},
-		"timestamp":      ts,
-		"trace_id":       trace,
-		"correlation_id": corr,
-		"error_uri":      fmt.Sprintf("https://%s/error?code=%d", LoginHost, e.code),
+		"error":             e.err,
+		"error_description": e.describe(now, trace, corr, args...),
+		"error_codes":       []int{e.code},
+		"timestamp":         ts,
+		"trace_id":          trace,
+		"correlation_id":    corr,
+		"error_uri":         fmt.Sprintf("https://%s/error?code=%d", LoginHost, e.code),
 	}
 	if e.suberror != "" {
 		body["suberror"] = e.suberror
 	}
 	writeSTSJSON(w, e.status, body, trace)
+}
+
+// describe is the error_description of e: its AADSTS code and text, then
+// the trace and correlation ids and the timestamp.
+func (e stsError) describe(now time.Time, trace, corr string, args ...any) string {
+	return fmt.Sprintf("%s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s",
+		e.message(args...), trace, corr, now.UTC().Format("2006-01-02 15:04:05Z"))
+}
+
+// message is "AADSTS<code>: <text>", args filling the text's verbs.
+func (e stsError) message(args ...any) string {
+	text := e.text
+	if len(args) > 0 {
+		text = fmt.Sprintf(text, args...)
+	}
+	return fmt.Sprintf("AADSTS%d: %s", e.code, text)
 }
 
 // writeSTSJSON writes an answer of the identity platform with the headers

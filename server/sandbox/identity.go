@@ -44,6 +44,8 @@ func (s *Sandbox) identityHandler() http.Handler {
 	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", s.keys)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/devicecode", s.deviceCode)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.token)
+	mux.HandleFunc("GET /{tenant}"+AuthorizePath, s.authorize)
+	mux.HandleFunc("POST /{tenant}"+AuthorizePath, s.authorize)
 	for _, p := range []string{"/{tenant}/oauth2/v2.0/devicecode", "/{tenant}/oauth2/v2.0/token"} {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			writeSTS(w, errMethod(r.Method), s.Now())

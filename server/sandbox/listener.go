@@ -125,6 +125,11 @@ func (s *Sandbox) listenerHandler(l *Listener) http.Handler {
 		}
 		o := l.originFor(r)
 		r = withOrigin(r, o)
+		if r.Method == http.MethodGet && r.URL.Path == "/sandbox/sandbox.css" {
+			// The authorization endpoint's page uses it.
+			serveCSS(w, r)
+			return
+		}
 		if isGraph {
 			graph.ServeHTTP(w, r)
 			return

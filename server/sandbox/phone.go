@@ -65,6 +65,13 @@ var phoneTmpl = template.Must(template.New("phone").Parse(`<!doctype html>
 </html>
 `))
 
+// serveCSS serves the sandbox's pages' stylesheet.
+func serveCSS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Write(sandboxCSS)
+}
+
 type phonePage struct {
 	Code, Screen            string
 	Users                   []*user

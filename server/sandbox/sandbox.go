@@ -56,6 +56,11 @@ type Options struct {
 	// VerificationURL is the phone page's URL as a phone reaches it
 	// (http://192.168.1.20:8080/sandbox/devicelogin).
 	VerificationURL string
+	// RedirectURIs are the redirect URIs registered for the sandbox's
+	// application besides the loopback ones (http://localhost and
+	// http://127.0.0.1, any port): the edge server's
+	// <public url>/signin/callback.
+	RedirectURIs []string
 	// CodeLifetime is a device code's lifetime: 15 minutes by default.
 	CodeLifetime time.Duration
 	// AccessTokenLifetime is fixed when set; by default it is drawn
@@ -79,9 +84,15 @@ type Options struct {
 // Faults are the failure switches. PUT /sandbox/api/faults replaces them
 // whole; omitted fields are off.
 type Faults struct {
-	// ConditionalAccessBlock blocks device-code sign-ins and the refresh
-	// of sessions they began, as a Conditional Access policy does.
+	// ConditionalAccessBlock is a Conditional Access policy that blocks
+	// every sign-in (device code and authorization code) and the refresh
+	// of every session.
 	ConditionalAccessBlock bool `json:"conditional_access_block"`
+	// BlockDeviceCode is the "Block device code flow" policy: the
+	// device-code grant is refused with AADSTS53003, the refresh of a
+	// session begun with a device code with AADSTS530036; the
+	// authorization code grant is let through.
+	BlockDeviceCode bool `json:"block_device_code"`
 	// GraphThrottleSeconds > 0 answers every Graph request 429 with that
 	// Retry-After.
 	GraphThrottleSeconds int `json:"graph_throttle_seconds"`
@@ -121,10 +132,11 @@ type Sandbox struct {
 	rng      *mrand.Rand
 	users    map[string]*user // by UPN
 	grants   map[string]*grant
-	byCode   map[string]*grant // by user code
-	guesses  *limit.Limiter    // wrong codes per client address
-	requests map[string]int    // per endpoint, for tests
-	counted  chan struct{}     // closed and replaced on every request
+	byCode   map[string]*grant    // by user code
+	codes    map[string]*authCode // authorization codes
+	guesses  *limit.Limiter       // wrong codes per client address
+	requests map[string]int       // per endpoint, for tests
+	counted  chan struct{}        // closed and replaced on every request
 	listener *Listener
 
 	// anchor is when the sandbox started: the demo calendars lay today's
@@ -174,6 +186,7 @@ func New(opts Options) (*Sandbox, error) {
 		rng:         mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 		grants:      map[string]*grant{},
 		byCode:      map[string]*grant{},
+		codes:       map[string]*authCode{},
 		requests:    map[string]int{},
 		counted:     make(chan struct{}),
 		// Rounded to the half hour, so that meetings start on the

@@ -68,8 +68,11 @@ type accessClaims struct {
 // https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference
 type idClaims struct {
 	jwt.Claims
-	Email             string   `json:"email,omitempty"`
-	Name              string   `json:"name"`
+	Email string `json:"email,omitempty"`
+	Name  string `json:"name"`
+	// Nonce is the authorization request's, copied as OpenID Connect
+	// Core §2 asks; device-code id tokens have none.
+	Nonce             string   `json:"nonce,omitempty"`
 	ObjectID          string   `json:"oid"`
 	PreferredUsername string   `json:"preferred_username"`
 	Roles             []string `json:"roles,omitempty"`
@@ -105,8 +108,24 @@ type tokenSet struct {
 	ClientInfo   string `json:"client_info,omitempty"`
 }
 
+// Flows a session can begin with. A refresh token carries its session's
+// flow through every rotation, as the platform's "protocol tracking" keeps
+// the original transfer method of a session.
+// https://learn.microsoft.com/en-us/entra/identity/conditional-access/concept-authentication-flows
+const (
+	flowDeviceCode = "device_code"
+	flowAuthCode   = "auth_code"
+)
+
+// issuance is what a grant adds to the tokens it issues: its session, the
+// flow the session began with, and the authorization request's nonce.
+type issuance struct {
+	session, flow, nonce string
+}
+
 // issue makes the tokens for u; s.mu must be held.
-func (s *Sandbox) issue(u *user, scopes scopeSet, session string, o origin) (tokenSet, error) {
+func (s *Sandbox) issue(u *user, scopes scopeSet, in issuance, o origin) (tokenSet, error) {
+	session := in.session
 	now := s.now()
 	lifetime := s.opts.AccessTokenLifetime
 	if lifetime == 0 {
@@ -153,7 +172,7 @@ func (s *Sandbox) issue(u *user, scopes scopeSet, session string, o origin) (tok
 				NotBefore: jwt.NewNumericDate(now.Add(-clockSkew)),
 				Expiry:    jwt.NewNumericDate(now.Add(time.Hour)),
 			},
-			Email: email, Name: u.DisplayName, ObjectID: u.OID, PreferredUsername: u.UPN,
+			Email: email, Name: u.DisplayName, Nonce: in.nonce, ObjectID: u.OID, PreferredUsername: u.UPN,
 			Roles: u.Roles, TenantID: TenantID, UTI: randomString(16), Version: "2.0",
 		})
 		if err != nil {
@@ -168,7 +187,7 @@ func (s *Sandbox) issue(u *user, scopes scopeSet, session string, o origin) (tok
 			issued = max(issued, u.validSince.UnixNano()+1)
 		}
 		out.RefreshToken, err = s.sealRefresh(refreshToken{
-			OID: u.OID, Scopes: scopes.list(), Session: session,
+			OID: u.OID, Scopes: scopes.list(), Session: session, Flow: in.flow,
 			IssuedAt: now.UnixMilli(), IssuedNano: issued, Expiry: now.Add(refreshLifetime).UnixMilli(),
 		})
 		if err != nil {
@@ -200,6 +219,17 @@ type refreshToken struct {
 	IssuedNano int64  `json:"iatn,omitempty"`
 	Expiry     int64  `json:"exp"` // Unix milliseconds
 	Nonce      string `json:"n"`
+	// Flow is how the session began (flowDeviceCode, flowAuthCode).
+	Flow string `json:"flow,omitempty"`
+}
+
+// flow is how the token's session began: tokens of earlier versions lack
+// it, and came from device codes, the only flow there was.
+func (rt refreshToken) flow() string {
+	if rt.Flow == "" {
+		return flowDeviceCode
+	}
+	return rt.Flow
 }
 
 // issued is when the token was issued, as precisely as it says.

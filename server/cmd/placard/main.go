@@ -168,6 +168,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	hc := &http.Client{Timeout: 30 * time.Second}
 	var qrContent func(string, string) string
 	var onCode func(string, string)
+	var browserURL func(string) string
 	if cfg.Sandbox() {
 		m.Sandbox, err = sandbox.New(sandbox.Options{
 			VerificationURL: m.PublicURL + "/sandbox/devicelogin",
@@ -175,7 +176,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			StateFile:       filepath.Join(dataDir, "sandbox-state.json"),
 			CodeLifetime:    cfg.SandboxCodeLifetime,
 			NumberedUsers:   cfg.SandboxUsers,
-			Logger:          m.Log,
+			// The edge server's callback of sign-ins by QR is the
+			// sandbox application's registered redirect URI.
+			RedirectURIs: []string{m.PublicURL + "/signin/callback"},
+			Logger:       m.Log,
 		})
 		if err != nil {
 			return err
@@ -188,6 +192,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		hc.Transport = m.Sandbox.Transport()
 		clientID, authority = sandbox.ClientID, "https://"+sandbox.LoginHost+"/"+sandbox.TenantID
 		qrContent, onCode = sandbox.QRContent, m.Sandbox.NameCode
+		// A phone cannot reach the in-process login host: its browser
+		// is sent to the sandbox's sign-in page on this server.
+		browserURL = sandbox.BrowserURL(m.PublicURL)
 	}
 	tenants, err := allowedTenants(ctx, hc, cfg, authority)
 	if err != nil {
@@ -207,6 +214,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		HTTPClient:     hc,
 		Caches:         identity.SealedCaches{Store: m.Store, Box: box},
 		AllowedTenants: tenants,
+		BrowserURL:     browserURL,
 	})
 	if err != nil {
 		return err
