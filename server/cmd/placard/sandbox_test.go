@@ -246,3 +246,39 @@ func TestSandboxPagesInABrowser(t *testing.T) {
 		t.Errorf("the sandbox's pages break the Content-Security-Policy:\n%s", strings.Join(violations, "\n"))
 	}
 }
+
+// TestSandboxSignInPageIsServedToPhones: in sandbox mode the edge server
+// serves the identity platform's sign-in page where a phone reaches it,
+// and the sandbox's application has the edge server's callback as its
+// redirect URI.
+func TestSandboxSignInPageIsServedToPhones(t *testing.T) {
+	m := testServer(t)
+	c := httpClient(t)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	page := func(redirectURI string) string {
+		q := url.Values{"client_id": {sandbox.ClientID}, "response_type": {"code"}, "redirect_uri": {redirectURI},
+			"scope": {"User.Read openid profile offline_access"}, "state": {"s1"}, "nonce": {"n1"},
+			"code_challenge": {strings.Repeat("c", 43)}, "code_challenge_method": {"S256"}}
+		return sandbox.BrowserURL(m.PublicURL)("https://" + sandbox.LoginHost + "/" + sandbox.TenantID + sandbox.AuthorizePath + "?" + q.Encode())
+	}
+	u := page(m.PublicURL + "/signin/callback")
+	if !strings.HasPrefix(u, m.PublicURL+"/sandbox/login/") {
+		t.Fatalf("the sign-in page %s is not on the edge server", u)
+	}
+	res, body := get(t, c, u)
+	if res.StatusCode != 200 || !strings.Contains(body, `<select id="user" name="user">`) || res.Header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("GET the sign-in page: %s (CSP %q)\n%s", res.Status, res.Header.Get("Content-Security-Policy"), body)
+	}
+	res, err := c.PostForm(u, url.Values{"user": {"grace@placard.example"}, "action": {"approve"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	loc, _ := url.Parse(res.Header.Get("Location"))
+	if res.StatusCode != http.StatusFound || loc == nil || !strings.HasPrefix(loc.String(), m.PublicURL+"/signin/callback?") || loc.Query().Get("state") != "s1" || loc.Query().Get("code") == "" {
+		t.Fatalf("accept: %s to %q, want the edge server's callback with a code and the state", res.Status, res.Header.Get("Location"))
+	}
+	if res, body := get(t, c, page("https://elsewhere.example/signin/callback")); res.StatusCode != 400 || !strings.Contains(body, `data-code="50011"`) {
+		t.Errorf("another redirect URI: %s, want AADSTS50011", res.Status)
+	}
+}
