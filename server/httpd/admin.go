@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -186,15 +185,6 @@ func (a *Admin) register(root *http.ServeMux) {
 	})
 }
 
-// clientAddr is the address a request came from, without its port.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // tooManyFailures refuses a request from an address that failed to sign
 // in too often.
 func (a *Admin) tooManyFailures(r *http.Request) error {
@@ -230,13 +220,16 @@ func (a *Admin) bearer(r *http.Request) (principal, error) {
 	if !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		return principal{}, server.Errorf(server.EUNAUTHORIZED, "the Authorization header must be \"Bearer <admin token>\"")
 	}
-	if err := a.tooManyFailures(r); err != nil {
-		return principal{}, err
-	}
+	// A token is checked before the lockout: wrong ones from the same
+	// address (anyone behind the same NAT or proxy) must not lock out the
+	// right one. An address that failed too often gets no other answer.
 	tok = strings.TrimSpace(tok)
 	if strings.HasPrefix(tok, sessionPrefix) {
 		if s := a.liveSession(r.Context(), strings.TrimPrefix(tok, sessionPrefix)); s != nil {
 			return s.who, nil
+		}
+		if err := a.tooManyFailures(r); err != nil {
+			return principal{}, err
 		}
 		a.failed(r, "API session", "unknown or expired session")
 		return principal{}, server.Errorf(server.EUNAUTHORIZED, "that session has ended: sign in again")
@@ -244,6 +237,9 @@ func (a *Admin) bearer(r *http.Request) (principal, error) {
 	t, err := checkAdminToken(r.Context(), a.Store, tok)
 	if err != nil {
 		if server.ErrorCode(err) == server.EUNAUTHORIZED {
+			if err := a.tooManyFailures(r); err != nil {
+				return principal{}, err
+			}
 			a.failed(r, "API token", "wrong token")
 		}
 		return principal{}, err
@@ -320,10 +316,10 @@ func hashKey(secret string) string {
 	return hex.EncodeToString(hashToken(secret))
 }
 
-// adminCookie is the page's session cookie; __Host- over TLS pins it to
+// adminCookie is the page's session cookie; __Host- over HTTPS pins it to
 // this host.
 func adminCookie(r *http.Request) string {
-	if r.TLS != nil {
+	if isSecure(r) {
 		return "__Host-placard_admin"
 	}
 	return "placard_admin"
@@ -332,7 +328,7 @@ func adminCookie(r *http.Request) string {
 func setAdminCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: isSecure(r), SameSite: http.SameSiteStrictMode,
 	})
 }
 

@@ -205,18 +205,19 @@ func (a *Admin) renderScreen(w http.ResponseWriter, r *http.Request, s *adminSes
 
 // login signs a browser in with an admin token.
 func (a *Admin) login(w http.ResponseWriter, r *http.Request) {
-	if err := a.tooManyFailures(r); err != nil {
-		a.renderLogin(w, r, http.StatusTooManyRequests, server.ErrorMessage(err))
-		return
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if err := r.ParseForm(); err != nil {
 		a.renderLogin(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
+	// The token is checked before the lockout, as the API's (bearer).
 	t, err := checkAdminToken(r.Context(), a.Store, r.PostForm.Get("token"))
 	if err != nil {
 		if server.ErrorCode(err) == server.EUNAUTHORIZED {
+			if err := a.tooManyFailures(r); err != nil {
+				a.renderLogin(w, r, http.StatusTooManyRequests, server.ErrorMessage(err))
+				return
+			}
 			a.failed(r, "page token", "wrong token")
 		} else {
 			a.Log.Error("checking an admin token", "err", err)

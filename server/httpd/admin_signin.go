@@ -30,9 +30,9 @@ const maxPendingSignIns = 20
 
 // signInCookie holds the secret of the page's sign-in in progress: the
 // sign-in belongs to the browser that started it, not to whoever learns
-// its address. __Host- over TLS, as the session's.
+// its address. __Host- over HTTPS, as the session's.
 func signInCookie(r *http.Request) string {
-	if r.TLS != nil {
+	if isSecure(r) {
 		return "__Host-placard_admin_signin"
 	}
 	return "placard_admin_signin"

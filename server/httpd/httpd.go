@@ -42,6 +42,9 @@ type Server struct {
 	// NewScreens bounds the screens one client address may register
 	// (DefaultNewScreens when zero).
 	NewScreens limit.Rate
+	// Front says which proxies are trusted and where clients reach the
+	// server: it decides each request's client address and scheme.
+	Front Front
 
 	app *app.Handler
 }
@@ -100,7 +103,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.Handle("GET /{$}", s.screensOnly(s.limitNewScreens(s.servePage)))
 	mux.Handle("/", s.app)
-	return securityHeaders(mux)
+	return s.Front.handler(securityHeaders(mux))
 }
 
 // contentSecurityPolicy lets the page load only from this origin; the Wasm
@@ -119,7 +122,7 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		if r.TLS != nil {
+		if isSecure(r) {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		next.ServeHTTP(w, r)

@@ -53,11 +53,11 @@ func installPrerender() {
 
 // cookieName is the cookie that holds the credential of the screen called
 // name in this browser: one per name, so that tabs of one browser can be
-// different screens. The __Host- prefix (over TLS) pins it to this host.
+// different screens. The __Host- prefix (over HTTPS) pins it to this host.
 func cookieName(r *http.Request, name string) string {
 	h := sha256.Sum256([]byte(name))
 	n := screenCookiePrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h[:10]))
-	if r.TLS != nil {
+	if isSecure(r) {
 		n = "__Host-" + n
 	}
 	return n
@@ -77,7 +77,7 @@ func setCookie(w http.ResponseWriter, r *http.Request, name, value string) {
 		Path:     "/",
 		MaxAge:   400 * 24 * 3600, // browsers cap cookies at 400 days
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   isSecure(r),
 		SameSite: http.SameSiteStrictMode,
 	})
 }

@@ -286,6 +286,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	h.Admin = m.Admin
 	h.ScreenNetworks = cfg.ScreenNetworks
+	h.Front = httpd.Front{TrustedProxies: cfg.TrustedProxies, PublicURL: m.PublicURL}
 	h.NewScreens = cfg.NewScreens
 
 	hubCtx, stopHub := context.WithCancel(context.Background())
