@@ -172,6 +172,11 @@ func (s *Sandbox) deviceCode(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	uri := s.opts.VerificationURL
+	if uri == "" {
+		// A sandbox of its own (placard sandbox) serves the phone page
+		// where its clients reach it.
+		uri = originOf(r).login + "/sandbox/devicelogin"
+	}
 	writeSTSJSON(w, http.StatusOK, map[string]any{
 		"user_code":        g.userCode,
 		"device_code":      g.deviceCode,

@@ -35,7 +35,8 @@ type Listener struct {
 	CertFile string
 	CertPEM  []byte
 
-	names []string // the names the certificate holds
+	names []string     // the names the certificate holds
+	pages http.Handler // the phone page, demo page and control API; nil for none
 	srv   *http.Server
 	done  chan struct{}
 	sb    *Sandbox
@@ -51,6 +52,18 @@ const (
 // one). Its certificate and key are kept in dir, made when missing or when
 // they do not cover addr's host. Close stops it.
 func (s *Sandbox) Listen(addr, dir string) (*Listener, error) {
+	return s.listen(addr, dir, nil)
+}
+
+// ListenAll is Listen for a sandbox that runs on its own (placard
+// sandbox): the listener also serves the phone page, the demo page and the
+// control API (/sandbox/...), so that edge servers elsewhere share one
+// emulated tenant as they would a real one.
+func (s *Sandbox) ListenAll(addr, dir string) (*Listener, error) {
+	return s.listen(addr, dir, s.Handler())
+}
+
+func (s *Sandbox) listen(addr, dir string, pages http.Handler) (*Listener, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: listener address %q is not host:port (e.g. 127.0.0.1:9443)", addr)
@@ -76,6 +89,7 @@ func (s *Sandbox) Listen(addr, dir string) (*Listener, error) {
 		CertFile: certFile,
 		CertPEM:  certPEM,
 		names:    names,
+		pages:    pages,
 		done:     make(chan struct{}),
 		sb:       s,
 	}
@@ -115,6 +129,10 @@ func (l *Listener) Close() error {
 func (s *Sandbox) listenerHandler(l *Listener) http.Handler {
 	login, graph := s.identityHandler(), s.graphHandler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if l.pages != nil && strings.HasPrefix(r.URL.Path, "/sandbox/") {
+			l.pages.ServeHTTP(w, withOrigin(r, l.originFor(r)))
+			return
+		}
 		isGraph := strings.HasPrefix(r.URL.Path, "/v1.0/") || strings.HasPrefix(r.URL.Path, "/beta/")
 		if unreachable, err := s.gate(r.Context(), isGraph); err != nil {
 			return

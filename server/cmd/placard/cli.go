@@ -41,6 +41,7 @@ const cliUsage = `Usage:
   placard lights revoke ID                 delete a light key: it stops working at once
   placard audit [-n 50]                    print the audit trail, newest first
   placard key                              print a new key for PLACARD_KEY
+  placard sandbox [-addr 127.0.0.1:9443]   run only the sandbox (Entra ID, Graph, phone page) over HTTPS
 Each takes -data DIR (PLACARD_DATA, ./data by default), or -database URL (PLACARD_DATABASE_URL)
 for the PostgreSQL database of several replicas, before or after its arguments.
 `
@@ -62,6 +63,8 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return true, c.audit(args[1:])
 	case "key":
 		return true, c.key(args[1:])
+	case "sandbox":
+		return true, c.sandboxCmd(args[1:])
 	case "help":
 		fmt.Fprint(stdout, cliUsage)
 		return true, nil

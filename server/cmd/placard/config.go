@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,6 +35,11 @@ type Config struct {
 	Tenant    string
 	Authority string
 	Scopes    []string
+	// GraphURL is Microsoft Graph's base URL; the public cloud's when
+	// empty. CAFile is a PEM bundle of roots trusted besides the
+	// system's, for both services (a placard sandbox, a TLS proxy).
+	GraphURL string
+	CAFile   string
 
 	AutoEnroll bool
 	// QuickBook lets tablets book the next free slot; it adds
@@ -77,6 +83,8 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.ClientID, "client-id", env("PLACARD_CLIENT_ID", ""), "application (client) id of the app registration; empty runs the sandbox (PLACARD_CLIENT_ID)")
 	fs.StringVar(&c.Tenant, "tenant", env("PLACARD_TENANT", ""), "tenant id or domain; 'organizations' only when meant (PLACARD_TENANT)")
 	fs.StringVar(&c.Authority, "authority", env("PLACARD_AUTHORITY", ""), "full authority URL instead of -tenant, e.g. https://contoso.ciamlogin.com/contoso.onmicrosoft.com (PLACARD_AUTHORITY)")
+	fs.StringVar(&c.GraphURL, "graph-url", env("PLACARD_GRAPH_URL", ""), "Microsoft Graph's base URL, e.g. https://127.0.0.1:9443/v1.0 for placard sandbox; "+graphDefault+" by default (PLACARD_GRAPH_URL)")
+	fs.StringVar(&c.CAFile, "ca-file", env("PLACARD_CA_FILE", ""), "PEM bundle of certificates to trust besides the system's, for the identity platform and Graph (PLACARD_CA_FILE)")
 	fs.StringVar(&scopes, "scopes", env("PLACARD_SCOPES", "User.Read Calendars.Read Presence.Read"), "delegated Graph permissions to ask for (PLACARD_SCOPES)")
 	fs.StringVar(&enroll, "enroll", env("PLACARD_ENROLL", ""), "auto: new screens get codes at once (the sandbox's default; not with a real tenant); manual: an administrator approves each screen (PLACARD_ENROLL)")
 	quickBook, quickBookErr := strconv.ParseBool(env("PLACARD_QUICK_BOOK", "false"))
@@ -142,6 +150,9 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		if c.Tenant != "" || c.Authority != "" {
 			bad("-tenant or -authority is set without -client-id: set PLACARD_CLIENT_ID too, or neither to run the sandbox")
 		}
+		if c.GraphURL != "" || c.CAFile != "" {
+			bad("-graph-url and -ca-file point a server with -client-id at its tenant: set PLACARD_CLIENT_ID too (for placard sandbox: %s)", sandbox.ClientID)
+		}
 		if c.SandboxAddr != "" {
 			if _, port, err := net.SplitHostPort(c.SandboxAddr); err != nil || port == "" {
 				bad("-sandbox-addr %q is not host:port (e.g. 127.0.0.1:9443)", c.SandboxAddr)
@@ -153,6 +164,18 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		}
 		if c.SandboxAddr != "" {
 			bad("-sandbox-addr serves the sandbox, which does not run with -client-id: unset one of them")
+		}
+		if c.GraphURL != "" {
+			u, err := url.Parse(c.GraphURL)
+			if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" {
+				bad("-graph-url %q must be an https base URL such as %s", c.GraphURL, graphDefault)
+			}
+			c.GraphURL = strings.TrimRight(c.GraphURL, "/")
+		}
+		if c.CAFile != "" {
+			if _, err := loadRoots(c.CAFile); err != nil {
+				bad("%v", err)
+			}
 		}
 		switch {
 		case c.Authority != "":
@@ -256,4 +279,23 @@ func checkDatabaseURL(v string) error {
 		return errors.New("-database (PLACARD_DATABASE_URL) must be a PostgreSQL URL like postgres://placard:PASSWORD@db.example:5432/placard, or empty for SQLite in -data")
 	}
 	return nil
+}
+
+// graphDefault is Graph's base URL when -graph-url is empty.
+const graphDefault = "https://graph.microsoft.com/v1.0"
+
+// loadRoots returns the system's roots with those of the PEM file added.
+func loadRoots(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("-ca-file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("-ca-file %s holds no PEM certificate (-----BEGIN CERTIFICATE-----)", file)
+	}
+	return pool, nil
 }

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -166,6 +167,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	clientID, authority := cfg.ClientID, cfg.Authority
 	hc := &http.Client{Timeout: 30 * time.Second}
+	if cfg.CAFile != "" {
+		roots, err := loadRoots(cfg.CAFile)
+		if err != nil {
+			return err
+		}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+		hc.Transport = t
+	}
 	var qrContent func(string, string) string
 	var onCode func(string, string)
 	var browserURL func(string) string
@@ -215,6 +225,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Caches:         identity.SealedCaches{Store: m.Store, Box: box},
 		AllowedTenants: tenants,
 		BrowserURL:     browserURL,
+		// MSAL asks login.microsoftonline.com about any other host (a
+		// placard sandbox, a custom domain), which knows nothing of it.
+		DisableInstanceDiscovery: !cfg.Sandbox() && !microsoftAuthority(authority),
 	})
 	if err != nil {
 		return err
@@ -223,7 +236,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Metrics = metrics.New()
 	sockets := &httpd.Sockets{Log: m.Log}
 	m.Hub = hub.New(sockets, hub.Options{Log: m.Log, Metrics: m.Metrics, Origins: cfg.Origins})
-	gc := graph.New(graph.DefaultBaseURL, hc)
+	gc := graph.New(cfg.GraphURL, hc)
 	gc.Observe = m.Metrics.GraphRequest
 	scfg := screens.Config{
 		Store:      m.Store,
@@ -419,4 +432,20 @@ func openStore(ctx context.Context, dbURL, dataDir string) (server.Store, error)
 		return postgres.Open(ctx, dbURL)
 	}
 	return sqlite.Open(ctx, filepath.Join(dataDir, "placard.db"))
+}
+
+// microsoftAuthority reports whether an authority is on one of Microsoft's
+// own identity hosts, which MSAL's instance discovery knows.
+func microsoftAuthority(authority string) bool {
+	u, err := url.Parse(authority)
+	if err != nil {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	switch host {
+	case "login.microsoftonline.com", "login.microsoft.com", "login.windows.net", "sts.windows.net",
+		"login.microsoftonline.us", "login.chinacloudapi.cn", "login.partner.microsoftonline.cn":
+		return true
+	}
+	return strings.HasSuffix(host, ".ciamlogin.com")
 }

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+
+	"github.com/placard/placard/server/sandbox"
+)
+
+// sandboxCmd runs the sandbox on its own: the emulated Entra ID and Graph
+// over HTTPS with the phone page, the demo page and the control API on one
+// listener, so that edge servers (replicas, or anyone's client) use it as
+// they would a real tenant: -client-id, -authority, -graph-url, -ca-file.
+func (c *cli) sandboxCmd(args []string) error {
+	fs := flag.NewFlagSet("placard sandbox", flag.ContinueOnError)
+	fs.SetOutput(c.errOut)
+	def := c.getenv("PLACARD_DATA")
+	if def == "" {
+		def = "./data"
+	}
+	addr := fs.String("addr", "127.0.0.1:9443", "address to serve the sandbox on, over HTTPS")
+	data := fs.String("data", def, "directory of the sandbox's signing key, certificate and state, created 0700 (PLACARD_DATA)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if _, port, err := net.SplitHostPort(*addr); err != nil || port == "" {
+		return fmt.Errorf("placard sandbox: -addr %q is not host:port (e.g. 127.0.0.1:9443)", *addr)
+	}
+	dir, err := ensureDataDir(*data)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(c.errOut, nil))
+	sb, err := sandbox.New(sandbox.Options{
+		KeyFile:   filepath.Join(dir, "sandbox-key.pem"),
+		StateFile: filepath.Join(dir, "sandbox-state.json"),
+		Logger:    log,
+	})
+	if err != nil {
+		return err
+	}
+	l, err := sb.ListenAll(*addr, dir)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	w := c.out
+	fmt.Fprintln(w, "placard sandbox: an emulated Microsoft 365 tenant (Entra ID and Graph), no Azure needed.")
+	fmt.Fprintf(w, "  Listening:   %s\n", l.URL)
+	fmt.Fprintf(w, "  Edge server: -client-id %s -authority %s/%s -graph-url %s/v1.0 -ca-file %s\n", sandbox.ClientID, l.URL, sandbox.TenantID, l.URL, l.CertFile)
+	fmt.Fprintf(w, "  Phone page:  %s/sandbox/devicelogin\n", l.URL)
+	fmt.Fprintf(w, "  Demo page:   %s/sandbox/\n", l.URL)
+	fmt.Fprintf(w, "  Data:        %s\n", dir)
+	<-c.ctx.Done()
+	fmt.Fprintln(w, "placard sandbox: shutting down")
+	return nil
+}
