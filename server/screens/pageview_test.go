@@ -128,3 +128,21 @@ func TestAPageLoadRecordsWhenTheScreenWasSeen(t *testing.T) {
 		t.Errorf("last seen %v, want the page load's %v", sc.LastSeen, want)
 	}
 }
+
+func TestAPageLoadHoldsTheSessionBeyondTheGraceOfItsOldConnection(t *testing.T) {
+	// A reload: the new page is asked for while the old page is still
+	// connected, its WebSocket closes, and the new page's Wasm connects
+	// later than the grace after a connection (50 ms).
+	h := newHarness(t, func(c *screens.Config) { c.ViewHold = time.Minute })
+	id := h.screen("Lobby TV")
+	code := h.waitPhase(id, 5*time.Second, wire.PhaseCode).Code.UserCode
+	h.view(id)
+	h.m.Detach(id)
+	time.Sleep(500 * time.Millisecond)
+	if err := h.m.Attach(t.Context(), id, screens.Hello{}); err != nil {
+		t.Fatal(err)
+	}
+	if again := h.waitPhase(id, 5*time.Second, wire.PhaseCode).Code.UserCode; again != code {
+		t.Errorf("the reloaded page shows a new code: %s then %s", code, again)
+	}
+}

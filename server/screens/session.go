@@ -90,9 +90,10 @@ func (m *Manager) Detach(screenID string) {
 // first HTML a browser receives already carries it.
 //
 // A call is a view of the screen's page: it holds the session for
-// Config.ViewHold when no connection does, so that a screen that only
-// reloads its page (a browser without WebAssembly) keeps its code and its
-// account's watch between reloads.
+// Config.ViewHold, so that a screen that only reloads its page (a browser
+// without WebAssembly) keeps its code and its account's watch between
+// reloads, and a reloaded page whose Wasm is slow to start finds its
+// session still there (the old page's WebSocket closes after the request).
 func (m *Manager) State(ctx context.Context, screenID string, wait time.Duration) (wire.State, error) {
 	st, err := m.waitState(ctx, screenID, wait)
 	if err == nil {
@@ -110,9 +111,7 @@ func (m *Manager) waitState(ctx context.Context, screenID string, wait time.Dura
 		if err != nil {
 			return wire.State{}, err
 		}
-		if s.conns == 0 {
-			m.holdLocked(s, m.cfg.ViewHold)
-		}
+		m.holdLocked(s, m.cfg.ViewHold)
 		st := m.viewLocked(s)
 		changed := s.changed
 		m.mu.Unlock()
@@ -200,8 +199,8 @@ func (m *Manager) startLocked(s *session, acct server.Account) {
 	}
 }
 
-// holdLocked keeps a session that no connection holds for d more, or
-// until its current hold ends when that is later: it then stops.
+// holdLocked keeps the session for d more, or until its current hold ends
+// when that is later: it then stops, unless a connection holds it.
 func (m *Manager) holdLocked(s *session, d time.Duration) {
 	until := time.Now().Add(d)
 	if s.grace != nil {
