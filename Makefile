@@ -18,7 +18,7 @@ ARGS        ?=
 APP_SRC    := go.mod go.sum $(shell find app -name '*.go')
 SERVER_SRC := $(shell find server web/static -type f) web/web.go
 
-.PHONY: run build wasm test test-go test-wasm lint fuzz fuzz-short bench vuln clean chromium node screenshots axe postgresql
+.PHONY: run build wasm test test-go test-wasm lint fuzz fuzz-short bench vuln clean chromium node screenshots axe postgresql acorn
 
 ## run: build everything and start the edge server in sandbox mode on :8080
 run: build
@@ -40,7 +40,7 @@ $(WASM).br: $(WASM) server/cmd/precompress/main.go
 	$(GO) run ./server/cmd/precompress -brotli $(BROTLI) $(WASM)
 
 ## test: every test: lint, unit, integration, Wasm, fuzzing (bounded) and browser tests
-test: wasm chromium node axe postgresql lint test-wasm test-go fuzz-short
+test: wasm chromium node axe acorn postgresql lint test-wasm test-go fuzz-short
 
 test-go: $(WASM).br
 	$(GO) test -count=1 -timeout 8m ./...
@@ -124,6 +124,17 @@ axe: $(AXE)
 $(AXE):
 	@$(call debian,command -v npm >/dev/null 2>&1,npm,the accessibility tests,exit 0); \
 		mkdir -p .cache/axe && npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@$(AXE_VERSION) >/dev/null
+
+# acorn, with which a test parses the screen's fallback script as
+# ECMAScript 5 (old TVs run nothing newer): from the npm registry into the
+# git-ignored cache, at a pinned version. With CI=true a test that finds no
+# acorn fails; otherwise it skips.
+ACORN_VERSION := 8.15.0
+ACORN         := .cache/acorn/node_modules/acorn/dist/acorn.js
+acorn: $(ACORN)
+$(ACORN):
+	@$(call debian,command -v npm >/dev/null 2>&1,npm,the ES5 check,exit 0); \
+		mkdir -p .cache/acorn && npm install --silent --no-audit --no-fund --prefix .cache/acorn acorn@$(ACORN_VERSION) >/dev/null
 
 ## screenshots: every state of the screen at TV, portrait and tablet sizes, from the sandbox, into web/screenshots
 screenshots: $(WASM).br chromium

@@ -239,6 +239,9 @@ func (s *Screen) Render() app.UI {
 		if b, err := json.Marshal(st); err == nil {
 			root = root.DataSet("snapshot", url.QueryEscape(string(b)))
 		}
+		// The words of the reconnecting banner, for the page's script
+		// when the Wasm does not run (web/static/fallback.js).
+		root = root.DataSet("reconnecting", url.PathEscape(tx.reconnecting))
 	}
 	return root.Body(
 		content,

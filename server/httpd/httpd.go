@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -45,6 +47,9 @@ type Server struct {
 	// Front says which proxies are trusted and where clients reach the
 	// server: it decides each request's client address and scheme.
 	Front Front
+	// Refresh is how often a screen's page renders again when its Wasm
+	// does not run (DefaultRefreshWaiting and DefaultRefreshDashboard where zero).
+	Refresh Refresh
 
 	app *app.Handler
 }
@@ -54,6 +59,12 @@ func (s *Server) Handler() http.Handler {
 	installPrerender()
 	if s.Log == nil {
 		s.Log = slog.New(slog.DiscardHandler)
+	}
+	if s.Refresh.Waiting == 0 {
+		s.Refresh.Waiting = DefaultRefreshWaiting
+	}
+	if s.Refresh.Dashboard == 0 {
+		s.Refresh.Dashboard = DefaultRefreshDashboard
 	}
 	s.app = &app.Handler{
 		Name:            "placard",
@@ -71,6 +82,9 @@ func (s *Server) Handler() http.Handler {
 			SVG:      "/web/icon.svg",
 		},
 		Styles: []string{"/web/placard.css"},
+		// Keeps the page current where the Wasm does not run; deferred,
+		// it does not hold the first paint back.
+		Scripts: []string{"/web/fallback.js defer"},
 		// go-app's font preload has no crossorigin, which makes browsers
 		// fetch a font twice: the stylesheet loads it, the worker keeps it.
 		CacheableResources:      []string{"/web/offline.html", "/web/fonts/inter-latin.woff2"},
@@ -120,13 +134,32 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
 		if isSecure(r) {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
+		if isSecure(r) || loopbackHost(r.Host) {
+			// Browsers apply it only on a trustworthy origin, and report
+			// an error on every page of any other (a TV on plain HTTP).
+			h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// loopbackHost reports whether a request's host is one that browsers
+// trust without TLS: localhost or a loopback address.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

@@ -143,6 +143,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		body = restoreTrue(body)
 		body = withLang(body, ui.Lang(st.Screen.Lang))
+		body = withRefresh(body, s.Refresh.of(st.Phase))
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(rec.Code)
@@ -166,6 +167,43 @@ func restoreTrue(html []byte) []byte {
 // speaks: go-app writes the handler's, one for every page.
 func withLang(html []byte, lang string) []byte {
 	return bytes.Replace(html, []byte(`<html lang="en">`), []byte(`<html lang="`+lang+`">`), 1)
+}
+
+// Refresh is how often a screen's page is rendered again when its Wasm
+// does not run: web/static/fallback.js asks for the page again at this
+// period, and so does the browser itself when scripts are off.
+type Refresh struct {
+	// Waiting is the period while the screen waits for a person: a code,
+	// a pairing number, a problem. The sign-in takes one period more to
+	// reach the screen.
+	Waiting time.Duration
+	// Dashboard is the period of the dashboard: the clock and the
+	// presence are this late at most (besides Graph's own polling).
+	Dashboard time.Duration
+}
+
+// The default periods: a reload every 3 s while a code is shown, every
+// 30 s on the dashboard.
+const (
+	DefaultRefreshWaiting   = 3 * time.Second
+	DefaultRefreshDashboard = 30 * time.Second
+)
+
+// of is the period of a page in a phase.
+func (r Refresh) of(p wire.Phase) time.Duration {
+	if p == wire.PhaseDashboard {
+		return r.Dashboard
+	}
+	return r.Waiting
+}
+
+// withRefresh gives a prerendered page its refresh period, for the
+// fallback script (meta placard-refresh) and for browsers with scripts
+// off (a refresh inside noscript).
+func withRefresh(html []byte, every time.Duration) []byte {
+	sec := strconv.Itoa(max(1, int(every.Round(time.Second)/time.Second)))
+	tags := `<meta name="placard-refresh" content="` + sec + `"><noscript><meta http-equiv="refresh" content="` + sec + `"></noscript></head>`
+	return bytes.Replace(html, []byte(`</head>`), []byte(tags), 1)
 }
 
 // redirectToScreen sends "/" to the last screen this browser opened, or to

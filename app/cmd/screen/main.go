@@ -9,6 +9,9 @@ import (
 )
 
 func main() {
+	// The page's script without the Wasm (web/static/fallback.js) stops
+	// once it sees this: from now on the page is the Wasm's.
+	app.Window().Set("placardWasmStarted", true)
 	ui.Routes()
 	app.RunWhenOnBrowser()
 }

@@ -80,6 +80,9 @@ type Main struct {
 	// Tune adjusts the screens' configuration before they start (tests
 	// shorten the grace and hold times).
 	Tune func(*screens.Config)
+	// TuneHTTP adjusts the HTTP surface before it serves (tests shorten
+	// the pages' refresh periods).
+	TuneHTTP func(*httpd.Server)
 
 	// Set by Run.
 	Log       *slog.Logger
@@ -301,6 +304,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	h.ScreenNetworks = cfg.ScreenNetworks
 	h.Front = httpd.Front{TrustedProxies: cfg.TrustedProxies, PublicURL: m.PublicURL}
 	h.NewScreens = cfg.NewScreens
+	if m.TuneHTTP != nil {
+		m.TuneHTTP(h)
+	}
 
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	m.stopHub, m.hubDone = stopHub, make(chan struct{})

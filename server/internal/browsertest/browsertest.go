@@ -35,6 +35,10 @@ type Options struct {
 	Width, Height int
 	// Scale is the device scale factor (1 by default).
 	Scale float64
+	// Flags are more command-line flags, e.g. "host-resolver-rules":
+	// "MAP tv.example 127.0.0.1" to reach a test server by a name that
+	// is not a secure context.
+	Flags map[string]any
 }
 
 // New starts a headless Chromium for the test and returns the context of
@@ -57,6 +61,9 @@ func New(t testing.TB, opts ...Options) context.Context {
 	o := Options{Width: 1280, Height: 720}
 	if len(opts) > 0 {
 		o = opts[0]
+		if o.Width == 0 || o.Height == 0 {
+			o.Width, o.Height = 1280, 720
+		}
 	}
 	// The flags a sandboxed, offline machine needs: without the
 	// background-networking ones Chromium keeps trying Google's hosts.
@@ -77,6 +84,9 @@ func New(t testing.TB, opts ...Options) context.Context {
 		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("hide-scrollbars", false),
 		chromedp.Flag("mute-audio", true),
+	}
+	for name, value := range o.Flags {
+		alloc = append(alloc, chromedp.Flag(name, value))
 	}
 	if o.Scale > 0 {
 		alloc = append(alloc, chromedp.Flag("force-device-scale-factor", fmt.Sprint(o.Scale)))
