@@ -1,8 +1,8 @@
 // Package conformance holds the suite that checks placard's sandbox
 // against the documented behaviour of the Microsoft identity platform and
 // Microsoft Graph, through the clients placard really uses: MSAL Go for the
-// device authorization grant and refresh, placard's own Graph client for
-// Graph, go-jose for the tokens.
+// device authorization grant, the authorization code grant with PKCE and
+// refresh, placard's own Graph client for Graph, go-jose for the tokens.
 //
 // The suite runs against three targets: the sandbox in process (through
 // its transport), the sandbox over HTTPS (its -sandbox-addr listener, as an

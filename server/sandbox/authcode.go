@@ -186,6 +186,11 @@ func (req authzRequest) errorRedirect(f refusal, now time.Time) string {
 // redirect is the redirect URI with v and the state added to its query.
 func (req authzRequest) redirect(v url.Values) string {
 	u, _ := url.Parse(req.redirectURI) // registered, so it parses
+	if u.Path == "" {
+		// "Redirect URIs not configured with a path segment are returned
+		// with a trailing slash" (reply-url.md).
+		u.Path = "/"
+	}
 	q := u.Query()
 	for k, vs := range v {
 		q[k] = vs

@@ -346,6 +346,10 @@ type AppInfo struct {
 	Listener string `json:"listener"`
 	// CACertPEM is the listener's certificate, to trust it.
 	CACertPEM string `json:"ca_cert_pem"`
+	// RedirectURIs are the application's registered redirect URIs, for
+	// the authorization code grant: the edge server's callback, and the
+	// loopback ones, whose port is ignored.
+	RedirectURIs []string `json:"redirect_uris"`
 }
 
 // App returns what an outside client needs.
@@ -353,7 +357,8 @@ func (s *Sandbox) App() AppInfo {
 	s.mu.Lock()
 	l := s.listener
 	s.mu.Unlock()
-	info := AppInfo{ClientID: ClientID, TenantID: TenantID, TenantDomain: TenantDomain}
+	info := AppInfo{ClientID: ClientID, TenantID: TenantID, TenantDomain: TenantDomain,
+		RedirectURIs: append(slices.Clone(s.opts.RedirectURIs), loopbackRedirects...)}
 	if l != nil {
 		info.Listener, info.CACertPEM = l.URL, string(l.CertPEM)
 	}

@@ -163,7 +163,7 @@ func TestControlAPIAppAndClock(t *testing.T) {
 	sb, _ := newSandbox(t, func(o *sandbox.Options) { o.Now = func() time.Time { return start } })
 	srv, c := controlServer(t, sb)
 	app := get(t, c, srv.URL+"/sandbox/api/app")
-	want := `{"client_id":"` + sandbox.ClientID + `","tenant_id":"` + sandbox.TenantID + `","tenant_domain":"placard.example","listener":"","ca_cert_pem":""}`
+	want := `{"client_id":"` + sandbox.ClientID + `","tenant_id":"` + sandbox.TenantID + `","tenant_domain":"placard.example","listener":"","ca_cert_pem":"","redirect_uris":["http://localhost","http://127.0.0.1"]}`
 	if !jsonEqual(app.raw, want) {
 		t.Errorf("app: %s", app.raw)
 	}

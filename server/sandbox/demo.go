@@ -126,6 +126,7 @@ Moving it forward expires codes and tokens as if the time had passed.</p>
 <dl class="facts">
 <dt>Client id</dt><dd><code data-testid="sandbox-client-id">{{.App.ClientID}}</code></dd>
 <dt>Tenant</dt><dd><code>{{.App.TenantID}}</code> · <code>{{.App.TenantDomain}}</code></dd>
+<dt>Redirect URIs</dt><dd>{{range $i, $u := .App.RedirectURIs}}{{if $i}} · {{end}}<code data-testid="sandbox-redirect-uri">{{$u}}</code>{{end}} (loopback ones on any port)</dd>
 {{- if .App.Listener}}
 <dt>Listener</dt><dd><code data-testid="sandbox-listener">{{.App.Listener}}</code> (authority <code>{{.App.Listener}}/{{.App.TenantID}}</code>, Graph <code>{{.App.Listener}}/v1.0</code>)</dd>
 <dt>Its certificate</dt><dd><code>{{.CertFile}}</code></dd>

@@ -73,6 +73,15 @@ func TestListenerServesTheRealPathsAndNamesItself(t *testing.T) {
 		t.Errorf("next link %q does not name the listener", next)
 	}
 
+	// The sign-in page of the authorization code grant, with its style.
+	authz := url.Values{"client_id": {sandbox.ClientID}, "response_type": {"code"}, "redirect_uri": {"http://127.0.0.1:8400"}, "scope": {"User.Read openid"}}
+	if a := get(t, c, l.URL+"/organizations"+sandbox.AuthorizePath+"?"+authz.Encode()); a.status != 200 || !strings.Contains(string(a.raw), `name="action" value="approve"`) {
+		t.Errorf("the sign-in page over the listener: %d", a.status)
+	}
+	if a := get(t, c, l.URL+"/sandbox/sandbox.css"); a.status != 200 || !strings.HasPrefix(a.header.Get("Content-Type"), "text/css") {
+		t.Errorf("the sign-in page's stylesheet over the listener: %d %s", a.status, a.header.Get("Content-Type"))
+	}
+
 	if info := sb.App(); info.Listener != l.URL || info.CACertPEM != string(l.CertPEM) {
 		t.Errorf("App() %+v", info)
 	}

@@ -7,7 +7,8 @@
 // transport differs. Listen serves the same emulation over HTTPS on an
 // address of its own, for clients outside the edge server (curl, another
 // MSAL, a Graph SDK). Handler serves what a person and a test use on the
-// edge server itself: the phone page (/sandbox/devicelogin), the demo page
+// edge server itself: the phone page (/sandbox/devicelogin), the sign-in
+// page of the authorization code grant (/sandbox/login/...), the demo page
 // (/sandbox/) and the control API (/sandbox/api/...).
 //
 // It follows the documented protocols (sources cited beside each rule; what
