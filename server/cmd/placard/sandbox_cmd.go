@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"path/filepath"
 
 	"github.com/placard/placard/server/sandbox"
@@ -23,6 +24,15 @@ func (c *cli) sandboxCmd(args []string) error {
 	}
 	addr := fs.String("addr", "127.0.0.1:9443", "address to serve the sandbox on, over HTTPS")
 	data := fs.String("data", def, "directory of the sandbox's signing key, certificate and state, created 0700 (PLACARD_DATA)")
+	var redirects []string
+	fs.Func("redirect-uri", "a redirect URI of the application besides the loopback ones: an edge server's <public url>/signin/callback, for its sign-in by QR (repeat for each edge server)", func(v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("%q is not an absolute http(s) URL such as https://placard.example.com/signin/callback", v)
+		}
+		redirects = append(redirects, v)
+		return nil
+	})
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -35,9 +45,10 @@ func (c *cli) sandboxCmd(args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(c.errOut, nil))
 	sb, err := sandbox.New(sandbox.Options{
-		KeyFile:   filepath.Join(dir, "sandbox-key.pem"),
-		StateFile: filepath.Join(dir, "sandbox-state.json"),
-		Logger:    log,
+		KeyFile:      filepath.Join(dir, "sandbox-key.pem"),
+		StateFile:    filepath.Join(dir, "sandbox-state.json"),
+		RedirectURIs: redirects,
+		Logger:       log,
 	})
 	if err != nil {
 		return err
@@ -53,6 +64,9 @@ func (c *cli) sandboxCmd(args []string) error {
 	fmt.Fprintf(w, "  Edge server: -client-id %s -authority %s/%s -graph-url %s/v1.0 -ca-file %s\n", sandbox.ClientID, l.URL, sandbox.TenantID, l.URL, l.CertFile)
 	fmt.Fprintf(w, "  Phone page:  %s/sandbox/devicelogin\n", l.URL)
 	fmt.Fprintf(w, "  Demo page:   %s/sandbox/\n", l.URL)
+	for _, r := range redirects {
+		fmt.Fprintf(w, "  Redirect:    %s\n", r)
+	}
 	fmt.Fprintf(w, "  Data:        %s\n", dir)
 	<-c.ctx.Done()
 	fmt.Fprintln(w, "placard sandbox: shutting down")

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,14 +29,14 @@ type standalone struct {
 
 // startSandbox runs `placard sandbox` on a free loopback port and waits
 // for it to say where it listens.
-func startSandbox(t *testing.T) *standalone {
+func startSandbox(t *testing.T, flags ...string) *standalone {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r, w := io.Pipe()
 	done := make(chan error, 1)
 	dir := filepath.Join(t.TempDir(), "sandbox")
 	go func() {
-		done <- run(ctx, []string{"sandbox", "-addr", "127.0.0.1:0", "-data", dir}, func(string) string { return "" }, w, testLog{t})
+		done <- run(ctx, append([]string{"sandbox", "-addr", "127.0.0.1:0", "-data", dir}, flags...), func(string) string { return "" }, w, testLog{t})
 		w.Close()
 	}()
 	t.Cleanup(func() {
@@ -149,5 +150,33 @@ func TestGraphURLAndCAFileAreChecked(t *testing.T) {
 				t.Errorf("ParseConfig: %v, want %q", err, tt.says)
 			}
 		})
+	}
+}
+
+// TestStandaloneSandboxRegistersEdgeServersCallbacks: an edge server
+// pointed at a placard sandbox signs in by QR through its own callback,
+// which -redirect-uri registers.
+func TestStandaloneSandboxRegistersEdgeServersCallbacks(t *testing.T) {
+	const cb = "https://edge.placard.test/signin/callback"
+	sb := startSandbox(t, "-redirect-uri", cb)
+	var app sandbox.AppInfo
+	getJSONOver(t, sb.client, sb.URL+"/sandbox/api/app", &app)
+	if !slices.Contains(app.RedirectURIs, cb) {
+		t.Fatalf("redirect URIs %v lack %s", app.RedirectURIs, cb)
+	}
+	c := *sb.client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	q := url.Values{"client_id": {sandbox.ClientID}, "response_type": {"code"}, "redirect_uri": {cb}, "scope": {"User.Read openid"}, "state": {"s"}}
+	res, err := c.PostForm(sb.URL+"/"+sandbox.TenantID+sandbox.AuthorizePath+"?"+q.Encode(), url.Values{"user": {"ada@placard.example"}, "action": {"approve"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusFound || !strings.HasPrefix(loc, cb+"?") {
+		t.Errorf("accepting: %s to %q, want the edge server's callback", res.Status, loc)
+	}
+	var stderr strings.Builder
+	if err := run(context.Background(), []string{"sandbox", "-redirect-uri", "not a url"}, func(string) string { return "" }, io.Discard, &stderr); err == nil {
+		t.Error("a redirect URI that is not a URL was accepted")
 	}
 }
