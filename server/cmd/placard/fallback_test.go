@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/page"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
@@ -215,6 +216,29 @@ func TestPageOffersItsFallbackAndARefreshWithoutScripts(t *testing.T) {
 	}
 	if !strings.Contains(html, want) || !strings.Contains(html, `content="30"></noscript>`) {
 		t.Errorf("the dashboard's page has no %s", want)
+	}
+}
+
+func TestPageRefreshesItselfWithScriptsOff(t *testing.T) {
+	m := testServer(t)
+	browser := browsertest.New(t)
+	var ran bool
+	browsertest.Run(t, browser, 30*time.Second, "opening the screen with scripts off",
+		emulation.SetScriptExecutionDisabled(true),
+		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape("Old TV")),
+		chromedp.WaitVisible(browsertest.State("code")),
+		chromedp.Evaluate(`window.placardWasmStarted === true || typeof goappNav === "function"`, &ran),
+	)
+	if ran {
+		t.Fatal("the page's scripts ran: the test would not test scripts off")
+	}
+	if out := m.Sandbox.Approve(textOf(t, browser, "user-code"), "ada@placard.example"); out != "approved" {
+		t.Fatalf("approving: %s", out)
+	}
+	// Sign-in (up to 5 s of polling) and one refresh, with a margin.
+	waitState(t, browser, 20*time.Second, "dashboard")
+	if name := textOf(t, browser, "user-name"); name != "Ada Lovelace" {
+		t.Errorf("user-name %q, want Ada Lovelace", name)
 	}
 }
 
