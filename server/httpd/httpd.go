@@ -235,11 +235,8 @@ func (k Sockets) Authenticate(r *http.Request, hello wire.Hello) (string, error)
 }
 
 // Connected attaches the connection to its screen's session.
-func (k Sockets) Connected(screenID string, hello wire.Hello) {
-	err := k.Screens.Attach(context.Background(), screenID, screens.Hello{Touch: hello.Touch})
-	if err != nil {
-		k.Log.Error("attaching a screen", "screen", screenID, "err", err)
-	}
+func (k Sockets) Connected(screenID string, hello wire.Hello) error {
+	return k.Screens.Attach(context.Background(), screenID, screens.Hello{Touch: hello.Touch})
 }
 
 // Disconnected detaches it.

@@ -44,9 +44,11 @@ type Handler interface {
 	// Authenticate names the screen of a new connection from its upgrade
 	// request (the screen's cookie) and hello; an error refuses it.
 	Authenticate(r *http.Request, hello wire.Hello) (screenID string, err error)
-	// Connected is called once the connection can receive messages.
-	Connected(screenID string, hello wire.Hello)
-	// Disconnected is called when it has gone.
+	// Connected is called once the connection can receive messages. An
+	// error closes the connection, and Disconnected is not called for it.
+	Connected(screenID string, hello wire.Hello) error
+	// Disconnected is called when a connection that Connected accepted
+	// has gone.
 	Disconnected(screenID string)
 	// Received is called for each message after the hello.
 	Received(screenID string, msg wire.Message)
@@ -321,7 +323,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer wg.Done()
 		c.writePump(h.pongWait * 9 / 10)
 	}()
-	h.handler.Connected(screenID, hello)
+	if err := h.handler.Connected(screenID, hello); err != nil {
+		// The screen was not counted as connected: it must not be
+		// counted as gone either. It reconnects and tries again.
+		h.log.Warn("refusing a screen's connection", "screen", screenID, "err", err)
+		c.closeReason(websocket.CloseTryAgainLater, "the server could not show this screen now: try again")
+		h.send(func() { h.dropLocked(c) })
+		wg.Wait()
+		return
+	}
 	err = h.readPump(c)
 	h.send(func() { h.dropLocked(c) })
 	wg.Wait()

@@ -26,10 +26,15 @@ type screens struct {
 	mu           sync.Mutex
 	disconnected map[string]chan struct{}
 	received     chan wire.Message
+	// refuse makes Connected fail for these screens; gone counts
+	// Disconnected calls.
+	refuse    map[string]bool
+	goneCount map[string]int
 }
 
 func newScreens() *screens {
-	return &screens{disconnected: map[string]chan struct{}{}, received: make(chan wire.Message, 16)}
+	return &screens{disconnected: map[string]chan struct{}{}, received: make(chan wire.Message, 16),
+		refuse: map[string]bool{}, goneCount: map[string]int{}}
 }
 
 func (s *screens) gone(id string) chan struct{} {
@@ -49,8 +54,24 @@ func (s *screens) Authenticate(r *http.Request, h wire.Hello) (string, error) {
 	}
 	return "id-" + h.Screen, nil
 }
-func (s *screens) Connected(string, wire.Hello)      {}
-func (s *screens) Disconnected(id string)            { close(s.gone(id)) }
+func (s *screens) Connected(id string, _ wire.Hello) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refuse[id] {
+		return errors.New("the store is unavailable")
+	}
+	return nil
+}
+
+func (s *screens) Disconnected(id string) {
+	c := s.gone(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.goneCount[id]++
+	if s.goneCount[id] == 1 {
+		close(c)
+	}
+}
 func (s *screens) Received(_ string, m wire.Message) { s.received <- m }
 
 // start runs a hub behind a test server.
@@ -373,5 +394,37 @@ func TestAConnectionThatSaysNoHelloIsClosed(t *testing.T) {
 	defer c.Close()
 	if ce := closeOf(t, c); ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "no hello") {
 		t.Errorf("closed with %d %q, want a policy violation saying no hello came", ce.Code, ce.Text)
+	}
+}
+
+func TestAConnectionItsScreenCannotTakeIsClosedAndNeverCountedGone(t *testing.T) {
+	sc := newScreens()
+	sc.refuse["id-Hall"] = true
+	h := hub.New(sc, hub.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go h.Run(ctx)
+	served := make(chan struct{}, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		served <- struct{}{}
+	}))
+	defer srv.Close()
+
+	c := connect(t, srv, "Hall", nil)
+	if ce := closeOf(t, c); ce.Code != websocket.CloseTryAgainLater {
+		t.Errorf("closed with %d %q, want %d (try again later)", ce.Code, ce.Text, websocket.CloseTryAgainLater)
+	}
+	<-served
+	sc.mu.Lock()
+	n := sc.goneCount["id-Hall"]
+	sc.mu.Unlock()
+	if n != 0 {
+		// Disconnected undoes a Connected: for a connection never
+		// counted it would take another connection's count away.
+		t.Errorf("Disconnected was called %d times for a connection Connected refused", n)
+	}
+	if n := h.Connections(); n != 0 {
+		t.Errorf("%d connections open, want none", n)
 	}
 }
