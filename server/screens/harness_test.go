@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/graph"
 	"github.com/placard/placard/server/identity"
 	"github.com/placard/placard/server/sandbox"
@@ -29,6 +30,38 @@ type harness struct {
 	db string
 	// sent logs every request to the sandbox.
 	sent *requestLog
+	// hooks is the store as the manager and the identity see it.
+	hooks *hookStore
+}
+
+// hookStore is a store that runs a test's hook before some writes, once.
+type hookStore struct {
+	server.Store
+	mu                 sync.Mutex
+	beforePutAccount   func(ctx context.Context)
+	beforeDeleteTokens func(ctx context.Context)
+}
+
+// once takes the hook *f, leaving nil.
+func (s *hookStore) once(f *func(context.Context)) func(context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hook := *f
+	*f = nil
+	if hook == nil {
+		return func(context.Context) {}
+	}
+	return hook
+}
+
+func (s *hookStore) PutAccount(ctx context.Context, a server.Account) error {
+	s.once(&s.beforePutAccount)(ctx)
+	return s.Store.PutAccount(ctx, a)
+}
+
+func (s *hookStore) DeleteTokenCache(ctx context.Context, accountID string) error {
+	s.once(&s.beforeDeleteTokens)(ctx)
+	return s.Store.DeleteTokenCache(ctx, accountID)
 }
 
 // requestLog is a transport that logs when each request was sent and
@@ -98,18 +131,19 @@ func newHarnessOn(t *testing.T, opts sandbox.Options, tune ...func(*screens.Conf
 	box, _ := secret.NewBox(k)
 	sent := &requestLog{next: sb.Transport()}
 	hc := &http.Client{Transport: sent}
+	hooks := &hookStore{Store: store}
 	id, err := identity.New(identity.Config{
 		ClientID:   sandbox.ClientID,
 		Authority:  "https://" + sandbox.LoginHost + "/" + sandbox.TenantID,
 		HTTPClient: hc,
-		Caches:     identity.SealedCaches{Store: store, Box: box},
+		Caches:     identity.SealedCaches{Store: hooks, Box: box},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pub := &recorder{ch: map[string]chan wire.State{}}
 	cfg := screens.Config{
-		Store: store, Identity: id, Graph: graph.New("", hc), Publisher: pub,
+		Store: hooks, Identity: id, Graph: graph.New("", hc), Publisher: pub,
 		AutoEnroll: true, Grace: 50 * time.Millisecond, ProblemHold: 200 * time.Millisecond,
 		OnCode: sb.NameCode,
 	}
@@ -124,7 +158,7 @@ func newHarnessOn(t *testing.T, opts sandbox.Options, tune ...func(*screens.Conf
 		m.Close()
 		store.Close()
 	})
-	return &harness{t: t, m: m, sb: sb, store: store, pub: pub, db: db, sent: sent}
+	return &harness{t: t, m: m, sb: sb, store: store, pub: pub, db: db, sent: sent, hooks: hooks}
 }
 
 // screen registers a screen and connects it.

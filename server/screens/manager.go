@@ -21,6 +21,7 @@ import (
 	"math/big"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/placard/placard/app/wire"
@@ -117,6 +118,10 @@ type Manager struct {
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // every goroutine the manager started
+	// closing is set when Close begins: no goroutine starts after.
+	closeMu sync.Mutex
+	closing bool
+	running atomic.Int32 // goroutines running, for tests
 
 	codes codeLimits
 
@@ -192,6 +197,9 @@ func New(cfg Config) (*Manager, error) {
 
 // Close stops every session and watch and waits for their goroutines.
 func (m *Manager) Close() {
+	m.closeMu.Lock()
+	m.closing = true
+	m.closeMu.Unlock()
 	m.cancel()
 	m.mu.Lock()
 	for _, s := range m.sessions {
@@ -203,11 +211,20 @@ func (m *Manager) Close() {
 	m.wg.Wait()
 }
 
-// go runs f as one of the manager's goroutines.
+// goroutine runs f as one of the manager's goroutines, unless Close has
+// begun: a goroutine started then would outlive it, and use the store after
+// it was closed.
 func (m *Manager) goroutine(f func()) {
+	m.closeMu.Lock()
+	defer m.closeMu.Unlock()
+	if m.closing {
+		return
+	}
 	m.wg.Add(1)
+	m.running.Add(1)
 	go func() {
 		defer m.wg.Done()
+		defer m.running.Add(-1)
 		f()
 	}()
 }

@@ -331,6 +331,10 @@ func problemOf(err error) wire.Problem {
 
 // signedIn records a successful sign-in and shows the account.
 func (m *Manager) signedIn(ctx context.Context, s *session, a identity.Account, path string) error {
+	// The tokens are saved: the account and the screen showing it are
+	// recorded even if the session ends now, or the tokens would be kept
+	// for an account nothing names.
+	ctx = context.WithoutCancel(ctx)
 	acct := server.Account{ID: a.ID, Username: a.Username, DisplayName: a.Name, TenantID: a.TenantID, SignedInAt: m.cfg.Now()}
 	if err := m.cfg.Store.PutAccount(ctx, acct); err != nil {
 		return err

@@ -349,6 +349,9 @@ func backoff(err error, failures int, period time.Duration) time.Duration {
 // ended for good (revoked, password reset, policy): its tokens are deleted,
 // the event audited, and its screens go back to signing in with the reason.
 func (m *Manager) endAccount(ctx context.Context, w *watch, cause error) {
+	// Begun, it finishes: a shutdown or the last screen going away must
+	// not leave a revoked account's tokens, or its screens, behind.
+	ctx = context.WithoutCancel(ctx)
 	id := w.account.ID
 	m.log.Warn("an account's session ended", "account", w.account.Username, "err", cause)
 	if err := m.cfg.Identity.Forget(ctx, id); err != nil {
@@ -391,6 +394,9 @@ func (m *Manager) endAccount(ctx context.Context, w *watch, cause error) {
 // showThenSignInLocked shows a problem for the hold time, then starts the
 // sign-in loop.
 func (m *Manager) showThenSignInLocked(s *session, p wire.Problem) {
+	if s.ctx.Err() != nil {
+		return // the session has ended, or the server is stopping
+	}
 	hold := m.cfg.ProblemHold
 	p.Retry = m.cfg.Now().Add(hold)
 	s.phase, s.code, s.problem = wire.PhaseError, nil, &p
