@@ -73,6 +73,13 @@ type Hub struct {
 	ops  chan func()
 	done chan struct{}
 
+	// handlers counts the ServeHTTP calls under way: their connections
+	// are hijacked, so the HTTP server's Shutdown does not wait for them.
+	// Once stopped is set, no call starts.
+	handlersMu sync.Mutex
+	stopped    bool
+	handlers   sync.WaitGroup
+
 	// Owned by the run goroutine.
 	screens map[string]map[*client]bool
 	count   int
@@ -124,9 +131,10 @@ func New(h Handler, opts Options) *Hub {
 	return hb
 }
 
-// Run owns the hub's connections until ctx ends, then closes them all.
+// Run owns the hub's connections until ctx ends, then closes them all and
+// returns once every connection's handler has: a screen's request being
+// handled (a sign-out) finishes before what it uses is closed.
 func (h *Hub) Run(ctx context.Context) {
-	defer close(h.done)
 	for {
 		select {
 		case op := <-h.ops:
@@ -137,9 +145,25 @@ func (h *Hub) Run(ctx context.Context) {
 					h.dropLocked(c)
 				}
 			}
+			h.handlersMu.Lock()
+			h.stopped = true
+			h.handlersMu.Unlock()
+			close(h.done) // a handler's calls to the hub now return at once
+			h.handlers.Wait()
 			return
 		}
 	}
+}
+
+// enter counts a ServeHTTP call, unless the hub has stopped.
+func (h *Hub) enter() bool {
+	h.handlersMu.Lock()
+	defer h.handlersMu.Unlock()
+	if h.stopped {
+		return false
+	}
+	h.handlers.Add(1)
+	return true
 }
 
 // do runs op on the hub's goroutine and waits for it.
@@ -287,6 +311,11 @@ func (h *Hub) checkOrigin(r *http.Request) bool {
 // ServeHTTP upgrades a screen's request to a WebSocket and serves it until
 // either side goes away.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.enter() {
+		http.Error(w, "the server is shutting down: try again", http.StatusServiceUnavailable)
+		return
+	}
+	defer h.handlers.Done()
 	if !h.checkOrigin(r) {
 		h.log.Warn("refusing a WebSocket from another origin", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
 		http.Error(w, "WebSocket refused: origin "+r.Header.Get("Origin")+" is not allowed", http.StatusForbidden)

@@ -30,6 +30,8 @@ type screens struct {
 	// Disconnected calls.
 	refuse    map[string]bool
 	goneCount map[string]int
+	// hold, when set, keeps Received from returning until it is closed.
+	hold chan struct{}
 }
 
 func newScreens() *screens {
@@ -72,7 +74,12 @@ func (s *screens) Disconnected(id string) {
 		close(c)
 	}
 }
-func (s *screens) Received(_ string, m wire.Message) { s.received <- m }
+func (s *screens) Received(_ string, m wire.Message) {
+	s.received <- m
+	if s.hold != nil {
+		<-s.hold
+	}
+}
 
 // start runs a hub behind a test server.
 func start(t *testing.T, opts hub.Options) (*hub.Hub, *screens, *httptest.Server) {
@@ -426,5 +433,40 @@ func TestAConnectionItsScreenCannotTakeIsClosedAndNeverCountedGone(t *testing.T)
 	}
 	if n := h.Connections(); n != 0 {
 		t.Errorf("%d connections open, want none", n)
+	}
+}
+
+func TestRunReturnsOnlyOnceEveryHandlerHas(t *testing.T) {
+	sc := newScreens()
+	sc.hold = make(chan struct{})
+	h := hub.New(sc, hub.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		h.Run(ctx)
+	}()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	c := connect(t, srv, "Hall", nil)
+	send(t, c, wire.SignOut{})
+	<-sc.received // the sign-out is being handled
+	cancel()
+	closeOf(t, c) // the hub has closed the connection
+	select {
+	case <-ran:
+		t.Fatal("Run returned while a screen's request was still being handled: the store could be closed under it")
+	default:
+	}
+	close(sc.hold)
+	select {
+	case <-ran:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return once the handler had")
+	}
+	// A connection after the stop is refused.
+	if _, res, err := websocket.DefaultDialer.Dial(wsURL(srv), nil); err == nil || res == nil || res.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("a connection after the stop: %v, want 503", err)
 	}
 }
