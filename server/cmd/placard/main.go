@@ -40,12 +40,33 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := shutdownSignals()
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "placard:", err)
 		os.Exit(1)
 	}
+}
+
+// shutdownSignals returns a context that ends at the first SIGINT or
+// SIGTERM. Only the first is caught: the server then closes gracefully,
+// which can take a while, and a second signal ends the process at once,
+// by the signal's default action. stop releases the signals.
+func shutdownSignals() (ctx context.Context, stop context.CancelFunc) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-sig:
+		case <-ctx.Done():
+		}
+		// Released before ctx ends, so that whoever sees it end knows a
+		// second signal is no longer caught.
+		signal.Stop(sig)
+		cancel()
+	}()
+	return ctx, cancel
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -380,6 +401,10 @@ func (m *Main) Close() error {
 		<-m.serveDone
 	}
 	if m.stopHub != nil {
+		// The WebSocket connections are hijacked: Shutdown did not wait
+		// for them. The hub returns once each one's handler has, so that
+		// a screen's request under way (a sign-out) finishes before the
+		// screens and the store close.
 		m.stopHub()
 		<-m.hubDone
 	}
