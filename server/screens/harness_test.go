@@ -40,6 +40,22 @@ type hookStore struct {
 	mu                 sync.Mutex
 	beforePutAccount   func(ctx context.Context)
 	beforeDeleteTokens func(ctx context.Context)
+	// updated, when set, receives each screen that UpdateScreen wrote.
+	updated chan server.Screen
+}
+
+func (s *hookStore) UpdateScreen(ctx context.Context, id string, f func(*server.Screen) error) (server.Screen, error) {
+	sc, err := s.Store.UpdateScreen(ctx, id, f)
+	s.mu.Lock()
+	updated := s.updated
+	s.mu.Unlock()
+	if err == nil && updated != nil {
+		select {
+		case updated <- sc:
+		default:
+		}
+	}
+	return sc, err
 }
 
 // once takes the hook *f, leaving nil.

@@ -91,6 +91,10 @@ type Config struct {
 	// after it was last seen: 7 days by default. Anyone who reaches the
 	// server can make one, so they must not pile up.
 	ForgetWaiting time.Duration
+	// SeenEvery is how often the screens that are connected are recorded
+	// as seen (LastSeen): an hour by default. They are also when they
+	// connect and when they go.
+	SeenEvery time.Duration
 	// EnrollPoll is how often a screen that waits for enrollment reads its
 	// record again, so that an approval made by the CLI (another process)
 	// is noticed: 3 s by default.
@@ -124,6 +128,8 @@ type Manager struct {
 	running atomic.Int32 // goroutines running, for tests
 
 	codes codeLimits
+	// started is when the manager started (Config.Now).
+	started time.Time
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -181,17 +187,22 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.ForgetWaiting == 0 {
 		cfg.ForgetWaiting = 7 * 24 * time.Hour
 	}
+	if cfg.SeenEvery == 0 {
+		cfg.SeenEvery = time.Hour
+	}
 	if cfg.EnrollPoll == 0 {
 		cfg.EnrollPoll = 3 * time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
 		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel, codes: newCodeLimits(cfg),
+		started:  cfg.Now(),
 		sessions: map[string]*session{},
 		watches:  map[string]*watch{},
 	}
 	m.goroutine(m.keepHours)
 	m.goroutine(m.forgetWaitingScreens)
+	m.goroutine(m.keepSeen)
 	return m, nil
 }
 

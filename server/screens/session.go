@@ -68,12 +68,12 @@ func (m *Manager) Attach(ctx context.Context, screenID string, h Hello) error {
 }
 
 // Detach counts a connection gone; the session stops after the grace period
-// when it was the last one.
+// when it was the last one. The screen was seen until now.
 func (m *Manager) Detach(screenID string) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	s := m.sessions[screenID]
 	if s == nil {
+		m.mu.Unlock()
 		return
 	}
 	if s.conns > 0 {
@@ -81,6 +81,33 @@ func (m *Manager) Detach(screenID string) {
 	}
 	if s.conns == 0 {
 		m.holdLocked(s, m.cfg.Grace)
+	}
+	m.mu.Unlock()
+	m.seen(screenID)
+}
+
+// keepSeen records, every SeenEvery, that the connected screens are seen:
+// a screen that stays connected for weeks is not one that went away.
+func (m *Manager) keepSeen() {
+	t := time.NewTicker(m.cfg.SeenEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-t.C:
+		}
+		m.mu.Lock()
+		var connected []string
+		for id, s := range m.sessions {
+			if s.conns > 0 {
+				connected = append(connected, id)
+			}
+		}
+		m.mu.Unlock()
+		for _, id := range connected {
+			m.seen(id)
+		}
 	}
 }
 
