@@ -38,6 +38,8 @@ type Server struct {
 	Metrics http.Handler
 	// Admin serves /admin (page and API); nil for none.
 	Admin *Admin
+	// Presence serves /api/v1/presence to light keys; nil for none.
+	Presence *Presence
 	// ScreenNetworks, when set, are the only networks screens may connect
 	// from (page and WebSocket).
 	ScreenNetworks []netip.Prefix
@@ -114,6 +116,12 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /manifest.json", s.serveManifest)
 	if s.Admin != nil {
 		s.Admin.register(mux)
+	}
+	if s.Presence != nil {
+		if s.Presence.Log == nil {
+			s.Presence.Log = s.Log
+		}
+		mux.HandleFunc("GET /api/v1/presence", s.Presence.serve)
 	}
 	mux.Handle("GET /{$}", s.screensOnly(s.limitNewScreens(s.servePage)))
 	mux.Handle("/", s.app)

@@ -10,11 +10,32 @@ package lights
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/placard/placard/server"
 )
+
+// Follower is told of an account's presence (screens.Follower).
+type Follower interface {
+	Presence(server.Presence)
+}
+
+// FollowFunc makes f follow the presence of the account upn until stop
+// is called (screens.Manager.Follow).
+type FollowFunc func(ctx context.Context, upn string, f Follower) (stop func(), err error)
+
+// Sink is told of the presence of every light key, and of keys revoked.
+// Neither call may block: a sink that talks to the network does so on its
+// own goroutines.
+type Sink interface {
+	Publish(l server.Light, v View)
+	Forget(l server.Light)
+}
 
 // Config configures a Service.
 type Config struct {
@@ -22,15 +43,80 @@ type Config struct {
 	Log   *slog.Logger
 	// Now is the clock of the audit trail (time.Now when nil).
 	Now func() time.Time
+	// Follow follows an account's presence; nil makes a Service that only
+	// makes, lists and revokes keys (the command line).
+	Follow FollowFunc
+	// Sync is how often the keys are read again from the store, so that
+	// keys made or revoked by the command line (another process) are
+	// served or closed: 3 s by default.
+	Sync time.Duration
+	// Sinks are told of each key's presence (MQTT).
+	Sinks []Sink
+	// Webhooks configures the webhooks of keys that have some.
+	Webhooks WebhookConfig
 }
 
-// Service makes, lists and revokes light keys.
+// Service makes, lists and revokes light keys, and keeps what each key's
+// followers are told.
 type Service struct {
 	cfg Config
 	log *slog.Logger
+
+	ctx    context.Context // ends at Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+	syncMu sync.Mutex // one sync at a time
+
+	mu     sync.Mutex
+	lights map[string]*light // by id
 }
 
-// NewService returns a Service.
+// light is one key being served.
+type light struct {
+	l     server.Light
+	stop  func() // stops following; nil until following
+	view  View
+	hooks []*hook
+	// changed is closed and replaced on each change; gone is closed when
+	// the key is revoked or the server stops.
+	changed chan struct{}
+	gone    chan struct{}
+}
+
+// View is a key's presence as it is served: the JSON every follower gets
+// and its ETag.
+type View struct {
+	Presence server.Presence
+	JSON     []byte
+	ETag     string // quoted, as in the header
+}
+
+// ID is the view's ETag without quotes: Server-Sent Events' id.
+func (v View) ID() string { return v.ETag[1 : len(v.ETag)-1] }
+
+// presenceJSON is the answer of GET /api/v1/presence.
+type presenceJSON struct {
+	Availability string    `json:"availability"`
+	Activity     string    `json:"activity"`
+	Color        string    `json:"color"`
+	Updated      time.Time `json:"updated"`
+	Stale        bool      `json:"stale"`
+	SignedIn     bool      `json:"signed_in"`
+}
+
+// NewView encodes p.
+func NewView(p server.Presence) View {
+	b, _ := json.Marshal(presenceJSON{
+		Availability: p.Availability, Activity: p.Activity, Color: Color(p),
+		Updated: p.Updated.UTC().Truncate(time.Second), Stale: p.Stale, SignedIn: p.SignedIn,
+	})
+	sum := sha256.Sum256(b)
+	return View{Presence: p, JSON: b, ETag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+}
+
+// NewService returns a Service; Start serves the stored keys, Close
+// stops.
 func NewService(cfg Config) *Service {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -38,12 +124,69 @@ func NewService(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, log: cfg.Log}
+	if cfg.Sync == 0 {
+		cfg.Sync = 3 * time.Second
+	}
+	cfg.Webhooks.defaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Service{cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel, lights: map[string]*light{}}
 }
 
-// Create makes a light key (see the function Create).
+// Start follows the account of every stored key, and keeps reading the
+// store for keys made or revoked elsewhere.
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.sync(ctx); err != nil {
+		return err
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(s.cfg.Sync)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-t.C:
+				if err := s.sync(s.ctx); err != nil && s.ctx.Err() == nil {
+					s.log.Warn("reading the light keys", "err", err)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// Close stops following, ends every stream and waits for the webhooks.
+func (s *Service) Close() {
+	s.once.Do(func() {
+		s.cancel()
+		s.mu.Lock()
+		all := s.lights
+		s.lights = map[string]*light{}
+		for _, lt := range all {
+			close(lt.gone)
+		}
+		s.mu.Unlock()
+		for _, lt := range all {
+			if lt.stop != nil {
+				lt.stop()
+			}
+			for _, h := range lt.hooks {
+				h.stop()
+			}
+		}
+		s.wg.Wait()
+	})
+}
+
+// Create makes a light key (see the function Create) and serves it.
 func (s *Service) Create(ctx context.Context, n New, by string) (Made, error) {
-	return Create(ctx, s.cfg.Store, n, by, s.cfg.Now(), s.log)
+	made, err := Create(ctx, s.cfg.Store, n, by, s.cfg.Now(), s.log)
+	if err == nil {
+		s.syncNow(ctx)
+	}
+	return made, err
 }
 
 // List returns every light key, oldest first.
@@ -51,12 +194,153 @@ func (s *Service) List(ctx context.Context) ([]server.Light, error) {
 	return s.cfg.Store.Lights(ctx)
 }
 
-// Revoke deletes a light key (see the function Revoke).
+// Revoke deletes a light key (see the function Revoke) and closes its
+// streams at once.
 func (s *Service) Revoke(ctx context.Context, id, by string) (server.Light, error) {
-	return Revoke(ctx, s.cfg.Store, id, by, s.cfg.Now(), s.log)
+	l, err := Revoke(ctx, s.cfg.Store, id, by, s.cfg.Now(), s.log)
+	if err == nil {
+		s.syncNow(ctx)
+	}
+	return l, err
 }
 
-// Authenticate returns the light key that key proves.
+// Authenticate returns the light key that key proves. It reads the store
+// each time: a key revoked anywhere fails at once.
 func (s *Service) Authenticate(ctx context.Context, key string) (server.Light, error) {
 	return Authenticate(ctx, s.cfg.Store, key)
+}
+
+// Watch returns what the key id is served now, a channel closed at its
+// next change and one closed when it is revoked (or the server stops).
+func (s *Service) Watch(ctx context.Context, id string) (v View, changed, gone <-chan struct{}, ok bool) {
+	for range 2 {
+		s.mu.Lock()
+		lt := s.lights[id]
+		if lt != nil {
+			defer s.mu.Unlock()
+			return lt.view, lt.changed, lt.gone, true
+		}
+		s.mu.Unlock()
+		// Made elsewhere (the command line) since the last sync.
+		s.syncNow(ctx)
+	}
+	return View{}, nil, nil, false
+}
+
+func (s *Service) syncNow(ctx context.Context) {
+	if s.cfg.Follow == nil {
+		return
+	}
+	if err := s.sync(ctx); err != nil {
+		s.log.Warn("reading the light keys", "err", err)
+	}
+}
+
+// sync serves the stored keys: it follows the new ones and forgets the
+// revoked ones. The store is the truth; the command line changes it from
+// another process.
+func (s *Service) sync(ctx context.Context) error {
+	if s.cfg.Follow == nil {
+		return nil
+	}
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	all, err := s.cfg.Store.Lights(ctx)
+	if err != nil {
+		return err
+	}
+	stored := map[string]server.Light{}
+	for _, l := range all {
+		stored[l.ID] = l
+	}
+	var added, removed []*light
+	s.mu.Lock()
+	if s.ctx.Err() != nil {
+		s.mu.Unlock()
+		return nil
+	}
+	for id, lt := range s.lights {
+		if _, ok := stored[id]; !ok {
+			delete(s.lights, id)
+			close(lt.gone)
+			removed = append(removed, lt)
+		}
+	}
+	for _, l := range all {
+		if lt := s.lights[l.ID]; lt == nil || lt.stop == nil {
+			if lt == nil {
+				lt = &light{l: l, changed: make(chan struct{}), gone: make(chan struct{}),
+					view: NewView(server.Presence{Availability: "PresenceUnknown", Activity: "PresenceUnknown", Stale: true, Updated: s.cfg.Now()})}
+				lt.hooks = s.startHooks(l)
+				s.lights[l.ID] = lt
+			}
+			added = append(added, lt)
+		}
+	}
+	s.mu.Unlock()
+
+	// Outside the lock: the watch tells a follower under its own lock,
+	// and the follower then takes this one.
+	for _, lt := range removed {
+		if lt.stop != nil {
+			lt.stop()
+		}
+		for _, sink := range s.cfg.Sinks {
+			sink.Forget(lt.l)
+		}
+		for _, h := range lt.hooks {
+			h.stop()
+		}
+	}
+	for _, lt := range added {
+		stop, err := s.cfg.Follow(ctx, lt.l.Account, &follower{s: s, lt: lt})
+		if err != nil {
+			s.log.Warn("following an account", "light", lt.l.ID, "account", lt.l.Account, "err", err)
+			continue
+		}
+		s.mu.Lock()
+		if s.lights[lt.l.ID] == lt {
+			lt.stop, stop = stop, nil
+		}
+		s.mu.Unlock()
+		if stop != nil { // revoked meanwhile
+			stop()
+		}
+	}
+	return nil
+}
+
+// follower is one key following its account.
+type follower struct {
+	s  *Service
+	lt *light
+}
+
+// Presence is called under the watch's lock: it keeps the view and wakes
+// whoever waits, and never blocks.
+func (f *follower) Presence(p server.Presence) {
+	v := NewView(p)
+	s, lt := f.s, f.lt
+	s.mu.Lock()
+	if s.lights[lt.l.ID] != lt {
+		s.mu.Unlock()
+		return
+	}
+	if v.ETag == lt.view.ETag {
+		s.mu.Unlock()
+		return
+	}
+	lt.view = v
+	close(lt.changed)
+	lt.changed = make(chan struct{})
+	hooks := lt.hooks
+	s.mu.Unlock()
+	for _, h := range hooks {
+		h.changed(v)
+	}
+	if lt.l.MQTT {
+		for _, sink := range s.cfg.Sinks {
+			sink.Publish(lt.l, v)
+		}
+	}
 }

@@ -80,6 +80,13 @@ type Config struct {
 	// PresenceEvery and CalendarEvery are the Graph polling periods.
 	PresenceEvery time.Duration
 	CalendarEvery time.Duration
+	// FollowEvery is the presence period of a followed account
+	// (DefaultFollowEvery when zero). PresenceBudget is Graph's presence
+	// limit for the tenant (DefaultPresenceBudget per 30 s when zero):
+	// placard's presence requests, all accounts together, stay under half
+	// of it, and periods stretch evenly to stay there.
+	FollowEvery    time.Duration
+	PresenceBudget limit.Rate
 	// Metrics receives counts; nil for none.
 	Metrics Metrics
 	// CodesPerScreen and CodesTotal bound how often device codes are
@@ -131,9 +138,12 @@ type Manager struct {
 	// started is when the manager started (Config.Now).
 	started time.Time
 
-	mu       sync.Mutex
-	sessions map[string]*session
-	watches  map[string]*watch
+	pace *pace
+
+	mu        sync.Mutex
+	sessions  map[string]*session
+	watches   map[string]*watch
+	followers map[Follower]string // by lower-case UPN, with or without a watch
 }
 
 // New returns a Manager; Close stops it.
@@ -181,6 +191,15 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.CalendarEvery == 0 {
 		cfg.CalendarEvery = 2 * time.Minute
 	}
+	if cfg.FollowEvery == 0 {
+		cfg.FollowEvery = DefaultFollowEvery
+	}
+	if cfg.PresenceBudget.Max == 0 {
+		cfg.PresenceBudget.Max = DefaultPresenceBudget
+	}
+	if cfg.PresenceBudget.Per == 0 {
+		cfg.PresenceBudget.Per = 30 * time.Second
+	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
 	}
@@ -199,6 +218,7 @@ func New(cfg Config) (*Manager, error) {
 		started:  cfg.Now(),
 		sessions: map[string]*session{},
 		watches:  map[string]*watch{},
+		pace:     newPace(cfg), followers: map[Follower]string{},
 	}
 	m.goroutine(m.keepHours)
 	m.goroutine(m.forgetWaitingScreens)

@@ -427,5 +427,12 @@ func (m *Manager) forgetIfUnused(ctx context.Context, accountID string) error {
 	if err := m.cfg.Store.DeleteAccount(ctx, accountID); err != nil && !server.IsNotFound(err) {
 		return fmt.Errorf("screens: deleting account %s: %w", accountID, err)
 	}
+	// Signed out everywhere: what only followed it is told so.
+	m.mu.Lock()
+	if w := m.watches[accountID]; w != nil && len(w.sessions) == 0 {
+		m.unfollowLocked(w)
+		m.stopIfUnusedLocked(w)
+	}
+	m.mu.Unlock()
 	return nil
 }

@@ -18,14 +18,21 @@ import (
 	"github.com/placard/placard/server/identity"
 )
 
-// watch is one signed-in account shown on one or more screens: one token
-// cache, one refresh, one Graph poll for all of them. Fields are guarded by
-// Manager.mu.
+// watch is one signed-in account shown on screens or followed (follow.go):
+// one token cache, one refresh, one Graph poll for all of them. Fields are
+// guarded by Manager.mu.
 type watch struct {
-	account  server.Account
-	sessions map[*session]bool
-	cancel   context.CancelFunc
-	data     accountData
+	account   server.Account
+	sessions  map[*session]bool
+	followers map[Follower]bool
+	cancel    context.CancelFunc
+	data      accountData
+	// presence is what followers were last told.
+	presence server.Presence
+	// wake cuts the poller's wait short: a screen now shows an account
+	// that was only followed and needs its calendar, or an account only
+	// shown is now followed and needs a faster pace.
+	wake chan struct{}
 }
 
 // accountData is what Graph said of the account, last time it answered.
@@ -53,16 +60,36 @@ func (m *Manager) attachWatchLocked(s *session, acct server.Account) {
 	}
 	w := m.watches[acct.ID]
 	if w == nil {
-		ctx, cancel := context.WithCancel(m.ctx)
-		w = &watch{account: acct, sessions: map[*session]bool{}, cancel: cancel,
-			data: accountData{name: acct.DisplayName}}
-		m.watches[acct.ID] = w
-		m.goroutine(func() { m.poll(ctx, w) })
+		w = m.startWatchLocked(acct)
+	} else if len(w.sessions) == 0 {
+		w.wakeUp() // the screen needs the calendar
 	}
 	w.sessions[s] = true
 	s.watch = w
 	s.phase, s.code, s.problem = wire.PhaseDashboard, nil, nil
 	m.publishLocked(s)
+}
+
+// startWatchLocked starts the account's watch, with the followers that
+// wait for it.
+func (m *Manager) startWatchLocked(acct server.Account) *watch {
+	ctx, cancel := context.WithCancel(m.ctx)
+	w := &watch{account: acct, sessions: map[*session]bool{}, followers: map[Follower]bool{}, cancel: cancel,
+		data: accountData{name: acct.DisplayName}, wake: make(chan struct{}, 1)}
+	// Until the first poll, followers hear "not read yet".
+	w.presence = server.Presence{Availability: presenceUnknown, Activity: presenceUnknown, Updated: m.cfg.Now(), Stale: true, SignedIn: true}
+	m.watches[acct.ID] = w
+	m.followLocked(w)
+	m.goroutine(func() { m.poll(ctx, w) })
+	return w
+}
+
+// wakeUp cuts the poller's wait short.
+func (w *watch) wakeUp() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
 }
 
 // detachWatchLocked takes the session off its account's watch, stopping the
@@ -75,12 +102,7 @@ func (m *Manager) detachWatchLocked(s *session) {
 	}
 	s.watch = nil
 	delete(w.sessions, s)
-	if len(w.sessions) == 0 {
-		w.cancel()
-		if m.watches[w.account.ID] == w {
-			delete(m.watches, w.account.ID)
-		}
-	}
+	m.stopIfUnusedLocked(w)
 }
 
 // poller is what one watch knows between polls.
@@ -92,10 +114,11 @@ type poller struct {
 	noCalendarUntil time.Time
 }
 
-// poll reads Graph for the account while a screen shows it: presence every
-// PresenceEvery, the calendar every CalendarEvery, the profile and photo
-// once, all in one JSON batch per tick, for every screen that shows the
-// account. It honours Retry-After and backs off with jitter on failures,
+// poll reads Graph for the account while a screen shows it or something
+// follows it: presence every PresenceEvery (FollowEvery when followed,
+// within the tenant's budget: pace), and for screens the calendar every
+// CalendarEvery and the profile and photo once, all in one JSON batch per
+// tick. It honours Retry-After and backs off with jitter on failures,
 // keeping the last data, marked stale.
 func (m *Manager) poll(ctx context.Context, w *watch) {
 	defer w.cancel() // also when the account's session ended (endAccount)
@@ -103,12 +126,20 @@ func (m *Manager) poll(ctx context.Context, w *watch) {
 	failures := 0
 	next := time.Now()
 	for ctx.Err() == nil {
+		if !m.pace.await(ctx) {
+			return
+		}
 		m.cfg.Metrics.PollLag(time.Since(next))
 		err := m.withToken(ctx, w, func(token string) error { return m.readAccount(ctx, w, &p, token) })
 		if ctx.Err() != nil {
 			return
 		}
-		wait := m.cfg.PresenceEvery
+		m.mu.Lock()
+		wait := m.periodLocked(w)
+		m.mu.Unlock()
+		if graph.StatusOf(err) == http.StatusTooManyRequests {
+			m.pace.throttled(time.Now())
+		}
 		switch {
 		case err == nil:
 			failures = 0
@@ -117,12 +148,19 @@ func (m *Manager) poll(ctx context.Context, w *watch) {
 			return
 		default:
 			failures++
-			wait = backoff(err, failures, m.cfg.PresenceEvery)
+			wait = max(backoff(err, failures, m.cfg.PresenceEvery), wait)
 			m.log.Warn("reading Microsoft Graph", "account", w.account.Username, "err", err, "retry_in", wait.String())
 			m.updateWatch(w, func(d *accountData) { d.stale = true })
 		}
 		next = time.Now().Add(wait)
-		if !sleep(ctx, wait) {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-w.wake:
+			t.Stop()
+			next = time.Now()
+		case <-ctx.Done():
+			t.Stop()
 			return
 		}
 	}
@@ -137,13 +175,19 @@ func calendarWindow(now time.Time) (time.Time, time.Time) {
 // readAccount makes one poll: one $batch with what is due.
 func (m *Manager) readAccount(ctx context.Context, w *watch, p *poller, token string) error {
 	now := m.cfg.Now()
+	m.mu.Lock()
+	// The calendar and profile are for screens: an account that is only
+	// followed costs one presence request a poll.
+	shown := len(w.sessions) > 0
+	m.mu.Unlock()
 	reqs := []graph.BatchRequest{{ID: "presence", Method: "GET", URL: "/me/presence"}}
-	wantCalendar := now.Sub(p.calendar) >= m.cfg.CalendarEvery && !now.Before(p.noCalendarUntil)
+	wantCalendar := shown && now.Sub(p.calendar) >= m.cfg.CalendarEvery && !now.Before(p.noCalendarUntil)
+	profile := shown && !p.profiled
 	if wantCalendar {
 		from, to := calendarWindow(now)
 		reqs = append(reqs, graph.BatchRequest{ID: "calendar", Method: "GET", URL: graph.CalendarViewPath(from, to), Headers: graph.UTCPreference()})
 	}
-	if !p.profiled {
+	if profile {
 		reqs = append(reqs,
 			graph.BatchRequest{ID: "me", Method: "GET", URL: "/me"},
 			graph.BatchRequest{ID: "photo", Method: "GET", URL: "/me/photo/$value"})
@@ -182,7 +226,7 @@ func (m *Manager) readAccount(ctx context.Context, w *watch, p *poller, token st
 	}
 	var me graph.User
 	var pic photo
-	if !p.profiled {
+	if profile {
 		if err := res["me"].Decode(&me); err != nil {
 			return err
 		}
@@ -207,7 +251,7 @@ func (m *Manager) readAccount(ctx context.Context, w *watch, p *poller, token st
 				d.events = nil
 			}
 		}
-		if !p.profiled {
+		if profile {
 			if me.DisplayName != "" {
 				d.name = me.DisplayName
 			}
@@ -220,7 +264,7 @@ func (m *Manager) readAccount(ctx context.Context, w *watch, p *poller, token st
 	if wantCalendar {
 		p.calendar = now
 	}
-	p.profiled = true
+	p.profiled = p.profiled || profile
 	return nil
 }
 
@@ -321,6 +365,7 @@ func (m *Manager) updateWatch(w *watch, f func(*accountData)) {
 	for s := range w.sessions {
 		m.publishLocked(s)
 	}
+	m.tellLocked(w)
 }
 
 // endsSession reports an identity failure that no retry will mend: the
@@ -389,6 +434,7 @@ func (m *Manager) endAccount(ctx context.Context, w *watch, cause error) {
 		m.showThenSignInLocked(s, p)
 	}
 	w.sessions = map[*session]bool{}
+	m.unfollowLocked(w)
 }
 
 // showThenSignInLocked shows a problem for the hold time, then starts the

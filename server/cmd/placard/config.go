@@ -54,6 +54,12 @@ type Config struct {
 	// SandboxAddr serves the sandbox's identity platform and Graph over
 	// HTTPS for other clients; empty for none.
 	SandboxAddr string
+	// PresenceEvery is the presence period of an account a light follows;
+	// PresenceBudget is Graph's presence limit per 30 s for the tenant,
+	// half of which placard uses.
+	PresenceEvery  time.Duration
+	PresenceBudget int
+
 	// SandboxUsers adds numbered demo users to the sandbox (load tests).
 	SandboxUsers int
 
@@ -95,6 +101,10 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.SandboxAddr, "sandbox-addr", env("PLACARD_SANDBOX_ADDR", ""), "also serve the sandbox's identity platform and Graph over HTTPS on this address for other clients, e.g. 127.0.0.1:9443 (PLACARD_SANDBOX_ADDR)")
 	sandboxUsers, sandboxUsersErr := strconv.Atoi(env("PLACARD_SANDBOX_USERS", "0"))
 	fs.IntVar(&c.SandboxUsers, "sandbox-users", sandboxUsers, "add this many numbered demo users to the sandbox (user0001@placard.example, ...), for load tests (PLACARD_SANDBOX_USERS)")
+	presenceEvery, presenceEveryErr := time.ParseDuration(env("PLACARD_PRESENCE_EVERY", "5s"))
+	fs.DurationVar(&c.PresenceEvery, "presence-every", presenceEvery, "how often the presence of an account that a light follows is read, budget allowing (PLACARD_PRESENCE_EVERY)")
+	presenceBudget, presenceBudgetErr := strconv.Atoi(env("PLACARD_PRESENCE_BUDGET", strconv.Itoa(screens.DefaultPresenceBudget)))
+	fs.IntVar(&c.PresenceBudget, "presence-budget", presenceBudget, "Graph's presence requests allowed per 30 s for the tenant; placard uses half, and stretches its polls to stay there (PLACARD_PRESENCE_BUDGET)")
 	sec := securityFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -111,6 +121,18 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if c.SandboxUsers < 0 || c.SandboxUsers > sandbox.MaxNumberedUsers {
 		bad("-sandbox-users %d must be between 0 and %d", c.SandboxUsers, sandbox.MaxNumberedUsers)
+	}
+	if presenceEveryErr != nil {
+		bad("PLACARD_PRESENCE_EVERY %q must be a duration, e.g. 5s", getenv("PLACARD_PRESENCE_EVERY"))
+	}
+	if presenceBudgetErr != nil {
+		bad("PLACARD_PRESENCE_BUDGET %q must be a number, e.g. 1500", getenv("PLACARD_PRESENCE_BUDGET"))
+	}
+	if c.PresenceEvery < time.Second || c.PresenceEvery > 10*time.Minute {
+		bad("-presence-every %v must be between 1s and 10m", c.PresenceEvery)
+	}
+	if c.PresenceBudget < 2 {
+		bad("-presence-budget %d must be 2 or more (Graph's limit per 30 s: 1500 on its older pages, 10000 on its current one)", c.PresenceBudget)
 	}
 	if quickBookErr != nil {
 		bad("PLACARD_QUICK_BOOK %q must be true or false", getenv("PLACARD_QUICK_BOOK"))

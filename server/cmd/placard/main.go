@@ -30,6 +30,7 @@ import (
 	"github.com/placard/placard/server/hub"
 	"github.com/placard/placard/server/identity"
 	"github.com/placard/placard/server/lights"
+	"github.com/placard/placard/server/limit"
 	"github.com/placard/placard/server/metrics"
 	"github.com/placard/placard/server/postgres"
 	"github.com/placard/placard/server/sandbox"
@@ -104,6 +105,10 @@ type Main struct {
 	// TuneHTTP adjusts the HTTP surface before it serves (tests shorten
 	// the pages' refresh periods).
 	TuneHTTP func(*httpd.Server)
+	// Webhooks tunes how light keys' webhooks are sent, and Heartbeat
+	// the comments of idle presence streams (tests shorten them).
+	Webhooks  lights.WebhookConfig
+	Heartbeat time.Duration
 
 	// Set by Run.
 	Log       *slog.Logger
@@ -276,6 +281,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 		CodesPerScreen: cfg.CodesPerScreen,
 		CodesTotal:     cfg.codesTotal(),
+
+		FollowEvery:    cfg.PresenceEvery,
+		PresenceBudget: limit.Rate{Max: cfg.PresenceBudget, Per: 30 * time.Second},
 	}
 	if m.Tune != nil {
 		m.Tune(&scfg)
@@ -309,7 +317,18 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.Sandbox != nil {
 		h.Sandbox = m.Sandbox.Handler()
 	}
-	m.Lights = lights.NewService(lights.Config{Store: m.Store, Log: m.Log})
+	m.Lights = lights.NewService(lights.Config{
+		Store: m.Store,
+		Log:   m.Log,
+		Follow: func(ctx context.Context, upn string, f lights.Follower) (func(), error) {
+			return m.Screens.Follow(ctx, upn, f)
+		},
+		Webhooks: m.Webhooks,
+	})
+	if err := m.Lights.Start(ctx); err != nil {
+		return fmt.Errorf("serving the light keys: %w", err)
+	}
+	h.Presence = &httpd.Presence{Lights: m.Lights, Log: m.Log, Heartbeat: m.Heartbeat}
 	m.Admin = &httpd.Admin{
 		Screens:       m.Screens,
 		Lights:        m.Lights,
@@ -340,6 +359,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
 	}
+	// Presence streams end when the server shuts down, so that it does
+	// not wait on them.
+	m.srv.RegisterOnShutdown(m.Lights.Close)
 	m.serveDone = make(chan struct{})
 	go func() {
 		defer close(m.serveDone)
@@ -413,6 +435,9 @@ func (m *Main) Close() error {
 	}
 	if m.Admin != nil {
 		m.Admin.Close()
+	}
+	if m.Lights != nil {
+		m.Lights.Close()
 	}
 	if m.Screens != nil {
 		m.Screens.Close()
