@@ -1,6 +1,7 @@
 # placard: `make run` starts the sandbox, `make test` runs every test.
 # Nothing here needs more than Go, except the browser tests (Chromium, which
-# `make test` installs with apt-get when it can) and the Wasm tests (Node.js).
+# `make test` installs with apt-get when it can), the Wasm tests (Node.js) and
+# the MQTT tests (Debian's mosquitto, installed the same way).
 
 GO          ?= go
 export CGO_ENABLED ?= 0
@@ -18,7 +19,7 @@ ARGS        ?=
 APP_SRC    := go.mod go.sum $(shell find app -name '*.go')
 SERVER_SRC := $(shell find server web/static -type f) web/web.go
 
-.PHONY: run build wasm test test-go test-wasm lint fuzz fuzz-short bench vuln clean chromium node screenshots axe postgresql acorn
+.PHONY: run build wasm test test-go test-wasm lint fuzz fuzz-short bench vuln clean chromium node screenshots axe postgresql acorn mosquitto
 
 ## run: build everything and start the edge server in sandbox mode on :8080
 run: build
@@ -40,7 +41,7 @@ $(WASM).br: $(WASM) server/cmd/precompress/main.go
 	$(GO) run ./server/cmd/precompress -brotli $(BROTLI) $(WASM)
 
 ## test: every test: lint, unit, integration, Wasm, fuzzing (bounded) and browser tests
-test: wasm chromium node axe acorn postgresql lint test-wasm test-go fuzz-short
+test: wasm chromium node axe acorn postgresql mosquitto lint test-wasm test-go fuzz-short
 
 test-go: $(WASM).br
 	$(GO) test -count=1 -timeout 8m ./...
@@ -110,6 +111,13 @@ chromium:
 # and root). With CI=true a PostgreSQL test that finds none fails.
 postgresql:
 	@$(call debian,test -n "$$PLACARD_TEST_DATABASE_URL" || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1,postgresql,the PostgreSQL tests,true)
+
+# Debian's mosquitto, the MQTT broker the light keys' tests start on a
+# loopback port of their own: installed when missing and root, else
+# explained (the tests skip). With CI=true an MQTT test that finds no
+# broker fails.
+mosquitto:
+	@$(call debian,command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto,mosquitto,the MQTT tests,true)
 
 # Node.js runs the Wasm tests (GOOS=js), as Go's go_js_wasm_exec does.
 node:

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/placard/placard/server/mqtt"
 	"github.com/placard/placard/server/sandbox"
 	"github.com/placard/placard/server/screens"
 )
@@ -59,6 +60,10 @@ type Config struct {
 	// half of which placard uses.
 	PresenceEvery  time.Duration
 	PresenceBudget int
+	// MQTTURL is the broker that light keys made with MQTT publish to;
+	// MQTTCA the certificate authorities of an mqtts:// one.
+	MQTTURL string
+	MQTTCA  string
 
 	// SandboxUsers adds numbered demo users to the sandbox (load tests).
 	SandboxUsers int
@@ -105,6 +110,8 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.PresenceEvery, "presence-every", presenceEvery, "how often the presence of an account that a light follows is read, budget allowing (PLACARD_PRESENCE_EVERY)")
 	presenceBudget, presenceBudgetErr := strconv.Atoi(env("PLACARD_PRESENCE_BUDGET", strconv.Itoa(screens.DefaultPresenceBudget)))
 	fs.IntVar(&c.PresenceBudget, "presence-budget", presenceBudget, "Graph's presence requests allowed per 30 s for the tenant; placard uses half, and stretches its polls to stay there (PLACARD_PRESENCE_BUDGET)")
+	fs.StringVar(&c.MQTTURL, "mqtt-url", env("PLACARD_MQTT_URL", ""), "MQTT broker for light keys made with MQTT, with Home Assistant discovery: mqtt://[user:password@]host:1883 or mqtts://...:8883 (PLACARD_MQTT_URL)")
+	fs.StringVar(&c.MQTTCA, "mqtt-ca", env("PLACARD_MQTT_CA", ""), "PEM file of the certificate authorities of an mqtts:// broker; the system's by default (PLACARD_MQTT_CA)")
 	sec := securityFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -133,6 +140,15 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if c.PresenceBudget < 2 {
 		bad("-presence-budget %d must be 2 or more (Graph's limit per 30 s: 1500 on its older pages, 10000 on its current one)", c.PresenceBudget)
+	}
+	if c.MQTTURL != "" {
+		if err := mqtt.CheckURL(c.MQTTURL); err != nil {
+			errs = append(errs, err)
+		} else if c.MQTTCA != "" && !strings.HasPrefix(c.MQTTURL, "mqtts://") {
+			bad("-mqtt-ca is for an mqtts:// broker: use mqtts:// in -mqtt-url, or drop -mqtt-ca")
+		}
+	} else if c.MQTTCA != "" {
+		bad("-mqtt-ca is set without -mqtt-url: name the broker too")
 	}
 	if quickBookErr != nil {
 		bad("PLACARD_QUICK_BOOK %q must be true or false", getenv("PLACARD_QUICK_BOOK"))

@@ -32,6 +32,7 @@ import (
 	"github.com/placard/placard/server/lights"
 	"github.com/placard/placard/server/limit"
 	"github.com/placard/placard/server/metrics"
+	"github.com/placard/placard/server/mqtt"
 	"github.com/placard/placard/server/postgres"
 	"github.com/placard/placard/server/sandbox"
 	"github.com/placard/placard/server/screens"
@@ -121,6 +122,7 @@ type Main struct {
 	Metrics   *metrics.Metrics
 	Admin     *httpd.Admin
 	Lights    *lights.Service
+	MQTT      *mqtt.Publisher // nil without -mqtt-url
 
 	// SandboxListener serves the sandbox to other clients (-sandbox-addr).
 	SandboxListener *sandbox.Listener
@@ -317,7 +319,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.Sandbox != nil {
 		h.Sandbox = m.Sandbox.Handler()
 	}
+	var sinks []lights.Sink
+	if cfg.MQTTURL != "" {
+		m.MQTT, err = mqtt.New(mqtt.Config{URL: cfg.MQTTURL, CAFile: cfg.MQTTCA, Log: m.Log, ClientID: "placard-" + hostname()})
+		if err != nil {
+			return err
+		}
+		sinks = append(sinks, m.MQTT)
+	}
 	m.Lights = lights.NewService(lights.Config{
+		Sinks: sinks,
 		Store: m.Store,
 		Log:   m.Log,
 		Follow: func(ctx context.Context, upn string, f lights.Follower) (func(), error) {
@@ -439,6 +450,9 @@ func (m *Main) Close() error {
 	if m.Lights != nil {
 		m.Lights.Close()
 	}
+	if m.MQTT != nil {
+		m.MQTT.Close()
+	}
 	if m.Screens != nil {
 		m.Screens.Close()
 	}
@@ -504,4 +518,13 @@ func microsoftAuthority(authority string) bool {
 		return true
 	}
 	return strings.HasSuffix(host, ".ciamlogin.com")
+}
+
+// hostname names this server to an MQTT broker.
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "edge"
+	}
+	return h
 }
