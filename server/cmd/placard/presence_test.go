@@ -108,10 +108,15 @@ func openStream(t *testing.T, m *Main, key, lastID string) (<-chan sseEvent, *ht
 	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("the stream answered %s %q", res.Status, res.Header.Get("Content-Type"))
 	}
+	return readEvents(res.Body), res
+}
+
+// readEvents parses an event stream; the channel closes when it ends.
+func readEvents(body io.Reader) <-chan sseEvent {
 	ch := make(chan sseEvent, 64)
 	go func() {
 		defer close(ch)
-		sc := bufio.NewScanner(res.Body)
+		sc := bufio.NewScanner(body)
 		var e sseEvent
 		for sc.Scan() {
 			line := sc.Text()
@@ -131,7 +136,7 @@ func openStream(t *testing.T, m *Main, key, lastID string) (<-chan sseEvent, *ht
 			}
 		}
 	}()
-	return ch, res
+	return ch
 }
 
 // nextEvent returns the stream's next data event, skipping heartbeats.
