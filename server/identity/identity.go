@@ -60,8 +60,9 @@ type Config struct {
 	BrowserURL func(string) string
 }
 
-// Client is the edge server's identity: it runs device-code sign-ins and
-// hands out access tokens for signed-in accounts.
+// Client is the edge server's identity: it runs sign-ins (device code, or
+// authorization code with PKCE) and hands out access tokens for signed-in
+// accounts.
 //
 // Each account has a lock, held while its cache is read and maybe
 // refreshed, saved after a sign-in, or deleted. So one refresh token is
