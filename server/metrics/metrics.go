@@ -24,6 +24,8 @@ type Metrics struct {
 	messages  *prometheus.CounterVec
 	polls     prometheus.Counter
 	pollLag   prometheus.Histogram
+	owned     prometheus.Gauge
+	leases    *prometheus.CounterVec
 }
 
 // New returns the metrics, registered with the Go and process collectors.
@@ -53,8 +55,14 @@ func New() *Metrics {
 			Help:    "How late a poll of Microsoft Graph started after it was due.",
 			Buckets: []float64{.01, .05, .1, .5, 1, 5, 15, 60},
 		}),
+		owned: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "placard_accounts_owned", Help: "Accounts this replica owns now: it alone reads Graph and refreshes tokens for them.",
+		}),
+		leases: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "placard_lease_changes_total", Help: "Accounts' leases this replica gained or lost.",
+		}, []string{"change"}),
 	}
-	m.reg.MustRegister(m.screens, m.signIns, m.refreshes, m.graph, m.messages, m.polls, m.pollLag,
+	m.reg.MustRegister(m.screens, m.signIns, m.refreshes, m.graph, m.messages, m.polls, m.pollLag, m.owned, m.leases,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -66,6 +74,17 @@ func (m *Metrics) Handler() http.Handler {
 
 // SignIn counts a sign-in's outcome.
 func (m *Metrics) SignIn(outcome string) { m.signIns.WithLabelValues(outcome).Inc() }
+
+// Lease counts an account's lease gained (true) or lost by this replica.
+func (m *Metrics) Lease(gained bool) {
+	if gained {
+		m.owned.Inc()
+		m.leases.WithLabelValues("gained").Inc()
+		return
+	}
+	m.owned.Dec()
+	m.leases.WithLabelValues("lost").Inc()
+}
 
 // TokenRefresh counts a refresh's outcome.
 func (m *Metrics) TokenRefresh(outcome string) { m.refreshes.WithLabelValues(outcome).Inc() }

@@ -90,6 +90,23 @@ var migrations = []string{
 		webhook_secret BYTEA NOT NULL,
 		created_at     TIMESTAMPTZ
 	);`,
+	// Replicas: an account's lease (one owner polls Graph and refreshes
+	// its tokens), its data as the owner read it, and the device codes
+	// asked for by every replica in the last minutes.
+	`CREATE TABLE leases (
+		account_id TEXT PRIMARY KEY,
+		owner      TEXT NOT NULL,
+		expires_at TIMESTAMPTZ NOT NULL,
+		epoch      BIGINT NOT NULL DEFAULT 1
+	);
+	CREATE TABLE account_data (
+		account_id TEXT PRIMARY KEY,
+		version    BIGINT NOT NULL,
+		data       BYTEA NOT NULL,
+		updated_at TIMESTAMPTZ NOT NULL
+	);
+	CREATE TABLE code_requests (at TIMESTAMPTZ NOT NULL);
+	CREATE INDEX code_requests_at ON code_requests(at);`,
 }
 
 // Open connects to the database at url (postgres://user:pass@host/db) and

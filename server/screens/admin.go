@@ -126,6 +126,7 @@ func (m *Manager) edit(ctx context.Context, id, doing string, change func(*serve
 	ev.ScreenID, ev.ScreenName, ev.Outcome = sc.ID, sc.Name, "ok"
 	m.audit(ctx, ev)
 	m.reload(ctx, sc.ID)
+	m.publishScreen(ctx, sc.ID)
 	return sc, nil
 }
 

@@ -142,10 +142,11 @@ func (m *Manager) Approve(ctx context.Context, ref, by string) (server.Screen, e
 		return sc, err
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if s := m.sessions[sc.ID]; s != nil {
 		m.enrollLocked(s, sc)
 	}
+	m.mu.Unlock()
+	m.publishScreen(ctx, sc.ID)
 	return sc, nil
 }
 
@@ -225,6 +226,7 @@ func (m *Manager) Revoke(ctx context.Context, id, by string) (server.Screen, err
 	m.audit(ctx, server.AuditEvent{Kind: server.AuditScreenRevoked, ScreenID: sc.ID, ScreenName: sc.Name,
 		Account: upn, Outcome: "ok", Detail: "by " + by})
 	m.drop(id, "this screen was revoked by an administrator")
+	m.publishScreen(ctx, id)
 	if sc.AccountID != "" {
 		if err := m.forgetIfUnused(ctx, sc.AccountID); err != nil {
 			return sc, err

@@ -60,9 +60,18 @@ func (m *Manager) AllowCode(who string) error {
 	if ok, retry := m.codes.perScreen.Allow(who); !ok {
 		return codeLimitError(retry, fmt.Sprintf("this screen asked for %s", m.codes.perScreen.Rate()))
 	}
-	if ok, retry := m.codes.total.Allow("all"); !ok {
+	total := m.codes.total.Rate()
+	ok, retry, err := m.cfg.Cluster.AllowCode(m.ctx, total.Max, total.Per)
+	if err != nil {
+		// The count of every replica's codes cannot be read: refuse
+		// rather than exceed it.
 		m.codes.perScreen.Undo(who)
-		return codeLimitError(retry, fmt.Sprintf("the edge server asked for %s for all screens together", m.codes.total.Rate()))
+		m.log.Warn("counting sign-in codes", "err", err)
+		return codeLimitError(m.cfg.Now().Add(m.cfg.ProblemHold), "the count of codes for all screens cannot be read now")
+	}
+	if !ok {
+		m.codes.perScreen.Undo(who)
+		return codeLimitError(retry, fmt.Sprintf("the edge server asked for %s for all screens together", total))
 	}
 	return nil
 }

@@ -102,6 +102,13 @@ type Config struct {
 	// as seen (LastSeen): an hour by default. They are also when they
 	// connect and when they go.
 	SeenEvery time.Duration
+	// Cluster is what replicas share: who owns each account, its data as
+	// its owner read it, word of screens changed elsewhere, the limit of
+	// codes for all. Nil for an edge server that runs alone.
+	Cluster server.Cluster
+	// LeaseRenew is how often a watch renews (or tries to take) its
+	// account's lease: 3 s by default, well within a lease.
+	LeaseRenew time.Duration
 	// EnrollPoll is how often a screen that waits for enrollment reads its
 	// record again, so that an approval made by the CLI (another process)
 	// is noticed: 3 s by default.
@@ -113,6 +120,8 @@ type Metrics interface {
 	SignIn(outcome string)
 	TokenRefresh(outcome string)
 	PollLag(d time.Duration)
+	// Lease counts an account's lease gained (true) or lost.
+	Lease(gained bool)
 }
 
 type noMetrics struct{}
@@ -120,6 +129,7 @@ type noMetrics struct{}
 func (noMetrics) SignIn(string)         {}
 func (noMetrics) TokenRefresh(string)   {}
 func (noMetrics) PollLag(time.Duration) {}
+func (noMetrics) Lease(bool)            {}
 
 // Manager runs the screens' sessions and the accounts' watches.
 type Manager struct {
@@ -209,6 +219,9 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.SeenEvery == 0 {
 		cfg.SeenEvery = time.Hour
 	}
+	if cfg.LeaseRenew == 0 {
+		cfg.LeaseRenew = 3 * time.Second
+	}
 	if cfg.EnrollPoll == 0 {
 		cfg.EnrollPoll = 3 * time.Second
 	}
@@ -220,6 +233,10 @@ func New(cfg Config) (*Manager, error) {
 		watches:  map[string]*watch{},
 		pace:     newPace(cfg), followers: map[Follower]string{},
 	}
+	if m.cfg.Cluster == nil {
+		m.cfg.Cluster = alone{codes: m.codes.total}
+	}
+	m.goroutine(m.hear)
 	m.goroutine(m.keepHours)
 	m.goroutine(m.forgetWaitingScreens)
 	m.goroutine(m.keepSeen)

@@ -407,6 +407,7 @@ func (m *Manager) SignOut(ctx context.Context, screenID, by string) (server.Scre
 		m.showThenSignInLocked(s, wire.Problem{Kind: wire.ProblemSignedOut})
 	}
 	m.mu.Unlock()
+	m.publishScreen(ctx, screenID)
 	return sc, m.forgetIfUnused(ctx, accountID)
 }
 

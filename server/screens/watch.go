@@ -21,6 +21,11 @@ import (
 // watch is one signed-in account shown on screens or followed (follow.go):
 // one token cache, one refresh, one Graph poll for all of them. Fields are
 // guarded by Manager.mu.
+//
+// With several replicas, an account's watch runs on every replica that
+// shows or follows it, and only the one that owns the account (its lease
+// in the Cluster) polls Graph and refreshes its tokens; it publishes what
+// it read, and the others show that.
 type watch struct {
 	account   server.Account
 	sessions  map[*session]bool
@@ -31,9 +36,16 @@ type watch struct {
 	presence server.Presence
 	// wake cuts the poller's wait short: a screen now shows an account
 	// that was only followed and needs its calendar, or an account only
-	// shown is now followed and needs a faster pace.
+	// shown is now followed and needs a faster pace; the account's lease
+	// changed hands, or its owner published new data.
 	wake chan struct{}
+	// until is when this replica's lease on the account may lapse: it
+	// owns the account (polls, refreshes) only before then.
+	until time.Time
 }
+
+// ownsLocked reports whether this replica owns the account now.
+func (w *watch) ownsLocked() bool { return time.Now().Before(w.until) }
 
 // accountData is what Graph said of the account, last time it answered.
 type accountData struct {
@@ -80,6 +92,7 @@ func (m *Manager) startWatchLocked(acct server.Account) *watch {
 	w.presence = server.Presence{Availability: presenceUnknown, Activity: presenceUnknown, Updated: m.cfg.Now(), Stale: true, SignedIn: true}
 	m.watches[acct.ID] = w
 	m.followLocked(w)
+	m.goroutine(func() { m.keepLease(ctx, w) })
 	m.goroutine(func() { m.poll(ctx, w) })
 	return w
 }
@@ -119,13 +132,39 @@ type poller struct {
 // within the tenant's budget: pace), and for screens the calendar every
 // CalendarEvery and the profile and photo once, all in one JSON batch per
 // tick. It honours Retry-After and backs off with jitter on failures,
-// keeping the last data, marked stale.
+// keeping the last data, marked stale. While another replica owns the
+// account, it shows what that one published instead, and polls at once
+// when it takes the account over.
 func (m *Manager) poll(ctx context.Context, w *watch) {
 	defer w.cancel() // also when the account's session ended (endAccount)
 	var p poller
 	failures := 0
 	next := time.Now()
+	owned := false
 	for ctx.Err() == nil {
+		m.mu.Lock()
+		owns := w.ownsLocked()
+		m.mu.Unlock()
+		if owns != owned {
+			// A new owner reads everything again.
+			owned, p, failures = owns, poller{}, 0
+		}
+		if !owned {
+			// Woken by its owner's word of new data or by a change of
+			// lease; now and then by itself, for word that was lost.
+			m.follow(ctx, w)
+			t := time.NewTimer(m.cfg.PresenceEvery)
+			select {
+			case <-t.C:
+			case <-w.wake:
+				t.Stop()
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+			next = time.Now()
+			continue
+		}
 		if !m.pace.await(ctx) {
 			return
 		}
@@ -357,11 +396,108 @@ func (m *Manager) countRefresh(src identity.TokenSource, err error) {
 	}
 }
 
-// updateWatch changes the account's data and publishes it to its screens.
+// updateWatch changes the account's data and publishes it to its screens
+// and followers and, when this replica owns the account, to the other
+// replicas.
 func (m *Manager) updateWatch(w *watch, f func(*accountData)) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	f(&w.data)
+	for s := range w.sessions {
+		m.publishLocked(s)
+	}
+	m.tellLocked(w)
+	owned := w.ownsLocked()
+	data, err := encodeData(w.data)
+	m.mu.Unlock()
+	if !owned {
+		return
+	}
+	if err != nil {
+		m.log.Error("encoding an account's data", "account", w.account.Username, "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(m.ctx, 5*time.Second)
+	defer cancel()
+	if err := m.cfg.Cluster.PublishAccount(ctx, w.account.ID, data); err != nil && ctx.Err() == nil {
+		m.log.Warn("publishing an account's data to the other replicas", "account", w.account.Username, "err", err)
+	}
+}
+
+// keepLease takes or renews this replica's lease on the account every
+// LeaseRenew while the watch runs, and gives it up when the watch stops,
+// so that another replica that shows the account takes it over at once.
+func (m *Manager) keepLease(ctx context.Context, w *watch) {
+	id := w.account.ID
+	defer func() {
+		m.mu.Lock()
+		had := w.ownsLocked()
+		w.until = time.Time{}
+		m.mu.Unlock()
+		if had {
+			m.cfg.Metrics.Lease(false)
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := m.cfg.Cluster.Release(rctx, id); err != nil {
+			m.log.Warn("giving an account's lease up", "account", w.account.Username, "err", err)
+		}
+	}()
+	for {
+		// A renewal that cannot answer within LeaseRenew counts as
+		// failed: the lease runs out on its own, and then this replica
+		// stops polling.
+		rctx, cancel := context.WithTimeout(ctx, m.cfg.LeaseRenew)
+		until, err := m.cfg.Cluster.Own(rctx, id)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			m.log.Warn("renewing an account's lease", "account", w.account.Username, "err", err)
+		}
+		m.mu.Lock()
+		had := w.ownsLocked()
+		if err == nil {
+			w.until = until
+		}
+		has := w.ownsLocked()
+		if had != has {
+			w.wakeUp()
+		}
+		m.mu.Unlock()
+		if had != has {
+			m.cfg.Metrics.Lease(has)
+			m.log.Info("account lease", "account", w.account.Username, "owned", has)
+		}
+		if !sleep(ctx, m.cfg.LeaseRenew) {
+			return
+		}
+	}
+}
+
+// follow shows the account's data as its owner published it last.
+func (m *Manager) follow(ctx context.Context, w *watch) {
+	b, err := m.cfg.Cluster.AccountData(ctx, w.account.ID)
+	if server.IsNotFound(err) {
+		return // its owner has not read Graph yet
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			m.log.Warn("reading an account's data", "account", w.account.Username, "err", err)
+		}
+		return
+	}
+	d, err := decodeData(b)
+	if err != nil {
+		m.log.Error("reading an account's data", "account", w.account.Username, "err", err)
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w.ownsLocked() {
+		return // taken over meanwhile: its own poll comes next
+	}
+	w.data = d
 	for s := range w.sessions {
 		m.publishLocked(s)
 	}
@@ -421,6 +557,7 @@ func (m *Manager) endAccount(ctx context.Context, w *watch, cause error) {
 		}
 		m.audit(ctx, server.AuditEvent{Kind: server.AuditRefreshFailed, ScreenID: sc.ID, ScreenName: sc.Name,
 			Account: w.account.Username, Outcome: identity.KindOf(cause).String(), Detail: detail(cause)})
+		m.publishScreen(ctx, sc.ID)
 	}
 	p := problemOf(cause)
 	m.mu.Lock()

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -123,6 +124,11 @@ type Main struct {
 	Admin     *httpd.Admin
 	Lights    *lights.Service
 	MQTT      *mqtt.Publisher // nil without -mqtt-url
+
+	// Cluster is what replicas share, with -database; Replica names this
+	// one in it.
+	Cluster *postgres.Cluster
+	Replica string
 
 	// SandboxListener serves the sandbox to other clients (-sandbox-addr).
 	SandboxListener *sandbox.Listener
@@ -269,7 +275,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Hub = hub.New(sockets, hub.Options{Log: m.Log, Metrics: m.Metrics, Origins: cfg.Origins})
 	gc := graph.New(cfg.GraphURL, hc)
 	gc.Observe = m.Metrics.GraphRequest
+	var cluster server.Cluster
+	if pg, ok := m.Store.(*postgres.Store); ok {
+		m.Replica = replicaName()
+		m.Cluster = postgres.NewCluster(pg, m.Replica, LeaseTTL, m.Log)
+		cluster = m.Cluster
+	}
 	scfg := screens.Config{
+		Cluster:    cluster,
 		Store:      m.Store,
 		Identity:   id,
 		Graph:      gc,
@@ -527,4 +540,18 @@ func hostname() string {
 		return "edge"
 	}
 	return h
+}
+
+// LeaseTTL is how long a replica owns an account without renewing its
+// lease (every 3 s): a replica that dies loses its accounts to the others
+// within this time and one renewal, under 15 s.
+const LeaseTTL = 10 * time.Second
+
+// replicaName names this process among the replicas: the host and a random
+// part, so that a restarted replica is a new one.
+func replicaName() string {
+	host := hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return fmt.Sprintf("%s-%x", host, b)
 }

@@ -1,0 +1,148 @@
+package screens
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/graph"
+	"github.com/placard/placard/server/limit"
+)
+
+// alone is the cluster of an edge server that runs by itself (SQLite):
+// every account is its own, nobody else publishes anything, and its limit
+// of device codes is in memory.
+type alone struct {
+	codes *limit.Limiter
+}
+
+var _ server.Cluster = (*alone)(nil)
+
+// forever is the lease of an edge server that runs alone.
+var forever = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func (alone) Own(context.Context, string) (time.Time, error)       { return forever, nil }
+func (alone) Release(context.Context, string) error                { return nil }
+func (alone) PublishAccount(context.Context, string, []byte) error { return nil }
+func (alone) AccountData(context.Context, string) ([]byte, error)  { return nil, server.ErrNotFound }
+func (alone) PublishScreen(context.Context, string) error          { return nil }
+func (alone) Changes(ctx context.Context) <-chan server.Change     { return nil }
+func (a alone) AllowCode(_ context.Context, _ int, _ time.Duration) (bool, time.Time, error) {
+	ok, retry := a.codes.Allow("all")
+	return ok, retry, nil
+}
+
+// published is an account's data as its owner publishes it to the other
+// replicas: what accountData holds, exported.
+type published struct {
+	Name      string         `json:"name"`
+	Photo     []byte         `json:"photo,omitempty"`
+	PhotoType string         `json:"photo_type,omitempty"`
+	Presence  *wire.Presence `json:"presence,omitempty"`
+	Events    []graph.Event  `json:"events,omitempty"`
+	Calendar  bool           `json:"calendar"`
+	Fresh     time.Time      `json:"fresh"`
+	Stale     bool           `json:"stale"`
+}
+
+func encodeData(d accountData) ([]byte, error) {
+	return json.Marshal(published{Name: d.name, Photo: d.photo.data, PhotoType: d.photo.ctype, Presence: d.presence,
+		Events: d.events, Calendar: d.calendar, Fresh: d.fresh, Stale: d.stale})
+}
+
+func decodeData(b []byte) (accountData, error) {
+	var p published
+	if err := json.Unmarshal(b, &p); err != nil {
+		return accountData{}, fmt.Errorf("reading an account's published data: %w", err)
+	}
+	d := accountData{name: p.Name, presence: p.Presence, events: p.Events, calendar: p.Calendar, fresh: p.Fresh, stale: p.Stale}
+	if len(p.Photo) > 0 {
+		d.photo = newPhoto(p.Photo, p.PhotoType)
+	}
+	return d, nil
+}
+
+// hear applies what other replicas publish: an account's new data to its
+// screens here, a screen's changed record to its session here.
+func (m *Manager) hear() {
+	changes := m.cfg.Cluster.Changes(m.ctx)
+	if changes == nil {
+		return
+	}
+	for ch := range changes {
+		switch ch.Kind {
+		case server.ChangeAccount:
+			m.mu.Lock()
+			if w := m.watches[ch.ID]; w != nil {
+				w.wakeUp()
+			}
+			m.mu.Unlock()
+		case server.ChangeScreen:
+			m.screenChanged(m.ctx, ch.ID)
+		case server.ChangeResync:
+			m.mu.Lock()
+			ids := make([]string, 0, len(m.sessions))
+			for id := range m.sessions {
+				ids = append(ids, id)
+			}
+			for _, w := range m.watches {
+				w.wakeUp()
+			}
+			m.mu.Unlock()
+			for _, id := range ids {
+				m.screenChanged(m.ctx, id)
+			}
+		}
+	}
+}
+
+// publishScreen tells the other replicas that a screen's record changed,
+// so that the one its browser is connected to shows the change at once.
+func (m *Manager) publishScreen(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := m.cfg.Cluster.PublishScreen(ctx, id); err != nil {
+		m.log.Warn("telling the other replicas of a screen's change", "screen", id, "err", err)
+	}
+}
+
+// screenChanged brings a screen's session here in line with its stored
+// record after another replica changed it: approved, renamed, new
+// settings, signed out, or revoked.
+func (m *Manager) screenChanged(ctx context.Context, id string) {
+	m.mu.Lock()
+	known := m.sessions[id] != nil
+	m.mu.Unlock()
+	if !known {
+		return
+	}
+	sc, err := m.cfg.Store.Screen(ctx, id)
+	if server.IsNotFound(err) {
+		m.drop(id, "this screen was revoked by an administrator")
+		return
+	}
+	if err != nil {
+		m.log.Warn("reading a screen another replica changed", "screen", id, "err", err)
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.sessions[id]
+	if s == nil {
+		return
+	}
+	if sc.Enrolled && !s.screen.Enrolled {
+		m.enrollLocked(s, sc)
+	}
+	s.screen.Name, s.screen.Settings = sc.Name, sc.Settings
+	if sc.AccountID == "" && s.watch != nil {
+		s.screen.AccountID = ""
+		m.detachWatchLocked(s)
+		m.showThenSignInLocked(s, wire.Problem{Kind: wire.ProblemSignedOut})
+		return
+	}
+	m.publishLocked(s)
+}
