@@ -359,7 +359,10 @@ func (s *Sandbox) Authorize(authorizeURL, upn string) (string, error) {
 	if upn == "" {
 		form.Set("action", "decline")
 	}
-	r := httptest.NewRequest(http.MethodPost, "/"+tenant+AuthorizePath+"?"+u.RawQuery, strings.NewReader(form.Encode()))
+	r, err := http.NewRequest(http.MethodPost, "https://"+LoginHost+"/"+url.PathEscape(tenant)+AuthorizePath+"?"+u.RawQuery, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", fmt.Errorf("sandbox: authorization URL: %w", err)
+	}
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.SetPathValue("tenant", tenant)
 	rec := httptest.NewRecorder()

@@ -367,3 +367,13 @@ func TestBlockDeviceCodeFlowRefusesACodeIssuedBefore(t *testing.T) {
 	}
 	wantSTS(t, poll(t, c, dc), 400, "interaction_required", 53003)
 }
+
+func TestAuthorizeNamesWhatIsWrongWithItsURL(t *testing.T) {
+	t.Parallel()
+	sb, _ := newAuthSandbox(t)
+	for _, bad := range []string{"://", login + "/" + sandbox.TenantID + "/oauth2/v2.0/token", login + "/no%20such%3Ftenant" + sandbox.AuthorizePath + "?" + authzQuery().Encode()} {
+		if loc, err := sb.Authorize(bad, ada); err == nil {
+			t.Errorf("Authorize(%q) sent the browser to %s", bad, loc)
+		}
+	}
+}
