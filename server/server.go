@@ -41,7 +41,24 @@ type ScreenSettings struct {
 	Privacy  bool
 	// Hours are the opening hours, "" for always open ("07:00-19:00").
 	Hours string
+	// SignIn is how people sign in on the screen (SignInDeviceCode,
+	// SignInQR or SignInBoth); "" follows the edge server's -sign-in.
+	SignIn string
 }
+
+// Sign-in modes: the ways a screen offers to sign in.
+const (
+	// SignInDeviceCode: the device code (RFC 8628), its QR code leading
+	// to the verification page.
+	SignInDeviceCode = "device-code"
+	// SignInQR: only the QR code, a one-time link to the edge server that
+	// goes on to Microsoft's interactive sign-in (authorization code with
+	// PKCE); no code is shown.
+	SignInQR = "qr"
+	// SignInBoth: the device code and its address as text, and the QR
+	// code on the authorization-code path.
+	SignInBoth = "both"
+)
 
 // Sign-in paths, as the audit trail names them.
 const (

@@ -86,6 +86,13 @@ type About struct {
 	// AdminTenant is the tenant whose accounts may sign in as
 	// administrators with the app role.
 	AdminTenant string
+	// SignIn is how screens sign in by default (-sign-in), and SignInWhy
+	// why that is the default.
+	SignIn    string
+	SignInWhy string
+	// SignInByQR is false where screens cannot sign in by QR code (no
+	// https public URL).
+	SignInByQR bool
 }
 
 // principal is who is acting: for the audit trail and the page.

@@ -46,6 +46,9 @@ type settingsJSON struct {
 	Lang     string `json:"lang"`
 	Privacy  bool   `json:"privacy"`
 	Hours    string `json:"hours"`
+	// SignIn is device-code, qr or both; "" follows the edge server's
+	// -sign-in.
+	SignIn string `json:"sign_in"`
 }
 
 func toScreenJSON(st screens.Status) screenJSON {

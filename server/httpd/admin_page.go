@@ -38,7 +38,19 @@ var adminTmpl = template.Must(template.New("admin").Funcs(template.FuncMap{
 		}
 		return "enrolled, signed out"
 	},
+	"signInLabel": signInLabel,
 }).ParseFS(adminFS, "admin/*.html"))
+
+// signInLabel names a sign-in mode for people.
+func signInLabel(mode string) string {
+	switch mode {
+	case server.SignInQR:
+		return "QR code"
+	case server.SignInBoth:
+		return "QR code, or a code"
+	}
+	return "a code (device code)"
+}
 
 func serveAdminCSS(w http.ResponseWriter, r *http.Request) {
 	b, err := adminFS.ReadFile("admin/admin.css")
@@ -275,6 +287,7 @@ func (a *Admin) screenForm(w http.ResponseWriter, r *http.Request, s *adminSessi
 		set := server.ScreenSettings{
 			TimeZone: r.PostForm.Get("time_zone"), Lang: r.PostForm.Get("lang"), Hours: r.PostForm.Get("hours"),
 			Clock24: r.PostForm.Get("clock24") == "on", Privacy: r.PostForm.Get("privacy") == "on",
+			SignIn: r.PostForm.Get("sign_in"),
 		}
 		sc, err = a.Screens.SetSettings(ctx, id, set, by)
 		msg = "Saved the settings of " + sc.Name + "."

@@ -52,6 +52,11 @@ type Server struct {
 	// Refresh is how often a screen's page renders again when its Wasm
 	// does not run (DefaultRefreshWaiting and DefaultRefreshDashboard where zero).
 	Refresh Refresh
+	// SignInLinks and SignInCallbacks bound the phone's sign-in pages
+	// per client address (DefaultSignInLinks, DefaultSignInCallbacks
+	// when zero).
+	SignInLinks     limit.Rate
+	SignInCallbacks limit.Rate
 
 	app *app.Handler
 }
@@ -112,6 +117,7 @@ func (s *Server) Handler() http.Handler {
 			http.Redirect(w, r, "/sandbox/", http.StatusFound)
 		})
 	}
+	s.registerSignIn(mux)
 	mux.HandleFunc("GET /manifest.webmanifest", s.serveManifest)
 	mux.HandleFunc("GET /manifest.json", s.serveManifest)
 	if s.Admin != nil {

@@ -25,6 +25,13 @@ type Status struct {
 	Clash bool
 }
 
+// SignIn is how screens sign in unless their settings say otherwise.
+func (m *Manager) SignIn() string { return m.cfg.SignIn }
+
+// SignInByQR reports whether screens may sign in by QR code: the edge
+// server has a public URL that Microsoft sends sign-ins back to.
+func (m *Manager) SignInByQR() bool { return m.cfg.PublicURL != "" }
+
 // State is the screen's state for people: pending (waiting for
 // enrollment), signed_in, or enrolled (no account).
 func (st Status) State() string {
@@ -148,6 +155,11 @@ func ValidateSettings(set server.ScreenSettings) error {
 	if _, _, err := ParseHours(set.Hours); err != nil {
 		return err
 	}
+	switch set.SignIn {
+	case "", server.SignInDeviceCode, server.SignInQR, server.SignInBoth:
+	default:
+		return server.Errorf(server.EINVALID, "sign-in %q must be device-code, qr or both (or empty for the edge server's -sign-in)", set.SignIn)
+	}
 	return nil
 }
 
@@ -155,6 +167,9 @@ func ValidateSettings(set server.ScreenSettings) error {
 func (m *Manager) SetSettings(ctx context.Context, id string, set server.ScreenSettings, by string) (server.Screen, error) {
 	if err := ValidateSettings(set); err != nil {
 		return server.Screen{}, err
+	}
+	if (set.SignIn == server.SignInQR || set.SignIn == server.SignInBoth) && m.cfg.PublicURL == "" {
+		return server.Screen{}, server.Errorf(server.EINVALID, "sign-in %q needs an https public URL: Microsoft sends a sign-in back only to https addresses (set -public-url https://... and TLS)", set.SignIn)
 	}
 	return m.edit(ctx, id, "changing the settings of", func(sc *server.Screen) (server.AuditEvent, bool) {
 		if sc.Settings == set {
@@ -170,7 +185,7 @@ func describeSettings(s server.ScreenSettings) string {
 	if s.Clock24 {
 		clock = "24h"
 	}
-	return fmt.Sprintf("time zone %q, %s clock, language %q, privacy %v, hours %q", s.TimeZone, clock, s.Lang, s.Privacy, s.Hours)
+	return fmt.Sprintf("time zone %q, %s clock, language %q, privacy %v, hours %q, sign-in %q", s.TimeZone, clock, s.Lang, s.Privacy, s.Hours, s.SignIn)
 }
 
 // reload shows a screen's new name and settings on the screen at once. The

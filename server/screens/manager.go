@@ -56,6 +56,19 @@ type Config struct {
 	// TimeZone is the zone of screens that have none configured: the
 	// server's (-time-zone, else the machine's), UTC when empty.
 	TimeZone string
+	// SignIn is how screens sign in unless their settings say otherwise:
+	// server.SignInDeviceCode (the default), SignInQR or SignInBoth.
+	SignIn string
+	// PublicURL is where phones reach the edge server: the QR code's
+	// sign-in links and their callback are under it. Sign-in by QR needs
+	// it.
+	PublicURL string
+	// Organisation is named on the phone's sign-in page; "" for none.
+	Organisation string
+	// LinkLifetime is how long a QR code's link works when it is the only
+	// offer (DefaultLinkLifetime when zero); beside a device code, both
+	// are replaced together.
+	LinkLifetime time.Duration
 	// QRContent is what a QR code carries for a code; the verification
 	// URI by default.
 	QRContent func(verificationURI, userCode string) string
@@ -151,6 +164,7 @@ type Manager struct {
 	pace *pace
 
 	mu        sync.Mutex
+	links     links
 	sessions  map[string]*session
 	watches   map[string]*watch
 	followers map[Follower]string // by lower-case UPN, with or without a watch
@@ -188,6 +202,20 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.ViewHold == 0 {
 		cfg.ViewHold = 2 * time.Minute
+	}
+	switch cfg.SignIn {
+	case "":
+		cfg.SignIn = server.SignInDeviceCode
+	case server.SignInDeviceCode:
+	case server.SignInQR, server.SignInBoth:
+		if cfg.PublicURL == "" {
+			return nil, fmt.Errorf("screens: sign-in %q needs the public URL that phones reach", cfg.SignIn)
+		}
+	default:
+		return nil, fmt.Errorf("screens: sign-in %q is not device-code, qr or both", cfg.SignIn)
+	}
+	if cfg.LinkLifetime == 0 {
+		cfg.LinkLifetime = DefaultLinkLifetime
 	}
 	if cfg.ProblemHold == 0 {
 		cfg.ProblemHold = 8 * time.Second
@@ -231,7 +259,7 @@ func New(cfg Config) (*Manager, error) {
 		started:  cfg.Now(),
 		sessions: map[string]*session{},
 		watches:  map[string]*watch{},
-		pace:     newPace(cfg), followers: map[Follower]string{},
+		pace:     newPace(cfg), followers: map[Follower]string{}, links: newLinks(),
 	}
 	if m.cfg.Cluster == nil {
 		m.cfg.Cluster = alone{codes: m.codes.total}

@@ -27,6 +27,13 @@ type session struct {
 	heldUntil time.Time
 	// signingIn is true while the sign-in loop runs.
 	signingIn bool
+	// codeBlocked is true once the organisation refused the screen's
+	// device code (or the refresh of a session begun with one): a screen
+	// that may sign in by QR code then offers only that.
+	codeBlocked bool
+	// reoffer asks the sign-in to make new offers now (its sign-in mode
+	// changed).
+	reoffer chan struct{}
 
 	phase   wire.Phase
 	code    *wire.Code
@@ -205,7 +212,7 @@ func (m *Manager) ensure(ctx context.Context, screenID string) (*session, error)
 		return nil, server.Errorf(server.EUNAVAILABLE, "the server is shutting down")
 	}
 	sctx, cancel := context.WithCancel(m.ctx)
-	s = &session{id: screenID, screen: sc, ctx: sctx, cancel: cancel, phase: wire.PhaseConnecting, changed: make(chan struct{})}
+	s = &session{id: screenID, screen: sc, ctx: sctx, cancel: cancel, phase: wire.PhaseConnecting, changed: make(chan struct{}), reoffer: make(chan struct{}, 1)}
 	m.sessions[screenID] = s
 	m.startLocked(s, acct)
 	return s, nil

@@ -21,8 +21,15 @@ func (m *Manager) ReloadSettings(ctx context.Context, screenID string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if s := m.sessions[screenID]; s != nil {
+		changed := s.screen.Settings.SignIn != sc.Settings.SignIn
 		s.screen.Name, s.screen.Settings = sc.Name, sc.Settings
 		m.publishLocked(s)
+		if changed {
+			select {
+			case s.reoffer <- struct{}{}:
+			default:
+			}
+		}
 	}
 	return nil
 }

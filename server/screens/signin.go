@@ -37,21 +37,21 @@ func (m *Manager) startSignInLocked(s *session) {
 func (m *Manager) signIn(ctx context.Context, s *session) {
 	failures := 0
 	for ctx.Err() == nil {
-		acct, path, err := m.offer(ctx, s)
+		path, err := m.offer(ctx, s)
+		var re *recordError
 		switch {
 		case err == nil:
-			if err := m.signedIn(ctx, s, acct, path); err != nil {
-				m.log.Error("recording a sign-in", "screen", s.id, "err", err)
-				if !m.holdProblem(ctx, s, err, m.cfg.ProblemHold) {
-					return
-				}
-				continue
-			}
 			return
 		case ctx.Err() != nil:
 			return
 		case errors.Is(err, errRenew):
 			continue // time for new offers before these expire
+		case errors.As(err, &re):
+			m.log.Error("recording a sign-in", "screen", s.id, "err", err)
+			if !m.holdProblem(ctx, s, err, m.cfg.ProblemHold) {
+				return
+			}
+			continue
 		}
 		var le *CodeLimitError
 		if errors.As(err, &le) {
@@ -78,11 +78,41 @@ func (m *Manager) signIn(ctx context.Context, s *session) {
 					Outcome: "dropped", Detail: detail(err)})
 			}
 		}
+		if m.codeRefused(ctx, s, path, err) {
+			failures = 0
+			continue // the QR code alone, at once
+		}
 		failures++
 		if !m.holdProblem(ctx, s, err, retryDelay(kind, failures, m.cfg.ProblemHold)) {
 			return
 		}
 	}
+}
+
+// codeRefused reports a device code refused by the organisation's policy
+// on a screen that also signs in by QR: from then on the screen offers the
+// QR code alone, and says why.
+func (m *Manager) codeRefused(ctx context.Context, s *session, path string, err error) bool {
+	// Only the "Block device code flow" policy: another Conditional Access
+	// block (of this account, or of this place) is shown with its code
+	// for IT, as on a screen that signs in with a code only.
+	kind := identity.KindOf(err)
+	if path != server.PathDeviceCode || kind != identity.KindCodeFlowBlocked {
+		return false
+	}
+	m.mu.Lock()
+	fallback := m.modeLocked(s) == server.SignInBoth && !s.codeBlocked
+	if fallback {
+		s.codeBlocked = true
+	}
+	name := s.screen.Name
+	m.mu.Unlock()
+	if fallback {
+		m.log.Warn("the organisation blocks sign-in with a code: the screen signs in by QR code", "screen", s.id, "err", err)
+		m.audit(ctx, server.AuditEvent{Kind: server.AuditCodeRefused, ScreenID: s.id, ScreenName: name,
+			Outcome: kind.String(), Detail: "signing in by QR code only: " + detail(err)})
+	}
+	return fallback
 }
 
 // A method is one way a screen signs in: the device code, or the QR code's
@@ -109,14 +139,43 @@ type offer interface {
 	// phone that has gone on to Microsoft) gives up: the screen's offers
 	// are not replaced under them. Zero when nobody is.
 	busyUntil() time.Time
+	// recorded is told whether the sign-in the offer yielded was
+	// recorded (the screen shows the account).
+	recorded(err error)
 	// end withdraws the offer: it no longer works.
 	end()
 }
 
-// methodsLocked are the ways the session's screen offers to sign in.
+// modeLocked is how the session's screen signs in: its own setting, else
+// the edge server's.
+func (m *Manager) modeLocked(s *session) string {
+	if mode := s.screen.Settings.SignIn; mode != "" {
+		return mode
+	}
+	return m.cfg.SignIn
+}
+
+// methodsLocked are the ways the session's screen offers to sign in: both
+// is two offers. A screen whose device code the organisation refused
+// offers the QR code alone.
 func (m *Manager) methodsLocked(s *session) []method {
+	switch m.modeLocked(s) {
+	case server.SignInQR:
+		return []method{qrLink{m}}
+	case server.SignInBoth:
+		if s.codeBlocked {
+			return []method{qrLink{m}}
+		}
+		return []method{deviceCode{m}, qrLink{m}}
+	}
 	return []method{deviceCode{m}}
 }
+
+// recordError is a sign-in that could not be recorded.
+type recordError struct{ err error }
+
+func (e *recordError) Error() string { return "recording a sign-in: " + e.err.Error() }
+func (e *recordError) Unwrap() error { return e.err }
 
 // errRenew ends a round of offers that are about to expire.
 var errRenew = errors.New("screens: the sign-in offers are renewed")
@@ -127,13 +186,17 @@ type startError struct{ err error }
 func (e *startError) Error() string { return e.err.Error() }
 func (e *startError) Unwrap() error { return e.err }
 
-// offer shows the screen every way it signs in and waits for the first
-// that someone finishes. It returns the account and the path it came by,
-// errRenew when the offers are about to expire, or the failure of one of
-// them (with its path).
-func (m *Manager) offer(ctx context.Context, s *session) (identity.Account, string, error) {
+// offer shows the screen every way it signs in, waits for the first that
+// someone finishes, and records that sign-in. It returns the path it came
+// by; errRenew when the offers are about to expire; or the failure of one
+// of them, with its path.
+func (m *Manager) offer(ctx context.Context, s *session) (string, error) {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	select {
+	case <-s.reoffer: // these offers follow the latest settings already
+	default:
+	}
 	m.mu.Lock()
 	methods := m.methodsLocked(s)
 	m.mu.Unlock()
@@ -150,7 +213,7 @@ func (m *Manager) offer(ctx context.Context, s *session) (identity.Account, stri
 			if _, limited := err.(*CodeLimitError); !limited && ctx.Err() == nil {
 				err = &startError{err}
 			}
-			return identity.Account{}, meth.path(), err
+			return meth.path(), err
 		}
 		offers = append(offers, o)
 		o.show(code)
@@ -159,21 +222,23 @@ func (m *Manager) offer(ctx context.Context, s *session) (identity.Account, stri
 		}
 	}
 	m.mu.Lock()
+	code.CodeBlocked = s.codeBlocked && len(offers) == 1 && methods[0].path() == server.PathAuthCode
 	s.phase, s.problem, s.code = wire.PhaseCode, nil, code
 	m.publishLocked(s)
 	m.mu.Unlock()
 
 	type result struct {
-		acct identity.Account
-		path string
-		err  error
+		acct  identity.Account
+		path  string
+		offer offer
+		err   error
 	}
 	results := make(chan result, len(offers))
 	for i, o := range offers {
 		path := methods[i].path()
 		m.goroutine(func() {
 			acct, err := o.wait(rctx)
-			results <- result{acct, path, err}
+			results <- result{acct, path, o, err}
 		})
 	}
 	renew := time.NewTimer(renewAt(m.cfg.Now(), code.ExpiresAt).Sub(m.cfg.Now()))
@@ -191,8 +256,16 @@ func (m *Manager) offer(ctx context.Context, s *session) (identity.Account, stri
 		select {
 		case r := <-results:
 			waiting--
-			if r.err == nil || ctx.Err() != nil || waiting == 0 || !busy().After(m.cfg.Now()) {
-				return r.acct, r.path, r.err
+			if r.err == nil {
+				err := m.signedIn(ctx, s, r.acct, r.path)
+				r.offer.recorded(err)
+				if err != nil {
+					return r.path, &recordError{err}
+				}
+				return r.path, nil
+			}
+			if ctx.Err() != nil || waiting == 0 || !busy().After(m.cfg.Now()) {
+				return r.path, r.err
 			}
 			// Someone is signing in on another path (a phone at
 			// Microsoft's sign-in page): this one's end does not
@@ -202,9 +275,11 @@ func (m *Manager) offer(ctx context.Context, s *session) (identity.Account, stri
 				renew.Reset(until.Sub(m.cfg.Now()))
 				continue
 			}
-			return identity.Account{}, "", errRenew
+			return "", errRenew
+		case <-s.reoffer:
+			return "", errRenew // another way to sign in was chosen
 		case <-ctx.Done():
-			return identity.Account{}, "", ctx.Err()
+			return "", ctx.Err()
 		}
 	}
 }
@@ -259,6 +334,8 @@ func (o *deviceCodeOffer) wait(ctx context.Context) (identity.Account, error) {
 
 func (o *deviceCodeOffer) busyUntil() time.Time { return time.Time{} }
 
+func (o *deviceCodeOffer) recorded(error) {}
+
 // end leaves the code to expire: the identity platform has no way to
 // withdraw one, and nobody polls it any more.
 func (o *deviceCodeOffer) end() {}
@@ -278,7 +355,7 @@ func retryDelay(kind identity.Kind, failures int, hold time.Duration) time.Durat
 	switch kind {
 	case identity.KindDeclined, identity.KindExpired, identity.KindWrongTenant, identity.KindSessionEnded, identity.KindSignedOut:
 		return hold
-	case identity.KindBlocked:
+	case identity.KindBlocked, identity.KindCodeFlowBlocked:
 		return min(5*time.Minute<<min(failures-1, 4), time.Hour)
 	}
 	d := min(hold<<min(failures-1, 6), 10*time.Minute)
@@ -304,6 +381,9 @@ func problemOf(err error) wire.Problem {
 	if errors.As(err, &le) {
 		return wire.Problem{Kind: wire.ProblemRateLimited}
 	}
+	if errors.Is(err, errWrongNumber) {
+		return wire.Problem{Kind: wire.ProblemWrongNumber}
+	}
 	var ae *identity.AuthError
 	p := wire.Problem{Kind: wire.ProblemFailed}
 	if errors.As(err, &ae) {
@@ -315,6 +395,8 @@ func problemOf(err error) wire.Problem {
 			p.Kind = wire.ProblemExpired
 		case identity.KindBlocked:
 			p.Kind = wire.ProblemBlocked
+		case identity.KindCodeFlowBlocked:
+			p.Kind = wire.ProblemCodeBlocked
 		case identity.KindUnreachable:
 			p.Kind = wire.ProblemUnreachable
 		case identity.KindWrongTenant:

@@ -508,7 +508,7 @@ func (m *Manager) follow(ctx context.Context, w *watch) {
 // account must sign in again.
 func endsSession(err error) bool {
 	switch identity.KindOf(err) {
-	case identity.KindSessionEnded, identity.KindSignedOut, identity.KindBlocked:
+	case identity.KindSessionEnded, identity.KindSignedOut, identity.KindBlocked, identity.KindCodeFlowBlocked:
 		return true
 	}
 	return false
@@ -568,6 +568,14 @@ func (m *Manager) endAccount(ctx context.Context, w *watch, cause error) {
 	for s := range w.sessions {
 		s.screen.AccountID = ""
 		s.watch = nil
+		if identity.KindOf(cause) == identity.KindCodeFlowBlocked && m.modeLocked(s) != server.SignInDeviceCode {
+			// A session begun with a device code, refused at its refresh
+			// by the organisation's block (protocol tracking): the
+			// screen signs in by QR code, and says why.
+			s.codeBlocked = true
+			m.startSignInLocked(s)
+			continue
+		}
 		m.showThenSignInLocked(s, p)
 	}
 	w.sessions = map[*session]bool{}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/mqtt"
 	"github.com/placard/placard/server/sandbox"
 	"github.com/placard/placard/server/screens"
@@ -47,11 +48,20 @@ type Config struct {
 	// Calendars.ReadWrite to the scopes.
 	QuickBook bool
 	TimeZone  string
-	LogFormat string
-	LogLevel  string
+	// SignIn is -sign-in: device-code, qr, both, or "" for the default
+	// (both where the public URL is https and in the sandbox, else
+	// device-code).
+	SignIn string
+	// Organisation is named on the phone's sign-in page.
+	Organisation string
+	LogFormat    string
+	LogLevel     string
 
 	// SandboxCodeLifetime shortens the sandbox's device codes (tests).
 	SandboxCodeLifetime time.Duration
+	// SandboxTokenLifetime shortens the sandbox's access tokens, so that
+	// screens refresh them at once (tests).
+	SandboxTokenLifetime time.Duration
 	// SandboxAddr serves the sandbox's identity platform and Graph over
 	// HTTPS for other clients; empty for none.
 	SandboxAddr string
@@ -100,6 +110,8 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&enroll, "enroll", env("PLACARD_ENROLL", ""), "auto: new screens get codes at once (the sandbox's default; not with a real tenant); manual: an administrator approves each screen (PLACARD_ENROLL)")
 	quickBook, quickBookErr := strconv.ParseBool(env("PLACARD_QUICK_BOOK", "false"))
 	fs.BoolVar(&c.QuickBook, "quick-book", quickBook, "let touch screens book the next free 15 or 30 minutes; asks for Calendars.ReadWrite (PLACARD_QUICK_BOOK)")
+	fs.StringVar(&c.SignIn, "sign-in", env("PLACARD_SIGN_IN", ""), "how screens sign in: device-code, qr (a QR code to Microsoft's own sign-in page, where device code is blocked) or both; both by default where the public URL is https and in the sandbox, else device-code (PLACARD_SIGN_IN)")
+	fs.StringVar(&c.Organisation, "organisation", env("PLACARD_ORGANISATION", ""), "the organisation's name, shown on the phone's sign-in page; the tenant's domain by default (PLACARD_ORGANISATION)")
 	fs.StringVar(&c.TimeZone, "time-zone", env("PLACARD_TIME_ZONE", ""), "IANA time zone of screens with none configured; the server's by default (PLACARD_TIME_ZONE)")
 	fs.StringVar(&c.LogFormat, "log-format", env("PLACARD_LOG_FORMAT", "text"), "text or json (PLACARD_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("PLACARD_LOG_LEVEL", "info"), "debug, info, warn or error (PLACARD_LOG_LEVEL)")
@@ -232,6 +244,11 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 			bad("-scopes is empty: placard needs at least User.Read")
 		}
 	}
+	switch c.SignIn {
+	case "", server.SignInDeviceCode, server.SignInQR, server.SignInBoth:
+	default:
+		bad("-sign-in %q must be device-code, qr or both", c.SignIn)
+	}
 	if c.TimeZone != "" {
 		if _, err := time.LoadLocation(c.TimeZone); err != nil {
 			bad("-time-zone %q is not an IANA zone (e.g. Europe/Paris)", c.TimeZone)
@@ -336,4 +353,37 @@ func loadRoots(file string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("-ca-file %s holds no PEM certificate (-----BEGIN CERTIFICATE-----)", file)
 	}
 	return pool, nil
+}
+
+// signInMode is how screens sign in by default, and why, as the admin page
+// says it. Sign-in by QR code needs a public URL that the identity
+// platform sends the phone back to: https (or the sandbox, which plays
+// the identity platform itself).
+func signInMode(c Config, publicURL string) (mode, why string, byQR bool, err error) {
+	byQR = c.Sandbox() || strings.HasPrefix(publicURL, "https://")
+	switch {
+	case c.SignIn != "" && c.SignIn != server.SignInDeviceCode && !byQR:
+		return "", "", false, fmt.Errorf("-sign-in %s needs an https public URL (%s is not): Microsoft sends a sign-in by QR code back only to https addresses; serve TLS (-tls-cert or -acme-domain) or set -public-url https://... behind a TLS proxy, or use -sign-in device-code", c.SignIn, publicURL)
+	case c.SignIn != "":
+		return c.SignIn, "set by -sign-in", byQR, nil
+	case c.Sandbox():
+		return server.SignInBoth, "the sandbox's default", true, nil
+	case byQR:
+		return server.SignInBoth, "the default where the public URL is https", true, nil
+	}
+	return server.SignInDeviceCode, "the default where the public URL is not https (" + publicURL + "): Microsoft sends a sign-in by QR code back only to https addresses", false, nil
+}
+
+// organisation is the name the phone's sign-in page gives the
+// organisation: -organisation, else the tenant's domain.
+func organisation(c Config, sandboxDomain string) string {
+	switch {
+	case c.Organisation != "":
+		return c.Organisation
+	case c.Sandbox():
+		return sandboxDomain
+	case strings.Contains(c.Tenant, "."):
+		return c.Tenant
+	}
+	return ""
 }

@@ -218,11 +218,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	var browserURL func(string) string
 	if cfg.Sandbox() {
 		m.Sandbox, err = sandbox.New(sandbox.Options{
-			VerificationURL: m.PublicURL + "/sandbox/devicelogin",
-			KeyFile:         filepath.Join(dataDir, "sandbox-key.pem"),
-			StateFile:       filepath.Join(dataDir, "sandbox-state.json"),
-			CodeLifetime:    cfg.SandboxCodeLifetime,
-			NumberedUsers:   cfg.SandboxUsers,
+			VerificationURL:     m.PublicURL + "/sandbox/devicelogin",
+			KeyFile:             filepath.Join(dataDir, "sandbox-key.pem"),
+			StateFile:           filepath.Join(dataDir, "sandbox-state.json"),
+			CodeLifetime:        cfg.SandboxCodeLifetime,
+			AccessTokenLifetime: cfg.SandboxTokenLifetime,
+			NumberedUsers:       cfg.SandboxUsers,
 			// The edge server's callback of sign-ins by QR is the
 			// sandbox application's registered redirect URI.
 			RedirectURIs: []string{m.PublicURL + "/signin/callback"},
@@ -270,6 +271,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 
+	mode, modeWhy, byQR, err := signInMode(cfg, m.PublicURL)
+	if err != nil {
+		return err
+	}
+	linkBase := ""
+	if byQR {
+		linkBase = m.PublicURL
+	}
+
 	m.Metrics = metrics.New()
 	sockets := &httpd.Sockets{Log: m.Log}
 	m.Hub = hub.New(sockets, hub.Options{Log: m.Log, Metrics: m.Metrics, Origins: cfg.Origins})
@@ -293,6 +303,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		TimeZone:   serverZone(cfg.TimeZone),
 		QRContent:  qrContent,
 		OnCode:     onCode,
+
+		SignIn:       mode,
+		PublicURL:    linkBase,
+		Organisation: organisation(cfg, sandbox.TenantDomain),
 
 		CodesPerScreen: cfg.CodesPerScreen,
 		CodesTotal:     cfg.codesTotal(),
@@ -360,7 +374,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Log:           m.Log,
 		Identity:      id,
 		Verifier:      id.NewAdminVerifier(admins, nil),
-		About:         m.about(authority, id.Scopes(), tenants, admins),
+		About:         m.about(authority, id.Scopes(), tenants, admins, mode, modeWhy, byQR),
 		LoginFailures: cfg.LoginFailures,
 		Networks:      cfg.AdminNetworks,
 	}

@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
-
+	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/internal/browsertest"
 )
 
@@ -19,7 +17,7 @@ import (
 // verification page, with that screen's code filled in and the screen named:
 // the picture is read as a camera would, from the pixels the browser drew.
 func TestTheQRCodeOnScreenTakesAPhoneToItsCode(t *testing.T) {
-	m := testServer(t)
+	m := testServer(t, func(m *Main) { m.Config.SignIn = server.SignInDeviceCode })
 	browser := browsertest.New(t)
 
 	var code, uri string
@@ -37,23 +35,19 @@ func TestTheQRCodeOnScreenTakesAPhoneToItsCode(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reading the screenshot: %v", err)
 	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	read, err := browsertest.ReadQR(img)
 	if err != nil {
-		t.Fatal(err)
-	}
-	read, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		t.Fatalf("no QR code can be read from what the screen shows: %v", err)
+		t.Fatalf("reading what the screen shows: %v", err)
 	}
 	want := uri + "?code=" + code
-	if read.GetText() != want {
-		t.Fatalf("the QR code carries %q, want %q", read.GetText(), want)
+	if read != want {
+		t.Fatalf("the QR code carries %q, want %q", read, want)
 	}
 
 	phone := browsertest.Tab(t, browser)
 	var prefilled, page string
 	browsertest.Run(t, phone, 20*time.Second, "following the QR code",
-		chromedp.Navigate(read.GetText()),
+		chromedp.Navigate(read),
 		chromedp.Value(`input[name="user_code"]`, &prefilled),
 		chromedp.Text("body", &page),
 	)

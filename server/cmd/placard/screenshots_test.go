@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/placard/placard/server/internal/browsertest"
+	"github.com/placard/placard/server/sandbox"
 )
 
 // TestScreenshots draws every state of the screen from the sandbox into
@@ -37,15 +38,20 @@ func TestScreenshots(t *testing.T) {
 	}
 	tablet := screenSize{name: "tablet", w: 800, h: 600, touch: true}
 	browser := browsertest.New(t)
+	var captureAs func(tab context.Context, name, state string, touch *bool, sizes ...screenSize)
 	// capture saves a tab's state at each size. A tab whose edge server
 	// is gone cannot reload: it keeps the touch it had (touch nil).
 	capture := func(tab context.Context, state string, touch *bool, sizes ...screenSize) {
+		t.Helper()
+		captureAs(tab, state, state, touch, sizes...)
+	}
+	captureAs = func(tab context.Context, name, state string, touch *bool, sizes ...screenSize) {
 		t.Helper()
 		for _, size := range sizes {
 			showAt(t, tab, size, touch, state)
 			var png []byte
 			browsertest.Run(t, tab, 20*time.Second, "capturing "+state, chromedp.CaptureScreenshot(&png))
-			path := filepath.Join(dir, state+"-"+size.name+".png")
+			path := filepath.Join(dir, name+"-"+size.name+".png")
 			small, err := paletted(png)
 			if err != nil {
 				t.Fatal(err)
@@ -79,6 +85,21 @@ func TestScreenshots(t *testing.T) {
 	showAt(t, lobby, shapes[0], lobbyTouch, "dashboard")
 
 	capture(openBlocked(t, browser, m, "Hall"), "error", touch(), shapes...)
+
+	// Where the organisation blocks codes: the QR code alone, and why;
+	// then the number a phone that opened its link must pick.
+	blocked := testServer(t)
+	blocked.Sandbox.SetFaults(sandbox.Faults{BlockDeviceCode: true})
+	door := openTab(t, browser, blocked, "Door 3", "code")
+	browsertest.Run(t, door, 20*time.Second, "waiting for the QR code alone", chromedp.WaitVisible(browsertest.TestID("code-blocked")))
+	captureAs(door, "code-qr", "code", touch(), shapes...)
+	st, err := blocked.Screens.State(t.Context(), screenID(t, blocked, "Door 3"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get(t, phoneClient(t), linkOf(t, st))
+	browsertest.Run(t, door, 20*time.Second, "waiting for the number", chromedp.WaitVisible(browsertest.TestID("match-number")))
+	captureAs(door, "code-match", "code", touch(), shapes...)
 
 	if err := m.Close(); err != nil {
 		t.Fatal(err)

@@ -262,13 +262,16 @@ func (s Security) codesTotal() limit.Rate {
 }
 
 // about is what the admin page says of this server.
-func (m *Main) about(authority string, scopes, tenants []string, admins string) httpd.About {
+func (m *Main) about(authority string, scopes, tenants []string, admins, signIn, signInWhy string, byQR bool) httpd.About {
 	a := httpd.About{
 		Mode:           "Microsoft identity platform, " + authority,
 		Enrollment:     "wait for an administrator's approval",
 		Scopes:         scopes,
 		AllowedTenants: tenants,
 		AdminTenant:    admins,
+		SignIn:         signIn,
+		SignInWhy:      signInWhy,
+		SignInByQR:     byQR,
 	}
 	if m.Sandbox != nil {
 		a.Mode = "sandbox: an emulated tenant with demo users, no real account"

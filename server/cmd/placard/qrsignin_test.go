@@ -1,0 +1,480 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"image/png"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server/internal/browsertest"
+	"github.com/placard/placard/server/sandbox"
+	"github.com/placard/placard/server/screens"
+)
+
+// phoneSize is a small phone's viewport: the sign-in pages work there.
+const phoneW, phoneH = 360, 740
+
+// scanQR photographs the screen's QR code and reads the link it carries,
+// checking that it leads down the authorization-code path.
+func scanQR(t *testing.T, tab context.Context, m *Main) string {
+	t.Helper()
+	var shot []byte
+	var path string
+	browsertest.Run(t, tab, 20*time.Second, "photographing the QR code",
+		chromedp.WaitVisible(browsertest.TestID("qr", `[data-path="auth-code"]`)),
+		chromedp.AttributeValue(browsertest.TestID("qr"), "data-path", &path, nil),
+		chromedp.Screenshot(browsertest.TestID("qr"), &shot, chromedp.NodeVisible),
+	)
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatalf("reading the screenshot: %v", err)
+	}
+	link, err := browsertest.ReadQR(img)
+	if err != nil {
+		t.Fatalf("reading what the screen shows: %v", err)
+	}
+	if !strings.HasPrefix(link, m.PublicURL+screens.LinkPath) || len(link) < len(m.PublicURL+screens.LinkPath)+20 {
+		t.Fatalf("the QR code carries %q, want a one-time link under %s", link, m.PublicURL+screens.LinkPath)
+	}
+	return link
+}
+
+// signInByQR follows a screen's link on a phone: it picks the number the
+// screen shows, signs in as upn on the sandbox's sign-in page, and returns
+// the result page's outcome and words. check runs on each phone page.
+func signInByQR(t *testing.T, screen, phone context.Context, link, upn string, check func(page string)) (outcome, words string) {
+	t.Helper()
+	var name string
+	browsertest.Run(t, phone, 20*time.Second, "opening the link on the phone",
+		chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateMobile),
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(browsertest.TestID("number-choice")),
+		chromedp.Text(browsertest.TestID("signin-screen-name"), &name),
+	)
+	if name != "Lobby TV" {
+		t.Errorf("the phone's page names %q", name)
+	}
+	check("numbers")
+	number := ""
+	browsertest.Run(t, screen, 20*time.Second, "reading the number on the screen",
+		chromedp.WaitVisible(browsertest.TestID("match-number")),
+		chromedp.Text(browsertest.TestID("match-number"), &number),
+	)
+	browsertest.Run(t, phone, 30*time.Second, "picking the number and signing in",
+		chromedp.Click(browsertest.TestID("number-choice", `[data-number="`+strings.TrimSpace(number)+`"]`)),
+		chromedp.WaitVisible(`select[name="user"]`),
+		chromedp.SetValue(`select[name="user"]`, upn),
+		chromedp.Click(`button[name="action"][value="approve"]`),
+		chromedp.WaitVisible(browsertest.TestID("signin-result")),
+		chromedp.AttributeValue(browsertest.TestID("signin-result"), "data-outcome", &outcome, nil),
+		chromedp.Text("body", &words),
+	)
+	check("result")
+	return outcome, strings.TrimSpace(words)
+}
+
+// phoneCheck runs axe-core on each phone page and photographs it for
+// people to look at (PLACARD_SCREENSHOTS).
+func phoneCheck(t *testing.T, phone context.Context, prefix string) func(string) {
+	return func(page string) {
+		t.Helper()
+		var fits bool
+		browsertest.Run(t, phone, 10*time.Second, "measuring the "+page+" page",
+			chromedp.Evaluate(`document.documentElement.scrollWidth <= window.innerWidth`, &fits))
+		if !fits {
+			t.Errorf("the phone's %s page is wider than %d pixels", page, phoneW)
+		}
+		checkAccessibility(t, phone, "phone's "+page)
+		if dir := os.Getenv("PLACARD_SCREENSHOTS"); dir != "" {
+			var shot []byte
+			browsertest.Run(t, phone, 10*time.Second, "photographing the "+page+" page", chromedp.FullScreenshot(&shot, 100))
+			if err := os.WriteFile(filepath.Join(dir, prefix+page+".png"), shot, 0o644); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}
+
+// With "Block device code flow" on, the screen offers the QR code alone
+// and says why; the link read from its pixels, opened on a phone, passes
+// the number match and signs Grace Hopper in, and the screen shows her day
+// without a reload.
+func TestSignInByQRCodeWhereTheOrganisationBlocksCodes(t *testing.T) {
+	var logs syncBuffer
+	m := testServer(t, func(m *Main) { m.Config.LogLevel = "debug"; m.Stderr = &logs })
+	m.Sandbox.SetFaults(sandbox.Faults{BlockDeviceCode: true})
+	browser := browsertest.New(t)
+	screenSeen, phoneSeen := newReceived(), newReceived()
+	recordTab(t, browser, screenSeen)
+	var why string
+	var codes int
+	browsertest.Run(t, browser, 30*time.Second, "opening the screen",
+		chromedp.EmulateViewport(1280, 720),
+		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape("Lobby TV")),
+		chromedp.WaitVisible(browsertest.State("code")),
+		wasmRuns,
+		chromedp.WaitVisible(browsertest.TestID("code-blocked")),
+		chromedp.Text(browsertest.TestID("code-blocked"), &why),
+		chromedp.Evaluate(`document.querySelectorAll('[data-testid="user-code"]').length`, &codes),
+		chromedp.Evaluate(`window.placardNoReload = true`, nil),
+	)
+	if !strings.Contains(why, "blocks sign-in with a code") || codes != 0 {
+		t.Errorf("the screen says %q and shows %d codes: want the QR code alone and why", why, codes)
+	}
+	link := scanQR(t, browser, m)
+
+	phone := browsertest.Tab(t, browser)
+	recordTab(t, phone, phoneSeen)
+	outcome, words := signInByQR(t, browser, phone, link, "grace@placard.example", phoneCheck(t, phone, "signin-"))
+	if outcome != "signed_in" || words != "Lobby TV now shows your day" {
+		t.Errorf("the phone ends on %s: %q", outcome, words)
+	}
+	var name string
+	var noReload bool
+	browsertest.Run(t, browser, 20*time.Second, "waiting for the dashboard",
+		chromedp.WaitVisible(browsertest.State("dashboard")),
+		chromedp.Text(browsertest.TestID("user-name"), &name),
+		chromedp.Evaluate(`window.placardNoReload === true`, &noReload),
+	)
+	if name != "Grace Hopper" || !noReload {
+		t.Errorf("the screen shows %q (no reload: %v)", name, noReload)
+	}
+	if n := m.Sandbox.Requests("devicecode"); n == 0 {
+		t.Error("the screen never asked for a device code: the block was not what it met")
+	}
+
+	// Nothing secret reached either browser or the log: no token, no
+	// authorization code (the sandbox's are shaped as its refresh tokens).
+	for tab, r := range map[string]*received{"screen": screenSeen, "phone": phoneSeen} {
+		r.fetching.Wait()
+		r.mu.Lock()
+		if len(r.bodies) == 0 {
+			t.Errorf("%s tab: recorded no body", tab)
+		}
+		for _, b := range r.bodies {
+			for what, re := range secretShapes {
+				if loc := re.FindIndex(b.data); loc != nil {
+					t.Errorf("%s tab: %s carries a %s: %.60q", tab, b.url, what, b.data[loc[0]:loc[1]])
+				}
+			}
+		}
+		for _, f := range r.frames {
+			for what, re := range secretShapes {
+				if re.MatchString(f) {
+					t.Errorf("%s tab: a WebSocket frame carries a %s: %.200s", tab, what, f)
+				}
+			}
+		}
+		r.mu.Unlock()
+	}
+	if len(screenSeen.frames) < 2 {
+		t.Errorf("the screen received %d WebSocket frames: the check saw too little", len(screenSeen.frames))
+	}
+	out := logs.String()
+	for what, re := range secretShapes {
+		if loc := re.FindStringIndex(out); loc != nil {
+			t.Errorf("the log holds a %s: %.60q", what, out[loc[0]:loc[1]])
+		}
+	}
+}
+
+// A screen signed in with a device code falls back to the QR code when the
+// organisation blocks codes: its next refresh is refused (protocol
+// tracking), it returns to sign-in with the QR code and the reason, and
+// signing in by QR code brings its dashboard back.
+func TestAScreenSignedInByCodeReturnsToTheQRCodeWhenCodesAreBlocked(t *testing.T) {
+	m := testServer(t, fastPolls, func(m *Main) { m.Config.SandboxTokenLifetime = 3 * time.Second })
+	browser := browsertest.New(t)
+	var code string
+	browsertest.Run(t, browser, 30*time.Second, "opening the screen",
+		chromedp.EmulateViewport(1280, 720),
+		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape("Lobby TV")),
+		chromedp.WaitVisible(browsertest.State("code")),
+		wasmRuns,
+		chromedp.WaitVisible(browsertest.TestID("qr", `[data-path="auth-code"]`)),
+		chromedp.Text(browsertest.TestID("user-code"), &code),
+	)
+	if out := m.Sandbox.Approve(strings.TrimSpace(code), "ada@placard.example"); out != sandbox.OutcomeApproved {
+		t.Fatalf("approving the code: %s", out)
+	}
+	waitState(t, browser, 20*time.Second, "dashboard")
+
+	m.Sandbox.SetFaults(sandbox.Faults{BlockDeviceCode: true})
+	var why string
+	browsertest.Run(t, browser, 30*time.Second, "waiting for the QR code and the reason",
+		chromedp.WaitVisible(browsertest.TestID("code-blocked")),
+		chromedp.Text(browsertest.TestID("code-blocked"), &why),
+	)
+	if !strings.Contains(why, "blocks sign-in with a code") {
+		t.Errorf("the screen says %q", why)
+	}
+	link := scanQR(t, browser, m)
+	phone := browsertest.Tab(t, browser)
+	if outcome, _ := signInByQR(t, browser, phone, link, "ada@placard.example", func(string) {}); outcome != "signed_in" {
+		t.Fatalf("signing in by QR code: %s", outcome)
+	}
+	var name string
+	browsertest.Run(t, browser, 20*time.Second, "waiting for the dashboard again",
+		chromedp.WaitVisible(browsertest.State("dashboard")),
+		chromedp.Text(browsertest.TestID("user-name"), &name),
+	)
+	if name != "Ada Lovelace" {
+		t.Errorf("the screen shows %q", name)
+	}
+}
+
+// phoneClient is a phone's browser without a browser: cookies kept,
+// redirects not followed.
+func phoneClient(t *testing.T) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// outcomeIn reads the outcome of the phone's result page.
+func outcomeIn(t *testing.T, html string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(html, `data-testid="signin-result" data-outcome="`)
+	if !ok {
+		t.Fatalf("no signin-result in %.500s", html)
+	}
+	out, _, _ := strings.Cut(rest, `"`)
+	return out
+}
+
+// pick posts a number on a link's page.
+func pick(t *testing.T, c *http.Client, link, number string) *http.Response {
+	t.Helper()
+	res, err := c.PostForm(link, url.Values{"number": {number}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func bodyOf(t *testing.T, res *http.Response) string {
+	t.Helper()
+	defer res.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(res.Body)
+	return b.String()
+}
+
+// linkOf reads the link a screen's state's QR code carries.
+func linkOf(t *testing.T, st wire.State) string {
+	t.Helper()
+	link, err := browsertest.ReadQRPath(st.Code.QR.Size, st.Code.QR.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return link
+}
+
+// A link the screen replaced is refused with a clear page.
+func TestAnExpiredSignInLinkIsRefused(t *testing.T) {
+	m := testServer(t, func(m *Main) {
+		m.Config.SignIn = "qr"
+		tune := m.Tune
+		m.Tune = func(c *screens.Config) { tune(c); c.LinkLifetime = 3 * time.Second }
+	})
+	s := openScreen(t, m, "Lobby TV")
+	first := linkOf(t, s.waitPhase(10*time.Second, wire.PhaseCode))
+	s.waitFor(10*time.Second, "a new link", func(st wire.State) bool {
+		return st.Phase == wire.PhaseCode && linkOf(t, st) != first
+	})
+	res, html := get(t, phoneClient(t), first)
+	if res.StatusCode != http.StatusGone || outcomeIn(t, html) != "expired" || !strings.Contains(html, "expired") {
+		t.Errorf("an expired link: %s %s", res.Status, outcomeIn(t, html))
+	}
+	if st, _ := m.Screens.State(t.Context(), screenID(t, m, "Lobby TV"), 0); st.Phase != wire.PhaseCode || st.Code.Match != "" {
+		t.Errorf("an expired link changed the screen: %s %+v", st.Phase, st.Code)
+	}
+}
+
+// Every refusal is a clear page and changes nothing: a wrong number (the
+// link dies), a reused link, a callback with a wrong or missing state or
+// from another browser, a replayed callback.
+func TestTheSignInLinkRefusesWhatItMust(t *testing.T) {
+	var logs syncBuffer
+	m := testServer(t, func(m *Main) { m.Config.SignIn = "qr"; m.Config.LogLevel = "debug"; m.Stderr = &logs })
+	s := openScreen(t, m, "Lobby TV")
+	numbers := func(html string) []string {
+		var out []string
+		for _, part := range strings.Split(html, `data-number="`)[1:] {
+			n, _, _ := strings.Cut(part, `"`)
+			out = append(out, n)
+		}
+		return out
+	}
+	second := linkOf(t, s.waitPhase(10*time.Second, wire.PhaseCode))
+	phoneA := phoneClient(t)
+
+	// A wrong number: the link dies, the screen says so and shows another.
+	_, html := get(t, phoneA, second)
+	match := s.waitFor(10*time.Second, "the number", func(st wire.State) bool { return st.Code != nil && st.Code.Match != "" }).Code.Match
+	wrong := ""
+	for _, n := range numbers(html) {
+		if n != match {
+			wrong = n
+		}
+	}
+	if len(numbers(html)) != 3 || wrong == "" {
+		t.Fatalf("the page offers %q, the screen shows %s", numbers(html), match)
+	}
+	res := pick(t, phoneA, second, wrong)
+	if html := bodyOf(t, res); res.StatusCode != http.StatusForbidden || outcomeIn(t, html) != "wrong_number" {
+		t.Errorf("a wrong number: %s %s", res.Status, outcomeIn(t, html))
+	}
+	if res.Header.Get("Location") != "" || len(phoneA.Jar.Cookies(res.Request.URL)) != 0 {
+		t.Errorf("a wrong number sent the phone on: %q, cookies %v", res.Header.Get("Location"), phoneA.Jar.Cookies(res.Request.URL))
+	}
+	res = pick(t, phoneA, second, match)
+	if html := bodyOf(t, res); outcomeIn(t, html) != "used" {
+		t.Errorf("the right number after a wrong one: %s", outcomeIn(t, html))
+	}
+	if st := s.waitPhase(10*time.Second, wire.PhaseError); st.Problem.Kind != wire.ProblemWrongNumber {
+		t.Errorf("the screen shows %+v", st.Problem)
+	}
+	if n := m.Sandbox.Requests("authorize"); n != 0 {
+		t.Errorf("a wrong number reached the identity platform (%d requests)", n)
+	}
+
+	// The right number: the phone goes on to sign in, with the state bound
+	// to its browser.
+	third := linkOf(t, s.waitPhase(10*time.Second, wire.PhaseCode))
+	phoneB := phoneClient(t)
+	get(t, phoneB, third)
+	match = s.waitFor(10*time.Second, "the number", func(st wire.State) bool { return st.Code != nil && st.Code.Match != "" }).Code.Match
+	res = pick(t, phoneB, third, match)
+	bodyOf(t, res)
+	authURL := res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(authURL, m.PublicURL+"/sandbox/") {
+		t.Fatalf("the right number: %s to %q", res.Status, authURL)
+	}
+	cookies := phoneB.Jar.Cookies(res.Request.URL)
+	if len(cookies) != 1 || cookies[0].Name != "placard_signin" {
+		t.Fatalf("the phone keeps %v, want the sign-in's cookie", cookies)
+	}
+	if strings.Contains(authURL, "code_verifier") || !strings.Contains(authURL, "code_challenge_method=S256") {
+		t.Errorf("the authorization URL %s", authURL)
+	}
+	if res := pick(t, phoneB, third, match); outcomeIn(t, bodyOf(t, res)) != "used" {
+		t.Error("a link worked twice")
+	}
+	if _, html := get(t, phoneB, third); outcomeIn(t, html) != "used" {
+		t.Error("a used link opens again")
+	}
+	back, err := m.Sandbox.Authorize(authURL, "grace@placard.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := url.Parse(back)
+	if err != nil || cb.Path != screens.CallbackPath {
+		t.Fatalf("sent back to %s", back)
+	}
+	q := cb.Query()
+	forged := func(query url.Values) string { return m.PublicURL + screens.CallbackPath + "?" + query.Encode() }
+	for name, c := range map[string]struct {
+		client *http.Client
+		url    string
+	}{
+		"no state":              {phoneB, forged(url.Values{"code": {q.Get("code")}})},
+		"a wrong state":         {phoneB, forged(url.Values{"code": {q.Get("code")}, "state": {q.Get("state") + "x"}})},
+		"another browser":       {phoneClient(t), back},
+		"an error from another": {phoneClient(t), forged(url.Values{"error": {"access_denied"}, "state": {q.Get("state")}})},
+	} {
+		res, html := get(t, c.client, c.url)
+		if res.StatusCode != http.StatusForbidden || outcomeIn(t, html) != "invalid_state" {
+			t.Errorf("%s: %s %s", name, res.Status, outcomeIn(t, html))
+		}
+	}
+	if st, _ := m.Screens.State(t.Context(), screenID(t, m, "Lobby TV"), 0); st.Phase != wire.PhaseCode {
+		t.Fatalf("forged callbacks changed the screen: %s", st.Phase)
+	}
+	res, html = get(t, phoneB, back)
+	if outcomeIn(t, html) != "signed_in" || !strings.Contains(html, "Lobby TV now shows your day") {
+		t.Fatalf("the genuine callback: %s %s", res.Status, outcomeIn(t, html))
+	}
+	s.waitPhase(15*time.Second, wire.PhaseDashboard)
+	if res, html := get(t, phoneB, back); outcomeIn(t, html) == "signed_in" {
+		t.Errorf("a replayed callback signed in again: %s", res.Status)
+	}
+	for what, secret := range map[string]string{"authorization code": q.Get("code"), "state": q.Get("state"),
+		"link": strings.TrimPrefix(third, m.PublicURL+screens.LinkPath), "cookie": cookies[0].Value} {
+		if strings.Contains(html, secret) {
+			t.Errorf("the phone's page carries the %s", what)
+		}
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the log carries the %s", what)
+		}
+	}
+}
+
+// The sign-in mode is the server's (-sign-in, said on the admin page with
+// why) unless a screen's settings say otherwise; a wrong one is refused
+// with what to write.
+func TestTheSignInModeIsAScreenSetting(t *testing.T) {
+	m := testServer(t)
+	token := newToken(t, m)
+	s := openScreen(t, m, "Lobby TV")
+	if st := s.waitPhase(10*time.Second, wire.PhaseCode); st.Code.UserCode == "" || st.Code.QR.To != wire.QRAuthCode {
+		t.Fatalf("the sandbox's default shows %+v, want both: a code and the QR code's link", st.Code)
+	}
+	id := screenID(t, m, "Lobby TV")
+	status, body := call(t, m, token, "PUT", "/admin/api/screens/"+id+"/settings", `{"sign_in":"qr"}`)
+	if status != http.StatusOK || body["settings"].(map[string]any)["sign_in"] != "qr" {
+		t.Fatalf("setting qr: %d %v", status, body)
+	}
+	// The screen's next offer is the QR code alone.
+	s.waitFor(30*time.Second, "the QR code alone", func(st wire.State) bool {
+		return st.Phase == wire.PhaseCode && st.Code.UserCode == "" && st.Code.QR.To == wire.QRAuthCode
+	})
+	status, body = call(t, m, token, "PUT", "/admin/api/screens/"+id+"/settings", `{"sign_in":"sms"}`)
+	if status != http.StatusBadRequest || !strings.Contains(body["error"].(string), "device-code, qr or both") {
+		t.Errorf("a wrong mode: %d %v", status, body)
+	}
+	b := newAdminBrowser(t, m)
+	b.login(token)
+	_, page := b.get("/admin")
+	if !strings.Contains(page, `data-testid="admin-sign-in"`) || !strings.Contains(page, "(-sign-in both): the sandbox&#39;s default") {
+		t.Errorf("the admin page does not say how screens sign in and why")
+	}
+}
+
+func TestSignInByQRCodeNeedsAnHTTPSPublicURL(t *testing.T) {
+	for _, tc := range []struct {
+		mode, public string
+		sandbox      bool
+		want, err    string
+	}{
+		{"", "http://127.0.0.1:8080", true, "both", ""},
+		{"", "https://placard.contoso.com", false, "both", ""},
+		{"", "http://10.0.0.5:8080", false, "device-code", ""},
+		{"qr", "http://10.0.0.5:8080", false, "", "needs an https public URL"},
+		{"device-code", "https://placard.contoso.com", false, "device-code", ""},
+	} {
+		c := Config{SignIn: tc.mode}
+		if !tc.sandbox {
+			c.ClientID = "app"
+		}
+		mode, why, _, err := signInMode(c, tc.public)
+		if mode != tc.want || (tc.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.err)) || (err == nil && why == "") {
+			t.Errorf("-sign-in %q at %s: %q (%q), %v", tc.mode, tc.public, mode, why, err)
+		}
+	}
+	if _, err := ParseConfig([]string{"-sign-in", "sms"}, func(string) string { return "" }, io.Discard); err == nil || !strings.Contains(err.Error(), "device-code, qr or both") {
+		t.Errorf("-sign-in sms: %v", err)
+	}
+}
