@@ -25,7 +25,8 @@ func TestASecondSignalEndsASlowShutdown(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
+	exited := make(chan struct{})
+	var waitErr error
 	lines := make(chan string, 64)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -33,7 +34,8 @@ func TestASecondSignalEndsASlowShutdown(t *testing.T) {
 			lines <- sc.Text()
 		}
 		close(lines)
-		exited <- cmd.Wait()
+		waitErr = cmd.Wait()
+		close(exited)
 	}()
 	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
 	await := func(what string, re *regexp.Regexp) []string {
@@ -62,7 +64,7 @@ func TestASecondSignalEndsASlowShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprint(conn, "POST /sandbox/devicelogin HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nuser_code=")
+	fmt.Fprint(conn, "POST /sandbox/devicelogin HTTP/1.1\r\nHost: 127.0.0.1:"+port+"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nuser_code=")
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -72,7 +74,8 @@ func TestASecondSignalEndsASlowShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-exited:
+	case <-exited:
+		err := waitErr
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
 			t.Fatalf("the server ended with %v, want ended by the second SIGTERM", err)
@@ -83,5 +86,4 @@ func TestASecondSignalEndsASlowShutdown(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the server is still running after a second SIGTERM")
 	}
-	exited <- nil // for the cleanup
 }
