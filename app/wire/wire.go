@@ -98,7 +98,20 @@ func Encode(m Message) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wire: encoding %s: %w", m.MessageType(), err)
 	}
-	return json.Marshal(envelope{Type: m.MessageType(), Data: data})
+	// The envelope is written around data as it is: marshalling data
+	// again as a json.RawMessage would scan and compact JSON that
+	// json.Marshal has just made, which costs as much as making it (and
+	// every screen's state is encoded on every change).
+	typ, err := json.Marshal(m.MessageType())
+	if err != nil {
+		return nil, fmt.Errorf("wire: encoding %s: %w", m.MessageType(), err)
+	}
+	out := make([]byte, 0, len(`{"type":,"data":}`)+len(typ)+len(data))
+	out = append(out, `{"type":`...)
+	out = append(out, typ...)
+	out = append(out, `,"data":`...)
+	out = append(out, data...)
+	return append(out, '}'), nil
 }
 
 // ErrUnknownType is wrapped by the error of a decoder that met a message type

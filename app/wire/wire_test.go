@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -132,6 +133,29 @@ func FuzzDecodeFromScreen(f *testing.F) {
 			t.Fatalf("round trip changed %#v into %#v", m, again)
 		}
 	})
+}
+
+// Encode writes the envelope itself: what it makes must be exactly what
+// json.Marshal makes of the envelope, HTML escaping included.
+func TestEncodeWritesTheEnvelopeAsJSONMarshalDoes(t *testing.T) {
+	at := time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
+	for _, m := range []Message{
+		Hello{Screen: "Lobby <TV> & \"hall\"", TimeZone: "Europe/Paris", Touch: true},
+		State{Phase: PhaseDashboard, Now: at, Screen: Screen{Name: "Café <1>"}, Dashboard: &Dashboard{
+			User: User{Name: "Ada & Grace"}, Agenda: &Agenda{Today: []Event{{Subject: "</script>\u2028"}}}}},
+		Bye{Reason: "restarting"},
+		Denied{Reason: "unknown screen"},
+	} {
+		got, err := Encode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := json.Marshal(m)
+		want, _ := json.Marshal(envelope{Type: m.MessageType(), Data: data})
+		if string(got) != string(want) {
+			t.Errorf("Encode(%T):\n got %s\nwant %s", m, got, want)
+		}
+	}
 }
 
 func BenchmarkDecodeFromScreen(b *testing.B) {
