@@ -39,7 +39,7 @@ func (m *Manager) QuickBook(ctx context.Context, screenID string, minutes int) e
 	var w *watch
 	var sc wire.Screen
 	if s != nil {
-		w, sc = s.watch, m.screenInfoLocked(s)
+		w, sc = s.watch, m.screenInfoLocked(s, m.cfg.Now())
 	}
 	m.mu.Unlock()
 	switch {

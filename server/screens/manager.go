@@ -17,6 +17,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"math/big"
 	"strings"
@@ -160,6 +161,8 @@ type Manager struct {
 	codes codeLimits
 	// started is when the manager started (Config.Now).
 	started time.Time
+	// seed hashes the states published, to tell a change.
+	seed maphash.Seed
 
 	pace *pace
 
@@ -255,7 +258,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
-		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel, codes: newCodeLimits(cfg),
+		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel, codes: newCodeLimits(cfg), seed: maphash.MakeSeed(),
 		started:  cfg.Now(),
 		sessions: map[string]*session{},
 		watches:  map[string]*watch{},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"time"
 
 	"github.com/placard/placard/app/wire"
@@ -43,10 +44,16 @@ type session struct {
 	// for a while (book.go).
 	booking *wire.Booking
 
-	// last is the last state published, without its clock, to publish
-	// only what changed; changed is closed (and replaced) on every change.
-	last    []byte
+	// last is the hash of the last state published, without its clock,
+	// to publish only what changed (sent is false until one was, or when
+	// a new connection needs it again); changed is closed (and replaced)
+	// on every change.
+	last    uint64
+	sent    bool
 	changed chan struct{}
+	// asleep is whether the last state published showed the screen
+	// asleep (outside its opening hours).
+	asleep bool
 }
 
 // Hello records what a screen's browser said of itself.
@@ -67,7 +74,7 @@ func (m *Manager) Attach(ctx context.Context, screenID string, h Hello) error {
 		s.grace = nil
 	}
 	s.touch = h.Touch
-	s.last = nil // publish even if unchanged: the new connection needs it
+	s.sent = false // publish even if unchanged: the new connection needs it
 	m.publishLocked(s)
 	m.mu.Unlock()
 	m.seen(screenID)
@@ -280,31 +287,60 @@ func (m *Manager) Active() int {
 // publishLocked sends the session's state to its connections when it
 // changed, and wakes those waiting in State.
 func (m *Manager) publishLocked(s *session) {
-	st := m.viewLocked(s)
+	m.publishAtLocked(s, m.cfg.Now())
+}
+
+// publishAtLocked is publishLocked with the clock read once by the caller,
+// so that the screens of one account share what depends only on the time
+// (their agenda).
+func (m *Manager) publishAtLocked(s *session, now time.Time) {
+	st := m.viewAtLocked(s, now)
 	if st.Phase == wire.PhaseConnecting {
 		return
 	}
+	s.asleep = st.Screen.Asleep
+	// The state is encoded once, without its clock, to see whether it
+	// changed (a hash of it is kept, not the state); the clock is then
+	// written into the same bytes.
 	st.Now = time.Time{}
-	key, err := wire.Encode(st)
+	body, err := wire.Encode(st)
 	if err != nil {
 		m.log.Error("encoding a screen's state", "screen", s.id, "err", err)
 		return
 	}
-	if bytes.Equal(key, s.last) {
+	sum := maphash.Bytes(m.seed, body)
+	if s.sent && sum == s.last {
 		return
 	}
-	s.last = key
+	s.last, s.sent = sum, true
 	close(s.changed)
 	s.changed = make(chan struct{})
-	st.Now = m.cfg.Now()
-	msg, err := wire.Encode(st)
-	if err != nil {
-		m.log.Error("encoding a screen's state", "screen", s.id, "err", err)
-		return
-	}
 	if s.conns > 0 {
-		m.cfg.Publisher.Publish(s.id, msg)
+		m.cfg.Publisher.Publish(s.id, stampNow(body, now))
 	}
+}
+
+// zeroNow is how an encoded State without its clock carries it.
+var zeroNow = []byte(`"now":"0001-01-01T00:00:00Z"`)
+
+// stampNow writes now into an encoded State made without its clock. "now"
+// is the State's second field, after the phase: its first occurrence is
+// the field (inside a JSON string a quote is escaped, so no text of a
+// screen can look like it).
+func stampNow(body []byte, now time.Time) []byte {
+	i := bytes.Index(body, zeroNow)
+	if i < 0 {
+		return body
+	}
+	ts, err := now.MarshalJSON()
+	if err != nil {
+		return body
+	}
+	const key = len(`"now":`)
+	out := make([]byte, 0, len(body)+len(ts))
+	out = append(out, body[:i+key]...)
+	out = append(out, ts...)
+	return append(out, body[i+len(zeroNow):]...)
 }
 
 // seen records when a screen was last connected or its page viewed, at

@@ -1,10 +1,28 @@
 package screens
 
-import "github.com/placard/placard/app/wire"
+import (
+	"time"
+
+	"github.com/placard/placard/app/wire"
+)
 
 // viewLocked is what the session's screen shows now.
 func (m *Manager) viewLocked(s *session) wire.State {
-	st := wire.State{Phase: s.phase, Now: m.cfg.Now(), Screen: m.screenInfoLocked(s)}
+	return m.viewAtLocked(s, m.cfg.Now())
+}
+
+// phaseLocked is the phase viewLocked would show, without building the
+// view.
+func phaseLocked(s *session) wire.Phase {
+	if s.phase == wire.PhaseDashboard && s.watch == nil {
+		return wire.PhaseConnecting
+	}
+	return s.phase
+}
+
+// viewAtLocked is what the session's screen shows at now.
+func (m *Manager) viewAtLocked(s *session, now time.Time) wire.State {
+	st := wire.State{Phase: s.phase, Now: now, Screen: m.screenInfoLocked(s, now)}
 	switch s.phase {
 	case wire.PhasePairing:
 		st.Pairing = &wire.Pairing{Number: s.screen.PairingNumber}
@@ -60,14 +78,19 @@ func withoutDetails(a *wire.Agenda) *wire.Agenda {
 	return &wire.Agenda{Today: strip(a.Today), Tomorrow: strip(a.Tomorrow)}
 }
 
-func (m *Manager) screenInfoLocked(s *session) wire.Screen {
-	set := s.screen.Settings
-	// A screen shows its configured zone, else the server's: the
-	// browser's own may be a TV's factory default.
-	zone := set.TimeZone
-	if zone == "" {
-		zone = m.cfg.TimeZone
+// zoneLocked is the time zone a session's screen shows: its configured
+// zone, else the server's (the browser's own may be a TV's factory
+// default).
+func (m *Manager) zoneLocked(s *session) string {
+	if z := s.screen.Settings.TimeZone; z != "" {
+		return z
 	}
+	return m.cfg.TimeZone
+}
+
+func (m *Manager) screenInfoLocked(s *session, now time.Time) wire.Screen {
+	set := s.screen.Settings
+	zone := m.zoneLocked(s)
 	lang := set.Lang
 	if lang == "" {
 		lang = "en"
@@ -79,6 +102,6 @@ func (m *Manager) screenInfoLocked(s *session) wire.Screen {
 		Lang:     lang,
 		Touch:    s.touch,
 		Privacy:  set.Privacy,
-		Asleep:   asleep(set.Hours, m.cfg.Now(), zone),
+		Asleep:   asleep(set.Hours, now, zone),
 	}
 }
