@@ -73,7 +73,7 @@ func (m *Manager) Overview(ctx context.Context) ([]Status, error) {
 	for i := range out {
 		if s := m.sessions[out[i].Screen.ID]; s != nil {
 			out[i].Online = s.conns > 0
-			out[i].Phase = m.viewLocked(s).Phase
+			out[i].Phase = phaseLocked(s)
 		}
 	}
 	return out, nil
