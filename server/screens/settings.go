@@ -34,9 +34,11 @@ func (m *Manager) ReloadSettings(ctx context.Context, screenID string) error {
 	return nil
 }
 
-// keepHours republishes every screen's state now and then, so that a screen
-// dims when its opening hours end and wakes when they begin, by itself.
-// Only screens whose state changed are sent anything.
+// keepHours checks every screen against its opening hours now and then, so
+// that a screen dims when its hours end and wakes when they begin, by
+// itself. Only a screen that crossed an edge of its hours is rendered and
+// sent anything; what else changes with time (the agenda) is rendered again
+// at its account's next poll.
 func (m *Manager) keepHours() {
 	t := time.NewTicker(m.cfg.HoursEvery)
 	defer t.Stop()
@@ -46,9 +48,15 @@ func (m *Manager) keepHours() {
 			return
 		case <-t.C:
 		}
+		// Only a screen whose side of its hours changed is rendered
+		// again: the others have nothing new, and rendering every
+		// screen on every tick held the lock for long.
+		now := m.cfg.Now()
 		m.mu.Lock()
 		for _, s := range m.sessions {
-			m.publishLocked(s)
+			if s.sent && asleep(s.screen.Settings.Hours, now, m.zoneLocked(s)) != s.asleep {
+				m.publishAtLocked(s, now)
+			}
 		}
 		m.mu.Unlock()
 	}
