@@ -23,3 +23,21 @@ func TestStampNowGivesTheStateEncodedWithItsClock(t *testing.T) {
 		t.Errorf("stamped:\n got %s\nwant %s", got, want)
 	}
 }
+
+// The screens of an account rendered together share one agenda per zone
+// and privacy setting, made once; another time makes new ones.
+func TestAgendaIsMadeOncePerZoneAndPrivacyAtATime(t *testing.T) {
+	at := time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
+	w := &watch{}
+	w.data.events = nil
+	paris := w.agendaLocked(at, "Europe/Paris", false)
+	if again := w.agendaLocked(at, "Europe/Paris", false); again != paris {
+		t.Error("the same zone at the same time made a second agenda")
+	}
+	if w.agendaLocked(at, "Europe/Paris", true) == paris || w.agendaLocked(at, "Asia/Seoul", false) == paris {
+		t.Error("another privacy setting or zone shares an agenda")
+	}
+	if w.agendaLocked(at.Add(time.Second), "Europe/Paris", false) == paris {
+		t.Error("another time reuses an agenda made earlier")
+	}
+}

@@ -43,15 +43,12 @@ func (m *Manager) viewAtLocked(s *session, now time.Time) wire.State {
 			Stale:    d.stale,
 		}
 		if d.calendar {
-			st.Dashboard.Agenda = agendaFor(d.events, st.Now, wire.Zone(st.Screen.TimeZone))
+			st.Dashboard.Agenda = s.watch.agendaLocked(now, st.Screen.TimeZone, st.Screen.Privacy)
 		}
 		// A screen can book when it is touch, the server may write to
 		// calendars, and the account has one.
 		st.Dashboard.CanBook = s.touch && m.canBook() && st.Dashboard.Agenda != nil
 		st.Dashboard.Booking = s.booking
-		if st.Screen.Privacy {
-			st.Dashboard.Agenda = withoutDetails(st.Dashboard.Agenda)
-		}
 	}
 	return st
 }

@@ -42,6 +42,36 @@ type watch struct {
 	// until is when this replica's lease on the account may lapse: it
 	// owns the account (polls, refreshes) only before then.
 	until time.Time
+	// agendas are the agendas made at agendasAt from data, by zone and
+	// privacy: the screens of an account that share those share one
+	// agenda when they are rendered together (agendaLocked).
+	agendas   map[agendaKey]*wire.Agenda
+	agendasAt time.Time
+}
+
+type agendaKey struct {
+	zone    string
+	privacy bool
+}
+
+// agendaLocked is the agenda of the watch's account at now in zone, without
+// details for a screen in privacy mode. It is made once for all the
+// screens rendered at the same now (an update of the account renders them
+// all with one reading of the clock) and must not be changed.
+func (w *watch) agendaLocked(now time.Time, zone string, privacy bool) *wire.Agenda {
+	if !w.agendasAt.Equal(now) || w.agendas == nil {
+		w.agendas, w.agendasAt = map[agendaKey]*wire.Agenda{}, now
+	}
+	k := agendaKey{zone, privacy}
+	if a, ok := w.agendas[k]; ok {
+		return a
+	}
+	a := agendaFor(w.data.events, now, wire.Zone(zone))
+	if privacy {
+		a = withoutDetails(a)
+	}
+	w.agendas[k] = a
+	return a
 }
 
 // ownsLocked reports whether this replica owns the account now.
@@ -402,8 +432,10 @@ func (m *Manager) countRefresh(src identity.TokenSource, err error) {
 func (m *Manager) updateWatch(w *watch, f func(*accountData)) {
 	m.mu.Lock()
 	f(&w.data)
+	w.agendas = nil // made from the data before the change
+	now := m.cfg.Now()
 	for s := range w.sessions {
-		m.publishLocked(s)
+		m.publishAtLocked(s, now)
 	}
 	m.tellLocked(w)
 	owned := w.ownsLocked()
@@ -498,8 +530,10 @@ func (m *Manager) follow(ctx context.Context, w *watch) {
 		return // taken over meanwhile: its own poll comes next
 	}
 	w.data = d
+	w.agendas = nil // made from the data before the change
+	now := m.cfg.Now()
 	for s := range w.sessions {
-		m.publishLocked(s)
+		m.publishAtLocked(s, now)
 	}
 	m.tellLocked(w)
 }
