@@ -19,7 +19,7 @@ ARGS        ?=
 APP_SRC    := go.mod go.sum $(shell find app -name '*.go')
 SERVER_SRC := $(shell find server web/static -type f) web/web.go
 
-.PHONY: run build wasm test test-go test-wasm lint fuzz fuzz-short bench vuln clean chromium node screenshots axe postgresql acorn mosquitto
+.PHONY: run build wasm test test-go test-wasm lint fuzz fuzz-short bench soak microbench vuln clean chromium node screenshots axe postgresql acorn mosquitto
 
 ## run: build everything and start the edge server in sandbox mode on :8080
 run: build
@@ -28,8 +28,10 @@ run: build
 ## build: the edge server with the screen's app.wasm embedded (GOARCH=arm64 works too)
 build: $(BIN)
 
+# -s -w leaves out the symbol table and DWARF (a quarter of the binary);
+# panics still print their stack traces.
 $(BIN): $(WASM).br $(SERVER_SRC) $(APP_SRC)
-	$(GO) build -trimpath -o $@ ./server/cmd/placard
+	$(GO) build -trimpath -ldflags='-s -w' -o $@ ./server/cmd/placard
 
 ## wasm: the screen, compiled to WebAssembly and precompressed
 wasm: $(WASM).br
@@ -81,8 +83,20 @@ FUZZTIME_TEST ?= 20000x
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_TEST)
 
-## bench: benchmarks (timings live here, not in tests)
-bench: $(WASM).br
+## bench: placard at 1,000, 5,000 and 10,000 screens against a bare gorilla/websocket hub, in one run: one table, JSON in .cache/bench
+# BENCH_ARGS passes flags to bin/bench (e.g. BENCH_ARGS='-screens 500,1000 -accounts 50').
+BENCH_ARGS ?=
+bench: $(BIN)
+	$(GO) build -o bin/bench ./server/cmd/bench
+	./bin/bench -placard $(BIN) $(BENCH_ARGS)
+
+## soak: 10,000 screens for 10 minutes under changing presence and calendars; fails on growth, drops or errors
+soak: $(BIN)
+	$(GO) build -o bin/bench ./server/cmd/bench
+	./bin/bench -placard $(BIN) -screens 10000 -quiet 0 -soak 10m $(BENCH_ARGS)
+
+## microbench: the Go benchmarks of encoders and the like
+microbench: $(WASM).br
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 ## vuln: known vulnerabilities in dependencies (needs vuln.go.dev; not part of `make test`, which runs offline)
