@@ -484,7 +484,7 @@ func sandboxAPI(ctx context.Context, base, method, path string, body any, out an
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 {
+	if res.StatusCode/100 != 2 {
 		return fmt.Errorf("%s %s: %s %s", method, path, res.Status, b)
 	}
 	if out != nil {
@@ -850,8 +850,10 @@ func soak(ctx context.Context, o options, p *process, fleet *loadgen.Fleet, acco
 		}
 		upn := accounts[rng.IntN(len(accounts))]
 		start := time.Now().Add(time.Duration(rng.IntN(120)) * time.Minute).UTC().Truncate(time.Minute)
-		event := map[string]string{"subject": "Soak " + start.Format("15:04"), "start": start.Format(time.RFC3339),
-			"end": start.Add(30 * time.Minute).Format(time.RFC3339)}
+		// The body Graph's POST /me/events takes.
+		event := map[string]any{"subject": "Soak " + start.Format("15:04"),
+			"start": map[string]string{"dateTime": start.Format("2006-01-02T15:04:05"), "timeZone": "UTC"},
+			"end":   map[string]string{"dateTime": start.Add(30 * time.Minute).Format("2006-01-02T15:04:05"), "timeZone": "UTC"}}
 		if err := sandboxAPI(ctx, p.url, "POST", "users/"+upn+"/events", event, nil); err != nil {
 			return err
 		}
