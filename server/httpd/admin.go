@@ -195,15 +195,15 @@ func (a *Admin) register(root *http.ServeMux) {
 // tooManyFailures refuses a request from an address that failed to sign
 // in too often.
 func (a *Admin) tooManyFailures(r *http.Request) error {
-	if n := a.failures.Count(clientAddr(r)); n >= a.LoginFailures.Max {
-		return server.Errorf(server.ETOOMANY, "too many failed sign-ins from %s: try again in %v", clientAddr(r), a.LoginFailures.Per)
+	if n := a.failures.Count(clientKey(r)); n >= a.LoginFailures.Max {
+		return server.Errorf(server.ETOOMANY, "too many failed sign-ins from %s: try again in %v", clientKey(r), a.LoginFailures.Per)
 	}
 	return nil
 }
 
 // failed counts a failed sign-in of the request's address, and audits it.
 func (a *Admin) failed(r *http.Request, how, detail string) {
-	a.failures.Allow(clientAddr(r))
+	a.failures.Allow(clientKey(r))
 	a.audit(r.Context(), server.AuditEvent{Kind: server.AuditAdminSignIn, Outcome: "refused",
 		Detail: how + " from " + clientAddr(r) + ": " + detail})
 }

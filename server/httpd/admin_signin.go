@@ -9,6 +9,7 @@ import (
 
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/identity"
+	"github.com/placard/placard/server/limit"
 )
 
 // An administrator may sign in with a Microsoft account through the same
@@ -64,7 +65,7 @@ func (a *Admin) startSignIn(r *http.Request) (string, *adminSignIn, error) {
 	if a.Identity == nil || a.Verifier == nil {
 		return "", nil, server.Errorf(server.ENOTFOUND, "signing in with a Microsoft account is not enabled on this server: use an admin token")
 	}
-	addr := clientAddr(r)
+	addr, key := clientAddr(r), clientKey(r)
 	a.mu.Lock()
 	now := a.Now()
 	pending := 0
@@ -79,12 +80,12 @@ func (a *Admin) startSignIn(r *http.Request) (string, *adminSignIn, error) {
 	if pending >= maxPendingSignIns {
 		return "", nil, server.Errorf(server.ETOOMANY, "%d sign-ins already wait: try again when one has ended", pending)
 	}
-	if ok, retry := a.starts.Allow(addr); !ok {
+	if ok, retry := a.starts.Allow(key); !ok {
 		return "", nil, server.Errorf(server.ETOOMANY, "too many Microsoft sign-ins from %s (%s): try again after %s",
-			addr, a.SignIns, retry.UTC().Format("15:04 UTC"))
+			key, a.SignIns, retry.UTC().Format("15:04 UTC"))
 	}
 	if ok, retry := a.total.Allow("all"); !ok {
-		a.starts.Undo(addr)
+		a.starts.Undo(key)
 		return "", nil, server.Errorf(server.ETOOMANY, "too many Microsoft sign-ins (%s for everyone): try again after %s",
 			a.SignInsTotal, retry.UTC().Format("15:04 UTC"))
 	}
@@ -126,7 +127,7 @@ func (a *Admin) finishSignIn(si *adminSignIn, c identity.IDClaims, err error, ad
 		a.Log.Warn("an administrator's sign-in from another tenant was refused", "addr", addr, "account", c.Username, "tenant", c.TenantID, "err", err)
 		si.err = server.Errorf(server.EFORBIDDEN,
 			"%s is an account of another organisation: only accounts of the administrators' tenant may administer this server", c.Username)
-		a.failures.Allow(addr)
+		a.failures.Allow(limit.ClientKey(addr))
 		role := "without"
 		if c.HasRole(server.AdminRole) {
 			role = "with"
@@ -152,7 +153,7 @@ func (a *Admin) finishSignIn(si *adminSignIn, c identity.IDClaims, err error, ad
 		si.err = server.Errorf(server.EFORBIDDEN,
 			"%s does not hold the app role %s of this application: an Entra administrator assigns it (Enterprise applications → this app → Users and groups)",
 			c.Username, server.AdminRole)
-		a.failures.Allow(addr)
+		a.failures.Allow(limit.ClientKey(addr))
 		a.audit(ctx, server.AuditEvent{Kind: server.AuditAdminSignIn, Account: c.Username, Outcome: "no_role",
 			Detail: from + ": the id token lacks " + server.AdminRole})
 	default:

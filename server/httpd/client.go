@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/placard/placard/server/limit"
 )
 
 // Front is how requests reach the server: the proxies it trusts and the
@@ -121,6 +123,10 @@ func clientAddr(r *http.Request) string {
 	}
 	return host
 }
+
+// clientKey is the key of the request's client in per-address limits:
+// its address, or its /64 for IPv6 (limit.ClientKey).
+func clientKey(r *http.Request) string { return limit.ClientKey(clientAddr(r)) }
 
 // isSecure reports whether the client reached the server over HTTPS.
 func isSecure(r *http.Request) bool {

@@ -71,11 +71,11 @@ func (s *Server) limitNewScreens(next http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
-		if ok, retry := l.Allow(clientAddr(r)); !ok {
+		if ok, retry := l.Allow(clientKey(r)); !ok {
 			s.Log.Warn("refusing a new screen: too many from one address", "remote", r.RemoteAddr, "name", name)
 			w.Header().Set("Retry-After", retryAfter(retry))
 			w.Header().Set("Cache-Control", "no-store")
-			http.Error(w, "Too many new screens from "+clientAddr(r)+" ("+rate.String()+"): try again after "+
+			http.Error(w, "Too many new screens from "+clientKey(r)+" ("+rate.String()+"): try again after "+
 				retry.UTC().Format("15:04 UTC")+".", http.StatusTooManyRequests)
 			return
 		}

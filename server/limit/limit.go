@@ -9,6 +9,7 @@ package limit
 
 import (
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -121,4 +122,21 @@ func (l *Limiter) prune(ev []time.Time, now time.Time) []time.Time {
 		i++
 	}
 	return ev[i:]
+}
+
+// ClientKey is the key of a client address in a per-address limit: the
+// address itself for IPv4, its /64 for IPv6. One IPv6 host usually holds
+// a whole /64 (SLAAC, privacy addresses) and can pick a new address in it
+// for each request; keyed by address, it would never be limited.
+// Something that is not an address is its own key.
+func ClientKey(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
 }

@@ -148,3 +148,33 @@ func TestConcurrentCallersNeverExceedTheRate(t *testing.T) {
 		t.Errorf("%d of 100 concurrent events allowed, want exactly 20", allowed)
 	}
 }
+
+func TestAnIPv6ClientIsKeyedByItsSlash64(t *testing.T) {
+	tests := []struct{ addr, key string }{
+		{"192.0.2.7", "192.0.2.7"},
+		{"::ffff:192.0.2.7", "192.0.2.7"},
+		{"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"not an address", "not an address"},
+	}
+	for _, tt := range tests {
+		if got := ClientKey(tt.addr); got != tt.key {
+			t.Errorf("ClientKey(%q) = %q, want %q", tt.addr, got, tt.key)
+		}
+	}
+	// Every address of one /64 counts against one budget.
+	l := New(Rate{Max: 2, Per: time.Minute}, newClock().now)
+	for _, a := range []string{"2001:db8:1:2::a", "2001:db8:1:2::b"} {
+		if ok, _ := l.Allow(ClientKey(a)); !ok {
+			t.Fatalf("%s refused", a)
+		}
+	}
+	if ok, _ := l.Allow(ClientKey("2001:db8:1:2::c")); ok {
+		t.Error("a third address of the same /64 was allowed")
+	}
+	if ok, _ := l.Allow(ClientKey("2001:db8:1:3::a")); !ok {
+		t.Error("another /64 was refused")
+	}
+}

@@ -106,7 +106,7 @@ func (s *Sandbox) devicelogin(w http.ResponseWriter, r *http.Request) {
 		phoneTmpl.Execute(w, phonePage{Outcome: OutcomeInvalid, Title: "That did not work", Message: "Choose Approve or Decline."})
 		return
 	}
-	addr := clientAddr(r)
+	addr := limit.ClientKey(clientAddr(r))
 	outcome, screen, until := s.tryCode(addr, r.PostForm.Get("user_code"), r.PostForm.Get("user"), action == "approve")
 	if outcome == OutcomeLocked {
 		w.WriteHeader(http.StatusTooManyRequests)

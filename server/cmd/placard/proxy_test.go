@@ -69,7 +69,7 @@ func TestAValidAdminTokenWorksAfterTenBadOnesFromItsAddress(t *testing.T) {
 func TestBehindATrustedProxyEachClientIsItself(t *testing.T) {
 	m := testServer(t, func(m *Main) {
 		m.Config.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
-		m.Config.AdminNetworks = []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("127.0.0.1/32")}
+		m.Config.AdminNetworks = []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("2001:db8::/32")}
 		m.Config.LoginFailures = limit.Rate{Max: 3, Per: time.Hour}
 	})
 	api := m.URL + "/admin/api/screens"
@@ -87,6 +87,17 @@ func TestBehindATrustedProxyEachClientIsItself(t *testing.T) {
 	// is not believed.
 	if res := send(t, "GET", api, "padm_guess.guess", nil, from("203.0.113.8, 203.0.113.7")); res.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("203.0.113.7 naming itself 203.0.113.8: %s, want 429", res.Status)
+	}
+	// An IPv6 client picks a new address in its /64 at will: the /64 is
+	// the key.
+	for _, a := range []string{"2001:db8:1:2::a", "2001:db8:1:2::b", "2001:db8:1:2::c"} {
+		send(t, "GET", api, "padm_guess.guess", nil, from(a))
+	}
+	if res := send(t, "GET", api, "padm_guess.guess", nil, from("2001:db8:1:2::d")); res.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a 4th wrong token from 2001:db8:1:2::/64: %s, want 429", res.Status)
+	}
+	if res := send(t, "GET", api, "padm_guess.guess", nil, from("2001:db8:1:3::a")); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a wrong token from another /64: %s, want 401", res.Status)
 	}
 	// -admin-networks sees the client, not the proxy.
 	if res := send(t, "GET", api, "", nil, from("198.51.100.9")); res.StatusCode != http.StatusForbidden {
