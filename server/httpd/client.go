@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/placard/placard/server/limit"
@@ -23,6 +25,14 @@ import (
 //     https public URL (a TLS proxy in front), or a trusted proxy's
 //     X-Forwarded-Proto. Cookies are then Secure and __Host-, and HSTS is
 //     sent, so that a browser never sends them over plain HTTP.
+//
+// It also refuses a request for a public host name that is not the
+// server's (the public URL's or -origins'): a page of attacker.example
+// whose name has been made to resolve to this server (DNS rebinding) would
+// otherwise be same-origin with it in the browser. Addresses, and names
+// nobody can register in public DNS (one label, .local, .lan, .home.arpa,
+// .internal, .localhost), are the LAN's own: a TV that opens
+// http://placard.lan:8080 is served.
 type Front struct {
 	// TrustedProxies are the networks of the proxies whose
 	// X-Forwarded-For and X-Forwarded-Proto are believed.
@@ -30,6 +40,9 @@ type Front struct {
 	// PublicURL is where screens, phones and administrators reach the
 	// server; an https one means every client does so over TLS.
 	PublicURL string
+	// Origins are the origins, besides the server's own, whose pages may
+	// open screens' WebSockets ("https://kiosk.example").
+	Origins []string
 }
 
 type secureKey struct{}
@@ -38,7 +51,13 @@ type secureKey struct{}
 // the connection's port) and records whether the client uses HTTPS.
 func (f Front) handler(next http.Handler) http.Handler {
 	httpsURL := strings.HasPrefix(strings.ToLower(f.PublicURL), "https://")
+	names := f.names()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !hostAllowed(names, r.Host) {
+			w.Header().Set("Cache-Control", "no-store")
+			http.Error(w, "This edge server does not answer to that name: open it at its public URL (-public-url), or list the name in -origins.", http.StatusMisdirectedRequest)
+			return
+		}
 		secure := r.TLS != nil || httpsURL
 		if peer, port, ok := splitAddr(r.RemoteAddr); ok && f.trusted(peer) {
 			if client, ok := f.forwardedFor(r.Header.Values("X-Forwarded-For")); ok {
@@ -52,6 +71,79 @@ func (f Front) handler(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), secureKey{}, secure)))
 	})
+}
+
+// names are the public host names the server answers to: its public
+// URL's and its extra origins'.
+func (f Front) names() []string {
+	var out []string
+	for _, o := range append([]string{f.PublicURL}, f.Origins...) {
+		if u, err := url.Parse(o); err == nil && u.Hostname() != "" {
+			out = append(out, strings.TrimSuffix(strings.ToLower(u.Hostname()), "."))
+		}
+	}
+	return out
+}
+
+// hostAllowed reports whether a Host header names this server: an address
+// (a rebinding needs a name), a name of the LAN's own, or one of names.
+func hostAllowed(names []string, host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.TrimSuffix(strings.ToLower(strings.Trim(h, "[]")), ".")
+	if _, err := netip.ParseAddr(h); err == nil || h == "" || !strings.Contains(h, ".") {
+		return true
+	}
+	for _, private := range []string{".localhost", ".local", ".lan", ".home.arpa", ".internal"} {
+		if strings.HasSuffix(h, private) {
+			return true
+		}
+	}
+	return slices.Contains(names, h)
+}
+
+// AllowOrigin reports whether a WebSocket upgrade may proceed: its Origin
+// is the request's own scheme://host, the public URL's origin, or one of
+// Origins. Without an Origin it is no browser's, and so no cross-site
+// risk (the screen's cookie still has to prove which screen it is). The
+// scheme counts: a page served over plain HTTP (which anyone on the LAN
+// can forge) may not open the wss:// socket of the HTTPS site.
+func (f Front) AllowOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	o, ok := originOf(origin)
+	if !ok {
+		return false
+	}
+	scheme := "http"
+	if isSecure(r) {
+		scheme = "https"
+	}
+	if own, ok := originOf(scheme + "://" + r.Host); ok && own == o {
+		return true
+	}
+	for _, allowed := range append([]string{f.PublicURL}, f.Origins...) {
+		if a, ok := originOf(allowed); ok && a == o {
+			return true
+		}
+	}
+	return false
+}
+
+// originOf is an origin in one spelling: scheme://host[:port], lower
+// case, without a default port.
+func originOf(s string) (string, bool) {
+	u, err := url.Parse(strings.TrimRight(s, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.User != nil {
+		return "", false
+	}
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	host = strings.TrimSuffix(host, map[string]string{"http": ":80", "https": ":443"}[scheme])
+	return scheme + "://" + host, true
 }
 
 func (f Front) trusted(a netip.Addr) bool {

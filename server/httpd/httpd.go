@@ -33,6 +33,7 @@ type Server struct {
 	// Sandbox serves /sandbox/ when the server runs in sandbox mode.
 	Sandbox http.Handler
 	// Ready checks what /readyz reports: the store, the identity platform.
+	// The message of a server.Error it returns is shown; the rest is logged.
 	Ready func(ctx context.Context) error
 	// Metrics serves /metrics; nil for none.
 	Metrics http.Handler
@@ -181,7 +182,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
 		if err := s.Ready(ctx); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+			// Anyone may ask: the answer is a sentence, the details
+			// (addresses, URLs, the database's words) go to the log.
+			s.Log.Warn("not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": server.ErrorMessage(err)})
 			return
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
 )
 
 const (
@@ -67,6 +68,7 @@ type Hub struct {
 	metrics  Metrics
 	upgrader websocket.Upgrader
 	origins  []string
+	allow    func(*http.Request) bool
 	// pongWait and helloWait are read deadlines (Options).
 	pongWait, helloWait time.Duration
 
@@ -91,7 +93,11 @@ type Options struct {
 	// Origins are origins allowed besides the server's own
 	// ("https://kiosk.example").
 	Origins []string
-	Metrics Metrics
+	// CheckOrigin, when set, decides instead of the hub whether an
+	// upgrade's Origin is allowed: a server behind a proxy knows its
+	// scheme and public URL, which the hub does not.
+	CheckOrigin func(r *http.Request) bool
+	Metrics     Metrics
 	// PongWait is how long a screen may go without answering a ping
 	// before it is dropped: DefaultPongWait when zero.
 	// A TV that lost power leaves no close frame; this finds it.
@@ -117,6 +123,7 @@ func New(h Handler, opts Options) *Hub {
 		log:       opts.Log,
 		metrics:   opts.Metrics,
 		origins:   opts.Origins,
+		allow:     opts.CheckOrigin,
 		pongWait:  opts.PongWait,
 		helloWait: opts.HelloWait,
 		ops:       make(chan func(), 1024),
@@ -290,10 +297,13 @@ func (h *Hub) register(c *client) bool {
 	})
 }
 
-// checkOrigin allows the server's own origin and the configured ones, and
-// clients that send no Origin (not a browser, so no cross-site risk: the
-// screen's cookie still has to prove who it is).
+// checkOrigin allows the server's own origin (scheme and host) and the
+// configured ones, and clients that send no Origin (not a browser, so no
+// cross-site risk: the screen's cookie still has to prove who it is).
 func (h *Hub) checkOrigin(r *http.Request) bool {
+	if h.allow != nil {
+		return h.allow(r)
+	}
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true
@@ -302,7 +312,11 @@ func (h *Hub) checkOrigin(r *http.Request) bool {
 	if err != nil {
 		return false
 	}
-	if strings.EqualFold(u.Host, r.Host) {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if strings.EqualFold(u.Scheme, scheme) && strings.EqualFold(u.Host, r.Host) {
 		return true
 	}
 	return slices.ContainsFunc(h.origins, func(o string) bool { return strings.EqualFold(strings.TrimRight(o, "/"), origin) })
@@ -318,7 +332,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.handlers.Done()
 	if !h.checkOrigin(r) {
 		h.log.Warn("refusing a WebSocket from another origin", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
-		http.Error(w, "WebSocket refused: origin "+r.Header.Get("Origin")+" is not allowed", http.StatusForbidden)
+		http.Error(w, "WebSocket refused: the page's origin is not allowed to open a screen's connection.", http.StatusForbidden)
 		return
 	}
 	conn, err := h.upgrader.Upgrade(w, r, nil)
@@ -333,8 +347,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	screenID, err := h.handler.Authenticate(r, hello)
+	if err != nil && server.ErrorCode(err) == server.EINTERNAL {
+		// The store failed, not the screen: it tries again, and the
+		// details (which may name the database) stay in the log.
+		h.log.Error("authenticating a screen", "screen", hello.Screen, "err", err)
+		closeWith(conn, websocket.CloseTryAgainLater, "the edge server could not check this screen: try again")
+		return
+	}
 	if err != nil {
-		if msg, merr := wire.Encode(wire.Denied{Reason: err.Error()}); merr == nil {
+		if msg, merr := wire.Encode(wire.Denied{Reason: server.ErrorMessage(err)}); merr == nil {
 			conn.SetWriteDeadline(time.Now().Add(writeWait))
 			conn.WriteMessage(websocket.TextMessage, msg)
 		}

@@ -17,11 +17,12 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/hub"
 )
 
-// screens is a hub.Handler that knows every screen but "stranger", and
-// reports what happens.
+// screens is a hub.Handler that knows every screen but "stranger" (and
+// fails to check "broken store"), and reports what happens.
 type screens struct {
 	mu           sync.Mutex
 	disconnected map[string]chan struct{}
@@ -51,8 +52,11 @@ func (s *screens) gone(id string) chan struct{} {
 }
 
 func (s *screens) Authenticate(r *http.Request, h wire.Hello) (string, error) {
-	if h.Screen == "stranger" {
-		return "", errors.New("unknown screen: open the screen's page again to register it")
+	switch h.Screen {
+	case "stranger":
+		return "", server.Errorf(server.EUNAUTHORIZED, "unknown screen: open the screen's page again to register it")
+	case "broken store":
+		return "", errors.New("screens: authenticating s1: sqlite: /var/lib/placard/placard.db: database is locked")
 	}
 	return "id-" + h.Screen, nil
 }
@@ -160,6 +164,7 @@ func TestTheUpgradeChecksTheOrigin(t *testing.T) {
 		{"https://evil.example", false},
 		{"https://kiosk.example.evil.example", false},
 		{"http://kiosk.example", false},
+		{"https://" + strings.TrimPrefix(srv.URL, "http://"), false}, // the same host, another scheme
 		{"null", false},
 	}
 	for _, tt := range tests {
@@ -270,6 +275,20 @@ func TestAnUnknownScreenIsToldAndClosed(t *testing.T) {
 	}
 	if ce := closeOf(t, c); ce.Code != websocket.ClosePolicyViolation {
 		t.Errorf("closed with %d, want %d", ce.Code, websocket.ClosePolicyViolation)
+	}
+}
+
+func TestAStoreFailureIsNotToldToTheScreen(t *testing.T) {
+	_, _, srv := start(t, hub.Options{})
+	c := connect(t, srv, "broken store", nil)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, data, err := c.ReadMessage()
+	if err == nil {
+		t.Fatalf("a screen the store could not check got %s, want only a close", data)
+	}
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseTryAgainLater || strings.Contains(ce.Text, "sqlite") || strings.Contains(ce.Text, "placard.db") {
+		t.Errorf("closed with %v, want %d and no detail of the store", err, websocket.CloseTryAgainLater)
 	}
 }
 

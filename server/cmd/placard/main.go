@@ -282,7 +282,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	m.Metrics = metrics.New()
 	sockets := &httpd.Sockets{Log: m.Log}
-	m.Hub = hub.New(sockets, hub.Options{Log: m.Log, Metrics: m.Metrics, Origins: cfg.Origins})
+	front := httpd.Front{TrustedProxies: cfg.TrustedProxies, PublicURL: m.PublicURL, Origins: cfg.Origins}
+	m.Hub = hub.New(sockets, hub.Options{Log: m.Log, Metrics: m.Metrics, Origins: cfg.Origins, CheckOrigin: front.AllowOrigin})
 	gc := graph.New(cfg.GraphURL, hc)
 	gc.Observe = m.Metrics.GraphRequest
 	var cluster server.Cluster
@@ -337,9 +338,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Log:     m.Log,
 		Ready: func(ctx context.Context) error {
 			if err := m.Store.Ping(ctx); err != nil {
-				return err
+				return fmt.Errorf("%w: %w", server.Errorf(server.EUNAVAILABLE, "the store does not answer"), err)
 			}
-			return id.Ping(ctx)
+			if err := id.Ping(ctx); err != nil {
+				return fmt.Errorf("%w: %w", server.Errorf(server.EUNAVAILABLE, "the identity platform does not answer"), err)
+			}
+			return nil
 		},
 		Metrics: m.Metrics.Handler(),
 	}
@@ -380,7 +384,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	h.Admin = m.Admin
 	h.ScreenNetworks = cfg.ScreenNetworks
-	h.Front = httpd.Front{TrustedProxies: cfg.TrustedProxies, PublicURL: m.PublicURL}
+	h.Front = front
 	h.NewScreens = cfg.NewScreens
 	if m.TuneHTTP != nil {
 		m.TuneHTTP(h)

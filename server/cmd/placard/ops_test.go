@@ -25,12 +25,26 @@ import (
 	"github.com/placard/placard/server/screens"
 )
 
+func TestReadinessTellsStrangersNoDetail(t *testing.T) {
+	m := testServer(t)
+	m.Sandbox.SetFaults(sandbox.Faults{IdentityUnreachable: true})
+	res, body := get(t, httpClient(t), m.URL+"/readyz")
+	if res.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz with the identity platform unreachable: %s", res.Status)
+	}
+	for _, detail := range []string{"https://", "login.microsoftonline.com", "openid-configuration", sandbox.TenantID} {
+		if strings.Contains(body, detail) {
+			t.Errorf("/readyz tells anyone %q: %s", detail, body)
+		}
+	}
+}
+
 func TestHealthAndReadiness(t *testing.T) {
 	m := testServer(t)
 	c := httpClient(t)
 	m.Sandbox.SetFaults(sandbox.Faults{IdentityUnreachable: true})
 	res, body := get(t, c, m.URL+"/readyz")
-	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "identity platform unreachable") {
+	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "the identity platform does not answer") {
 		t.Errorf("/readyz with the identity platform unreachable: %s %s", res.Status, body)
 	}
 	if res, _ := get(t, c, m.URL+"/healthz"); res.StatusCode != http.StatusOK {

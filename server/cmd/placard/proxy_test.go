@@ -2,12 +2,15 @@ package main
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/limit"
@@ -162,5 +165,80 @@ func TestCookiesAreSecureBehindATLSProxy(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// dialWS opens /ws at m with host as the Host header and origin as the
+// Origin, and returns the refusal's status (0 when it was upgraded).
+func dialWS(t *testing.T, m *Main, host, origin string) int {
+	t.Helper()
+	u, _ := url.Parse(m.URL)
+	h := http.Header{}
+	if origin != "" {
+		h.Set("Origin", origin)
+	}
+	if host != "" {
+		h.Set("Host", host)
+	}
+	d := websocket.Dialer{NetDial: func(network, _ string) (net.Conn, error) { return net.Dial(network, u.Host) }}
+	target := u.Host
+	if host != "" {
+		target = host
+	}
+	c, res, err := d.Dial("ws://"+target+"/ws", h)
+	if err == nil {
+		c.Close()
+		return 0
+	}
+	if res == nil {
+		t.Fatalf("dialling /ws as %s from %s: %v", host, origin, err)
+	}
+	return res.StatusCode
+}
+
+func TestWebSocketOriginsAndHostsAreTheServersOwn(t *testing.T) {
+	m := testServer(t, func(m *Main) {
+		m.Config.PublicURL = "http://placard.test:8080"
+		m.Config.Origins = []string{"https://kiosk.example"}
+	})
+	u, _ := url.Parse(m.URL)
+	port := u.Port()
+	tests := []struct {
+		name, host, origin string
+		want               int
+	}{
+		{"its own address", u.Host, m.URL, 0},
+		{"localhost", "localhost:" + port, "http://localhost:" + port, 0},
+		{"a LAN address", "192.0.2.20:" + port, "http://192.0.2.20:" + port, 0},
+		{"the public URL, as a proxy forwards it", u.Host, "http://placard.test:8080", 0},
+		{"the public URL's name", "placard.test:" + port, "http://placard.test:" + port, 0},
+		{"a LAN name", "placard.lan:" + port, "http://placard.lan:" + port, 0},
+		{"a machine's name", "tv-pi:" + port, "http://tv-pi:" + port, 0},
+		{"an mDNS name", "tv-pi.local:" + port, "http://tv-pi.local:" + port, 0},
+		{"an extra origin", u.Host, "https://kiosk.example", 0},
+		{"no Origin (not a browser)", u.Host, "", 0},
+		{"its own host over another scheme", u.Host, "https://" + u.Host, http.StatusForbidden},
+		{"another site", u.Host, "http://evil.example", http.StatusForbidden},
+		{"an extra origin's host over another scheme", u.Host, "http://kiosk.example", http.StatusForbidden},
+		{"DNS rebinding", "evil.example:" + port, "http://evil.example:" + port, http.StatusMisdirectedRequest},
+		{"DNS rebinding by a name ending like a LAN's", "evil.lan.example:" + port, "http://evil.lan.example:" + port, http.StatusMisdirectedRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := dialWS(t, m, tt.host, tt.origin); got != tt.want {
+				t.Errorf("Host %s, Origin %q: %d, want %d", tt.host, tt.origin, got, tt.want)
+			}
+		})
+	}
+	// A rebound name gets no page either.
+	req, _ := http.NewRequest("GET", m.URL+"/?screen=Lobby%20TV", nil)
+	req.Host = "evil.example:" + port
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("a page for Host evil.example: %s, want 421", res.Status)
 	}
 }
