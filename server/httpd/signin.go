@@ -71,7 +71,7 @@ func (s *Server) registerSignIn(mux *http.ServeMux) {
 // limitPhone refuses a client address that asked too often.
 func (s *Server) limitPhone(l *limit.Limiter, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if ok, retry := l.Allow(clientAddr(r)); !ok {
+		if ok, retry := l.Allow(clientKey(r)); !ok {
 			s.Log.Warn("refusing a sign-in page: too many from one address", "remote", r.RemoteAddr)
 			w.Header().Set("Retry-After", retryAfter(retry))
 			s.renderSignIn(w, http.StatusTooManyRequests, signInPage{Outcome: screens.LinkFailed,
