@@ -69,8 +69,9 @@ type Hub struct {
 	upgrader websocket.Upgrader
 	origins  []string
 	allow    func(*http.Request) bool
-	// pongWait and helloWait are read deadlines (Options).
-	pongWait, helloWait time.Duration
+	// pongWait and helloWait are read deadlines; pingPeriod paces the
+	// pings (Options).
+	pongWait, pingPeriod, helloWait time.Duration
 
 	ops  chan func()
 	done chan struct{}
@@ -102,6 +103,10 @@ type Options struct {
 	// before it is dropped: DefaultPongWait when zero.
 	// A TV that lost power leaves no close frame; this finds it.
 	PongWait time.Duration
+	// PingPeriod is how often a screen is pinged: nine tenths of PongWait
+	// when zero, so a pong has a tenth of PongWait to arrive. It must be
+	// shorter than PongWait.
+	PingPeriod time.Duration
 	// HelloWait is how long a new connection has to say hello:
 	// DefaultHelloWait when zero.
 	HelloWait time.Duration
@@ -115,20 +120,24 @@ func New(h Handler, opts Options) *Hub {
 	if opts.PongWait <= 0 {
 		opts.PongWait = DefaultPongWait
 	}
+	if opts.PingPeriod <= 0 || opts.PingPeriod >= opts.PongWait {
+		opts.PingPeriod = opts.PongWait * 9 / 10
+	}
 	if opts.HelloWait <= 0 {
 		opts.HelloWait = DefaultHelloWait
 	}
 	hb := &Hub{
-		handler:   h,
-		log:       opts.Log,
-		metrics:   opts.Metrics,
-		origins:   opts.Origins,
-		allow:     opts.CheckOrigin,
-		pongWait:  opts.PongWait,
-		helloWait: opts.HelloWait,
-		ops:       make(chan func(), 1024),
-		done:      make(chan struct{}),
-		screens:   map[string]map[*client]bool{},
+		handler:    h,
+		log:        opts.Log,
+		metrics:    opts.Metrics,
+		origins:    opts.Origins,
+		allow:      opts.CheckOrigin,
+		pongWait:   opts.PongWait,
+		pingPeriod: opts.PingPeriod,
+		helloWait:  opts.HelloWait,
+		ops:        make(chan func(), 1024),
+		done:       make(chan struct{}),
+		screens:    map[string]map[*client]bool{},
 	}
 	hb.upgrader = websocket.Upgrader{
 		ReadBufferSize:  1024,
@@ -371,7 +380,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		c.writePump(h.pongWait * 9 / 10)
+		c.writePump(h.pingPeriod)
 	}()
 	if err := h.handler.Connected(screenID, hello); err != nil {
 		// The screen was not counted as connected: it must not be

@@ -214,7 +214,15 @@ func TestBrowsersCannotPostToTheSandboxFromAnotherSite(t *testing.T) {
 
 func TestNumberedUsersAndWhenTheirPresenceWasServed(t *testing.T) {
 	t.Parallel()
-	sb, gc := newSandbox(t, func(o *sandbox.Options) { o.NumberedUsers = 3 })
+	// A fixed clock five minutes into the demo calendar's first meeting
+	// (from half an hour before the start to half an hour after it): the
+	// two minutes the test advances never cross a meeting's edge, which
+	// would change the presence by itself.
+	start := time.Date(2026, time.March, 2, 10, 5, 0, 0, time.UTC)
+	sb, gc := newSandbox(t, func(o *sandbox.Options) {
+		o.NumberedUsers = 3
+		o.Now = func() time.Time { return start }
+	})
 	srv, c := controlServer(t, sb)
 	var list []sandbox.UserInfo
 	if err := json.Unmarshal(get(t, c, srv.URL+"/sandbox/api/users").raw, &list); err != nil || len(list) != 7 {
