@@ -7,7 +7,10 @@ GO          ?= go
 export CGO_ENABLED ?= 0
 
 BIN         := bin/placard
-WASM        := web/wasm/app.wasm
+# The raw app.wasm is built outside web/wasm: the binary embeds only its
+# brotli and gzip forms (the server derives the raw file from the gzip one).
+WASM        := .cache/wasm/app.wasm
+WASM_BR     := web/wasm/app.wasm.br
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.1.4
 WASM_EXEC   := $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
@@ -30,22 +33,24 @@ build: $(BIN)
 
 # -s -w leaves out the symbol table and DWARF (a quarter of the binary);
 # panics still print their stack traces.
-$(BIN): $(WASM).br $(SERVER_SRC) $(APP_SRC)
+$(BIN): $(WASM_BR) $(SERVER_SRC) $(APP_SRC)
 	$(GO) build -trimpath -ldflags='-s -w' -o $@ ./server/cmd/placard
 
 ## wasm: the screen, compiled to WebAssembly and precompressed
-wasm: $(WASM).br
+wasm: $(WASM_BR)
 
 $(WASM): $(APP_SRC)
+	@mkdir -p $(dir $@)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags=-s -o $@ ./app/cmd/screen
 
-$(WASM).br: $(WASM) server/cmd/precompress/main.go
-	$(GO) run ./server/cmd/precompress -brotli $(BROTLI) $(WASM)
+$(WASM_BR): $(WASM) server/cmd/precompress/main.go
+	rm -f web/wasm/app.wasm
+	$(GO) run ./server/cmd/precompress -brotli $(BROTLI) -out web/wasm $(WASM)
 
 ## test: every test: lint, unit, integration, Wasm, fuzzing (bounded) and browser tests
 test: wasm chromium node axe acorn postgresql mosquitto lint test-wasm test-go fuzz-short
 
-test-go: $(WASM).br
+test-go: $(WASM_BR)
 	$(GO) test -count=1 -timeout 8m ./...
 
 # The packages that run under GOOS=js (Node.js) as they do in the browser.
@@ -96,7 +101,7 @@ soak: $(BIN)
 	./bin/bench -placard $(BIN) -screens 10000 -quiet 0 -soak 10m $(BENCH_ARGS)
 
 ## microbench: the Go benchmarks of encoders and the like
-microbench: $(WASM).br
+microbench: $(WASM_BR)
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 ## vuln: known vulnerabilities in dependencies (needs vuln.go.dev; not part of `make test`, which runs offline)
@@ -159,8 +164,8 @@ $(ACORN):
 		mkdir -p .cache/acorn && npm install --silent --no-audit --no-fund --prefix .cache/acorn acorn@$(ACORN_VERSION) >/dev/null
 
 ## screenshots: every state of the screen at TV, portrait and tablet sizes, from the sandbox, into web/screenshots
-screenshots: $(WASM).br chromium
+screenshots: $(WASM_BR) chromium
 	PLACARD_SCREENSHOTS=$(CURDIR)/web/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' -v ./server/cmd/placard
 
 clean:
-	rm -rf bin $(WASM) $(WASM).br $(WASM).gz
+	rm -rf bin $(WASM) web/wasm/app.wasm web/wasm/app.wasm.br web/wasm/app.wasm.gz

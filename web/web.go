@@ -11,8 +11,9 @@ import (
 //go:embed static
 var static embed.FS
 
-// wasm holds app.wasm and its precompressed forms, which `make wasm`
-// builds into web/wasm before the server is compiled.
+// wasm holds app.wasm's brotli and gzip forms, which `make wasm` builds
+// into web/wasm before the server is compiled (the raw file stays out of
+// the binary: the server derives it from the gzip form).
 //
 //go:embed wasm
 var wasm embed.FS
@@ -26,8 +27,8 @@ func Static() fs.FS {
 	return sub
 }
 
-// Wasm returns the directory that holds app.wasm, app.wasm.br and
-// app.wasm.gz when they were built.
+// Wasm returns the directory that holds app.wasm.br and app.wasm.gz when
+// they were built (and app.wasm, from an older build).
 func Wasm() fs.FS {
 	sub, err := fs.Sub(wasm, "wasm")
 	if err != nil {

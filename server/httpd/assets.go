@@ -2,9 +2,12 @@ package httpd
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"io"
 	"io/fs"
 	"net/http"
 	"path"
@@ -17,15 +20,20 @@ import (
 // Assets serves /web/: the static files, and app.wasm under a name that
 // carries its content hash, precompressed (brotli or gzip, as the browser
 // accepts) and cached for good. It is go-app's ResourceResolver.
+//
+// The binary embeds app.wasm compressed only (`make wasm` keeps the raw
+// file out of it): a browser that accepts neither encoding gets the gzip
+// form decompressed as it is sent, which costs no memory at rest.
 type Assets struct {
 	static   fs.FS
-	wasm     map[string][]byte // "" (identity), "br", "gzip"
+	wasm     map[string][]byte // "br", "gzip", and "" (identity) when built in
+	rawSize  int               // the length of app.wasm itself
 	wasmName string            // app.<hash>.wasm
 	version  string
 }
 
-// NewAssets reads the static files and the built app.wasm (with its .br
-// and .gz forms, when present) from the two file systems.
+// NewAssets reads the static files and the built app.wasm (its .br and .gz
+// forms, and the raw file when present) from the two file systems.
 func NewAssets(static, wasm fs.FS) (*Assets, error) {
 	a := &Assets{static: static, wasm: map[string][]byte{}}
 	for enc, name := range map[string]string{"": "app.wasm", "br": "app.wasm.br", "gzip": "app.wasm.gz"} {
@@ -38,8 +46,24 @@ func NewAssets(static, wasm fs.FS) (*Assets, error) {
 		}
 		a.wasm[enc] = b
 	}
+	// The name is the hash of one form of app.wasm: the gzip form when
+	// there is one (a quarter of the raw file, which is then never read
+	// at start), else the raw file.
+	named := a.wasm["gzip"]
+	switch gz := a.wasm["gzip"]; {
+	case len(a.wasm[""]) > 0:
+		a.rawSize = len(a.wasm[""])
+		if len(gz) == 0 {
+			named = a.wasm[""]
+		}
+	case len(gz) >= 18:
+		// gzip's trailer ends with the data's length (RFC 1952 ISIZE).
+		a.rawSize = int(binary.LittleEndian.Uint32(gz[len(gz)-4:]))
+	default:
+		delete(a.wasm, "br") // nothing to derive the raw file from
+	}
 	h := sha256.New()
-	h.Write(a.wasm[""])
+	h.Write(named)
 	wasmHash := hex.EncodeToString(h.Sum(nil))[:16]
 	a.wasmName = "app." + wasmHash + ".wasm"
 	// The version covers the static files too: a new stylesheet is a new
@@ -65,7 +89,7 @@ func NewAssets(static, wasm fs.FS) (*Assets, error) {
 }
 
 // HasWasm reports whether app.wasm was built into the binary.
-func (a *Assets) HasWasm() bool { return len(a.wasm[""]) > 0 }
+func (a *Assets) HasWasm() bool { return a.rawSize > 0 }
 
 // Version changes whenever any asset changes.
 func (a *Assets) Version() string { return a.version }
@@ -114,6 +138,10 @@ func (a *Assets) serveWasm(w http.ResponseWriter, r *http.Request, hashed bool) 
 	}
 	enc := pickEncoding(r.Header.Get("Accept-Encoding"), a.wasm)
 	body := a.wasm[enc]
+	length := len(body)
+	if enc == "" {
+		length = a.rawSize
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/wasm")
 	h.Set("Vary", "Accept-Encoding")
@@ -128,9 +156,18 @@ func (a *Assets) serveWasm(w http.ResponseWriter, r *http.Request, hashed bool) 
 		h.Set("Cache-Control", "no-cache")
 	}
 	// go-app's loader shows progress from the identity length.
-	h.Set("X-Content-Length", strconv.Itoa(len(a.wasm[""])))
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Content-Length", strconv.Itoa(a.rawSize))
+	h.Set("Content-Length", strconv.Itoa(length))
 	if r.Method == http.MethodHead {
+		return
+	}
+	if enc == "" && body == nil {
+		// Derived from the gzip form as it is sent. The form was made by
+		// the build and is checked by its tests: a failure here is the
+		// client going away, and the status is sent already.
+		if zr, err := gzip.NewReader(bytes.NewReader(a.wasm["gzip"])); err == nil {
+			io.Copy(w, zr)
+		}
 		return
 	}
 	w.Write(body)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -15,8 +16,9 @@ import (
 )
 
 // testAssets are a static file and an "app.wasm" with its compressed forms,
-// made here as `make wasm` makes them.
-func testAssets(t *testing.T) (*Assets, []byte) {
+// made here as `make wasm` makes them (which leaves the raw file out; an
+// older build has it too).
+func testAssets(t *testing.T, withRaw ...bool) (*Assets, []byte) {
 	t.Helper()
 	wasm := bytes.Repeat([]byte("\x00asm placard screen "), 500)
 	var br, gz bytes.Buffer
@@ -26,10 +28,11 @@ func testAssets(t *testing.T) (*Assets, []byte) {
 	gw := gzip.NewWriter(&gz)
 	gw.Write(wasm)
 	gw.Close()
-	a, err := NewAssets(
-		fstest.MapFS{"placard.css": {Data: []byte("body{}")}},
-		fstest.MapFS{"app.wasm": {Data: wasm}, "app.wasm.br": {Data: br.Bytes()}, "app.wasm.gz": {Data: gz.Bytes()}},
-	)
+	files := fstest.MapFS{"app.wasm.br": {Data: br.Bytes()}, "app.wasm.gz": {Data: gz.Bytes()}}
+	if len(withRaw) > 0 && withRaw[0] {
+		files["app.wasm"] = &fstest.MapFile{Data: wasm}
+	}
+	a, err := NewAssets(fstest.MapFS{"placard.css": {Data: []byte("body{}")}}, files)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +40,15 @@ func testAssets(t *testing.T) (*Assets, []byte) {
 }
 
 func TestWasmIsServedPrecompressedAsTheBrowserAccepts(t *testing.T) {
-	a, wasm := testAssets(t)
+	for _, withRaw := range []bool{false, true} {
+		t.Run(map[bool]string{false: "compressed forms only", true: "with the raw file"}[withRaw], func(t *testing.T) {
+			testWasmServed(t, withRaw)
+		})
+	}
+}
+
+func testWasmServed(t *testing.T, withRaw bool) {
+	a, wasm := testAssets(t, withRaw)
 	cases := []struct {
 		accept, encoding string
 		decode           func(io.Reader) (io.Reader, error)
@@ -78,6 +89,9 @@ func TestWasmIsServedPrecompressedAsTheBrowserAccepts(t *testing.T) {
 			}
 			if !bytes.Equal(got, wasm) {
 				t.Errorf("the %q body does not decode to app.wasm", c.encoding)
+			}
+			if c.encoding == "" && (res.ContentLength != int64(len(wasm)) || h.Get("X-Content-Length") != strconv.Itoa(len(wasm))) {
+				t.Errorf("identity: Content-Length %d, X-Content-Length %s, want %d", res.ContentLength, h.Get("X-Content-Length"), len(wasm))
 			}
 		})
 	}

@@ -9,14 +9,16 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/andybalholm/brotli"
 )
 
 func main() {
 	level := flag.Int("brotli", brotli.BestCompression, "brotli quality, 0-11")
+	out := flag.String("out", "", "directory to write the .br and .gz files to; beside each file when empty")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: precompress [-brotli N] FILE...")
+		fmt.Fprintln(os.Stderr, "usage: precompress [-brotli N] [-out DIR] FILE...")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -25,14 +27,14 @@ func main() {
 		os.Exit(2)
 	}
 	for _, name := range flag.Args() {
-		if err := compress(name, *level); err != nil {
+		if err := compress(name, *out, *level); err != nil {
 			fmt.Fprintln(os.Stderr, "precompress:", err)
 			os.Exit(1)
 		}
 	}
 }
 
-func compress(name string, level int) error {
+func compress(name, out string, level int) error {
 	raw, err := os.ReadFile(name)
 	if err != nil {
 		return err
@@ -58,12 +60,16 @@ func compress(name string, level int) error {
 	}
 	// Write next to the file, atomically, so that a failed build never
 	// leaves a truncated .br that a server would embed.
+	dest := name
+	if out != "" {
+		dest = filepath.Join(out, filepath.Base(name))
+	}
 	for ext, b := range map[string][]byte{".br": br.Bytes(), ".gz": gz.Bytes()} {
-		tmp := name + ext + ".tmp"
+		tmp := dest + ext + ".tmp"
 		if err := os.WriteFile(tmp, b, 0o644); err != nil {
 			return err
 		}
-		if err := os.Rename(tmp, name+ext); err != nil {
+		if err := os.Rename(tmp, dest+ext); err != nil {
 			return err
 		}
 	}
