@@ -186,6 +186,14 @@ type Store interface {
 	TokenCache(ctx context.Context, accountID string) ([]byte, error)
 	PutTokenCache(ctx context.Context, accountID string, blob []byte) error
 	DeleteTokenCache(ctx context.Context, accountID string) error
+	// TokenCacheVersion returns the blob with its version, which every
+	// write moves on (ErrNotFound when there is none). PutTokenCacheIf
+	// writes blob only while the stored version is still version (0:
+	// while there is none) and returns the new version; otherwise it is a
+	// conflict and the stored cache stays: a replica that read an older
+	// cache (and lost its lease meanwhile) never overwrites a newer one.
+	TokenCacheVersion(ctx context.Context, accountID string) ([]byte, int64, error)
+	PutTokenCacheIf(ctx context.Context, accountID string, blob []byte, version int64) (int64, error)
 
 	// CreateAdminToken stores a new admin token; an existing id is a
 	// conflict. AdminToken returns one (or ErrNotFound), AdminTokens all of

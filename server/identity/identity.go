@@ -22,6 +22,8 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
+
+	"github.com/placard/placard/server"
 )
 
 // DefaultScopes are least privilege for a display: read the profile, the
@@ -36,6 +38,21 @@ type CacheStore interface {
 	LoadCache(ctx context.Context, accountID string) ([]byte, error)
 	SaveCache(ctx context.Context, accountID string, blob []byte) error
 	DeleteCache(ctx context.Context, accountID string) error
+}
+
+// VersionedCaches is a CacheStore shared by replicas: a cache read at one
+// version is written back only over that version. Refresh tokens rotate,
+// so a replica that read the cache, lost the account to another that
+// refreshed meanwhile and then wrote its own older view would keep a
+// refresh token already spent, and sign the account out (invalid_grant).
+type VersionedCaches interface {
+	CacheStore
+	// LoadCacheVersion is LoadCache with the blob's version (0: none).
+	LoadCacheVersion(ctx context.Context, accountID string) ([]byte, int64, error)
+	// SaveCacheIf writes blob while the stored version is still version
+	// and returns the new one; otherwise it fails with a conflict
+	// (server.ECONFLICT) and writes nothing.
+	SaveCacheIf(ctx context.Context, accountID string, blob []byte, version int64) (int64, error)
 }
 
 // Config configures a Client.
@@ -91,6 +108,7 @@ type account struct {
 	// pc is the account's MSAL client, made at its first token; guarded
 	// by lock.
 	pc *public.Client
+	sc *storeCache // pc's cache
 	// gone is set, with lock held, once the account was forgotten: this
 	// value has left Client.accounts, and its cache is never written
 	// again.
@@ -327,13 +345,15 @@ func (c *Client) Token(ctx context.Context, accountID, refused string) (string, 
 	}
 	defer a.unlock()
 	if a.pc == nil {
-		pc, err := c.newPublic(&storeCache{store: c.cfg.Caches, account: a})
+		sc := &storeCache{store: c.cfg.Caches, account: a}
+		pc, err := c.newPublic(sc)
 		if err != nil {
 			return "", 0, err
 		}
-		a.pc = &pc
+		a.pc, a.sc = &pc, sc
 	}
 	pc := a.pc
+	a.sc.begin()
 	accounts, err := pc.Accounts(ctx)
 	if err != nil {
 		return "", 0, fmt.Errorf("identity: reading the token cache of %s: %w", accountID, err)
@@ -355,6 +375,11 @@ func (c *Client) Token(ctx context.Context, accountID, refused string) (string, 
 	}
 	if errors.Is(err, errForgotten) {
 		return "", 0, &AuthError{Kind: KindSignedOut, Description: "the account was signed out"}
+	}
+	if server.ErrorCode(err) == server.ECONFLICT {
+		// Another replica wrote the cache meanwhile: its tokens stay,
+		// and the next call reads them.
+		return "", 0, fmt.Errorf("identity: silent token for %s: %w", accountID, err)
 	}
 	if err != nil {
 		return "", 0, fmt.Errorf("identity: silent token for %s: %w", accountID, classify(err, false))
@@ -427,7 +452,23 @@ func (m *memoryCache) data() []byte {
 type storeCache struct {
 	store   CacheStore
 	account *account
+	// version is the stored cache's version when a Token call first
+	// read it, for a VersionedCaches store; pinned says it was read. MSAL
+	// reads the cache again just before it writes a refreshed token, to
+	// merge it: a version that moved meanwhile means another replica
+	// refreshed the account while this one did, and this one's write
+	// would put back a refresh token older than the stored one. Guarded
+	// by the account's lock, like every call.
+	version int64
+	pinned  bool
 }
+
+// begin starts a Token call: the next read pins the version.
+func (s *storeCache) begin() { s.pinned = false }
+
+// errCacheChanged refuses a write over a cache another replica wrote
+// since this one read it.
+var errCacheChanged = server.Errorf(server.ECONFLICT, "the token cache was written by another replica during this refresh, and is kept")
 
 // errForgotten refuses to save the cache of an account that was forgotten.
 var errForgotten = errors.New("identity: the account was signed out")
@@ -436,7 +477,18 @@ var errForgotten = errors.New("identity: the account was signed out")
 var emptyCache = []byte("{}")
 
 func (s *storeCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
-	blob, err := s.store.LoadCache(context.WithoutCancel(ctx), s.account.id)
+	var blob []byte
+	var err error
+	if vs, ok := s.store.(VersionedCaches); ok {
+		var v int64
+		blob, v, err = vs.LoadCacheVersion(context.WithoutCancel(ctx), s.account.id)
+		if err == nil && s.pinned && v != s.version {
+			return errCacheChanged
+		}
+		s.version, s.pinned = v, true
+	} else {
+		blob, err = s.store.LoadCache(context.WithoutCancel(ctx), s.account.id)
+	}
 	if err != nil {
 		return err
 	}
@@ -454,6 +506,14 @@ func (s *storeCache) Export(ctx context.Context, m cache.Marshaler, _ cache.Expo
 	b, err := m.Marshal()
 	if err != nil {
 		return err
+	}
+	if vs, ok := s.store.(VersionedCaches); ok {
+		v, err := vs.SaveCacheIf(context.WithoutCancel(ctx), s.account.id, b, s.version)
+		if err != nil {
+			return fmt.Errorf("identity: the token cache of %s changed since it was read, and is kept: %w", s.account.id, err)
+		}
+		s.version = v
+		return nil
 	}
 	return s.store.SaveCache(context.WithoutCancel(ctx), s.account.id, b)
 }

@@ -15,7 +15,7 @@ type SealedCaches struct {
 	Box   *secret.Box
 }
 
-var _ CacheStore = SealedCaches{}
+var _ VersionedCaches = SealedCaches{}
 
 func (s SealedCaches) LoadCache(ctx context.Context, accountID string) ([]byte, error) {
 	sealed, err := s.Store.TokenCache(ctx, accountID)
@@ -34,6 +34,26 @@ func (s SealedCaches) SaveCache(ctx context.Context, accountID string, blob []by
 		return err
 	}
 	return s.Store.PutTokenCache(ctx, accountID, sealed)
+}
+
+func (s SealedCaches) LoadCacheVersion(ctx context.Context, accountID string) ([]byte, int64, error) {
+	sealed, version, err := s.Store.TokenCacheVersion(ctx, accountID)
+	if server.IsNotFound(err) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	blob, err := s.Box.Open(sealed, "msal-cache:"+accountID)
+	return blob, version, err
+}
+
+func (s SealedCaches) SaveCacheIf(ctx context.Context, accountID string, blob []byte, version int64) (int64, error) {
+	sealed, err := s.Box.Seal(blob, "msal-cache:"+accountID)
+	if err != nil {
+		return 0, err
+	}
+	return s.Store.PutTokenCacheIf(ctx, accountID, sealed, version)
 }
 
 func (s SealedCaches) DeleteCache(ctx context.Context, accountID string) error {

@@ -390,6 +390,44 @@ func (s *Store) PutTokenCache(ctx context.Context, accountID string, blob []byte
 	return nil
 }
 
+// TokenCacheVersion returns an account's cache blob and its version, or
+// server.ErrNotFound.
+func (s *Store) TokenCacheVersion(ctx context.Context, accountID string) ([]byte, int64, error) {
+	var (
+		blob    []byte
+		version int64
+	)
+	err := s.pool.QueryRow(ctx, `SELECT blob, version FROM token_caches WHERE account_id = $1`, accountID).Scan(&blob, &version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, 0, server.ErrNotFound
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: TokenCacheVersion(%s): %w", accountID, err)
+	}
+	return blob, version, nil
+}
+
+// PutTokenCacheIf writes the blob while the stored version is version (0:
+// while none is stored), and returns the new version.
+func (s *Store) PutTokenCacheIf(ctx context.Context, accountID string, blob []byte, version int64) (int64, error) {
+	var next int64
+	var err error
+	if version == 0 {
+		err = s.pool.QueryRow(ctx, `INSERT INTO token_caches (account_id, blob, version) VALUES ($1,$2,1)
+			ON CONFLICT (account_id) DO NOTHING RETURNING version`, accountID, nonNil(blob)).Scan(&next)
+	} else {
+		err = s.pool.QueryRow(ctx, `UPDATE token_caches SET blob=$2, version=version+1, updated_at=now()
+			WHERE account_id=$1 AND version=$3 RETURNING version`, accountID, nonNil(blob), version).Scan(&next)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, server.Errorf(server.ECONFLICT, "the token cache of %s was written by another since version %d was read", accountID, version)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: PutTokenCacheIf(%s): %w", accountID, err)
+	}
+	return next, nil
+}
+
 // DeleteTokenCache removes an account's cache blob; a missing one is
 // server.ErrNotFound.
 func (s *Store) DeleteTokenCache(ctx context.Context, accountID string) error {

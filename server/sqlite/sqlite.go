@@ -79,6 +79,7 @@ var migrations = []string{
 		webhook_secret BLOB NOT NULL,
 		created_at     INTEGER NOT NULL
 	);`,
+	`ALTER TABLE token_caches ADD COLUMN version INTEGER NOT NULL DEFAULT 1;`,
 }
 
 // Open opens (creating when missing) the database at path and brings its
@@ -318,12 +319,52 @@ func (s *Store) TokenCache(ctx context.Context, accountID string) ([]byte, error
 // PutTokenCache creates or replaces an account's cache blob.
 func (s *Store) PutTokenCache(ctx context.Context, accountID string, blob []byte) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO token_caches (account_id, blob, updated_at) VALUES (?,?,?)
-		ON CONFLICT(account_id) DO UPDATE SET blob=excluded.blob, updated_at=excluded.updated_at`,
+		ON CONFLICT(account_id) DO UPDATE SET blob=excluded.blob, version=token_caches.version+1, updated_at=excluded.updated_at`,
 		accountID, blob, millis(time.Now()))
 	if err != nil {
 		return fmt.Errorf("sqlite: PutTokenCache(%s): %w", accountID, err)
 	}
 	return nil
+}
+
+// TokenCacheVersion returns an account's cache blob and its version, or
+// server.ErrNotFound.
+func (s *Store) TokenCacheVersion(ctx context.Context, accountID string) ([]byte, int64, error) {
+	var (
+		blob    []byte
+		version int64
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT blob, version FROM token_caches WHERE account_id = ?`, accountID).Scan(&blob, &version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, server.ErrNotFound
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: TokenCacheVersion(%s): %w", accountID, err)
+	}
+	return blob, version, nil
+}
+
+// PutTokenCacheIf writes the blob while the stored version is version (0:
+// while none is stored), and returns the new version.
+func (s *Store) PutTokenCacheIf(ctx context.Context, accountID string, blob []byte, version int64) (int64, error) {
+	var res sql.Result
+	var err error
+	if version == 0 {
+		res, err = s.db.ExecContext(ctx, `INSERT INTO token_caches (account_id, blob, updated_at, version) VALUES (?,?,?,1) ON CONFLICT(account_id) DO NOTHING`,
+			accountID, blob, millis(time.Now()))
+	} else {
+		res, err = s.db.ExecContext(ctx, `UPDATE token_caches SET blob=?, version=version+1, updated_at=? WHERE account_id=? AND version=?`,
+			blob, millis(time.Now()), accountID, version)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: PutTokenCacheIf(%s): %w", accountID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return 0, fmt.Errorf("sqlite: PutTokenCacheIf(%s): %w", accountID, err)
+	} else if n == 0 {
+		return 0, server.Errorf(server.ECONFLICT, "the token cache of %s was written by another since version %d was read", accountID, version)
+	}
+	return version + 1, nil
 }
 
 // DeleteTokenCache removes an account's cache blob; a missing one is

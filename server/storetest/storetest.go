@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) server.Store) {
 		{"DeleteScreen", testDeleteScreen},
 		{"AccountRoundTripAndReplace", testAccounts},
 		{"TokenCacheIsKeptAsGiven", testTokenCache},
+		{"TokenCacheIsNeverWrittenOverANewerOne", testTokenCacheVersions},
 		{"AuditIsNewestFirstAndLimited", testAudit},
 		{"AdminTokens", testAdminTokens},
 		{"Lights", testLights},
@@ -368,5 +369,42 @@ func testLights(t *testing.T, s server.Store) {
 	}
 	if all, _ := s.Lights(ctx); len(all) != 1 {
 		t.Errorf("%d lights after a deletion, want 1", len(all))
+	}
+}
+
+func testTokenCacheVersions(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	if _, _, err := s.TokenCacheVersion(ctx, "a"); !server.IsNotFound(err) {
+		t.Fatalf("the version of a missing cache: %v", err)
+	}
+	v1, err := s.PutTokenCacheIf(ctx, "a", []byte("one"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutTokenCacheIf(ctx, "a", []byte("again"), 0); server.ErrorCode(err) != server.ECONFLICT {
+		t.Errorf("creating a cache that exists: %v, want a conflict", err)
+	}
+	// Two replicas read version v1; one writes, the other's write is
+	// refused and changes nothing.
+	v2, err := s.PutTokenCacheIf(ctx, "a", []byte("two"), v1)
+	if err != nil || v2 == v1 {
+		t.Fatalf("writing over v%d: v%d, %v", v1, v2, err)
+	}
+	if _, err := s.PutTokenCacheIf(ctx, "a", []byte("stale"), v1); server.ErrorCode(err) != server.ECONFLICT {
+		t.Errorf("writing over an older version: %v, want a conflict", err)
+	}
+	blob, v, err := s.TokenCacheVersion(ctx, "a")
+	if err != nil || string(blob) != "two" || v != v2 {
+		t.Errorf("after a refused write: %q v%d %v, want \"two\" v%d", blob, v, err, v2)
+	}
+	// A new sign-in writes whatever is there, and moves the version on.
+	if err := s.PutTokenCache(ctx, "a", []byte("signed in again")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutTokenCacheIf(ctx, "a", []byte("stale"), v2); server.ErrorCode(err) != server.ECONFLICT {
+		t.Errorf("writing over a cache a sign-in replaced: %v, want a conflict", err)
+	}
+	if blob, _, _ := s.TokenCacheVersion(ctx, "a"); string(blob) != "signed in again" {
+		t.Errorf("the cache holds %q", blob)
 	}
 }

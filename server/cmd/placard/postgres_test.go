@@ -2,13 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"io"
+	"net/http"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server/internal/pgtest"
@@ -97,5 +102,40 @@ func TestPostgreSQLSettingsAreChecked(t *testing.T) {
 	m := &Main{Config: cfg}
 	if err := m.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "PLACARD_KEY") {
 		t.Errorf("replicas without PLACARD_KEY: %v, want an error naming it", err)
+	}
+}
+
+func TestReadyzFailsWhileTheDatabaseIsUnreachable(t *testing.T) {
+	dbURL := pgtest.DB(t)
+	m := testServer(t, onPostgres(dbURL))
+	ready := func() int {
+		t.Helper()
+		res, err := http.Get(m.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := ready(); code != http.StatusOK {
+		t.Fatalf("/readyz with the database up: %d", code)
+	}
+	// The database goes away, its connections with it.
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	u.Path = "/postgres"
+	admin, err := pgx.Connect(t.Context(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	if _, err := admin.Exec(t.Context(), `DROP DATABASE `+name+` WITH (FORCE)`); err != nil {
+		t.Fatal(err)
+	}
+	if code := ready(); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with the database gone: %d, want 503", code)
 	}
 }
