@@ -6,9 +6,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -183,7 +185,14 @@ func (h *hook) post(ctx context.Context, v View) error {
 	req.Header.Set(SignatureHeader, Sign(h.l.WebhookSecret, ts, v.JSON))
 	res, err := cfg.Client.Do(req)
 	if err != nil {
-		return fmt.Errorf("posting to the webhook of %s: %w", h.l.Name, err)
+		// The client's error names the whole URL, whose path or query may
+		// be the receiver's secret (a Home Assistant webhook's id): only
+		// its host goes into the message.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("posting to the webhook of %s on %s: %w", h.l.Name, req.URL.Host, err)
 	}
 	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	res.Body.Close()

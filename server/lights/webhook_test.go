@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -111,5 +112,51 @@ func TestWebhooksGetEachChangeAndARegularResendSigned(t *testing.T) {
 	r2 := next("the re-send")
 	if string(r2.body) != string(r.body) || r2.at.Sub(r.at) < every/2 {
 		t.Errorf("the re-send: %s after %v, want the same body after about %v", r2.body, r2.at.Sub(r.at), every)
+	}
+}
+
+// lines is a log destination that hands each line to the test.
+type lines chan string
+
+func (l lines) Write(p []byte) (int, error) {
+	l <- string(p)
+	return len(p), nil
+}
+
+// A webhook's URL may hold the receiver's secret in its path or query (a
+// Home Assistant webhook's id): a failed delivery is logged with the host
+// only.
+func TestAFailedWebhookIsLoggedWithoutItsURL(t *testing.T) {
+	gone := httptest.NewServer(http.NotFoundHandler())
+	host := gone.Listener.Addr().String()
+	gone.Close()
+	logged := make(lines, 64)
+	s := lights.NewService(lights.Config{Store: newStore(t), Follow: (&accounts{}).follow,
+		Log:      slog.New(slog.NewTextHandler(logged, nil)),
+		Webhooks: lights.WebhookConfig{Every: time.Hour, Timeout: 5 * time.Second, Attempts: 1, RetryWait: time.Millisecond}})
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Create(t.Context(), lights.New{Name: "desk", Account: "ada@placard.example",
+		Webhooks: []string{"http://" + host + "/api/webhook/hook-id-s3cret?token=q-s3cret"}}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case line := <-logged:
+			if strings.Contains(line, "s3cret") {
+				t.Fatalf("a log line holds the webhook's secret path or query: %s", line)
+			}
+			if strings.Contains(line, "a webhook failed") {
+				if !strings.Contains(line, host) {
+					t.Errorf("the failed webhook's line does not name its host %s: %s", host, line)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("no failed webhook logged within 10 s")
+		}
 	}
 }
