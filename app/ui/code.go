@@ -81,6 +81,12 @@ func codeView(st wire.State, tx *texts, now time.Time) app.UI {
 			qrSVG(c.QR, tx.qrLabel),
 		)
 	}
+	// With both, the QR code is the first way: it comes first where the
+	// two are one above the other (portrait).
+	qrFirst := ""
+	if authCode && hasCode {
+		qrFirst = "qr-first"
+	}
 	return app.Main().Class("code-view").Body(
 		topBar(st, now),
 		app.H1().Class("title").Body(
@@ -88,7 +94,7 @@ func codeView(st wire.State, tx *texts, now time.Time) app.UI {
 			app.Strong().DataSet("testid", "screen-name").Text(st.Screen.Name),
 			app.Text(after),
 		),
-		app.Div().Class("code-body").Body(
+		app.Div().Class("code-body").Class(qrFirst).Body(
 			app.Div().Class("steps").Body(steps...),
 			box,
 		),
