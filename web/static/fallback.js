@@ -16,8 +16,13 @@
 (function () {
   "use strict";
 
-  // The Wasm has this long to start before the script takes over.
-  var startAfter = 4000;
+  // Where the Wasm cannot start (no WebAssembly, or go-app's loader said it
+  // failed), the script takes over at once; where it may still be loading
+  // (a slow download on a TV, a busy processor), it waits this long first,
+  // so that it never replaces a screen the Wasm is about to run.
+  var waitForWasm = 30000;
+  // How often the script looks whether the Wasm started or failed.
+  var lookEvery = 1000;
   // A request that takes longer has failed.
   var requestTimeout = 15000;
   // The longest wait between two tries while the server is unreachable.
@@ -27,6 +32,32 @@
 
   function wasmStarted() {
     return window.placardWasmStarted === true;
+  }
+
+  // wasmCannotStart reports a browser without WebAssembly, or a loader that
+  // gave up: go-app's loader (v10.1.11, app.js) stops its icon spinning when
+  // instantiating the Wasm throws.
+  function wasmCannotStart() {
+    if (typeof WebAssembly !== "object") {
+      return true;
+    }
+    var icon = document.getElementById("app-wasm-loader-icon");
+    return !!icon && icon.className.indexOf("spin") < 0;
+  }
+
+  // wait looks, every lookEvery, whether the Wasm started (nothing to do),
+  // cannot start or has had its time (the script takes over).
+  function wait(waited) {
+    if (wasmStarted()) {
+      return;
+    }
+    if (wasmCannotStart() || waited >= waitForWasm) {
+      refresh();
+      return;
+    }
+    setTimeout(function () {
+      wait(waited + lookEvery);
+    }, lookEvery);
   }
 
   function screenOf(doc) {
@@ -114,5 +145,5 @@
     later(Math.min(every, retryAtMost));
   }
 
-  later(Math.max(every, startAfter));
+  wait(0);
 })();
