@@ -277,7 +277,11 @@ func (m *Manager) offer(ctx context.Context, s *session) (string, error) {
 			}
 			return "", errRenew
 		case <-s.reoffer:
-			return "", errRenew // another way to sign in was chosen
+			// Another way to sign in was chosen; a phone in the middle of
+			// signing in finishes first, and the next offers follow it.
+			if !busy().After(m.cfg.Now()) {
+				return "", errRenew
+			}
 		case <-ctx.Done():
 			return "", ctx.Err()
 		}

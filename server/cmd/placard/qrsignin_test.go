@@ -478,3 +478,27 @@ func TestSignInByQRCodeNeedsAnHTTPSPublicURL(t *testing.T) {
 		t.Errorf("-sign-in sms: %v", err)
 	}
 }
+
+// The phone's pages are rate-limited per address: guessing links or
+// states gets nowhere.
+func TestTheSignInPagesAreLimitedPerAddress(t *testing.T) {
+	m := testServer(t)
+	c := phoneClient(t)
+	for _, tc := range []struct {
+		url  string
+		rate int
+	}{
+		{m.URL + screens.LinkPath + "guess", 30},
+		{m.URL + screens.CallbackPath + "?state=guess&code=guess", 10},
+	} {
+		for i := range tc.rate {
+			if res, _ := get(t, c, tc.url); res.StatusCode == http.StatusTooManyRequests {
+				t.Fatalf("%s refused after %d requests, want %d", tc.url, i, tc.rate)
+			}
+		}
+		res, html := get(t, c, tc.url)
+		if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" || !strings.Contains(html, "Too many tries") {
+			t.Errorf("%s after %d requests: %s", tc.url, tc.rate, res.Status)
+		}
+	}
+}
