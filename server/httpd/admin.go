@@ -17,6 +17,7 @@ import (
 	"github.com/placard/placard/server/lights"
 	"github.com/placard/placard/server/limit"
 	"github.com/placard/placard/server/screens"
+	"github.com/placard/placard/server/secret"
 )
 
 // Admin serves /admin: the page for people and the JSON API for programs,
@@ -264,8 +265,8 @@ func tokenPrincipal(t server.AdminToken) principal {
 
 // newSession starts a session for who and returns its secret.
 func (a *Admin) newSession(who principal) (string, *adminSession) {
-	secret := randomSecret()
-	s := &adminSession{who: who, csrf: randomSecret(), expires: a.Now().Add(a.SessionLifetime)}
+	sid := secret.New()
+	s := &adminSession{who: who, csrf: secret.New(), expires: a.Now().Add(a.SessionLifetime)}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.Now()
@@ -274,8 +275,8 @@ func (a *Admin) newSession(who principal) (string, *adminSession) {
 			delete(a.sessions, k)
 		}
 	}
-	a.sessions[hashKey(secret)] = s
-	return secret, s
+	a.sessions[hashKey(sid)] = s
+	return sid, s
 }
 
 // session returns the live session of a secret, or nil.
@@ -319,8 +320,8 @@ func (a *Admin) endSession(secret string) {
 
 // hashKey keys secrets in maps by their hash, so that a map lookup's timing
 // says nothing about a secret.
-func hashKey(secret string) string {
-	return hex.EncodeToString(hashToken(secret))
+func hashKey(s string) string {
+	return hex.EncodeToString(secret.Hash(s))
 }
 
 // adminCookie is the page's session cookie; __Host- over HTTPS pins it to

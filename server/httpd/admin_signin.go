@@ -10,6 +10,7 @@ import (
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/identity"
 	"github.com/placard/placard/server/limit"
+	"github.com/placard/placard/server/secret"
 )
 
 // An administrator may sign in with a Microsoft account through the same
@@ -97,9 +98,9 @@ func (a *Admin) startSignIn(r *http.Request) (string, *adminSignIn, error) {
 		return "", nil, server.Errorf(server.EUNAVAILABLE, "Microsoft sign-in could not be reached: try again in a moment")
 	}
 	si := &adminSignIn{code: flow.Code(), done: make(chan struct{}), expires: flow.Code().ExpiresAt}
-	secret := randomSecret()
+	sid := secret.New()
 	a.mu.Lock()
-	a.signins[hashKey(secret)] = si
+	a.signins[hashKey(sid)] = si
 	a.mu.Unlock()
 	a.audit(r.Context(), server.AuditEvent{Kind: server.AuditAdminSignIn, Outcome: "code_shown",
 		Detail: "Microsoft sign-in from " + addr + ", code expires " + si.expires.UTC().Format(time.RFC3339)})
@@ -113,7 +114,7 @@ func (a *Admin) startSignIn(r *http.Request) (string, *adminSignIn, error) {
 		claims, err := flow.Wait(wctx)
 		a.finishSignIn(si, claims, err, addr)
 	}()
-	return secret, si, nil
+	return sid, si, nil
 }
 
 // finishSignIn records how a sign-in ended.

@@ -2,16 +2,14 @@ package httpd
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base32"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/secret"
 )
 
 // Admin tokens are "padm_<id>.<secret>": the prefix lets secret scanners
@@ -30,12 +28,12 @@ func NewAdminToken(ctx context.Context, store server.Store, name string, now tim
 	if len(name) > 100 || strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 		return "", server.AdminToken{}, server.Errorf(server.EINVALID, "a token's name is up to 100 printable characters")
 	}
-	secret := randomSecret()
-	t := server.AdminToken{ID: "a" + randomID(), Name: name, Hash: hashToken(secret), CreatedAt: now}
+	tok := secret.New()
+	t := server.AdminToken{ID: "a" + secret.NewID(), Name: name, Hash: secret.Hash(tok), CreatedAt: now}
 	if err := store.CreateAdminToken(ctx, t); err != nil {
 		return "", t, fmt.Errorf("making an admin token: %w", err)
 	}
-	return adminTokenPrefix + t.ID + "." + secret, t, nil
+	return adminTokenPrefix + t.ID + "." + tok, t, nil
 }
 
 // parseAdminToken splits a token into its id and secret.
@@ -58,38 +56,21 @@ var errBadToken = server.Errorf(server.EUNAUTHORIZED, "that admin token does not
 // checkAdminToken returns the stored token that s proves, comparing the
 // secret's hash in constant time.
 func checkAdminToken(ctx context.Context, store server.Store, s string) (server.AdminToken, error) {
-	id, secret, ok := parseAdminToken(strings.TrimSpace(s))
+	id, presented, ok := parseAdminToken(strings.TrimSpace(s))
 	if !ok {
 		return server.AdminToken{}, errBadToken
 	}
 	t, err := store.AdminToken(ctx, id)
 	if server.IsNotFound(err) {
 		// Hash anyway, so that an unknown id costs the same time.
-		subtle.ConstantTimeCompare(hashToken(secret), make([]byte, sha256.Size))
+		subtle.ConstantTimeCompare(secret.Hash(presented), make([]byte, sha256.Size))
 		return server.AdminToken{}, errBadToken
 	}
 	if err != nil {
 		return server.AdminToken{}, err
 	}
-	if subtle.ConstantTimeCompare(t.Hash, hashToken(secret)) != 1 {
+	if subtle.ConstantTimeCompare(t.Hash, secret.Hash(presented)) != 1 {
 		return server.AdminToken{}, errBadToken
 	}
 	return t, nil
-}
-
-func hashToken(secret string) []byte {
-	h := sha256.Sum256([]byte(secret))
-	return h[:]
-}
-
-func randomSecret() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func randomID() string {
-	b := make([]byte, 5)
-	rand.Read(b)
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }

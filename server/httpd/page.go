@@ -20,6 +20,7 @@ import (
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/screens"
+	"github.com/placard/placard/server/secret"
 )
 
 // prerenderWait is how long a page request waits for a new screen's first
@@ -119,7 +120,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	if err != nil && !errors.Is(err, context.Canceled) {
 		s.Log.Warn("prerendering a screen", "screen", sc.ID, "err", err)
 	}
-	key := randomSecret()
+	key := secret.New()
 	prerenders.Store(key, st)
 	defer prerenders.Delete(key)
 

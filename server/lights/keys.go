@@ -2,11 +2,8 @@ package lights
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base32"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -14,6 +11,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/secret"
 )
 
 // A light key is "plk_<id>.<secret>": the prefix lets secret scanners
@@ -86,14 +84,14 @@ func Create(ctx context.Context, store server.Store, n New, by string, now time.
 	if err != nil {
 		return Made{}, err
 	}
-	secret := randomSecret()
+	key := secret.New()
 	l := server.Light{
-		ID: "l" + randomID(), Name: n.Name, Account: n.Account, Hash: hashSecret(secret),
+		ID: "l" + secret.NewID(), Name: n.Name, Account: n.Account, Hash: secret.Hash(key),
 		MQTT: n.MQTT, Webhooks: n.Webhooks, CreatedAt: now,
 	}
-	made := Made{Key: keyPrefix + l.ID + "." + secret}
+	made := Made{Key: keyPrefix + l.ID + "." + key}
 	if len(l.Webhooks) > 0 {
-		made.WebhookSecret = randomSecret()
+		made.WebhookSecret = secret.New()
 		l.WebhookSecret = []byte(made.WebhookSecret)
 	}
 	if err := store.CreateLight(ctx, l); err != nil {
@@ -137,20 +135,20 @@ var ErrBadKey = server.Errorf(server.EUNAUTHORIZED, "that light key does not wor
 // the secret's hash in constant time.
 func Authenticate(ctx context.Context, store server.Store, key string) (server.Light, error) {
 	rest, ok := strings.CutPrefix(strings.TrimSpace(key), keyPrefix)
-	id, secret, ok2 := strings.Cut(rest, ".")
-	if !ok || !ok2 || id == "" || secret == "" || len(key) > 200 {
+	id, presented, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || id == "" || presented == "" || len(key) > 200 {
 		return server.Light{}, ErrBadKey
 	}
 	l, err := store.Light(ctx, id)
 	if server.IsNotFound(err) {
 		// Hash anyway, so that an unknown id costs the same time.
-		subtle.ConstantTimeCompare(hashSecret(secret), make([]byte, sha256.Size))
+		subtle.ConstantTimeCompare(secret.Hash(presented), make([]byte, sha256.Size))
 		return server.Light{}, ErrBadKey
 	}
 	if err != nil {
 		return server.Light{}, fmt.Errorf("lights: checking a key: %w", err)
 	}
-	if subtle.ConstantTimeCompare(l.Hash, hashSecret(secret)) != 1 {
+	if subtle.ConstantTimeCompare(l.Hash, secret.Hash(presented)) != 1 {
 		return server.Light{}, ErrBadKey
 	}
 	return l, nil
@@ -164,21 +162,4 @@ func record(ctx context.Context, store server.Store, log *slog.Logger, e server.
 	if err := store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
 		log.Error("recording an audit event", "kind", e.Kind, "err", err)
 	}
-}
-
-func hashSecret(secret string) []byte {
-	h := sha256.Sum256([]byte(secret))
-	return h[:]
-}
-
-func randomSecret() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func randomID() string {
-	b := make([]byte, 5)
-	rand.Read(b)
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }

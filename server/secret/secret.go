@@ -1,7 +1,9 @@
 // Package secret seals what the edge server keeps on disk that must not be
 // read there: MSAL's token caches. It uses XChaCha20-Poly1305 (random 24-byte
 // nonces are safe for any number of messages) with a 32-byte key that comes
-// from PLACARD_KEY or from a 0600 key file made on first start.
+// from PLACARD_KEY or from a 0600 key file made on first start. It also
+// makes the bearer secrets handed out once (admin tokens, light keys) and
+// the hash under which they are kept.
 package secret
 
 import (
