@@ -1,0 +1,95 @@
+package main
+
+import (
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/placard/placard/server/internal/browsertest"
+	"github.com/placard/placard/server/internal/pgtest"
+)
+
+// balancer stands in for a load balancer in front of replicas: it sends
+// every request, WebSocket upgrades included, to the replica it is set to.
+type balancer struct {
+	URL    string
+	target atomic.Pointer[url.URL]
+}
+
+func newBalancer(t *testing.T, first *Main) *balancer {
+	t.Helper()
+	b := &balancer{}
+	b.to(first)
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(b.target.Load())
+		r.Out.Host = r.In.Host // the replicas see the address the browser used
+	}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	b.URL = "http://" + ln.Addr().String()
+	return b
+}
+
+// to sends the next requests to m.
+func (b *balancer) to(m *Main) {
+	u, _ := url.Parse(m.URL)
+	b.target.Store(u)
+}
+
+func TestABrowserKeepsItsDashboardWhenItsReplicaDies(t *testing.T) {
+	sb := startSandbox(t)
+	db := pgtest.DB(t)
+	replicaB := replicaOf(t, sb, db)
+	replicaC := replicaOf(t, sb, db)
+	lb := newBalancer(t, replicaB)
+	browser := browsertest.New(t)
+
+	browsertest.Run(t, browser, 30*time.Second, "opening the screen",
+		emulate(screenSizes[0]),
+		chromedp.Navigate(lb.URL+"/?screen="+url.QueryEscape("Lobby TV")),
+		chromedp.WaitVisible(browsertest.State("code")),
+		wasmRuns,
+	)
+	sb.approve(t, textOf(t, browser, "user-code"), "ada@placard.example")
+	waitState(t, browser, 30*time.Second, "dashboard")
+	browsertest.Run(t, browser, 5*time.Second, "watching the states", chromedp.Evaluate(stateLog, nil))
+	signIns := sb.requests(t, "devicecode")
+
+	// Replica B dies; the load balancer sends the screen to C.
+	lb.to(replicaC)
+	if err := replicaB.Close(); err != nil {
+		t.Fatalf("stopping replica B: %v", err)
+	}
+	waitState(t, browser, 10*time.Second, "reconnecting")
+	waitState(t, browser, 45*time.Second, "dashboard")
+	if name := textOf(t, browser, "user-name"); name != "Ada Lovelace" {
+		t.Errorf("on replica C the screen shows %q", name)
+	}
+	var states []string
+	var noReload bool
+	browsertest.Run(t, browser, 5*time.Second, "reading the states",
+		chromedp.Evaluate(`window.placardStates`, &states),
+		chromedp.Evaluate(`window.placardNoReload === true`, &noReload),
+	)
+	if slices.Contains(states, "code") || slices.Contains(states, "error") {
+		t.Errorf("the screen went through %v: moving to another replica must not sign it out", states)
+	}
+	if !noReload {
+		t.Errorf("the page reloaded to come back")
+	}
+	if n := sb.requests(t, "devicecode"); n != signIns {
+		t.Errorf("%d new device codes after the move", n-signIns)
+	}
+}
