@@ -11,16 +11,30 @@ import (
 )
 
 // ReadQR reads a QR code as a phone's camera would: from an image of it.
+// gozxing's finder-pattern detector misjudges the module size of about one
+// symbol in a few hundred even on a perfect image ("dimension = 35"), where
+// a phone's reader simply tries again: so does ReadQR, trying harder, then
+// reading the image as nothing but the symbol and its quiet zone.
 func ReadQR(img image.Image) (string, error) {
 	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
 	if err != nil {
 		return "", err
 	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		return "", fmt.Errorf("no QR code can be read: %w", err)
+	var firstErr error
+	for _, hints := range []map[gozxing.DecodeHintType]any{
+		nil,
+		{gozxing.DecodeHintType_TRY_HARDER: true},
+		{gozxing.DecodeHintType_PURE_BARCODE: true},
+	} {
+		res, err := qrcode.NewQRCodeReader().Decode(bmp, hints)
+		if err == nil {
+			return res.GetText(), nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
 	}
-	return res.GetText(), nil
+	return "", fmt.Errorf("no QR code can be read: %w", firstErr)
 }
 
 // ReadQRPath reads the QR code of a screen's state (wire.QR: its size in
