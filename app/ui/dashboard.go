@@ -204,7 +204,8 @@ func hasTimed(events []wire.Event) bool {
 }
 
 // agendaItem is one event: its time (or "All day"), its subject (or
-// "Busy" on a screen in privacy mode), and where.
+// "Busy" on a screen in privacy mode, "Private" for a private event), and
+// where.
 func agendaItem(e wire.Event, sc wire.Screen, tx *texts, isCurrent, isNext bool) app.UI {
 	// The screen writes times itself, in its zone, the same way as its
 	// clock ("9:30–10:00 AM").
@@ -240,7 +241,7 @@ func agendaItem(e wire.Event, sc wire.Screen, tx *texts, isCurrent, isNext bool)
 		app.Span().Class("agenda-time").DataSet("testid", "agenda-time").Text(when),
 		app.Span().Class("agenda-what").Body(
 			app.Span().Class("agenda-subject").DataSet("testid", "agenda-subject").Text(subject(e, sc, tx)),
-			app.If(e.Location != "" && !sc.Privacy, func() app.UI { return app.Span().Class("agenda-where").Text(e.Location) }),
+			app.If(e.Location != "" && !sc.Privacy && !e.Private, func() app.UI { return app.Span().Class("agenda-where").Text(e.Location) }),
 		),
 		app.If(badge != "", func() app.UI { return app.Span().Class("badge").Text(badge) }),
 	)
@@ -251,6 +252,8 @@ func subject(e wire.Event, sc wire.Screen, tx *texts) string {
 	switch {
 	case sc.Privacy:
 		return tx.privateMeeting
+	case e.Private:
+		return tx.private
 	case strings.TrimSpace(e.Subject) == "":
 		return tx.untitled
 	}

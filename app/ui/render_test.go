@@ -204,6 +204,21 @@ func TestPrivacyModeShowsBusyWithTheTimesOnly(t *testing.T) {
 	}
 }
 
+func TestAPrivateEventIsCalledPrivate(t *testing.T) {
+	ev := event("a", "", "10:30", "11:30")
+	ev.Private = true
+	html := render(dashboard(wire.Screen{Clock24: true}, ev))
+	if got := textsOf(html, "agenda-subject"); len(got) != 1 || got[0] != "Private" {
+		t.Errorf("subject %q, want Private", got)
+	}
+	if strings.Contains(html, "Room a") {
+		t.Errorf("a private event shows a location:\n%s", html)
+	}
+	if got := textsOf(html, "agenda-time"); len(got) != 1 || got[0] != "10:30–11:30" {
+		t.Errorf("time %q", got)
+	}
+}
+
 func TestButtonsOnlyOnTouchScreens(t *testing.T) {
 	cases := []struct {
 		name          string

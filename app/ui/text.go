@@ -55,6 +55,7 @@ type texts struct {
 	nextTry        string            // "Trying again at %s"
 	waitingForIT   string
 	privateMeeting string
+	private        string // an event marked private by its owner
 	untitled       string
 	until          string // "until %s"
 	restOfDay      string
@@ -151,6 +152,7 @@ var english = texts{
 	nextTry:        "Trying again at %s",
 	waitingForIT:   "An administrator needs to act before this screen can sign in.",
 	privateMeeting: "Busy",
+	private:        "Private",
 	untitled:       "No title",
 	until:          "until %s",
 	restOfDay:      "for the rest of the day",
@@ -228,6 +230,7 @@ var french = texts{
 	nextTry:        "Nouvel essai à %s",
 	waitingForIT:   "Un administrateur doit intervenir avant que cet écran puisse se connecter.",
 	privateMeeting: "Occupé",
+	private:        "Privé",
 	untitled:       "Sans titre",
 	until:          "jusqu’à %s",
 	restOfDay:      "jusqu’à ce soir",

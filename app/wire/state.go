@@ -180,6 +180,9 @@ type Event struct {
 	End       time.Time `json:"end"`
 	AllDay    bool      `json:"all_day,omitempty"`
 	Cancelled bool      `json:"cancelled,omitempty"`
+	// Private is an event its owner marked private or confidential: it
+	// comes with its times only, and the screen calls it "Private".
+	Private bool `json:"private,omitempty"`
 }
 
 // Booking is what happened to a quick booking.

@@ -31,6 +31,13 @@ type Event struct {
 	Organizer   Recipient `json:"organizer"`
 }
 
+// Private reports whether the event's owner marked it private or
+// confidential: others see it as "Private appointment", times only.
+// https://learn.microsoft.com/en-us/graph/api/resources/event (sensitivity)
+func (e Event) Private() bool {
+	return strings.EqualFold(e.Sensitivity, "private") || strings.EqualFold(e.Sensitivity, "confidential")
+}
+
 // DateTimeTimeZone is Graph's local date and time with its zone's name.
 // https://learn.microsoft.com/en-us/graph/api/resources/datetimetimezone
 type DateTimeTimeZone struct {

@@ -41,6 +41,9 @@ var meetingSubjects = []string{
 	"Incident retro", "Roadmap walkthrough",
 }
 
+// privateSubject is the subject of the demo's private appointment.
+const privateSubject = "Doctor's appointment"
+
 var allDaySubjects = []string{"Release week", "Company offsite", "Focus day", "Public holiday (observed)"}
 
 var rooms = []string{"Room 4.1 Babbage", "Room 2.3 Turing", "Microsoft Teams Meeting", "Lobby", "Room 5.2 Hamilton"}
@@ -124,6 +127,10 @@ func (s *Sandbox) dayEvents(u *user, day time.Time) []calEvent {
 		add(1, meetingSubjects[1+r%2], a.Add(time.Hour), a.Add(90*time.Minute), false)
 		add(2, meetingSubjects[3], a.Add(2*time.Hour), a.Add(3*time.Hour), true)
 		add(3, meetingSubjects[4+r%4], a.Add(4*time.Hour), a.Add(4*time.Hour+30*time.Minute), false)
+		// A private appointment: Graph gives its subject to its owner, and
+		// a screen must show it as Outlook shows it to others.
+		add(4, privateSubject, a.Add(5*time.Hour), a.Add(5*time.Hour+30*time.Minute), false)
+		out[len(out)-1].Sensitivity = "private"
 		return out
 	}
 	tomorrow := sameDay(anchor.AddDate(0, 0, 1), day)

@@ -288,9 +288,10 @@ type newEventBody struct {
 		DateTime string `json:"dateTime"`
 		TimeZone string `json:"timeZone"`
 	} `json:"end"`
-	IsAllDay bool   `json:"isAllDay"`
-	ShowAs   string `json:"showAs"`
-	Location *struct {
+	IsAllDay    bool   `json:"isAllDay"`
+	ShowAs      string `json:"showAs"`
+	Sensitivity string `json:"sensitivity"`
+	Location    *struct {
 		DisplayName string `json:"displayName"`
 	} `json:"location"`
 	IsOnlineMeeting bool `json:"isOnlineMeeting"`
@@ -298,6 +299,9 @@ type newEventBody struct {
 
 // showAsValues are the freeBusyStatus values.
 var showAsValues = []string{"free", "tentative", "busy", "oof", "workingElsewhere", "unknown"}
+
+// sensitivityValues are those of Graph's sensitivity enum.
+var sensitivityValues = []string{"normal", "personal", "private", "confidential"}
 
 // readNewEvent checks an event body as Graph does and returns the event
 // and the zone it was given in. The texts of the refusals are unconfirmed.
@@ -339,6 +343,13 @@ func readNewEvent(body io.Reader, organizer *user, now time.Time) (calEvent, str
 	case !slices.Contains(showAsValues, showAs):
 		return calEvent{}, "", fmt.Sprintf("Your request can't be completed. Requested value '%s' was not found.", showAs)
 	}
+	sensitivity := b.Sensitivity
+	switch {
+	case sensitivity == "":
+		sensitivity = "normal"
+	case !slices.Contains(sensitivityValues, sensitivity):
+		return calEvent{}, "", fmt.Sprintf("Your request can't be completed. Requested value '%s' was not found.", sensitivity)
+	}
 	if b.IsAllDay && (start.Hour() != 0 || start.Minute() != 0 || end.Hour() != 0 || end.Minute() != 0) {
 		return calEvent{}, "", "Your request can't be completed. Start and end of an all-day event must be midnight."
 	}
@@ -348,7 +359,7 @@ func readNewEvent(body io.Reader, organizer *user, now time.Time) (calEvent, str
 	}
 	return calEvent{
 		ID: eventID(organizer.UPN, "created", start.String(), randomString(8)), Subject: b.Subject,
-		Start: start, End: end, AllDay: b.IsAllDay, ShowAs: showAs, Sensitivity: "normal", Location: where,
+		Start: start, End: end, AllDay: b.IsAllDay, ShowAs: showAs, Sensitivity: sensitivity, Location: where,
 		Organizer: organizer.UPN, OrgName: organizer.DisplayName, OrgZone: organizer.TimeZone,
 		Online: b.IsOnlineMeeting, Created: now, API: true,
 	}, b.Start.TimeZone, ""

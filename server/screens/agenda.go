@@ -51,11 +51,16 @@ func agendaFor(events []graph.Event, now time.Time, loc *time.Location) *wire.Ag
 
 // convert reads a Graph event into what a screen shows, in loc. All-day
 // events are dates (midnight to midnight in any zone): they keep their
-// dates whatever zone Graph wrote them in.
+// dates whatever zone Graph wrote them in. A private or confidential
+// event keeps only its times, as Outlook shows it to others: Graph gives
+// its owner everything, and a screen is not its owner's eyes only.
 func convert(ev graph.Event, loc *time.Location) (wire.Event, bool) {
 	e := wire.Event{
 		ID: ev.ID, Subject: ev.Subject, Location: ev.Location.DisplayName,
 		Organizer: ev.Organizer.EmailAddress.Name, AllDay: ev.IsAllDay, Cancelled: ev.IsCancelled,
+	}
+	if ev.Private() {
+		e.Subject, e.Location, e.Organizer, e.Private = "", "", "", true
 	}
 	if ev.IsAllDay {
 		start, err1 := time.ParseInLocation("2006-01-02", datePart(ev.Start.DateTime), loc)

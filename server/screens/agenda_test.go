@@ -98,3 +98,29 @@ func BenchmarkAgendaFor(b *testing.B) {
 		agendaFor(events, now, paris)
 	}
 }
+
+func TestAPrivateMeetingKeepsOnlyItsTimes(t *testing.T) {
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	var events []graph.Event
+	for _, s := range []string{"normal", "personal", "private", "confidential", "Private"} {
+		ev := event(s, "2026-11-23T10:00:00.0000000", "2026-11-23T11:00:00.0000000", false, false)
+		ev.Sensitivity, ev.Location.DisplayName = s, "Room "+s
+		ev.Organizer.EmailAddress.Name = "Organiser " + s
+		events = append(events, ev)
+	}
+	for _, e := range agendaFor(events, now, time.UTC).Today {
+		private := e.ID == "private" || e.ID == "confidential" || e.ID == "Private"
+		if e.Private != private {
+			t.Errorf("%s: Private %v, want %v", e.ID, e.Private, private)
+		}
+		if private && (e.Subject != "" || e.Location != "" || e.Organizer != "") {
+			t.Errorf("%s: a private event keeps %q, %q, %q", e.ID, e.Subject, e.Location, e.Organizer)
+		}
+		if !private && e.Subject != "subject "+e.ID {
+			t.Errorf("%s: subject %q", e.ID, e.Subject)
+		}
+		if e.Start.Format("15:04") != "10:00" || e.End.Format("15:04") != "11:00" {
+			t.Errorf("%s: times %v–%v", e.ID, e.Start, e.End)
+		}
+	}
+}

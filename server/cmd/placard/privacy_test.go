@@ -11,7 +11,9 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
 
+	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/graph"
 	"github.com/placard/placard/server/internal/browsertest"
@@ -107,4 +109,80 @@ func TestPrivacyModeSendsNoMeetingSubject(t *testing.T) {
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// A meeting its owner marked private reaches no screen with its subject,
+// location or organiser: neither in a WebSocket frame nor in the page.
+func TestAPrivateMeetingsSubjectNeverReachesAScreen(t *testing.T) {
+	const subject = "Interview with a competitor"
+	m := testServer(t)
+	now := time.Now()
+	body, _ := json.Marshal(map[string]any{
+		"subject":     subject,
+		"sensitivity": "private",
+		"location":    map[string]string{"displayName": "Off-site café"},
+		"start":       graph.At(now.Add(-5*time.Minute), time.UTC),
+		"end":         graph.At(now.Add(25*time.Minute), time.UTC),
+	})
+	res, err := http.Post(m.URL+"/sandbox/api/users/ada@placard.example/events", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("adding the meeting: %s", res.Status)
+	}
+	secrets := []string{subject, "Off-site café", "Doctor's appointment", "Doctor\\u0027s appointment"}
+
+	s := openScreen(t, m, "Lobby TV")
+	st := s.signIn(m, "ada@placard.example")
+	private := 0
+	for _, e := range st.Dashboard.Agenda.Today {
+		if e.Private {
+			private++
+		}
+	}
+	if private < 1 {
+		t.Errorf("the dashboard shows no private event: %+v", st.Dashboard.Agenda.Today)
+	}
+	// Every frame of a second connection of the same screen, raw.
+	u, _ := url.Parse(m.URL)
+	header := http.Header{"Origin": {m.URL}}
+	for _, c := range s.client.Jar.Cookies(u) {
+		header.Add("Cookie", c.Name+"="+c.Value)
+	}
+	conn, _, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/ws", header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	hello, _ := wire.Encode(wire.Hello{Screen: "Lobby TV"})
+	conn.WriteMessage(websocket.TextMessage, hello)
+	conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	for {
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("no dashboard on a second connection: %v", err)
+		}
+		for _, secret := range secrets {
+			if bytes.Contains(data, []byte(secret)) {
+				t.Fatalf("a WebSocket frame carries %q: %s", secret, data)
+			}
+		}
+		if msg, _ := wire.DecodeFromServer(data); msg != nil {
+			if st, ok := msg.(wire.State); ok && st.Phase == wire.PhaseDashboard && st.Dashboard.Agenda != nil {
+				break
+			}
+		}
+	}
+	// The page, rendered on the server with the dashboard.
+	_, html := get(t, s.client, m.URL+"/?screen="+url.QueryEscape("Lobby TV"))
+	if !strings.Contains(html, ">Private<") {
+		t.Errorf("the page does not call the meeting Private")
+	}
+	for _, secret := range append(secrets, "Doctor&#39;s appointment") {
+		if strings.Contains(html, secret) {
+			t.Errorf("the page carries %q", secret)
+		}
+	}
 }
