@@ -139,11 +139,11 @@ func New(h Handler, opts Options) *Hub {
 		done:       make(chan struct{}),
 		screens:    map[string]map[*client]bool{},
 	}
-	hb.upgrader = websocket.Upgrader{
-		ReadBufferSize:  1024,
-		WriteBufferSize: 4096,
-		CheckOrigin:     hb.checkOrigin,
-	}
+	// No buffer sizes: the connection reads and writes through the 4 KB
+	// buffers net/http made for the request, which it keeps while the
+	// connection is served anyway, instead of two more of its own (5 KB
+	// for every screen).
+	hb.upgrader = websocket.Upgrader{CheckOrigin: hb.checkOrigin}
 	return hb
 }
 
