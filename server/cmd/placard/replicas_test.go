@@ -105,6 +105,14 @@ func TestReplicasShowOneAccountReadByOneOwner(t *testing.T) {
 			return st.Phase == wire.PhaseDashboard && st.Dashboard.Presence != nil && st.Dashboard.Presence.Activity == "Presenting"
 		})
 	}
+	// Counted at the sandbox, the account costs what it costs with one
+	// replica: one batch per poll period (500 ms here), not one per
+	// replica; a slow machine only polls less.
+	batches := sb.requests(t, "graph /$batch")
+	time.Sleep(4 * time.Second) // a window of eight poll periods
+	if n := sb.requests(t, "graph /$batch") - batches; n < 1 || n > 11 {
+		t.Errorf("%d Graph batches in eight poll periods of one account shown on two replicas, want at most 8 and a margin (two pollers would make 16)", n)
+	}
 	if n := graphPolls(t, other); n != before {
 		t.Errorf("the replica that does not own the account polled Graph %d times", n-before)
 	}
