@@ -22,7 +22,7 @@ ARGS        ?=
 APP_SRC    := go.mod go.sum $(shell find app -name '*.go')
 SERVER_SRC := $(shell find server web/static -type f) web/web.go
 
-.PHONY: run build wasm test test-go test-wasm lint fuzz fuzz-short bench soak microbench vuln clean chromium node screenshots axe postgresql acorn mosquitto
+.PHONY: gcc run build wasm test test-go test-wasm lint fuzz fuzz-short bench soak microbench vuln clean chromium node screenshots axe postgresql acorn mosquitto
 
 ## run: build everything and start the edge server in sandbox mode on :8080
 run: build
@@ -50,8 +50,21 @@ $(WASM_BR): $(WASM) server/cmd/precompress/main.go
 ## test: every test: lint, unit, integration, Wasm, fuzzing (bounded) and browser tests
 test: wasm chromium node axe acorn postgresql mosquitto lint test-wasm test-go fuzz-short
 
-test-go: $(WASM_BR)
-	$(GO) test -count=1 -timeout 8m ./...
+# The Go tests run with the race detector, which needs cgo and so a C
+# compiler: gcc is installed when missing and root (as Chromium is);
+# without one they run without it, except with CI=true, where they always
+# do (and fail without a compiler).
+test-go: $(WASM_BR) gcc
+	@if [ "$$CI" = true ] || command -v gcc >/dev/null 2>&1; then \
+		echo "$(GO) test -race -count=1 -timeout 9m ./..."; \
+		CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 9m ./...; \
+	else \
+		echo "no C compiler: the tests run without the race detector"; \
+		$(GO) test -count=1 -timeout 8m ./...; \
+	fi
+
+gcc:
+	@$(call debian,command -v gcc >/dev/null 2>&1,gcc,the race detector,true)
 
 # The packages that run under GOOS=js (Node.js) as they do in the browser.
 test-wasm: node

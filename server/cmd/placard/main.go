@@ -431,7 +431,7 @@ func (m *Main) banner(dataDir string) {
 		local = m.PublicURL
 	}
 	fmt.Fprintf(w, "  Screen:      %s/?screen=%s\n", local, url.QueryEscape("Lobby TV"))
-	fmt.Fprintf(w, "  Admin:       %s/admin (make a token with: placard admin token)\n", local)
+	fmt.Fprintf(w, "  Admin:       %s/admin (make a token with: %s admin token -data %s)\n", local, selfCommand(), dataDir)
 	if m.Sandbox != nil {
 		fmt.Fprintf(w, "  Phone page:  %s/sandbox/devicelogin\n", m.PublicURL)
 		fmt.Fprintf(w, "  Sandbox:     %s/sandbox/\n", local)
@@ -572,4 +572,23 @@ func replicaName() string {
 	b := make([]byte, 4)
 	rand.Read(b)
 	return fmt.Sprintf("%s-%x", host, b)
+}
+
+// selfCommand is how to run this binary again from the current directory
+// ("./bin/placard" after make run), for commands the banner prints.
+func selfCommand() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "placard"
+	}
+	wd, _ := os.Getwd()
+	return commandFrom(exe, wd)
+}
+
+// commandFrom is exe as typed in wd: relative when it lies below wd.
+func commandFrom(exe, wd string) string {
+	if rel, err := filepath.Rel(wd, exe); err == nil && wd != "" && !strings.HasPrefix(rel, "..") {
+		return "./" + filepath.ToSlash(rel)
+	}
+	return exe
 }

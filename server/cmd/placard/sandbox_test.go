@@ -351,3 +351,33 @@ func TestSandboxSignInPageOnAPhone(t *testing.T) {
 	)
 	checkAccessibility(t, browser, "sandbox sign-in page's error")
 }
+
+func TestTheBannerPrintsAnAdminTokenCommandThatWorks(t *testing.T) {
+	var banner bytes.Buffer
+	m := testServer(t, func(m *Main) { m.Stdout = &banner })
+	_, after, ok := strings.Cut(banner.String(), "make a token with: ")
+	cmd, _, _ := strings.Cut(after, ")\n")
+	args := strings.Fields(cmd)
+	if !ok || len(args) != 5 || strings.Join(args[1:4], " ") != "admin token -data" {
+		t.Fatalf("the banner says %q", cmd)
+	}
+	// Its arguments, as the CLI reads them, make a token for this server.
+	var out bytes.Buffer
+	if err := run(t.Context(), args[1:], func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatalf("%s: %v", cmd, err)
+	}
+	token := strings.TrimSpace(out.String())
+	if i := strings.Index(token, "padm_"); i >= 0 {
+		token = strings.Fields(token[i:])[0]
+	}
+	if status, body := call(t, m, token, "GET", "/admin/api/screens", ""); status != http.StatusOK {
+		t.Errorf("the token made by %q: %d %v", cmd, status, body)
+	}
+	// make run starts ./bin/placard from the repository: so it says.
+	if got := commandFrom("/src/placard/bin/placard", "/src/placard"); got != "./bin/placard" {
+		t.Errorf("commandFrom = %q, want ./bin/placard", got)
+	}
+	if got := commandFrom("/usr/local/bin/placard", "/home/ada"); got != "/usr/local/bin/placard" {
+		t.Errorf("commandFrom = %q, want the absolute path", got)
+	}
+}
