@@ -64,6 +64,11 @@ type Admin struct {
 	Networks []netip.Prefix
 	// SessionLifetime is how long a sign-in lasts: 8 hours by default.
 	SessionLifetime time.Duration
+	// MicrosoftSessionLifetime is how long a sign-in with a Microsoft
+	// account lasts (1 hour by default, at most SessionLifetime): its role
+	// is read once, from the id token, and an Entra administrator who
+	// removes it expects that to count soon.
+	MicrosoftSessionLifetime time.Duration
 
 	once     sync.Once
 	failures *limit.Limiter
@@ -110,6 +115,10 @@ type adminSession struct {
 	csrf    string
 	expires time.Time
 	flash   string // one message for the next page
+	// id names the session to administrators (a prefix of its secret's
+	// hash: it opens nothing); started is when it began.
+	id      string
+	started time.Time
 }
 
 func (a *Admin) init() {
@@ -126,6 +135,10 @@ func (a *Admin) init() {
 		if a.SessionLifetime == 0 {
 			a.SessionLifetime = 8 * time.Hour
 		}
+		if a.MicrosoftSessionLifetime == 0 {
+			a.MicrosoftSessionLifetime = time.Hour
+		}
+		a.MicrosoftSessionLifetime = min(a.MicrosoftSessionLifetime, a.SessionLifetime)
 		if a.SignIns == (limit.Rate{}) {
 			a.SignIns = limit.Rate{Max: 3, Per: 10 * time.Minute}
 		}
@@ -179,6 +192,8 @@ func (a *Admin) register(root *http.ServeMux) {
 	mux.HandleFunc("POST /admin/api/screens/{id}/sign-out", a.api(a.apiSignOut))
 	mux.HandleFunc("POST /admin/api/screens/{id}/revoke", a.api(a.apiRevoke))
 	mux.HandleFunc("GET /admin/api/audit", a.api(a.apiAudit))
+	mux.HandleFunc("GET /admin/api/sessions", a.api(a.apiSessions))
+	mux.HandleFunc("DELETE /admin/api/sessions/{id}", a.api(a.apiEndSession))
 	if a.Lights != nil {
 		mux.HandleFunc("POST /admin/lights", a.form(a.addLightForm))
 		mux.HandleFunc("POST /admin/lights/{id}/revoke", a.form(a.revokeLightForm))
@@ -263,10 +278,18 @@ func tokenPrincipal(t server.AdminToken) principal {
 	return principal{Who: who, TokenID: t.ID}
 }
 
+// lifetime is how long a session of who lasts.
+func (a *Admin) lifetime(who principal) time.Duration {
+	if who.TokenID == "" {
+		return a.MicrosoftSessionLifetime
+	}
+	return a.SessionLifetime
+}
+
 // newSession starts a session for who and returns its secret.
 func (a *Admin) newSession(who principal) (string, *adminSession) {
 	sid := secret.New()
-	s := &adminSession{who: who, csrf: secret.New(), expires: a.Now().Add(a.SessionLifetime)}
+	s := &adminSession{who: who, csrf: secret.New(), expires: a.Now().Add(a.lifetime(who)), started: a.Now(), id: hashKey(sid)[:12]}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.Now()

@@ -229,7 +229,7 @@ func (a *Admin) apiPollSignIn(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{
 			"status": "signed_in", "who": si.who.Who, "token": sessionPrefix + session,
-			"expires_at": a.Now().Add(a.SessionLifetime).UTC(),
+			"expires_at": a.Now().Add(a.MicrosoftSessionLifetime).UTC(),
 		})
 	}
 }
@@ -264,7 +264,7 @@ func (a *Admin) pageSignIn(w http.ResponseWriter, r *http.Request) {
 		a.render(w, http.StatusOK, "signin", pageData{Title: "Signing in", Refresh: 3, About: a.About, Code: si.code})
 	default:
 		setAdminCookie(w, r, signInCookie(r), "", -1)
-		setAdminCookie(w, r, adminCookie(r), session, int(a.SessionLifetime/time.Second))
+		setAdminCookie(w, r, adminCookie(r), session, int(a.MicrosoftSessionLifetime/time.Second))
 		http.Redirect(w, r, "/admin", http.StatusSeeOther)
 	}
 }

@@ -414,3 +414,39 @@ func TestTheAdminAPIManagesScreens(t *testing.T) {
 		t.Errorf("an unknown API path: %d %v", status, body)
 	}
 }
+
+func TestAnAdministratorEndsAMicrosoftSessionWhichLastsAnHour(t *testing.T) {
+	m := testServer(t)
+	token := newToken(t, m)
+	status, body := microsoftSignIn(t, m, "grace@placard.example")
+	if status != http.StatusOK {
+		t.Fatalf("Grace's sign-in: %d %v", status, body)
+	}
+	grace := body["token"].(string)
+	expires, err := time.Parse(time.RFC3339, body["expires_at"].(string))
+	if err != nil || time.Until(expires) > time.Hour+time.Minute {
+		t.Errorf("a Microsoft session ends at %v (%v), want within the hour: its role is read once", expires, err)
+	}
+	status, body = call(t, m, token, "GET", "/admin/api/sessions", "")
+	list, _ := body["sessions"].([]any)
+	if status != http.StatusOK || len(list) != 1 {
+		t.Fatalf("sessions: %d %v", status, body)
+	}
+	s := list[0].(map[string]any)
+	if s["who"] != "grace@placard.example" || strings.Contains(fmt.Sprint(body), strings.TrimPrefix(grace, "pses_")) {
+		t.Fatalf("the session listed: %v", s)
+	}
+	if status, body := call(t, m, token, "DELETE", "/admin/api/sessions/"+s["id"].(string), ""); status != http.StatusOK {
+		t.Fatalf("ending it: %d %v", status, body)
+	}
+	if status, _ := call(t, m, grace, "GET", "/admin/api/screens", ""); status != http.StatusUnauthorized {
+		t.Errorf("Grace's ended session: %d, want 401", status)
+	}
+	if status, _ := call(t, m, token, "DELETE", "/admin/api/sessions/"+s["id"].(string), ""); status != http.StatusNotFound {
+		t.Errorf("ending it twice: %d, want 404", status)
+	}
+	events, _ := m.Store.Audit(t.Context(), 20)
+	if !hasAudit(events, server.AuditAdminSignIn, "grace@placard.example", "ended by admin token") {
+		t.Errorf("the end is not audited: %+v", events)
+	}
+}
