@@ -201,6 +201,7 @@ const (
 	BookNotAllowed = "not_allowed" // the account did not grant Calendars.ReadWrite
 	BookNoCalendar = "no_calendar" // the account has no mailbox
 	BookBusy       = "unavailable" // Graph is throttling or down
+	BookTooMany    = "too_many"    // the screen or the account booked too often lately
 	BookFailed     = "failed"      // anything else
 )
 

@@ -2,6 +2,7 @@ package screens
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -54,26 +55,29 @@ func (m *Manager) QuickBook(ctx context.Context, screenID string, minutes int) e
 	length := time.Duration(minutes) * time.Minute
 	now := m.cfg.Now()
 	var start time.Time
-	err := m.withToken(ctx, w, func(token string) error {
-		found, err := m.cfg.Graph.CalendarView(ctx, token, now.Add(-12*time.Hour), now.Add(24*time.Hour))
-		if err != nil {
-			return err
-		}
-		start = wire.NextFree(blocking(found), now.Truncate(time.Minute), length)
-		created, err := m.cfg.Graph.CreateEvent(ctx, token, graph.NewEvent{
-			Subject: "Booked on " + sc.Name,
-			Start:   graph.At(start, time.UTC),
-			End:     graph.At(start.Add(length), time.UTC),
-			ShowAs:  "busy",
+	var err error = errTooManyBookings
+	if m.bookings.allow(screenID, w.account.ID) {
+		err = m.withToken(ctx, w, func(token string) error {
+			found, err := m.cfg.Graph.CalendarView(ctx, token, now.Add(-12*time.Hour), now.Add(24*time.Hour))
+			if err != nil {
+				return err
+			}
+			start = wire.NextFree(blocking(found), now.Truncate(time.Minute), length)
+			created, err := m.cfg.Graph.CreateEvent(ctx, token, graph.NewEvent{
+				Subject: "Booked on " + sc.Name,
+				Start:   graph.At(start, time.UTC),
+				End:     graph.At(start.Add(length), time.UTC),
+				ShowAs:  "busy",
+			})
+			if err != nil {
+				return err
+			}
+			// Every screen of the account shows the booking at once, not at
+			// the next poll of the calendar.
+			m.updateWatch(w, func(d *accountData) { d.events = append(slices.Clone(d.events), created) })
+			return nil
 		})
-		if err != nil {
-			return err
-		}
-		// Every screen of the account shows the booking at once, not at
-		// the next poll of the calendar.
-		m.updateWatch(w, func(d *accountData) { d.events = append(slices.Clone(d.events), created) })
-		return nil
-	})
+	}
 	b := wire.Booking{OK: err == nil}
 	if err == nil {
 		b.Start, b.End = start, start.Add(length)
@@ -118,8 +122,15 @@ func blocking(events []graph.Event) []wire.Event {
 	return out
 }
 
+// errTooManyBookings is a booking refused by bookLimits: nothing was
+// asked of Graph.
+var errTooManyBookings = server.Errorf(server.ETOOMANY, "too many quick bookings from this screen or for this account lately")
+
 // bookingProblem says in a word why a booking failed.
 func bookingProblem(err error) string {
+	if errors.Is(err, errTooManyBookings) {
+		return wire.BookTooMany
+	}
 	switch graph.StatusOf(err) {
 	case http.StatusForbidden:
 		return wire.BookNotAllowed

@@ -23,6 +23,41 @@ var (
 	DefaultCodesTotal     = limit.Rate{Max: 20, Per: time.Minute}
 )
 
+// DefaultBookingsPerScreen and DefaultBookingsPerAccount bound quick
+// bookings: the touch capability is the screen's own claim, so a stolen
+// screen cookie must not fill a room's day with events.
+var (
+	DefaultBookingsPerScreen  = limit.Rate{Max: 4, Per: time.Hour}
+	DefaultBookingsPerAccount = limit.Rate{Max: 8, Per: time.Hour}
+)
+
+// bookLimits are the limits of quick bookings, per screen and per account.
+type bookLimits struct{ perScreen, perAccount *limit.Limiter }
+
+func newBookLimits(cfg Config) bookLimits {
+	per, acct := cfg.BookingsPerScreen, cfg.BookingsPerAccount
+	if per == (limit.Rate{}) {
+		per = DefaultBookingsPerScreen
+	}
+	if acct == (limit.Rate{}) {
+		acct = DefaultBookingsPerAccount
+	}
+	return bookLimits{perScreen: limit.New(per, cfg.Now), perAccount: limit.New(acct, cfg.Now)}
+}
+
+// allow records a booking of screen for account, unless either has booked
+// too often lately.
+func (l bookLimits) allow(screen, account string) bool {
+	if ok, _ := l.perScreen.Allow(screen); !ok {
+		return false
+	}
+	if ok, _ := l.perAccount.Allow(account); !ok {
+		l.perScreen.Undo(screen)
+		return false
+	}
+	return true
+}
+
 // codeLimits are the manager's limiters of device-code requests.
 type codeLimits struct {
 	perScreen *limit.Limiter // by screen id (or "admin:<address>")

@@ -108,6 +108,10 @@ type Config struct {
 	// and DefaultCodesTotal when zero).
 	CodesPerScreen limit.Rate
 	CodesTotal     limit.Rate
+	// BookingsPerScreen and BookingsPerAccount bound quick bookings
+	// (DefaultBookingsPerScreen and DefaultBookingsPerAccount when zero).
+	BookingsPerScreen  limit.Rate
+	BookingsPerAccount limit.Rate
 	// ForgetWaiting is how long a screen that was never enrolled is kept
 	// after it was last seen: 7 days by default. Anyone who reaches the
 	// server can make one, so they must not pile up.
@@ -158,7 +162,8 @@ type Manager struct {
 	closing bool
 	running atomic.Int32 // goroutines running, for tests
 
-	codes codeLimits
+	codes    codeLimits
+	bookings bookLimits
 	// started is when the manager started (Config.Now).
 	started time.Time
 	// seed hashes the states published, to tell a change.
@@ -258,7 +263,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
-		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel, codes: newCodeLimits(cfg), seed: maphash.MakeSeed(),
+		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel, codes: newCodeLimits(cfg), bookings: newBookLimits(cfg), seed: maphash.MakeSeed(),
 		started:  cfg.Now(),
 		sessions: map[string]*session{},
 		watches:  map[string]*watch{},

@@ -16,6 +16,8 @@ import (
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server/graph"
 	"github.com/placard/placard/server/internal/browsertest"
+	"github.com/placard/placard/server/limit"
+	"github.com/placard/placard/server/screens"
 )
 
 func TestQuickBookFlagAsksForWritePermissionOnly(t *testing.T) {
@@ -168,5 +170,44 @@ func TestTabletConfirmsThenShowsTheBooking(t *testing.T) {
 	// What was asked is what was booked.
 	if slot := strings.TrimSuffix(strings.TrimPrefix(question, "Book "), "?"); !strings.Contains(result, slot) {
 		t.Errorf("asked to book %q, booked %q", slot, result)
+	}
+}
+
+// The touch capability is the screen's own claim: a stolen screen cookie
+// must not fill a room's day with events.
+func TestQuickBookingsAreLimitedPerScreen(t *testing.T) {
+	m := testServer(t, func(m *Main) {
+		m.Config.QuickBook = true
+		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
+		tune := m.Tune
+		m.Tune = func(c *screens.Config) {
+			tune(c)
+			c.BookingsPerScreen = limit.Rate{Max: 2, Per: time.Hour}
+		}
+	})
+	tablet := &wsScreen{t: t, name: "Room 3 tablet", client: httpClient(t), states: make(chan wire.State, 64), touch: true}
+	_, tablet.html = get(t, tablet.client, m.URL+"/?screen="+url.QueryEscape(tablet.name))
+	tablet.dial(m)
+	if st := tablet.signIn(m, "ada@placard.example"); !st.Dashboard.CanBook {
+		tablet.waitFor(20*time.Second, "a dashboard that can book", func(st wire.State) bool {
+			return st.Dashboard != nil && st.Dashboard.CanBook
+		})
+	}
+	var last wire.Booking
+	for i := range 3 {
+		msg, _ := wire.Encode(wire.QuickBook{Minutes: 15})
+		if err := tablet.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
+			t.Fatal(err)
+		}
+		st := tablet.waitFor(20*time.Second, "a booking's outcome", func(st wire.State) bool {
+			return st.Dashboard != nil && st.Dashboard.Booking != nil && *st.Dashboard.Booking != last
+		})
+		last = *st.Dashboard.Booking
+		if want := i < 2; last.OK != want {
+			t.Fatalf("booking %d: %+v, want OK %v", i+1, last, want)
+		}
+	}
+	if last.Problem != wire.BookTooMany {
+		t.Errorf("the third booking's problem %q, want %q", last.Problem, wire.BookTooMany)
 	}
 }
