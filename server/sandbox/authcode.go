@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
-	"html/template"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -238,17 +237,7 @@ func (s *Sandbox) forgetCodes(now time.Time) {
 	}
 }
 
-var authorizeTmpl = template.Must(template.New("authorize").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in · placard sandbox</title>
-<link rel="stylesheet" href="/sandbox/sandbox.css">
-</head>
-<body>
-<main class="card">
-<p class="brand">placard sandbox · emulated Microsoft sign-in</p>
+var authorizeTmpl = signInPage("authorize", `{{template "top"}}
 {{- if .Error}}
 <section data-testid="authorize-error" data-code="{{.ErrorCode}}" class="result invalid">
 <h1>Sorry, but we're having trouble signing you in.</h1>
@@ -262,12 +251,7 @@ var authorizeTmpl = template.Must(template.New("authorize").Parse(`<!doctype htm
 <p class="problem" role="alert">{{.Problem}}</p>
 {{- end}}
 <form method="post" action="{{.Action}}">
-<label for="user">Sign in as</label>
-<select id="user" name="user">
-{{- range .Users}}
-<option value="{{.UPN}}">{{.DisplayName}} · {{.UPN}}</option>
-{{- end}}
-</select>
+{{template "users" .}}
 <div class="actions">
 <button type="submit" name="action" value="approve">Accept</button>
 <button type="submit" name="action" value="decline" class="secondary">Decline</button>
@@ -277,7 +261,7 @@ var authorizeTmpl = template.Must(template.New("authorize").Parse(`<!doctype htm
 </main>
 </body>
 </html>
-`))
+`)
 
 type authorizePage struct {
 	App, Permissions, Action string

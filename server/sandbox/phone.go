@@ -18,7 +18,10 @@ var sandboxCSS []byte
 // last lockWindow is refused until the oldest leaves the window.
 var guessRate = limit.Rate{Max: 5, Per: 15 * time.Minute}
 
-var phoneTmpl = template.Must(template.New("phone").Parse(`<!doctype html>
+// signInFrame is what the sandbox's sign-in pages (the device-code phone
+// page and the authorize page) share: their top and the choice of a demo
+// user.
+var signInFrame = template.Must(template.New("frame").Parse(`{{define "top"}}<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -28,7 +31,20 @@ var phoneTmpl = template.Must(template.New("phone").Parse(`<!doctype html>
 </head>
 <body>
 <main class="card">
-<p class="brand">placard sandbox · emulated Microsoft sign-in</p>
+<p class="brand">placard sandbox · emulated Microsoft sign-in</p>{{end}}
+{{- define "users"}}<label for="user">Sign in as</label>
+<select id="user" name="user">
+{{- range .Users}}
+<option value="{{.UPN}}">{{.DisplayName}} · {{.UPN}}</option>
+{{- end}}
+</select>{{end}}`))
+
+// signInPage parses a sign-in page that uses signInFrame's parts.
+func signInPage(name, text string) *template.Template {
+	return template.Must(template.Must(signInFrame.Clone()).New(name).Parse(text))
+}
+
+var phoneTmpl = signInPage("phone", `{{template "top"}}
 {{- if .Outcome}}
 <section data-testid="approval-result" data-outcome="{{.Outcome}}" class="result {{.Outcome}}">
 <h1>{{.Title}}</h1>
@@ -48,12 +64,7 @@ var phoneTmpl = template.Must(template.New("phone").Parse(`<!doctype html>
 <form method="post" action="/sandbox/devicelogin">
 <label for="user_code">Code</label>
 <input id="user_code" name="user_code" value="{{.Code}}" autocomplete="off" autocapitalize="characters" spellcheck="false" required>
-<label for="user">Sign in as</label>
-<select id="user" name="user">
-{{- range .Users}}
-<option value="{{.UPN}}">{{.DisplayName}} · {{.UPN}}</option>
-{{- end}}
-</select>
+{{template "users" .}}
 <div class="actions">
 <button type="submit" name="action" value="approve">Approve</button>
 <button type="submit" name="action" value="decline" class="secondary">Decline</button>
@@ -63,7 +74,7 @@ var phoneTmpl = template.Must(template.New("phone").Parse(`<!doctype html>
 </main>
 </body>
 </html>
-`))
+`)
 
 // serveCSS serves the sandbox's pages' stylesheet.
 func serveCSS(w http.ResponseWriter, r *http.Request) {
