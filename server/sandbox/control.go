@@ -42,6 +42,7 @@ func (s *Sandbox) Handler() http.Handler {
 		"POST /sandbox/api/clock":                s.postClock,
 		"GET /sandbox/api/users/{upn}/calendar":  s.getUserCalendar,
 		"GET /sandbox/api/requests":              s.getRequests,
+		"GET /sandbox/api/users/{upn}/requests":  s.getUserRequests,
 	}
 	paths := map[string][]string{}
 	for pattern, h := range api {
@@ -268,6 +269,18 @@ func (s *Sandbox) RequestCounts() map[string]int {
 
 func (s *Sandbox) getRequests(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.RequestCounts())
+}
+
+func (s *Sandbox) getUserRequests(w http.ResponseWriter, r *http.Request) {
+	reqs, err := s.UserRequests(r.PathValue("upn"))
+	if err != nil {
+		apiError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	if reqs == nil {
+		reqs = []GraphRequest{}
+	}
+	writeJSON(w, http.StatusOK, reqs)
 }
 
 // CodeInfo is a device code as the control API lists it: what a person

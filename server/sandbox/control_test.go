@@ -274,3 +274,58 @@ func TestNumberedUsersAndWhenTheirPresenceWasServed(t *testing.T) {
 		t.Error("more numbered users than the maximum were accepted")
 	}
 }
+
+func TestControlAPIListsOneUsersGraphRequests(t *testing.T) {
+	t.Parallel()
+	sb, gc := newSandbox(t)
+	srv, c := controlServer(t, sb)
+	requests := func(upn string) []sandbox.GraphRequest {
+		t.Helper()
+		a := get(t, c, srv.URL+"/sandbox/api/users/"+upn+"/requests")
+		var out []sandbox.GraphRequest
+		if err := json.Unmarshal(a.raw, &out); a.status != 200 || err != nil {
+			t.Fatalf("GET %s's requests: %d %s", upn, a.status, a.raw)
+		}
+		return out
+	}
+	if got := requests(ada); len(got) != 0 {
+		t.Fatalf("before any request: %+v", got)
+	}
+
+	adaAuth := bearer(t, sb, ada, "User.Read", "Presence.Read", "Calendars.Read")
+	batch := `{"requests":[{"id":"presence","method":"GET","url":"/me/presence"},{"id":"me","method":"GET","url":"/me"}]}`
+	if a := send(t, gc, "POST", graphBase+"/$batch", batch, "Authorization", adaAuth, "Content-Type", "application/json"); a.status != 200 {
+		t.Fatalf("ada's batch: %d %s", a.status, a.raw)
+	}
+	sb.Advance(time.Second)
+	get(t, gc, graphBase+"/me", "Authorization", bearer(t, sb, grace, "User.Read"))
+	// Nobody's: no token, a token refused.
+	send(t, gc, "POST", graphBase+"/$batch", batch, "Content-Type", "application/json")
+	get(t, gc, graphBase+"/me/presence", "Authorization", "Bearer not.a.token")
+
+	got := requests(ada)
+	want := []string{"graph /$batch", "graph /me/presence", "graph /me"}
+	if len(got) != len(want) {
+		t.Fatalf("ada's requests: %+v, want %v", got, want)
+	}
+	for i, r := range got {
+		if r.Endpoint != want[i] || r.Seq != i+1 || r.At.IsZero() {
+			t.Errorf("ada's request %d: %+v, want %s with seq %d", i, r, want[i], i+1)
+		}
+	}
+	if g := requests(grace); len(g) != 1 || g[0].Endpoint != "graph /me" || !g[0].At.After(got[0].At) {
+		t.Errorf("grace's requests: %+v, want one /me after ada's batch", g)
+	}
+
+	// The log keeps the last ones; their numbers go on.
+	for range 40 {
+		get(t, gc, graphBase+"/me/presence", "Authorization", adaAuth)
+	}
+	got = requests(ada)
+	if len(got) < 20 || got[len(got)-1].Seq != 43 || got[0].Seq != 43-len(got)+1 {
+		t.Errorf("after 43 requests, ada's log runs from %d to %d (%d kept)", got[0].Seq, got[len(got)-1].Seq, len(got))
+	}
+	if a := get(t, c, srv.URL+"/sandbox/api/users/nobody@placard.example/requests"); a.status != 404 || a.body["error"] == "" {
+		t.Errorf("an unknown user's requests: %d %s, want 404 saying why", a.status, a.raw)
+	}
+}

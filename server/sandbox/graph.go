@@ -158,8 +158,9 @@ func (s *Sandbox) graphHandler() http.Handler {
 // token), the bearer token, and the permission.
 // https://learn.microsoft.com/en-us/graph/resolve-auth-errors
 func (s *Sandbox) guard(rt route) http.Handler {
+	name := "graph " + rt.name
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.count("graph " + rt.name)
+		s.count(name)
 		if s.serviceFault(w, r) {
 			return
 		}
@@ -167,6 +168,7 @@ func (s *Sandbox) guard(rt route) http.Handler {
 		if !ok {
 			return
 		}
+		s.logRequest(c.user, name)
 		if !slices.ContainsFunc(rt.anyOf, func(p string) bool { return slices.Contains(c.scopes, p) }) {
 			s.forbidden(w, r, rt.wl, rt.anyOf, c.scopes)
 			return
@@ -206,22 +208,32 @@ func (s *Sandbox) authenticate(w http.ResponseWriter, r *http.Request) (caller, 
 		s.graphError(w, r, http.StatusUnauthorized, "InvalidAuthenticationToken", msg)
 		return caller{}, false
 	}
+	c, refused := s.bearer(r)
+	if refused != "" {
+		return unauthorized(refused)
+	}
+	return c, true
+}
+
+// bearer returns who a Graph request is made by, from its access token, or
+// why Graph refuses the token, in Graph's words.
+func (s *Sandbox) bearer(r *http.Request) (caller, string) {
 	scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	raw = strings.TrimSpace(raw)
 	if !strings.EqualFold(scheme, "Bearer") || raw == "" {
-		return unauthorized("Access token is empty.")
+		return caller{}, "Access token is empty."
 	}
 	claims, refused := s.verifyAccess(raw, s.Now())
 	if refused != "" {
-		return unauthorized(refused)
+		return caller{}, refused
 	}
 	s.mu.Lock()
 	u := s.userByOID(claims.ObjectID)
 	s.mu.Unlock()
 	if u == nil || claims.TenantID != TenantID {
-		return unauthorized("Access token validation failure. Invalid audience.")
+		return caller{}, "Access token validation failure. Invalid audience."
 	}
-	return caller{user: u, scopes: strings.Fields(claims.Scope)}, true
+	return caller{user: u, scopes: strings.Fields(claims.Scope)}, ""
 }
 
 // selectFields keeps the fields $select names; an unknown one is Graph's

@@ -43,6 +43,11 @@ var batchHeaders = []string{"Content-Type", "Cache-Control", "OData-Version", "L
 func (s *Sandbox) batch(graph http.Handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.count("graph /$batch")
+		// The batch is the user's too (each request in it is checked on
+		// its own below); a batch without a valid token is nobody's.
+		if c, refused := s.bearer(r); refused == "" {
+			s.logRequest(c.user, "graph /$batch")
+		}
 		if f := s.Faults(); f.GraphServerError {
 			s.serviceFault(w, r)
 			return

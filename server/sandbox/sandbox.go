@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -268,6 +269,48 @@ func (s *Sandbox) count(endpoint string) {
 	s.requests[endpoint]++
 	close(s.counted)
 	s.counted = make(chan struct{})
+}
+
+// requestLogSize is how many of a user's last Graph requests are kept:
+// enough for several polls of an account (a batch and the requests in it),
+// and little per demo user when thousands are polled.
+const requestLogSize = 32
+
+// GraphRequest is one Graph request made with a user's access token.
+type GraphRequest struct {
+	// Seq numbers the user's Graph requests since the sandbox started,
+	// from 1: a client that saw Seq n waits for n+1.
+	Seq int `json:"seq"`
+	// Endpoint is named as RequestCounts names it ("graph /$batch",
+	// "graph /me/presence"): a batch comes first, then each request in
+	// it.
+	Endpoint string `json:"endpoint"`
+	// At is when the request arrived, on the sandbox's clock.
+	At time.Time `json:"at"`
+}
+
+// logRequest records a Graph request made with u's token.
+func (s *Sandbox) logRequest(u *user, endpoint string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u.made++
+	if len(u.requests) == requestLogSize {
+		u.requests = append(u.requests[:0], u.requests[1:]...)
+	}
+	u.requests = append(u.requests, GraphRequest{Seq: u.made, Endpoint: endpoint, At: s.now()})
+}
+
+// UserRequests returns the last Graph requests made with a user's tokens,
+// oldest first: how often one account is polled, whichever edge server or
+// replica polls it.
+func (s *Sandbox) UserRequests(upn string) ([]GraphRequest, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, err := s.userLocked(upn)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(u.requests), nil
 }
 
 // AwaitRequests waits until an endpoint has received n requests in all, or

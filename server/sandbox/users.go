@@ -50,6 +50,12 @@ type user struct {
 	// API, the /sandbox page): it is kept across restarts, and a meeting
 	// no longer changes it.
 	presenceSet bool
+	// requests are the user's last Graph requests (at most
+	// requestLogSize), oldest first, and made how many there were since
+	// the start, so that a test counts one account's polls whoever made
+	// them. Kept in memory only.
+	requests []GraphRequest
+	made     int
 }
 
 // AdminRole is the app role of placard's administrators; Grace Hopper has
