@@ -44,6 +44,21 @@ type ScreenSettings struct {
 	// SignIn is how people sign in on the screen (SignInDeviceCode,
 	// SignInQR or SignInBoth); "" follows the edge server's -sign-in.
 	SignIn string
+	// NoQuickBook is an administrator's refusal of quick booking on this
+	// screen: it shows no booking button, and the edge server refuses a
+	// booking from it whatever the browser says of itself in hello (a
+	// touch screen is the browser's own claim, which a stolen cookie
+	// makes too).
+	//
+	// Booking is allowed unless refused, the zero value, because quick
+	// booking is off on the whole server until -quick-book turns it on:
+	// a server that turned it on did so for its room tablets, and they
+	// booked before this setting existed. Refusing by default would take
+	// the button off every tablet at the upgrade, with no word why. What
+	// a stolen cookie can do meanwhile is bounded by the booking rate
+	// limit; an administrator refuses booking to the screens that have no
+	// use for it (a lobby TV).
+	NoQuickBook bool
 }
 
 // Sign-in modes: the ways a screen offers to sign in.

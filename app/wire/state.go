@@ -134,8 +134,9 @@ type Dashboard struct {
 	Fresh time.Time `json:"fresh,omitzero"`
 	// Stale is true when Graph could not be read for longer than it should.
 	Stale bool `json:"stale,omitempty"`
-	// CanBook is true when the screen may book a meeting (touch screen and
-	// the Calendars.ReadWrite scope).
+	// CanBook is true when the screen may book a meeting (touch screen,
+	// not refused by an administrator, the Calendars.ReadWrite scope):
+	// the screen shows its booking buttons only then.
 	CanBook bool `json:"can_book,omitempty"`
 	// Booking is the outcome of the last quick booking, shown for a while.
 	Booking *Booking `json:"booking,omitempty"`
@@ -202,7 +203,9 @@ const (
 	BookNoCalendar = "no_calendar" // the account has no mailbox
 	BookBusy       = "unavailable" // Graph is throttling or down
 	BookTooMany    = "too_many"    // the screen or the account booked too often lately
-	BookFailed     = "failed"      // anything else
+	// BookScreenRefused: an administrator does not let this screen book.
+	BookScreenRefused = "screen_refused"
+	BookFailed        = "failed" // anything else
 )
 
 // zones caches the locations of IANA zone names: a screen formats times

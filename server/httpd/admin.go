@@ -99,6 +99,10 @@ type About struct {
 	// SignInByQR is false where screens cannot sign in by QR code (no
 	// https public URL).
 	SignInByQR bool
+	// QuickBook is true when screens may book (the server asks for the
+	// permission to write to calendars): the per-screen setting matters
+	// only then.
+	QuickBook bool
 }
 
 // principal is who is acting: for the audit trail and the page.

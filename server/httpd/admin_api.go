@@ -50,6 +50,9 @@ type settingsJSON struct {
 	// SignIn is device-code, qr or both; "" follows the edge server's
 	// -sign-in.
 	SignIn string `json:"sign_in"`
+	// NoQuickBook refuses quick booking on the screen; omitted, it is
+	// allowed (as it was before the setting existed).
+	NoQuickBook bool `json:"no_quick_book"`
 }
 
 func toScreenJSON(st screens.Status) screenJSON {
@@ -154,6 +157,9 @@ func decodeSettings(b []byte) (server.ScreenSettings, error) {
 
 type signInPoll struct {
 	SignIn string `json:"sign_in"`
+	// NoQuickBook refuses quick booking on the screen; omitted, it is
+	// allowed (as it was before the setting existed).
+	NoQuickBook bool `json:"no_quick_book"`
 }
 
 // decodeSignInStart reads the (empty) body of a sign-in's start.

@@ -287,7 +287,7 @@ func (a *Admin) screenForm(w http.ResponseWriter, r *http.Request, s *adminSessi
 		set := server.ScreenSettings{
 			TimeZone: r.PostForm.Get("time_zone"), Lang: r.PostForm.Get("lang"), Hours: r.PostForm.Get("hours"),
 			Clock24: r.PostForm.Get("clock24") == "on", Privacy: r.PostForm.Get("privacy") == "on",
-			SignIn: r.PostForm.Get("sign_in"),
+			SignIn: r.PostForm.Get("sign_in"), NoQuickBook: r.PostForm.Get("quick_book") != "on",
 		}
 		sc, err = a.Screens.SetSettings(ctx, id, set, by)
 		msg = "Saved the settings of " + sc.Name + "."

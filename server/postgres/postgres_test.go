@@ -30,6 +30,13 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) server.Store { return open(t, pgtest.DB(t)) })
 }
 
+func TestConformanceAcrossReopening(t *testing.T) {
+	storetest.RunReopen(t, func(t *testing.T) func(t *testing.T) server.Store {
+		url := pgtest.DB(t)
+		return func(t *testing.T) server.Store { return open(t, url) }
+	})
+}
+
 func TestReplicasStartingAtOnceMakeOneSchema(t *testing.T) {
 	url := pgtest.DB(t)
 	const replicas = 4

@@ -185,7 +185,8 @@ func describeSettings(s server.ScreenSettings) string {
 	if s.Clock24 {
 		clock = "24h"
 	}
-	return fmt.Sprintf("time zone %q, %s clock, language %q, privacy %v, hours %q, sign-in %q", s.TimeZone, clock, s.Lang, s.Privacy, s.Hours, s.SignIn)
+	return fmt.Sprintf("time zone %q, %s clock, language %q, privacy %v, hours %q, sign-in %q, quick booking %v",
+		s.TimeZone, clock, s.Lang, s.Privacy, s.Hours, s.SignIn, !s.NoQuickBook)
 }
 
 // reload shows a screen's new name and settings on the screen at once. The

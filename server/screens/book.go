@@ -39,13 +39,19 @@ func (m *Manager) QuickBook(ctx context.Context, screenID string, minutes int) e
 	s := m.sessions[screenID]
 	var w *watch
 	var sc wire.Screen
+	var refused bool
 	if s != nil {
-		w, sc = s.watch, m.screenInfoLocked(s, m.cfg.Now())
+		w, sc, refused = s.watch, m.screenInfoLocked(s, m.cfg.Now()), s.screen.Settings.NoQuickBook
 	}
 	m.mu.Unlock()
 	switch {
 	case s == nil || w == nil:
 		return server.Errorf(server.ECONFLICT, "screen %s shows no signed-in account to book for", screenID)
+	case refused:
+		// The screen offers no button: whoever asks holds its cookie and
+		// not its page. It is told plainly, and Graph is asked nothing.
+		m.showBooking(s, wire.Booking{Problem: wire.BookScreenRefused})
+		return server.Errorf(server.EFORBIDDEN, "an administrator does not let screen %s book", screenID)
 	case !sc.Touch:
 		return server.Errorf(server.EFORBIDDEN, "screen %s has no touch screen: only tablets book", screenID)
 	case !m.canBook():
@@ -87,6 +93,15 @@ func (m *Manager) QuickBook(ctx context.Context, screenID string, minutes int) e
 		m.log.Warn("quick booking", "screen", screenID, "account", w.account.Username, "err", err)
 	}
 
+	m.showBooking(s, b)
+	if err != nil {
+		return fmt.Errorf("screens: quick booking on %s: %w", screenID, err)
+	}
+	return nil
+}
+
+// showBooking shows the screen what became of its booking, for a while.
+func (m *Manager) showBooking(s *session, b wire.Booking) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s.booking = &b
@@ -101,10 +116,6 @@ func (m *Manager) QuickBook(ctx context.Context, screenID string, minutes int) e
 			m.publishLocked(s)
 		}
 	})
-	if err != nil {
-		return fmt.Errorf("screens: quick booking on %s: %w", screenID, err)
-	}
-	return nil
 }
 
 // blocking are Graph's events in the terms of wire.NextFree. An event

@@ -45,9 +45,10 @@ func (m *Manager) viewAtLocked(s *session, now time.Time) wire.State {
 		if d.calendar {
 			st.Dashboard.Agenda = s.watch.agendaLocked(now, st.Screen.TimeZone, st.Screen.Privacy)
 		}
-		// A screen can book when it is touch, the server may write to
-		// calendars, and the account has one.
-		st.Dashboard.CanBook = s.touch && m.canBook() && st.Dashboard.Agenda != nil
+		// A screen can book when it is touch, an administrator did not
+		// refuse it, the server may write to calendars, and the account
+		// has one.
+		st.Dashboard.CanBook = s.touch && !s.screen.Settings.NoQuickBook && m.canBook() && st.Dashboard.Agenda != nil
 		st.Dashboard.Booking = s.booking
 	}
 	return st

@@ -22,6 +22,19 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestConformanceAcrossReopening(t *testing.T) {
+	storetest.RunReopen(t, func(t *testing.T) func(t *testing.T) server.Store {
+		path := filepath.Join(t.TempDir(), "placard.db")
+		return func(t *testing.T) server.Store {
+			s, err := sqlite.Open(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+	})
+}
+
 func TestReopenKeepsWhatWasWritten(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "placard.db")

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ func Run(t *testing.T, newStore func(t *testing.T) server.Store) {
 		f    func(t *testing.T, s server.Store)
 	}{
 		{"ScreenRoundTrip", testScreenRoundTrip},
+		{"EverySettingIsSet", func(t *testing.T, _ server.Store) { testEverySettingIsSet(t) }},
 		{"CreateScreenRefusesADuplicateID", testDuplicateScreen},
 		{"MissingRecordsAreNotFound", testNotFound},
 		{"UpdateScreenAppliesTheChange", testUpdateScreen},
@@ -57,8 +59,83 @@ func screen(id string) server.Screen {
 	return server.Screen{
 		ID: id, Name: "Lobby " + id, SecretHash: []byte{1, 2, 3, byte(len(id))},
 		Enrolled: true, PairingNumber: "123456", AccountID: "acct-" + id,
-		Settings:  server.ScreenSettings{TimeZone: "Europe/Paris", Clock24: true, Lang: "fr", Privacy: true, Hours: "07:00-19:00"},
+		// Every setting differs from its zero value, so that each is
+		// seen to be kept (testEverySettingIsSet).
+		Settings: server.ScreenSettings{TimeZone: "Europe/Paris", Clock24: true, Lang: "fr", Privacy: true, Hours: "07:00-19:00",
+			SignIn: server.SignInBoth, NoQuickBook: true},
 		CreatedAt: at, LastSeen: at.Add(time.Minute),
+	}
+}
+
+// testEverySettingIsSet checks that the screens of the suite set every
+// setting, a new one included: a setting a backend forgets to keep is
+// then seen by the round trips.
+func testEverySettingIsSet(t *testing.T) {
+	v := reflect.ValueOf(screen("a").Settings)
+	for i := range v.NumField() {
+		if v.Field(i).IsZero() {
+			t.Errorf("the suite's screen leaves the setting %s at its zero value: set it, so that the stores are seen to keep it", v.Type().Field(i).Name)
+		}
+	}
+}
+
+// RunReopen checks that what a store keeps outlives it, as it must across
+// a restart of the server. newPlace makes an empty place (a file, a
+// database) and returns how to open a store on it; each call opens a new
+// store on the same place.
+func RunReopen(t *testing.T, newPlace func(t *testing.T) func(t *testing.T) server.Store) {
+	t.Run("ScreenSettingsOutliveTheStore", func(t *testing.T) {
+		testSettingsOutliveTheStore(t, newPlace(t))
+	})
+}
+
+func testSettingsOutliveTheStore(t *testing.T, open func(t *testing.T) server.Store) {
+	ctx := context.Background()
+	reopen := func(s server.Store) server.Store {
+		t.Helper()
+		if err := s.Close(); err != nil {
+			t.Fatalf("closing the store: %v", err)
+		}
+		return open(t)
+	}
+	s := open(t)
+	defer func() { s.Close() }()
+	refused := screen("a")
+	allowed := screen("b")
+	allowed.Settings = server.ScreenSettings{}
+	for _, sc := range []server.Screen{refused, allowed} {
+		if err := s.CreateScreen(ctx, sc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s = reopen(s)
+	for _, want := range []server.Screen{refused, allowed} {
+		got, err := s.Screen(ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Settings != want.Settings {
+			t.Errorf("screen %s after reopening: settings %+v, want %+v", want.ID, got.Settings, want.Settings)
+		}
+	}
+	// An administrator's change is kept too, both ways.
+	for _, id := range []string{"a", "b"} {
+		if _, err := s.UpdateScreen(ctx, id, func(sc *server.Screen) error {
+			sc.Settings.NoQuickBook = !sc.Settings.NoQuickBook
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s = reopen(s)
+	for id, want := range map[string]bool{"a": false, "b": true} {
+		got, err := s.Screen(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Settings.NoQuickBook != want {
+			t.Errorf("screen %s after a change and reopening: quick booking refused %v, want %v", id, got.Settings.NoQuickBook, want)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -151,7 +152,7 @@ func TestAdminFormsNeedTheSessionsCSRFTokenAndTheSameSite(t *testing.T) {
 	if res.StatusCode != http.StatusSeeOther {
 		t.Errorf("renaming: %s", res.Status)
 	}
-	res, _ = b.post("/admin/screens/"+id+"/settings", url.Values{"time_zone": {"Europe/Paris"}, "lang": {"fr"}, "clock24": {"on"}, "hours": {"07:00-19:00"}, "csrf": {csrf}})
+	res, _ = b.post("/admin/screens/"+id+"/settings", url.Values{"time_zone": {"Europe/Paris"}, "lang": {"fr"}, "clock24": {"on"}, "hours": {"07:00-19:00"}, "quick_book": {"on"}, "csrf": {csrf}})
 	if res.StatusCode != http.StatusSeeOther {
 		t.Errorf("settings: %s", res.Status)
 	}
@@ -232,5 +233,64 @@ func TestTheAdminPageShowsThePermissionsAskedFor(t *testing.T) {
 	want := "<code>User.Read</code> <code>Calendars.Read</code> <code>Presence.Read</code>"
 	if got == nil || got[1] != want {
 		t.Errorf("admin-scopes %q, want %q", got, want)
+	}
+}
+
+var quickBookBoxRE = regexp.MustCompile(`<input [^>]*data-testid="admin-quick-book"[^>]*>`)
+
+// quickBookChecked reads the screen's page: whether its quick booking box
+// is there, and checked.
+func (b *adminBrowser) quickBookChecked(id string) (shown, checked bool) {
+	b.t.Helper()
+	_, page := b.get("/admin/screens/" + id)
+	box := quickBookBoxRE.FindString(page)
+	return box != "", strings.Contains(box, " checked")
+}
+
+func TestTheAdminPageTurnsQuickBookingOffAndOnForAScreen(t *testing.T) {
+	m := testServer(t, func(m *Main) {
+		m.Config.QuickBook = true
+		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
+	})
+	tablet := &wsScreen{t: t, name: "Room 4 tablet", client: httpClient(t), states: make(chan wire.State, 64), touch: true}
+	_, tablet.html = get(t, tablet.client, m.URL+"/?screen="+url.QueryEscape(tablet.name))
+	tablet.dial(m)
+	last := tablet.signIn(m, "grace@placard.example")
+	canBook := func(want bool) {
+		t.Helper()
+		if last.Dashboard != nil && last.Dashboard.Agenda != nil && last.Dashboard.CanBook == want {
+			return
+		}
+		last = tablet.waitFor(20*time.Second, fmt.Sprintf("a dashboard with can_book %v", want), func(st wire.State) bool {
+			return st.Dashboard != nil && st.Dashboard.Agenda != nil && st.Dashboard.CanBook == want
+		})
+	}
+	canBook(true)
+	id := screenID(t, m, tablet.name)
+	b := newAdminBrowser(t, m)
+	csrf := b.login(newToken(t, m))
+	if shown, checked := b.quickBookChecked(id); !shown || !checked {
+		t.Fatalf("a new screen's page: quick booking box shown %v, checked %v; want a checked box", shown, checked)
+	}
+
+	// Unchecking the box and saving: the browser sends no quick_book.
+	for _, c := range []struct {
+		form    url.Values
+		refused bool
+	}{
+		{url.Values{"lang": {"fr"}}, true},
+		{url.Values{"lang": {"fr"}, "quick_book": {"on"}}, false},
+	} {
+		c.form.Set("csrf", csrf)
+		if res, body := b.post("/admin/screens/"+id+"/settings", c.form); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("saving %v: %s\n%.500s", c.form, res.Status, body)
+		}
+		if sc, err := m.Store.Screen(t.Context(), id); err != nil || sc.Settings.NoQuickBook != c.refused || sc.Settings.Lang != "fr" {
+			t.Errorf("after saving %v: stored %+v (%v), want quick booking refused %v", c.form, sc.Settings, err, c.refused)
+		}
+		if _, checked := b.quickBookChecked(id); checked == c.refused {
+			t.Errorf("after saving %v: the box is checked %v", c.form, checked)
+		}
+		canBook(!c.refused)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/graph"
 	"github.com/placard/placard/server/internal/browsertest"
 	"github.com/placard/placard/server/limit"
@@ -209,5 +210,60 @@ func TestQuickBookingsAreLimitedPerScreen(t *testing.T) {
 	}
 	if last.Problem != wire.BookTooMany {
 		t.Errorf("the third booking's problem %q, want %q", last.Problem, wire.BookTooMany)
+	}
+}
+
+// An administrator refuses quick booking to a screen: it offers no button,
+// and a booking asked through its WebSocket anyway (a stolen cookie, a
+// browser that says it is a tablet) is refused in words the screen shows,
+// with nothing asked of Graph.
+func TestAScreenRefusedBookingByAnAdministratorCannotBook(t *testing.T) {
+	m := testServer(t, func(m *Main) {
+		m.Config.QuickBook = true
+		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
+	})
+	token := newToken(t, m)
+	tablet := &wsScreen{t: t, name: "Lobby TV", client: httpClient(t), states: make(chan wire.State, 64), touch: true}
+	_, tablet.html = get(t, tablet.client, m.URL+"/?screen="+url.QueryEscape(tablet.name))
+	tablet.dial(m)
+	// Booking is allowed until an administrator says otherwise: the
+	// tablets that booked before the setting existed still do.
+	if st := tablet.signIn(m, "ada@placard.example"); !st.Dashboard.CanBook {
+		tablet.waitFor(20*time.Second, "a dashboard that can book", func(st wire.State) bool {
+			return st.Dashboard != nil && st.Dashboard.CanBook
+		})
+	}
+	id := screenID(t, m, tablet.name)
+	status, body := call(t, m, token, "PUT", "/admin/api/screens/"+id+"/settings", `{"no_quick_book":true}`)
+	if set, _ := body["settings"].(map[string]any); status != http.StatusOK || set["no_quick_book"] != true {
+		t.Fatalf("refusing booking through the API: %d %v", status, body)
+	}
+	tablet.waitFor(10*time.Second, "a dashboard that cannot book", func(st wire.State) bool {
+		return st.Dashboard != nil && !st.Dashboard.CanBook && st.Screen.Touch
+	})
+
+	before := m.Sandbox.Requests("graph /me/events")
+	msg, _ := wire.Encode(wire.QuickBook{Minutes: 30})
+	if err := tablet.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
+		t.Fatal(err)
+	}
+	st := tablet.waitFor(20*time.Second, "a booking's outcome", func(st wire.State) bool {
+		return st.Dashboard != nil && st.Dashboard.Booking != nil
+	})
+	if b := *st.Dashboard.Booking; b.OK || b.Problem != wire.BookScreenRefused {
+		t.Errorf("a booking from a refused screen: %+v, want refused with %q", b, wire.BookScreenRefused)
+	}
+	if st.Dashboard.CanBook {
+		t.Error("the refused screen is told it can book")
+	}
+	if n := m.Sandbox.Requests("graph /me/events") - before; n != 0 {
+		t.Errorf("Graph was asked %d times to create an event for a refused screen", n)
+	}
+	events, err := m.Store.Audit(t.Context(), 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasAudit(events, server.AuditSettings, "", "quick booking false") {
+		t.Errorf("the refusal is not in the audit trail: %+v", events)
 	}
 }

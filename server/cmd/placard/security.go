@@ -272,6 +272,7 @@ func (m *Main) about(authority string, scopes, tenants []string, admins, signIn,
 		SignIn:         signIn,
 		SignInWhy:      signInWhy,
 		SignInByQR:     byQR,
+		QuickBook:      slices.Contains(scopes, screens.ScopeBook),
 	}
 	if m.Sandbox != nil {
 		a.Mode = "sandbox: an emulated tenant with demo users, no real account"
