@@ -65,6 +65,9 @@ type Config struct {
 	// SandboxAddr serves the sandbox's identity platform and Graph over
 	// HTTPS for other clients; empty for none.
 	SandboxAddr string
+	// PollEvery is the polling period of an account shown on screens
+	// (its presence; its calendar is read every 2 minutes).
+	PollEvery time.Duration
 	// PresenceEvery is the presence period of an account a light follows;
 	// PresenceBudget is Graph's presence limit per 30 s for the tenant,
 	// half of which placard uses.
@@ -118,6 +121,8 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.SandboxAddr, "sandbox-addr", env("PLACARD_SANDBOX_ADDR", ""), "also serve the sandbox's identity platform and Graph over HTTPS on this address for other clients, e.g. 127.0.0.1:9443 (PLACARD_SANDBOX_ADDR)")
 	sandboxUsers, sandboxUsersErr := strconv.Atoi(env("PLACARD_SANDBOX_USERS", "0"))
 	fs.IntVar(&c.SandboxUsers, "sandbox-users", sandboxUsers, "add this many numbered demo users to the sandbox (user0001@placard.example, ...), for load tests (PLACARD_SANDBOX_USERS)")
+	pollEvery, pollEveryErr := time.ParseDuration(env("PLACARD_POLL_EVERY", "30s"))
+	fs.DurationVar(&c.PollEvery, "poll-every", pollEvery, "how often Graph is read for an account shown on screens (its presence; its calendar every 2m), budget allowing (PLACARD_POLL_EVERY)")
 	presenceEvery, presenceEveryErr := time.ParseDuration(env("PLACARD_PRESENCE_EVERY", "5s"))
 	fs.DurationVar(&c.PresenceEvery, "presence-every", presenceEvery, "how often the presence of an account that a light follows is read, budget allowing (PLACARD_PRESENCE_EVERY)")
 	presenceBudget, presenceBudgetErr := strconv.Atoi(env("PLACARD_PRESENCE_BUDGET", strconv.Itoa(screens.DefaultPresenceBudget)))
@@ -140,6 +145,16 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if c.SandboxUsers < 0 || c.SandboxUsers > sandbox.MaxNumberedUsers {
 		bad("-sandbox-users %d must be between 0 and %d", c.SandboxUsers, sandbox.MaxNumberedUsers)
+	}
+	if pollEveryErr != nil {
+		bad("PLACARD_POLL_EVERY %q must be a duration, e.g. 30s", getenv("PLACARD_POLL_EVERY"))
+	}
+	if c.PollEvery < time.Second || c.PollEvery > 10*time.Minute {
+		bad("-poll-every %v must be between 1s and 10m", c.PollEvery)
+	} else if c.PresenceEvery > c.PollEvery && c.PresenceEvery <= 10*time.Minute {
+		// A light follows an account at least as closely as a screen
+		// shows it: the presence budget gives way in that order.
+		bad("-presence-every %v is longer than -poll-every %v: an account a light follows is read at least as often as one shown on screens; set -presence-every to %v or less", c.PresenceEvery, c.PollEvery, c.PollEvery)
 	}
 	if presenceEveryErr != nil {
 		bad("PLACARD_PRESENCE_EVERY %q must be a duration, e.g. 5s", getenv("PLACARD_PRESENCE_EVERY"))

@@ -312,6 +312,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		CodesPerScreen: cfg.CodesPerScreen,
 		CodesTotal:     cfg.codesTotal(),
 
+		PresenceEvery:  cfg.PollEvery,
 		FollowEvery:    cfg.PresenceEvery,
 		PresenceBudget: limit.Rate{Max: cfg.PresenceBudget, Per: 30 * time.Second},
 	}

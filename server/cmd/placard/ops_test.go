@@ -246,6 +246,9 @@ func TestConfigRejectsBadValuesWithAReason(t *testing.T) {
 		{nil, map[string]string{"PLACARD_CLIENT_ID": "x", "PLACARD_TENANT": "common"}, "not allowed"},
 		{nil, map[string]string{"PLACARD_CLIENT_ID": "x", "PLACARD_AUTHORITY": "http://login.example/t"}, "https://host/<tenant>"},
 		{[]string{"stray"}, nil, "unexpected argument"},
+		{[]string{"-poll-every", "500ms"}, nil, "-poll-every 500ms must be between 1s and 10m"},
+		{nil, map[string]string{"PLACARD_POLL_EVERY": "often"}, "PLACARD_POLL_EVERY"},
+		{[]string{"-poll-every", "2s"}, nil, "-presence-every 5s is longer than -poll-every 2s"},
 	}
 	for _, tt := range tests {
 		_, err := ParseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
@@ -256,8 +259,12 @@ func TestConfigRejectsBadValuesWithAReason(t *testing.T) {
 	c, err := ParseConfig(nil, func(k string) string {
 		return map[string]string{"PLACARD_CLIENT_ID": "x", "PLACARD_TENANT": "contoso.onmicrosoft.com", "PLACARD_ADDR": "127.0.0.1:9090"}[k]
 	}, io.Discard)
-	if err != nil || c.Authority != "https://login.microsoftonline.com/contoso.onmicrosoft.com" || c.Addr != "127.0.0.1:9090" || c.Sandbox() {
+	if err != nil || c.Authority != "https://login.microsoftonline.com/contoso.onmicrosoft.com" || c.Addr != "127.0.0.1:9090" || c.Sandbox() || c.PollEvery != 30*time.Second {
 		t.Errorf("a real-tenant configuration: %+v, %v", c, err)
+	}
+	c, err = ParseConfig([]string{"-poll-every", "1s", "-presence-every", "1s"}, func(string) string { return "" }, io.Discard)
+	if err != nil || c.PollEvery != time.Second || c.PresenceEvery != time.Second {
+		t.Errorf("-poll-every 1s -presence-every 1s: %v, %v, %v", c.PollEvery, c.PresenceEvery, err)
 	}
 }
 
