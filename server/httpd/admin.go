@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -119,11 +120,22 @@ type adminSession struct {
 	csrf    string
 	expires time.Time
 	flash   string // one message for the next page
-	// id names the session to administrators (a prefix of its secret's
-	// hash: it opens nothing); started is when it began.
+	// id names the session to administrators: random, unrelated to its
+	// secret, so that listing sessions shows nothing of a secret or its
+	// hash. started is when it began; how says how (an admin token or a
+	// Microsoft account, on the page or through the API), from the
+	// address it began from.
 	id      string
 	started time.Time
+	how     string
+	from    string
 }
+
+// How a session began, as the admin page lists them.
+const (
+	viaPage = "on the admin page"
+	viaAPI  = "through the API"
+)
 
 func (a *Admin) init() {
 	a.once.Do(func() {
@@ -184,6 +196,7 @@ func (a *Admin) register(root *http.ServeMux) {
 	mux.HandleFunc("GET /admin/signin", a.pageSignIn)
 	mux.HandleFunc("GET /admin/screens/{id}", a.page(a.screenPage))
 	mux.HandleFunc("POST /admin/approve", a.form(a.approveForm))
+	mux.HandleFunc("POST /admin/sessions/{id}/end", a.form(a.endSessionForm))
 	mux.HandleFunc("POST /admin/screens/{id}/{action}", a.form(a.screenForm))
 
 	// The API.
@@ -290,10 +303,16 @@ func (a *Admin) lifetime(who principal) time.Duration {
 	return a.SessionLifetime
 }
 
-// newSession starts a session for who and returns its secret.
-func (a *Admin) newSession(who principal) (string, *adminSession) {
+// newSession starts a session for who, begun via the page or the API
+// from an address, and returns its secret.
+func (a *Admin) newSession(who principal, via, from string) (string, *adminSession) {
 	sid := secret.New()
-	s := &adminSession{who: who, csrf: secret.New(), expires: a.Now().Add(a.lifetime(who)), started: a.Now(), id: hashKey(sid)[:12]}
+	how := "Microsoft account, " + via
+	if who.TokenID != "" {
+		how = "admin token, " + via
+	}
+	s := &adminSession{who: who, csrf: secret.New(), expires: a.Now().Add(a.lifetime(who)), started: a.Now(),
+		id: secret.NewID(), how: how, from: from}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.Now()
@@ -343,6 +362,60 @@ func (a *Admin) endSession(secret string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.sessions, hashKey(secret))
+}
+
+// sessionView is a live session as administrators see it: never its
+// secret, nor its secret's hash.
+type sessionView struct {
+	ID      string    `json:"id"`
+	Who     string    `json:"who"`
+	How     string    `json:"how"`
+	From    string    `json:"from"`
+	Started time.Time `json:"started"`
+	Expires time.Time `json:"expires_at"`
+	// Current is the session of the page that lists them.
+	Current bool `json:"-"`
+}
+
+// liveSessions lists the live sessions, newest first; current (nil for
+// none) is marked.
+func (a *Admin) liveSessions(current *adminSession) []sessionView {
+	out := []sessionView{}
+	a.mu.Lock()
+	now := a.Now()
+	for _, s := range a.sessions {
+		if now.Before(s.expires) {
+			out = append(out, sessionView{ID: s.id, Who: s.who.Who, How: s.how, From: s.from,
+				Started: s.started.UTC(), Expires: s.expires.UTC(), Current: s == current})
+		}
+	}
+	a.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Started.After(out[j].Started) })
+	return out
+}
+
+// endSessionByID ends the session an administrator named by its id, at
+// once, and audits it.
+func (a *Admin) endSessionByID(ctx context.Context, id, by string) (*adminSession, error) {
+	a.mu.Lock()
+	var ended *adminSession
+	for k, s := range a.sessions {
+		if s.id == id {
+			ended = s
+			delete(a.sessions, k)
+		}
+	}
+	a.mu.Unlock()
+	if ended == nil {
+		return nil, server.Errorf(server.ENOTFOUND, "no session %q: it has ended already", id)
+	}
+	account := ""
+	if ended.who.TokenID == "" {
+		account = ended.who.Who // a Microsoft account
+	}
+	a.audit(ctx, server.AuditEvent{Kind: server.AuditAdminSignIn, Account: account, Outcome: "ended",
+		Detail: "session " + id + " of " + ended.who.Who + " ended by " + by})
+	return ended, nil
 }
 
 // hashKey keys secrets in maps by their hash, so that a map lookup's timing

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -379,48 +378,17 @@ func (a *Admin) internal(w http.ResponseWriter, err error) {
 }
 
 // apiSessions lists the live sessions of the admin page and API, newest
-// first: who, when it began and ends. Never a secret.
+// first: who, how and from where, when it began and ends. Never a secret.
 func (a *Admin) apiSessions(w http.ResponseWriter, r *http.Request, _ principal) {
-	type sessionJSON struct {
-		ID      string    `json:"id"`
-		Who     string    `json:"who"`
-		Started time.Time `json:"started"`
-		Expires time.Time `json:"expires_at"`
-	}
-	out := []sessionJSON{}
-	a.mu.Lock()
-	now := a.Now()
-	for _, s := range a.sessions {
-		if now.Before(s.expires) {
-			out = append(out, sessionJSON{ID: s.id, Who: s.who.Who, Started: s.started.UTC(), Expires: s.expires.UTC()})
-		}
-	}
-	a.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].Started.After(out[j].Started) })
-	writeJSON(w, http.StatusOK, map[string]any{"sessions": out})
+	writeJSON(w, http.StatusOK, map[string]any{"sessions": a.liveSessions(nil)})
 }
 
 // apiEndSession ends a session at once (someone left, or lost the role).
 func (a *Admin) apiEndSession(w http.ResponseWriter, r *http.Request, p principal) {
-	id := r.PathValue("id")
-	a.mu.Lock()
-	var ended *adminSession
-	for k, s := range a.sessions {
-		if s.id == id {
-			ended = s
-			delete(a.sessions, k)
-		}
-	}
-	a.mu.Unlock()
-	if ended == nil {
-		a.apiError(w, server.Errorf(server.ENOTFOUND, "no session %q: list them with GET /admin/api/sessions", id))
+	ended, err := a.endSessionByID(r.Context(), r.PathValue("id"), p.Who)
+	if err != nil {
+		a.apiError(w, server.Errorf(server.ErrorCode(err), "%s: list them with GET /admin/api/sessions", server.ErrorMessage(err)))
 		return
 	}
-	account := ""
-	if ended.who.TokenID == "" {
-		account = ended.who.Who // a Microsoft account
-	}
-	a.audit(r.Context(), server.AuditEvent{Kind: server.AuditAdminSignIn, Account: account, Outcome: "ended",
-		Detail: "session " + id + " of " + ended.who.Who + " ended by " + p.Who})
-	writeJSON(w, http.StatusOK, map[string]any{"ended": id, "who": ended.who.Who})
+	writeJSON(w, http.StatusOK, map[string]any{"ended": ended.id, "who": ended.who.Who})
 }

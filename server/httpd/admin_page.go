@@ -93,8 +93,11 @@ type pageData struct {
 	Screens         []screenJSON
 	Screen          *screenJSON
 	Audit           []server.AuditEvent
-	Languages       []language
-	Code            identity.Code // of a Microsoft sign-in in progress
+	Sessions        []sessionView
+	// self is the session of the page, for marking it in Sessions.
+	self      *adminSession
+	Languages []language
+	Code      identity.Code // of a Microsoft sign-in in progress
 	// Lights are the light keys, when the server has them; NewLight is
 	// the one just made, whose key the page shows once.
 	LightsOn bool
@@ -131,7 +134,7 @@ func (a *Admin) base(s *adminSession, title string) pageData {
 	s.flash = ""
 	a.mu.Unlock()
 	who := s.who
-	return pageData{Title: title, Session: &who, CSRF: s.csrf, Flash: flash, About: a.About, Role: server.AdminRole}
+	return pageData{Title: title, Session: &who, CSRF: s.csrf, Flash: flash, About: a.About, Role: server.AdminRole, self: s}
 }
 
 func (a *Admin) dashboard(w http.ResponseWriter, r *http.Request, s *adminSession) {
@@ -164,10 +167,28 @@ func (a *Admin) renderDashboardData(w http.ResponseWriter, r *http.Request, d pa
 			d.Lights = append(d.Lights, toLightJSON(l))
 		}
 	}
+	d.Sessions = a.liveSessions(d.self)
 	if d.Audit, err = a.Store.Audit(r.Context(), 50); err != nil {
 		a.Log.Error("admin page: reading the audit trail", "err", err)
 	}
 	a.render(w, status, "dashboard", d)
+}
+
+// endSessionForm ends an admin session from the page. Ending one's own
+// signs the browser out, as the sign-out button does.
+func (a *Admin) endSessionForm(w http.ResponseWriter, r *http.Request, s *adminSession, _ string) {
+	ended, err := a.endSessionByID(r.Context(), r.PathValue("id"), s.who.Who)
+	if err != nil {
+		a.pageFailure(w, r, s, "", err)
+		return
+	}
+	if ended == s {
+		setAdminCookie(w, r, adminCookie(r), "", -1)
+		http.Redirect(w, r, "/admin", http.StatusSeeOther)
+		return
+	}
+	a.flash(s, "Ended the session of "+ended.who.Who+": it is signed out at once.")
+	http.Redirect(w, r, "/admin", http.StatusSeeOther)
 }
 
 func (a *Admin) addLightForm(w http.ResponseWriter, r *http.Request, s *adminSession, _ string) {
@@ -238,7 +259,7 @@ func (a *Admin) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who := tokenPrincipal(t)
-	secret, _ := a.newSession(who)
+	secret, _ := a.newSession(who, viaPage, clientAddr(r))
 	a.audit(r.Context(), server.AuditEvent{Kind: server.AuditAdminSignIn, Outcome: "ok",
 		Detail: who.Who + " from " + clientAddr(r)})
 	setAdminCookie(w, r, adminCookie(r), secret, int(a.SessionLifetime/time.Second))

@@ -48,6 +48,8 @@ type adminSignIn struct {
 	who     principal
 	err     error
 	expires time.Time
+	// from is the address that started it.
+	from string
 }
 
 func (si *adminSignIn) finished() bool {
@@ -97,7 +99,7 @@ func (a *Admin) startSignIn(r *http.Request) (string, *adminSignIn, error) {
 		a.Log.Warn("asking for an administrator's sign-in code", "err", err)
 		return "", nil, server.Errorf(server.EUNAVAILABLE, "Microsoft sign-in could not be reached: try again in a moment")
 	}
-	si := &adminSignIn{code: flow.Code(), done: make(chan struct{}), expires: flow.Code().ExpiresAt}
+	si := &adminSignIn{code: flow.Code(), done: make(chan struct{}), expires: flow.Code().ExpiresAt, from: addr}
 	sid := secret.New()
 	a.mu.Lock()
 	a.signins[hashKey(sid)] = si
@@ -169,9 +171,10 @@ func (a *Admin) finishSignIn(si *adminSignIn, c identity.IDClaims, err error, ad
 }
 
 // claimSignIn returns the state of the sign-in of secret: pending (nil,
-// nil), failed (err), or done, in which case a session is made, the
-// sign-in forgotten, and the session's secret returned.
-func (a *Admin) claimSignIn(secret string) (*adminSignIn, string, error) {
+// nil), failed (err), or done, in which case a session is made (via the
+// page or the API), the sign-in forgotten, and the session's secret
+// returned.
+func (a *Admin) claimSignIn(secret, via string) (*adminSignIn, string, error) {
 	a.mu.Lock()
 	si := a.signins[hashKey(secret)]
 	a.mu.Unlock()
@@ -187,7 +190,7 @@ func (a *Admin) claimSignIn(secret string) (*adminSignIn, string, error) {
 	if si.err != nil {
 		return si, "", si.err
 	}
-	session, _ := a.newSession(si.who)
+	session, _ := a.newSession(si.who, via, si.from)
 	return si, session, nil
 }
 
@@ -220,7 +223,7 @@ func (a *Admin) apiPollSignIn(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, err)
 		return
 	}
-	si, session, err := a.claimSignIn(req.SignIn)
+	si, session, err := a.claimSignIn(req.SignIn, viaAPI)
 	switch {
 	case err != nil:
 		writeAPIError(w, err)
@@ -253,7 +256,7 @@ func (a *Admin) pageSignIn(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin", http.StatusSeeOther)
 		return
 	}
-	si, session, err := a.claimSignIn(c.Value)
+	si, session, err := a.claimSignIn(c.Value, viaPage)
 	switch {
 	case err != nil:
 		setAdminCookie(w, r, signInCookie(r), "", -1)

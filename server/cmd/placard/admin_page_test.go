@@ -1,11 +1,13 @@
 package main
 
 import (
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/limit"
+	"github.com/placard/placard/server/secret"
 )
 
 // adminBrowser is a browser on the admin page: a cookie jar, and no
@@ -292,5 +295,130 @@ func TestTheAdminPageTurnsQuickBookingOffAndOnForAScreen(t *testing.T) {
 			t.Errorf("after saving %v: the box is checked %v", c.form, checked)
 		}
 		canBook(!c.refused)
+	}
+}
+
+var sessionRowRE = regexp.MustCompile(`(?s)<tr data-testid="admin-session" data-session-id="([^"]+)"( data-current="true")?>(.*?)</tr>`)
+
+// adminSessionRow is a row of the admin page's list of sessions.
+type adminSessionRow struct {
+	id      string
+	current bool
+	text    string // the row's cells, tags dropped
+}
+
+func (b *adminBrowser) sessions() ([]adminSessionRow, string) {
+	b.t.Helper()
+	_, page := b.get("/admin")
+	var rows []adminSessionRow
+	for _, m := range sessionRowRE.FindAllStringSubmatch(page, -1) {
+		text := regexp.MustCompile(`<[^>]+>`).ReplaceAllString(m[3], " ")
+		rows = append(rows, adminSessionRow{id: m[1], current: m[2] != "", text: strings.Join(strings.Fields(text), " ")})
+	}
+	return rows, page
+}
+
+// cookie is the value of the browser's admin session cookie.
+func (b *adminBrowser) cookie() string {
+	b.t.Helper()
+	u, _ := url.Parse(b.m.URL)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == "placard_admin" {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func TestAnAdministratorEndsAdminSessionsFromThePage(t *testing.T) {
+	m := testServer(t)
+	alice, bob := newAdminBrowser(t, m), newAdminBrowser(t, m)
+	csrf := alice.login(newToken(t, m))
+	bob.login(newToken(t, m))
+	status, body := microsoftSignIn(t, m, "grace@placard.example")
+	if status != http.StatusOK {
+		t.Fatalf("Grace's sign-in: %d %v", status, body)
+	}
+	grace := body["token"].(string)
+
+	rows, page := alice.sessions()
+	if len(rows) != 3 {
+		t.Fatalf("the page lists %d sessions, want 3:\n%.3000s", len(rows), page)
+	}
+	var aliceRow, bobRow adminSessionRow
+	for _, r := range rows {
+		// Who, how, from where and since when; "127.0.0.1" is where the
+		// test's browsers are.
+		if !strings.Contains(r.text, "127.0.0.1") || !regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d UTC`).MatchString(r.text) {
+			t.Errorf("session %s: %q lacks where from or since when", r.id, r.text)
+		}
+		switch {
+		case r.current:
+			aliceRow = r
+		case strings.Contains(r.text, "grace@placard.example"):
+			if !strings.Contains(r.text, "Microsoft account, through the API") {
+				t.Errorf("Grace's session: %q, want how she signed in", r.text)
+			}
+		default:
+			bobRow = r
+		}
+	}
+	if aliceRow.id == "" || bobRow.id == "" || !strings.Contains(aliceRow.text, "admin token") || !strings.Contains(aliceRow.text, "on the admin page") {
+		t.Fatalf("the page's own session is not marked, or a row lacks how it began: %+v", rows)
+	}
+	// Nothing secret: no session's secret, nor its hash, nor a piece of it.
+	for _, s := range []string{alice.cookie(), bob.cookie(), strings.TrimPrefix(grace, "pses_")} {
+		h := hex.EncodeToString(secret.Hash(s))
+		for _, leak := range []string{s, h, h[:8], h[len(h)-8:]} {
+			if strings.Contains(page, leak) {
+				t.Errorf("the page shows %q, a session's secret or part of its hash", leak)
+			}
+		}
+	}
+
+	// Alice ends Bob's session: Bob is signed out at once.
+	if res, body := alice.post("/admin/sessions/"+bobRow.id+"/end", url.Values{"csrf": {csrf}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("ending Bob's session: %s\n%.500s", res.Status, body)
+	}
+	if _, page := bob.get("/admin"); !strings.Contains(page, `data-testid="admin-login"`) {
+		t.Error("Bob's ended session still shows the admin page")
+	}
+	rows, page = alice.sessions()
+	if len(rows) != 2 || slices.ContainsFunc(rows, func(r adminSessionRow) bool { return r.id == bobRow.id }) || !strings.Contains(page, "Ended the session of") {
+		t.Errorf("after ending Bob's session the page lists %+v", rows)
+	}
+	events, _ := m.Store.Audit(t.Context(), 20)
+	if !hasAudit(events, server.AuditAdminSignIn, "", "session "+bobRow.id+" of admin token") {
+		t.Errorf("the end is not audited: %+v", events)
+	}
+	// Ending it twice says it has ended.
+	if res, body := alice.post("/admin/sessions/"+bobRow.id+"/end", url.Values{"csrf": {csrf}}); res.StatusCode != http.StatusNotFound || !strings.Contains(body, "ended already") {
+		t.Errorf("ending an ended session: %s", res.Status)
+	}
+
+	// Alice ends her own: her browser is signed out, its cookie dropped,
+	// and the old cookie opens nothing.
+	old := alice.cookie()
+	res, _ := alice.post("/admin/sessions/"+aliceRow.id+"/end", url.Values{"csrf": {csrf}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/admin" || !strings.Contains(res.Header.Get("Set-Cookie"), "Max-Age=0") {
+		t.Fatalf("ending her own session: %s, Location %q, Set-Cookie %q", res.Status, res.Header.Get("Location"), res.Header.Get("Set-Cookie"))
+	}
+	if _, page := alice.get("/admin"); !strings.Contains(page, `data-testid="admin-login"`) {
+		t.Error("still signed in after ending her own session")
+	}
+	req, _ := http.NewRequest("GET", m.URL+"/admin", nil)
+	req.AddCookie(&http.Cookie{Name: "placard_admin", Value: old})
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(b), `data-testid="admin-login"`) {
+		t.Error("the ended session's cookie still opens the admin page")
+	}
+	// Grace's API session is untouched.
+	if status, _ := call(t, m, grace, "GET", "/admin/api/screens", ""); status != http.StatusOK {
+		t.Errorf("Grace's session after the others ended: %d", status)
 	}
 }
