@@ -96,16 +96,16 @@ func startSandboxProc(t *testing.T) *standalone {
 }
 
 // startReplicaProcs runs n edge server replicas on the database, pointed
-// at the sandbox, all at once.
-func startReplicaProcs(t *testing.T, n int, sb *standalone, dbURL string) []*proc {
+// at the sandbox, all at once, with the extra flags.
+func startReplicaProcs(t *testing.T, n int, sb *standalone, dbURL string, extra ...string) []*proc {
 	t.Helper()
 	out := make([]*proc, n)
 	banners := make([]<-chan string, n)
 	args := make([][]string, n)
 	for i := range out {
-		args[i] = []string{"-addr", "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "data"), "-log-level", "warn",
+		args[i] = append([]string{"-addr", "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "data"), "-log-level", "warn",
 			"-client-id", sandbox.ClientID, "-authority", sb.URL + "/" + sandbox.TenantID,
-			"-graph-url", sb.URL + "/v1.0", "-ca-file", sb.CertFile, "-database", dbURL}
+			"-graph-url", sb.URL + "/v1.0", "-ca-file", sb.CertFile, "-database", dbURL}, extra...)
 		var cmd *exec.Cmd
 		cmd, banners[i] = launch(t, args[i], []string{"PLACARD_KEY=" + testKey}, regexp.MustCompile(`Screen:\s+http://localhost:(\d+)/`))
 		out[i] = &proc{cmd: cmd}
@@ -114,6 +114,15 @@ func startReplicaProcs(t *testing.T, n int, sb *standalone, dbURL string) []*pro
 		out[i].url = "http://127.0.0.1:" + awaitBanner(t, args[i], banners[i])
 	}
 	return out
+}
+
+// server is the replica as the helpers that take a server see it.
+func (p *proc) server() *Main { return &Main{URL: p.url} }
+
+// kill ends the replica at once, as a power cut would.
+func (p *proc) kill() {
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
 }
 
 // enroll approves a waiting screen with the command line, on the
@@ -145,98 +154,232 @@ func (sb *standalone) requests(t *testing.T, endpoint string) int {
 // owned reads how many accounts a replica owns, from its /metrics.
 func (p *proc) owned(t *testing.T) int {
 	t.Helper()
-	return replicaMetric(t, &Main{URL: p.url}, "placard_accounts_owned")
+	return replicaMetric(t, p.server(), "placard_accounts_owned")
 }
 
-func TestReplicaProcessesShareOneSchemaAndFailOverAKilledOwner(t *testing.T) {
-	sb := startSandboxProc(t)
-	db := pgtest.DB(t)
-
-	// Three replicas start at once on an empty database.
-	replicas := startReplicaProcs(t, 3, sb, db)
-	conn, err := pgx.Connect(t.Context(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	var rows int
-	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM schema_version`).Scan(&rows); err != nil || rows != 1 {
-		t.Fatalf("schema_version has %d rows (%v), want one", rows, err)
-	}
-
-	// Two screens of one account, on two replicas.
-	lobby := openScreen(t, &Main{URL: replicas[0].url}, "Lobby TV")
-	enroll(t, lobby, db)
-	lobby.signInThrough(sb, "ada@placard.example")
-	hall := openScreen(t, &Main{URL: replicas[1].url}, "Hall")
-	enroll(t, hall, db)
-	hall.signInThrough(sb, "ada@placard.example")
-	signIns := sb.requests(t, "devicecode")
-
-	owner := -1
-	deadline := time.Now().Add(15 * time.Second)
-	for owner < 0 && time.Now().Before(deadline) {
+// owner waits until one of the replicas owns the one account they show,
+// and returns its index.
+func owner(t *testing.T, replicas []*proc, within time.Duration) int {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
 		for i, r := range replicas {
-			if r.owned(t) == 1 {
-				owner = i
+			if r.cmd.ProcessState == nil && r.owned(t) == 1 {
+				return i
 			}
 		}
-	}
-	if owner < 0 {
-		t.Fatal("no replica owns the account")
-	}
-
-	// The tokens expire, and the owner dies before it reads Graph again:
-	// another replica takes the account, refreshes it once, and the
-	// screens (those of the dead replica reconnected to the others) show
-	// fresh data without a new sign-in.
-	refreshes := sb.requests(t, "token refresh_token")
-	res, err := sb.client.Post(sb.URL+"/sandbox/api/clock", "application/json", strings.NewReader(`{"advance":"2h"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	sb.setPresence(t, "ada@placard.example", "DoNotDisturb", "Presenting")
-	killed := time.Now()
-	replicas[owner].cmd.Process.Kill()
-	replicas[owner].cmd.Wait()
-	var survivors []*proc
-	for i, r := range replicas {
-		if i != owner {
-			survivors = append(survivors, r)
-		}
-	}
-	for _, s := range []*wsScreen{lobby, hall} {
-		for _, r := range survivors {
-			if r == replicas[0] && s == lobby || r == replicas[1] && s == hall {
-				goto connected
-			}
-		}
-		s.reconnect(&Main{URL: survivors[0].url})
-	connected:
-	}
-	took := false
-	for time.Since(killed) < 15*time.Second && !took {
-		for _, r := range survivors {
-			if r.owned(t) == 1 {
-				took = true
-			}
+		if time.Now().After(deadline) {
+			t.Fatalf("no replica owns the account after %v", within)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if !took {
-		t.Fatalf("no replica owns the account 15 s after its owner was killed")
+}
+
+// graphLog reads the sandbox's log of the last Graph requests made with
+// a user's tokens.
+func (sb *standalone) graphLog(t *testing.T, upn string) []sandbox.GraphRequest {
+	t.Helper()
+	res, err := sb.client.Get(sb.URL + "/sandbox/api/users/" + upn + "/requests")
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("a survivor owns the account %v after the kill", time.Since(killed).Round(100*time.Millisecond))
-	for _, s := range []*wsScreen{lobby, hall} {
-		s.waitFor(30*time.Second, "fresh data after the failover", func(st wire.State) bool {
-			return st.Phase == wire.PhaseDashboard && st.Dashboard.Presence != nil && st.Dashboard.Presence.Activity == "Presenting"
-		})
+	defer res.Body.Close()
+	var log []sandbox.GraphRequest
+	if err := json.NewDecoder(res.Body).Decode(&log); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("reading %s's Graph requests: %s %v", upn, res.Status, err)
 	}
-	if n := sb.requests(t, "devicecode"); n != signIns {
-		t.Errorf("%d new device codes after the failover: the account had to sign in again", n-signIns)
+	return log
+}
+
+// lastGraphRequest is the number of the last Graph request made with a
+// user's tokens, 0 when none was.
+func (sb *standalone) lastGraphRequest(t *testing.T, upn string) int {
+	t.Helper()
+	log := sb.graphLog(t, upn)
+	if len(log) == 0 {
+		return 0
 	}
-	if n := sb.requests(t, "token refresh_token") - refreshes; n != 1 {
-		t.Errorf("the account was refreshed %d times across the cluster after its tokens expired, want once", n)
+	return log[len(log)-1].Seq
+}
+
+// graphPoll is one poll of an account as the sandbox saw it: a $batch,
+// and the requests in it.
+type graphPoll struct {
+	at       time.Time
+	requests []string
+}
+
+// awaitPolls waits until the sandbox has seen n polls of a user's account
+// (a $batch each) after its Graph request number after, and returns them.
+// A poll is complete when the next one begins, so it waits for n+1.
+func (sb *standalone) awaitPolls(t *testing.T, upn string, after, n int, within time.Duration) []graphPoll {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		log := sb.graphLog(t, upn)
+		if len(log) > 0 && log[0].Seq > after+1 {
+			t.Fatalf("the sandbox no longer lists %s's Graph requests after number %d: read them more often", upn, after)
+		}
+		var polls []graphPoll
+		for _, r := range log {
+			switch {
+			case r.Seq <= after:
+			case r.Endpoint == "graph /$batch":
+				polls = append(polls, graphPoll{at: r.At})
+			case len(polls) == 0:
+				t.Fatalf("%s's Graph request %d (%s) is in no batch", upn, r.Seq, r.Endpoint)
+			default:
+				polls[len(polls)-1].requests = append(polls[len(polls)-1].requests, r.Endpoint)
+			}
+		}
+		if len(polls) > n {
+			return polls[:n]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d polls of %s's account in %v, want %d", len(polls), upn, within, n+1)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// checkPolls checks polls of one account against the poll period: one
+// poller waits a whole period after each poll before the next, and reads
+// the presence once a poll; a second one would make a gap of half a period
+// or less. It returns the shortest and the mean gap.
+func checkPolls(t *testing.T, what string, polls []graphPoll, period time.Duration) (shortest, mean time.Duration) {
+	t.Helper()
+	shortest = time.Hour
+	for i, p := range polls {
+		if n := strings.Count(strings.Join(p.requests, " "), "graph /me/presence"); n != 1 {
+			t.Errorf("%s: poll %d read the presence %d times (%v), want once", what, i+1, n, p.requests)
+		}
+		if i > 0 {
+			shortest = min(shortest, p.at.Sub(polls[i-1].at))
+		}
+	}
+	mean = polls[len(polls)-1].at.Sub(polls[0].at) / time.Duration(len(polls)-1)
+	if shortest < period*95/100 {
+		t.Errorf("%s: two polls of the account %v apart, with a poll period of %v: more than one replica polls it", what, shortest.Round(time.Millisecond), period)
+	}
+	if mean > 3*period {
+		t.Errorf("%s: the account was polled every %v on average, with a poll period of %v", what, mean.Round(time.Millisecond), period)
+	}
+	return shortest, mean
+}
+
+func TestReplicaProcessesPollEachAccountOnceShareOneSchemaAndFailOver(t *testing.T) {
+	const (
+		ada    = "ada@placard.example"
+		period = time.Second
+		polls  = 5
+	)
+	fast := []string{"-poll-every", period.String(), "-presence-every", period.String()}
+	sb := startSandboxProc(t)
+	soloDB, db := pgtest.DB(t), pgtest.DB(t)
+
+	// One replica alone: the account's polls as the sandbox counts them.
+	var solo []graphPoll
+	t.Run("one replica polls an account once per poll period", func(t *testing.T) {
+		r := startReplicaProcs(t, 1, sb, soloDB, fast...)[0]
+		s := openScreen(t, r.server(), "Solo")
+		enroll(t, s, soloDB)
+		s.signInThrough(sb, ada)
+		solo = sb.awaitPolls(t, ada, sb.lastGraphRequest(t, ada), polls, 30*polls*period)
+		shortest, mean := checkPolls(t, "one replica", solo, period)
+		t.Logf("one replica: %d polls of the account, %v apart at least, %v on average (poll period %v)", len(solo), shortest.Round(time.Millisecond), mean.Round(time.Millisecond), period)
+		r.kill()
+	})
+
+	// Three replicas start at once on an empty database.
+	replicas := startReplicaProcs(t, 3, sb, db, fast...)
+	t.Run("three replicas started at once make one schema", func(t *testing.T) {
+		conn, err := pgx.Connect(t.Context(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		var rows int
+		if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM schema_version`).Scan(&rows); err != nil || rows != 1 {
+			t.Fatalf("schema_version has %d rows (%v), want one", rows, err)
+		}
+	})
+
+	// Three screens of one account, one on each replica.
+	names := []string{"Lobby TV", "Hall", "Foyer"}
+	screensOf := make([]*wsScreen, len(replicas)) // by replica
+	for i, r := range replicas {
+		screensOf[i] = openScreen(t, r.server(), names[i])
+		enroll(t, screensOf[i], db)
+		screensOf[i].signInThrough(sb, ada)
+	}
+	signIns := sb.requests(t, "devicecode")
+	own := owner(t, replicas, 15*time.Second)
+
+	t.Run("three replicas poll an account shown on each as one does", func(t *testing.T) {
+		before := make([]int, len(replicas))
+		for i, r := range replicas {
+			before[i] = replicaMetric(t, r.server(), "placard_graph_polls_total")
+		}
+		cluster := sb.awaitPolls(t, ada, sb.lastGraphRequest(t, ada), polls, 30*polls*period)
+		shortest, mean := checkPolls(t, "three replicas", cluster, period)
+		t.Logf("three replicas: %d polls of the account, %v apart at least, %v on average (poll period %v)", len(cluster), shortest.Round(time.Millisecond), mean.Round(time.Millisecond), period)
+		if solo != nil {
+			rate := func(p []graphPoll) float64 {
+				return float64(len(p)-1) * period.Seconds() / p[len(p)-1].at.Sub(p[0].at).Seconds()
+			}
+			t.Logf("$batch per poll period: %.2f with one replica, %.2f with three", rate(solo), rate(cluster))
+		}
+		for i, r := range replicas {
+			n := replicaMetric(t, r.server(), "placard_graph_polls_total") - before[i]
+			switch {
+			case i == own && n < polls:
+				t.Errorf("the owner counted %d polls while the sandbox saw %d", n, polls)
+			case i != own && n != 0:
+				t.Errorf("replica %d, which does not own the account, polled Graph %d times", i, n)
+			}
+		}
+	})
+
+	t.Run("a presence change reaches every screen of the account", func(t *testing.T) {
+		sb.setPresence(t, ada, "Busy", "InACall")
+		changed := time.Now()
+		for i, s := range screensOf {
+			s.waitFor(15*time.Second, "InACall", func(st wire.State) bool {
+				return st.Phase == wire.PhaseDashboard && st.Dashboard.Presence != nil && st.Dashboard.Presence.Activity == "InACall"
+			})
+			t.Logf("the change reached %q on replica %d after %v", s.name, i, time.Since(changed).Round(time.Millisecond))
+		}
+	})
+
+	// The tokens expire, and the owner dies (most likely before it reads
+	// Graph again): another replica takes the account, the account is
+	// refreshed once across the cluster, and the screens (the dead
+	// replica's reconnected to the others) show fresh data without a new
+	// sign-in.
+	t.Run("a killed owner's account is taken over with no new sign-in", func(t *testing.T) {
+		refreshes := sb.requests(t, "token refresh_token")
+		res, err := sb.client.Post(sb.URL+"/sandbox/api/clock", "application/json", strings.NewReader(`{"advance":"2h"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		sb.setPresence(t, ada, "DoNotDisturb", "Presenting")
+		killed := time.Now()
+		replicas[own].kill()
+		survivor := (own + 1) % len(replicas)
+		screensOf[own].reconnect(replicas[survivor].server())
+		took := owner(t, replicas, 15*time.Second)
+		t.Logf("replica %d owns the account %v after replica %d was killed", took, time.Since(killed).Round(100*time.Millisecond), own)
+		for _, s := range screensOf {
+			s.waitFor(30*time.Second, "fresh data after the failover", func(st wire.State) bool {
+				return st.Phase == wire.PhaseDashboard && st.Dashboard.Presence != nil && st.Dashboard.Presence.Activity == "Presenting"
+			})
+		}
+		if n := sb.requests(t, "devicecode"); n != signIns {
+			t.Errorf("%d new device codes after the failover: the account had to sign in again", n-signIns)
+		}
+		if n := sb.requests(t, "token refresh_token") - refreshes; n != 1 {
+			t.Errorf("the account was refreshed %d times across the cluster after its tokens expired, want once", n)
+		}
+	})
 }

@@ -54,12 +54,6 @@ func (sb *standalone) setPresence(t *testing.T, upn, availability, activity stri
 	}
 }
 
-// graphPolls reads a replica's count of Graph polls from /metrics.
-func graphPolls(t *testing.T, m *Main) int {
-	t.Helper()
-	return replicaMetric(t, m, "placard_graph_polls_total")
-}
-
 // replicaMetric reads one of a replica's metrics.
 func replicaMetric(t *testing.T, m *Main, name string) int {
 	t.Helper()
@@ -70,78 +64,6 @@ func replicaMetric(t *testing.T, m *Main, name string) int {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return int(metric(t, string(b), name))
-}
-
-func TestReplicasShowOneAccountReadByOneOwner(t *testing.T) {
-	sb := startSandbox(t)
-	db := pgtest.DB(t)
-	a := replicaOf(t, sb, db)
-	b := replicaOf(t, sb, db)
-
-	lobby := openScreen(t, a, "Lobby TV")
-	lobby.signInThrough(sb, "ada@placard.example")
-	hall := openScreen(t, b, "Hall")
-	hall.signInThrough(sb, "ada@placard.example")
-
-	// One replica owns the account: it alone reads Graph.
-	sc, err := a.Store.Screen(t.Context(), screenID(t, a, "Lobby TV"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner, err := a.Cluster.Owner(t.Context(), sc.AccountID)
-	if err != nil || (owner != a.Replica && owner != b.Replica) {
-		t.Fatalf("the account's owner is %q (%v), want one of the replicas", owner, err)
-	}
-	ownerM, other := a, b
-	if owner == b.Replica {
-		ownerM, other = b, a
-	}
-	before := graphPolls(t, other)
-
-	// A change of presence reaches the screens of both replicas.
-	sb.setPresence(t, "ada@placard.example", "DoNotDisturb", "Presenting")
-	for _, s := range []*wsScreen{lobby, hall} {
-		s.waitFor(15*time.Second, "Presenting", func(st wire.State) bool {
-			return st.Phase == wire.PhaseDashboard && st.Dashboard.Presence != nil && st.Dashboard.Presence.Activity == "Presenting"
-		})
-	}
-	// Counted at the sandbox, the account costs what it costs with one
-	// replica: one batch per poll period (500 ms here), not one per
-	// replica; a slow machine only polls less.
-	batches := sb.requests(t, "graph /$batch")
-	time.Sleep(4 * time.Second) // a window of eight poll periods
-	if n := sb.requests(t, "graph /$batch") - batches; n < 1 || n > 11 {
-		t.Errorf("%d Graph batches in eight poll periods of one account shown on two replicas, want at most 8 and a margin (two pollers would make 16)", n)
-	}
-	if n := graphPolls(t, other); n != before {
-		t.Errorf("the replica that does not own the account polled Graph %d times", n-before)
-	}
-	if graphPolls(t, ownerM) == 0 {
-		t.Error("the owner never polled Graph")
-	}
-	if replicaMetric(t, ownerM, "placard_accounts_owned") != 1 || replicaMetric(t, other, "placard_accounts_owned") != 0 {
-		t.Errorf("accounts owned: %d by the owner, %d by the other", replicaMetric(t, ownerM, "placard_accounts_owned"), replicaMetric(t, other, "placard_accounts_owned"))
-	}
-
-	// The owner stops: the other replica takes the account over, with
-	// the tokens in the database, and its screen keeps fresh data.
-	if err := ownerM.Close(); err != nil {
-		t.Fatal(err)
-	}
-	survivor := lobby
-	if other == b {
-		survivor = hall
-	}
-	sb.setPresence(t, "ada@placard.example", "BeRightBack", "BeRightBack")
-	survivor.waitFor(20*time.Second, "BeRightBack after the owner stopped", func(st wire.State) bool {
-		return st.Phase == wire.PhaseDashboard && st.Dashboard.Presence != nil && st.Dashboard.Presence.Availability == "BeRightBack"
-	})
-	if owner, _ := other.Cluster.Owner(t.Context(), sc.AccountID); owner != other.Replica {
-		t.Errorf("after the owner stopped, the account's owner is %q", owner)
-	}
-	if replicaMetric(t, other, `placard_lease_changes_total{change="gained"}`) == 0 {
-		t.Error("the survivor counted no lease change")
-	}
 }
 
 func TestAdministratorsActOnAScreenOfAnotherReplica(t *testing.T) {
