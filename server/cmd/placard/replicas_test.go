@@ -66,7 +66,7 @@ func replicaMetric(t *testing.T, m *Main, name string) int {
 	return int(metric(t, string(b), name))
 }
 
-func TestAdministratorsActOnAScreenOfAnotherReplica(t *testing.T) {
+func TestAdministratorsActOnAScreenOfAnotherReplicaWithinTwoSeconds(t *testing.T) {
 	sb := startSandbox(t)
 	db := pgtest.DB(t)
 	a := replicaOf(t, sb, db)
@@ -76,49 +76,60 @@ func TestAdministratorsActOnAScreenOfAnotherReplica(t *testing.T) {
 		m.Tune = func(c *screens.Config) {
 			inner(c)
 			// Only word from the other replica can enroll the screen
-			// quickly: its own look at its record comes a minute late.
+			// within the bound: its own look at its record comes a
+			// minute late.
 			c.EnrollPoll = time.Minute
 		}
 	})
-	const within = 2 * time.Second
+	token := newToken(t, a)
+	// act makes an administrator's request on a. The bound runs from its
+	// answer to the frame on b; the frame may come first (the answer
+	// waits for the word to the other replicas), so the time from the
+	// request is said too.
+	type request struct{ sent, answered time.Time }
+	act := func(what, method, path, body string) request {
+		t.Helper()
+		r := request{sent: time.Now()}
+		if status, answer := call(t, a, token, method, path, body); status != http.StatusOK {
+			t.Fatalf("%s on replica A: %d %v", what, status, answer)
+		}
+		r.answered = time.Now()
+		return r
+	}
+	const within, patience = 2 * time.Second, 15 * time.Second
+	took := func(what string, r request) {
+		t.Helper()
+		if d := time.Since(r.answered); d > within {
+			t.Errorf("%s on replica A took %v after its answer to reach the screen on replica B, want %v at most", what, d, within)
+		}
+		t.Logf("%s on replica A reached the screen on replica B within %v of the request (answered in %v)",
+			what, time.Since(r.sent).Round(time.Millisecond), r.answered.Sub(r.sent).Round(time.Millisecond))
+	}
 
-	// Approved on a, the screen on b asks for a code at once (not at its
-	// next look at its record).
+	// Approved on a: the screen on b asks for a code.
 	hall := openScreen(t, b, "Hall")
 	number := hall.waitPhase(10*time.Second, wire.PhasePairing).Pairing.Number
-	start := time.Now()
-	if _, err := a.Screens.Approve(t.Context(), number, "the test"); err != nil {
-		t.Fatal(err)
-	}
-	code := hall.waitPhase(15*time.Second, wire.PhaseCode).Code.UserCode
-	t.Logf("approval reached the other replica in %v", time.Since(start))
+	req := act("the approval", "POST", "/admin/api/screens/approve", `{"pairing_number":"`+number+`"}`)
+	code := hall.waitPhase(patience, wire.PhaseCode).Code.UserCode
+	took("the approval", req)
 	id := screenID(t, b, "Hall")
 
 	// Renamed on a: shown on b.
-	if _, err := a.Screens.Rename(t.Context(), id, "Great Hall", "the test"); err != nil {
-		t.Fatal(err)
-	}
-	hall.waitFor(within, "the new name", func(st wire.State) bool { return st.Screen.Name == "Great Hall" })
+	req = act("the rename", "PUT", "/admin/api/screens/"+id+"/name", `{"name":"Great Hall"}`)
+	hall.waitFor(patience, "the new name", func(st wire.State) bool { return st.Screen.Name == "Great Hall" })
+	took("the rename", req)
 
 	// Signed out on a: the screen on b goes back to signing in.
 	sb.approve(t, code, "grace@placard.example")
 	hall.waitFor(30*time.Second, "the dashboard", func(st wire.State) bool { return st.Phase == wire.PhaseDashboard })
-	start = time.Now()
-	if _, err := a.Screens.SignOut(t.Context(), id, "the test"); err != nil {
-		t.Fatal(err)
-	}
-	hall.waitFor(within, "the sign-out", func(st wire.State) bool { return st.Phase != wire.PhaseDashboard })
-	t.Logf("sign-out reached the other replica in %v", time.Since(start))
+	req = act("the sign-out", "POST", "/admin/api/screens/"+id+"/sign-out", "")
+	hall.waitFor(patience, "the sign-out", func(st wire.State) bool { return st.Phase != wire.PhaseDashboard })
+	took("the sign-out", req)
 
 	// Revoked on a: the screen's connection to b is denied and closed.
 	raw := dialRaw(t, b, hall.client, "Hall")
 	raw.next(t, "a state", func(m wire.Message) bool { _, ok := m.(wire.State); return ok })
-	start = time.Now()
-	if _, err := a.Screens.Revoke(t.Context(), id, "the test"); err != nil {
-		t.Fatal(err)
-	}
+	req = act("the revocation", "POST", "/admin/api/screens/"+id+"/revoke", "")
 	raw.next(t, "a denial", func(m wire.Message) bool { _, ok := m.(wire.Denied); return ok })
-	if d := time.Since(start); d > within {
-		t.Errorf("the revocation took %v to reach the other replica", d)
-	}
+	took("the revocation", req)
 }
