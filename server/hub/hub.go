@@ -38,6 +38,12 @@ const (
 	// sendBuffer is how many messages may wait for a slow screen before
 	// it is dropped.
 	sendBuffer = 16
+	// readBuffer is the size of a connection's read buffer, kept for as
+	// long as it is open: a screen's messages are small, and a larger one
+	// is read in several reads. With a buffer of its own, the connection
+	// does not keep net/http's (the request, its response and their
+	// 4 KB buffers) after the upgrade.
+	readBuffer = 512
 )
 
 // Handler is what the hub serves: the screens' side of the edge server.
@@ -76,9 +82,11 @@ type Hub struct {
 	ops  chan func()
 	done chan struct{}
 
-	// handlers counts the ServeHTTP calls under way: their connections
-	// are hijacked, so the HTTP server's Shutdown does not wait for them.
-	// Once stopped is set, no call starts.
+	// handlers counts the ServeHTTP calls under way and the connections
+	// they handed to a reader goroutine, until the handler was told the
+	// connection has gone: the connections are hijacked, so the HTTP
+	// server's Shutdown does not wait for them. Once stopped is set, no
+	// call starts.
 	handlersMu sync.Mutex
 	stopped    bool
 	handlers   sync.WaitGroup
@@ -139,11 +147,13 @@ func New(h Handler, opts Options) *Hub {
 		done:       make(chan struct{}),
 		screens:    map[string]map[*client]bool{},
 	}
-	// No buffer sizes: the connection reads and writes through the 4 KB
-	// buffers net/http made for the request, which it keeps while the
-	// connection is served anyway, instead of two more of its own (5 KB
-	// for every screen).
-	hb.upgrader = websocket.Upgrader{CheckOrigin: hb.checkOrigin}
+	// Writes borrow a buffer from a pool for the length of a message:
+	// a screen waiting for its next state holds none.
+	hb.upgrader = websocket.Upgrader{
+		ReadBufferSize:  readBuffer,
+		WriteBufferPool: &sync.Pool{},
+		CheckOrigin:     hb.checkOrigin,
+	}
 	return hb
 }
 
@@ -331,14 +341,22 @@ func (h *Hub) checkOrigin(r *http.Request) bool {
 	return slices.ContainsFunc(h.origins, func(o string) bool { return strings.EqualFold(strings.TrimRight(o, "/"), origin) })
 }
 
-// ServeHTTP upgrades a screen's request to a WebSocket and serves it until
-// either side goes away.
+// ServeHTTP upgrades a screen's request to a WebSocket, and once the screen
+// is known hands the connection to a reader and a writer goroutine of its
+// own and returns, as gorilla's chat example does: the handler's goroutine
+// has a stack grown deep by net/http and the upgrade, which a connection
+// that lasts for days would otherwise keep.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.enter() {
 		http.Error(w, "the server is shutting down: try again", http.StatusServiceUnavailable)
 		return
 	}
-	defer h.handlers.Done()
+	served := false
+	defer func() {
+		if !served {
+			h.handlers.Done()
+		}
+	}()
 	if !h.checkOrigin(r) {
 		h.log.Warn("refusing a WebSocket from another origin", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
 		http.Error(w, "WebSocket refused: the page's origin is not allowed to open a screen's connection.", http.StatusForbidden)
@@ -371,32 +389,38 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		closeWith(conn, websocket.ClosePolicyViolation, "unknown screen")
 		return
 	}
-	c := &client{screenID: screenID, conn: conn, send: make(chan []byte, sendBuffer)}
+	c := &client{screenID: screenID, conn: conn, send: make(chan []byte, sendBuffer), wrote: make(chan struct{})}
 	if !h.register(c) {
 		closeWith(conn, websocket.CloseGoingAway, "server shutting down")
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c.writePump(h.pingPeriod)
-	}()
+	go c.writePump(h.pingPeriod)
 	if err := h.handler.Connected(screenID, hello); err != nil {
 		// The screen was not counted as connected: it must not be
 		// counted as gone either. It reconnects and tries again.
 		h.log.Warn("refusing a screen's connection", "screen", screenID, "err", err)
 		c.closeReason(websocket.CloseTryAgainLater, "the server could not show this screen now: try again")
 		h.send(func() { h.dropLocked(c) })
-		wg.Wait()
+		<-c.wrote
 		return
 	}
-	err = h.readPump(c)
+	// The reader goroutine now holds this call's place in h.handlers:
+	// Run still waits for it.
+	served = true
+	go h.serve(c)
+}
+
+// serve reads a screen's connection until it ends, then waits for its
+// writer and tells the handler the screen has gone. It ends the handler's
+// count that ServeHTTP began.
+func (h *Hub) serve(c *client) {
+	defer h.handlers.Done()
+	err := h.readPump(c)
 	h.send(func() { h.dropLocked(c) })
-	wg.Wait()
-	h.handler.Disconnected(screenID)
+	<-c.wrote
+	h.handler.Disconnected(c.screenID)
 	if err != nil {
-		h.log.Info("screen connection ended", "screen", screenID, "reason", err.Error())
+		h.log.Info("screen connection ended", "screen", c.screenID, "reason", err.Error())
 	}
 }
 
@@ -439,7 +463,7 @@ func (h *Hub) readPump(c *client) error {
 		}
 		m, err := wire.DecodeFromScreen(data)
 		if err != nil {
-			// ServeHTTP drops the connection, with this reason.
+			// serve drops the connection, with this reason.
 			c.closeReason(websocket.ClosePolicyViolation, err.Error())
 			return err
 		}
@@ -456,6 +480,9 @@ type client struct {
 	screenID string
 	conn     *websocket.Conn
 	send     chan []byte
+	// wrote is closed when the writer has ended (and closed the
+	// connection).
+	wrote chan struct{}
 	// closed is owned by the hub's goroutine.
 	closed bool
 
@@ -477,6 +504,7 @@ func (c *client) writePump(pingEvery time.Duration) {
 	defer func() {
 		ticker.Stop()
 		c.conn.Close()
+		close(c.wrote)
 	}()
 	for {
 		select {

@@ -492,3 +492,67 @@ func TestRunReturnsOnlyOnceEveryHandlerHas(t *testing.T) {
 		t.Errorf("a connection after the stop: %v, want 503", err)
 	}
 }
+
+// The request's handler returns once the screen is connected (its stack,
+// grown by net/http, is not kept for as long as the screen stays), and the
+// connection goes on: messages both ways, larger ones than its read
+// buffer too, and the screen's going is still told.
+func TestAConnectionOutlivesItsRequestsHandler(t *testing.T) {
+	sc := newScreens()
+	h := hub.New(sc, hub.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		h.Run(ctx)
+	}()
+	returned := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		returned <- struct{}{}
+	}))
+	defer func() {
+		srv.Close()
+		cancel()
+		<-ran
+	}()
+
+	c, _, err := websocket.DefaultDialer.Dial(wsURL(srv), http.Header{"Origin": {srv.URL}})
+	if err != nil {
+		t.Fatalf("dialing: %v", err)
+	}
+	defer c.Close()
+	// A hello of 2 KB (JSON allows the spaces), four times the read buffer.
+	hello := `{"type":"hello","data":{"screen":"Hall"` + strings.Repeat(" ", 2048) + `}}`
+	if err := c.WriteMessage(websocket.TextMessage, []byte(hello)); err != nil {
+		t.Fatal(err)
+	}
+	id := "id-Hall"
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler did not return once the screen was connected")
+	}
+	msg := []byte(`{"type":"bye","data":{"reason":"test"}}`)
+	waitFor(t, "connection", func() bool { return h.Connections() == 1 })
+	h.Publish(id, msg)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, got, err := c.ReadMessage(); err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("after the handler returned the screen read %q, %v; want %q", got, err, msg)
+	}
+	send(t, c, wire.SignOut{})
+	select {
+	case m := <-sc.received:
+		if _, ok := m.(wire.SignOut); !ok {
+			t.Errorf("received %T, want the sign-out", m)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a message sent after the handler returned was not received")
+	}
+	c.Close()
+	select {
+	case <-sc.gone(id):
+	case <-time.After(10 * time.Second):
+		t.Fatal("the screen's going was not told")
+	}
+}
