@@ -129,7 +129,13 @@ func (p *proc) kill() {
 // replicas' database.
 func enroll(t *testing.T, s *wsScreen, dbURL string) {
 	t.Helper()
-	number := s.waitPhase(15*time.Second, wire.PhasePairing).Pairing.Number
+	approveOn(t, dbURL, s.waitPhase(15*time.Second, wire.PhasePairing).Pairing.Number)
+}
+
+// approveOn approves the waiting screen that shows a pairing number with
+// the command line, on the replicas' database, as an administrator does.
+func approveOn(t *testing.T, dbURL, number string) {
+	t.Helper()
 	var out strings.Builder
 	if err := run(t.Context(), []string{"screens", "approve", number, "-database", dbURL}, func(string) string { return "" }, &out, &out); err != nil {
 		t.Fatalf("approving %s: %v\n%s", number, err, out.String())

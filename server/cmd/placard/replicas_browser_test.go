@@ -23,7 +23,7 @@ type balancer struct {
 	target atomic.Pointer[url.URL]
 }
 
-func newBalancer(t *testing.T, first *Main) *balancer {
+func newBalancer(t *testing.T, first string) *balancer {
 	t.Helper()
 	b := &balancer{}
 	b.to(first)
@@ -42,38 +42,42 @@ func newBalancer(t *testing.T, first *Main) *balancer {
 	return b
 }
 
-// to sends the next requests to m.
-func (b *balancer) to(m *Main) {
-	u, _ := url.Parse(m.URL)
+// to sends the next requests to the replica at base.
+func (b *balancer) to(base string) {
+	u, _ := url.Parse(base)
 	b.target.Store(u)
 }
 
 func TestABrowserKeepsItsDashboardWhenItsReplicaDies(t *testing.T) {
 	sb := startSandbox(t)
 	db := pgtest.DB(t)
-	replicaB := replicaOf(t, sb, db)
-	replicaC := replicaOf(t, sb, db)
-	lb := newBalancer(t, replicaB)
+	replicas := startReplicaProcs(t, 2, sb, db)
+	replicaB, replicaC := replicas[0], replicas[1]
+	lb := newBalancer(t, replicaB.url)
 	browser := browsertest.New(t)
 
 	browsertest.Run(t, browser, 30*time.Second, "opening the screen",
 		emulate(screenSizes[0]),
 		chromedp.Navigate(lb.URL+"/?screen="+url.QueryEscape("Lobby TV")),
-		chromedp.WaitVisible(browsertest.State("code")),
+		chromedp.WaitVisible(browsertest.State("pairing")),
 		wasmRuns,
 	)
+	approveOn(t, db, textOf(t, browser, "pairing-code"))
+	waitState(t, browser, 30*time.Second, "code")
 	sb.approve(t, textOf(t, browser, "user-code"), "ada@placard.example")
 	waitState(t, browser, 30*time.Second, "dashboard")
 	browsertest.Run(t, browser, 5*time.Second, "watching the states", chromedp.Evaluate(stateLog, nil))
 	signIns := sb.requests(t, "devicecode")
 
-	// Replica B dies; the load balancer sends the screen to C.
-	lb.to(replicaC)
-	if err := replicaB.Close(); err != nil {
-		t.Fatalf("stopping replica B: %v", err)
-	}
-	waitState(t, browser, 10*time.Second, "reconnecting")
-	waitState(t, browser, 45*time.Second, "dashboard")
+	// Replica B is killed; the load balancer sends the screen to C.
+	lb.to(replicaC.url)
+	replicaB.kill()
+	killed := time.Now()
+	// However short its time reconnecting, the screen lost B and came
+	// back to its dashboard.
+	browsertest.Run(t, browser, 45*time.Second, "waiting for the dashboard after reconnecting",
+		browsertest.Until(`((s) => { const i = s.indexOf("reconnecting"); return i >= 0 && s.indexOf("dashboard", i) > i })(window.placardStates)`))
+	t.Logf("the dashboard is back on replica C %v after replica B was killed", time.Since(killed).Round(100*time.Millisecond))
 	if name := textOf(t, browser, "user-name"); name != "Ada Lovelace" {
 		t.Errorf("on replica C the screen shows %q", name)
 	}
