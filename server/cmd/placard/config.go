@@ -80,6 +80,9 @@ type Config struct {
 
 	// SandboxUsers adds numbered demo users to the sandbox (load tests).
 	SandboxUsers int
+	// DebugAddr serves Go's profiler (net/http/pprof) on a loopback
+	// address of its own, apart from screens and phones; empty for none.
+	DebugAddr string
 
 	Security
 }
@@ -120,6 +123,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.LogLevel, "log-level", env("PLACARD_LOG_LEVEL", "info"), "debug, info, warn or error (PLACARD_LOG_LEVEL)")
 	fs.StringVar(&c.SandboxAddr, "sandbox-addr", env("PLACARD_SANDBOX_ADDR", ""), "also serve the sandbox's identity platform and Graph over HTTPS on this address for other clients, e.g. 127.0.0.1:9443 (PLACARD_SANDBOX_ADDR)")
 	sandboxUsers, sandboxUsersErr := strconv.Atoi(env("PLACARD_SANDBOX_USERS", "0"))
+	fs.StringVar(&c.DebugAddr, "debug-addr", env("PLACARD_DEBUG_ADDR", ""), "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060, to see where time and memory go; empty serves none (PLACARD_DEBUG_ADDR)")
 	fs.IntVar(&c.SandboxUsers, "sandbox-users", sandboxUsers, "add this many numbered demo users to the sandbox (user0001@placard.example, ...), for load tests (PLACARD_SANDBOX_USERS)")
 	pollEvery, pollEveryErr := time.ParseDuration(env("PLACARD_POLL_EVERY", "30s"))
 	fs.DurationVar(&c.PollEvery, "poll-every", pollEvery, "how often Graph is read for an account shown on screens (its presence; its calendar every 2m), budget allowing (PLACARD_POLL_EVERY)")
@@ -187,6 +191,11 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		bad("-addr %q is not host:port (e.g. :8080 or 127.0.0.1:8080)", c.Addr)
+	}
+	if c.DebugAddr != "" && !loopbackOnly(c.DebugAddr) {
+		// The profiler tells anyone who reaches it how the server runs:
+		// never on a network.
+		bad("-debug-addr %q must be a loopback host:port, e.g. 127.0.0.1:6060", c.DebugAddr)
 	}
 	if c.DataDir == "" {
 		bad("-data is empty: name a directory for placard's state")

@@ -132,6 +132,10 @@ type Main struct {
 
 	// SandboxListener serves the sandbox to other clients (-sandbox-addr).
 	SandboxListener *sandbox.Listener
+	// DebugURL is where the profiler answers (-debug-addr), empty without.
+	DebugURL string
+
+	debug *http.Server
 
 	srv       *http.Server
 	stopHub   context.CancelFunc
@@ -155,6 +159,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.Close()
 		}
 	}()
+	if cfg.DebugAddr != "" {
+		if err := m.serveDebug(cfg.DebugAddr); err != nil {
+			return err
+		}
+	}
 
 	if cfg.Database != "" && m.Key == "" {
 		// A key file is one replica's: the others could not open the
@@ -475,6 +484,9 @@ func (m *Main) Close() error {
 	}
 	if m.SandboxListener != nil {
 		m.SandboxListener.Close()
+	}
+	if m.debug != nil {
+		m.debug.Close()
 	}
 	if m.Admin != nil {
 		m.Admin.Close()

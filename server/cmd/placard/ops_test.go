@@ -249,6 +249,8 @@ func TestConfigRejectsBadValuesWithAReason(t *testing.T) {
 		{[]string{"-poll-every", "500ms"}, nil, "-poll-every 500ms must be between 1s and 10m"},
 		{nil, map[string]string{"PLACARD_POLL_EVERY": "often"}, "PLACARD_POLL_EVERY"},
 		{[]string{"-poll-every", "2s"}, nil, "-presence-every 5s is longer than -poll-every 2s"},
+		{[]string{"-debug-addr", "0.0.0.0:6060"}, nil, "-debug-addr"},
+		{nil, map[string]string{"PLACARD_DEBUG_ADDR": "192.168.1.2:6060"}, "loopback"},
 	}
 	for _, tt := range tests {
 		_, err := ParseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
@@ -265,6 +267,33 @@ func TestConfigRejectsBadValuesWithAReason(t *testing.T) {
 	c, err = ParseConfig([]string{"-poll-every", "1s", "-presence-every", "1s"}, func(string) string { return "" }, io.Discard)
 	if err != nil || c.PollEvery != time.Second || c.PresenceEvery != time.Second {
 		t.Errorf("-poll-every 1s -presence-every 1s: %v, %v, %v", c.PollEvery, c.PresenceEvery, err)
+	}
+}
+
+// TestTheProfilerAnswersOnlyOnItsOwnLoopbackAddress: -debug-addr serves
+// Go's profiler apart from the screens' server, which never answers it.
+func TestTheProfilerAnswersOnlyOnItsOwnLoopbackAddress(t *testing.T) {
+	m := testServer(t, func(m *Main) { m.Config.DebugAddr = "127.0.0.1:0" })
+	if m.DebugURL == "" || m.DebugURL == m.URL {
+		t.Fatalf("the profiler's URL is %q (the server's %q)", m.DebugURL, m.URL)
+	}
+	get := func(u string) (int, string) {
+		res, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := get(m.DebugURL + "/debug/pprof/goroutine?debug=1"); code != http.StatusOK || !strings.Contains(body, "goroutine profile:") {
+		t.Errorf("the profiler answered %d: %.200s", code, body)
+	}
+	if code, _ := get(m.DebugURL + "/debug/pprof/cmdline"); code == http.StatusOK {
+		t.Error("the profiler tells the command line, which may hold a database password")
+	}
+	if code, body := get(m.URL + "/debug/pprof/goroutine?debug=1"); strings.Contains(body, "goroutine profile:") {
+		t.Errorf("the screens' server answered the profiler's path (%d)", code)
 	}
 }
 
