@@ -21,6 +21,7 @@ import (
 // Store is a server.Store in a SQLite file.
 type Store struct {
 	db   *sql.DB
+	w    *writer // every write goes through it
 	path string
 }
 
@@ -105,6 +106,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
+	s.w = newWriter(db)
 	return s, nil
 }
 
@@ -141,11 +143,23 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes the database, flushing the write-ahead log.
 func (s *Store) Close() error {
+	s.w.close()
 	if _, err := s.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		s.db.Close()
 		return fmt.Errorf("sqlite: checkpoint on close: %w", err)
 	}
 	return s.db.Close()
+}
+
+// exec runs one statement that writes, through the writer.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
 }
 
 // Ping checks that the database answers.
@@ -185,7 +199,7 @@ func (s *Store) CreateScreen(ctx context.Context, sc server.Screen) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: CreateScreen(%s): %w", sc.ID, err)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO screens (`+screenColumns+`) VALUES (?,?,?,?,?,?,?,?,?)`,
+	_, err = s.exec(ctx, `INSERT INTO screens (`+screenColumns+`) VALUES (?,?,?,?,?,?,?,?,?)`,
 		sc.ID, sc.Name, sc.SecretHash, sc.Enrolled, sc.PairingNumber, sc.AccountID, string(settings),
 		millis(sc.CreatedAt), millis(sc.LastSeen))
 	if isConstraint(err) {
@@ -233,35 +247,41 @@ func (s *Store) Screens(ctx context.Context) ([]server.Screen, error) {
 // UpdateScreen reads the screen, applies fn and writes the result in one
 // transaction. The id cannot change.
 func (s *Store) UpdateScreen(ctx context.Context, id string, fn func(*server.Screen) error) (server.Screen, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return server.Screen{}, fmt.Errorf("sqlite: UpdateScreen(%s): %w", id, err)
+	var sc server.Screen
+	var failed error // fn's failure, returned as it is
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		failed = s.updateScreen(ctx, tx, id, &sc, fn)
+		return failed
+	})
+	if err != nil && failed == nil {
+		err = fmt.Errorf("sqlite: UpdateScreen(%s): %w", id, err)
 	}
-	defer tx.Rollback()
-	sc, err := scanScreen(tx.QueryRowContext(ctx, `SELECT `+screenColumns+` FROM screens WHERE id = ?`, id))
+	return sc, err
+}
+
+func (s *Store) updateScreen(ctx context.Context, tx *sql.Tx, id string, sc *server.Screen, fn func(*server.Screen) error) error {
+	var err error
+	*sc, err = scanScreen(tx.QueryRowContext(ctx, `SELECT `+screenColumns+` FROM screens WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return sc, server.ErrNotFound
+		return server.ErrNotFound
 	}
 	if err != nil {
-		return sc, fmt.Errorf("sqlite: UpdateScreen(%s): %w", id, err)
+		return fmt.Errorf("sqlite: UpdateScreen(%s): %w", id, err)
 	}
-	if err := fn(&sc); err != nil {
-		return sc, err
+	if err := fn(sc); err != nil {
+		return err
 	}
 	sc.ID = id
 	settings, err := json.Marshal(sc.Settings)
 	if err != nil {
-		return sc, fmt.Errorf("sqlite: UpdateScreen(%s): %w", id, err)
+		return fmt.Errorf("sqlite: UpdateScreen(%s): %w", id, err)
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE screens SET name=?, secret_hash=?, enrolled=?, pairing_number=?, account_id=?, settings=?, created_at=?, last_seen=? WHERE id=?`,
 		sc.Name, sc.SecretHash, sc.Enrolled, sc.PairingNumber, sc.AccountID, string(settings), millis(sc.CreatedAt), millis(sc.LastSeen), id)
 	if err != nil {
-		return sc, fmt.Errorf("sqlite: UpdateScreen(%s): %w", id, err)
+		return fmt.Errorf("sqlite: UpdateScreen(%s): %w", id, err)
 	}
-	if err := tx.Commit(); err != nil {
-		return sc, fmt.Errorf("sqlite: UpdateScreen(%s): %w", id, err)
-	}
-	return sc, nil
+	return nil
 }
 
 // DeleteScreen removes a screen; a missing one is server.ErrNotFound.
@@ -271,7 +291,7 @@ func (s *Store) DeleteScreen(ctx context.Context, id string) error {
 
 // PutAccount creates or replaces an account.
 func (s *Store) PutAccount(ctx context.Context, a server.Account) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO accounts (id, username, display_name, tenant_id, signed_in_at) VALUES (?,?,?,?,?)
+	_, err := s.exec(ctx, `INSERT INTO accounts (id, username, display_name, tenant_id, signed_in_at) VALUES (?,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET username=excluded.username, display_name=excluded.display_name, tenant_id=excluded.tenant_id, signed_in_at=excluded.signed_in_at`,
 		a.ID, a.Username, a.DisplayName, a.TenantID, millis(a.SignedInAt))
 	if err != nil {
@@ -318,7 +338,7 @@ func (s *Store) TokenCache(ctx context.Context, accountID string) ([]byte, error
 
 // PutTokenCache creates or replaces an account's cache blob.
 func (s *Store) PutTokenCache(ctx context.Context, accountID string, blob []byte) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO token_caches (account_id, blob, updated_at) VALUES (?,?,?)
+	_, err := s.exec(ctx, `INSERT INTO token_caches (account_id, blob, updated_at) VALUES (?,?,?)
 		ON CONFLICT(account_id) DO UPDATE SET blob=excluded.blob, version=token_caches.version+1, updated_at=excluded.updated_at`,
 		accountID, blob, millis(time.Now()))
 	if err != nil {
@@ -350,10 +370,10 @@ func (s *Store) PutTokenCacheIf(ctx context.Context, accountID string, blob []by
 	var res sql.Result
 	var err error
 	if version == 0 {
-		res, err = s.db.ExecContext(ctx, `INSERT INTO token_caches (account_id, blob, updated_at, version) VALUES (?,?,?,1) ON CONFLICT(account_id) DO NOTHING`,
+		res, err = s.exec(ctx, `INSERT INTO token_caches (account_id, blob, updated_at, version) VALUES (?,?,?,1) ON CONFLICT(account_id) DO NOTHING`,
 			accountID, blob, millis(time.Now()))
 	} else {
-		res, err = s.db.ExecContext(ctx, `UPDATE token_caches SET blob=?, version=version+1, updated_at=? WHERE account_id=? AND version=?`,
+		res, err = s.exec(ctx, `UPDATE token_caches SET blob=?, version=version+1, updated_at=? WHERE account_id=? AND version=?`,
 			blob, millis(time.Now()), accountID, version)
 	}
 	if err != nil {
@@ -375,7 +395,7 @@ func (s *Store) DeleteTokenCache(ctx context.Context, accountID string) error {
 
 // CreateAdminToken stores a new admin token; an existing id is a conflict.
 func (s *Store) CreateAdminToken(ctx context.Context, t server.AdminToken) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO admin_tokens (id, name, hash, created_at) VALUES (?,?,?,?)`,
+	_, err := s.exec(ctx, `INSERT INTO admin_tokens (id, name, hash, created_at) VALUES (?,?,?,?)`,
 		t.ID, t.Name, t.Hash, millis(t.CreatedAt))
 	if isConstraint(err) {
 		return server.Errorf(server.ECONFLICT, "admin token %s already exists", t.ID)
@@ -466,7 +486,7 @@ func (s *Store) CreateLight(ctx context.Context, l server.Light) error {
 	if l.WebhookSecret == nil {
 		l.WebhookSecret = []byte{}
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO lights (`+lightColumns+`) VALUES (?,?,?,?,?,?,?,?)`,
+	_, err = s.exec(ctx, `INSERT INTO lights (`+lightColumns+`) VALUES (?,?,?,?,?,?,?,?)`,
 		l.ID, l.Name, l.Account, l.Hash, l.MQTT, string(webhooks), l.WebhookSecret, millis(l.CreatedAt))
 	if isConstraint(err) {
 		return server.Errorf(server.ECONFLICT, "a light key with the id %s or the name %q already exists", l.ID, l.Name)
@@ -517,7 +537,7 @@ func (s *Store) DeleteLight(ctx context.Context, id string) error {
 
 // AppendAudit adds an event to the audit trail.
 func (s *Store) AppendAudit(ctx context.Context, e server.AuditEvent) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO audit (time, kind, screen_id, screen_name, account, outcome, detail) VALUES (?,?,?,?,?,?,?)`,
+	_, err := s.exec(ctx, `INSERT INTO audit (time, kind, screen_id, screen_name, account, outcome, detail) VALUES (?,?,?,?,?,?,?)`,
 		millis(e.Time), e.Kind, e.ScreenID, e.ScreenName, e.Account, e.Outcome, e.Detail)
 	if err != nil {
 		return fmt.Errorf("sqlite: AppendAudit(%s): %w", e.Kind, err)
@@ -554,7 +574,7 @@ func (s *Store) Audit(ctx context.Context, limit int) ([]server.AuditEvent, erro
 }
 
 func (s *Store) deleteOne(ctx context.Context, op, query, id string) error {
-	res, err := s.db.ExecContext(ctx, query, id)
+	res, err := s.exec(ctx, query, id)
 	if err != nil {
 		return fmt.Errorf("sqlite: %s(%s): %w", op, id, err)
 	}
