@@ -251,48 +251,63 @@ func (s *Sandbox) redeemDeviceCode(w http.ResponseWriter, r *http.Request, now t
 		writeSTS(w, errMissing("device_code"), now)
 		return
 	}
+	sign, refusal := s.redeemDeviceCodeLocked(dc, now, originOf(r))
+	if sign == nil {
+		writeSTS(w, refusal, now)
+		return
+	}
+	// Signed with s.mu released: the code is already redeemed, so that
+	// no other poll redeems it meanwhile.
+	tokens, err := sign()
+	if err != nil {
+		s.log.Error("sandbox: issuing tokens", "err", err)
+		s.mu.Lock()
+		if g := s.grants[dc]; g != nil && g.state == grantRedeemed {
+			g.state, g.redeemedAt = grantApproved, time.Time{}
+		}
+		s.mu.Unlock()
+		writeSTS(w, errServer, now)
+		return
+	}
+	writeSTSJSON(w, http.StatusOK, tokens, newGUID())
+}
+
+// redeemDeviceCodeLocked takes s.mu and decides a poll: the refusal to
+// answer, or the function that signs the tokens of a code it redeems.
+func (s *Sandbox) redeemDeviceCodeLocked(dc string, now time.Time, o origin) (sign func() (tokenSet, error), refusal stsError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.grants[dc]
 	if g == nil {
-		writeSTS(w, errBadCode, now)
-		return
+		return nil, errBadCode
 	}
 	switch {
 	case g.state == grantRedeemed || g.told:
 		// A device code is single use.
-		writeSTS(w, errUsed, now)
+		return nil, errUsed
 	case g.state == grantDeclined:
 		g.told = true
-		writeSTS(w, errDeclined, now)
+		return nil, errDeclined
 	case g.state == grantBlocked:
 		g.told = true
-		writeSTS(w, errBlocked, now)
+		return nil, errBlocked
 	case !now.Before(g.expiresAt):
-		writeSTS(w, errExpired, now)
+		return nil, errExpired
 	case g.state == grantPending:
 		if g.pace(now) {
-			writeSTS(w, errPending, now)
-		} else {
-			writeSTS(w, errSlowDown, now)
+			return nil, errPending
 		}
-	default:
-		if refusal, ok := s.conditionalAccess(caSignIn, flowDeviceCode); ok {
-			// Approved before the policy was switched on: the policy
-			// is evaluated when the tokens are issued too.
-			g.state, g.told = grantBlocked, true
-			writeSTS(w, refusal, now)
-			return
-		}
-		tokens, err := s.issue(g.user, g.scopes, issuance{session: newGUID(), flow: flowDeviceCode}, originOf(r))
-		if err != nil {
-			s.log.Error("sandbox: issuing tokens", "err", err)
-			writeSTS(w, errServer, now)
-			return
-		}
-		g.state, g.redeemedAt = grantRedeemed, now
-		writeSTSJSON(w, http.StatusOK, tokens, newGUID())
+		return nil, errSlowDown
 	}
+	if refusal, ok := s.conditionalAccess(caSignIn, flowDeviceCode); ok {
+		// Approved before the policy was switched on: the policy is
+		// evaluated when the tokens are issued too.
+		g.state, g.told = grantBlocked, true
+		return nil, refusal
+	}
+	sign = s.prepare(g.user, g.scopes, issuance{session: newGUID(), flow: flowDeviceCode}, o)
+	g.state, g.redeemedAt = grantRedeemed, now
+	return sign, stsError{}
 }
 
 // pace counts a poll of a pending code and reports whether it came at a

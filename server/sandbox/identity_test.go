@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -164,6 +165,45 @@ func poll(t *testing.T, c *http.Client, deviceCode string) answer {
 	return postForm(t, c, tenant+"/oauth2/v2.0/token", url.Values{
 		"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "client_id": {sandbox.ClientID},
 		"device_code": {deviceCode}, "client_info": {"1"}})
+}
+
+// TestAnApprovedCodePolledAtOnceIsRedeemedOnce: the tokens are signed
+// outside the sandbox's lock, and polls that arrive meanwhile are told the
+// code is spent, not given a second set.
+func TestAnApprovedCodePolledAtOnceIsRedeemedOnce(t *testing.T) {
+	t.Parallel()
+	sb, c := newSandbox(t)
+	uc, dc := deviceCode(t, c, "User.Read openid profile offline_access")
+	sb.Approve(uc, ada)
+	const polls = 8
+	statuses := make(chan int, polls)
+	var wg sync.WaitGroup
+	for range polls {
+		wg.Go(func() {
+			res, err := c.PostForm(tenant+"/oauth2/v2.0/token", url.Values{
+				"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "client_id": {sandbox.ClientID},
+				"device_code": {dc}, "client_info": {"1"}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res.Body.Close()
+			statuses <- res.StatusCode
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	issued := 0
+	for status := range statuses {
+		if status == 200 {
+			issued++
+		}
+	}
+	// The code is spent for whoever polls next.
+	wantSTS(t, poll(t, c, dc), 400, "invalid_grant", 90120)
+	if issued != 1 {
+		t.Errorf("%d polls got tokens, want 1", issued)
+	}
 }
 
 func TestDeviceCodeGrantFromPendingToSpent(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -125,6 +126,15 @@ type issuance struct {
 
 // issue makes the tokens for u; s.mu must be held.
 func (s *Sandbox) issue(u *user, scopes scopeSet, in issuance, o origin) (tokenSet, error) {
+	return s.prepare(u, scopes, in, o)()
+}
+
+// prepare reads what the tokens for u say, with s.mu held, and returns
+// the function that signs them, which needs no lock: a signature takes
+// milliseconds of CPU, and every request of the sandbox waits on s.mu, so
+// the hot paths (a building of screens redeeming their codes) sign with it
+// released.
+func (s *Sandbox) prepare(u *user, scopes scopeSet, in issuance, o origin) func() (tokenSet, error) {
 	session := in.session
 	now := s.now()
 	lifetime := s.opts.AccessTokenLifetime
@@ -133,6 +143,16 @@ func (s *Sandbox) issue(u *user, scopes scopeSet, in issuance, o origin) (tokenS
 		// https://learn.microsoft.com/en-us/entra/identity-platform/configurable-token-lifetimes#access-tokens
 		lifetime = time.Duration(3600+s.rng.IntN(1800)) * time.Second
 	}
+	// A copy: the user can change once s.mu is released.
+	uc := *u
+	uc.Roles = slices.Clone(u.Roles)
+	u = &uc
+	return func() (tokenSet, error) {
+		return s.signTokens(u, scopes, in, o, session, now, lifetime)
+	}
+}
+
+func (s *Sandbox) signTokens(u *user, scopes scopeSet, in issuance, o origin, session string, now time.Time, lifetime time.Duration) (tokenSet, error) {
 	at, err := s.sign(accessClaims{
 		Claims: jwt.Claims{
 			Issuer:    issuerV1(TenantID),
