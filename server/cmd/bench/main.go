@@ -29,6 +29,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,6 +63,8 @@ type options struct {
 	period   time.Duration // placard's presence polling period (its default)
 	soak     time.Duration
 	quiet    int // screens signed in one at a time, for approval → dashboard
+	profile  bool
+	parallel int // screens signing in at once
 }
 
 func parse(args []string) (options, error) {
@@ -74,6 +77,8 @@ func parse(args []string) (options, error) {
 	fs.StringVar(&o.out, "out", ".cache/bench", "directory for the JSON results and placard's log")
 	fs.DurationVar(&o.soak, "soak", 0, "after the last stage, keep the screens for this long under changing presence and calendars, and check for growth, drops and errors")
 	fs.IntVar(&o.quiet, "quiet", 20, "screens signed in one at a time first, to time approval → dashboard on a quiet server")
+	fs.IntVar(&o.parallel, "parallel", 1000, "screens signing in at once: each waits seconds for MSAL's next poll of its approved code, so many must be under way")
+	fs.BoolVar(&o.profile, "profile", false, "profile placard (its -debug-addr) and this program while screens sign in and at each stage's end: CPU and heap profiles in -out, for go tool pprof")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -511,6 +516,8 @@ type stage struct {
 	rssPerScreen, goroutinesPerScreen float64
 	cpuIdle, cpuChange                float64
 	batchesPerAccountPeriod           float64
+	signInRate                        float64 // screens a second, while they sign in together
+	signInCPU                         float64 // placard's CPU milliseconds per screen signed in
 }
 
 // atScale runs placard and the baseline hub at each screen count.
@@ -522,8 +529,17 @@ func atScale(o options, res *Result) error {
 	}
 	defer os.RemoveAll(dir)
 	logPath := filepath.Join(o.out, "placard.log")
-	p, _, err := startPlacard(o, filepath.Join(dir, "data"), logPath,
-		"-sandbox-users", strconv.Itoa(o.accounts), "-codes-per-minute", "1000000")
+	args := []string{"-sandbox-users", strconv.Itoa(o.accounts), "-codes-per-minute", "1000000"}
+	var prof *profiler
+	if o.profile {
+		debug, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		args = append(args, "-debug-addr", debug)
+		prof = &profiler{dir: o.out, placard: "http://" + debug}
+	}
+	p, _, err := startPlacard(o, filepath.Join(dir, "data"), logPath, args...)
 	if err != nil {
 		return err
 	}
@@ -538,7 +554,9 @@ func atScale(o options, res *Result) error {
 	pg0, hg0 := p.goroutines(), hub.goroutines()
 
 	accounts := accountsOf(o.accounts)
-	fleet, err := loadgen.New(loadgen.Config{URL: p.url, Accounts: accounts, Prefix: "screen", Parallel: 200})
+	fleet, err := loadgen.New(loadgen.Config{URL: p.url, Accounts: accounts, Prefix: "screen", Parallel: o.parallel,
+		// A sign-in waits its turn among o.parallel on a busy machine.
+		SignInWithin: 5 * time.Minute})
 	if err != nil {
 		return err
 	}
@@ -566,12 +584,19 @@ func atScale(o options, res *Result) error {
 	var stages []stage
 	availability := []string{"DoNotDisturb", "Away"}
 	for si, n := range o.stages {
-		t0 := time.Now()
-		if err := fleet.Grow(ctx, n-len(fleet.Screens())); err != nil {
+		t0, cpu0 := time.Now(), p.usage()
+		stopProfile := prof.cpu(fmt.Sprintf("signin-%d", n), 20*time.Second)
+		grown := n - len(fleet.Screens())
+		err := fleet.Grow(ctx, grown)
+		took := time.Since(t0)
+		stopProfile()
+		if err != nil {
 			return err
 		}
-		fmt.Printf("%d screens signed in (%v)\n", n, time.Since(t0).Round(time.Second))
-		st := stage{n: n}
+		st := stage{n: n, signInRate: float64(grown) / took.Seconds(),
+			signInCPU: float64((p.usage().cpu - cpu0.cpu).Milliseconds()) / float64(grown)}
+		fmt.Printf("%d screens signed in (%d in %v: %.1f a second, placard's CPU %.1f ms each)\n", n, grown, took.Round(time.Second), st.signInRate, st.signInCPU)
+		printSteps(fleet.Screens()[n-grown:])
 		time.Sleep(3 * time.Second)
 
 		// Idle: one polling period with nothing changing.
@@ -639,10 +664,13 @@ func atScale(o options, res *Result) error {
 		st.screenP99 = percentile(perScreen, 99)
 
 		// The baseline, same clients, same message size.
+		prof.heap(fmt.Sprintf("%d", n))
+		tb := time.Now()
 		bs, err := baseline(ctx, o, hub, h0, hg0, n, fleet.Sample())
 		if err != nil {
 			return err
 		}
+		fmt.Printf("%d screens: baseline measured (%v)\n", n, time.Since(tb).Round(time.Second))
 		stages = append(stages, st)
 		report(res, o, st, bs)
 		fmt.Printf("%d screens measured\n", n)
@@ -813,6 +841,8 @@ func report(res *Result, o options, st stage, bs baselineStage) {
 		}
 		return "", 0
 	}
+	res.add("screens signed in together"+at, "a second", st.signInRate, nil, "", 0, 0)
+	res.add("placard's CPU per screen signed in"+at, "ms", st.signInCPU, nil, "", 0, 0)
 	res.add("presence change → frame at every screen of its account, p50"+at, "ms", st.accountP50, num(bs.groupP50), "", 0, 0)
 	res.add("presence change → frame at every screen of its account, p99"+at, "ms", st.accountP99, num(bs.groupP99), "", 0, 0)
 	g, r := goalAt("≤ 1.5× baseline", 1.5)
@@ -822,6 +852,29 @@ func report(res *Result, o options, st stage, bs baselineStage) {
 	res.add("goroutines per screen"+at, "", st.goroutinesPerScreen, num(bs.goroutinesPerScreen), "", 0, 0)
 	res.add("CPU idle"+at, "s/min", st.cpuIdle, num(bs.cpuIdle), "", 0, 0)
 	res.add("CPU under change"+at, "s/min", st.cpuChange, num(bs.cpuChange), "", 0, 0)
+}
+
+// printSteps prints where the screens' sign-ins took their time.
+func printSteps(screens []*loadgen.Screen) {
+	steps := []struct {
+		name string
+		of   func(loadgen.Steps) time.Duration
+	}{
+		{"page", func(s loadgen.Steps) time.Duration { return s.Page }},
+		{"socket and hello", func(s loadgen.Steps) time.Duration { return s.Socket }},
+		{"hello → code", func(s loadgen.Steps) time.Duration { return s.Code }},
+		{"approval", func(s loadgen.Steps) time.Duration { return s.Approve }},
+		{"approved → dashboard", func(s loadgen.Steps) time.Duration { return s.Dashboard }},
+	}
+	fmt.Print("  sign-in steps, p50 / p99 (ms):")
+	for _, st := range steps {
+		var v []float64
+		for _, s := range screens {
+			v = append(v, st.of(s.Steps).Seconds()*1000)
+		}
+		fmt.Printf(" %s %.0f / %.0f;", st.name, percentile(v, 50), percentile(v, 99))
+	}
+	fmt.Println()
 }
 
 // soak keeps the screens for o.soak under changing presence and calendars,
@@ -971,4 +1024,68 @@ func serveHub(args []string) error {
 		return err
 	}
 	return nil
+}
+
+// profiler takes profiles of placard, through its -debug-addr, and of this
+// program (the load generator), for go tool pprof: where a stage's time
+// goes on either side.
+type profiler struct {
+	dir     string
+	placard string // placard's profiler, http://host:port; "" for none
+}
+
+// cpu profiles placard for d and this program until the returned
+// function is called, which waits for placard's profile; both are written
+// to the out directory as cpu-<name>-placard.pprof and cpu-<name>-bench.pprof.
+func (pr *profiler) cpu(name string, d time.Duration) (stop func()) {
+	if pr == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pr.fetch(fmt.Sprintf("/debug/pprof/profile?seconds=%d", int(d.Seconds())), "cpu-"+name+"-placard.pprof", d+time.Minute)
+	}()
+	var self *os.File
+	if f, err := os.Create(filepath.Join(pr.dir, "cpu-"+name+"-bench.pprof")); err == nil {
+		if pprof.StartCPUProfile(f) == nil {
+			self = f
+		} else {
+			f.Close()
+		}
+	}
+	return func() {
+		if self != nil {
+			pprof.StopCPUProfile()
+			self.Close()
+		}
+		<-done
+	}
+}
+
+// heap writes placard's heap profile as heap-<name>-placard.pprof.
+func (pr *profiler) heap(name string) {
+	if pr != nil {
+		pr.fetch("/debug/pprof/heap?gc=1", "heap-"+name+"-placard.pprof", time.Minute)
+	}
+}
+
+func (pr *profiler) fetch(path, file string, within time.Duration) {
+	c := &http.Client{Timeout: within}
+	res, err := c.Get(pr.placard + path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: profiling placard: %v\n", err)
+		return
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		fmt.Fprintf(os.Stderr, "bench: profiling placard: %s %v\n", res.Status, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(pr.dir, file), b, 0o644); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return
+	}
+	fmt.Printf("profile: %s\n", filepath.Join(pr.dir, file))
 }

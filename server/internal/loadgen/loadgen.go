@@ -191,6 +191,8 @@ type Screen struct {
 	// code was approved; Code is that code.
 	SignedInAt, ApprovedAt time.Time
 	Code                   string
+	// Steps is how long each step of its sign-in took.
+	Steps Steps
 
 	mu           sync.Mutex
 	availability string
@@ -198,6 +200,16 @@ type Screen struct {
 	err          error     // why the connection ended
 
 	frames, bytes atomic.Int64
+}
+
+// Steps are the steps of a screen's way to its dashboard, timed at the
+// screen: where a sign-in's time goes.
+type Steps struct {
+	Page      time.Duration // the page, for the screen's cookie
+	Socket    time.Duration // the WebSocket's handshake and hello
+	Code      time.Duration // hello → its code shown
+	Approve   time.Duration // the phone page's answer to the approval
+	Dashboard time.Duration // approval's answer → the dashboard
 }
 
 // Addr is the client address the screen dials from.
@@ -253,11 +265,17 @@ func (s *Screen) signIn(ctx context.Context, f *Fleet) error {
 		},
 	}
 	base := "http://" + f.host
+	t := time.Now()
+	lap := func(d *time.Duration) {
+		now := time.Now()
+		*d, t = now.Sub(t), now
+	}
 	if !f.cfg.Bare {
 		page := base + "/?screen=" + url.QueryEscape(s.Name)
 		if err := fetch(ctx, client, http.MethodGet, page, nil); err != nil {
 			return fmt.Errorf("loading its page: %w", err)
 		}
+		lap(&s.Steps.Page)
 	}
 	u, _ := url.Parse(base)
 	header := http.Header{"Origin": {base}}
@@ -279,6 +297,7 @@ func (s *Screen) signIn(ctx context.Context, f *Fleet) error {
 		return fmt.Errorf("saying hello: %w", err)
 	}
 	go s.read()
+	lap(&s.Steps.Socket)
 	if f.cfg.Bare {
 		return nil
 	}
@@ -293,14 +312,17 @@ func (s *Screen) signIn(ctx context.Context, f *Fleet) error {
 	case <-ctx.Done():
 		return fmt.Errorf("no code shown: %w", ctx.Err())
 	}
+	lap(&s.Steps.Code)
 	form := url.Values{"user_code": {code}, "user": {s.Account}, "action": {"approve"}}
 	s.Code = code
 	s.ApprovedAt = time.Now()
 	if err := fetch(ctx, client, http.MethodPost, base+"/sandbox/devicelogin", form); err != nil {
 		return fmt.Errorf("approving its code: %w", err)
 	}
+	lap(&s.Steps.Approve)
 	select {
 	case <-s.ready:
+		s.Steps.Dashboard = s.SignedInAt.Sub(t)
 		return nil
 	case <-s.done:
 		return fmt.Errorf("connection ended before the dashboard: %w", s.Dropped())
