@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -163,8 +164,8 @@ func (p *proc) owned(t *testing.T) int {
 	return replicaMetric(t, p.server(), "placard_accounts_owned")
 }
 
-// owner waits until one of the replicas owns the one account they show,
-// and returns its index.
+// owner waits until one of the replicas that run owns the one account they
+// show, and returns its index.
 func owner(t *testing.T, replicas []*proc, within time.Duration) int {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -313,7 +314,9 @@ func TestReplicaProcessesPollEachAccountOnceShareOneSchemaAndFailOver(t *testing
 	// Three screens of one account, one on each replica.
 	names := []string{"Lobby TV", "Hall", "Foyer"}
 	screensOf := make([]*wsScreen, len(replicas)) // by replica
+	on := make([]int, len(replicas))              // the replica each screen is connected to now
 	for i, r := range replicas {
+		on[i] = i
 		screensOf[i] = openScreen(t, r.server(), names[i])
 		enroll(t, screensOf[i], db)
 		screensOf[i].signInThrough(sb, ada)
@@ -357,6 +360,7 @@ func TestReplicaProcessesPollEachAccountOnceShareOneSchemaAndFailOver(t *testing
 		}
 	})
 
+	took := -1 // the owner after the failover
 	// The tokens expire, and the owner dies (most likely before it reads
 	// Graph again): another replica takes the account, the account is
 	// refreshed once across the cluster, and the screens (the dead
@@ -374,7 +378,8 @@ func TestReplicaProcessesPollEachAccountOnceShareOneSchemaAndFailOver(t *testing
 		replicas[own].kill()
 		survivor := (own + 1) % len(replicas)
 		screensOf[own].reconnect(replicas[survivor].server())
-		took := owner(t, replicas, 15*time.Second)
+		on[own] = survivor
+		took = owner(t, replicas, 15*time.Second)
 		t.Logf("replica %d owns the account %v after replica %d was killed", took, time.Since(killed).Round(100*time.Millisecond), own)
 		for _, s := range screensOf {
 			s.waitFor(30*time.Second, "fresh data after the failover", func(st wire.State) bool {
@@ -386,6 +391,43 @@ func TestReplicaProcessesPollEachAccountOnceShareOneSchemaAndFailOver(t *testing
 		}
 		if n := sb.requests(t, "token refresh_token") - refreshes; n != 1 {
 			t.Errorf("the account was refreshed %d times across the cluster after its tokens expired, want once", n)
+		}
+	})
+	// An upgrade stops the new owner with SIGTERM: it gives the account
+	// up, and the last replica takes it before the lease could have
+	// lapsed (the lease outlives the last renewal by LeaseTTL less at
+	// most a renewal period).
+	t.Run("a replica stopped with SIGTERM hands its account over at once", func(t *testing.T) {
+		if took < 0 {
+			t.Skip("no replica took the account over")
+		}
+		last := 3 - own - took
+		gained := replicaMetric(t, replicas[last].server(), `placard_lease_changes_total{change="gained"}`)
+		sb.setPresence(t, ada, "Away", "Away")
+		stopped := time.Now()
+		if err := replicas[took].cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		owner(t, replicas[last:last+1], 15*time.Second)
+		handover := time.Since(stopped)
+		t.Logf("replica %d owns the account %v after replica %d was stopped", last, handover.Round(100*time.Millisecond), took)
+		if bound := LeaseTTL - 3*time.Second; handover >= bound {
+			t.Errorf("the account was taken over %v after its owner stopped: the lease lapsed instead of being given up (%v at most)", handover, bound)
+		}
+		if err := replicas[took].cmd.Wait(); err != nil {
+			t.Errorf("the stopped replica: %v, want a clean exit", err)
+		}
+		if n := replicaMetric(t, replicas[last].server(), `placard_lease_changes_total{change="gained"}`); n != gained+1 {
+			t.Errorf("the last replica counted %d leases gained, want one more than %d", n, gained)
+		}
+		for i, s := range screensOf {
+			if on[i] != last {
+				s.reconnect(replicas[last].server())
+				on[i] = last
+			}
+			s.waitFor(30*time.Second, "fresh data after the handover", func(st wire.State) bool {
+				return st.Phase == wire.PhaseDashboard && st.Dashboard.Presence != nil && st.Dashboard.Presence.Availability == "Away"
+			})
 		}
 	})
 }
