@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -25,45 +26,67 @@ import (
 // file out of it): a browser that accepts neither encoding gets the gzip
 // form decompressed as it is sent, which costs no memory at rest.
 type Assets struct {
-	static   fs.FS
-	wasm     map[string][]byte // "br", "gzip", and "" (identity) when built in
-	rawSize  int               // the length of app.wasm itself
-	wasmName string            // app.<hash>.wasm
+	static fs.FS
+	// wasm holds app.wasm's forms, read from it as each request is
+	// served: an embedded file is read in place, so the server keeps no
+	// copy in memory.
+	wasm     fs.FS
+	forms    map[string]wasmForm // by encoding: "br", "gzip", "" (identity) when built in
+	rawSize  int                 // the length of app.wasm itself
+	wasmName string              // app.<hash>.wasm
 	version  string
+}
+
+// wasmForm is one form of app.wasm in the Assets' file system.
+type wasmForm struct {
+	name string
+	size int
 }
 
 // NewAssets reads the static files and the built app.wasm (its .br and .gz
 // forms, and the raw file when present) from the two file systems.
 func NewAssets(static, wasm fs.FS) (*Assets, error) {
-	a := &Assets{static: static, wasm: map[string][]byte{}}
+	a := &Assets{static: static, wasm: wasm, forms: map[string]wasmForm{}}
 	for enc, name := range map[string]string{"": "app.wasm", "br": "app.wasm.br", "gzip": "app.wasm.gz"} {
-		b, err := fs.ReadFile(wasm, name)
+		fi, err := fs.Stat(wasm, name)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("httpd: reading %s: %w", name, err)
 		}
-		a.wasm[enc] = b
+		a.forms[enc] = wasmForm{name: name, size: int(fi.Size())}
 	}
 	// The name is the hash of one form of app.wasm: the gzip form when
 	// there is one (a quarter of the raw file, which is then never read
 	// at start), else the raw file.
-	named := a.wasm["gzip"]
-	switch gz := a.wasm["gzip"]; {
-	case len(a.wasm[""]) > 0:
-		a.rawSize = len(a.wasm[""])
-		if len(gz) == 0 {
-			named = a.wasm[""]
-		}
-	case len(gz) >= 18:
-		// gzip's trailer ends with the data's length (RFC 1952 ISIZE).
-		a.rawSize = int(binary.LittleEndian.Uint32(gz[len(gz)-4:]))
-	default:
-		delete(a.wasm, "br") // nothing to derive the raw file from
+	gz, hasGzip := a.forms["gzip"]
+	named, hasRaw := a.forms[""]
+	if hasGzip {
+		named = gz
 	}
 	h := sha256.New()
-	h.Write(named)
+	var tail gzipTail
+	if hasGzip || hasRaw {
+		f, err := wasm.Open(named.name)
+		if err != nil {
+			return nil, fmt.Errorf("httpd: reading %s: %w", named.name, err)
+		}
+		_, err = io.Copy(io.MultiWriter(h, &tail), f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("httpd: reading %s: %w", named.name, err)
+		}
+	}
+	switch {
+	case hasRaw:
+		a.rawSize = a.forms[""].size
+	case hasGzip && gz.size >= 18:
+		// gzip's trailer ends with the data's length (RFC 1952 ISIZE).
+		a.rawSize = int(binary.LittleEndian.Uint32(tail[:]))
+	default:
+		delete(a.forms, "br") // nothing to derive the raw file from
+	}
 	wasmHash := hex.EncodeToString(h.Sum(nil))[:16]
 	a.wasmName = "app." + wasmHash + ".wasm"
 	// The version covers the static files too: a new stylesheet is a new
@@ -86,6 +109,19 @@ func NewAssets(static, wasm fs.FS) (*Assets, error) {
 	}
 	a.version = hex.EncodeToString(h.Sum(nil))[:16]
 	return a, nil
+}
+
+// gzipTail keeps the last four bytes written to it: a gzip stream's ISIZE.
+type gzipTail [4]byte
+
+func (t *gzipTail) Write(p []byte) (int, error) {
+	if len(p) >= len(t) {
+		copy(t[:], p[len(p)-len(t):])
+	} else {
+		copy(t[:], t[len(p):])
+		copy(t[len(t)-len(p):], p)
+	}
+	return len(p), nil
 }
 
 // HasWasm reports whether app.wasm was built into the binary.
@@ -136,9 +172,9 @@ func (a *Assets) serveWasm(w http.ResponseWriter, r *http.Request, hashed bool) 
 		http.Error(w, "app.wasm was not built into this binary: build the server with `make build`", http.StatusNotFound)
 		return
 	}
-	enc := pickEncoding(r.Header.Get("Accept-Encoding"), a.wasm)
-	body := a.wasm[enc]
-	length := len(body)
+	enc := pickEncoding(r.Header.Get("Accept-Encoding"), a.forms)
+	form, stored := a.forms[enc]
+	length := form.size
 	if enc == "" {
 		length = a.rawSize
 	}
@@ -161,21 +197,30 @@ func (a *Assets) serveWasm(w http.ResponseWriter, r *http.Request, hashed bool) 
 	if r.Method == http.MethodHead {
 		return
 	}
-	if enc == "" && body == nil {
-		// Derived from the gzip form as it is sent. The form was made by
-		// the build and is checked by its tests: a failure here is the
-		// client going away, and the status is sent already.
-		if zr, err := gzip.NewReader(bytes.NewReader(a.wasm["gzip"])); err == nil {
-			io.Copy(w, zr)
-		}
+	// The forms were made by the build and are checked by its tests: a
+	// failure here is the client going away, and the status is sent
+	// already.
+	if !stored {
+		form = a.forms["gzip"]
+	}
+	f, err := a.wasm.Open(form.name)
+	if err != nil {
 		return
 	}
-	w.Write(body)
+	defer f.Close()
+	if stored {
+		io.Copy(w, f)
+		return
+	}
+	// Derived from the gzip form as it is sent.
+	if zr, err := gzip.NewReader(f); err == nil {
+		io.Copy(w, zr)
+	}
 }
 
 // pickEncoding chooses brotli, else gzip, else none, among what the
 // request accepts (q=0 refuses) and what was built.
-func pickEncoding(accept string, have map[string][]byte) string {
+func pickEncoding(accept string, have map[string]wasmForm) string {
 	ok := map[string]bool{}
 	for _, part := range strings.Split(accept, ",") {
 		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
@@ -188,7 +233,7 @@ func pickEncoding(accept string, have map[string][]byte) string {
 		ok[name] = true
 	}
 	for _, enc := range []string{"br", "gzip"} {
-		if (ok[enc] || ok["*"]) && len(have[enc]) > 0 {
+		if (ok[enc] || ok["*"]) && have[enc].size > 0 {
 			return enc
 		}
 	}

@@ -143,3 +143,16 @@ func TestManifestAsksForTheWholeDisplayWithOurIcons(t *testing.T) {
 		}
 	}
 }
+
+func TestTheGzipTrailerIsTheLastFourBytesHoweverTheyAreWritten(t *testing.T) {
+	data := []byte("0123456789abcdef")
+	for _, chunk := range []int{1, 2, 3, 4, 5, 16} {
+		var tail gzipTail
+		for i := 0; i < len(data); i += chunk {
+			tail.Write(data[i:min(i+chunk, len(data))])
+		}
+		if string(tail[:]) != "cdef" {
+			t.Errorf("written %d bytes at a time: the tail is %q, want %q", chunk, tail[:], "cdef")
+		}
+	}
+}
