@@ -53,6 +53,8 @@ type layout struct {
 	VH     float64
 	Scroll []bool // page, screen: horizontally, vertically
 	Hooks  []hookBox
+	// Banner is the reconnecting banner's box, nil when none shows.
+	Banner *hookBox
 }
 
 // hookBox is a visible hook's box, and the part of it that is not hidden by
@@ -61,7 +63,23 @@ type hookBox struct {
 	ID                        string
 	Left, Top, Right, Bottom  float64
 	VLeft, VTop, VRight, VBot float64
+	// Font is its font size in px; Footer is true in the dashboard's
+	// status line.
+	Font   float64
+	Footer bool
 }
+
+// The status line is read from 3 m: capitals at least 1/200 of that
+// distance (the FAA's rough estimate for 20 arcmin, placard.css), on the
+// smallest TV shown at that distance, a 32-inch 16:9 one (its short side
+// 398 mm), in Inter, whose capitals are 0.727 em. minFooterFont is the
+// font size that takes, as a share of the viewport's short side.
+const (
+	viewingDistanceMM = 3000
+	shortSideMM       = 32 * 25.4 * 9 / 18.3576 // 32-inch diagonal, 16:9 (√(16²+9²) = 18.3576)
+	capHeightEm       = 0.727
+	minFooterFont     = viewingDistanceMM / 200.0 / shortSideMM / capHeightEm
+)
 
 // layoutJS measures every visible data-testid hook of the page.
 const layoutJS = `(() => {
@@ -71,6 +89,11 @@ const layoutJS = `(() => {
     Scroll: [de.scrollWidth > de.clientWidth, de.scrollHeight > de.clientHeight,
              !!root && root.scrollWidth > root.clientWidth + 1, !!root && root.scrollHeight > root.clientHeight + 1],
     Hooks: []};
+  const banner = document.querySelector(".banner");
+  if (banner) {
+    const r = banner.getBoundingClientRect();
+    out.Banner = {ID: "banner", Left: r.left, Top: r.top, Right: r.right, Bottom: r.bottom};
+  }
   for (const el of document.querySelectorAll('[data-testid]')) {
     if (el === root) continue;
     const r = el.getBoundingClientRect();
@@ -83,7 +106,8 @@ const layoutJS = `(() => {
       v = {l: Math.max(v.l, ar.left), t: Math.max(v.t, ar.top), r: Math.min(v.r, ar.right), b: Math.min(v.b, ar.bottom)};
     }
     out.Hooks.push({ID: el.dataset.testid, Left: r.left, Top: r.top, Right: r.right, Bottom: r.bottom,
-      VLeft: v.l, VTop: v.t, VRight: v.r, VBot: v.b});
+      VLeft: v.l, VTop: v.t, VRight: v.r, VBot: v.b,
+      Font: parseFloat(getComputedStyle(el).fontSize), Footer: !!el.closest(".status-line") && !el.closest(".actions")});
   }
   return out;
 })()`
@@ -126,6 +150,13 @@ func checkLayout(t *testing.T, ctx context.Context, state string, size screenSiz
 			if height < 0.25*l.VH {
 				t.Errorf("%s: the QR code is %.0f px high, less than 25%% of %v", size.name, height, l.VH)
 			}
+		}
+		if b := l.Banner; b != nil && h.Left < b.Right && b.Left < h.Right && h.Top < b.Bottom && b.Top < h.Bottom {
+			t.Errorf("%s, %s: the reconnecting banner covers %s", state, size.name, h.ID)
+		}
+		if short := min(l.VW, l.VH); h.Footer && h.Font < minFooterFont*short-0.5 {
+			t.Errorf("%s, %s: the status line's %s is %.1f px, under the %.1f px (%.1f%% of the short side) read from %d m",
+				state, size.name, h.ID, h.Font, minFooterFont*short, 100*minFooterFont, viewingDistanceMM/1000)
 		}
 	}
 	// "a|b": either hook will do.
