@@ -60,6 +60,7 @@ func launch(t *testing.T, args []string, env []string, banner *regexp.Regexp) (*
 				found <- m[1]
 			}
 		}
+		close(found) // it exited: a refused flag, most likely
 	}()
 	return cmd, found
 }
@@ -67,7 +68,10 @@ func launch(t *testing.T, args []string, env []string, banner *regexp.Regexp) (*
 func awaitBanner(t *testing.T, args []string, found <-chan string) string {
 	t.Helper()
 	select {
-	case v := <-found:
+	case v, ok := <-found:
+		if !ok {
+			t.Fatalf("placard %s exited before its banner (its log says why)", strings.Join(args, " "))
+		}
 		return v
 	case <-time.After(60 * time.Second):
 		t.Fatalf("placard %s printed no banner", strings.Join(args, " "))
