@@ -17,6 +17,7 @@ import (
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/graph"
 	"github.com/placard/placard/server/internal/browsertest"
+	"github.com/placard/placard/server/internal/pgtest"
 	"github.com/placard/placard/server/limit"
 	"github.com/placard/placard/server/screens"
 )
@@ -265,5 +266,43 @@ func TestAScreenRefusedBookingByAnAdministratorCannotBook(t *testing.T) {
 	}
 	if !hasAudit(events, server.AuditSettings, "", "quick booking false") {
 		t.Errorf("the refusal is not in the audit trail: %+v", events)
+	}
+}
+
+// The setting reaches the replica the screen is connected to: refused
+// through replica A's API, the tablet on replica B loses its buttons, and
+// B refuses its booking.
+func TestQuickBookingTurnedOffOnOneReplicaIsRefusedOnAnother(t *testing.T) {
+	sb := startSandbox(t)
+	db := pgtest.DB(t)
+	booking := func(m *Main) {
+		m.Config.QuickBook = true
+		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
+	}
+	a, b := replicaOf(t, sb, db, booking), replicaOf(t, sb, db, booking)
+	tablet := &wsScreen{t: t, name: "Room 5 tablet", client: httpClient(t), states: make(chan wire.State, 64), touch: true}
+	_, tablet.html = get(t, tablet.client, b.URL+"/?screen="+url.QueryEscape(tablet.name))
+	tablet.dial(b)
+	if st := tablet.signInThrough(sb, "ada@placard.example"); !st.Dashboard.CanBook {
+		tablet.waitFor(30*time.Second, "a dashboard that can book", func(st wire.State) bool {
+			return st.Dashboard != nil && st.Dashboard.CanBook
+		})
+	}
+	id := screenID(t, b, tablet.name)
+	if status, body := call(t, a, newToken(t, a), "PUT", "/admin/api/screens/"+id+"/settings", `{"no_quick_book":true}`); status != http.StatusOK {
+		t.Fatalf("refusing booking through replica A: %d %v", status, body)
+	}
+	tablet.waitFor(15*time.Second, "a dashboard that cannot book", func(st wire.State) bool {
+		return st.Dashboard != nil && !st.Dashboard.CanBook
+	})
+	msg, _ := wire.Encode(wire.QuickBook{Minutes: 15})
+	if err := tablet.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
+		t.Fatal(err)
+	}
+	st := tablet.waitFor(20*time.Second, "a booking's outcome", func(st wire.State) bool {
+		return st.Dashboard != nil && st.Dashboard.Booking != nil
+	})
+	if bk := *st.Dashboard.Booking; bk.OK || bk.Problem != wire.BookScreenRefused {
+		t.Errorf("a booking on replica B after the refusal on A: %+v, want refused with %q", bk, wire.BookScreenRefused)
 	}
 }
