@@ -47,9 +47,14 @@ func codeView(st wire.State, tx *texts, now time.Time) app.UI {
 	if c.CodeBlocked {
 		steps = append(steps, app.P().Class("notice").DataSet("testid", "code-blocked").Text(tx.codeBlocked))
 	}
+	// Without a code on screen, what runs out is the QR code's link.
+	expires := tx.expiresIn
+	if !hasCode {
+		expires = tx.linkExpiresIn
+	}
 	steps = append(steps,
 		app.P().Class("expiry").Body(
-			app.Text(strings.TrimSuffix(tx.expiresIn, "%s")),
+			app.Text(strings.TrimSuffix(expires, "%s")),
 			app.Span().
 				DataSet("testid", "countdown").
 				DataSet("expires-at", c.ExpiresAt.UTC().Format(time.RFC3339)).

@@ -349,15 +349,15 @@ func TestTheCodeViewSaysWhichWayToSignIn(t *testing.T) {
 		notBlocks bool
 	}{
 		{"device code", code(wire.Code{UserCode: "ABCD1234", VerificationURI: "https://microsoft.com/devicelogin", QR: qr(wire.QRDeviceCode)}),
-			"device-code", true, []string{"On your phone, open", "and enter the code", "or scan"}, "", true},
+			"device-code", true, []string{"On your phone, open", "and enter the code", "or scan", "Code expires in"}, "", true},
 		{"both", code(wire.Code{UserCode: "ABCD1234", VerificationURI: "https://microsoft.com/devicelogin", QR: qr(wire.QRAuthCode)}),
-			"auth-code", true, []string{"Scan to sign in", "Or, on your phone, open", "and enter the code"}, "", true},
+			"auth-code", true, []string{"Scan to sign in", "Or, on your phone, open", "and enter the code", "Code expires in"}, "", true},
 		{"qr", code(wire.Code{QR: qr(wire.QRAuthCode)}),
-			"auth-code", false, []string{"Scan to sign in"}, "", true},
+			"auth-code", false, []string{"Scan to sign in", "Link expires in"}, "", true},
 		{"qr, codes blocked", code(wire.Code{QR: qr(wire.QRAuthCode), CodeBlocked: true}),
 			"auth-code", false, []string{"Scan to sign in", "blocks sign-in with a code"}, "", false},
 		{"a phone opened the link", code(wire.Code{QR: qr(wire.QRAuthCode), Match: "47"}),
-			"", false, []string{"On your phone, tap"}, "47", true},
+			"", false, []string{"On your phone, tap", "Link expires in"}, "47", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := tagRE.ReplaceAllString(tc.html, " ")
