@@ -150,11 +150,15 @@ func run(args []string) error {
 		return err
 	}
 	started := time.Now()
-	limit, err := raiseFileLimit(4*o.stages[len(o.stages)-1] + 4096)
+	need := filesNeeded(o)
+	limit, err := raiseFileLimit(need)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("open files: limit raised to %d (screens and the servers' sockets; children inherit it)\n", limit)
+	if limit < uint64(need) {
+		return fmt.Errorf("%d screens need %d open files here and in placard, and the limit is %d (its hard limit): raise it (ulimit -Hn, as root) or measure fewer screens", o.stages[len(o.stages)-1], need, limit)
+	}
+	fmt.Printf("open files: limit %d, %d needed (screens and the servers' sockets; children inherit it)\n", limit, need)
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
@@ -185,6 +189,20 @@ func run(args []string) error {
 		}
 	}
 	return nil
+}
+
+// filesNeeded is the most open files one process needs: this one holds
+// the screens of the last count, and at each count the baseline's clients
+// beside the screens of the count before (the baseline is measured, and its
+// clients closed, before placard's screens grow); placard holds its screens
+// and the pages and approvals under way.
+func filesNeeded(o options) int {
+	most, before := 0, 0
+	for _, n := range o.stages {
+		most = max(most, before+n, n+2*o.parallel)
+		before = n
+	}
+	return most + 1024
 }
 
 // raiseFileLimit raises the limit of open files to want (the hard limit
@@ -234,10 +252,11 @@ func machine() string {
 
 // process is a child server.
 type process struct {
-	cmd  *exec.Cmd
-	url  string
-	log  string
-	done chan struct{}
+	cmd   *exec.Cmd
+	url   string
+	log   string
+	debug string // placard's profiler (-debug-addr), "" for none
+	done  chan struct{}
 }
 
 // freeAddr returns a free loopback port's address.
@@ -372,6 +391,33 @@ func (p *process) usage() usage {
 // cpuPerMinute is the CPU seconds per minute between two usages.
 func cpuPerMinute(a, b usage) float64 {
 	return (b.cpu - a.cpu).Seconds() / b.at.Sub(a.at).Minutes()
+}
+
+// liveHeap collects placard's garbage (through its profiler) and returns
+// the bytes its heap holds then: what a leak grows, without the noise of
+// garbage not yet collected or memory not yet returned to the system.
+func (p *process) liveHeap() int64 {
+	c := &http.Client{Timeout: time.Minute}
+	if p.debug == "" {
+		return 0
+	}
+	if res, err := c.Get(p.debug + "/debug/pprof/heap?gc=1"); err == nil {
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	res, err := c.Get(p.url + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_heap_alloc_bytes "); ok {
+			n, _ := strconv.ParseFloat(v, 64)
+			return int64(n)
+		}
+	}
+	return 0
 }
 
 // goroutines asks a server how many goroutines it runs: placard's
@@ -530,19 +576,22 @@ func atScale(o options, res *Result) error {
 	defer os.RemoveAll(dir)
 	logPath := filepath.Join(o.out, "placard.log")
 	args := []string{"-sandbox-users", strconv.Itoa(o.accounts), "-codes-per-minute", "1000000"}
+	// Placard's profiler, on a loopback port of its own: for -profile, and
+	// for the soak, which collects placard's garbage before each sample.
+	debug, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	args = append(args, "-debug-addr", debug)
 	var prof *profiler
 	if o.profile {
-		debug, err := freeAddr()
-		if err != nil {
-			return err
-		}
-		args = append(args, "-debug-addr", debug)
 		prof = &profiler{dir: o.out, placard: "http://" + debug}
 	}
 	p, _, err := startPlacard(o, filepath.Join(dir, "data"), logPath, args...)
 	if err != nil {
 		return err
 	}
+	p.debug = "http://" + debug
 	defer p.stop()
 	hub, _, err := startHub()
 	if err != nil {
@@ -562,21 +611,23 @@ func atScale(o options, res *Result) error {
 	}
 	defer fleet.Close()
 
-	// Approval → dashboard, one screen at a time on a quiet server.
+	// Approval → dashboard, one screen at a time on a quiet server; the
+	// first dashboard sizes the baseline's messages.
+	quiet, err := loadgen.New(loadgen.Config{URL: p.url, Accounts: accounts, Prefix: "quiet", Parallel: 1,
+		FirstAddr: netipAddr(127, 2, 0, 1)})
+	if err != nil {
+		return err
+	}
+	if err := quiet.Grow(ctx, max(o.quiet, 1)); err != nil {
+		return err
+	}
+	sample := quiet.Sample()
+	msal, ours, err := signInSplit(ctx, p.url, quiet.Screens())
+	quiet.Close()
+	if err != nil {
+		return err
+	}
 	if o.quiet > 0 {
-		quiet, err := loadgen.New(loadgen.Config{URL: p.url, Accounts: accounts, Prefix: "quiet", Parallel: 1,
-			FirstAddr: netipAddr(127, 2, 0, 1)})
-		if err != nil {
-			return err
-		}
-		if err := quiet.Grow(ctx, o.quiet); err != nil {
-			return err
-		}
-		msal, ours, err := signInSplit(ctx, p.url, quiet.Screens())
-		quiet.Close()
-		if err != nil {
-			return err
-		}
 		res.add("approval → tokens (MSAL's polling wait), p99", "ms", percentile(msal, 99), nil, "", 0, 0)
 		res.add("tokens → dashboard frame (placard), p99", "ms", percentile(ours, 99), nil, "≤ 300 ms", 0, 300)
 	}
@@ -584,10 +635,20 @@ func atScale(o options, res *Result) error {
 	var stages []stage
 	availability := []string{"DoNotDisturb", "Away"}
 	for si, n := range o.stages {
+		// The baseline first, with the same clients and message size: its
+		// clients are closed before placard's screens grow, so that this
+		// process never holds both at the largest count.
+		tb := time.Now()
+		bs, err := baseline(ctx, o, hub, h0, hg0, n, sample)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%d clients: baseline measured (%v)\n", n, time.Since(tb).Round(time.Second))
+
 		t0, cpu0 := time.Now(), p.usage()
 		stopProfile := prof.cpu(fmt.Sprintf("signin-%d", n), 20*time.Second)
 		grown := n - len(fleet.Screens())
-		err := fleet.Grow(ctx, grown)
+		err = fleet.Grow(ctx, grown)
 		took := time.Since(t0)
 		stopProfile()
 		if err != nil {
@@ -665,12 +726,6 @@ func atScale(o options, res *Result) error {
 
 		// The baseline, same clients, same message size.
 		prof.heap(fmt.Sprintf("%d", n))
-		tb := time.Now()
-		bs, err := baseline(ctx, o, hub, h0, hg0, n, fleet.Sample())
-		if err != nil {
-			return err
-		}
-		fmt.Printf("%d screens: baseline measured (%v)\n", n, time.Since(tb).Round(time.Second))
 		stages = append(stages, st)
 		report(res, o, st, bs)
 		fmt.Printf("%d screens measured\n", n)
@@ -884,8 +939,13 @@ func soak(ctx context.Context, o options, p *process, fleet *loadgen.Fleet, acco
 	fmt.Printf("soak: %v\n", o.soak)
 	end := time.Now().Add(o.soak)
 	type sample struct {
-		g   int
-		rss int64
+		g         int
+		rss, heap int64
+	}
+	take := func() sample {
+		x := sample{heap: p.liveHeap(), g: p.goroutines(), rss: p.usage().rss}
+		fmt.Printf("soak: %d goroutines, RSS %.0f MB, live heap %.0f MB\n", x.g, float64(x.rss)/1e6, float64(x.heap)/1e6)
+		return x
 	}
 	var samples []sample
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -911,25 +971,26 @@ func soak(ctx context.Context, o options, p *process, fleet *loadgen.Fleet, acco
 			return err
 		}
 		if !time.Now().Before(next) {
-			runtime.GC()
-			samples = append(samples, sample{g: p.goroutines(), rss: p.usage().rss})
+			samples = append(samples, take())
 			next = time.Now().Add(30 * time.Second)
 		}
 		time.Sleep(3 * time.Second)
 	}
-	samples = append(samples, sample{g: p.goroutines(), rss: p.usage().rss})
+	samples = append(samples, take())
 	// Growth: the last third against the first third (after warm-up).
 	third := max(1, len(samples)/3)
-	avg := func(s []sample) (float64, float64) {
-		var g, r float64
+	avg := func(s []sample) (float64, float64, float64) {
+		var g, r, h float64
 		for _, x := range s {
 			g += float64(x.g)
 			r += float64(x.rss)
+			h += float64(x.heap)
 		}
-		return g / float64(len(s)), r / float64(len(s))
+		n := float64(len(s))
+		return g / n, r / n, h / n
 	}
-	g1, r1 := avg(samples[:third])
-	g2, r2 := avg(samples[len(samples)-third:])
+	g1, r1, h1 := avg(samples[:third])
+	g2, r2, h2 := avg(samples[len(samples)-third:])
 	dropped := 0
 	for _, s := range fleet.Screens() {
 		if s.Dropped() != nil {
@@ -938,6 +999,9 @@ func soak(ctx context.Context, o options, p *process, fleet *loadgen.Fleet, acco
 	}
 	res.add(fmt.Sprintf("soak %v, %d screens: goroutine growth", o.soak, len(fleet.Screens())), "%", 100*(g2-g1)/g1, nil, "≤ 1%", 0, 1)
 	res.add(fmt.Sprintf("soak %v, %d screens: RSS growth", o.soak, len(fleet.Screens())), "%", 100*(r2-r1)/r1, nil, "≤ 10%", 0, 10)
+	if h1 > 0 {
+		res.add(fmt.Sprintf("soak %v, %d screens: live heap growth (after a collection)", o.soak, len(fleet.Screens())), "%", 100*(h2-h1)/h1, nil, "≤ 5%", 0, 5)
+	}
 	res.add(fmt.Sprintf("soak %v: screens dropped", o.soak), "screens", float64(dropped), nil, "0", 0, 0.5)
 	return nil
 }
