@@ -101,10 +101,10 @@ FUZZTIME_TEST ?= 20000x
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_TEST)
 
-## bench: placard at 1,000, 5,000 and 10,000 screens against a bare gorilla/websocket hub, in one run: one table, JSON in .cache/bench
+## bench: placard at 1,000, 5,000 and 10,000 screens against a bare gorilla/websocket hub, and a screen's first paint against a bare go-app page, in one run: one table, JSON in .cache/bench
 # BENCH_ARGS passes flags to bin/bench (e.g. BENCH_ARGS='-screens 500,1000 -accounts 50').
 BENCH_ARGS ?=
-bench: $(BIN)
+bench: $(BIN) chromium
 	$(GO) build -o bin/bench ./server/cmd/bench
 	./bin/bench -placard $(BIN) $(BENCH_ARGS)
 

@@ -65,6 +65,9 @@ type options struct {
 	quiet    int // screens signed in one at a time, for approval → dashboard
 	profile  bool
 	parallel int // screens signing in at once
+	// paintRuns is how many times first paint loads each page, at each
+	// CPU speed (0: not measured).
+	paintRuns int
 }
 
 func parse(args []string) (options, error) {
@@ -79,6 +82,7 @@ func parse(args []string) (options, error) {
 	fs.IntVar(&o.quiet, "quiet", 20, "screens signed in one at a time first, to time approval → dashboard on a quiet server")
 	fs.IntVar(&o.parallel, "parallel", 1000, "screens signing in at once: each waits seconds for MSAL's next poll of its approved code, so many must be under way")
 	fs.BoolVar(&o.profile, "profile", false, "profile placard (its -debug-addr) and this program while screens sign in and at each stage's end: CPU and heap profiles in -out, for go tool pprof")
+	fs.IntVar(&o.paintRuns, "paint", 5, "loads of each page for first paint, with and without the TV's CPU throttle (0: no first paint)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -95,6 +99,9 @@ func parse(args []string) (options, error) {
 	}
 	if o.quiet < 0 || o.quiet > o.stages[0] {
 		return o, fmt.Errorf("-quiet %d must be between 0 and the first stage (%d)", o.quiet, o.stages[0])
+	}
+	if o.paintRuns < 0 || o.paintRuns > 50 {
+		return o, fmt.Errorf("-paint %d must be between 0 and 50", o.paintRuns)
 	}
 	return o, nil
 }
@@ -163,10 +170,16 @@ func run(args []string) error {
 		return err
 	}
 	res := &Result{Started: started.UTC(), Machine: machine(), Go: runtime.Version(), Options: map[string]string{
-		"screens": fmt.Sprint(o.stages), "accounts": strconv.Itoa(o.accounts), "soak": o.soak.String()}}
+		"screens": fmt.Sprint(o.stages), "accounts": strconv.Itoa(o.accounts), "soak": o.soak.String(),
+		"paint": strconv.Itoa(o.paintRuns)}}
 
 	if err := costAtRest(o, res); err != nil {
 		return err
+	}
+	if o.paintRuns > 0 {
+		if err := firstPaint(context.Background(), o, res); err != nil {
+			return err
+		}
 	}
 	if err := atScale(o, res); err != nil {
 		return err
