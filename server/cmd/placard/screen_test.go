@@ -372,3 +372,16 @@ func axeSource(t *testing.T) string {
 	}
 	return string(b)
 }
+
+// The screen's text waits for its font: the page preloads it, with the
+// crossorigin that the stylesheet's own request of a font has, so that
+// the browser fetches it once, with the stylesheets.
+func TestPagePreloadsItsFont(t *testing.T) {
+	m := testServer(t)
+	_, html := get(t, httpClient(t), m.URL+"/?screen="+url.QueryEscape("Lobby"))
+	head, _, _ := strings.Cut(html, "</head>")
+	const want = `<link rel="preload" href="/web/fonts/inter-latin.woff2" as="font" type="font/woff2" crossorigin>`
+	if !strings.Contains(head, want) {
+		t.Errorf("the page's head has no %s:\n%s", want, head)
+	}
+}
