@@ -693,6 +693,7 @@ func atScale(o options, res *Result) error {
 		// Change: every account's presence, each seen at its next poll.
 		want := availability[si%2]
 		a = p.usage()
+		stopProfile = prof.cpu(fmt.Sprintf("change-%d", n), o.period)
 		var wg sync.WaitGroup
 		errs := make(chan error, len(accounts))
 		for _, upn := range accounts {
@@ -710,6 +711,7 @@ func atScale(o options, res *Result) error {
 		wctx, cancel := context.WithTimeout(ctx, 3*o.period)
 		arrivals, err := loadgen.AwaitAvailability(wctx, fleet.Screens(), want)
 		cancel()
+		stopProfile()
 		if err != nil {
 			return err
 		}
