@@ -48,7 +48,10 @@ type CacheStore interface {
 type VersionedCaches interface {
 	CacheStore
 	// LoadCacheVersion is LoadCache with the blob's version (0: none).
-	LoadCacheVersion(ctx context.Context, accountID string) ([]byte, int64, error)
+	// When the stored version is still have (not 0), it returns that
+	// version and a nil blob: the caller holds that blob already, and
+	// nothing is opened.
+	LoadCacheVersion(ctx context.Context, accountID string, have int64) ([]byte, int64, error)
 	// SaveCacheIf writes blob while the stored version is still version
 	// and returns the new one; otherwise it fails with a conflict
 	// (server.ECONFLICT) and writes nothing.
@@ -461,6 +464,12 @@ type storeCache struct {
 	// by the account's lock, like every call.
 	version int64
 	pinned  bool
+	// loaded is the version of the cache MSAL holds in memory (0: not
+	// known). MSAL reads the cache twice for every token (its accounts,
+	// then the token): a read that finds this version still stored
+	// leaves MSAL's memory as it is, instead of opening and parsing the
+	// same blob again.
+	loaded int64
 }
 
 // begin starts a Token call: the next read pins the version.
@@ -478,14 +487,17 @@ var emptyCache = []byte("{}")
 
 func (s *storeCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
 	var blob []byte
+	var v int64
 	var err error
 	if vs, ok := s.store.(VersionedCaches); ok {
-		var v int64
-		blob, v, err = vs.LoadCacheVersion(context.WithoutCancel(ctx), s.account.id)
+		blob, v, err = vs.LoadCacheVersion(context.WithoutCancel(ctx), s.account.id, s.loaded)
 		if err == nil && s.pinned && v != s.version {
 			return errCacheChanged
 		}
 		s.version, s.pinned = v, true
+		if err == nil && v != 0 && v == s.loaded {
+			return nil // MSAL holds this version already
+		}
 	} else {
 		blob, err = s.store.LoadCache(context.WithoutCancel(ctx), s.account.id)
 	}
@@ -496,7 +508,12 @@ func (s *storeCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.R
 		// Deleted: MSAL must drop what it holds in memory too.
 		blob = emptyCache
 	}
-	return u.Unmarshal(blob)
+	s.loaded = 0
+	if err := u.Unmarshal(blob); err != nil {
+		return err
+	}
+	s.loaded = v
+	return nil
 }
 
 func (s *storeCache) Export(ctx context.Context, m cache.Marshaler, _ cache.ExportHints) error {
@@ -508,11 +525,12 @@ func (s *storeCache) Export(ctx context.Context, m cache.Marshaler, _ cache.Expo
 		return err
 	}
 	if vs, ok := s.store.(VersionedCaches); ok {
+		s.loaded = 0 // MSAL's memory is no longer what is stored, unless saved
 		v, err := vs.SaveCacheIf(context.WithoutCancel(ctx), s.account.id, b, s.version)
 		if err != nil {
 			return fmt.Errorf("identity: the token cache of %s changed since it was read, and is kept: %w", s.account.id, err)
 		}
-		s.version = v
+		s.version, s.loaded = v, v
 		return nil
 	}
 	return s.store.SaveCache(context.WithoutCancel(ctx), s.account.id, b)

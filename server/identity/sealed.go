@@ -36,13 +36,16 @@ func (s SealedCaches) SaveCache(ctx context.Context, accountID string, blob []by
 	return s.Store.PutTokenCache(ctx, accountID, sealed)
 }
 
-func (s SealedCaches) LoadCacheVersion(ctx context.Context, accountID string) ([]byte, int64, error) {
+func (s SealedCaches) LoadCacheVersion(ctx context.Context, accountID string, have int64) ([]byte, int64, error) {
 	sealed, version, err := s.Store.TokenCacheVersion(ctx, accountID)
 	if server.IsNotFound(err) {
 		return nil, 0, nil
 	}
 	if err != nil {
 		return nil, 0, err
+	}
+	if have != 0 && version == have {
+		return nil, version, nil // the caller holds it opened
 	}
 	blob, err := s.Box.Open(sealed, "msal-cache:"+accountID)
 	return blob, version, err

@@ -87,3 +87,109 @@ func TestReplicasRefreshingAtOnceNeverOverwriteANewerCache(t *testing.T) {
 		t.Fatalf("a refresh from the stored cache: %v, %v", src, err)
 	}
 }
+
+// countingCaches counts the caches opened (decrypted and handed to MSAL to
+// parse).
+type countingCaches struct {
+	identity.SealedCaches
+	mu     sync.Mutex
+	opened int
+}
+
+func (c *countingCaches) LoadCacheVersion(ctx context.Context, accountID string, have int64) ([]byte, int64, error) {
+	b, v, err := c.SealedCaches.LoadCacheVersion(ctx, accountID, have)
+	if b != nil {
+		c.mu.Lock()
+		c.opened++
+		c.mu.Unlock()
+	}
+	return b, v, err
+}
+
+func (c *countingCaches) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.opened
+	c.opened = 0
+	return n
+}
+
+// MSAL reads the cache twice for every token. A replica opens and parses
+// the stored cache only when it is not the version it holds already: once
+// for its first token, never for tokens from a cache that did not change,
+// and again once another replica wrote a newer one.
+func TestATokenFromAnUnchangedCacheOpensNothing(t *testing.T) {
+	_, sb, _ := newClient(t)
+	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "placard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	box, err := secret.NewBox(bytes.Repeat([]byte{3}, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replica := func() (*identity.Client, *countingCaches) {
+		caches := &countingCaches{SealedCaches: identity.SealedCaches{Store: store, Box: box}}
+		c, err := identity.New(identity.Config{
+			ClientID:   sandbox.ClientID,
+			Authority:  "https://" + sandbox.LoginHost + "/" + sandbox.TenantID,
+			HTTPClient: &http.Client{Transport: sb.Transport()},
+			Caches:     caches,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, caches
+	}
+	a, opened := replica()
+	acct, err := signIn(t, a, func(code string) { sb.Approve(code, "ada@placard.example") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	opened.count()
+	first, _, err := a.Token(ctx, acct.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := opened.count(); n != 1 {
+		t.Errorf("the first token opened the cache %d times, want once", n)
+	}
+	for range 3 {
+		tok, src, err := a.Token(ctx, acct.ID, "")
+		if err != nil || tok != first || src != identity.FromCache {
+			t.Fatalf("a token from the unchanged cache: %v, %v (the same token: %v)", src, err, tok == first)
+		}
+	}
+	if n := opened.count(); n != 0 {
+		t.Errorf("three tokens from an unchanged cache opened it %d times, want none", n)
+	}
+
+	// Its own refresh is what it holds: nothing to open after it.
+	mine, src, err := a.Token(ctx, acct.ID, first)
+	if err != nil || src != identity.FromRefresh || mine == first {
+		t.Fatalf("a refresh: %v, %v", src, err)
+	}
+	opened.count()
+	if tok, _, err := a.Token(ctx, acct.ID, ""); err != nil || tok != mine {
+		t.Fatalf("the token after its own refresh: %v (the refreshed one: %v)", err, tok == mine)
+	}
+	if n := opened.count(); n != 0 {
+		t.Errorf("a token after its own refresh opened the cache %d times, want none", n)
+	}
+
+	// Another replica refreshes: the first one reads what it wrote.
+	b, _ := replica()
+	theirs, src, err := b.Token(ctx, acct.ID, mine)
+	if err != nil || src != identity.FromRefresh {
+		t.Fatalf("the other replica's refresh: %v, %v", src, err)
+	}
+	tok, _, err := a.Token(ctx, acct.ID, "")
+	if err != nil || tok != theirs {
+		t.Fatalf("after another replica's refresh: %v (its token: %v)", err, tok == theirs)
+	}
+	if n := opened.count(); n != 1 {
+		t.Errorf("a token after another replica's write opened the cache %d times, want once", n)
+	}
+}
