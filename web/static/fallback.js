@@ -8,8 +8,9 @@
 // old one. When the server cannot be reached, the last screen stays,
 // dimmed and marked as reconnecting, and the script keeps trying.
 //
-// It does nothing once the Wasm has started (it sets
-// window.placardWasmStarted first thing).
+// It does nothing while the Wasm runs (it sets window.placardWasmStarted
+// first thing), and takes over at once if the Wasm's Go program ends: a
+// panic ends it, and the page would stay as it was forever.
 //
 // ECMAScript 5 only, for old engines: no let or const, no arrow functions,
 // no promises, no fetch: `make test` parses this file as ES5.
@@ -29,9 +30,54 @@
   var retryAtMost = 10000;
 
   var every = period(document);
+  // The next refresh, when one is planned.
+  var planned = null;
+  // Whether the Go program of the Wasm has ended (see watchGoExit).
+  var goExited = false;
 
   function wasmStarted() {
     return window.placardWasmStarted === true;
+  }
+
+  // wasmRuns reports a Wasm that started and whose program still runs.
+  function wasmRuns() {
+    return wasmStarted() && !goExited;
+  }
+
+  // watchGoExit notes when the Wasm's Go program ends. go-app's loader
+  // (v10.1.11, app.js) starts it with go.run(instance) of Go's
+  // wasm_exec.js, whose promise settles only when the program exits (a
+  // panic exits it with code 2; go-app's main never returns) or cannot
+  // start; the loader ignores it. This script runs after wasm_exec.js and
+  // app.js (all three are deferred, in that order) and before go.run is
+  // called, which waits for app.wasm to arrive and compile (were it ever
+  // later, it would not see an end, as before). The wrapper returns
+  // go.run's own promise: nothing changes while the program runs.
+  function watchGoExit() {
+    if (typeof Go !== "function" || !Go.prototype || typeof Go.prototype.run !== "function") {
+      return;
+    }
+    var run = Go.prototype.run;
+    Go.prototype.run = function () {
+      var done = run.apply(this, arguments);
+      if (done && typeof done.then === "function") {
+        done.then(goEnded, function (err) {
+          // Handled here, so reported here as the browser would have.
+          if (window.console && console.error) {
+            console.error("placard: the screen's program could not run:", err);
+          }
+          goEnded();
+        });
+      }
+      return done;
+    };
+  }
+
+  function goEnded() {
+    if (!goExited) {
+      goExited = true;
+      later(0);
+    }
   }
 
   // wasmCannotStart reports a browser without WebAssembly, or a loader that
@@ -48,7 +94,7 @@
   // wait looks, every lookEvery, whether the Wasm started (nothing to do),
   // cannot start or has had its time (the script takes over).
   function wait(waited) {
-    if (wasmStarted()) {
+    if (wasmStarted() || goExited) {
       return;
     }
     if (wasmCannotStart() || waited >= waitForWasm) {
@@ -75,11 +121,13 @@
   }
 
   function later(ms) {
-    setTimeout(refresh, ms);
+    clearTimeout(planned);
+    planned = setTimeout(refresh, ms);
   }
 
   function refresh() {
-    if (wasmStarted()) {
+    planned = null;
+    if (wasmRuns()) {
       return;
     }
     var xhr = new XMLHttpRequest();
@@ -97,7 +145,7 @@
       }
       done = true;
       clearTimeout(timer);
-      if (wasmStarted()) {
+      if (wasmRuns()) {
         return;
       }
       if (xhr.status !== 200 || !show(xhr.responseText)) {
@@ -145,5 +193,6 @@
     later(Math.min(every, retryAtMost));
   }
 
+  watchGoExit();
   wait(0);
 })();

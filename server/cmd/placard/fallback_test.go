@@ -166,6 +166,57 @@ func TestPageGoesOnWithoutWebAssembly(t *testing.T) {
 	}
 }
 
+// TestPageGoesOnWhenTheWasmEnds crashes the screen's Go program as a
+// broken engine or a bug would, through go-app's own bridge: goappNav,
+// which the Go side reads as goappNav(path), called with no path, panics
+// in the Go program (index out of range), which ends it. The fallback
+// script takes over at once: the sign-in reaches the screen.
+func TestPageGoesOnWhenTheWasmEnds(t *testing.T) {
+	m := testServer(t)
+	browser := browsertest.New(t)
+	exited := make(chan string, 1)
+	chromedp.ListenTarget(browser, func(ev any) {
+		// wasm_exec.js's exit says so when the code is not 0.
+		if ev, ok := ev.(*cdpruntime.EventConsoleAPICalled); ok && ev.Type == cdpruntime.APITypeWarning &&
+			len(ev.Args) > 0 && strings.Contains(string(ev.Args[0].Value), "exit code:") {
+			select {
+			case exited <- string(ev.Args[len(ev.Args)-1].Value):
+			default:
+			}
+		}
+	})
+	browsertest.Run(t, browser, 60*time.Second, "opening the screen with its Wasm",
+		cdpruntime.Enable(),
+		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape("Hall TV")),
+		wasmRuns,
+		chromedp.Evaluate(`window.placardNoReload = true`, nil),
+	)
+	code := textOf(t, browser, "user-code")
+	browsertest.Run(t, browser, 10*time.Second, "crashing the Go program",
+		chromedp.Evaluate(`goappNav(); true`, nil))
+	select {
+	case c := <-exited:
+		t.Logf("the Go program exited with code %s", c)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the Go program did not exit: the test would not test a crash")
+	}
+
+	if out := m.Sandbox.Approve(code, "ada@placard.example"); out != "approved" {
+		t.Fatalf("approving: %s", out)
+	}
+	// Sign-in (MSAL polls up to 5 s apart) and one refresh, with a margin.
+	waitState(t, browser, 20*time.Second, "dashboard")
+	if name := textOf(t, browser, "user-name"); name != "Ada Lovelace" {
+		t.Errorf("user-name %q, want Ada Lovelace", name)
+	}
+	var noReload bool
+	browsertest.Run(t, browser, 5*time.Second, "checking the page was kept",
+		chromedp.Evaluate(`window.placardNoReload === true`, &noReload))
+	if !noReload {
+		t.Error("the page reloaded: the fallback replaces its screen in place")
+	}
+}
+
 // countdownNear reports whether a countdown as shown ("14:32") is within
 // margin of want.
 func countdownNear(shown string, want, margin time.Duration) bool {
