@@ -460,7 +460,7 @@ func (m *Manager) updateWatch(w *watch, f func(*accountData)) {
 // so that another replica that shows the account takes it over at once.
 func (m *Manager) keepLease(ctx context.Context, w *watch) {
 	id := w.account.ID
-	defer func() {
+	release := func() {
 		m.mu.Lock()
 		had := w.ownsLocked()
 		w.until = time.Time{}
@@ -473,7 +473,7 @@ func (m *Manager) keepLease(ctx context.Context, w *watch) {
 		if err := m.cfg.Cluster.Release(rctx, id); err != nil {
 			m.log.Warn("giving an account's lease up", "account", w.account.Username, "err", err)
 		}
-	}()
+	}
 	for {
 		// A renewal that cannot answer within LeaseRenew counts as
 		// failed: the lease runs out on its own, and then this replica
@@ -482,6 +482,7 @@ func (m *Manager) keepLease(ctx context.Context, w *watch) {
 		until, err := m.cfg.Cluster.Own(rctx, id)
 		cancel()
 		if ctx.Err() != nil {
+			release()
 			return
 		}
 		if err != nil {
@@ -501,7 +502,16 @@ func (m *Manager) keepLease(ctx context.Context, w *watch) {
 			m.cfg.Metrics.Lease(has)
 			m.log.Info("account lease", "account", w.account.Username, "owned", has)
 		}
+		if err == nil && until.Equal(forever) {
+			// A lease that never lapses (an edge server alone) needs no
+			// renewing: it is given up when the watch stops, and no
+			// goroutine waits for that meanwhile, nor wakes every
+			// LeaseRenew.
+			context.AfterFunc(ctx, release)
+			return
+		}
 		if !sleep(ctx, m.cfg.LeaseRenew) {
+			release()
 			return
 		}
 	}

@@ -261,3 +261,35 @@ func accountOf(t *testing.T, h *harness, screenID string) string {
 	}
 	return sc.AccountID
 }
+
+// An edge server alone owns its accounts for good: a watch has its poller
+// and nothing else, no goroutine that renews a lease that never lapses.
+func TestAWatchOfAServerAloneRunsOnlyItsPoller(t *testing.T) {
+	h := newHarness(t, fastPolls, func(c *screens.Config) { c.LeaseRenew = 10 * time.Millisecond })
+	first := h.screen("Lobby TV")
+	h.signIn(first, "ada@placard.example")
+	// The goroutines of one watch are those a second account's adds.
+	perWatch := func() int {
+		before := screens.Running(h.m)
+		id := h.screen("Hall")
+		h.signIn(id, "grace@placard.example")
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n := screens.Running(h.m) - before
+			if n == 1 || time.Now().After(deadline) {
+				return n
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if n := perWatch(); n != 1 {
+		t.Fatalf("%d goroutines run for one watch, want its poller alone", n)
+	}
+	// Its data still comes: the watch owns the account.
+	if err := h.sb.SetPresence("ada@placard.example", "DoNotDisturb", "Presenting"); err != nil {
+		t.Fatal(err)
+	}
+	h.wait(first, 10*time.Second, "the new presence", func(st wire.State) bool {
+		return st.Dashboard != nil && st.Dashboard.Presence != nil && st.Dashboard.Presence.Activity == "Presenting"
+	})
+}
