@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -362,6 +363,13 @@ func loadPage(browser context.Context, url string, throttle float64, n int, relo
 		network.SetExtraHTTPHeaders(network.Headers{"X-Forwarded-For": addr}),
 		emulation.SetCPUThrottlingRate(throttle),
 		cdpruntime.AddBinding(paintBinding),
+		// The tab first opens a small file of the page's server (both
+		// pages have the icon), so that the page loads in a renderer of
+		// its own origin. From about:blank, Chromium would start a new
+		// renderer for a page that sends Cross-Origin-Opener-Policy
+		// (placard's does) and none for one that does not (the bare
+		// page's): a TV that opens either as its start page starts one.
+		chromedp.Navigate(origin(url)+"/web/icon.svg"),
 		chromedp.ActionFunc(func(ctx context.Context) error {
 			_, err := page.AddScriptToEvaluateOnNewDocument(paintScript).Do(ctx)
 			if err != nil {
@@ -409,6 +417,15 @@ func loadPage(browser context.Context, url string, throttle float64, n int, relo
 		return first, again, fmt.Errorf("reloading %s: %w", url, err)
 	}
 	return first, again, nil
+}
+
+// origin is a URL's scheme and host.
+func origin(u string) string {
+	p, err := neturl.Parse(u)
+	if err != nil {
+		return u
+	}
+	return p.Scheme + "://" + p.Host
 }
 
 // newContextTab opens a tab in a new browser context, in a window of its
