@@ -10,6 +10,7 @@ package identity
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -47,15 +48,26 @@ type CacheStore interface {
 // refresh token already spent, and sign the account out (invalid_grant).
 type VersionedCaches interface {
 	CacheStore
-	// LoadCacheVersion is LoadCache with the blob's version (0: none).
-	// When the stored version is still have (not 0), it returns that
+	// LoadCacheVersion is LoadCache with the blob's version (zero: none).
+	// When the stored version is still have (not zero), it returns that
 	// version and a nil blob: the caller holds that blob already, and
 	// nothing is opened.
-	LoadCacheVersion(ctx context.Context, accountID string, have int64) ([]byte, int64, error)
-	// SaveCacheIf writes blob while the stored version is still version
-	// and returns the new one; otherwise it fails with a conflict
-	// (server.ECONFLICT) and writes nothing.
-	SaveCacheIf(ctx context.Context, accountID string, blob []byte, version int64) (int64, error)
+	LoadCacheVersion(ctx context.Context, accountID string, have CacheVersion) ([]byte, CacheVersion, error)
+	// SaveCacheIf writes blob while the stored version number is still
+	// version and returns the new version; otherwise it fails with a
+	// conflict (server.ECONFLICT) and writes nothing.
+	SaveCacheIf(ctx context.Context, accountID string, blob []byte, version int64) (CacheVersion, error)
+}
+
+// CacheVersion tells one stored write of an account's cache from another.
+// The store's version number alone does not: it starts again at 1 when a
+// cache is deleted (sign-out) and the account signs in again, so a replica
+// holding version 1 of the old session would take the new one for it. Sum
+// is a digest of the bytes stored, which differ for every write (sealed
+// caches have a fresh nonce each time).
+type CacheVersion struct {
+	N   int64
+	Sum [sha256.Size]byte
 }
 
 // Config configures a Client.
@@ -462,14 +474,14 @@ type storeCache struct {
 	// refreshed the account while this one did, and this one's write
 	// would put back a refresh token older than the stored one. Guarded
 	// by the account's lock, like every call.
-	version int64
+	version CacheVersion
 	pinned  bool
-	// loaded is the version of the cache MSAL holds in memory (0: not
+	// loaded is the version of the cache MSAL holds in memory (zero: not
 	// known). MSAL reads the cache twice for every token (its accounts,
 	// then the token): a read that finds this version still stored
 	// leaves MSAL's memory as it is, instead of opening and parsing the
 	// same blob again.
-	loaded int64
+	loaded CacheVersion
 }
 
 // begin starts a Token call: the next read pins the version.
@@ -487,7 +499,7 @@ var emptyCache = []byte("{}")
 
 func (s *storeCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
 	var blob []byte
-	var v int64
+	var v CacheVersion
 	var err error
 	if vs, ok := s.store.(VersionedCaches); ok {
 		blob, v, err = vs.LoadCacheVersion(context.WithoutCancel(ctx), s.account.id, s.loaded)
@@ -495,7 +507,7 @@ func (s *storeCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.R
 			return errCacheChanged
 		}
 		s.version, s.pinned = v, true
-		if err == nil && v != 0 && v == s.loaded {
+		if err == nil && v != (CacheVersion{}) && v == s.loaded {
 			return nil // MSAL holds this version already
 		}
 	} else {
@@ -508,7 +520,7 @@ func (s *storeCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.R
 		// Deleted: MSAL must drop what it holds in memory too.
 		blob = emptyCache
 	}
-	s.loaded = 0
+	s.loaded = CacheVersion{}
 	if err := u.Unmarshal(blob); err != nil {
 		return err
 	}
@@ -525,8 +537,8 @@ func (s *storeCache) Export(ctx context.Context, m cache.Marshaler, _ cache.Expo
 		return err
 	}
 	if vs, ok := s.store.(VersionedCaches); ok {
-		s.loaded = 0 // MSAL's memory is no longer what is stored, unless saved
-		v, err := vs.SaveCacheIf(context.WithoutCancel(ctx), s.account.id, b, s.version)
+		s.loaded = CacheVersion{} // MSAL's memory is no longer what is stored, unless saved
+		v, err := vs.SaveCacheIf(context.WithoutCancel(ctx), s.account.id, b, s.version.N)
 		if err != nil {
 			return fmt.Errorf("identity: the token cache of %s changed since it was read, and is kept: %w", s.account.id, err)
 		}

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"crypto/sha256"
 
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/secret"
@@ -36,27 +37,34 @@ func (s SealedCaches) SaveCache(ctx context.Context, accountID string, blob []by
 	return s.Store.PutTokenCache(ctx, accountID, sealed)
 }
 
-func (s SealedCaches) LoadCacheVersion(ctx context.Context, accountID string, have int64) ([]byte, int64, error) {
-	sealed, version, err := s.Store.TokenCacheVersion(ctx, accountID)
+func (s SealedCaches) LoadCacheVersion(ctx context.Context, accountID string, have CacheVersion) ([]byte, CacheVersion, error) {
+	sealed, n, err := s.Store.TokenCacheVersion(ctx, accountID)
 	if server.IsNotFound(err) {
-		return nil, 0, nil
+		return nil, CacheVersion{}, nil
 	}
 	if err != nil {
-		return nil, 0, err
+		return nil, CacheVersion{}, err
 	}
-	if have != 0 && version == have {
+	// The digest is of the sealed bytes, which a fresh nonce makes
+	// unique to each write: hashing them is cheaper than opening them.
+	version := CacheVersion{N: n, Sum: sha256.Sum256(sealed)}
+	if have != (CacheVersion{}) && version == have {
 		return nil, version, nil // the caller holds it opened
 	}
 	blob, err := s.Box.Open(sealed, "msal-cache:"+accountID)
 	return blob, version, err
 }
 
-func (s SealedCaches) SaveCacheIf(ctx context.Context, accountID string, blob []byte, version int64) (int64, error) {
+func (s SealedCaches) SaveCacheIf(ctx context.Context, accountID string, blob []byte, version int64) (CacheVersion, error) {
 	sealed, err := s.Box.Seal(blob, "msal-cache:"+accountID)
 	if err != nil {
-		return 0, err
+		return CacheVersion{}, err
 	}
-	return s.Store.PutTokenCacheIf(ctx, accountID, sealed, version)
+	n, err := s.Store.PutTokenCacheIf(ctx, accountID, sealed, version)
+	if err != nil {
+		return CacheVersion{}, err
+	}
+	return CacheVersion{N: n, Sum: sha256.Sum256(sealed)}, nil
 }
 
 func (s SealedCaches) DeleteCache(ctx context.Context, accountID string) error {

@@ -15,33 +15,45 @@ import (
 	"github.com/placard/placard/server/sqlite"
 )
 
-// Two replicas share one store: both read the account's cache, both
-// refresh at once (slowly); the one that writes second wrote over a cache
-// it never read, so its write is refused and the first one's stays.
-func TestReplicasRefreshingAtOnceNeverOverwriteANewerCache(t *testing.T) {
+// newSharedCaches returns a sandbox and the sealed caches of one SQLite
+// store, which the replicas of a test share.
+func newSharedCaches(t *testing.T) (*sandbox.Sandbox, identity.SealedCaches) {
+	t.Helper()
 	_, sb, _ := newClient(t)
 	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "placard.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	t.Cleanup(func() { store.Close() })
 	box, err := secret.NewBox(bytes.Repeat([]byte{3}, secret.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	shared := identity.SealedCaches{Store: store, Box: box}
-	replica := func() *identity.Client {
-		c, err := identity.New(identity.Config{
-			ClientID:   sandbox.ClientID,
-			Authority:  "https://" + sandbox.LoginHost + "/" + sandbox.TenantID,
-			HTTPClient: &http.Client{Transport: sb.Transport()},
-			Caches:     shared,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
+	return sb, identity.SealedCaches{Store: store, Box: box}
+}
+
+// newReplica returns a client of the sandbox that keeps its caches in
+// caches: a replica of the server.
+func newReplica(t *testing.T, sb *sandbox.Sandbox, caches identity.CacheStore) *identity.Client {
+	t.Helper()
+	c, err := identity.New(identity.Config{
+		ClientID:   sandbox.ClientID,
+		Authority:  "https://" + sandbox.LoginHost + "/" + sandbox.TenantID,
+		HTTPClient: &http.Client{Transport: sb.Transport()},
+		Caches:     caches,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return c
+}
+
+// Two replicas share one store: both read the account's cache, both
+// refresh at once (slowly); the one that writes second wrote over a cache
+// it never read, so its write is refused and the first one's stays.
+func TestReplicasRefreshingAtOnceNeverOverwriteANewerCache(t *testing.T) {
+	sb, shared := newSharedCaches(t)
+	replica := func() *identity.Client { return newReplica(t, sb, shared) }
 	a, b := replica(), replica()
 	acct, err := signIn(t, a, func(code string) { sb.Approve(code, "ada@placard.example") })
 	if err != nil {
@@ -96,7 +108,7 @@ type countingCaches struct {
 	opened int
 }
 
-func (c *countingCaches) LoadCacheVersion(ctx context.Context, accountID string, have int64) ([]byte, int64, error) {
+func (c *countingCaches) LoadCacheVersion(ctx context.Context, accountID string, have identity.CacheVersion) ([]byte, identity.CacheVersion, error) {
 	b, v, err := c.SealedCaches.LoadCacheVersion(ctx, accountID, have)
 	if b != nil {
 		c.mu.Lock()
@@ -119,28 +131,10 @@ func (c *countingCaches) count() int {
 // for its first token, never for tokens from a cache that did not change,
 // and again once another replica wrote a newer one.
 func TestATokenFromAnUnchangedCacheOpensNothing(t *testing.T) {
-	_, sb, _ := newClient(t)
-	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "placard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	box, err := secret.NewBox(bytes.Repeat([]byte{3}, secret.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb, shared := newSharedCaches(t)
 	replica := func() (*identity.Client, *countingCaches) {
-		caches := &countingCaches{SealedCaches: identity.SealedCaches{Store: store, Box: box}}
-		c, err := identity.New(identity.Config{
-			ClientID:   sandbox.ClientID,
-			Authority:  "https://" + sandbox.LoginHost + "/" + sandbox.TenantID,
-			HTTPClient: &http.Client{Transport: sb.Transport()},
-			Caches:     caches,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c, caches
+		caches := &countingCaches{SealedCaches: shared}
+		return newReplica(t, sb, caches), caches
 	}
 	a, opened := replica()
 	acct, err := signIn(t, a, func(code string) { sb.Approve(code, "ada@placard.example") })
@@ -191,5 +185,48 @@ func TestATokenFromAnUnchangedCacheOpensNothing(t *testing.T) {
 	}
 	if n := opened.count(); n != 1 {
 		t.Errorf("a token after another replica's write opened the cache %d times, want once", n)
+	}
+}
+
+// Version numbers start again at 1 when an account signs in after a
+// sign-out. A replica holding version 1 of the old session must not take
+// the new session's version 1 for it: it would hand out the old tokens,
+// and refresh with a refresh token the sign-out spent.
+func TestAReplicaReadsASignInAfterASignOutElsewhere(t *testing.T) {
+	sb, shared := newSharedCaches(t)
+	a, b := newReplica(t, sb, shared), newReplica(t, sb, shared)
+	ada := func(code string) { sb.Approve(code, "ada@placard.example") }
+	acct, err := signIn(t, a, ada)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	old, _, err := a.Token(ctx, acct.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if err := b.Forget(ctx, acct.ID); err != nil {
+		t.Fatal(err)
+	}
+	again, err := signIn(t, b, ada)
+	if err != nil || again.ID != acct.ID {
+		t.Fatalf("signing in again: %v (the same account: %v)", err, again.ID == acct.ID)
+	}
+	fresh, _, err := b.Token(ctx, acct.ID, "")
+	if err != nil || fresh == old {
+		t.Fatalf("the new sign-in's token: %v (the old one: %v)", err, fresh == old)
+	}
+
+	tok, src, err := a.Token(ctx, acct.ID, "")
+	if err != nil || src != identity.FromCache || tok != fresh {
+		t.Fatalf("the first replica's token after the sign-in elsewhere: %v, %v (the new one: %v, the old one: %v)", src, err, tok == fresh, tok == old)
+	}
+	// Its refresh starts from the new session, and keeps it.
+	if _, src, err := a.Token(ctx, acct.ID, tok); err != nil || src != identity.FromRefresh {
+		t.Fatalf("the first replica's refresh: %v, %v", src, err)
+	}
+	if _, _, err := b.Token(ctx, acct.ID, ""); err != nil {
+		t.Fatalf("the new sign-in after the first replica's refresh: %v", err)
 	}
 }
