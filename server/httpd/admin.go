@@ -407,7 +407,7 @@ func (a *Admin) endSessionByID(ctx context.Context, id, by string) (*adminSessio
 	}
 	a.mu.Unlock()
 	if ended == nil {
-		return nil, server.Errorf(server.ENOTFOUND, "no session %q: it has ended already", id)
+		return nil, server.Errorf(server.ENOTFOUND, "no session %q on this edge server: it has ended, or it belongs to another replica", id)
 	}
 	account := ""
 	if ended.who.TokenID == "" {
