@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 )
 
@@ -37,13 +38,16 @@ type writer struct {
 	closed  bool
 	wake    chan struct{} // a write was queued, or the writer is closed
 	stopped chan struct{} // the writer's goroutine has returned
+	// queued is closed, and replaced, when a write is queued: tests wait
+	// on it for writes to queue behind one they hold.
+	queued chan struct{}
 
 	// commits counts transactions committed (tests).
 	commits int
 }
 
 func newWriter(db *sql.DB) *writer {
-	w := &writer{db: db, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	w := &writer{db: db, wake: make(chan struct{}, 1), stopped: make(chan struct{}), queued: make(chan struct{})}
 	go w.run()
 	return w
 }
@@ -63,6 +67,8 @@ func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx
 		return errClosed
 	}
 	w.queue = append(w.queue, wr)
+	close(w.queued)
+	w.queued = make(chan struct{})
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -141,10 +147,10 @@ func (w *writer) commit(batch []*write) {
 			continue
 		}
 		if len(run) == 1 {
-			errs[i] = wr.fn(context.WithoutCancel(wr.ctx), tx)
+			errs[i] = wr.run(tx)
 		} else {
 			var broken error
-			errs[i], broken = savepoint(tx, func() error { return wr.fn(context.WithoutCancel(wr.ctx), tx) })
+			errs[i], broken = savepoint(tx, func() error { return wr.run(tx) })
 			if broken != nil {
 				// The transaction is in no known state: nothing of it
 				// is kept.
@@ -179,6 +185,19 @@ func (w *writer) commit(batch []*write) {
 		w.mu.Unlock()
 	}
 	answer()
+}
+
+// run runs the write's statements in tx. A panic in them (a caller's
+// callback, such as UpdateScreen's) is the write's failure, rolled back
+// like any other: it must not end the writer's goroutine, and with it the
+// server and every write queued.
+func (wr *write) run(tx *sql.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sqlite: a write panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return wr.fn(context.WithoutCancel(wr.ctx), tx)
 }
 
 // savepoint runs fn in a savepoint of tx, rolled back when fn fails: the
