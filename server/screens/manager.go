@@ -22,7 +22,6 @@ import (
 	"math/big"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/placard/placard/app/wire"
@@ -160,7 +159,7 @@ type Manager struct {
 	// closing is set when Close begins: no goroutine starts after.
 	closeMu sync.Mutex
 	closing bool
-	running atomic.Int32 // goroutines running, for tests
+	running gauge // goroutines running, for tests
 
 	codes    codeLimits
 	bookings bookLimits
@@ -305,12 +304,42 @@ func (m *Manager) goroutine(f func()) {
 		return
 	}
 	m.wg.Add(1)
-	m.running.Add(1)
+	m.running.add(1)
 	go func() {
 		defer m.wg.Done()
-		defer m.running.Add(-1)
+		defer m.running.add(-1)
 		f()
 	}()
+}
+
+// gauge is a count that can be waited on: a test waits for the manager's
+// goroutines to settle rather than polling their number.
+type gauge struct {
+	mu sync.Mutex
+	n  int
+	// changed is closed at the next change, and made only when someone
+	// waits: counting allocates nothing when nobody does.
+	changed chan struct{}
+}
+
+func (g *gauge) add(d int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.n += d
+	if g.changed != nil {
+		close(g.changed)
+		g.changed = nil
+	}
+}
+
+// value returns the count, and a channel closed when it next changes.
+func (g *gauge) value() (int, <-chan struct{}) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.changed == nil {
+		g.changed = make(chan struct{})
+	}
+	return g.n, g.changed
 }
 
 // Credential is what a screen's browser holds: its id and secret. The

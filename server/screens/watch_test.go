@@ -273,14 +273,10 @@ func TestAWatchOfAServerAloneRunsOnlyItsPoller(t *testing.T) {
 		before := screens.Running(h.m)
 		id := h.screen("Hall")
 		h.signIn(id, "grace@placard.example")
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := screens.Running(h.m) - before
-			if n == 1 || time.Now().After(deadline) {
-				return n
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		n, _ := screens.AwaitRunning(ctx, h.m, func(n int) bool { return n-before == 1 })
+		return n - before
 	}
 	if n := perWatch(); n != 1 {
 		t.Fatalf("%d goroutines run for one watch, want its poller alone", n)
