@@ -295,6 +295,54 @@ func TestTheProfilerAnswersOnlyOnItsOwnLoopbackAddress(t *testing.T) {
 	if code, body := get(m.URL + "/debug/pprof/goroutine?debug=1"); strings.Contains(body, "goroutine profile:") {
 		t.Errorf("the screens' server answered the profiler's path (%d)", code)
 	}
+
+	// A page of another site, its name rebound to 127.0.0.1, names its
+	// own host: refused.
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(m.DebugURL, "http://"))
+	hosts := []struct {
+		host string
+		want int
+	}{
+		{"127.0.0.1:" + port, http.StatusOK},
+		{"localhost:" + port, http.StatusOK},
+		{"LocalHost", http.StatusOK},
+		{"[::1]:" + port, http.StatusOK},
+		{"127.0.0.2", http.StatusOK},
+		{"attacker.example:" + port, http.StatusForbidden},
+		{"attacker.example", http.StatusForbidden},
+		{"localhost.attacker.example:" + port, http.StatusForbidden},
+		{"127.0.0.1.nip.io:" + port, http.StatusForbidden},
+		{"192.168.1.2:" + port, http.StatusForbidden},
+	}
+	for _, h := range hosts {
+		req, err := http.NewRequest(http.MethodGet, m.DebugURL+"/debug/pprof/goroutine?debug=1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = h.host
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != h.want {
+			t.Errorf("the profiler, asked with Host %q, answered %d, want %d", h.host, res.StatusCode, h.want)
+		}
+	}
+}
+
+// TestTheProfilerListensOnlyOnALoopbackAddress: an address that is not
+// loopback once listened on (as a name may resolve) serves nothing.
+func TestTheProfilerListensOnlyOnALoopbackAddress(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0"} {
+		m := &Main{}
+		if err := m.serveDebug(addr); err == nil || !strings.Contains(err.Error(), "not a loopback address") {
+			t.Errorf("serving the profiler on %s: %v, want a refusal", addr, err)
+		}
+		if m.debug != nil {
+			t.Errorf("a profiler server was made for %s", addr)
+		}
+	}
 }
 
 // TestMain lets a test run the binary's main in a child process (see
