@@ -156,9 +156,6 @@ func decodeSettings(b []byte) (server.ScreenSettings, error) {
 
 type signInPoll struct {
 	SignIn string `json:"sign_in"`
-	// NoQuickBook refuses quick booking on the screen; omitted, it is
-	// allowed (as it was before the setting existed).
-	NoQuickBook bool `json:"no_quick_book"`
 }
 
 // decodeSignInStart reads the (empty) body of a sign-in's start.

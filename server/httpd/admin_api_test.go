@@ -36,6 +36,7 @@ func TestAdminBodiesAreDecodedStrictly(t *testing.T) {
 		{"settings unknown field", dSettings, `{"theme":"dark"}`, "unknown field"},
 		{"poll", dPoll, `{"sign_in":"abc"}`, ""},
 		{"poll without the secret", dPoll, `{}`, `"sign_in" must be`},
+		{"poll unknown field", dPoll, `{"sign_in":"abc","no_quick_book":true}`, "unknown field"},
 		{"oversized", dRename, `{"name":"` + strings.Repeat("x", maxBody) + `"}`, "over 16384 bytes"},
 	}
 	for _, tt := range tests {
