@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +37,11 @@ type Metrics struct {
 
 	families []family
 	started  time.Time
+
+	// scrape holds a scrape's reading of the runtime's memory statistics,
+	// read once per scrape: runtime.ReadMemStats stops the world.
+	scrape sync.Mutex
+	ms     runtime.MemStats
 }
 
 // A family is one metric's name, help and type, and how to write its
@@ -71,7 +77,7 @@ func New() *Metrics {
 		{"placard_accounts_owned", "Accounts this replica owns now: it alone reads Graph and refreshes tokens for them.", "gauge", m.owned.write},
 		{"placard_lease_changes_total", "Accounts' leases this replica gained or lost.", "counter", m.leases.write},
 	}
-	m.families = append(m.families, runtimeFamilies(m.started)...)
+	m.families = append(m.families, runtimeFamilies(m.started, &m.ms)...)
 	slices.SortFunc(m.families, func(a, b family) int { return strings.Compare(a.name, b.name) })
 	return m
 }
@@ -87,11 +93,14 @@ func (m *Metrics) Handler() http.Handler {
 // write writes every metric in Prometheus's text format.
 func (m *Metrics) write(w io.Writer) {
 	var b strings.Builder
+	m.scrape.Lock()
+	runtime.ReadMemStats(&m.ms)
 	for _, f := range m.families {
 		b.WriteString("# HELP " + f.name + " " + escapeHelp(f.help) + "\n")
 		b.WriteString("# TYPE " + f.name + " " + f.kind + "\n")
 		f.write(&b, f.name)
 	}
+	m.scrape.Unlock()
 	io.WriteString(w, b.String())
 }
 
@@ -236,21 +245,23 @@ func (h *histogram) write(w io.Writer, name string) {
 }
 
 // runtimeFamilies are the Go runtime's and the process's metrics, under
-// the names Prometheus's own Go client gives them.
-func runtimeFamilies(started time.Time) []family {
+// the names, help and types Prometheus's own Go client (client_golang's Go
+// and process collectors) gives them. ms is the scrape's reading of the
+// memory statistics.
+func runtimeFamilies(started time.Time, ms *runtime.MemStats) []family {
 	value := func(v func() float64) func(io.Writer, string) {
 		return func(w io.Writer, name string) { io.WriteString(w, name+" "+formatFloat(v())+"\n") }
 	}
 	memStat := func(v func(*runtime.MemStats) uint64) func(io.Writer, string) {
 		return func(w io.Writer, name string) {
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			io.WriteString(w, name+" "+strconv.FormatUint(v(&ms), 10)+"\n")
+			io.WriteString(w, name+" "+strconv.FormatUint(v(ms), 10)+"\n")
 		}
 	}
 	fs := []family{
 		{"go_goroutines", "Number of goroutines that currently exist.", "gauge",
 			value(func() float64 { return float64(runtime.NumGoroutine()) })},
+		{"go_threads", "Number of OS threads created.", "gauge",
+			value(func() float64 { n, _ := runtime.ThreadCreateProfile(nil); return float64(n) })},
 		{"go_info", "Information about the Go environment.", "gauge", func(w io.Writer, name string) {
 			io.WriteString(w, name+labelSet([]string{"version"}, []string{runtime.Version()})+" 1\n")
 		}},
@@ -262,8 +273,9 @@ func runtimeFamilies(started time.Time) []family {
 			memStat(func(ms *runtime.MemStats) uint64 { return ms.StackInuse })},
 		{"go_memstats_sys_bytes", "Number of bytes obtained from system.", "gauge",
 			memStat(func(ms *runtime.MemStats) uint64 { return ms.Sys })},
-		{"go_gc_cycles_total", "Number of completed GC cycles.", "counter",
-			memStat(func(ms *runtime.MemStats) uint64 { return uint64(ms.NumGC) })},
+		// Its _count is the number of completed GC cycles.
+		{"go_gc_duration_seconds", "A summary of the wall-time pause (stop-the-world) duration in garbage collection cycles.", "summary",
+			writeGCPauses},
 		{"process_start_time_seconds", "Start time of the process since unix epoch in seconds.", "gauge",
 			value(func() float64 { return float64(started.UnixNano()) / 1e9 })},
 		{"process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter",
@@ -274,11 +286,22 @@ func runtimeFamilies(started time.Time) []family {
 				}
 				return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 			})},
+		// The soft limit, which open(2) enforces: what an alert on
+		// process_open_fds / process_max_fds needs.
+		{"process_max_fds", "Maximum number of open file descriptors.", "gauge",
+			value(func() float64 {
+				var l syscall.Rlimit
+				if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) != nil {
+					return 0
+				}
+				return float64(l.Cur)
+			})},
 	}
 	// Linux tells the rest in /proc.
 	if _, err := os.Stat("/proc/self/statm"); err == nil {
 		fs = append(fs,
-			family{"process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", value(residentBytes)},
+			family{"process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", value(func() float64 { return statm(1) })},
+			family{"process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge", value(func() float64 { return statm(0) })},
 			family{"process_open_fds", "Number of open file descriptors.", "gauge", value(func() float64 {
 				fds, err := os.ReadDir("/proc/self/fd")
 				if err != nil {
@@ -291,18 +314,31 @@ func runtimeFamilies(started time.Time) []family {
 	return fs
 }
 
-// residentBytes reads the process's resident set from /proc/self/statm
-// (its second field, in pages).
-func residentBytes() float64 {
+// writeGCPauses writes the GC pauses as client_golang does: the minimum,
+// quartiles and maximum of the recent pauses, their total and their count.
+func writeGCPauses(w io.Writer, name string) {
+	var st debug.GCStats
+	st.PauseQuantiles = make([]time.Duration, 5)
+	debug.ReadGCStats(&st)
+	for i, q := range []string{"0", "0.25", "0.5", "0.75", "1"} {
+		io.WriteString(w, name+labelSet([]string{"quantile"}, []string{q})+" "+formatFloat(st.PauseQuantiles[i].Seconds())+"\n")
+	}
+	io.WriteString(w, name+"_sum "+formatFloat(st.PauseTotal.Seconds())+"\n")
+	io.WriteString(w, name+"_count "+strconv.FormatInt(st.NumGC, 10)+"\n")
+}
+
+// statm reads a field of /proc/self/statm, in pages, as bytes: 0 is the
+// virtual memory size, 1 the resident set.
+func statm(field int) float64 {
 	b, err := os.ReadFile("/proc/self/statm")
 	if err != nil {
 		return 0
 	}
 	fields := strings.Fields(string(b))
-	if len(fields) < 2 {
+	if len(fields) <= field {
 		return 0
 	}
-	pages, err := strconv.ParseFloat(fields[1], 64)
+	pages, err := strconv.ParseFloat(fields[field], 64)
 	if err != nil {
 		return 0
 	}

@@ -3,6 +3,8 @@ package metrics_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -134,10 +136,39 @@ func TestTheRuntimesAndTheProcesssOwnAreThere(t *testing.T) {
 	if n := sample(t, fams, "go_goroutines", nil); n < 1 {
 		t.Errorf("go_goroutines %v", n)
 	}
-	for _, name := range []string{"go_memstats_heap_alloc_bytes", "go_memstats_sys_bytes", "process_cpu_seconds_total",
-		"process_resident_memory_bytes", "process_open_fds", "process_start_time_seconds"} {
+	for _, name := range []string{"go_memstats_heap_alloc_bytes", "go_memstats_sys_bytes", "go_threads", "process_cpu_seconds_total",
+		"process_resident_memory_bytes", "process_virtual_memory_bytes", "process_open_fds", "process_max_fds", "process_start_time_seconds"} {
 		if v := sample(t, fams, name, nil); v <= 0 {
 			t.Errorf("%s = %v", name, v)
 		}
+	}
+	// What a file-descriptor alert and a memory alert compare.
+	if open, max := sample(t, fams, "process_open_fds", nil), sample(t, fams, "process_max_fds", nil); open > max {
+		t.Errorf("%v file descriptors open, over the most the process may open (%v)", open, max)
+	}
+	if rss, vsz := sample(t, fams, "process_resident_memory_bytes", nil), sample(t, fams, "process_virtual_memory_bytes", nil); rss > vsz {
+		t.Errorf("resident memory %v over the virtual memory %v", rss, vsz)
+	}
+}
+
+// The GC's pauses are a summary, as client_golang writes them: its count
+// is the GC cycles completed.
+func TestGCPausesAreASummaryCountingCycles(t *testing.T) {
+	runtime.GC()
+	f := scrape(t, metrics.New())["go_gc_duration_seconds"]
+	if f == nil || f.GetType() != dto.MetricType_SUMMARY || len(f.Metric) != 1 {
+		t.Fatalf("go_gc_duration_seconds is %v, want one summary", f)
+	}
+	s := f.Metric[0].GetSummary()
+	var st debug.GCStats
+	debug.ReadGCStats(&st)
+	if s.GetSampleCount() < 1 || s.GetSampleCount() > uint64(st.NumGC) {
+		t.Errorf("%d GC cycles counted, want from 1 to %d", s.GetSampleCount(), st.NumGC)
+	}
+	if len(s.Quantile) != 5 || s.Quantile[0].GetQuantile() != 0 || s.Quantile[4].GetQuantile() != 1 {
+		t.Errorf("quantiles %v, want the minimum, the quartiles and the maximum", s.Quantile)
+	}
+	if s.Quantile[4].GetValue() < s.Quantile[0].GetValue() || s.GetSampleSum() < s.Quantile[4].GetValue() {
+		t.Errorf("pauses: %v, total %v", s.Quantile, s.GetSampleSum())
 	}
 }
