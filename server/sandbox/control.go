@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -271,16 +273,55 @@ func (s *Sandbox) getRequests(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.RequestCounts())
 }
 
+// getUserRequests lists a user's last Graph requests. With ?after=n it is
+// a long poll: it lists those numbered above n, at once when there are
+// some, else as soon as one arrives; after Options.LongPoll with none it
+// answers an empty list, and the client asks again. Its status and headers
+// are sent when the wait begins, so that a client knows any request made
+// after them ends the wait; the body follows when it ends.
 func (s *Sandbox) getUserRequests(w http.ResponseWriter, r *http.Request) {
-	reqs, err := s.UserRequests(r.PathValue("upn"))
-	if err != nil {
-		apiError(w, http.StatusNotFound, err.Error())
+	upn := r.PathValue("upn")
+	if !r.URL.Query().Has("after") {
+		reqs, err := s.UserRequests(upn)
+		if err != nil {
+			apiError(w, http.StatusNotFound, err.Error())
+			return
+		}
+		if reqs == nil {
+			reqs = []GraphRequest{}
+		}
+		writeJSON(w, http.StatusOK, reqs)
 		return
 	}
-	if reqs == nil {
-		reqs = []GraphRequest{}
+	after, err := strconv.Atoi(r.URL.Query().Get("after"))
+	if err != nil || after < 0 {
+		apiError(w, http.StatusBadRequest, fmt.Sprintf("after=%q: give the number (seq) of the last request seen, 0 for none", r.URL.Query().Get("after")))
+		return
 	}
-	writeJSON(w, http.StatusOK, reqs)
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.LongPoll)
+	defer cancel()
+	began := false
+	reqs, err := s.AwaitUserRequests(ctx, upn, after, func() {
+		began = true
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		http.NewResponseController(w).Flush()
+	})
+	switch {
+	case errors.Is(err, errNoUser):
+		apiError(w, http.StatusNotFound, err.Error())
+	case r.Context().Err() != nil:
+		// The client went away: nobody reads an answer.
+	case reqs == nil:
+		// Nothing arrived in time; the status was sent when the wait
+		// began.
+		json.NewEncoder(w).Encode([]GraphRequest{})
+	case began:
+		json.NewEncoder(w).Encode(reqs)
+	default:
+		writeJSON(w, http.StatusOK, reqs)
+	}
 }
 
 // CodeInfo is a device code as the control API lists it: what a person

@@ -81,7 +81,15 @@ type Options struct {
 	// always present (user0001@placard.example, ...), so that a load test
 	// can sign screens in to many accounts: MaxNumberedUsers at most.
 	NumberedUsers int
+	// LongPoll is how long GET /sandbox/api/users/{upn}/requests?after=n
+	// waits at most for a request numbered above n: 25 s by default,
+	// under the minute after which proxies and clients commonly give up
+	// on an idle answer.
+	LongPoll time.Duration
 }
+
+// defaultLongPoll is Options.LongPoll's default.
+const defaultLongPoll = 25 * time.Second
 
 // Faults are the failure switches. PUT /sandbox/api/faults replaces them
 // whole; omitted fields are off.
@@ -138,7 +146,7 @@ type Sandbox struct {
 	codes    map[string]*authCode // authorization codes
 	guesses  *limit.Limiter       // wrong codes per client address
 	requests map[string]int       // per endpoint, for tests
-	counted  chan struct{}        // closed and replaced on every request
+	counted  chan struct{}        // closed and replaced on every request counted or logged
 	listener *Listener
 
 	// anchor is when the sandbox started: the demo calendars lay today's
@@ -165,6 +173,9 @@ func New(opts Options) (*Sandbox, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.LongPoll == 0 {
+		opts.LongPoll = defaultLongPoll
 	}
 	key, err := loadKey(opts.KeyFile)
 	if err != nil {
@@ -279,7 +290,8 @@ const requestLogSize = 32
 // GraphRequest is one Graph request made with a user's access token.
 type GraphRequest struct {
 	// Seq numbers the user's Graph requests since the sandbox started,
-	// from 1: a client that saw Seq n waits for n+1.
+	// from 1: a client that saw Seq n waits for n+1 with
+	// AwaitUserRequests, or GET /sandbox/api/users/{upn}/requests?after=n.
 	Seq int `json:"seq"`
 	// Endpoint is named as RequestCounts names it ("graph /$batch",
 	// "graph /me/presence"): a batch comes first, then each request in
@@ -298,6 +310,10 @@ func (s *Sandbox) logRequest(u *user, endpoint string) {
 		u.requests = append(u.requests[:0], u.requests[1:]...)
 	}
 	u.requests = append(u.requests, GraphRequest{Seq: u.made, Endpoint: endpoint, At: s.now()})
+	// The request was counted before its token was read: a client that
+	// waits for the user's next request wakes now that it is logged.
+	close(s.counted)
+	s.counted = make(chan struct{})
 }
 
 // UserRequests returns the last Graph requests made with a user's tokens,
@@ -311,6 +327,39 @@ func (s *Sandbox) UserRequests(upn string) ([]GraphRequest, error) {
 		return nil, err
 	}
 	return slices.Clone(u.requests), nil
+}
+
+// AwaitUserRequests returns the Graph requests made with a user's tokens
+// that are numbered above after, oldest first, once there is one: at once,
+// or when the next one arrives. When ctx ends first it returns none and
+// ctx's error. waiting, when not nil, is called once before it begins to
+// wait: from then on, any request of the user ends the wait. The log keeps
+// the last requestLogSize: a first request numbered above after+1 says
+// that some were dropped.
+func (s *Sandbox) AwaitUserRequests(ctx context.Context, upn string, after int, waiting func()) ([]GraphRequest, error) {
+	for {
+		s.mu.Lock()
+		u, err := s.userLocked(upn)
+		if err != nil {
+			s.mu.Unlock()
+			return nil, err
+		}
+		i, _ := slices.BinarySearchFunc(u.requests, after+1, func(r GraphRequest, seq int) int { return r.Seq - seq })
+		reqs, changed := slices.Clone(u.requests[i:]), s.counted
+		s.mu.Unlock()
+		if len(reqs) > 0 {
+			return reqs, nil
+		}
+		if waiting != nil {
+			waiting()
+			waiting = nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // AwaitRequests waits until an endpoint has received n requests in all, or
