@@ -27,3 +27,6 @@ func AwaitRunning(ctx context.Context, m *Manager, ok func(int) bool) (int, erro
 		}
 	}
 }
+
+// Forever is the lease of an edge server alone, which never lapses.
+var Forever = forever

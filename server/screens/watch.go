@@ -506,8 +506,14 @@ func (m *Manager) keepLease(ctx context.Context, w *watch) {
 			// A lease that never lapses (an edge server alone) needs no
 			// renewing: it is given up when the watch stops, and no
 			// goroutine waits for that meanwhile, nor wakes every
-			// LeaseRenew.
-			context.AfterFunc(ctx, release)
+			// LeaseRenew. The release still counts as one of the
+			// manager's goroutines, so that Close waits for it: this
+			// goroutine is one, so the count is not zero when it grows.
+			m.wg.Add(1)
+			context.AfterFunc(ctx, func() {
+				defer m.wg.Done()
+				release()
+			})
 			return
 		}
 		if !sleep(ctx, m.cfg.LeaseRenew) {

@@ -289,3 +289,54 @@ func TestAWatchOfAServerAloneRunsOnlyItsPoller(t *testing.T) {
 		return st.Dashboard != nil && st.Dashboard.Presence != nil && st.Dashboard.Presence.Activity == "Presenting"
 	})
 }
+
+// foreverCluster is an edge server alone whose lease releases wait for
+// the test.
+type foreverCluster struct {
+	entered chan string   // an account whose lease is being given up
+	unblock chan struct{} // closed to let the releases end
+}
+
+func (c *foreverCluster) Own(context.Context, string) (time.Time, error) { return screens.Forever, nil }
+func (c *foreverCluster) Release(_ context.Context, id string) error {
+	c.entered <- id
+	<-c.unblock
+	return nil
+}
+func (c *foreverCluster) PublishAccount(context.Context, string, []byte) error { return nil }
+func (c *foreverCluster) AccountData(context.Context, string) ([]byte, error) {
+	return nil, server.ErrNotFound
+}
+func (c *foreverCluster) PublishScreen(context.Context, string) error  { return nil }
+func (c *foreverCluster) Changes(context.Context) <-chan server.Change { return nil }
+func (c *foreverCluster) AllowCode(context.Context, int, time.Duration) (bool, time.Time, error) {
+	return true, time.Time{}, nil
+}
+
+// A lease that never lapses is given up when the watch stops, and Close
+// waits for that, as for the manager's goroutines: the store and cluster
+// are closed after it.
+func TestCloseWaitsForTheReleaseOfALeaseThatNeverLapses(t *testing.T) {
+	cl := &foreverCluster{entered: make(chan string, 1), unblock: make(chan struct{})}
+	h := newHarness(t, func(c *screens.Config) { c.Cluster = cl })
+	h.signIn(h.screen("Lobby TV"), "ada@placard.example")
+	closed := make(chan struct{})
+	go func() {
+		h.m.Close()
+		close(closed)
+	}()
+	select {
+	case <-cl.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close gave no lease up")
+	}
+	// Close may not end before the release does, however long we wait:
+	// the check gives it a second to do so wrongly.
+	select {
+	case <-closed:
+		t.Fatal("Close returned while the lease was being given up")
+	case <-time.After(time.Second):
+	}
+	close(cl.unblock)
+	<-closed
+}
