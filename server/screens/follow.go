@@ -172,7 +172,7 @@ func (m *Manager) tellLocked(w *watch) {
 
 // pace spreads the presence requests of every watch over the tenant's
 // budget: followed accounts are read every FollowEvery and shown ones
-// every PresenceEvery while the budget allows; beyond it their periods
+// every PollEvery while the budget allows; beyond it their periods
 // stretch evenly, and a 429 from Graph stretches them further for a while.
 // A gate holds every poll to the budget whatever the periods say.
 type pace struct {
@@ -189,7 +189,7 @@ const maxSlowdown = 8
 
 func newPace(cfg Config) *pace {
 	b := limit.Rate{Max: max(cfg.PresenceBudget.Max/2, 1), Per: cfg.PresenceBudget.Per}
-	return &pace{follow: cfg.FollowEvery, show: cfg.PresenceEvery, budget: b, gate: limit.New(b, nil), slowdown: 1}
+	return &pace{follow: cfg.FollowEvery, show: cfg.PollEvery, budget: b, gate: limit.New(b, nil), slowdown: 1}
 }
 
 // period is how long a watch waits between polls, given how many watches

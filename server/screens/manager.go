@@ -90,8 +90,9 @@ type Config struct {
 	// hours: a screen wakes (or dims) within this time of the hour it was
 	// given. 20 s by default.
 	HoursEvery time.Duration
-	// PresenceEvery and CalendarEvery are the Graph polling periods.
-	PresenceEvery time.Duration
+	// PollEvery is the presence period of an account shown on screens
+	// (-poll-every), CalendarEvery its calendar's.
+	PollEvery     time.Duration
 	CalendarEvery time.Duration
 	// FollowEvery is the presence period of a followed account
 	// (DefaultFollowEvery when zero). PresenceBudget is Graph's presence
@@ -230,8 +231,8 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.HoursEvery == 0 {
 		cfg.HoursEvery = 20 * time.Second
 	}
-	if cfg.PresenceEvery == 0 {
-		cfg.PresenceEvery = 30 * time.Second
+	if cfg.PollEvery == 0 {
+		cfg.PollEvery = 30 * time.Second
 	}
 	if cfg.CalendarEvery == 0 {
 		cfg.CalendarEvery = 2 * time.Minute

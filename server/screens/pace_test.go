@@ -8,7 +8,7 @@ import (
 )
 
 func TestPresencePeriodsStretchEvenlyToStayWithinTheBudget(t *testing.T) {
-	cfg := Config{FollowEvery: 5 * time.Second, PresenceEvery: 30 * time.Second, PresenceBudget: limit.Rate{Max: 1500, Per: 30 * time.Second}}
+	cfg := Config{FollowEvery: 5 * time.Second, PollEvery: 30 * time.Second, PresenceBudget: limit.Rate{Max: 1500, Per: 30 * time.Second}}
 	// Placard uses 750 per 30 s: 25 presence requests a second.
 	tests := []struct {
 		name              string
@@ -37,7 +37,7 @@ func TestPresencePeriodsStretchEvenlyToStayWithinTheBudget(t *testing.T) {
 }
 
 func TestA429StretchesPresencePeriodsForAWhile(t *testing.T) {
-	p := newPace(Config{FollowEvery: 5 * time.Second, PresenceEvery: 30 * time.Second, PresenceBudget: limit.Rate{Max: 1500, Per: 30 * time.Second}})
+	p := newPace(Config{FollowEvery: 5 * time.Second, PollEvery: 30 * time.Second, PresenceBudget: limit.Rate{Max: 1500, Per: 30 * time.Second}})
 	now := time.Now()
 	p.throttled(now)
 	p.throttled(now)

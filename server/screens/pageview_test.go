@@ -85,7 +85,7 @@ func TestPageLoadsKeepTheAccountWatchedAndShowItsChanges(t *testing.T) {
 	const hold = 2 * time.Second
 	h := newHarness(t, func(c *screens.Config) {
 		c.ViewHold = hold
-		c.PresenceEvery = 100 * time.Millisecond
+		c.PollEvery = 100 * time.Millisecond
 	})
 	id := h.viewOnly("Old TV")
 	code := h.viewUntil(id, 100*time.Millisecond, 10*time.Second, "code", func(st wire.State) bool { return st.Phase == wire.PhaseCode }).Code.UserCode

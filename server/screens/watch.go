@@ -158,7 +158,7 @@ type poller struct {
 }
 
 // poll reads Graph for the account while a screen shows it or something
-// follows it: presence every PresenceEvery (FollowEvery when followed,
+// follows it: presence every PollEvery (FollowEvery when followed,
 // within the tenant's budget: pace), and for screens the calendar every
 // CalendarEvery and the profile and photo once, all in one JSON batch per
 // tick. It honours Retry-After and backs off with jitter on failures,
@@ -183,7 +183,7 @@ func (m *Manager) poll(ctx context.Context, w *watch) {
 			// Woken by its owner's word of new data or by a change of
 			// lease; now and then by itself, for word that was lost.
 			m.follow(ctx, w)
-			t := time.NewTimer(m.cfg.PresenceEvery)
+			t := time.NewTimer(m.cfg.PollEvery)
 			select {
 			case <-t.C:
 			case <-w.wake:
@@ -217,7 +217,7 @@ func (m *Manager) poll(ctx context.Context, w *watch) {
 			return
 		default:
 			failures++
-			wait = max(backoff(err, failures, m.cfg.PresenceEvery), wait)
+			wait = max(backoff(err, failures, m.cfg.PollEvery), wait)
 			m.log.Warn("reading Microsoft Graph", "account", w.account.Username, "err", err, "retry_in", wait.String())
 			m.updateWatch(w, func(d *accountData) { d.stale = true })
 		}

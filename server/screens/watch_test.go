@@ -27,7 +27,7 @@ func (h *harness) signIn(id, upn string) wire.State {
 }
 
 func fastPolls(c *screens.Config) {
-	c.PresenceEvery = 200 * time.Millisecond
+	c.PollEvery = 200 * time.Millisecond
 	c.CalendarEvery = 200 * time.Millisecond
 }
 
@@ -140,7 +140,7 @@ func TestThrottledPollWaitsRetryAfterThenRetriesOnce(t *testing.T) {
 		status int
 	}
 	h := newHarness(t, func(c *screens.Config) {
-		c.PresenceEvery = 300 * time.Millisecond
+		c.PollEvery = 300 * time.Millisecond
 		c.CalendarEvery = time.Hour
 		c.Graph.Observe = func(_ string, status int) {
 			mu.Lock()
@@ -194,7 +194,7 @@ func TestThrottledPollWaitsRetryAfterThenRetriesOnce(t *testing.T) {
 func TestScreensOfOneAccountShareOnePollAndOneRefresh(t *testing.T) {
 	const every = 200 * time.Millisecond
 	h := newHarness(t, func(c *screens.Config) {
-		c.PresenceEvery = every
+		c.PollEvery = every
 		c.CalendarEvery = time.Hour
 	})
 	var ids []string

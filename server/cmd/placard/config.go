@@ -68,10 +68,10 @@ type Config struct {
 	// PollEvery is the polling period of an account shown on screens
 	// (its presence; its calendar is read every 2 minutes).
 	PollEvery time.Duration
-	// PresenceEvery is the presence period of an account a light follows;
-	// PresenceBudget is Graph's presence limit per 30 s for the tenant,
-	// half of which placard uses.
-	PresenceEvery  time.Duration
+	// FollowEvery is the presence period of an account a light follows
+	// (-presence-every); PresenceBudget is Graph's presence limit per 30 s
+	// for the tenant, half of which placard uses.
+	FollowEvery    time.Duration
 	PresenceBudget int
 	// MQTTURL is the broker that light keys made with MQTT publish to;
 	// MQTTCA the certificate authorities of an mqtts:// one.
@@ -128,7 +128,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	pollEvery, pollEveryErr := time.ParseDuration(env("PLACARD_POLL_EVERY", "30s"))
 	fs.DurationVar(&c.PollEvery, "poll-every", pollEvery, "how often Graph is read for an account shown on screens (its presence; its calendar every 2m), budget allowing (PLACARD_POLL_EVERY)")
 	presenceEvery, presenceEveryErr := time.ParseDuration(env("PLACARD_PRESENCE_EVERY", "5s"))
-	fs.DurationVar(&c.PresenceEvery, "presence-every", presenceEvery, "how often the presence of an account that a light follows is read, budget allowing (PLACARD_PRESENCE_EVERY)")
+	fs.DurationVar(&c.FollowEvery, "presence-every", presenceEvery, "how often the presence of an account that a light follows is read, budget allowing (PLACARD_PRESENCE_EVERY)")
 	presenceBudget, presenceBudgetErr := strconv.Atoi(env("PLACARD_PRESENCE_BUDGET", strconv.Itoa(screens.DefaultPresenceBudget)))
 	fs.IntVar(&c.PresenceBudget, "presence-budget", presenceBudget, "Graph's presence requests allowed per 30 s for the tenant; placard uses half, and stretches its polls to stay there (PLACARD_PRESENCE_BUDGET)")
 	fs.StringVar(&c.MQTTURL, "mqtt-url", env("PLACARD_MQTT_URL", ""), "MQTT broker for light keys made with MQTT, with Home Assistant discovery: mqtt://[user:password@]host:1883 or mqtts://...:8883 (PLACARD_MQTT_URL)")
@@ -155,10 +155,10 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if c.PollEvery < time.Second || c.PollEvery > 10*time.Minute {
 		bad("-poll-every %v must be between 1s and 10m", c.PollEvery)
-	} else if c.PresenceEvery > c.PollEvery && c.PresenceEvery <= 10*time.Minute {
+	} else if c.FollowEvery > c.PollEvery && c.FollowEvery <= 10*time.Minute {
 		// A light follows an account at least as closely as a screen
 		// shows it: the presence budget gives way in that order.
-		bad("-presence-every %v is longer than -poll-every %v: an account a light follows is read at least as often as one shown on screens; set -presence-every to %v or less", c.PresenceEvery, c.PollEvery, c.PollEvery)
+		bad("-presence-every %v is longer than -poll-every %v: an account a light follows is read at least as often as one shown on screens; set -presence-every to %v or less", c.FollowEvery, c.PollEvery, c.PollEvery)
 	}
 	if presenceEveryErr != nil {
 		bad("PLACARD_PRESENCE_EVERY %q must be a duration, e.g. 5s", getenv("PLACARD_PRESENCE_EVERY"))
@@ -166,8 +166,8 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if presenceBudgetErr != nil {
 		bad("PLACARD_PRESENCE_BUDGET %q must be a number, e.g. 1500", getenv("PLACARD_PRESENCE_BUDGET"))
 	}
-	if c.PresenceEvery < time.Second || c.PresenceEvery > 10*time.Minute {
-		bad("-presence-every %v must be between 1s and 10m", c.PresenceEvery)
+	if c.FollowEvery < time.Second || c.FollowEvery > 10*time.Minute {
+		bad("-presence-every %v must be between 1s and 10m", c.FollowEvery)
 	}
 	if c.PresenceBudget < 2 {
 		bad("-presence-budget %d must be 2 or more (Graph's limit per 30 s: 1500 on its older pages, 10000 on its current one)", c.PresenceBudget)

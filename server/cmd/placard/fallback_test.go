@@ -48,7 +48,7 @@ func TestPageGoesOnWithoutWebAssembly(t *testing.T) {
 		grace := m.Tune
 		m.Tune = func(c *screens.Config) {
 			grace(c)
-			c.PresenceEvery = presenceEvery
+			c.PollEvery = presenceEvery
 		}
 		m.TuneHTTP = func(h *httpd.Server) {
 			h.Refresh = httpd.Refresh{Waiting: httpd.DefaultRefreshWaiting, Dashboard: dashboardEvery}

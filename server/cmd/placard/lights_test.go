@@ -174,7 +174,7 @@ func TestLightFlagsAreCheckedWithAReason(t *testing.T) {
 		}
 	}
 	c, err := ParseConfig([]string{"-mqtt-url", "mqtts://u:p@broker:8883", "-presence-every", "2s", "-presence-budget", "10000"}, func(string) string { return "" }, io.Discard)
-	if err != nil || c.MQTTURL != "mqtts://u:p@broker:8883" || c.PresenceEvery != 2*time.Second || c.PresenceBudget != 10000 {
+	if err != nil || c.MQTTURL != "mqtts://u:p@broker:8883" || c.FollowEvery != 2*time.Second || c.PresenceBudget != 10000 {
 		t.Errorf("ParseConfig = %+v, %v", c, err)
 	}
 }

@@ -22,7 +22,7 @@ func TestLoadGeneratorBringsScreensToTheirDashboards(t *testing.T) {
 		tune := m.Tune
 		m.Tune = func(c *screens.Config) {
 			tune(c)
-			c.PresenceEvery = time.Second // the change is seen within a second
+			c.PollEvery = time.Second // the change is seen within a second
 		}
 	})
 	upns := make([]string, accounts)

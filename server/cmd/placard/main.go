@@ -321,8 +321,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		CodesPerScreen: cfg.CodesPerScreen,
 		CodesTotal:     cfg.codesTotal(),
 
-		PresenceEvery:  cfg.PollEvery,
-		FollowEvery:    cfg.PresenceEvery,
+		PollEvery:      cfg.PollEvery,
+		FollowEvery:    cfg.FollowEvery,
 		PresenceBudget: limit.Rate{Max: cfg.PresenceBudget, Per: 30 * time.Second},
 	}
 	if m.Tune != nil {

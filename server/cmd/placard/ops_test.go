@@ -113,7 +113,7 @@ func fastPolls(m *Main) {
 	tune := m.Tune
 	m.Tune = func(c *screens.Config) {
 		tune(c)
-		c.PresenceEvery = 200 * time.Millisecond
+		c.PollEvery = 200 * time.Millisecond
 		c.CalendarEvery = 200 * time.Millisecond
 	}
 }
@@ -265,8 +265,8 @@ func TestConfigRejectsBadValuesWithAReason(t *testing.T) {
 		t.Errorf("a real-tenant configuration: %+v, %v", c, err)
 	}
 	c, err = ParseConfig([]string{"-poll-every", "1s", "-presence-every", "1s"}, func(string) string { return "" }, io.Discard)
-	if err != nil || c.PollEvery != time.Second || c.PresenceEvery != time.Second {
-		t.Errorf("-poll-every 1s -presence-every 1s: %v, %v, %v", c.PollEvery, c.PresenceEvery, err)
+	if err != nil || c.PollEvery != time.Second || c.FollowEvery != time.Second {
+		t.Errorf("-poll-every 1s -presence-every 1s: %v, %v, %v", c.PollEvery, c.FollowEvery, err)
 	}
 }
 

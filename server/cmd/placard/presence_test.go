@@ -164,7 +164,7 @@ func nextEvent(t *testing.T, ch <-chan sseEvent, within time.Duration, what stri
 }
 
 func fastPresence(m *Main) {
-	m.Config.PresenceEvery = time.Second
+	m.Config.FollowEvery = time.Second
 	m.Heartbeat = 200 * time.Millisecond
 }
 
@@ -274,8 +274,8 @@ func TestPresenceStreamsEachChangeWithinOnePeriod(t *testing.T) {
 		t.Fatalf("after a change: %+v %+v", e, p)
 	}
 	// One period (1 s here) and some room for a loaded machine.
-	if lag := e.at.Sub(changed); lag > m.Config.PresenceEvery+2*time.Second {
-		t.Errorf("the change took %v to reach the stream, with a presence period of %v", lag, m.Config.PresenceEvery)
+	if lag := e.at.Sub(changed); lag > m.Config.FollowEvery+2*time.Second {
+		t.Errorf("the change took %v to reach the stream, with a presence period of %v", lag, m.Config.FollowEvery)
 	}
 
 	// Coming back with the last id: no event until something changes,

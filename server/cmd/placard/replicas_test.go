@@ -22,7 +22,7 @@ func replicaOf(t *testing.T, sb *standalone, dbURL string, tune ...func(*Main)) 
 		m.Tune = func(c *screens.Config) {
 			inner(c)
 			c.LeaseRenew = 300 * time.Millisecond
-			c.PresenceEvery = 500 * time.Millisecond
+			c.PollEvery = 500 * time.Millisecond
 		}
 	}
 	all := append([]func(*Main){pointedAt(sb), onPostgres(dbURL), quick}, tune...)
