@@ -2,16 +2,20 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,20 +30,22 @@ import (
 // proc is placard in a process of its own (the test binary running main,
 // see TestMain), which a test can kill as a power cut would.
 type proc struct {
-	cmd *exec.Cmd
-	url string
+	cmd    *exec.Cmd
+	url    string
+	leases *leaseLog
 }
 
 // startProc runs placard with args and env and returns once a line of its
 // output matches banner, with the banner's first group.
 func startProc(t *testing.T, args []string, env []string, banner *regexp.Regexp) (*exec.Cmd, string) {
 	t.Helper()
-	cmd, found := launch(t, args, env, banner)
+	cmd, found := launch(t, args, env, banner, testLog{t})
 	return cmd, awaitBanner(t, args, found)
 }
 
-// launch starts placard; the banner's first group arrives on the channel.
-func launch(t *testing.T, args []string, env []string, banner *regexp.Regexp) (*exec.Cmd, <-chan string) {
+// launch starts placard, its log written to stderr; the banner's first
+// group arrives on the channel.
+func launch(t *testing.T, args []string, env []string, banner *regexp.Regexp, stderr io.Writer) (*exec.Cmd, <-chan string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(append(os.Environ(), "PLACARD_TEST_CHILD=1"), env...)
@@ -47,7 +53,7 @@ func launch(t *testing.T, args []string, env []string, banner *regexp.Regexp) (*
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = testLog{t}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -101,19 +107,23 @@ func startSandboxProc(t *testing.T) *standalone {
 }
 
 // startReplicaProcs runs n edge server replicas on the database, pointed
-// at the sandbox, all at once, with the extra flags.
+// at the sandbox, all at once, with the extra flags. They log in JSON, at
+// info: the lines of their leases say which owns an account.
 func startReplicaProcs(t *testing.T, n int, sb *standalone, dbURL string, extra ...string) []*proc {
 	t.Helper()
 	out := make([]*proc, n)
 	banners := make([]<-chan string, n)
 	args := make([][]string, n)
+	changed := &notifier{ch: make(chan struct{})}
 	for i := range out {
-		args[i] = append([]string{"-addr", "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "data"), "-log-level", "warn",
+		args[i] = append([]string{"-addr", "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "data"),
+			"-log-level", "info", "-log-format", "json",
 			"-client-id", sandbox.ClientID, "-authority", sb.URL + "/" + sandbox.TenantID,
 			"-graph-url", sb.URL + "/v1.0", "-ca-file", sb.CertFile, "-database", dbURL}, extra...)
+		leases := &leaseLog{t: t, owned: map[string]bool{}, changed: changed}
 		var cmd *exec.Cmd
-		cmd, banners[i] = launch(t, args[i], []string{"PLACARD_KEY=" + testKey}, regexp.MustCompile(`Screen:\s+http://localhost:(\d+)/`))
-		out[i] = &proc{cmd: cmd}
+		cmd, banners[i] = launch(t, args[i], []string{"PLACARD_KEY=" + testKey}, regexp.MustCompile(`Screen:\s+http://localhost:(\d+)/`), leases)
+		out[i] = &proc{cmd: cmd, leases: leases}
 	}
 	for i := range out {
 		out[i].url = "http://127.0.0.1:" + awaitBanner(t, args[i], banners[i])
@@ -162,27 +172,94 @@ func (sb *standalone) requests(t *testing.T, endpoint string) int {
 	return counts[endpoint]
 }
 
-// owned reads how many accounts a replica owns, from its /metrics.
-func (p *proc) owned(t *testing.T) int {
-	t.Helper()
-	return replicaMetric(t, p.server(), "placard_accounts_owned")
+// notifier is closed and replaced at each change of what it guards.
+type notifier struct {
+	mu sync.Mutex
+	ch chan struct{}
 }
 
-// owner waits until one of the replicas that run owns the one account they
-// show, and returns its index.
+// wait returns a channel closed at the next change.
+func (s *notifier) wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ch
+}
+
+func (s *notifier) fire() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.ch)
+	s.ch = make(chan struct{})
+}
+
+// leaseLog is a replica's log (JSON lines): it passes each line on to the
+// test's log, and follows the "account lease" lines, written when the
+// replica gains or loses an account's lease, to know which accounts it
+// owns. A replica that stops writes none: the test knows it stopped.
+type leaseLog struct {
+	t       *testing.T
+	changed *notifier // shared by the replicas started together
+
+	mu      sync.Mutex
+	partial []byte // the start of a line not yet written whole
+	owned   map[string]bool
+}
+
+func (l *leaseLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.partial = append(l.partial, b...)
+	for {
+		line, rest, ok := bytes.Cut(l.partial, []byte("\n"))
+		if !ok {
+			break
+		}
+		l.t.Log(string(line))
+		var rec struct {
+			Msg     string `json:"msg"`
+			Account string `json:"account"`
+			Owned   bool   `json:"owned"`
+		}
+		if json.Unmarshal(line, &rec) == nil && rec.Msg == "account lease" {
+			l.owned[rec.Account] = rec.Owned
+			l.changed.fire()
+		}
+		l.partial = append(l.partial[:0], rest...)
+	}
+	return len(b), nil
+}
+
+// accounts is how many accounts the replica owns, as its log says.
+func (l *leaseLog) accounts() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, owned := range l.owned {
+		if owned {
+			n++
+		}
+	}
+	return n
+}
+
+// owner waits until one of the replicas that run (started together) owns
+// the one account they show, as the line of its log that says it gained
+// the lease tells, and returns its index.
 func owner(t *testing.T, replicas []*proc, within time.Duration) int {
 	t.Helper()
-	deadline := time.Now().Add(within)
+	timeout := time.After(within)
 	for {
+		changed := replicas[0].leases.changed.wait()
 		for i, r := range replicas {
-			if r.cmd.ProcessState == nil && r.owned(t) == 1 {
+			if r.cmd.ProcessState == nil && r.leases.accounts() == 1 {
 				return i
 			}
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-changed:
+		case <-timeout:
 			t.Fatalf("no replica owns the account after %v", within)
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -200,6 +277,29 @@ func (sb *standalone) graphLog(t *testing.T, upn string) []sandbox.GraphRequest 
 		t.Fatalf("reading %s's Graph requests: %s %v", upn, res.Status, err)
 	}
 	return log
+}
+
+// graphRequestsAfter waits for the Graph requests made with a user's
+// tokens numbered above after (the sandbox's long poll), and returns them:
+// none when the sandbox's wait ended first.
+func (sb *standalone) graphRequestsAfter(ctx context.Context, upn string, after int) ([]sandbox.GraphRequest, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/sandbox/api/users/%s/requests?after=%d", sb.URL, upn, after), nil)
+	if err != nil {
+		return nil, err
+	}
+	// The sandbox waits up to 25 s: longer than sb.client waits.
+	c := *sb.client
+	c.Timeout = 0
+	res, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	var log []sandbox.GraphRequest
+	if err := json.NewDecoder(res.Body).Decode(&log); err != nil || res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("reading %s's Graph requests after number %d: %s %v", upn, after, res.Status, err)
+	}
+	return log, nil
 }
 
 // lastGraphRequest is the number of the last Graph request made with a
@@ -225,16 +325,19 @@ type graphPoll struct {
 // A poll is complete when the next one begins, so it waits for n+1.
 func (sb *standalone) awaitPolls(t *testing.T, upn string, after, n int, within time.Duration) []graphPoll {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		log := sb.graphLog(t, upn)
-		if len(log) > 0 && log[0].Seq > after+1 {
-			t.Fatalf("the sandbox no longer lists %s's Graph requests after number %d: read them more often", upn, after)
+	ctx, cancel := context.WithTimeout(t.Context(), within)
+	defer cancel()
+	var polls []graphPoll
+	for seen := after; len(polls) <= n; {
+		log, err := sb.graphRequestsAfter(ctx, upn, seen)
+		if err != nil {
+			t.Fatalf("%d polls of %s's account in %v, want %d: %v", len(polls), upn, within, n+1, err)
 		}
-		var polls []graphPoll
+		if len(log) > 0 && log[0].Seq > seen+1 {
+			t.Fatalf("the sandbox no longer lists %s's Graph requests after number %d: read them more often", upn, seen)
+		}
 		for _, r := range log {
 			switch {
-			case r.Seq <= after:
 			case r.Endpoint == "graph /$batch":
 				polls = append(polls, graphPoll{at: r.At})
 			case len(polls) == 0:
@@ -242,15 +345,10 @@ func (sb *standalone) awaitPolls(t *testing.T, upn string, after, n int, within 
 			default:
 				polls[len(polls)-1].requests = append(polls[len(polls)-1].requests, r.Endpoint)
 			}
+			seen = r.Seq
 		}
-		if len(polls) > n {
-			return polls[:n]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d polls of %s's account in %v, want %d", len(polls), upn, within, n+1)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
+	return polls[:n]
 }
 
 // checkPolls checks polls of one account against the poll period: one
