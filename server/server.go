@@ -207,6 +207,12 @@ type Store interface {
 	// while there is none) and returns the new version; otherwise it is a
 	// conflict and the stored cache stays: a replica that read an older
 	// cache (and lost its lease meanwhile) never overwrites a newer one.
+	//
+	// A deleted cache leaves a tombstone whose version moves on, so that
+	// an account's versions never repeat: a write with a version read
+	// before a sign-out and a new sign-in is a conflict. Reads treat a
+	// tombstone as absent, and PutTokenCacheIf with 0 writes over it. A
+	// blob is never empty (EINVALID).
 	TokenCacheVersion(ctx context.Context, accountID string) ([]byte, int64, error)
 	PutTokenCacheIf(ctx context.Context, accountID string, blob []byte, version int64) (int64, error)
 

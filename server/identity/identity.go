@@ -60,11 +60,11 @@ type VersionedCaches interface {
 }
 
 // CacheVersion tells one stored write of an account's cache from another.
-// The store's version number alone does not: it starts again at 1 when a
-// cache is deleted (sign-out) and the account signs in again, so a replica
-// holding version 1 of the old session would take the new one for it. Sum
-// is a digest of the bytes stored, which differ for every write (sealed
-// caches have a fresh nonce each time).
+// The store's version number never repeats for an account, across a
+// sign-out and a new sign-in too (server.Store keeps a tombstone); Sum, a
+// digest of the bytes stored, which differ for every write (sealed caches
+// have a fresh nonce each time), guards the read shortcut against a store
+// that would start again.
 type CacheVersion struct {
 	N   int64
 	Sum [sha256.Size]byte

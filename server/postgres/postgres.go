@@ -366,10 +366,14 @@ func (s *Store) DeleteAccount(ctx context.Context, id string) error {
 	return s.deleteOne(ctx, "DeleteAccount", `DELETE FROM accounts WHERE id = $1`, id)
 }
 
+// A deleted token cache stays as a tombstone: an empty blob whose version
+// moves on, so that versions never repeat for an account. Every read treats
+// it as absent.
+
 // TokenCache returns an account's cache blob, or server.ErrNotFound.
 func (s *Store) TokenCache(ctx context.Context, accountID string) ([]byte, error) {
 	var blob []byte
-	err := s.pool.QueryRow(ctx, `SELECT blob FROM token_caches WHERE account_id = $1`, accountID).Scan(&blob)
+	err := s.pool.QueryRow(ctx, `SELECT blob FROM token_caches WHERE account_id = $1 AND octet_length(blob) > 0`, accountID).Scan(&blob)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, server.ErrNotFound
 	}
@@ -381,9 +385,12 @@ func (s *Store) TokenCache(ctx context.Context, accountID string) ([]byte, error
 
 // PutTokenCache creates or replaces an account's cache blob.
 func (s *Store) PutTokenCache(ctx context.Context, accountID string, blob []byte) error {
+	if len(blob) == 0 {
+		return server.Errorf(server.EINVALID, "the token cache of %s is empty", accountID)
+	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO token_caches (account_id, blob) VALUES ($1,$2)
 		ON CONFLICT (account_id) DO UPDATE SET blob=excluded.blob, version=token_caches.version+1, updated_at=now()`,
-		accountID, nonNil(blob))
+		accountID, blob)
 	if err != nil {
 		return fmt.Errorf("postgres: PutTokenCache(%s): %w", accountID, err)
 	}
@@ -397,7 +404,7 @@ func (s *Store) TokenCacheVersion(ctx context.Context, accountID string) ([]byte
 		blob    []byte
 		version int64
 	)
-	err := s.pool.QueryRow(ctx, `SELECT blob, version FROM token_caches WHERE account_id = $1`, accountID).Scan(&blob, &version)
+	err := s.pool.QueryRow(ctx, `SELECT blob, version FROM token_caches WHERE account_id = $1 AND octet_length(blob) > 0`, accountID).Scan(&blob, &version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, 0, server.ErrNotFound
 	}
@@ -408,16 +415,21 @@ func (s *Store) TokenCacheVersion(ctx context.Context, accountID string) ([]byte
 }
 
 // PutTokenCacheIf writes the blob while the stored version is version (0:
-// while none is stored), and returns the new version.
+// while none is stored, or only a tombstone), and returns the new version.
 func (s *Store) PutTokenCacheIf(ctx context.Context, accountID string, blob []byte, version int64) (int64, error) {
+	if len(blob) == 0 {
+		return 0, server.Errorf(server.EINVALID, "the token cache of %s is empty", accountID)
+	}
 	var next int64
 	var err error
 	if version == 0 {
 		err = s.pool.QueryRow(ctx, `INSERT INTO token_caches (account_id, blob, version) VALUES ($1,$2,1)
-			ON CONFLICT (account_id) DO NOTHING RETURNING version`, accountID, nonNil(blob)).Scan(&next)
+			ON CONFLICT (account_id) DO UPDATE SET blob=excluded.blob, version=token_caches.version+1, updated_at=now()
+			WHERE octet_length(token_caches.blob) = 0
+			RETURNING version`, accountID, blob).Scan(&next)
 	} else {
 		err = s.pool.QueryRow(ctx, `UPDATE token_caches SET blob=$2, version=version+1, updated_at=now()
-			WHERE account_id=$1 AND version=$3 RETURNING version`, accountID, nonNil(blob), version).Scan(&next)
+			WHERE account_id=$1 AND version=$3 AND octet_length(blob) > 0 RETURNING version`, accountID, blob, version).Scan(&next)
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, server.Errorf(server.ECONFLICT, "the token cache of %s was written by another since version %d was read", accountID, version)
@@ -428,10 +440,11 @@ func (s *Store) PutTokenCacheIf(ctx context.Context, accountID string, blob []by
 	return next, nil
 }
 
-// DeleteTokenCache removes an account's cache blob; a missing one is
-// server.ErrNotFound.
+// DeleteTokenCache leaves a tombstone in place of an account's cache blob;
+// a missing one is server.ErrNotFound.
 func (s *Store) DeleteTokenCache(ctx context.Context, accountID string) error {
-	return s.deleteOne(ctx, "DeleteTokenCache", `DELETE FROM token_caches WHERE account_id = $1`, accountID)
+	return s.deleteOne(ctx, "DeleteTokenCache", `UPDATE token_caches SET blob='', version=version+1, updated_at=now()
+		WHERE account_id = $1 AND octet_length(blob) > 0`, accountID)
 }
 
 // CreateAdminToken stores a new admin token; an existing id is a conflict.

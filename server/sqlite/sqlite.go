@@ -323,10 +323,14 @@ func (s *Store) DeleteAccount(ctx context.Context, id string) error {
 	return s.deleteOne(ctx, "DeleteAccount", `DELETE FROM accounts WHERE id = ?`, id)
 }
 
+// A deleted token cache stays as a tombstone: an empty blob whose version
+// moves on, so that versions never repeat for an account. Every read treats
+// it as absent.
+
 // TokenCache returns an account's cache blob, or server.ErrNotFound.
 func (s *Store) TokenCache(ctx context.Context, accountID string) ([]byte, error) {
 	var blob []byte
-	err := s.db.QueryRowContext(ctx, `SELECT blob FROM token_caches WHERE account_id = ?`, accountID).Scan(&blob)
+	err := s.db.QueryRowContext(ctx, `SELECT blob FROM token_caches WHERE account_id = ? AND length(blob) > 0`, accountID).Scan(&blob)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, server.ErrNotFound
 	}
@@ -338,6 +342,9 @@ func (s *Store) TokenCache(ctx context.Context, accountID string) ([]byte, error
 
 // PutTokenCache creates or replaces an account's cache blob.
 func (s *Store) PutTokenCache(ctx context.Context, accountID string, blob []byte) error {
+	if len(blob) == 0 {
+		return server.Errorf(server.EINVALID, "the token cache of %s is empty", accountID)
+	}
 	_, err := s.exec(ctx, `INSERT INTO token_caches (account_id, blob, updated_at) VALUES (?,?,?)
 		ON CONFLICT(account_id) DO UPDATE SET blob=excluded.blob, version=token_caches.version+1, updated_at=excluded.updated_at`,
 		accountID, blob, millis(time.Now()))
@@ -354,7 +361,7 @@ func (s *Store) TokenCacheVersion(ctx context.Context, accountID string) ([]byte
 		blob    []byte
 		version int64
 	)
-	err := s.db.QueryRowContext(ctx, `SELECT blob, version FROM token_caches WHERE account_id = ?`, accountID).Scan(&blob, &version)
+	err := s.db.QueryRowContext(ctx, `SELECT blob, version FROM token_caches WHERE account_id = ? AND length(blob) > 0`, accountID).Scan(&blob, &version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, server.ErrNotFound
 	}
@@ -365,32 +372,46 @@ func (s *Store) TokenCacheVersion(ctx context.Context, accountID string) ([]byte
 }
 
 // PutTokenCacheIf writes the blob while the stored version is version (0:
-// while none is stored), and returns the new version.
+// while none is stored, or only a tombstone), and returns the new version.
 func (s *Store) PutTokenCacheIf(ctx context.Context, accountID string, blob []byte, version int64) (int64, error) {
-	var res sql.Result
-	var err error
-	if version == 0 {
-		res, err = s.exec(ctx, `INSERT INTO token_caches (account_id, blob, updated_at, version) VALUES (?,?,?,1) ON CONFLICT(account_id) DO NOTHING`,
-			accountID, blob, millis(time.Now()))
-	} else {
-		res, err = s.exec(ctx, `UPDATE token_caches SET blob=?, version=version+1, updated_at=? WHERE account_id=? AND version=?`,
-			blob, millis(time.Now()), accountID, version)
+	if len(blob) == 0 {
+		return 0, server.Errorf(server.EINVALID, "the token cache of %s is empty", accountID)
+	}
+	var n int64
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if version == 0 {
+			return tx.QueryRowContext(ctx, `INSERT INTO token_caches (account_id, blob, updated_at, version) VALUES (?,?,?,1)
+				ON CONFLICT(account_id) DO UPDATE SET blob=excluded.blob, version=token_caches.version+1, updated_at=excluded.updated_at
+				WHERE length(token_caches.blob) = 0
+				RETURNING version`, accountID, blob, millis(time.Now())).Scan(&n)
+		}
+		return tx.QueryRowContext(ctx, `UPDATE token_caches SET blob=?, version=version+1, updated_at=?
+			WHERE account_id=? AND version=? AND length(blob) > 0 RETURNING version`,
+			blob, millis(time.Now()), accountID, version).Scan(&n)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, server.Errorf(server.ECONFLICT, "the token cache of %s was written by another since version %d was read", accountID, version)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: PutTokenCacheIf(%s): %w", accountID, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return 0, fmt.Errorf("sqlite: PutTokenCacheIf(%s): %w", accountID, err)
-	} else if n == 0 {
-		return 0, server.Errorf(server.ECONFLICT, "the token cache of %s was written by another since version %d was read", accountID, version)
-	}
-	return version + 1, nil
+	return n, nil
 }
 
-// DeleteTokenCache removes an account's cache blob; a missing one is
-// server.ErrNotFound.
+// DeleteTokenCache leaves a tombstone in place of an account's cache blob;
+// a missing one is server.ErrNotFound.
 func (s *Store) DeleteTokenCache(ctx context.Context, accountID string) error {
-	return s.deleteOne(ctx, "DeleteTokenCache", `DELETE FROM token_caches WHERE account_id = ?`, accountID)
+	res, err := s.exec(ctx, `UPDATE token_caches SET blob=X'', version=version+1, updated_at=?
+		WHERE account_id = ? AND length(blob) > 0`, millis(time.Now()), accountID)
+	if err != nil {
+		return fmt.Errorf("sqlite: DeleteTokenCache(%s): %w", accountID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlite: DeleteTokenCache(%s): %w", accountID, err)
+	} else if n == 0 {
+		return server.ErrNotFound
+	}
+	return nil
 }
 
 // CreateAdminToken stores a new admin token; an existing id is a conflict.

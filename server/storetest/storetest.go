@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) server.Store) {
 		{"AccountRoundTripAndReplace", testAccounts},
 		{"TokenCacheIsKeptAsGiven", testTokenCache},
 		{"TokenCacheIsNeverWrittenOverANewerOne", testTokenCacheVersions},
+		{"TokenCacheVersionsNeverRepeatAcrossADelete", testTokenCacheVersionsAcrossDelete},
 		{"AuditIsNewestFirstAndLimited", testAudit},
 		{"AdminTokens", testAdminTokens},
 		{"Lights", testLights},
@@ -483,5 +484,68 @@ func testTokenCacheVersions(t *testing.T, s server.Store) {
 	}
 	if blob, _, _ := s.TokenCacheVersion(ctx, "a"); string(blob) != "signed in again" {
 		t.Errorf("the cache holds %q", blob)
+	}
+}
+
+// A sign-out and a new sign-in must not bring back a version a replica
+// read before them: its write with that version would overwrite the new
+// sign-in.
+func testTokenCacheVersionsAcrossDelete(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	seen := map[int64]bool{}
+	v1, err := s.PutTokenCacheIf(ctx, "a", []byte("first sign-in"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen[v1] = true
+	// Deleted, then written again: by a new sign-in (PutTokenCache) and
+	// by a replica creating it (PutTokenCacheIf with 0).
+	writes := []struct {
+		name  string
+		write func() (int64, error)
+	}{
+		{"PutTokenCache", func() (int64, error) {
+			if err := s.PutTokenCache(ctx, "a", []byte("signed in again")); err != nil {
+				return 0, err
+			}
+			_, v, err := s.TokenCacheVersion(ctx, "a")
+			return v, err
+		}},
+		{"PutTokenCacheIf(0)", func() (int64, error) {
+			return s.PutTokenCacheIf(ctx, "a", []byte("signed in again"), 0)
+		}},
+	}
+	for _, w := range writes {
+		if err := s.DeleteTokenCache(ctx, "a"); err != nil {
+			t.Fatalf("before %s: %v", w.name, err)
+		}
+		for name, err := range map[string]error{
+			"TokenCache":        func() error { _, err := s.TokenCache(ctx, "a"); return err }(),
+			"TokenCacheVersion": func() error { _, _, err := s.TokenCacheVersion(ctx, "a"); return err }(),
+			"DeleteTokenCache":  s.DeleteTokenCache(ctx, "a"),
+		} {
+			if !server.IsNotFound(err) {
+				t.Errorf("%s of a deleted cache: %v, want not found", name, err)
+			}
+		}
+		if _, err := s.PutTokenCacheIf(ctx, "a", []byte("stale"), v1); server.ErrorCode(err) != server.ECONFLICT {
+			t.Errorf("writing a deleted cache with the version read before: %v, want a conflict", err)
+		}
+		v, err := w.write()
+		if err != nil {
+			t.Fatalf("%s after a delete: %v", w.name, err)
+		}
+		if seen[v] {
+			t.Errorf("%s after a delete: version %d was seen before", w.name, v)
+		}
+		seen[v] = true
+		// The replica that read v1 before the delete and re-create.
+		if _, err := s.PutTokenCacheIf(ctx, "a", []byte("stale"), v1); server.ErrorCode(err) != server.ECONFLICT {
+			t.Errorf("after %s: writing with the version read before the delete: %v, want a conflict", w.name, err)
+		}
+		if blob, got, err := s.TokenCacheVersion(ctx, "a"); err != nil || string(blob) != "signed in again" || got != v {
+			t.Errorf("after %s: %q v%d %v, want the new sign-in at v%d", w.name, blob, got, err, v)
+		}
+		v1 = v
 	}
 }
