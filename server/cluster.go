@@ -38,7 +38,8 @@ type Cluster interface {
 
 	// Changes delivers what other replicas published, until ctx ends. A
 	// change of kind ChangeResync means that some may have been missed
-	// (the connection to the database was lost): read everything again.
+	// (before it was listening, or while the connection to the database
+	// was lost): read everything again.
 	Changes(ctx context.Context) <-chan Change
 
 	// AllowCode records a device-code request against a limit of max per

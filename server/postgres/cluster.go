@@ -162,17 +162,18 @@ func payload(kind, replica, id string) string {
 }
 
 // Changes listens on a connection of its own, outside the pool, and
-// delivers the other replicas' changes until ctx ends. When the connection
-// is lost it connects again (every few seconds until it can) and delivers
-// ChangeResync, for what was published meanwhile.
+// delivers the other replicas' changes until ctx ends. Each time LISTEN
+// takes effect, the first time included, it delivers ChangeResync: a
+// replica serves screens before its LISTEN is up, and what others
+// published meanwhile (an approval of a screen that just connected) is
+// not queued for it. When the connection is lost it connects again (every
+// few seconds until it can).
 func (c *Cluster) Changes(ctx context.Context) <-chan server.Change {
 	out := make(chan server.Change, 64)
 	go func() {
 		defer close(out)
-		first := true
 		for ctx.Err() == nil {
-			err := c.listen(ctx, out, first)
-			first = false
+			err := c.listen(ctx, out)
 			if ctx.Err() != nil {
 				return
 			}
@@ -187,7 +188,7 @@ func (c *Cluster) Changes(ctx context.Context) <-chan server.Change {
 	return out
 }
 
-func (c *Cluster) listen(ctx context.Context, out chan<- server.Change, first bool) error {
+func (c *Cluster) listen(ctx context.Context, out chan<- server.Change) error {
 	conn, err := pgx.ConnectConfig(ctx, c.store.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return err
@@ -196,12 +197,10 @@ func (c *Cluster) listen(ctx context.Context, out chan<- server.Change, first bo
 	if _, err := conn.Exec(ctx, `LISTEN `+notifyChannel); err != nil {
 		return err
 	}
-	if !first {
-		select {
-		case out <- server.Change{Kind: server.ChangeResync}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	select {
+	case out <- server.Change{Kind: server.ChangeResync}:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	for {
 		n, err := conn.WaitForNotification(ctx)

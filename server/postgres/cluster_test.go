@@ -72,6 +72,27 @@ func TestOneReplicaOwnsAnAccountUntilItLetsGoOrStopsRenewing(t *testing.T) {
 	}
 }
 
+// A replica serves screens before its LISTEN is up: once it is, a resync
+// covers what other replicas published meanwhile, which PostgreSQL does not
+// queue for a connection that was not listening.
+func TestChangesBeginWithAResyncOnceListening(t *testing.T) {
+	r := replicas(t, 2, 10*time.Second)
+	a, b := r[0], r[1]
+	if err := a.PublishScreen(t.Context(), "s1"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	select {
+	case got := <-b.Changes(ctx):
+		if got.Kind != server.ChangeResync {
+			t.Errorf("first change heard %+v, want a resync", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no resync once listening: a change published before is lost until the next periodic read")
+	}
+}
+
 func TestChangesReachTheOtherReplicas(t *testing.T) {
 	r := replicas(t, 2, 10*time.Second)
 	a, b := r[0], r[1]
