@@ -201,24 +201,7 @@ func reportPaint(res *Result, ours, theirs paintSide) {
 
 // startChromium starts a headless Chromium with its profile in dir.
 func startChromium(ctx context.Context, path, dir string) (context.Context, func(), error) {
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(filepath.Join(dir, "chromium")),
-		chromedp.WindowSize(1280, 720),
-		// An offline machine: without these Chromium keeps trying
-		// Google's hosts.
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("mute-audio", true),
-	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, browsertest.Offline(path, filepath.Join(dir, "chromium"), 1280, 720)...)
 	bctx, cancel := chromedp.NewContext(actx)
 	if err := chromedp.Run(bctx); err != nil {
 		cancel()

@@ -65,26 +65,7 @@ func New(t testing.TB, opts ...Options) context.Context {
 			o.Width, o.Height = 1280, 720
 		}
 	}
-	// The flags a sandboxed, offline machine needs: without the
-	// background-networking ones Chromium keeps trying Google's hosts.
-	alloc := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(o.Width, o.Height),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("hide-scrollbars", false),
-		chromedp.Flag("mute-audio", true),
-	}
+	alloc := Offline(path, profile, o.Width, o.Height)
 	for name, value := range o.Flags {
 		alloc = append(alloc, chromedp.Flag(name, value))
 	}
@@ -148,4 +129,29 @@ func State(state string) string {
 // while the phone page is open) gets no animation frame.
 func Until(expr string) chromedp.Action {
 	return chromedp.Poll(expr, nil, chromedp.WithPollingInterval(50*time.Millisecond))
+}
+
+// Offline is how placard's tests and its bench start Chromium: headless,
+// its profile in profile, with the flags a sandboxed, offline machine
+// needs (without the background-networking ones Chromium keeps trying
+// Google's hosts).
+func Offline(path, profile string, width, height int) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(width, height),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("hide-scrollbars", false),
+		chromedp.Flag("mute-audio", true),
+	}
 }
