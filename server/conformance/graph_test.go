@@ -8,6 +8,7 @@ import (
 	_ "image/jpeg" // real photos are JPEGs
 	_ "image/png"  // the sandbox's are PNGs
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"testing"
@@ -100,17 +101,13 @@ func TestGraphEndpoints(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var last time.Time
-			for _, ev := range events {
-				start, err := ev.Start.Time()
-				if err != nil || ev.Start.TimeZone != "UTC" {
-					t.Fatalf("event %q starts %+v (%v): times come in UTC as asked", ev.Subject, ev.Start, err)
-				}
-				if start.Before(last) {
-					t.Errorf("%q starts before the event before it", ev.Subject)
-				}
-				last = start
+			// Grace's mailbox is in New York's zone; a real tenant's is
+			// unknown here.
+			var mailbox *time.Location
+			if !tg.real() {
+				mailbox, _ = time.LoadLocation("America/New_York")
 			}
+			checkEventOrder(t, events, mailbox)
 			if !tg.real() && len(events) <= 100 {
 				t.Errorf("%d events in two months: the demo calendar should need more than one page of 100", len(events))
 			}
@@ -145,6 +142,90 @@ func TestGraphEndpoints(t *testing.T) {
 			wantGraphError(t, err, 404, "ErrorItemNotFound")
 		})
 	})
+}
+
+// TestCalendarViewKeepsItsOrderOnEveryDay reads Grace's calendar through
+// placard's Graph client, as an account's watch does, on every day of more
+// than two years, each at another time of day, with 2026-12-06 at every
+// hour: the order of events holds whatever the date (DST changes, all-day
+// events near midnight in New York).
+func TestCalendarViewKeepsItsOrderOnEveryDay(t *testing.T) {
+	t.Parallel()
+	keyFile := filepath.Join(t.TempDir(), "key.pem")
+	var days []time.Time
+	for d, i := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 0; d.Before(time.Date(2028, 4, 1, 0, 0, 0, 0, time.UTC)); d, i = d.AddDate(0, 0, 1), i+1 {
+		days = append(days, d.Add(time.Duration(i*53%1440)*time.Minute))
+	}
+	for h := range 24 {
+		days = append(days, time.Date(2026, 12, 6, h, 10, 0, 0, time.UTC))
+	}
+	newYork, _ := time.LoadLocation("America/New_York")
+	ctx := context.Background()
+	var token string
+	for _, now := range days {
+		sb, err := sandbox.New(sandbox.Options{Seed: 11, KeyFile: keyFile, Now: func() time.Time { return now },
+			AccessTokenLifetime: 3 * 366 * 24 * time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token == "" {
+			// Good on every later day: one key, a long lifetime.
+			if token, err = sb.AccessToken("grace@placard.example", "Calendars.Read"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := graph.New(graph.DefaultBaseURL, &http.Client{Transport: sb.Transport(), Timeout: 10 * time.Second})
+		events, err := c.CalendarView(ctx, token, now.Add(-38*time.Hour), now.Add(62*time.Hour))
+		if err != nil {
+			t.Fatalf("%s: %v", now.Format(time.RFC3339), err)
+		}
+		t.Run(now.Format(time.RFC3339), func(t *testing.T) { checkEventOrder(t, events, newYork) })
+	}
+}
+
+// checkEventOrder checks that calendarView's events come in the order of
+// their start ($orderby=start/dateTime), as Exchange keeps them. Graph
+// writes an all-day event as midnight to midnight in whatever zone is
+// asked ("All-day events always return midnight as the start and end time,
+// regardless of time zone": jasonjoh/php-calendar#9, by a Microsoft
+// engineer; microsoft-graph-docs#16798 and #6003), but keeps and sorts it at
+// midnight in its mailbox's zone: in UTC, an all-day event of 6 December in
+// New York is written at 00:00 and sorted at 05:00, after a meeting at
+// 21:00 on the 5th. So an all-day event's place is checked against
+// midnight in mailbox, or, when the mailbox's zone is not known (nil),
+// against every zone's midnight (UTC−12 to UTC+14).
+func checkEventOrder(t *testing.T, events []graph.Event, mailbox *time.Location) {
+	t.Helper()
+	var lo time.Time // no event may be kept before this
+	for _, ev := range events {
+		start, err := ev.Start.Time()
+		if err != nil || ev.Start.TimeZone != "UTC" {
+			t.Fatalf("event %q starts %+v (%v): times come in UTC as asked", ev.Subject, ev.Start, err)
+		}
+		earliest, latest := start, start
+		if ev.IsAllDay {
+			if start.Format("15:04:05") != "00:00:00" {
+				t.Errorf("all-day %q starts at %s, not at midnight", ev.Subject, ev.Start.DateTime)
+			}
+			if mailbox != nil {
+				kept := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, mailbox)
+				earliest, latest = kept, kept
+			} else {
+				earliest, latest = start.Add(-14*time.Hour), start.Add(12*time.Hour)
+			}
+		}
+		if latest.Before(lo) {
+			t.Errorf("%q (%s) starts before the event before it", ev.Subject, ev.Start.DateTime)
+		}
+		lo = later(lo, earliest)
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func mustMe(t *testing.T, c *graph.Client, token string) graph.User {

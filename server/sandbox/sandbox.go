@@ -55,6 +55,11 @@ type Options struct {
 	Now func() time.Time
 	// Seed makes demo calendars reproducible.
 	Seed uint64
+	// Anchor is the moment the demo calendars lay "today" around: a
+	// meeting under way, a next one, a cancelled one, a private one. The
+	// sandbox's start (Now) when zero; tests set it to walk the calendar
+	// over any day.
+	Anchor time.Time
 	// VerificationURL is the phone page's URL as a phone reaches it
 	// (http://192.168.1.20:8080/sandbox/devicelogin).
 	VerificationURL string
@@ -204,7 +209,7 @@ func New(opts Options) (*Sandbox, error) {
 		counted:     make(chan struct{}),
 		// Rounded to the half hour, so that meetings start on the
 		// half hour as real ones do, one of them under way now.
-		anchor:  opts.Now().Truncate(30 * time.Minute),
+		anchor:  anchorOf(opts),
 		created: map[string][]*calEvent{},
 		removed: map[string]bool{},
 
@@ -233,6 +238,15 @@ func New(opts Options) (*Sandbox, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// anchorOf is the moment the demo calendars lay today's meetings around.
+func anchorOf(opts Options) time.Time {
+	a := opts.Anchor
+	if a.IsZero() {
+		a = opts.Now()
+	}
+	return a.Truncate(30 * time.Minute)
 }
 
 // Now is the sandbox's clock.

@@ -26,6 +26,10 @@ func TestTheQRCodeOnScreenTakesAPhoneToItsCode(t *testing.T) {
 		chromedp.EmulateViewport(1280, 720),
 		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape("Lobby TV")),
 		chromedp.WaitVisible(browsertest.State("code")),
+		// The page the Wasm made: the prerendered one it replaces may
+		// go while it is photographed.
+		wasmRuns,
+		chromedp.WaitVisible(browsertest.State("code")),
 		chromedp.Text(browsertest.TestID("user-code"), &code),
 		chromedp.Text(browsertest.TestID("verification-uri"), &uri),
 		chromedp.Screenshot(browsertest.TestID("qr"), &shot, chromedp.NodeVisible),

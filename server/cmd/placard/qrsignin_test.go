@@ -32,6 +32,9 @@ func scanQR(t *testing.T, tab context.Context, m *Main) string {
 	var shot []byte
 	var path string
 	browsertest.Run(t, tab, 20*time.Second, "photographing the QR code",
+		// The page the Wasm made: the prerendered one it replaces may
+		// go while it is photographed.
+		wasmRuns,
 		chromedp.WaitVisible(browsertest.TestID("qr", `[data-path="auth-code"]`)),
 		chromedp.AttributeValue(browsertest.TestID("qr"), "data-path", &path, nil),
 		chromedp.Screenshot(browsertest.TestID("qr"), &shot, chromedp.NodeVisible),
