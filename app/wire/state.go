@@ -6,7 +6,7 @@ import (
 )
 
 // Phase is what a screen is doing; it is the value of data-state on the
-// screen's root element (a hook of browser tests, listed in the README).
+// screen's root element (a hook of browser tests, listed in docs/testing.md).
 type Phase string
 
 // The phases of a screen. Connecting and Reconnecting are the screen's own:

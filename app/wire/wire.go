@@ -3,7 +3,7 @@
 //
 // Both sides import it, so it depends on the standard library only: whatever
 // it imports ends up in app.wasm. Nothing secret ever travels in these types:
-// a screen receives only what it displays (README, Security), never a token or a
+// a screen receives only what it displays (docs/security.md), never a token or a
 // device code.
 package wire
 

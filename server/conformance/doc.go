@@ -10,5 +10,5 @@
 // PLACARD_TENANT are set, a real tenant, where a person approves one
 // device code. Cases that need a switch only the sandbox has (Conditional
 // Access, revocation, throttling) skip on a real tenant and say why. The
-// README says how to run it against a tenant.
+// docs/sandbox.md says how to run it against a tenant.
 package conformance

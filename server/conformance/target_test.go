@@ -126,7 +126,7 @@ func realTarget(t *testing.T) *target {
 	id, tenant, authority := os.Getenv("PLACARD_CLIENT_ID"), os.Getenv("PLACARD_TENANT"), os.Getenv("PLACARD_AUTHORITY")
 	if id == "" || (tenant == "" && authority == "") {
 		t.Skip("no real tenant: set PLACARD_CLIENT_ID and PLACARD_TENANT (an app registration with public client flows allowed) " +
-			"and run with -v and -timeout 20m; a person approves one device code (see README, \"The conformance suite\")")
+			"and run with -v and -timeout 20m; a person approves one device code (see docs/sandbox.md, \"The conformance suite\")")
 	}
 	if authority == "" {
 		authority = "https://login.microsoftonline.com/" + tenant

@@ -126,7 +126,7 @@ func (a *Admin) finishSignIn(si *adminSignIn, c identity.IDClaims, err error, ad
 	switch {
 	case errors.Is(err, identity.ErrWrongTenant):
 		// An account of another tenant, whatever roles it carries: its
-		// tenant's owner may have assigned them (README, Security).
+		// tenant's owner may have assigned them (docs/security.md).
 		a.Log.Warn("an administrator's sign-in from another tenant was refused", "addr", addr, "account", c.Username, "tenant", c.TenantID, "err", err)
 		si.err = server.Errorf(server.EFORBIDDEN,
 			"%s is an account of another organisation: only accounts of the administrators' tenant may administer this server", c.Username)

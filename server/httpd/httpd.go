@@ -1,7 +1,7 @@
 // Package httpd is the edge server's HTTP surface: the screen's pages
 // (go-app, prerendered), its assets, the screens' WebSocket, health and
 // metrics, and the sandbox's pages when it runs. Every response carries the
-// security headers of the README's Security section.
+// security headers of docs/security.md.
 package httpd
 
 import (
@@ -145,7 +145,7 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsaf
 	"img-src 'self' data:; style-src 'self'; font-src 'self'; manifest-src 'self'; worker-src 'self'; " +
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-// securityHeaders sets the headers of the README's Security section on every response.
+// securityHeaders sets the headers of docs/security.md on every response.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()

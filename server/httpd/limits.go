@@ -22,7 +22,7 @@ import (
 var DefaultNewScreens = limit.Rate{Max: 10, Per: 10 * time.Minute}
 
 // screensOnly serves h only to clients in ScreenNetworks, when it is set
-// (README, Security: an optional allowlist of the networks screens are on).
+// (docs/security.md: an optional allowlist of the networks screens are on).
 func (s *Server) screensOnly(h http.Handler) http.Handler {
 	return networksOnly(s.ScreenNetworks, s.Log, "screens", "-screen-networks", h)
 }

@@ -61,7 +61,7 @@ func (s *Sandbox) Handler() http.Handler {
 		})
 	}
 	mux.HandleFunc("/sandbox/api/", func(w http.ResponseWriter, r *http.Request) {
-		apiError(w, http.StatusNotFound, "no such sandbox API: "+r.Method+" "+r.URL.Path+" (the README lists them)")
+		apiError(w, http.StatusNotFound, "no such sandbox API: "+r.Method+" "+r.URL.Path+" (docs/sandbox.md lists them)")
 	})
 	return http.NewCrossOriginProtection().Handler(mux)
 }

@@ -215,7 +215,7 @@ func errMissing(param string) stsError {
 // errUnknownClient: a client id the tenant does not know, AADSTS700016
 // with the platform's text. The OAuth error is invalid_client, RFC 6749
 // §5.2's name for an unknown client and what the sandbox's contract
-// promises its users (the README: an unknown client id gets invalid_client).
+// promises its users (docs/testing.md: an unknown client id gets invalid_client).
 // Answers quoted in public threads show the platform itself saying
 // unauthorized_client here, on the devicecode endpoint too; a client
 // should branch on neither (placard's identity package treats both as a

@@ -11,7 +11,7 @@ import (
 	"github.com/placard/placard/server"
 )
 
-// A screen is enrolled before it may ask for codes (README, Security: remote
+// A screen is enrolled before it may ask for codes (docs/security.md: remote
 // phishing): a new screen shows a pairing number, and an administrator
 // approves that number on the admin page, through the admin API or with
 // `placard screens approve`, which runs in another process on the same

@@ -10,7 +10,7 @@ import (
 	"github.com/placard/placard/server/limit"
 )
 
-// Default limits on device codes (README, Security: a code is a sign-in prompt
+// Default limits on device codes (docs/security.md: a code is a sign-in prompt
 // in the organisation's name, so the edge server must not mint them at
 // will). A screen asks for a code when its session starts, about every 14
 // minutes to replace one before it expires, and after a decline or a

@@ -186,7 +186,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if c.QuickBook && !slices.Contains(c.Scopes, screens.ScopeBook) {
 		// Least privilege: the permission to write is asked for only
-		// when booking is on (README, Security).
+		// when booking is on (docs/security.md).
 		c.Scopes = append(c.Scopes, screens.ScopeBook)
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {

@@ -36,7 +36,7 @@ var screenSizes = []screenSize{
 	{"tablet 1280×800", 1280, 800, true},
 }
 
-// hooksOf are the hooks each state shows (the README lists them).
+// hooksOf are the hooks each state shows (docs/testing.md lists them).
 var hooksOf = map[string][]string{
 	"pairing": {"screen-name", "pairing-code"},
 	"code":    {"screen-name", "user-code", "verification-uri", "qr", "countdown", "clock"},

@@ -21,7 +21,7 @@ import (
 
 // TestScreenshots draws every state of the screen from the sandbox into
 // $PLACARD_SCREENSHOTS (`make screenshots` fills web/screenshots, which
-// the README shows). Without the variable it does nothing.
+// docs/screens.md shows). Without the variable it does nothing.
 func TestScreenshots(t *testing.T) {
 	dir := os.Getenv("PLACARD_SCREENSHOTS")
 	if dir == "" {

@@ -21,7 +21,7 @@ import (
 	"github.com/placard/placard/server/screens"
 )
 
-// Security is the configuration of the answers of the README's Security section: TLS, tenants,
+// Security is the configuration of the answers of docs/security.md: TLS, tenants,
 // origins, networks and rate limits.
 type Security struct {
 	TLSCert, TLSKey string
@@ -170,7 +170,7 @@ func (r *securityRaw) check(c *Config, bad func(string, ...any)) {
 	tls := sec.TLSCert != "" || sec.ACMEDomain != ""
 	if !c.Sandbox() {
 		if c.AutoEnroll {
-			bad("-enroll auto is for the sandbox only: with a real tenant an administrator approves each screen (README, Security)")
+			bad("-enroll auto is for the sandbox only: with a real tenant an administrator approves each screen (docs/security.md)")
 		}
 		if !tls && !sec.InsecureHTTP && !loopbackOnly(c.Addr) {
 			bad("-addr %s serves plain HTTP on the network: with a real tenant, serve HTTPS (-tls-cert and -tls-key, or -acme-domain), "+

@@ -14,7 +14,7 @@ import (
 	"golang.org/x/crypto/acme/autocert"
 )
 
-// TLS is built in (README, Security: plain HTTP only on loopback or when
+// TLS is built in (docs/security.md: plain HTTP only on loopback or when
 // explicitly allowed; a PWA installs only over HTTPS or on localhost):
 //   - -tls-cert and -tls-key name PEM files, read again when they change,
 //     so that a renewal in place (certbot, an internal CA) needs no
