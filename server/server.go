@@ -134,9 +134,23 @@ type AdminToken struct {
 	ID   string
 	Name string // what it is for ("ops laptop")
 	// Hash is the SHA-256 of the token's secret.
-	Hash      []byte
+	Hash []byte
+	// Role is what the token may do (RoleAdmin, RoleOperator or
+	// RoleViewer); tokens made before roles existed are RoleAdmin's.
+	Role      string
 	CreatedAt time.Time
 }
+
+// Roles on the admin page and API, from the most able to the least.
+const (
+	// RoleAdmin may do everything.
+	RoleAdmin = "admin"
+	// RoleOperator runs screens (approve, rename, settings, groups,
+	// reload, identify, sign out) but makes no keys, tokens or links.
+	RoleOperator = "operator"
+	// RoleViewer reads and changes nothing.
+	RoleViewer = "viewer"
+)
 
 // Light is a light key: it lets a busy-light, Home Assistant or a script
 // read one account's presence, and nothing else, with no Microsoft token.

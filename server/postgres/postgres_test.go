@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -109,4 +111,48 @@ func TestErrorsNeverShowThePassword(t *testing.T) {
 			t.Errorf("the error shows the password: %v", err)
 		}
 	}
+}
+
+// A database the previous release made (its schema, its NULL for a time
+// never set) opens, upgraded, with everything in it.
+func TestUpgradeFromTheLastSchema(t *testing.T) {
+	storetest.RunUpgrade(t, func(t *testing.T, old storetest.Before) server.Store {
+		ctx := t.Context()
+		url := pgtest.DB(t)
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		settings, _ := json.Marshal(old.Screen.Settings)
+		webhooks, _ := json.Marshal(old.Light.Webhooks)
+		sc, a, tok, l, e := old.Screen, old.Account, old.AdminToken, old.Light, old.Audit
+		stmts := append(postgres.Legacy(), `CREATE TABLE schema_version (version INTEGER NOT NULL)`,
+			fmt.Sprintf(`INSERT INTO schema_version (version) VALUES (%d)`, len(postgres.Legacy())))
+		for _, q := range stmts {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				t.Fatalf("making the old schema: %v", err)
+			}
+		}
+		for _, w := range []struct {
+			q    string
+			args []any
+		}{
+			{`INSERT INTO screens (id, name, secret_hash, enrolled, pairing_number, account_id, settings, created_at, last_seen) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
+				[]any{sc.ID, sc.Name, sc.SecretHash, sc.Enrolled, sc.PairingNumber, sc.AccountID, string(settings), sc.CreatedAt, sc.LastSeen}},
+			{`INSERT INTO accounts (id, username, display_name, tenant_id, signed_in_at) VALUES ($1,$2,$3,$4,$5)`,
+				[]any{a.ID, a.Username, a.DisplayName, a.TenantID, a.SignedInAt}},
+			{`INSERT INTO token_caches (account_id, blob) VALUES ($1,$2)`, []any{a.ID, old.TokenCache}},
+			{`INSERT INTO admin_tokens (id, name, hash, created_at) VALUES ($1,$2,$3,$4)`, []any{tok.ID, tok.Name, tok.Hash, tok.CreatedAt}},
+			{`INSERT INTO lights (id, name, account, hash, mqtt, webhooks, webhook_secret, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
+				[]any{l.ID, l.Name, l.Account, l.Hash, l.MQTT, string(webhooks), l.WebhookSecret, l.CreatedAt}},
+			{`INSERT INTO audit (time, kind, screen_id, screen_name, account, outcome, detail) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+				[]any{e.Time, e.Kind, e.ScreenID, e.ScreenName, e.Account, e.Outcome, e.Detail}},
+		} {
+			if _, err := conn.Exec(ctx, w.q, w.args...); err != nil {
+				t.Fatalf("writing the old data: %v", err)
+			}
+		}
+		return open(t, url)
+	})
 }

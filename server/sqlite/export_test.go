@@ -41,3 +41,6 @@ func (s *Store) WaitQueued(ctx context.Context, n int) error {
 func (s *Store) Write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	return s.w.do(ctx, fn)
 }
+
+// Legacy are the migrations of the schema before the shared queries.
+func Legacy() []string { return legacy }

@@ -3,9 +3,12 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/sqlite"
@@ -78,4 +81,54 @@ func TestOpenRefusesANewerSchema(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("opening a database of a newer placard: %v, want an error saying so", err)
 	}
+}
+
+// A database the previous release made (its schema, its way of writing
+// times as milliseconds) opens, upgraded, with everything in it.
+func TestUpgradeFromTheLastSchema(t *testing.T) {
+	storetest.RunUpgrade(t, func(t *testing.T, old storetest.Before) server.Store {
+		ctx := context.Background()
+		path := filepath.Join(t.TempDir(), "placard.db")
+		db, err := sql.Open("sqlite", "file:"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms := func(t time.Time) int64 { return t.UnixMilli() }
+		settings, _ := json.Marshal(old.Screen.Settings)
+		webhooks, _ := json.Marshal(old.Light.Webhooks)
+		sc, a, tok, l, e := old.Screen, old.Account, old.AdminToken, old.Light, old.Audit
+		stmts := append(sqlite.Legacy(), fmt.Sprintf(`PRAGMA user_version = %d`, len(sqlite.Legacy())))
+		for _, q := range stmts {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatalf("making the old schema: %v", err)
+			}
+		}
+		for _, w := range []struct {
+			q    string
+			args []any
+		}{
+			{`INSERT INTO screens (id, name, secret_hash, enrolled, pairing_number, account_id, settings, created_at, last_seen) VALUES (?,?,?,?,?,?,?,?,?)`,
+				[]any{sc.ID, sc.Name, sc.SecretHash, sc.Enrolled, sc.PairingNumber, sc.AccountID, string(settings), ms(sc.CreatedAt), ms(sc.LastSeen)}},
+			{`INSERT INTO accounts (id, username, display_name, tenant_id, signed_in_at) VALUES (?,?,?,?,?)`,
+				[]any{a.ID, a.Username, a.DisplayName, a.TenantID, ms(a.SignedInAt)}},
+			{`INSERT INTO token_caches (account_id, blob, updated_at) VALUES (?,?,?)`, []any{a.ID, old.TokenCache, ms(a.SignedInAt)}},
+			{`INSERT INTO admin_tokens (id, name, hash, created_at) VALUES (?,?,?,?)`, []any{tok.ID, tok.Name, tok.Hash, ms(tok.CreatedAt)}},
+			{`INSERT INTO lights (id, name, account, hash, mqtt, webhooks, webhook_secret, created_at) VALUES (?,?,?,?,?,?,?,?)`,
+				[]any{l.ID, l.Name, l.Account, l.Hash, l.MQTT, string(webhooks), l.WebhookSecret, ms(l.CreatedAt)}},
+			{`INSERT INTO audit (time, kind, screen_id, screen_name, account, outcome, detail) VALUES (?,?,?,?,?,?,?)`,
+				[]any{ms(e.Time), e.Kind, e.ScreenID, e.ScreenName, e.Account, e.Outcome, e.Detail}},
+		} {
+			if _, err := db.ExecContext(ctx, w.q, w.args...); err != nil {
+				t.Fatalf("writing the old data: %v", err)
+			}
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s, err := sqlite.Open(ctx, path)
+		if err != nil {
+			t.Fatalf("opening the old database: %v", err)
+		}
+		return s
+	})
 }

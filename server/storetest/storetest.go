@@ -376,7 +376,9 @@ func testAdminTokens(t *testing.T, s server.Store) {
 	if all, err := s.AdminTokens(ctx); err != nil || len(all) != 0 {
 		t.Fatalf("a new store has admin tokens: %v, %v", all, err)
 	}
-	a := server.AdminToken{ID: "a1", Name: "ops laptop", Hash: bytes.Repeat([]byte{7}, 32), CreatedAt: at}
+	a := server.AdminToken{ID: "a1", Name: "ops laptop", Hash: bytes.Repeat([]byte{7}, 32), Role: server.RoleViewer, CreatedAt: at}
+	// A token made with no role is an admin's, as those made before
+	// roles were.
 	b := server.AdminToken{ID: "b2", Name: "", Hash: bytes.Repeat([]byte{9}, 32), CreatedAt: at.Add(time.Minute)}
 	for _, tok := range []server.AdminToken{b, a} {
 		if err := s.CreateAdminToken(ctx, tok); err != nil {
@@ -387,8 +389,11 @@ func testAdminTokens(t *testing.T, s server.Store) {
 		t.Errorf("a second token with id a1: %v, want a conflict", err)
 	}
 	got, err := s.AdminToken(ctx, "a1")
-	if err != nil || got.Name != a.Name || !bytes.Equal(got.Hash, a.Hash) || !got.CreatedAt.Equal(a.CreatedAt) {
+	if err != nil || got.Name != a.Name || !bytes.Equal(got.Hash, a.Hash) || got.Role != a.Role || !got.CreatedAt.Equal(a.CreatedAt) {
 		t.Errorf("AdminToken(a1) = %+v, %v; want %+v", got, err, a)
+	}
+	if got, err := s.AdminToken(ctx, "b2"); err != nil || got.Role != server.RoleAdmin {
+		t.Errorf("AdminToken(b2) = %+v, %v; want role %s", got, err, server.RoleAdmin)
 	}
 	all, err := s.AdminTokens(ctx)
 	if err != nil || len(all) != 2 || all[0].ID != "a1" || all[1].ID != "b2" {
