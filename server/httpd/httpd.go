@@ -6,7 +6,6 @@ package httpd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/hub"
 	"github.com/placard/placard/server/limit"
 	"github.com/placard/placard/server/screens"
@@ -37,8 +37,9 @@ type Server struct {
 	Ready func(ctx context.Context) error
 	// Metrics serves /metrics; nil for none.
 	Metrics http.Handler
-	// Admin serves /admin (page and API); nil for none.
-	Admin *Admin
+	// Admin serves /admin and everything under it (the admin
+	// application, adminhttp); nil for none.
+	Admin http.Handler
 	// Presence serves /api/v1/presence to light keys; nil for none.
 	Presence *Presence
 	// ScreenNetworks, when set, are the only networks screens may connect
@@ -49,7 +50,7 @@ type Server struct {
 	NewScreens limit.Rate
 	// Front says which proxies are trusted and where clients reach the
 	// server: it decides each request's client address and scheme.
-	Front Front
+	Front front.Front
 	// Refresh is how often a screen's page renders again when its Wasm
 	// does not run (DefaultRefreshWaiting and DefaultRefreshDashboard where zero).
 	Refresh Refresh
@@ -110,7 +111,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /ws", s.screensOnly(s.Hub))
 	mux.Handle("GET "+wire.PhotoPath+"{screen}/{tag}", s.screensOnly(http.HandlerFunc(s.servePhoto)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		front.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if s.Metrics != nil {
@@ -126,7 +127,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /manifest.webmanifest", s.serveManifest)
 	mux.HandleFunc("GET /manifest.json", s.serveManifest)
 	if s.Admin != nil {
-		s.Admin.register(mux)
+		mux.Handle("/admin", s.Admin)
+		mux.Handle("/admin/", s.Admin)
 	}
 	if s.Presence != nil {
 		if s.Presence.Log == nil {
@@ -136,7 +138,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.Handle("GET /{$}", s.screensOnly(s.limitNewScreens(s.servePage)))
 	mux.Handle("/", s.app)
-	return s.Front.handler(securityHeaders(mux))
+	return s.Front.Handler(securityHeaders(mux))
 }
 
 // contentSecurityPolicy lets the page load only from this origin; the Wasm
@@ -154,10 +156,10 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		if isSecure(r) {
+		if front.IsSecure(r) {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
-		if isSecure(r) || loopbackHost(r.Host) {
+		if front.IsSecure(r) || loopbackHost(r.Host) {
 			// Browsers apply it only on a trustworthy origin, and report
 			// an error on every page of any other (a TV on plain HTTP).
 			h.Set("Cross-Origin-Opener-Policy", "same-origin")
@@ -189,11 +191,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			// Anyone may ask: the answer is a sentence, the details
 			// (addresses, URLs, the database's words) go to the log.
 			s.Log.Warn("not ready", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": server.ErrorMessage(err)})
+			front.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": server.ErrorMessage(err)})
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	front.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // serviceWorker is go-app's worker template replaced by ours (web/static),
@@ -204,34 +206,6 @@ func serviceWorker(a *Assets) string {
 		panic("httpd: web/static/app-worker.js is missing from the binary")
 	}
 	return string(b)
-}
-
-// statusOf maps an error code to its HTTP status.
-func statusOf(err error) int {
-	switch server.ErrorCode(err) {
-	case server.EINVALID:
-		return http.StatusBadRequest
-	case server.ENOTFOUND:
-		return http.StatusNotFound
-	case server.ECONFLICT:
-		return http.StatusConflict
-	case server.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case server.EFORBIDDEN:
-		return http.StatusForbidden
-	case server.ETOOMANY:
-		return http.StatusTooManyRequests
-	case server.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }
 
 // Sockets adapts the screens manager to the hub: a connection proves which

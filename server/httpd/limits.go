@@ -2,13 +2,12 @@ package httpd
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/limit"
 	"github.com/placard/placard/server/screens"
 )
@@ -24,30 +23,7 @@ var DefaultNewScreens = limit.Rate{Max: 10, Per: 10 * time.Minute}
 // screensOnly serves h only to clients in ScreenNetworks, when it is set
 // (docs/security.md: an optional allowlist of the networks screens are on).
 func (s *Server) screensOnly(h http.Handler) http.Handler {
-	return networksOnly(s.ScreenNetworks, s.Log, "screens", "-screen-networks", h)
-}
-
-// networksOnly serves h only to clients in nets, when there are any, and
-// tells the others which setting refuses them.
-func networksOnly(nets []netip.Prefix, log *slog.Logger, what, flag string, h http.Handler) http.Handler {
-	if len(nets) == 0 {
-		return h
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if addr, err := netip.ParseAddr(clientAddr(r)); err == nil {
-			addr = addr.Unmap()
-			for _, p := range nets {
-				if p.Contains(addr) {
-					h.ServeHTTP(w, r)
-					return
-				}
-			}
-		}
-		log.Warn("refusing a client from outside the allowed networks", "for", what, "remote", r.RemoteAddr, "path", r.URL.Path)
-		w.Header().Set("Cache-Control", "no-store")
-		http.Error(w, "This edge server accepts "+what+" only from its configured networks ("+flag+"): "+
-			clientAddr(r)+" is not in them.", http.StatusForbidden)
-	})
+	return front.NetworksOnly(s.ScreenNetworks, s.Log, "screens", "-screen-networks", h)
 }
 
 // limitNewScreens refuses a page request that would register a new screen
@@ -71,11 +47,11 @@ func (s *Server) limitNewScreens(next http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
-		if ok, retry := l.Allow(clientKey(r)); !ok {
+		if ok, retry := l.Allow(front.ClientKey(r)); !ok {
 			s.Log.Warn("refusing a new screen: too many from one address", "remote", r.RemoteAddr, "name", name)
 			w.Header().Set("Retry-After", retryAfter(retry))
 			w.Header().Set("Cache-Control", "no-store")
-			http.Error(w, "Too many new screens from "+clientKey(r)+" ("+rate.String()+"): try again after "+
+			http.Error(w, "Too many new screens from "+front.ClientKey(r)+" ("+rate.String()+"): try again after "+
 				retry.UTC().Format("15:04 UTC")+".", http.StatusTooManyRequests)
 			return
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/placard/placard/app/ui"
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/screens"
 	"github.com/placard/placard/server/secret"
 )
@@ -58,7 +59,7 @@ func installPrerender() {
 func cookieName(r *http.Request, name string) string {
 	h := sha256.Sum256([]byte(name))
 	n := screenCookiePrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h[:10]))
-	if isSecure(r) {
+	if front.IsSecure(r) {
 		n = "__Host-" + n
 	}
 	return n
@@ -78,7 +79,7 @@ func setCookie(w http.ResponseWriter, r *http.Request, name, value string) {
 		Path:     "/",
 		MaxAge:   400 * 24 * 3600, // browsers cap cookies at 400 days
 		HttpOnly: true,
-		Secure:   isSecure(r),
+		Secure:   front.IsSecure(r),
 		SameSite: http.SameSiteStrictMode,
 	})
 }
@@ -226,7 +227,7 @@ func (s *Server) redirectToScreen(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
-	status := statusOf(err)
+	status := front.Status(err)
 	if status >= 500 {
 		s.Log.Error("serving a screen's page", "err", err)
 	}

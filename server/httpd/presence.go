@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/lights"
 )
 
@@ -73,13 +74,13 @@ func etagMatch(header, etag string) bool {
 }
 
 func (p *Presence) refuse(w http.ResponseWriter, err error) {
-	if statusOf(err) >= 500 {
+	if front.Status(err) >= 500 {
 		p.Log.Error("presence API", "err", err)
 	}
 	if server.ErrorCode(err) == server.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="placard presence"`)
 	}
-	writeAPIError(w, err)
+	front.WriteError(w, err)
 }
 
 func (p *Presence) stream(w http.ResponseWriter, r *http.Request, v lights.View, changed, gone <-chan struct{}, id string) {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/limit"
 	"github.com/placard/placard/server/screens"
 )
@@ -40,7 +41,7 @@ const callbackTimeout = 30 * time.Second
 // the identity platform's redirect (a top-level navigation from another
 // site), so it is SameSite=Lax, and it lives as long as a sign-in may.
 func bindingCookie(r *http.Request) string {
-	if isSecure(r) {
+	if front.IsSecure(r) {
 		return "__Host-placard_signin"
 	}
 	return "placard_signin"
@@ -71,7 +72,7 @@ func (s *Server) registerSignIn(mux *http.ServeMux) {
 // limitPhone refuses a client address that asked too often.
 func (s *Server) limitPhone(l *limit.Limiter, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if ok, retry := l.Allow(clientKey(r)); !ok {
+		if ok, retry := l.Allow(front.ClientKey(r)); !ok {
 			s.Log.Warn("refusing a sign-in page: too many from one address", "remote", r.RemoteAddr)
 			w.Header().Set("Retry-After", retryAfter(retry))
 			s.renderSignIn(w, http.StatusTooManyRequests, signInPage{Outcome: screens.LinkFailed,
@@ -124,7 +125,7 @@ func (s *Server) signInLink(w http.ResponseWriter, r *http.Request) {
 // signInPick takes the number picked: the right one sends the browser on
 // to the identity platform, with the state bound to it by a cookie.
 func (s *Server) signInPick(w http.ResponseWriter, r *http.Request) {
-	if crossSite(r) {
+	if front.CrossSite(r) {
 		http.Error(w, "refused: this form may only be sent from placard's own sign-in page", http.StatusForbidden)
 		return
 	}
@@ -140,7 +141,7 @@ func (s *Server) signInPick(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: bindingCookie(r), Value: binding, Path: "/", MaxAge: int(bindingLifetime / time.Second),
-		HttpOnly: true, Secure: isSecure(r), SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: front.IsSecure(r), SameSite: http.SameSiteLaxMode,
 	})
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, authURL, http.StatusSeeOther)
@@ -163,7 +164,7 @@ func (s *Server) signInCallback(w http.ResponseWriter, r *http.Request) {
 		// other. A callback that matched no sign-in of this browser
 		// leaves its cookie alone: it may be another's forgery.
 		http.SetCookie(w, &http.Cookie{Name: bindingCookie(r), Value: "", Path: "/", MaxAge: -1,
-			HttpOnly: true, Secure: isSecure(r), SameSite: http.SameSiteLaxMode})
+			HttpOnly: true, Secure: front.IsSecure(r), SameSite: http.SameSiteLaxMode})
 	}
 	if err != nil {
 		s.signInRefused(w, err)

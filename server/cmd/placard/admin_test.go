@@ -17,7 +17,7 @@ import (
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
-	"github.com/placard/placard/server/httpd"
+	"github.com/placard/placard/server/adminhttp"
 	"github.com/placard/placard/server/limit"
 	"github.com/placard/placard/server/screens"
 )
@@ -36,7 +36,7 @@ func manualEnroll(m *Main) {
 // newToken makes an admin token, as `placard admin token` does.
 func newToken(t *testing.T, m *Main) string {
 	t.Helper()
-	tok, _, err := httpd.NewAdminToken(t.Context(), m.Store, "test", time.Now())
+	tok, _, err := adminhttp.NewAdminToken(t.Context(), m.Store, "test", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

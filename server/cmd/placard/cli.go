@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/server"
-	"github.com/placard/placard/server/httpd"
+	"github.com/placard/placard/server/adminhttp"
 	"github.com/placard/placard/server/lights"
 	"github.com/placard/placard/server/postgres"
 	"github.com/placard/placard/server/screens"
@@ -231,7 +231,7 @@ func (c *cli) adminToken(args []string) error {
 		return err
 	}
 	defer store.Close()
-	tok, t, err := httpd.NewAdminToken(c.ctx, store, *name, time.Now())
+	tok, t, err := adminhttp.NewAdminToken(c.ctx, store, *name, time.Now())
 	if err != nil {
 		return err
 	}

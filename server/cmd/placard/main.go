@@ -26,6 +26,8 @@ import (
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/adminhttp"
+	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/graph"
 	"github.com/placard/placard/server/httpd"
 	"github.com/placard/placard/server/hub"
@@ -121,7 +123,7 @@ type Main struct {
 	Screens   *screens.Manager
 	Hub       *hub.Hub
 	Metrics   *metrics.Metrics
-	Admin     *httpd.Admin
+	Admin     *adminhttp.Admin
 	Lights    *lights.Service
 	MQTT      *mqtt.Publisher // nil without -mqtt-url
 
@@ -291,8 +293,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	m.Metrics = metrics.New()
 	sockets := &httpd.Sockets{Log: m.Log}
-	front := httpd.Front{TrustedProxies: cfg.TrustedProxies, PublicURL: m.PublicURL, Origins: cfg.Origins}
-	m.Hub = hub.New(sockets, hub.Options{Log: m.Log, Metrics: m.Metrics, Origins: cfg.Origins, CheckOrigin: front.AllowOrigin})
+	fr := front.Front{TrustedProxies: cfg.TrustedProxies, PublicURL: m.PublicURL, Origins: cfg.Origins}
+	m.Hub = hub.New(sockets, hub.Options{Log: m.Log, Metrics: m.Metrics, Origins: cfg.Origins, CheckOrigin: fr.AllowOrigin})
 	gc := graph.New(cfg.GraphURL, hc)
 	gc.Observe = m.Metrics.GraphRequest
 	var cluster server.Cluster
@@ -381,7 +383,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("serving the light keys: %w", err)
 	}
 	h.Presence = &httpd.Presence{Lights: m.Lights, Log: m.Log, Heartbeat: m.Heartbeat}
-	m.Admin = &httpd.Admin{
+	m.Admin = &adminhttp.Admin{
 		Screens:       m.Screens,
 		Lights:        m.Lights,
 		Store:         m.Store,
@@ -392,9 +394,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		LoginFailures: cfg.LoginFailures,
 		Networks:      cfg.AdminNetworks,
 	}
-	h.Admin = m.Admin
+	h.Admin = m.Admin.Handler()
 	h.ScreenNetworks = cfg.ScreenNetworks
-	h.Front = front
+	h.Front = fr
 	h.NewScreens = cfg.NewScreens
 	if m.TuneHTTP != nil {
 		m.TuneHTTP(h)

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/placard/placard/server/httpd"
+	"github.com/placard/placard/server/adminhttp"
 	"github.com/placard/placard/server/identity"
 	"github.com/placard/placard/server/limit"
 	"github.com/placard/placard/server/sandbox"
@@ -262,8 +262,8 @@ func (s Security) codesTotal() limit.Rate {
 }
 
 // about is what the admin page says of this server.
-func (m *Main) about(authority string, scopes, tenants []string, admins, signIn, signInWhy string, byQR bool) httpd.About {
-	a := httpd.About{
+func (m *Main) about(authority string, scopes, tenants []string, admins, signIn, signInWhy string, byQR bool) adminhttp.About {
+	a := adminhttp.About{
 		Mode:           "Microsoft identity platform, " + authority,
 		Enrollment:     "wait for an administrator's approval",
 		Scopes:         scopes,

@@ -1,4 +1,4 @@
-package httpd
+package adminhttp
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/lights"
 	"github.com/placard/placard/server/screens"
 )
@@ -213,10 +214,6 @@ func decodeNewLight(b []byte) (lights.New, error) {
 	return req.Check()
 }
 
-func writeAPIError(w http.ResponseWriter, err error) {
-	writeJSON(w, statusOf(err), map[string]string{"error": server.ErrorMessage(err), "code": server.ErrorCode(err)})
-}
-
 func (a *Admin) apiScreens(w http.ResponseWriter, r *http.Request, _ principal) {
 	all, err := a.Screens.Overview(r.Context())
 	if err != nil {
@@ -227,7 +224,7 @@ func (a *Admin) apiScreens(w http.ResponseWriter, r *http.Request, _ principal) 
 	for i, st := range all {
 		out[i] = toScreenJSON(st)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"screens": out})
+	front.WriteJSON(w, http.StatusOK, map[string]any{"screens": out})
 }
 
 func (a *Admin) apiScreen(w http.ResponseWriter, r *http.Request, _ principal) {
@@ -245,7 +242,7 @@ func (a *Admin) answerScreen(w http.ResponseWriter, r *http.Request, id string, 
 		a.apiError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toScreenJSON(st))
+	front.WriteJSON(w, http.StatusOK, toScreenJSON(st))
 }
 
 func (a *Admin) apiApprove(w http.ResponseWriter, r *http.Request, p principal) {
@@ -295,7 +292,7 @@ func (a *Admin) apiRevoke(w http.ResponseWriter, r *http.Request, p principal) {
 		a.apiError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revoked": sc.ID, "name": sc.Name})
+	front.WriteJSON(w, http.StatusOK, map[string]any{"revoked": sc.ID, "name": sc.Name})
 }
 
 func (a *Admin) apiAudit(w http.ResponseWriter, r *http.Request, _ principal) {
@@ -317,7 +314,7 @@ func (a *Admin) apiAudit(w http.ResponseWriter, r *http.Request, _ principal) {
 	for i, e := range events {
 		out[i] = auditJSON(e)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+	front.WriteJSON(w, http.StatusOK, map[string]any{"events": out})
 }
 
 func (a *Admin) apiAddLight(w http.ResponseWriter, r *http.Request, p principal) {
@@ -332,7 +329,7 @@ func (a *Admin) apiAddLight(w http.ResponseWriter, r *http.Request, p principal)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, newLightJSON{ID: made.Light.ID, Name: made.Light.Name, Key: made.Key, WebhookSecret: made.WebhookSecret})
+	front.WriteJSON(w, http.StatusCreated, newLightJSON{ID: made.Light.ID, Name: made.Light.Name, Key: made.Key, WebhookSecret: made.WebhookSecret})
 }
 
 func (a *Admin) apiLights(w http.ResponseWriter, r *http.Request, _ principal) {
@@ -345,7 +342,7 @@ func (a *Admin) apiLights(w http.ResponseWriter, r *http.Request, _ principal) {
 	for i, l := range all {
 		out[i] = toLightJSON(l)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"lights": out})
+	front.WriteJSON(w, http.StatusOK, map[string]any{"lights": out})
 }
 
 func (a *Admin) apiRevokeLight(w http.ResponseWriter, r *http.Request, p principal) {
@@ -354,15 +351,15 @@ func (a *Admin) apiRevokeLight(w http.ResponseWriter, r *http.Request, p princip
 		a.apiError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revoked": l.ID, "name": l.Name})
+	front.WriteJSON(w, http.StatusOK, map[string]any{"revoked": l.ID, "name": l.Name})
 }
 
 func (a *Admin) apiError(w http.ResponseWriter, err error) {
-	if statusOf(err) >= 500 {
+	if front.Status(err) >= 500 {
 		a.internal(w, err)
 		return
 	}
-	writeAPIError(w, err)
+	front.WriteError(w, err)
 }
 
 // internal answers a failure of ours: the details go to the log only.
@@ -371,13 +368,13 @@ func (a *Admin) internal(w http.ResponseWriter, err error) {
 	if !errors.As(err, &se) {
 		a.Log.Error("admin API", "err", err)
 	}
-	writeAPIError(w, err)
+	front.WriteError(w, err)
 }
 
 // apiSessions lists the live sessions of the admin page and API, newest
 // first: who, how and from where, when it began and ends. Never a secret.
 func (a *Admin) apiSessions(w http.ResponseWriter, r *http.Request, _ principal) {
-	writeJSON(w, http.StatusOK, map[string]any{"sessions": a.liveSessions(nil)})
+	front.WriteJSON(w, http.StatusOK, map[string]any{"sessions": a.liveSessions(nil)})
 }
 
 // apiEndSession ends a session at once (someone left, or lost the role).
@@ -387,5 +384,5 @@ func (a *Admin) apiEndSession(w http.ResponseWriter, r *http.Request, p principa
 		a.apiError(w, server.Errorf(server.ErrorCode(err), "%s: list them with GET /admin/api/sessions", server.ErrorMessage(err)))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ended": ended.id, "who": ended.who.Who})
+	front.WriteJSON(w, http.StatusOK, map[string]any{"ended": ended.id, "who": ended.who.Who})
 }

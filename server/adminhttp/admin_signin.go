@@ -1,4 +1,4 @@
-package httpd
+package adminhttp
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/identity"
 	"github.com/placard/placard/server/limit"
 	"github.com/placard/placard/server/secret"
@@ -34,7 +35,7 @@ const maxPendingSignIns = 20
 // sign-in belongs to the browser that started it, not to whoever learns
 // its address. __Host- over HTTPS, as the session's.
 func signInCookie(r *http.Request) string {
-	if isSecure(r) {
+	if front.IsSecure(r) {
 		return "__Host-placard_admin_signin"
 	}
 	return "placard_admin_signin"
@@ -68,7 +69,7 @@ func (a *Admin) startSignIn(r *http.Request) (string, *adminSignIn, error) {
 	if a.Identity == nil || a.Verifier == nil {
 		return "", nil, server.Errorf(server.ENOTFOUND, "signing in with a Microsoft account is not enabled on this server: use an admin token")
 	}
-	addr, key := clientAddr(r), clientKey(r)
+	addr, key := front.ClientAddr(r), front.ClientKey(r)
 	a.mu.Lock()
 	now := a.Now()
 	pending := 0
@@ -198,15 +199,15 @@ func (a *Admin) claimSignIn(secret, via string) (*adminSignIn, string, error) {
 // {"sign_in": secret, "user_code", "verification_uri", "expires_at"}.
 func (a *Admin) apiStartSignIn(w http.ResponseWriter, r *http.Request) {
 	if _, err := decodeSignInStart(readBody(w, r)); err != nil {
-		writeAPIError(w, err)
+		front.WriteError(w, err)
 		return
 	}
 	secret, si, err := a.startSignIn(r)
 	if err != nil {
-		writeAPIError(w, err)
+		front.WriteError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	front.WriteJSON(w, http.StatusOK, map[string]any{
 		"sign_in":          secret,
 		"user_code":        si.code.UserCode,
 		"verification_uri": si.code.VerificationURI,
@@ -220,17 +221,17 @@ func (a *Admin) apiStartSignIn(w http.ResponseWriter, r *http.Request) {
 func (a *Admin) apiPollSignIn(w http.ResponseWriter, r *http.Request) {
 	req, err := decodeSignInPoll(readBody(w, r))
 	if err != nil {
-		writeAPIError(w, err)
+		front.WriteError(w, err)
 		return
 	}
 	si, session, err := a.claimSignIn(req.SignIn, viaAPI)
 	switch {
 	case err != nil:
-		writeAPIError(w, err)
+		front.WriteError(w, err)
 	case session == "":
-		writeJSON(w, http.StatusOK, map[string]any{"status": "pending", "expires_at": si.code.ExpiresAt.UTC()})
+		front.WriteJSON(w, http.StatusOK, map[string]any{"status": "pending", "expires_at": si.code.ExpiresAt.UTC()})
 	default:
-		writeJSON(w, http.StatusOK, map[string]any{
+		front.WriteJSON(w, http.StatusOK, map[string]any{
 			"status": "signed_in", "who": si.who.Who, "token": sessionPrefix + session,
 			"expires_at": a.Now().Add(a.MicrosoftSessionLifetime).UTC(),
 		})
@@ -241,7 +242,7 @@ func (a *Admin) apiPollSignIn(w http.ResponseWriter, r *http.Request) {
 func (a *Admin) startPageSignIn(w http.ResponseWriter, r *http.Request) {
 	secret, _, err := a.startSignIn(r)
 	if err != nil {
-		a.renderLogin(w, r, statusOf(err), server.ErrorMessage(err))
+		a.renderLogin(w, r, front.Status(err), server.ErrorMessage(err))
 		return
 	}
 	setAdminCookie(w, r, signInCookie(r), secret, 20*60)
@@ -260,7 +261,7 @@ func (a *Admin) pageSignIn(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err != nil:
 		setAdminCookie(w, r, signInCookie(r), "", -1)
-		a.renderLogin(w, r, statusOf(err), fmt.Sprintf("Signing in with Microsoft: %s.", server.ErrorMessage(err)))
+		a.renderLogin(w, r, front.Status(err), fmt.Sprintf("Signing in with Microsoft: %s.", server.ErrorMessage(err)))
 	case session == "":
 		// The page reloads itself every 3 s (no script needed) until the
 		// sign-in ends.

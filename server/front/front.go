@@ -1,7 +1,14 @@
-package httpd
+// Package front is what every HTTP application of the edge server (the
+// screens' pages in httpd, the admin application in adminhttp) shares: how
+// requests reach the server (Front: trusted proxies, the client's address,
+// HTTPS, host names), network allowlists, cross-site checks, and JSON
+// answers with one map of error codes to HTTP statuses.
+package front
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -9,12 +16,13 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/limit"
 )
 
 // Front is how requests reach the server: the proxies it trusts and the
-// URL people use. One middleware (Front.handler) reads it once per
-// request, and everything else asks clientAddr and isSecure:
+// URL people use. One middleware (Front.Handler) reads it once per
+// request, and everything else asks ClientAddr and IsSecure:
 //
 //   - the client's address: the connection's, or, from a trusted proxy,
 //     the address X-Forwarded-For names. Every rate limit, lockout and
@@ -47,9 +55,9 @@ type Front struct {
 
 type secureKey struct{}
 
-// handler sets the request's RemoteAddr to its client's address (keeping
+// Handler sets the request's RemoteAddr to its client's address (keeping
 // the connection's port) and records whether the client uses HTTPS.
-func (f Front) handler(next http.Handler) http.Handler {
+func (f Front) Handler(next http.Handler) http.Handler {
 	httpsURL := strings.HasPrefix(strings.ToLower(f.PublicURL), "https://")
 	names := f.names()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -120,7 +128,7 @@ func (f Front) AllowOrigin(r *http.Request) bool {
 		return false
 	}
 	scheme := "http"
-	if isSecure(r) {
+	if IsSecure(r) {
 		scheme = "https"
 	}
 	if own, ok := originOf(scheme + "://" + r.Host); ok && own == o {
@@ -203,9 +211,9 @@ func splitAddr(remote string) (netip.Addr, string, bool) {
 	return a.Unmap(), port, true
 }
 
-// clientAddr is the address a request came from, without its port: the
+// ClientAddr is the address a request came from, without its port: the
 // client's, as Front.handler found it.
-func clientAddr(r *http.Request) string {
+func ClientAddr(r *http.Request) string {
 	if a, _, ok := splitAddr(r.RemoteAddr); ok {
 		return a.String()
 	}
@@ -216,14 +224,94 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
-// clientKey is the key of the request's client in per-address limits:
+// ClientKey is the key of the request's client in per-address limits:
 // its address, or its /64 for IPv6 (limit.ClientKey).
-func clientKey(r *http.Request) string { return limit.ClientKey(clientAddr(r)) }
+func ClientKey(r *http.Request) string { return limit.ClientKey(ClientAddr(r)) }
 
-// isSecure reports whether the client reached the server over HTTPS.
-func isSecure(r *http.Request) bool {
+// IsSecure reports whether the client reached the server over HTTPS.
+func IsSecure(r *http.Request) bool {
 	if s, ok := r.Context().Value(secureKey{}).(bool); ok {
 		return s
 	}
 	return r.TLS != nil
+}
+
+// NetworksOnly serves h only to clients in nets, when there are any, and
+// tells the others which setting (flag) refuses them.
+func NetworksOnly(nets []netip.Prefix, log *slog.Logger, what, flag string, h http.Handler) http.Handler {
+	if len(nets) == 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if addr, err := netip.ParseAddr(ClientAddr(r)); err == nil {
+			addr = addr.Unmap()
+			for _, p := range nets {
+				if p.Contains(addr) {
+					h.ServeHTTP(w, r)
+					return
+				}
+			}
+		}
+		log.Warn("refusing a client from outside the allowed networks", "for", what, "remote", r.RemoteAddr, "path", r.URL.Path)
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, "This edge server accepts "+what+" only from its configured networks ("+flag+"): "+
+			ClientAddr(r)+" is not in them.", http.StatusForbidden)
+	})
+}
+
+// CrossSite reports a request that the browser says comes from another
+// site, or whose Origin is another origin. Browsers send Sec-Fetch-Site
+// on every request; a request with neither header is not from a browser
+// page, and the session cookie and CSRF token still have to match.
+func CrossSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return true
+	}
+	// With Referrer-Policy no-referrer a same-origin form sends
+	// "Origin: null", which proves nothing either way.
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
+		u, err := url.Parse(o)
+		if err != nil || !strings.EqualFold(u.Host, r.Host) {
+			return true
+		}
+	}
+	return false
+}
+
+// Status maps an error's code to its HTTP status.
+func Status(err error) int {
+	switch server.ErrorCode(err) {
+	case server.EINVALID:
+		return http.StatusBadRequest
+	case server.ENOTFOUND:
+		return http.StatusNotFound
+	case server.ECONFLICT:
+		return http.StatusConflict
+	case server.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case server.EFORBIDDEN:
+		return http.StatusForbidden
+	case server.ETOOMANY:
+		return http.StatusTooManyRequests
+	case server.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// WriteJSON answers v as JSON, never cached.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// WriteError answers err as {"error": "what was wrong and what to do",
+// "code": "invalid"} with its status: the message of a server.Error, a
+// generic one for anything else (whose details belong in the log).
+func WriteError(w http.ResponseWriter, err error) {
+	WriteJSON(w, Status(err), map[string]string{"error": server.ErrorMessage(err), "code": server.ErrorCode(err)})
 }

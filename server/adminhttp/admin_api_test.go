@@ -1,4 +1,4 @@
-package httpd
+package adminhttp
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package httpd
+package adminhttp
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/placard/placard/app/ui"
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/identity"
 	"github.com/placard/placard/server/lights"
 )
@@ -225,7 +226,7 @@ func (a *Admin) screenPage(w http.ResponseWriter, r *http.Request, s *adminSessi
 func (a *Admin) renderScreen(w http.ResponseWriter, r *http.Request, s *adminSession, id string, status int, errMsg string) {
 	st, err := a.Screens.Status(r.Context(), id)
 	if err != nil {
-		a.renderDashboard(w, r, s, statusOf(err), server.ErrorMessage(err))
+		a.renderDashboard(w, r, s, front.Status(err), server.ErrorMessage(err))
 		return
 	}
 	d := a.base(s, st.Screen.Name)
@@ -255,13 +256,13 @@ func (a *Admin) login(w http.ResponseWriter, r *http.Request) {
 		} else {
 			a.Log.Error("checking an admin token", "err", err)
 		}
-		a.renderLogin(w, r, statusOf(err), server.ErrorMessage(err)+".")
+		a.renderLogin(w, r, front.Status(err), server.ErrorMessage(err)+".")
 		return
 	}
 	who := tokenPrincipal(t)
-	secret, _ := a.newSession(who, viaPage, clientAddr(r))
+	secret, _ := a.newSession(who, viaPage, front.ClientAddr(r))
 	a.audit(r.Context(), server.AuditEvent{Kind: server.AuditAdminSignIn, Outcome: "ok",
-		Detail: who.Who + " from " + clientAddr(r)})
+		Detail: who.Who + " from " + front.ClientAddr(r)})
 	setAdminCookie(w, r, adminCookie(r), secret, int(a.SessionLifetime/time.Second))
 	http.Redirect(w, r, "/admin", http.StatusSeeOther)
 }
@@ -326,14 +327,14 @@ func (a *Admin) screenForm(w http.ResponseWriter, r *http.Request, s *adminSessi
 
 // pageFailure shows why an action failed, on the page it came from.
 func (a *Admin) pageFailure(w http.ResponseWriter, r *http.Request, s *adminSession, id string, err error) {
-	if statusOf(err) >= 500 {
+	if front.Status(err) >= 500 {
 		a.Log.Error("admin page", "err", err)
 	}
 	if id != "" && !server.IsNotFound(err) {
-		a.renderScreen(w, r, s, id, statusOf(err), server.ErrorMessage(err))
+		a.renderScreen(w, r, s, id, front.Status(err), server.ErrorMessage(err))
 		return
 	}
-	a.renderDashboard(w, r, s, statusOf(err), server.ErrorMessage(err))
+	a.renderDashboard(w, r, s, front.Status(err), server.ErrorMessage(err))
 }
 
 func (a *Admin) flash(s *adminSession, msg string) {

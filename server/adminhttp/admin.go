@@ -1,4 +1,8 @@
-package httpd
+// Package adminhttp is the admin application: the page for people and the
+// JSON API for programs under /admin, with their sessions, CSRF checks and
+// sign-ins (an admin token, or a Microsoft account holding the app role).
+// It mounts on the edge server's HTTP surface (httpd) behind front.Front.
+package adminhttp
 
 import (
 	"context"
@@ -7,13 +11,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/identity"
 	"github.com/placard/placard/server/lights"
 	"github.com/placard/placard/server/limit"
@@ -177,13 +181,12 @@ func (a *Admin) Close() {
 	a.wg.Wait()
 }
 
-// register adds the admin routes to root, behind the Networks guard.
-func (a *Admin) register(root *http.ServeMux) {
+// Handler serves /admin and everything under it, behind the Networks
+// guard. It expects to be behind front.Front's Handler, which says who the
+// client is and whether it uses HTTPS.
+func (a *Admin) Handler() http.Handler {
 	a.init()
 	mux := http.NewServeMux()
-	guarded := networksOnly(a.Networks, a.Log, "administrators", "-admin-networks", mux)
-	root.Handle("/admin", guarded)
-	root.Handle("/admin/", guarded)
 	// The page.
 	mux.HandleFunc("GET /admin", a.page(a.dashboard))
 	mux.HandleFunc("GET /admin/{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -221,24 +224,25 @@ func (a *Admin) register(root *http.ServeMux) {
 	mux.HandleFunc("POST /admin/api/signin", a.apiStartSignIn)
 	mux.HandleFunc("POST /admin/api/signin/poll", a.apiPollSignIn)
 	mux.HandleFunc("/admin/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeAPIError(w, server.Errorf(server.ENOTFOUND, "no such admin API: %s %s", r.Method, r.URL.Path))
+		front.WriteError(w, server.Errorf(server.ENOTFOUND, "no such admin API: %s %s", r.Method, r.URL.Path))
 	})
+	return front.NetworksOnly(a.Networks, a.Log, "administrators", "-admin-networks", mux)
 }
 
 // tooManyFailures refuses a request from an address that failed to sign
 // in too often.
 func (a *Admin) tooManyFailures(r *http.Request) error {
-	if n := a.failures.Count(clientKey(r)); n >= a.LoginFailures.Max {
-		return server.Errorf(server.ETOOMANY, "too many failed sign-ins from %s: try again in %v", clientKey(r), a.LoginFailures.Per)
+	if n := a.failures.Count(front.ClientKey(r)); n >= a.LoginFailures.Max {
+		return server.Errorf(server.ETOOMANY, "too many failed sign-ins from %s: try again in %v", front.ClientKey(r), a.LoginFailures.Per)
 	}
 	return nil
 }
 
 // failed counts a failed sign-in of the request's address, and audits it.
 func (a *Admin) failed(r *http.Request, how, detail string) {
-	a.failures.Allow(clientKey(r))
+	a.failures.Allow(front.ClientKey(r))
 	a.audit(r.Context(), server.AuditEvent{Kind: server.AuditAdminSignIn, Outcome: "refused",
-		Detail: how + " from " + clientAddr(r) + ": " + detail})
+		Detail: how + " from " + front.ClientAddr(r) + ": " + detail})
 }
 
 func (a *Admin) audit(ctx context.Context, e server.AuditEvent) {
@@ -427,7 +431,7 @@ func hashKey(s string) string {
 // adminCookie is the page's session cookie; __Host- over HTTPS pins it to
 // this host.
 func adminCookie(r *http.Request) string {
-	if isSecure(r) {
+	if front.IsSecure(r) {
 		return "__Host-placard_admin"
 	}
 	return "placard_admin"
@@ -436,7 +440,7 @@ func adminCookie(r *http.Request) string {
 func setAdminCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: isSecure(r), SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: front.IsSecure(r), SameSite: http.SameSiteStrictMode,
 	})
 }
 
@@ -449,32 +453,11 @@ func (a *Admin) pageSession(r *http.Request) (*adminSession, string) {
 	return a.liveSession(r.Context(), c.Value), c.Value
 }
 
-// crossSite reports a request that the browser says comes from another
-// site, or whose Origin is another origin. Browsers send Sec-Fetch-Site
-// on every request; a request with neither header is not from a browser
-// page, and the session cookie and CSRF token still have to match.
-func crossSite(r *http.Request) bool {
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin", "none":
-	default:
-		return true
-	}
-	// With Referrer-Policy no-referrer a same-origin form sends
-	// "Origin: null", which proves nothing either way.
-	if o := r.Header.Get("Origin"); o != "" && o != "null" {
-		u, err := url.Parse(o)
-		if err != nil || !strings.EqualFold(u.Host, r.Host) {
-			return true
-		}
-	}
-	return false
-}
-
 // sameSite refuses cross-site requests to h: the login forms, which have
 // no session yet.
 func (a *Admin) sameSite(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if crossSite(r) {
+		if front.CrossSite(r) {
 			http.Error(w, "refused: this form may only be sent from placard's own admin page", http.StatusForbidden)
 			return
 		}
@@ -499,7 +482,7 @@ func (a *Admin) page(h func(w http.ResponseWriter, r *http.Request, s *adminSess
 // the session cookie, the session's CSRF token, and a same-site request.
 func (a *Admin) form(h func(w http.ResponseWriter, r *http.Request, s *adminSession, secret string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if crossSite(r) {
+		if front.CrossSite(r) {
 			http.Error(w, "refused: this form may only be sent from placard's own admin page", http.StatusForbidden)
 			return
 		}
@@ -529,7 +512,7 @@ func (a *Admin) api(h func(w http.ResponseWriter, r *http.Request, p principal))
 			if server.ErrorCode(err) == server.EUNAUTHORIZED {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="placard admin"`)
 			}
-			writeAPIError(w, err)
+			front.WriteError(w, err)
 			return
 		}
 		h(w, r, p)
