@@ -35,13 +35,18 @@ func dashboardView(st wire.State, tx *texts, now time.Time, acts *actions) app.U
 			avatar(d.User),
 			app.Div().Class("who-text").Body(
 				app.H1().Class("user-name").DataSet("testid", "user-name").Text(d.User.Name),
-				app.If(d.Presence != nil, func() app.UI { return presence(*d.Presence, st.Screen.Lang) }),
+				// Without a calendar, the presence stands under the name:
+				// there is no status card to carry it.
+				app.If(d.Agenda == nil && d.Presence != nil, func() app.UI { return presence(*d.Presence, st.Screen.Lang) }),
 			),
 			topBar(st, now),
 		),
 		app.If(d.Agenda != nil, func() app.UI {
 			return app.Main().Class("day").Body(
-				roomState(d.Agenda.Today, st.Screen, tx, now),
+				app.Div().Class("status-col").Body(
+					statusCard(d, st.Screen, tx, now),
+					freeAt(*d.Agenda, st.Screen, tx, now),
+				),
 				agendaView(*d.Agenda, st.Screen, tx, now),
 			)
 		}).Else(func() app.UI {
@@ -89,45 +94,79 @@ func presence(p wire.Presence, lang string) app.UI {
 	if act == "" {
 		act = avail
 	}
+	word, activity := presenceWords(p, lang)
 	return app.Div().Class("presence", "avail-"+avail).
 		DataSet("testid", "presence").
 		DataSet("availability", avail).
 		DataSet("activity", act).
 		Body(
 			app.Span().Class("dot").Aria("hidden", "true"),
-			app.Span().Class("label").Text(presenceLabel(p, lang)),
+			app.Span().Class("label").Body(
+				app.Span().Class("avail-word").Text(word),
+				// On the status card the activity has a line of its
+				// own; elsewhere it follows the word.
+				app.If(activity != "", func() app.UI {
+					return app.Span().Class("activity").Body(app.Span().Class("sep").Text(" · "), app.Text(activity))
+				}),
+			),
 		)
 }
 
-// roomState says, large, whether the calendar is busy now and until when:
-// "Busy until 14:30", "Free until 15:00". A door panel is read from the
-// corridor by it. It is computed here, from the agenda and the clock, so
-// that it turns at the minute without waiting for the edge server.
-func roomState(today []wire.Event, sc wire.Screen, tx *texts, now time.Time) app.UI {
-	until, busy := wire.BusyUntil(today, now)
-	word, label, detail := tx.free, tx.restOfDay, ""
-	switch {
-	case busy:
-		word, label = tx.busy, fmt.Sprintf(tx.until, clock(until, sc))
-		if e, ok := current(today, now); ok && !sc.Privacy {
-			detail = subject(e, sc, tx)
-		}
-	default:
-		if next := wire.FreeFrom(today, now); !next.IsZero() {
-			label = fmt.Sprintf(tx.until, clock(next, sc))
-		}
+// statusCard says, large, how the account is now: its Teams presence
+// ("Busy", "In a call") when it has one, else whether its calendar is busy
+// or free; and the meeting it is in. The presence is shown here only, once:
+// the card is what is read from across a lobby. Whether the calendar is
+// busy is computed here, from the agenda and the clock, so that it turns
+// at the minute without waiting for the edge server.
+func statusCard(d *wire.Dashboard, sc wire.Screen, tx *texts, now time.Time) app.UI {
+	today := d.Agenda.Today
+	_, busy := wire.BusyUntil(today, now)
+	detail := ""
+	if e, ok := current(today, now); ok && !sc.Privacy {
+		detail = subject(e, sc, tx)
 	}
 	el := app.Section().Class("room-state").
 		DataSet("testid", "room-state").
 		DataSet("busy", fmt.Sprint(busy))
-	if busy {
+	var head app.UI
+	switch {
+	case d.Presence != nil:
+		head = presence(*d.Presence, sc.Lang)
+		el = el.Class("has-presence", "avail-"+token(d.Presence.Availability))
+	case busy:
+		head = app.Div().Class("room-word").Text(tx.busy)
 		el = el.Class("busy")
+	default:
+		head = app.Div().Class("room-word").Text(tx.free)
 	}
 	return el.Body(
-		app.Div().Class("room-word").Text(word),
-		app.Div().Class("room-until").Text(label),
+		head,
 		app.If(detail != "", func() app.UI { return app.Div().Class("room-detail").Text(detail) }),
 	)
+}
+
+// freeAt says, under the status card, when the calendar is next free or
+// busy: "Free at 14:30" while meetings follow one another, "Free until
+// 15:00" before the next one, and tomorrow's first meeting once today has
+// none left.
+func freeAt(a wire.Agenda, sc wire.Screen, tx *texts, now time.Time) app.UI {
+	until, busy := wire.BusyUntil(a.Today, now)
+	var text string
+	switch next := wire.FreeFrom(a.Today, now); {
+	case busy:
+		text = fmt.Sprintf(tx.freeAt, clock(until, sc))
+	case !next.IsZero():
+		text = fmt.Sprintf(tx.freeUntil, clock(next, sc))
+	default:
+		text = tx.freeRestOfDay
+		for _, e := range a.Tomorrow {
+			if e.Blocks() {
+				text = fmt.Sprintf(tx.tomorrowAt, clock(e.Start, sc), subject(e, sc, tx))
+				break
+			}
+		}
+	}
+	return app.P().Class("free-at").DataSet("testid", "free-at").Text(text)
 }
 
 // current is the meeting in progress, the first when several overlap.

@@ -133,8 +133,11 @@ func TestAgendaMarksTheCurrentAndNextMeetingAndDropsWhatEnded(t *testing.T) {
 	if got := textsOf(html, "agenda-subject"); strings.Join(got, "|") != "Company holiday|Design review|Lunch &amp; learn|Planning" {
 		t.Errorf("subjects %q", got)
 	}
-	if state := textsOf(html, "room-state"); len(state) != 1 || !strings.HasPrefix(state[0], "Busy until 11:30") {
-		t.Errorf("room state %q, want Busy until 11:30", state)
+	if state := textsOf(html, "room-state"); len(state) != 1 || !strings.Contains(state[0], "Design review") {
+		t.Errorf("room state %q, want the meeting in progress", state)
+	}
+	if got := textsOf(html, "free-at"); len(got) != 1 || got[0] != "Free at 11:30" {
+		t.Errorf("free-at %q, want Free at 11:30", got)
 	}
 }
 
@@ -160,8 +163,8 @@ func TestTimesFollowTheScreensZoneAndClock(t *testing.T) {
 			if got := textsOf(html, "agenda-time"); len(got) != 1 || got[0] != c.when {
 				t.Errorf("agenda time %q, want %s", got, c.when)
 			}
-			if got := textsOf(html, "room-state"); len(got) != 1 || got[0] != c.state {
-				t.Errorf("room state %q, want %s", got, c.state)
+			if got := textsOf(html, "free-at"); len(got) != 1 || got[0] != c.state {
+				t.Errorf("free-at %q, want %s", got, c.state)
 			}
 		})
 	}
@@ -179,13 +182,47 @@ func TestWhenTheDayIsDoneTomorrowFollows(t *testing.T) {
 	if !strings.Contains(html, ">Tomorrow<") || len(elements(html, "agenda-item")) != 1 || !strings.Contains(html, `data-event-id="t1"`) {
 		t.Errorf("tomorrow's first event is not shown:\n%s", html)
 	}
-	if got := textsOf(html, "room-state"); len(got) != 1 || got[0] != "Free for the rest of the day" {
-		t.Errorf("room state %q", got)
+	if got := textsOf(html, "free-at"); len(got) != 1 || got[0] != "Tomorrow 09:00 · Board meeting" {
+		t.Errorf("free-at %q, want tomorrow's first meeting", got)
+	}
+	st.Dashboard.Agenda.Tomorrow = nil
+	if got := textsOf(render(st), "free-at"); len(got) != 1 || got[0] != "Free for the rest of the day" {
+		t.Errorf("free-at %q with nothing tomorrow", got)
 	}
 
 	empty := render(dashboard(wire.Screen{}))
 	if got := textsOf(empty, "agenda-empty"); len(got) != 1 || got[0] != "Nothing on the calendar today" {
 		t.Errorf("an empty day says %q", got)
+	}
+}
+
+func TestPresenceIsShownOnceOnTheStatusCard(t *testing.T) {
+	st := dashboard(wire.Screen{Clock24: true}, event("b", "Design review", "10:30", "11:30"))
+	html := render(st)
+	presences := elements(html, "presence")
+	if len(presences) != 1 {
+		t.Fatalf("%d presence hooks, want one:\n%s", len(presences), html)
+	}
+	card := html[strings.Index(html, `data-testid="room-state"`):]
+	if !strings.Contains(card[:strings.Index(card, "</section>")], `data-testid="presence"`) {
+		t.Errorf("the presence is not on the status card:\n%s", html)
+	}
+	if got := textsOf(html, "room-state"); len(got) != 1 || got[0] != "Busy · In a call Design review" {
+		t.Errorf("status card %q", got)
+	}
+
+	// An account without Teams: the card says what its calendar says.
+	st.Dashboard.Presence = nil
+	html = render(st)
+	if n := len(elements(html, "presence")); n != 0 {
+		t.Errorf("%d presence hooks for an account without presence", n)
+	}
+	if got := textsOf(html, "room-state"); len(got) != 1 || got[0] != "Busy Design review" {
+		t.Errorf("status card %q, want the calendar's Busy and the meeting", got)
+	}
+	st.Dashboard.Agenda.Today = []wire.Event{event("d", "Planning", "14:00", "15:00")}
+	if got := textsOf(render(st), "room-state"); len(got) != 1 || got[0] != "Free" {
+		t.Errorf("status card %q, want Free", got)
 	}
 }
 

@@ -58,8 +58,10 @@ type texts struct {
 	privateMeeting string
 	private        string // an event marked private by its owner
 	untitled       string
-	until          string // "until %s"
-	restOfDay      string
+	freeAt         string // "Free at %s": when a run of meetings ends
+	freeUntil      string // "Free until %s": when the next meeting starts
+	freeRestOfDay  string
+	tomorrowAt     string // "Tomorrow %s · %s": the time and the subject
 	confirmBook    string // "Book %s?"
 	confirm        string
 	cancel         string
@@ -158,8 +160,10 @@ var english = texts{
 	privateMeeting: "Busy",
 	private:        "Private",
 	untitled:       "No title",
-	until:          "until %s",
-	restOfDay:      "for the rest of the day",
+	freeAt:         "Free at %s",
+	freeUntil:      "Free until %s",
+	freeRestOfDay:  "Free for the rest of the day",
+	tomorrowAt:     "Tomorrow %s · %s",
 	confirmBook:    "Book %s?",
 	confirm:        "Book it",
 	cancel:         "Cancel",
@@ -239,8 +243,10 @@ var french = texts{
 	privateMeeting: "Occupé",
 	private:        "Privé",
 	untitled:       "Sans titre",
-	until:          "jusqu’à %s",
-	restOfDay:      "jusqu’à ce soir",
+	freeAt:         "Libre à %s",
+	freeUntil:      "Libre jusqu’à %s",
+	freeRestOfDay:  "Libre jusqu’à ce soir",
+	tomorrowAt:     "Demain %s · %s",
 	confirmBook:    "Réserver %s ?",
 	confirm:        "Réserver",
 	cancel:         "Annuler",
@@ -298,18 +304,15 @@ func countdown(left time.Duration) string {
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
 
-// presenceLabel is "Busy · In a call": the availability, and the activity
-// when it says more.
-func presenceLabel(p wire.Presence, lang string) string {
+// presenceWords are the availability ("Busy") and the activity ("In a
+// call") when it says more than the availability.
+func presenceWords(p wire.Presence, lang string) (word, activity string) {
 	tx := textsFor(lang)
-	label := tx.availability[p.Availability]
-	if label == "" {
-		label = p.Availability
+	word = tx.availability[p.Availability]
+	if word == "" {
+		word = p.Availability
 	}
-	if act := tx.activity[p.Activity]; act != "" {
-		label += " · " + act
-	}
-	return label
+	return word, tx.activity[p.Activity]
 }
 
 // timeRange formats a span of time: "09:30–10:00", "9:30–10:00 AM".

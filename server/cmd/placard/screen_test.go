@@ -40,7 +40,7 @@ var screenSizes = []screenSize{
 var hooksOf = map[string][]string{
 	"pairing": {"screen-name", "pairing-code"},
 	"code":    {"screen-name", "user-code", "verification-uri", "qr", "countdown", "clock"},
-	"dashboard": {"screen-name", "user-name", "user-photo", "presence", "freshness", "clock", "room-state",
+	"dashboard": {"screen-name", "user-name", "user-photo", "presence", "freshness", "clock", "room-state", "free-at",
 		"agenda-item|agenda-empty", "agenda-time|agenda-empty", "agenda-subject|agenda-empty"},
 	"error":        {"screen-name", "error-title", "error-message", "error-code"},
 	"reconnecting": {"user-name", "user-photo", "presence", "freshness", "clock"},
@@ -63,22 +63,22 @@ type hookBox struct {
 	ID                        string
 	Left, Top, Right, Bottom  float64
 	VLeft, VTop, VRight, VBot float64
-	// Font is its font size in px; Footer is true in the dashboard's
-	// status line.
-	Font   float64
-	Footer bool
+	// Font is its font size in px; Read is true for what is read from
+	// across the room: the dashboard's status line and its agenda rows.
+	Font float64
+	Read bool
 }
 
-// The status line is read from 3 m: capitals at least 1/200 of that
+// The status line and the agenda are read from 3 m: capitals at least 1/200 of that
 // distance (the FAA's rough estimate for 20 arcmin, placard.css), on the
 // smallest TV shown at that distance, a 32-inch 16:9 one (its short side
-// 398 mm), in Inter, whose capitals are 0.727 em. minFooterFont is the
+// 398 mm), in Inter, whose capitals are 0.727 em. minReadFont is the
 // font size that takes, as a share of the viewport's short side.
 const (
 	viewingDistanceMM = 3000
 	shortSideMM       = 32 * 25.4 * 9 / 18.3576 // 32-inch diagonal, 16:9 (√(16²+9²) = 18.3576)
 	capHeightEm       = 0.727
-	minFooterFont     = viewingDistanceMM / 200.0 / shortSideMM / capHeightEm
+	minReadFont       = viewingDistanceMM / 200.0 / shortSideMM / capHeightEm
 )
 
 // layoutJS measures every visible data-testid hook of the page.
@@ -105,9 +105,13 @@ const layoutJS = `(() => {
       const ar = a.getBoundingClientRect();
       v = {l: Math.max(v.l, ar.left), t: Math.max(v.t, ar.top), r: Math.min(v.r, ar.right), b: Math.min(v.b, ar.bottom)};
     }
+    // Wholly clipped (an agenda row that did not fit, moved out of
+    // sight): not shown.
+    if (v.r <= v.l || v.b <= v.t) continue;
     out.Hooks.push({ID: el.dataset.testid, Left: r.left, Top: r.top, Right: r.right, Bottom: r.bottom,
       VLeft: v.l, VTop: v.t, VRight: v.r, VBot: v.b,
-      Font: parseFloat(getComputedStyle(el).fontSize), Footer: !!el.closest(".status-line") && !el.closest(".actions")});
+      Font: parseFloat(getComputedStyle(el).fontSize),
+      Read: (!!el.closest(".status-line") && !el.closest(".actions")) || !!el.closest(".agenda-item, .room-state, .free-at")});
   }
   return out;
 })()`
@@ -154,9 +158,9 @@ func checkLayout(t *testing.T, ctx context.Context, state string, size screenSiz
 		if b := l.Banner; b != nil && h.Left < b.Right && b.Left < h.Right && h.Top < b.Bottom && b.Top < h.Bottom {
 			t.Errorf("%s, %s: the reconnecting banner covers %s", state, size.name, h.ID)
 		}
-		if short := min(l.VW, l.VH); h.Footer && h.Font < minFooterFont*short-0.5 {
-			t.Errorf("%s, %s: the status line's %s is %.1f px, under the %.1f px (%.1f%% of the short side) read from %d m",
-				state, size.name, h.ID, h.Font, minFooterFont*short, 100*minFooterFont, viewingDistanceMM/1000)
+		if short := min(l.VW, l.VH); h.Read && h.Font < minReadFont*short-0.5 {
+			t.Errorf("%s, %s: %s is %.1f px, under the %.1f px (%.1f%% of the short side) read from %d m",
+				state, size.name, h.ID, h.Font, minReadFont*short, 100*minReadFont, viewingDistanceMM/1000)
 		}
 	}
 	// "a|b": either hook will do.
