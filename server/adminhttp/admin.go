@@ -17,11 +17,10 @@ import (
 	"time"
 
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/admin"
 	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/identity"
-	"github.com/placard/placard/server/lights"
 	"github.com/placard/placard/server/limit"
-	"github.com/placard/placard/server/screens"
 	"github.com/placard/placard/server/secret"
 )
 
@@ -42,11 +41,11 @@ import (
 // the session's CSRF token, and a request that the browser marks as coming
 // from another site is refused.
 type Admin struct {
-	Screens *screens.Manager
-	Store   server.Store
-	// Lights makes and revokes light keys; nil leaves them out.
-	Lights *lights.Service
-	Log    *slog.Logger
+	// Ops runs what administrators do, checking each one's role and
+	// auditing it; with Ops.Lights nil, the page and API leave light keys
+	// out.
+	Ops *admin.Service
+	Log *slog.Logger
 	// Now is the clock of sessions (time.Now when nil).
 	Now func() time.Time
 	// Identity and Verifier enable signing in with a Microsoft account;
@@ -110,17 +109,8 @@ type About struct {
 	QuickBook bool
 }
 
-// principal is who is acting: for the audit trail and the page.
-type principal struct {
-	// Who names them: "admin token ab12cd (ops laptop)", or a UPN.
-	Who string
-	// TokenID is the admin token that proved it, "" for a Microsoft
-	// sign-in: a session made with a token ends when the token is deleted.
-	TokenID string
-}
-
 type adminSession struct {
-	who     principal
+	who     admin.Actor
 	csrf    string
 	expires time.Time
 	flash   string // one message for the next page
@@ -134,6 +124,10 @@ type adminSession struct {
 	how     string
 	from    string
 }
+
+// A session (after a sign-in through the API) is "pses_<secret>", and
+// lives in this replica's memory only.
+const sessionPrefix = "pses_"
 
 // How a session began, as the admin page lists them.
 const (
@@ -214,7 +208,7 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("GET /admin/api/audit", a.api(a.apiAudit))
 	mux.HandleFunc("GET /admin/api/sessions", a.api(a.apiSessions))
 	mux.HandleFunc("DELETE /admin/api/sessions/{id}", a.api(a.apiEndSession))
-	if a.Lights != nil {
+	if a.Ops.Lights != nil {
 		mux.HandleFunc("POST /admin/lights", a.form(a.addLightForm))
 		mux.HandleFunc("POST /admin/lights/{id}/revoke", a.form(a.revokeLightForm))
 		mux.HandleFunc("POST /admin/api/lights", a.api(a.apiAddLight))
@@ -247,22 +241,19 @@ func (a *Admin) failed(r *http.Request, how, detail string) {
 
 func (a *Admin) audit(ctx context.Context, e server.AuditEvent) {
 	e.Time = a.Now()
-	a.Log.Info("audit", "kind", e.Kind, "account", e.Account, "outcome", e.Outcome, "detail", e.Detail)
-	if err := a.Store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
-		a.Log.Error("recording an audit event", "kind", e.Kind, "err", err)
-	}
+	a.Ops.Audit(ctx, e)
 }
 
 // bearer returns who the request's Authorization header proves: an admin
 // token, or the session of a sign-in through the API.
-func (a *Admin) bearer(r *http.Request) (principal, error) {
+func (a *Admin) bearer(r *http.Request) (admin.Actor, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return principal{}, server.Errorf(server.EUNAUTHORIZED, "the admin API needs an Authorization: Bearer header with an admin token (placard admin token)")
+		return admin.Actor{}, server.Errorf(server.EUNAUTHORIZED, "the admin API needs an Authorization: Bearer header with an admin token (placard admin token)")
 	}
 	scheme, tok, _ := strings.Cut(h, " ")
 	if !strings.EqualFold(scheme, "Bearer") || tok == "" {
-		return principal{}, server.Errorf(server.EUNAUTHORIZED, "the Authorization header must be \"Bearer <admin token>\"")
+		return admin.Actor{}, server.Errorf(server.EUNAUTHORIZED, "the Authorization header must be \"Bearer <admin token>\"")
 	}
 	// A token is checked before the lockout: wrong ones from the same
 	// address (anyone behind the same NAT or proxy) must not lock out the
@@ -273,34 +264,26 @@ func (a *Admin) bearer(r *http.Request) (principal, error) {
 			return s.who, nil
 		}
 		if err := a.tooManyFailures(r); err != nil {
-			return principal{}, err
+			return admin.Actor{}, err
 		}
 		a.failed(r, "API session", "unknown or expired session")
-		return principal{}, server.Errorf(server.EUNAUTHORIZED, "that session has ended: sign in again")
+		return admin.Actor{}, server.Errorf(server.EUNAUTHORIZED, "that session has ended: sign in again")
 	}
-	t, err := checkAdminToken(r.Context(), a.Store, tok)
+	t, err := a.Ops.CheckToken(r.Context(), tok)
 	if err != nil {
 		if server.ErrorCode(err) == server.EUNAUTHORIZED {
 			if err := a.tooManyFailures(r); err != nil {
-				return principal{}, err
+				return admin.Actor{}, err
 			}
 			a.failed(r, "API token", "wrong token")
 		}
-		return principal{}, err
+		return admin.Actor{}, err
 	}
-	return tokenPrincipal(t), nil
-}
-
-func tokenPrincipal(t server.AdminToken) principal {
-	who := "admin token " + t.ID
-	if t.Name != "" {
-		who += " (" + t.Name + ")"
-	}
-	return principal{Who: who, TokenID: t.ID}
+	return admin.TokenActor(t), nil
 }
 
 // lifetime is how long a session of who lasts.
-func (a *Admin) lifetime(who principal) time.Duration {
+func (a *Admin) lifetime(who admin.Actor) time.Duration {
 	if who.TokenID == "" {
 		return a.MicrosoftSessionLifetime
 	}
@@ -309,7 +292,7 @@ func (a *Admin) lifetime(who principal) time.Duration {
 
 // newSession starts a session for who, begun via the page or the API
 // from an address, and returns its secret.
-func (a *Admin) newSession(who principal, via, from string) (string, *adminSession) {
+func (a *Admin) newSession(who admin.Actor, via, from string) (string, *adminSession) {
 	sid := secret.New()
 	how := "Microsoft account, " + via
 	if who.TokenID != "" {
@@ -352,7 +335,7 @@ func (a *Admin) liveSession(ctx context.Context, secret string) *adminSession {
 	if s == nil || s.who.TokenID == "" {
 		return s
 	}
-	if _, err := a.Store.AdminToken(ctx, s.who.TokenID); server.IsNotFound(err) {
+	if _, err := a.Ops.Store.AdminToken(ctx, s.who.TokenID); server.IsNotFound(err) {
 		a.endSession(secret)
 		return nil
 	} else if err != nil {
@@ -505,7 +488,7 @@ func (a *Admin) form(h func(w http.ResponseWriter, r *http.Request, s *adminSess
 }
 
 // api serves h to a request that carries an admin token or session.
-func (a *Admin) api(h func(w http.ResponseWriter, r *http.Request, p principal)) http.HandlerFunc {
+func (a *Admin) api(h func(w http.ResponseWriter, r *http.Request, p admin.Actor)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.bearer(r)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/admin"
 	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/lights"
 	"github.com/placard/placard/server/screens"
@@ -214,8 +215,8 @@ func decodeNewLight(b []byte) (lights.New, error) {
 	return req.Check()
 }
 
-func (a *Admin) apiScreens(w http.ResponseWriter, r *http.Request, _ principal) {
-	all, err := a.Screens.Overview(r.Context())
+func (a *Admin) apiScreens(w http.ResponseWriter, r *http.Request, p admin.Actor) {
+	all, err := a.Ops.ListScreens(r.Context(), p)
 	if err != nil {
 		a.internal(w, err)
 		return
@@ -227,17 +228,17 @@ func (a *Admin) apiScreens(w http.ResponseWriter, r *http.Request, _ principal) 
 	front.WriteJSON(w, http.StatusOK, map[string]any{"screens": out})
 }
 
-func (a *Admin) apiScreen(w http.ResponseWriter, r *http.Request, _ principal) {
-	a.answerScreen(w, r, r.PathValue("id"), nil)
+func (a *Admin) apiScreen(w http.ResponseWriter, r *http.Request, p admin.Actor) {
+	a.answerScreen(w, r, p, r.PathValue("id"), nil)
 }
 
 // answerScreen answers the screen id as it is now, or err.
-func (a *Admin) answerScreen(w http.ResponseWriter, r *http.Request, id string, err error) {
+func (a *Admin) answerScreen(w http.ResponseWriter, r *http.Request, p admin.Actor, id string, err error) {
 	if err != nil {
 		a.apiError(w, err)
 		return
 	}
-	st, err := a.Screens.Status(r.Context(), id)
+	st, err := a.Ops.Screen(r.Context(), p, id)
 	if err != nil {
 		a.apiError(w, err)
 		return
@@ -245,49 +246,49 @@ func (a *Admin) answerScreen(w http.ResponseWriter, r *http.Request, id string, 
 	front.WriteJSON(w, http.StatusOK, toScreenJSON(st))
 }
 
-func (a *Admin) apiApprove(w http.ResponseWriter, r *http.Request, p principal) {
+func (a *Admin) apiApprove(w http.ResponseWriter, r *http.Request, p admin.Actor) {
 	number, err := decodeApprove(readBody(w, r))
 	if err != nil {
 		a.apiError(w, err)
 		return
 	}
-	sc, err := a.Screens.Approve(r.Context(), number, p.Who)
-	a.answerScreen(w, r, sc.ID, err)
+	sc, err := a.Ops.Approve(r.Context(), p, number)
+	a.answerScreen(w, r, p, sc.ID, err)
 }
 
-func (a *Admin) apiApproveID(w http.ResponseWriter, r *http.Request, p principal) {
-	sc, err := a.Screens.Approve(r.Context(), r.PathValue("id"), p.Who)
-	a.answerScreen(w, r, sc.ID, err)
+func (a *Admin) apiApproveID(w http.ResponseWriter, r *http.Request, p admin.Actor) {
+	sc, err := a.Ops.Approve(r.Context(), p, r.PathValue("id"))
+	a.answerScreen(w, r, p, sc.ID, err)
 }
 
-func (a *Admin) apiRename(w http.ResponseWriter, r *http.Request, p principal) {
+func (a *Admin) apiRename(w http.ResponseWriter, r *http.Request, p admin.Actor) {
 	name, err := decodeRename(readBody(w, r))
 	if err != nil {
 		a.apiError(w, err)
 		return
 	}
-	_, err = a.Screens.Rename(r.Context(), r.PathValue("id"), name, p.Who)
-	a.answerScreen(w, r, r.PathValue("id"), err)
+	_, err = a.Ops.Rename(r.Context(), p, r.PathValue("id"), name)
+	a.answerScreen(w, r, p, r.PathValue("id"), err)
 }
 
-func (a *Admin) apiSettings(w http.ResponseWriter, r *http.Request, p principal) {
+func (a *Admin) apiSettings(w http.ResponseWriter, r *http.Request, p admin.Actor) {
 	set, err := decodeSettings(readBody(w, r))
 	if err != nil {
 		a.apiError(w, err)
 		return
 	}
-	_, err = a.Screens.SetSettings(r.Context(), r.PathValue("id"), set, p.Who)
-	a.answerScreen(w, r, r.PathValue("id"), err)
+	_, err = a.Ops.SetSettings(r.Context(), p, r.PathValue("id"), set)
+	a.answerScreen(w, r, p, r.PathValue("id"), err)
 }
 
-func (a *Admin) apiSignOut(w http.ResponseWriter, r *http.Request, p principal) {
+func (a *Admin) apiSignOut(w http.ResponseWriter, r *http.Request, p admin.Actor) {
 	id := r.PathValue("id")
-	_, err := a.Screens.SignOut(r.Context(), id, p.Who)
-	a.answerScreen(w, r, id, err)
+	_, err := a.Ops.SignOut(r.Context(), p, id)
+	a.answerScreen(w, r, p, id, err)
 }
 
-func (a *Admin) apiRevoke(w http.ResponseWriter, r *http.Request, p principal) {
-	sc, err := a.Screens.Revoke(r.Context(), r.PathValue("id"), p.Who)
+func (a *Admin) apiRevoke(w http.ResponseWriter, r *http.Request, p admin.Actor) {
+	sc, err := a.Ops.Revoke(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		a.apiError(w, err)
 		return
@@ -295,7 +296,7 @@ func (a *Admin) apiRevoke(w http.ResponseWriter, r *http.Request, p principal) {
 	front.WriteJSON(w, http.StatusOK, map[string]any{"revoked": sc.ID, "name": sc.Name})
 }
 
-func (a *Admin) apiAudit(w http.ResponseWriter, r *http.Request, _ principal) {
+func (a *Admin) apiAudit(w http.ResponseWriter, r *http.Request, p admin.Actor) {
 	limit := 100
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -305,7 +306,7 @@ func (a *Admin) apiAudit(w http.ResponseWriter, r *http.Request, _ principal) {
 		}
 		limit = n
 	}
-	events, err := a.Store.Audit(r.Context(), limit)
+	events, err := a.Ops.AuditTrail(r.Context(), p, limit)
 	if err != nil {
 		a.internal(w, err)
 		return
@@ -317,13 +318,13 @@ func (a *Admin) apiAudit(w http.ResponseWriter, r *http.Request, _ principal) {
 	front.WriteJSON(w, http.StatusOK, map[string]any{"events": out})
 }
 
-func (a *Admin) apiAddLight(w http.ResponseWriter, r *http.Request, p principal) {
+func (a *Admin) apiAddLight(w http.ResponseWriter, r *http.Request, p admin.Actor) {
 	n, err := decodeNewLight(readBody(w, r))
 	if err != nil {
 		a.apiError(w, err)
 		return
 	}
-	made, err := a.Lights.Create(r.Context(), n, p.Who)
+	made, err := a.Ops.MakeLight(r.Context(), p, n)
 	if err != nil {
 		a.apiError(w, err)
 		return
@@ -332,8 +333,8 @@ func (a *Admin) apiAddLight(w http.ResponseWriter, r *http.Request, p principal)
 	front.WriteJSON(w, http.StatusCreated, newLightJSON{ID: made.Light.ID, Name: made.Light.Name, Key: made.Key, WebhookSecret: made.WebhookSecret})
 }
 
-func (a *Admin) apiLights(w http.ResponseWriter, r *http.Request, _ principal) {
-	all, err := a.Lights.List(r.Context())
+func (a *Admin) apiLights(w http.ResponseWriter, r *http.Request, p admin.Actor) {
+	all, err := a.Ops.ListLights(r.Context(), p)
 	if err != nil {
 		a.internal(w, err)
 		return
@@ -345,8 +346,8 @@ func (a *Admin) apiLights(w http.ResponseWriter, r *http.Request, _ principal) {
 	front.WriteJSON(w, http.StatusOK, map[string]any{"lights": out})
 }
 
-func (a *Admin) apiRevokeLight(w http.ResponseWriter, r *http.Request, p principal) {
-	l, err := a.Lights.Revoke(r.Context(), r.PathValue("id"), p.Who)
+func (a *Admin) apiRevokeLight(w http.ResponseWriter, r *http.Request, p admin.Actor) {
+	l, err := a.Ops.RevokeLight(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		a.apiError(w, err)
 		return
@@ -373,12 +374,12 @@ func (a *Admin) internal(w http.ResponseWriter, err error) {
 
 // apiSessions lists the live sessions of the admin page and API, newest
 // first: who, how and from where, when it began and ends. Never a secret.
-func (a *Admin) apiSessions(w http.ResponseWriter, r *http.Request, _ principal) {
+func (a *Admin) apiSessions(w http.ResponseWriter, r *http.Request, p admin.Actor) {
 	front.WriteJSON(w, http.StatusOK, map[string]any{"sessions": a.liveSessions(nil)})
 }
 
 // apiEndSession ends a session at once (someone left, or lost the role).
-func (a *Admin) apiEndSession(w http.ResponseWriter, r *http.Request, p principal) {
+func (a *Admin) apiEndSession(w http.ResponseWriter, r *http.Request, p admin.Actor) {
 	ended, err := a.endSessionByID(r.Context(), r.PathValue("id"), p.Who)
 	if err != nil {
 		a.apiError(w, server.Errorf(server.ErrorCode(err), "%s: list them with GET /admin/api/sessions", server.ErrorMessage(err)))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/placard/placard/app/ui"
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/admin"
 	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/identity"
 	"github.com/placard/placard/server/lights"
@@ -84,7 +85,7 @@ func languagesFor(current string) []language {
 // pageData is what every admin template receives.
 type pageData struct {
 	Title           string
-	Session         *principal
+	Session         *admin.Actor
 	CSRF            string
 	Flash, Error    string
 	Refresh         int
@@ -149,7 +150,7 @@ func (a *Admin) renderDashboard(w http.ResponseWriter, r *http.Request, s *admin
 }
 
 func (a *Admin) renderDashboardData(w http.ResponseWriter, r *http.Request, d pageData, status int) {
-	all, err := a.Screens.Overview(r.Context())
+	all, err := a.Ops.ListScreens(r.Context(), d.self.who)
 	if err != nil {
 		a.Log.Error("admin page: listing screens", "err", err)
 		d.Error = "The screens could not be read: see the server's log."
@@ -157,9 +158,9 @@ func (a *Admin) renderDashboardData(w http.ResponseWriter, r *http.Request, d pa
 	for _, st := range all {
 		d.Screens = append(d.Screens, toScreenJSON(st))
 	}
-	if a.Lights != nil {
+	if a.Ops.Lights != nil {
 		d.LightsOn = true
-		all, err := a.Lights.List(r.Context())
+		all, err := a.Ops.ListLights(r.Context(), d.self.who)
 		if err != nil {
 			a.Log.Error("admin page: listing light keys", "err", err)
 			d.Error = "The light keys could not be read: see the server's log."
@@ -169,7 +170,7 @@ func (a *Admin) renderDashboardData(w http.ResponseWriter, r *http.Request, d pa
 		}
 	}
 	d.Sessions = a.liveSessions(d.self)
-	if d.Audit, err = a.Store.Audit(r.Context(), 50); err != nil {
+	if d.Audit, err = a.Ops.AuditTrail(r.Context(), d.self.who, 50); err != nil {
 		a.Log.Error("admin page: reading the audit trail", "err", err)
 	}
 	a.render(w, status, "dashboard", d)
@@ -197,7 +198,7 @@ func (a *Admin) addLightForm(w http.ResponseWriter, r *http.Request, s *adminSes
 	if hooks := strings.Fields(r.PostForm.Get("webhooks")); len(hooks) > 0 {
 		n.Webhooks = hooks
 	}
-	made, err := a.Lights.Create(r.Context(), n, s.who.Who)
+	made, err := a.Ops.MakeLight(r.Context(), s.who, n)
 	if err != nil {
 		a.pageFailure(w, r, s, "", err)
 		return
@@ -210,7 +211,7 @@ func (a *Admin) addLightForm(w http.ResponseWriter, r *http.Request, s *adminSes
 }
 
 func (a *Admin) revokeLightForm(w http.ResponseWriter, r *http.Request, s *adminSession, _ string) {
-	l, err := a.Lights.Revoke(r.Context(), r.PathValue("id"), s.who.Who)
+	l, err := a.Ops.RevokeLight(r.Context(), s.who, r.PathValue("id"))
 	if err != nil {
 		a.pageFailure(w, r, s, "", err)
 		return
@@ -224,7 +225,7 @@ func (a *Admin) screenPage(w http.ResponseWriter, r *http.Request, s *adminSessi
 }
 
 func (a *Admin) renderScreen(w http.ResponseWriter, r *http.Request, s *adminSession, id string, status int, errMsg string) {
-	st, err := a.Screens.Status(r.Context(), id)
+	st, err := a.Ops.Screen(r.Context(), s.who, id)
 	if err != nil {
 		a.renderDashboard(w, r, s, front.Status(err), server.ErrorMessage(err))
 		return
@@ -245,7 +246,7 @@ func (a *Admin) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The token is checked before the lockout, as the API's (bearer).
-	t, err := checkAdminToken(r.Context(), a.Store, r.PostForm.Get("token"))
+	t, err := a.Ops.CheckToken(r.Context(), r.PostForm.Get("token"))
 	if err != nil {
 		if server.ErrorCode(err) == server.EUNAUTHORIZED {
 			if err := a.tooManyFailures(r); err != nil {
@@ -259,7 +260,7 @@ func (a *Admin) login(w http.ResponseWriter, r *http.Request) {
 		a.renderLogin(w, r, front.Status(err), server.ErrorMessage(err)+".")
 		return
 	}
-	who := tokenPrincipal(t)
+	who := admin.TokenActor(t)
 	secret, _ := a.newSession(who, viaPage, front.ClientAddr(r))
 	a.audit(r.Context(), server.AuditEvent{Kind: server.AuditAdminSignIn, Outcome: "ok",
 		Detail: who.Who + " from " + front.ClientAddr(r)})
@@ -274,7 +275,7 @@ func (a *Admin) logout(w http.ResponseWriter, r *http.Request, s *adminSession, 
 }
 
 func (a *Admin) approveForm(w http.ResponseWriter, r *http.Request, s *adminSession, _ string) {
-	sc, err := a.Screens.Approve(r.Context(), r.PostForm.Get("pairing_number"), s.who.Who)
+	sc, err := a.Ops.Approve(r.Context(), s.who, r.PostForm.Get("pairing_number"))
 	if err != nil {
 		a.pageFailure(w, r, s, "", err)
 		return
@@ -285,7 +286,7 @@ func (a *Admin) approveForm(w http.ResponseWriter, r *http.Request, s *adminSess
 
 // screenForm runs one action on a screen from the page.
 func (a *Admin) screenForm(w http.ResponseWriter, r *http.Request, s *adminSession, _ string) {
-	id, by, ctx := r.PathValue("id"), s.who.Who, r.Context()
+	id, by, ctx := r.PathValue("id"), s.who, r.Context()
 	back := "/admin/screens/" + id
 	var (
 		sc  server.Screen
@@ -294,16 +295,16 @@ func (a *Admin) screenForm(w http.ResponseWriter, r *http.Request, s *adminSessi
 	)
 	switch r.PathValue("action") {
 	case "approve":
-		sc, err = a.Screens.Approve(ctx, id, by)
+		sc, err = a.Ops.Approve(ctx, by, id)
 		msg, back = "Approved "+sc.Name+": it shows a sign-in code now.", "/admin"
 	case "sign-out":
-		sc, err = a.Screens.SignOut(ctx, id, by)
+		sc, err = a.Ops.SignOut(ctx, by, id)
 		msg, back = "Signed "+sc.Name+" out.", "/admin"
 	case "revoke":
-		sc, err = a.Screens.Revoke(ctx, id, by)
+		sc, err = a.Ops.Revoke(ctx, by, id)
 		msg, back = "Revoked "+sc.Name+": its browser must be approved again.", "/admin"
 	case "rename":
-		sc, err = a.Screens.Rename(ctx, id, r.PostForm.Get("name"), by)
+		sc, err = a.Ops.Rename(ctx, by, id, r.PostForm.Get("name"))
 		msg = "Renamed to " + sc.Name + "."
 	case "settings":
 		set := server.ScreenSettings{
@@ -311,7 +312,7 @@ func (a *Admin) screenForm(w http.ResponseWriter, r *http.Request, s *adminSessi
 			Clock24: r.PostForm.Get("clock24") == "on", Privacy: r.PostForm.Get("privacy") == "on",
 			SignIn: r.PostForm.Get("sign_in"), NoQuickBook: r.PostForm.Get("quick_book") != "on",
 		}
-		sc, err = a.Screens.SetSettings(ctx, id, set, by)
+		sc, err = a.Ops.SetSettings(ctx, by, id, set)
 		msg = "Saved the settings of " + sc.Name + "."
 	default:
 		http.NotFound(w, r)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/admin"
 	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/identity"
 	"github.com/placard/placard/server/limit"
@@ -46,7 +47,7 @@ func signInCookie(r *http.Request) string {
 type adminSignIn struct {
 	code    identity.Code
 	done    chan struct{}
-	who     principal
+	who     admin.Actor
 	err     error
 	expires time.Time
 	// from is the address that started it.
@@ -161,7 +162,7 @@ func (a *Admin) finishSignIn(si *adminSignIn, c identity.IDClaims, err error, ad
 		a.audit(ctx, server.AuditEvent{Kind: server.AuditAdminSignIn, Account: c.Username, Outcome: "no_role",
 			Detail: from + ": the id token lacks " + server.AdminRole})
 	default:
-		si.who = principal{Who: c.Username}
+		si.who = admin.Actor{Who: c.Username, Role: server.RoleAdmin}
 		a.audit(ctx, server.AuditEvent{Kind: server.AuditAdminSignIn, Account: c.Username, Outcome: "ok",
 			Detail: from + " (tenant " + c.TenantID + ")"})
 	}

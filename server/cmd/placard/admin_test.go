@@ -17,7 +17,6 @@ import (
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
-	"github.com/placard/placard/server/adminhttp"
 	"github.com/placard/placard/server/limit"
 	"github.com/placard/placard/server/screens"
 )
@@ -36,11 +35,11 @@ func manualEnroll(m *Main) {
 // newToken makes an admin token, as `placard admin token` does.
 func newToken(t *testing.T, m *Main) string {
 	t.Helper()
-	tok, _, err := adminhttp.NewAdminToken(t.Context(), m.Store, "test", time.Now())
+	made, err := m.Ops.MakeToken(t.Context(), cliActor(), "test", server.RoleAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tok
+	return made.Secret
 }
 
 // call sends an admin API request and decodes its JSON answer.

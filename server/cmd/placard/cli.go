@@ -13,13 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/placard/placard/server"
-	"github.com/placard/placard/server/adminhttp"
+	"github.com/placard/placard/server/admin"
 	"github.com/placard/placard/server/lights"
 	"github.com/placard/placard/server/postgres"
-	"github.com/placard/placard/server/screens"
 	"github.com/placard/placard/server/secret"
 	"github.com/placard/placard/server/sqlite"
 )
@@ -32,7 +30,8 @@ const cliUsage = `Usage:
   placard [flags]                          run the edge server (placard -h lists the flags)
   placard screens list                     list the screens, with their state and pairing number
   placard screens approve NUMBER|ID        enroll the screen that shows a pairing number (or has an id)
-  placard admin token [-name NAME]         make an admin token for the admin page and API (shown once)
+  placard admin token [-name NAME] [-role admin|operator|viewer]
+                                           make an admin token for the admin page and API (shown once)
   placard admin tokens                     list the admin tokens (never their secrets)
   placard admin revoke-token ID            delete an admin token
   placard lights add NAME -account UPN [-mqtt] [-webhook URL]...
@@ -150,14 +149,21 @@ func (c *cli) open(w where, create bool) (server.Store, error) {
 	return sqlite.Open(c.ctx, db)
 }
 
-// by names who acts from the command line, for the audit trail.
-func by() string {
+// cliActor is who acts from the command line: whoever can read the data
+// directory or the database URL, and so an admin.
+func cliActor() admin.Actor {
 	name := "unknown user"
 	if u, err := user.Current(); err == nil {
 		name = u.Username
 	}
 	host, _ := os.Hostname()
-	return fmt.Sprintf("the command line (%s@%s)", name, host)
+	return admin.Actor{Who: fmt.Sprintf("the command line (%s@%s)", name, host), Role: server.RoleAdmin}
+}
+
+// ops runs administrators' operations on a store, without a running
+// server.
+func (c *cli) ops(store server.Store) *admin.Service {
+	return &admin.Service{Store: store}
 }
 
 func (c *cli) screensList(args []string) error {
@@ -210,7 +216,7 @@ func (c *cli) screensApprove(args []string) error {
 		return err
 	}
 	defer store.Close()
-	sc, err := screens.Approve(c.ctx, store, strings.Join(rest, " "), by(), time.Now(), nil)
+	sc, err := c.ops(store).Approve(c.ctx, cliActor(), strings.Join(rest, " "))
 	if err != nil {
 		return err
 	}
@@ -221,6 +227,7 @@ func (c *cli) screensApprove(args []string) error {
 func (c *cli) adminToken(args []string) error {
 	fs, data := c.flags("admin token")
 	name := fs.String("name", "", "what the token is for, e.g. \"ops laptop\"")
+	role := fs.String("role", server.RoleAdmin, "what the token may do: admin (everything), operator (run screens and groups; no keys, tokens or links) or viewer (read only)")
 	if rest, err := parse(fs, args); err != nil {
 		return err
 	} else if len(rest) > 0 {
@@ -231,19 +238,13 @@ func (c *cli) adminToken(args []string) error {
 		return err
 	}
 	defer store.Close()
-	tok, t, err := adminhttp.NewAdminToken(c.ctx, store, *name, time.Now())
+	made, err := c.ops(store).MakeToken(c.ctx, cliActor(), *name, *role)
 	if err != nil {
 		return err
 	}
-	what := "token " + t.ID
-	if t.Name != "" {
-		what += fmt.Sprintf(" (%s)", t.Name)
-	}
-	store.AppendAudit(c.ctx, server.AuditEvent{Time: time.Now(), Kind: server.AuditAdminToken, Outcome: "created",
-		Detail: what + " by " + by()})
 	fmt.Fprintf(c.out, "%s\n\nThis admin token is shown only now: keep it in a password manager.\n"+
 		"Enter it on the admin page (/admin), or send it to the admin API as \"Authorization: Bearer <token>\".\n"+
-		"Delete it with: placard admin revoke-token %s\n", tok, t.ID)
+		"Delete it with: placard admin revoke-token %s\n", made.Secret, made.Token.ID)
 	return nil
 }
 
@@ -257,7 +258,7 @@ func (c *cli) adminTokens(args []string) error {
 		return err
 	}
 	defer store.Close()
-	all, err := store.AdminTokens(c.ctx)
+	all, err := c.ops(store).ListTokens(c.ctx, cliActor())
 	if err != nil {
 		return err
 	}
@@ -266,9 +267,9 @@ func (c *cli) adminTokens(args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tCREATED")
+	fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED")
 	for _, t := range all {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.ID, t.Name, t.CreatedAt.UTC().Format("2006-01-02 15:04Z"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.CreatedAt.UTC().Format("2006-01-02 15:04Z"))
 	}
 	return tw.Flush()
 }
@@ -287,13 +288,9 @@ func (c *cli) revokeToken(args []string) error {
 		return err
 	}
 	defer store.Close()
-	if err := store.DeleteAdminToken(c.ctx, rest[0]); server.IsNotFound(err) {
-		return fmt.Errorf("no admin token has the id %s (placard admin tokens lists them)", rest[0])
-	} else if err != nil {
+	if err := c.ops(store).RevokeToken(c.ctx, cliActor(), rest[0]); err != nil {
 		return err
 	}
-	store.AppendAudit(c.ctx, server.AuditEvent{Time: time.Now(), Kind: server.AuditAdminToken, Outcome: "revoked",
-		Detail: fmt.Sprintf("token %s by %s", rest[0], by())})
 	fmt.Fprintf(c.out, "Deleted admin token %s: it and the page sessions signed in with it stop working at once.\n", rest[0])
 	return nil
 }
@@ -326,7 +323,7 @@ func (c *cli) lightsAdd(args []string) error {
 		return err
 	}
 	defer store.Close()
-	made, err := lights.Create(c.ctx, store, n, by(), time.Now(), nil)
+	made, err := c.ops(store).MakeLight(c.ctx, cliActor(), n)
 	if err != nil {
 		return err
 	}
@@ -350,7 +347,7 @@ func (c *cli) lightsList(args []string) error {
 		return err
 	}
 	defer store.Close()
-	all, err := store.Lights(c.ctx)
+	all, err := c.ops(store).ListLights(c.ctx, cliActor())
 	if err != nil {
 		return err
 	}
@@ -384,7 +381,7 @@ func (c *cli) lightsRevoke(args []string) error {
 		return err
 	}
 	defer store.Close()
-	l, err := lights.Revoke(c.ctx, store, rest[0], by(), time.Now(), nil)
+	l, err := c.ops(store).RevokeLight(c.ctx, cliActor(), rest[0])
 	if err != nil {
 		return err
 	}
@@ -406,7 +403,7 @@ func (c *cli) audit(args []string) error {
 		return err
 	}
 	defer store.Close()
-	events, err := store.Audit(c.ctx, *n)
+	events, err := c.ops(store).AuditTrail(c.ctx, cliActor(), *n)
 	if err != nil {
 		return err
 	}

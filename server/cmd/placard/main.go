@@ -26,6 +26,7 @@ import (
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/admin"
 	"github.com/placard/placard/server/adminhttp"
 	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/graph"
@@ -124,6 +125,7 @@ type Main struct {
 	Hub       *hub.Hub
 	Metrics   *metrics.Metrics
 	Admin     *adminhttp.Admin
+	Ops       *admin.Service
 	Lights    *lights.Service
 	MQTT      *mqtt.Publisher // nil without -mqtt-url
 
@@ -383,10 +385,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("serving the light keys: %w", err)
 	}
 	h.Presence = &httpd.Presence{Lights: m.Lights, Log: m.Log, Heartbeat: m.Heartbeat}
+	m.Ops = &admin.Service{Store: m.Store, Screens: m.Screens, Lights: m.Lights, Log: m.Log}
 	m.Admin = &adminhttp.Admin{
-		Screens:       m.Screens,
-		Lights:        m.Lights,
-		Store:         m.Store,
+		Ops:           m.Ops,
 		Log:           m.Log,
 		Identity:      id,
 		Verifier:      id.NewAdminVerifier(admins, nil),
