@@ -111,7 +111,7 @@ bench: $(BIN) chromium
 ## soak: 10,000 screens for 10 minutes under changing presence and calendars; fails on growth, drops or errors
 soak: $(BIN)
 	$(GO) build -o bin/bench ./server/cmd/bench
-	./bin/bench -placard $(BIN) -screens 10000 -quiet 0 -paint 0 -soak 10m $(BENCH_ARGS)
+	./bin/bench -placard $(BIN) -screens 10000 -quiet 0 -paint 0 -one-account 0 -waiting 0 -storm=false -soak 10m $(BENCH_ARGS)
 
 ## microbench: the Go benchmarks of encoders and the like
 microbench: $(WASM_BR)

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/cdproto/tracing"
 	"github.com/chromedp/chromedp"
 
 	"github.com/placard/placard/server/internal/browsertest"
@@ -116,6 +117,11 @@ func firstPaint(ctx context.Context, o options, res *Result) error {
 		return err
 	}
 	reportPaint(res, ours, theirs)
+	if o.paintTrace {
+		if err := tracePaint(ctx, dir, o.out, screen(2*o.paintRuns), b.url+"/"); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("first paint measured (%d loads of each page, %v)\n", 2*o.paintRuns, time.Since(started).Round(time.Second))
 	return nil
 }
@@ -330,6 +336,21 @@ const loadTimeout = 60 * time.Second
 // then waits for the Wasm and for the service worker to have cached it,
 // and loads the page again: the Wasm bytes of both loads are counted.
 func loadPage(browser context.Context, url string, throttle float64, n int, reload bool) (first, again load, err error) {
+	return loadPageTraced(browser, url, throttle, n, reload, "")
+}
+
+// traceCategories are what Chromium's performance panel records: the
+// main thread's tasks (parse, style, layout, paint, scripts), loading and
+// the frames.
+var traceCategories = []string{"devtools.timeline", "disabled-by-default-devtools.timeline",
+	"disabled-by-default-devtools.timeline.frame", "toplevel", "loading", "blink", "blink.user_timing",
+	"v8.execute", "disabled-by-default-v8.compile", "netlog", "latencyInfo"}
+
+// loadPageTraced is loadPage, and with trace set it records a performance
+// trace of the first load until its code is painted, half a second more,
+// written to the file trace in the Trace Event Format (chrome://tracing,
+// Perfetto, or the performance panel of Chromium's developer tools).
+func loadPageTraced(browser context.Context, url string, throttle float64, n int, reload bool, trace string) (first, again load, err error) {
 	tab, cancel, err := newContextTab(browser)
 	if err != nil {
 		return first, again, err
@@ -339,6 +360,50 @@ func loadPage(browser context.Context, url string, throttle float64, n int, relo
 	defer cancelTimeout()
 	var ev tabEvents
 	ev.listen(tab)
+	var traced []json.RawMessage
+	var traceMu sync.Mutex
+	traceDone := make(chan struct{})
+	startTrace, endTrace := chromedp.ActionFunc(func(context.Context) error { return nil }), chromedp.ActionFunc(func(context.Context) error { return nil })
+	if trace != "" {
+		chromedp.ListenTarget(tab, func(e any) {
+			switch e := e.(type) {
+			case *tracing.EventDataCollected:
+				traceMu.Lock()
+				for _, v := range e.Value {
+					traced = append(traced, json.RawMessage(v))
+				}
+				traceMu.Unlock()
+			case *tracing.EventTracingComplete:
+				close(traceDone)
+			}
+		})
+		startTrace = func(ctx context.Context) error {
+			return tracing.Start().WithTransferMode(tracing.TransferModeReportEvents).
+				WithTraceConfig(&tracing.TraceConfig{IncludedCategories: traceCategories}).Do(ctx)
+		}
+		endTrace = func(ctx context.Context) error {
+			select {
+			case <-time.After(500 * time.Millisecond):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if err := tracing.End().Do(ctx); err != nil {
+				return err
+			}
+			select {
+			case <-traceDone:
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for the trace: %w", ctx.Err())
+			}
+			traceMu.Lock()
+			defer traceMu.Unlock()
+			b, err := json.Marshal(map[string]any{"traceEvents": traced})
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(trace, b, 0o644)
+		}
+	}
 	addr := fmt.Sprintf("127.4.%d.%d", n/250, 1+n%250)
 	err = chromedp.Run(tab,
 		network.Enable(),
@@ -353,6 +418,7 @@ func loadPage(browser context.Context, url string, throttle float64, n int, relo
 		// (placard's does) and none for one that does not (the bare
 		// page's): a TV that opens either as its start page starts one.
 		chromedp.Navigate(origin(url)+"/web/icon.svg"),
+		startTrace,
 		chromedp.ActionFunc(func(ctx context.Context) error {
 			_, err := page.AddScriptToEvaluateOnNewDocument(paintScript).Do(ctx)
 			if err != nil {
@@ -366,6 +432,7 @@ func loadPage(browser context.Context, url string, throttle float64, n int, relo
 			return err
 		}),
 		ev.awaitPaint(&first),
+		endTrace,
 	)
 	if err != nil {
 		return first, again, fmt.Errorf("loading %s: %w", url, err)
@@ -504,4 +571,27 @@ func startBarePage(dir string) (*process, error) {
 		return nil, fmt.Errorf("baseline page: %w", err)
 	}
 	return p, nil
+}
+
+// tracePaint records a performance trace of one first load of each page
+// at the TV's throttle, into out: trace-placard.json and trace-bare.json.
+func tracePaint(ctx context.Context, dir, out, ours, theirs string) error {
+	chromium, err := browsertest.Chromium()
+	if err != nil {
+		return fmt.Errorf("first paint: %w", err)
+	}
+	browser, closeBrowser, err := startChromium(ctx, chromium, dir)
+	if err != nil {
+		return err
+	}
+	defer closeBrowser()
+	for i, side := range []struct{ name, url string }{{"placard", ours}, {"bare", theirs}} {
+		path := filepath.Join(out, "trace-"+side.name+".json")
+		l, _, err := loadPageTraced(browser, side.url, tvThrottle, 1000+i, false, path)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("trace: %s (first contentful paint %.0f ms, code visible %.0f ms)\n", path, l.fcp, l.visible)
+	}
+	return nil
 }

@@ -14,12 +14,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/netip"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,6 +52,9 @@ type Config struct {
 	// Bare connects each screen's WebSocket and says hello, and nothing
 	// more: for a BareHub, which has no pages and no sign-in.
 	Bare bool
+	// Waiting stops each screen at its code, unapproved: screens waiting
+	// for someone to sign them in.
+	Waiting bool
 }
 
 // Fleet is the screens brought up so far.
@@ -180,13 +185,15 @@ type Screen struct {
 	Account string
 	fleet   *Fleet
 	addr    netip.Addr
-	conn    *websocket.Conn
+	cookie  string // the screen's cookies, as a Cookie header
 
+	// The current connection: conn, and the channels its reader closes
+	// (replaced by Reconnect).
+	conn  *websocket.Conn
 	codes chan string   // user codes shown, as they come
 	ready chan struct{} // closed at the first dashboard with presence
 	done  chan struct{} // closed when the connection has ended
 
-	readyOnce sync.Once
 	// SignedInAt is when the first dashboard arrived; ApprovedAt when its
 	// code was approved; Code is that code.
 	SignedInAt, ApprovedAt time.Time
@@ -200,6 +207,8 @@ type Screen struct {
 	err          error     // why the connection ended
 
 	frames, bytes atomic.Int64
+	// Refused counts the server's 503s to this screen.
+	Refused atomic.Int64
 }
 
 // Steps are the steps of a screen's way to its dashboard, timed at the
@@ -228,8 +237,11 @@ func (s *Screen) Frames() (n, bytes int64) { return s.frames.Load(), s.bytes.Loa
 
 // Dropped returns why the screen's connection ended, nil while it is open.
 func (s *Screen) Dropped() error {
+	s.mu.Lock()
+	done := s.done
+	s.mu.Unlock()
 	select {
-	case <-s.done:
+	case <-done:
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.err == nil {
@@ -243,8 +255,11 @@ func (s *Screen) Dropped() error {
 
 // Close closes the screen's connection.
 func (s *Screen) Close() {
-	if s.conn != nil {
-		s.conn.Close()
+	s.mu.Lock()
+	c := s.conn
+	s.mu.Unlock()
+	if c != nil {
+		c.Close()
 	}
 }
 
@@ -254,7 +269,8 @@ func (s *Screen) dialer() *net.Dialer {
 }
 
 // signIn is a screen's way to its dashboard: page, WebSocket, hello, code,
-// approval on the phone page, dashboard.
+// approval on the phone page, dashboard. A server that answers 503 (too
+// busy) is asked again after its Retry-After, as a screen does.
 func (s *Screen) signIn(ctx context.Context, f *Fleet) error {
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{
@@ -272,62 +288,208 @@ func (s *Screen) signIn(ctx context.Context, f *Fleet) error {
 	}
 	if !f.cfg.Bare {
 		page := base + "/?screen=" + url.QueryEscape(s.Name)
-		if err := fetch(ctx, client, http.MethodGet, page, nil); err != nil {
-			return fmt.Errorf("loading its page: %w", err)
+		for try := 1; ; try++ {
+			err := fetch(ctx, client, http.MethodGet, page, nil)
+			var busy *BusyError
+			if errors.As(err, &busy) {
+				s.Refused.Add(1)
+				if !sleep(ctx, wire.Reconnect.After(try, rand.Float64(), busy.RetryAfter)) {
+					return fmt.Errorf("loading its page: %w", err)
+				}
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("loading its page: %w", err)
+			}
+			break
 		}
 		lap(&s.Steps.Page)
 	}
 	u, _ := url.Parse(base)
-	header := http.Header{"Origin": {base}}
+	var cookies []string
 	for _, c := range jar.Cookies(u) {
-		header.Add("Cookie", c.Name+"="+c.Value)
+		cookies = append(cookies, c.Name+"="+c.Value)
 	}
-	d := websocket.Dialer{NetDialContext: s.dialer().DialContext, HandshakeTimeout: 30 * time.Second}
-	conn, res, err := d.DialContext(ctx, "ws://"+f.host+"/ws", header)
-	if err != nil {
-		if res != nil {
-			err = fmt.Errorf("%w (%s)", err, res.Status)
+	s.cookie = strings.Join(cookies, "; ")
+	for try := 1; ; try++ {
+		err := s.connect(ctx)
+		var busy *BusyError
+		if errors.As(err, &busy) {
+			s.Refused.Add(1)
+			if !sleep(ctx, wire.Reconnect.After(try, rand.Float64(), busy.RetryAfter)) {
+				return err
+			}
+			continue
 		}
-		return fmt.Errorf("opening its WebSocket: %w", err)
+		if err != nil {
+			return err
+		}
+		break
 	}
-	s.conn = conn
-	hello, _ := wire.Encode(wire.Hello{Screen: s.Name, TimeZone: "Europe/London"})
-	if err := conn.WriteMessage(websocket.TextMessage, hello); err != nil {
-		conn.Close()
-		return fmt.Errorf("saying hello: %w", err)
-	}
-	go s.read()
 	lap(&s.Steps.Socket)
 	if f.cfg.Bare {
 		return nil
 	}
+	s.mu.Lock()
+	codes, ready, done := s.codes, s.ready, s.done
+	s.mu.Unlock()
 
 	var code string
 	select {
-	case code = <-s.codes:
-	case <-s.ready:
+	case code = <-codes:
+	case <-ready:
 		return nil // already signed in (a screen that kept its cookie)
-	case <-s.done:
+	case <-done:
 		return fmt.Errorf("connection ended before a code: %w", s.Dropped())
 	case <-ctx.Done():
 		return fmt.Errorf("no code shown: %w", ctx.Err())
 	}
 	lap(&s.Steps.Code)
-	form := url.Values{"user_code": {code}, "user": {s.Account}, "action": {"approve"}}
 	s.Code = code
+	if f.cfg.Waiting {
+		return nil
+	}
+	form := url.Values{"user_code": {code}, "user": {s.Account}, "action": {"approve"}}
 	s.ApprovedAt = time.Now()
 	if err := fetch(ctx, client, http.MethodPost, base+"/sandbox/devicelogin", form); err != nil {
 		return fmt.Errorf("approving its code: %w", err)
 	}
 	lap(&s.Steps.Approve)
 	select {
-	case <-s.ready:
+	case <-ready:
 		s.Steps.Dashboard = s.SignedInAt.Sub(t)
 		return nil
-	case <-s.done:
+	case <-done:
 		return fmt.Errorf("connection ended before the dashboard: %w", s.Dropped())
 	case <-ctx.Done():
 		return fmt.Errorf("no dashboard after approval: %w", ctx.Err())
+	}
+}
+
+// BusyError is a server's 503: too busy now, come back after RetryAfter
+// (zero when it did not say).
+type BusyError struct {
+	What       string
+	RetryAfter time.Duration
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("%s: 503, retry after %v", e.What, e.RetryAfter)
+}
+
+// busyError returns a BusyError for a 503 response, nil for any other.
+func busyError(what string, res *http.Response) error {
+	if res == nil || res.StatusCode != http.StatusServiceUnavailable {
+		return nil
+	}
+	secs, _ := strconv.Atoi(res.Header.Get("Retry-After"))
+	return &BusyError{What: what, RetryAfter: time.Duration(secs) * time.Second}
+}
+
+// connect opens the screen's WebSocket with its cookie, says hello and
+// starts reading it.
+func (s *Screen) connect(ctx context.Context) error {
+	f := s.fleet
+	base := "http://" + f.host
+	header := http.Header{"Origin": {base}}
+	if s.cookie != "" {
+		header.Set("Cookie", s.cookie)
+	}
+	d := websocket.Dialer{NetDialContext: s.dialer().DialContext, HandshakeTimeout: 30 * time.Second}
+	conn, res, err := d.DialContext(ctx, "ws://"+f.host+"/ws", header)
+	if err != nil {
+		if busy := busyError("opening its WebSocket", res); busy != nil {
+			return busy
+		}
+		if res != nil {
+			err = fmt.Errorf("%w (%s)", err, res.Status)
+		}
+		return fmt.Errorf("opening its WebSocket: %w", err)
+	}
+	hello, _ := wire.Encode(wire.Hello{Screen: s.Name, TimeZone: "Europe/London"})
+	if err := conn.WriteMessage(websocket.TextMessage, hello); err != nil {
+		conn.Close()
+		return fmt.Errorf("saying hello: %w", err)
+	}
+	s.mu.Lock()
+	s.conn = conn
+	s.codes, s.ready, s.done = make(chan string, 4), make(chan struct{}), make(chan struct{})
+	s.err = nil
+	codes, ready, done := s.codes, s.ready, s.done
+	s.mu.Unlock()
+	go s.read(conn, codes, ready, done)
+	return nil
+}
+
+// Return is how a screen came back after its server restarted.
+type Return struct {
+	// At is when its dashboard arrived, or its code when SignIn.
+	At time.Time
+	// Tries is how many connections it opened, the last included.
+	Tries int
+	// SignIn is true when the server asked it to sign in again (it showed
+	// a code) instead of showing its account.
+	SignIn bool
+}
+
+// Reconnect brings the screen back after its connection ended (the server
+// stopped), as a screen does: it tries again with the screens' backoff
+// (wire.Reconnect) and its cookie, until its dashboard is back or the
+// server asks for a new sign-in.
+func (s *Screen) Reconnect(ctx context.Context, rng *rand.Rand) (Return, error) {
+	var r Return
+	s.mu.Lock()
+	done := s.done
+	s.mu.Unlock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return r, fmt.Errorf("loadgen: screen %s: its connection did not end: %w", s.Name, ctx.Err())
+	}
+	var retryAfter time.Duration
+	for n := 1; ; n++ {
+		if !sleep(ctx, wire.Reconnect.After(n, rng.Float64(), retryAfter)) {
+			return r, fmt.Errorf("loadgen: screen %s not back after %d tries: %w", s.Name, r.Tries, ctx.Err())
+		}
+		retryAfter = 0
+		r.Tries++
+		err := s.connect(ctx)
+		var busy *BusyError
+		if errors.As(err, &busy) {
+			s.Refused.Add(1)
+			retryAfter = busy.RetryAfter
+			continue
+		}
+		if err != nil {
+			continue // not listening yet
+		}
+		s.mu.Lock()
+		codes, ready, done := s.codes, s.ready, s.done
+		s.mu.Unlock()
+		select {
+		case <-ready:
+			r.At = s.SignedInAt
+			return r, nil
+		case <-codes:
+			r.At, r.SignIn = time.Now(), true
+			return r, nil
+		case <-done:
+			// Refused after the hello, or the server went away again.
+		case <-ctx.Done():
+			return r, fmt.Errorf("loadgen: screen %s: no dashboard after reconnecting: %w", s.Name, ctx.Err())
+		}
+	}
+}
+
+// sleep waits for d or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
@@ -353,6 +515,9 @@ func fetch(ctx context.Context, c *http.Client, method, u string, form url.Value
 		return err
 	}
 	defer res.Body.Close()
+	if busy := busyError(method+" "+req.URL.Path, res); busy != nil {
+		return busy
+	}
 	b, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	if err != nil {
 		return err
@@ -383,13 +548,14 @@ type frame struct {
 	} `json:"data"`
 }
 
-// read reads the screen's messages until its connection ends, recording
-// codes, the first dashboard and each change of presence with the time
-// its frame arrived.
-func (s *Screen) read() {
-	defer close(s.done)
+// read reads one connection of the screen until it ends, recording codes,
+// the first dashboard and each change of presence with the time its frame
+// arrived.
+func (s *Screen) read(conn *websocket.Conn, codes chan string, ready, done chan struct{}) {
+	defer close(done)
+	var readyOnce sync.Once
 	for {
-		_, data, err := s.conn.ReadMessage()
+		_, data, err := conn.ReadMessage()
 		now := time.Now()
 		if err != nil {
 			s.mu.Lock()
@@ -406,7 +572,7 @@ func (s *Screen) read() {
 		switch {
 		case f.Data.Phase == string(wire.PhaseCode) && f.Data.Code != nil:
 			select {
-			case s.codes <- f.Data.Code.UserCode:
+			case codes <- f.Data.Code.UserCode:
 			default:
 			}
 		case f.Data.Phase == string(wire.PhaseDashboard) && f.Data.Dashboard != nil && f.Data.Dashboard.Presence != nil:
@@ -416,9 +582,9 @@ func (s *Screen) read() {
 				s.availability, s.changedAt = a, now
 			}
 			s.mu.Unlock()
-			s.readyOnce.Do(func() {
+			readyOnce.Do(func() {
 				s.SignedInAt = now
-				close(s.ready)
+				close(ready)
 			})
 		}
 	}
