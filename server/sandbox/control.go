@@ -245,7 +245,7 @@ func (s *Sandbox) Users() []UserInfo {
 	for _, u := range s.sortedUsers() {
 		availability, activity := s.presenceLocked(u)
 		out = append(out, UserInfo{UPN: u.UPN, DisplayName: u.DisplayName, Mailbox: u.Mailbox, Teams: u.Teams,
-			Room: u.Room, Photo: len(u.Photo) > 0, TimeZone: u.TimeZone, Availability: availability,
+			Room: u.Room, Photo: u.photo != nil, TimeZone: u.TimeZone, Availability: availability,
 			Activity: activity, RevokedAt: u.validSince, Roles: u.Roles, PresenceServedAt: u.servedAt})
 	}
 	return out

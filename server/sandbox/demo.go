@@ -174,9 +174,9 @@ func (s *Sandbox) demoPage(w http.ResponseWriter, r *http.Request) {
 func (s *Sandbox) renderDemo(w http.ResponseWriter, status int, problem string) {
 	s.mu.Lock()
 	now, offset := s.now(), s.offset
-	photos := map[string][]byte{}
+	photos := map[string]func() []byte{}
 	for _, u := range s.users {
-		photos[u.UPN] = u.Photo
+		photos[u.UPN] = u.photo
 	}
 	var certFile string
 	if s.listener != nil {
@@ -194,10 +194,10 @@ func (s *Sandbox) renderDemo(w http.ResponseWriter, status int, problem string) 
 	v.ActiveFaults = activeFaults(v.Faults)
 	for i, u := range s.Users() {
 		du := demoUser{UserInfo: u, Key: strconv.Itoa(i), Initials: initials(u.DisplayName)}
-		if p := photos[u.UPN]; len(p) > 0 {
+		if p := photos[u.UPN]; p != nil {
 			// The sandbox's own PNG, as Graph serves it: a data: URL
 			// (the CSP allows img-src data:).
-			du.Photo = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(p))
+			du.Photo = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(p()))
 		}
 		if !u.RevokedAt.IsZero() {
 			du.Revoked = u.RevokedAt.Format("2 Jan 15:04")

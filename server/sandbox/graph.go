@@ -342,14 +342,15 @@ func (s *Sandbox) presenceLocked(u *user) (availability, activity string) {
 // https://learn.microsoft.com/en-us/graph/api/profilephoto-get
 func (s *Sandbox) photo(w http.ResponseWriter, r *http.Request) {
 	u := callerOf(r.Context()).user
-	if len(u.Photo) == 0 {
+	if u.photo == nil {
 		s.graphError(w, r, http.StatusNotFound, "ImageNotFound", "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown.")
 		return
 	}
 	graphHeaders(w, r)
 	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Content-Length", strconv.Itoa(len(u.Photo)))
-	w.Write(u.Photo)
+	png := u.photo()
+	w.Header().Set("Content-Length", strconv.Itoa(len(png)))
+	w.Write(png)
 }
 
 func nullable(s string) any {

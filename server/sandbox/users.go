@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"math"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -30,8 +31,10 @@ type user struct {
 	Room         bool
 	Availability string
 	Activity     string
-	// Photo is a PNG, nil when the account has none (Graph answers 404).
-	Photo []byte
+	// photo draws the account's photo, a PNG, once it is first asked
+	// for (most sandboxes, those of tests, never are); nil when the
+	// account has none (Graph answers 404).
+	photo func() []byte
 	// TimeZone is the user's mailbox time zone, in which the demo
 	// calendar's working day is laid out.
 	TimeZone string
@@ -81,7 +84,7 @@ func demoUsers() map[string]*user {
 		// People have a photo; a room and an account without a mailbox
 		// have none, and Graph answers 404 for them.
 		if !u.Room && u.Mailbox {
-			u.Photo = portrait(u.UPN)
+			u.photo = lazyPortrait(u.UPN)
 		}
 		m[u.UPN] = u
 	}
@@ -102,7 +105,7 @@ func numberedUsers(n int) []*user {
 			Surname: "User " + num, JobTitle: "Tester", Office: "London", Mailbox: true, Teams: true,
 			Availability: "Available", Activity: "Available", TimeZone: "Europe/London"}
 		u.OID = stableGUID("user:" + u.UPN)
-		u.Photo = portrait(u.UPN)
+		u.photo = lazyPortrait(u.UPN)
 		out = append(out, u)
 	}
 	return out
@@ -132,6 +135,11 @@ func (s *Sandbox) userByOID(oid string) *user {
 func stableGUID(name string) string {
 	h := sha256.Sum256([]byte("placard-sandbox:" + name))
 	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// lazyPortrait is a user's portrait, drawn when first asked for.
+func lazyPortrait(seed string) func() []byte {
+	return sync.OnceValue(func() []byte { return portrait(seed) })
 }
 
 // portrait draws a small head-and-shoulders picture on a background of the
