@@ -27,9 +27,104 @@ type Screen struct {
 	PairingNumber string
 	// AccountID is the account the screen shows, "" when signed out.
 	AccountID string
-	Settings  ScreenSettings
+	// Settings are what the screen shows with: in a group, the group's,
+	// with the fields named in Overrides set by the screen itself.
+	Settings ScreenSettings
+	// Group is the id of the group the screen is in, "" for none: a
+	// screen is in at most one.
+	Group string
+	// Overrides name the fields of Settings (as the admin API names them,
+	// "time_zone") that the screen sets itself over its group's.
+	Overrides []string
+	// Link is the id of the provisioning link the screen enrolled with,
+	// "" when it was paired (or made before links).
+	Link string
+	// Note is shown beside the pairing number while the screen waits: why
+	// it waits (a provisioning link that no longer works).
+	Note      string
 	CreatedAt time.Time
 	LastSeen  time.Time
+}
+
+// Group is a set of screens that share settings, a sign-in (when its
+// owner chooses so on the phone) and offline alerts.
+type Group struct {
+	ID string
+	// Name is unique: "Lobby", "Floor 3".
+	Name string
+	// Settings apply to every screen of the group, except the fields a
+	// screen overrides.
+	Settings ScreenSettings
+	// SharedSignIn lets the person who signs in on one screen of the
+	// group choose, on the phone, to show the account on all of them.
+	SharedSignIn bool
+	// OfflineAfter is how long a screen of the group may be offline
+	// before it is reported (0: the server's default).
+	OfflineAfter time.Duration
+	// Webhooks get the group's offline alerts, signed with WebhookSecret
+	// (as the light keys' webhooks are).
+	Webhooks      []string
+	WebhookSecret []byte
+	CreatedAt     time.Time
+}
+
+// Link is a provisioning link: the address a kiosk starts with, which
+// enrolls the screen into a group without a pairing approval, as Azure
+// DPS's enrollment groups do. Only a hash of its secret is kept: the
+// address is shown once, when the link is made.
+type Link struct {
+	ID    string
+	Group string
+	// Hash is the SHA-256 of the link's secret.
+	Hash []byte
+	// MaxScreens bounds the screens it enrolls; Used counts them.
+	MaxScreens int
+	Used       int
+	ExpiresAt  time.Time
+	// NamePattern names the screens it enrolls: "{n}" is replaced by
+	// their number (1, 2, ...): "Floor 3 – {n}". "" keeps the name the
+	// screen was opened with.
+	NamePattern string
+	// RevokedAt is when an administrator revoked it; zero while it is
+	// not.
+	RevokedAt time.Time
+	CreatedBy string
+	CreatedAt time.Time
+}
+
+// ScreenStatus is what the replica that serves a screen says of it, kept
+// in the store so that every replica (and its admin page) sees the whole
+// fleet.
+type ScreenStatus struct {
+	ScreenID string
+	// Replica serves the screen (or served it last).
+	Replica string
+	// Connected is true while a browser shows the screen on Replica; the
+	// screen is online only while Replica is alive too.
+	Connected bool
+	// Phase is what the screen shows (the wire phase: "code",
+	// "dashboard", ...); Shows the account it shows, as a UPN, when it
+	// shows one.
+	Phase string
+	Shows string
+	// AppVersion is the version of the app the browser runs; Browser its
+	// family, read from its user agent ("Chrome", "Safari", "Firefox").
+	AppVersion string
+	Browser    string
+	// Since is when Connected took its value: when the screen came or
+	// went.
+	Since time.Time
+	// AlertedAt is when the screen was reported offline; zero when it is
+	// not (or was back since).
+	AlertedAt time.Time
+}
+
+// Replica is a running edge server as the others see it.
+type Replica struct {
+	Name string
+	// Seen is when it last said it was alive (every few seconds).
+	Seen      time.Time
+	StartedAt time.Time
 }
 
 // ScreenSettings are an administrator's choices for one screen.
@@ -121,6 +216,12 @@ const (
 	AuditAdminSignIn    = "admin_sign_in"
 	AuditAdminToken     = "admin_token"
 	AuditLight          = "light_key"
+	AuditGroup          = "group"
+	AuditScreenGroup    = "screen_group"
+	AuditLink           = "provisioning_link"
+	AuditReload         = "screen_reload"
+	AuditIdentify       = "screen_identify"
+	AuditOffline        = "screen_offline"
 )
 
 // AdminRole is the Entra app role that makes an account an administrator
@@ -245,6 +346,40 @@ type Store interface {
 	Light(ctx context.Context, id string) (Light, error)
 	Lights(ctx context.Context) ([]Light, error)
 	DeleteLight(ctx context.Context, id string) error
+
+	// CreateGroup stores a new group; an existing id or name is a
+	// conflict. Group returns one (or ErrNotFound), Groups all of them by
+	// name. UpdateGroup applies fn atomically (a name another group has
+	// is a conflict); the id cannot change. DeleteGroup removes a group,
+	// not its screens.
+	CreateGroup(ctx context.Context, g Group) error
+	Group(ctx context.Context, id string) (Group, error)
+	Groups(ctx context.Context) ([]Group, error)
+	UpdateGroup(ctx context.Context, id string, fn func(*Group) error) (Group, error)
+	DeleteGroup(ctx context.Context, id string) error
+
+	// CreateLink stores a new provisioning link; an existing id is a
+	// conflict. Link returns one (or ErrNotFound), Links all of them,
+	// oldest first. UpdateLink applies fn atomically (counting a use,
+	// revoking); the id cannot change.
+	CreateLink(ctx context.Context, l Link) error
+	Link(ctx context.Context, id string) (Link, error)
+	Links(ctx context.Context) ([]Link, error)
+	UpdateLink(ctx context.Context, id string, fn func(*Link) error) (Link, error)
+
+	// PutScreenStatus records what a replica says of a screen, replacing
+	// what was said before; UpdateScreenStatus applies fn atomically to
+	// the stored one (ErrNotFound when there is none). ScreenStatuses
+	// returns every screen's. DeleteScreenStatus forgets a screen's.
+	PutScreenStatus(ctx context.Context, st ScreenStatus) error
+	UpdateScreenStatus(ctx context.Context, screenID string, fn func(*ScreenStatus) error) (ScreenStatus, error)
+	ScreenStatuses(ctx context.Context) ([]ScreenStatus, error)
+	DeleteScreenStatus(ctx context.Context, screenID string) error
+	// PutReplica records that a replica is alive (and forgets those not
+	// seen for a day before it); Replicas lists those that said so, most
+	// recent first.
+	PutReplica(ctx context.Context, r Replica) error
+	Replicas(ctx context.Context) ([]Replica, error)
 
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	// Audit returns the most recent events, newest first.

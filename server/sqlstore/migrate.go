@@ -21,12 +21,62 @@ type migration struct {
 // Never edit one that has shipped: add another.
 //
 // Types: {blob} bytes; {bool}; {json} a JSON document (text in SQLite);
-// {time} a moment, "never" as the database keeps it (see Flavor.Time);
-// {serial} an integer primary key the database numbers.
+// {time} a moment, with "never" as the database keeps it (see
+// Flavor.Time: the type carries its own NULL or default, so write no
+// NOT NULL after it); {serial} an integer primary key the database
+// numbers. Durations are BIGINT milliseconds. Avoid names that are
+// keywords in either database (GROUPS is one in SQLite).
 var migrations = []migration{
 	// Admin tokens have a role; those made before roles existed could do
 	// everything.
 	{sql: `ALTER TABLE admin_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'admin'`},
+	// The fleet: a screen's group, the settings it sets itself over the
+	// group's, the provisioning link it enrolled with and why it waits;
+	// groups; provisioning links; what each screen's replica says of it,
+	// and which replicas are alive.
+	{sql: `ALTER TABLE screens ADD COLUMN group_id TEXT NOT NULL DEFAULT '';
+		ALTER TABLE screens ADD COLUMN overrides {json} NOT NULL DEFAULT '[]';
+		ALTER TABLE screens ADD COLUMN link_id TEXT NOT NULL DEFAULT '';
+		ALTER TABLE screens ADD COLUMN note TEXT NOT NULL DEFAULT '';
+		CREATE INDEX screens_group ON screens(group_id);
+		CREATE TABLE screen_groups (
+			id             TEXT PRIMARY KEY,
+			name           TEXT NOT NULL UNIQUE,
+			settings       {json} NOT NULL DEFAULT '{}',
+			shared_sign_in {bool} NOT NULL DEFAULT false,
+			offline_after  BIGINT NOT NULL DEFAULT 0,
+			webhooks       {json} NOT NULL DEFAULT '[]',
+			webhook_secret {blob} NOT NULL,
+			created_at     {time}
+		);
+		CREATE TABLE links (
+			id           TEXT PRIMARY KEY,
+			group_id     TEXT NOT NULL,
+			hash         {blob} NOT NULL,
+			max_screens  INTEGER NOT NULL,
+			used         INTEGER NOT NULL DEFAULT 0,
+			expires_at   {time},
+			name_pattern TEXT NOT NULL DEFAULT '',
+			revoked_at   {time},
+			created_by   TEXT NOT NULL DEFAULT '',
+			created_at   {time}
+		);
+		CREATE TABLE screen_status (
+			screen_id   TEXT PRIMARY KEY,
+			replica     TEXT NOT NULL,
+			connected   {bool} NOT NULL DEFAULT false,
+			phase       TEXT NOT NULL DEFAULT '',
+			shows       TEXT NOT NULL DEFAULT '',
+			app_version TEXT NOT NULL DEFAULT '',
+			browser     TEXT NOT NULL DEFAULT '',
+			since       {time},
+			alerted_at  {time}
+		);
+		CREATE TABLE replicas (
+			name       TEXT PRIMARY KEY,
+			seen       {time},
+			started_at {time}
+		);`},
 }
 
 // Migrations returns the statements that make the flavour's schema, in

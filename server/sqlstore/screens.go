@@ -9,20 +9,26 @@ import (
 	"github.com/placard/placard/server"
 )
 
-const screenColumns = `id, name, secret_hash, enrolled, pairing_number, account_id, settings, created_at, last_seen`
+const screenColumns = `id, name, secret_hash, enrolled, pairing_number, account_id, settings, created_at, last_seen, group_id, overrides, link_id, note`
 
 func scanScreen(r scanner) (server.Screen, error) {
 	var (
-		sc       server.Screen
-		settings []byte
+		sc                  server.Screen
+		settings, overrides []byte
 	)
 	err := r.Scan(&sc.ID, &sc.Name, &sc.SecretHash, &sc.Enrolled, &sc.PairingNumber, &sc.AccountID, &settings,
-		dbTime{&sc.CreatedAt}, dbTime{&sc.LastSeen})
+		dbTime{&sc.CreatedAt}, dbTime{&sc.LastSeen}, &sc.Group, &overrides, &sc.Link, &sc.Note)
 	if err != nil {
 		return sc, err
 	}
 	if err := json.Unmarshal(settings, &sc.Settings); err != nil {
 		return sc, fmt.Errorf("screen %s has unreadable settings: %w", sc.ID, err)
+	}
+	if err := json.Unmarshal(overrides, &sc.Overrides); err != nil {
+		return sc, fmt.Errorf("screen %s has unreadable overrides: %w", sc.ID, err)
+	}
+	if len(sc.Overrides) == 0 {
+		sc.Overrides = nil
 	}
 	return sc, nil
 }
@@ -30,13 +36,13 @@ func scanScreen(r scanner) (server.Screen, error) {
 // CreateScreen stores a new screen; an existing id is a conflict.
 func (s *Store) CreateScreen(ctx context.Context, sc server.Screen) error {
 	op := "CreateScreen(" + sc.ID + ")"
-	settings, err := json.Marshal(sc.Settings)
+	settings, overrides, err := screenJSON(sc)
 	if err != nil {
 		return s.errorf(op, err)
 	}
-	_, err = s.exec(ctx, `INSERT INTO screens (`+screenColumns+`) VALUES (?,?,?,?,?,?,?,?,?)`,
-		sc.ID, sc.Name, nonNil(sc.SecretHash), sc.Enrolled, sc.PairingNumber, sc.AccountID, string(settings),
-		s.f.Time(sc.CreatedAt), s.f.Time(sc.LastSeen))
+	_, err = s.exec(ctx, `INSERT INTO screens (`+screenColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		sc.ID, sc.Name, nonNil(sc.SecretHash), sc.Enrolled, sc.PairingNumber, sc.AccountID, settings,
+		s.f.Time(sc.CreatedAt), s.f.Time(sc.LastSeen), sc.Group, overrides, sc.Link, sc.Note)
 	if s.f.IsUnique(err) {
 		return server.Errorf(server.ECONFLICT, "screen %s already exists", sc.ID)
 	}
@@ -75,13 +81,14 @@ func (s *Store) UpdateScreen(ctx context.Context, id string, fn func(*server.Scr
 			return err
 		}
 		sc.ID = id
-		settings, err := json.Marshal(sc.Settings)
+		settings, overrides, err := screenJSON(sc)
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE screens SET name=?, secret_hash=?, enrolled=?, pairing_number=?, account_id=?, settings=?, created_at=?, last_seen=? WHERE id=?`),
-			sc.Name, nonNil(sc.SecretHash), sc.Enrolled, sc.PairingNumber, sc.AccountID, string(settings),
-			s.f.Time(sc.CreatedAt), s.f.Time(sc.LastSeen), id)
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE screens SET name=?, secret_hash=?, enrolled=?, pairing_number=?, account_id=?, settings=?, created_at=?, last_seen=?,
+			group_id=?, overrides=?, link_id=?, note=? WHERE id=?`),
+			sc.Name, nonNil(sc.SecretHash), sc.Enrolled, sc.PairingNumber, sc.AccountID, settings,
+			s.f.Time(sc.CreatedAt), s.f.Time(sc.LastSeen), sc.Group, overrides, sc.Link, sc.Note, id)
 		return err
 	})
 	if err != nil && failed == nil {
@@ -93,4 +100,22 @@ func (s *Store) UpdateScreen(ctx context.Context, id string, fn func(*server.Scr
 // DeleteScreen removes a screen; a missing one is server.ErrNotFound.
 func (s *Store) DeleteScreen(ctx context.Context, id string) error {
 	return s.deleteOne(ctx, "DeleteScreen("+id+")", `DELETE FROM screens WHERE id = ?`, id)
+}
+
+// screenJSON encodes a screen's settings and overrides as their columns
+// keep them.
+func screenJSON(sc server.Screen) (settings, overrides string, err error) {
+	b, err := json.Marshal(sc.Settings)
+	if err != nil {
+		return "", "", err
+	}
+	o := sc.Overrides
+	if o == nil {
+		o = []string{}
+	}
+	ob, err := json.Marshal(o)
+	if err != nil {
+		return "", "", err
+	}
+	return string(b), string(ob), nil
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -39,6 +40,12 @@ func Run(t *testing.T, newStore func(t *testing.T) server.Store) {
 		{"AuditIsNewestFirstAndLimited", testAudit},
 		{"AdminTokens", testAdminTokens},
 		{"Lights", testLights},
+		{"Groups", testGroups},
+		{"GroupNamesAreUnique", testGroupNames},
+		{"Links", testLinks},
+		{"ConcurrentLinkUsesAllCount", testConcurrentLinkUses},
+		{"ScreenStatuses", testScreenStatuses},
+		{"Replicas", testReplicas},
 		{"Ping", func(t *testing.T, s server.Store) {
 			if err := s.Ping(context.Background()); err != nil {
 				t.Fatal(err)
@@ -64,6 +71,7 @@ func screen(id string) server.Screen {
 		// seen to be kept (testEverySettingIsSet).
 		Settings: server.ScreenSettings{TimeZone: "Europe/Paris", Clock24: true, Lang: "fr", Privacy: true, Hours: "07:00-19:00",
 			SignIn: server.SignInBoth, NoQuickBook: true},
+		Group: "g-" + id, Overrides: []string{"lang", "time_zone"}, Link: "k-" + id, Note: "The link has expired.",
 		CreatedAt: at, LastSeen: at.Add(time.Minute),
 	}
 }
@@ -143,7 +151,8 @@ func testSettingsOutliveTheStore(t *testing.T, open func(t *testing.T) server.St
 func equalScreens(a, b server.Screen) bool {
 	return a.ID == b.ID && a.Name == b.Name && bytes.Equal(a.SecretHash, b.SecretHash) &&
 		a.Enrolled == b.Enrolled && a.PairingNumber == b.PairingNumber && a.AccountID == b.AccountID &&
-		a.Settings == b.Settings && a.CreatedAt.Equal(b.CreatedAt) && a.LastSeen.Equal(b.LastSeen)
+		a.Settings == b.Settings && a.CreatedAt.Equal(b.CreatedAt) && a.LastSeen.Equal(b.LastSeen) &&
+		a.Group == b.Group && slices.Equal(a.Overrides, b.Overrides) && a.Link == b.Link && a.Note == b.Note
 }
 
 func testScreenRoundTrip(t *testing.T, s server.Store) {
@@ -184,6 +193,13 @@ func testNotFound(t *testing.T, s server.Store) {
 	checks["DeleteTokenCache"] = s.DeleteTokenCache(ctx, "nope")
 	_, checks["AdminToken"] = s.AdminToken(ctx, "nope")
 	checks["DeleteAdminToken"] = s.DeleteAdminToken(ctx, "nope")
+	_, checks["Group"] = s.Group(ctx, "nope")
+	_, checks["UpdateGroup"] = s.UpdateGroup(ctx, "nope", func(*server.Group) error { return nil })
+	checks["DeleteGroup"] = s.DeleteGroup(ctx, "nope")
+	_, checks["Link"] = s.Link(ctx, "nope")
+	_, checks["UpdateLink"] = s.UpdateLink(ctx, "nope", func(*server.Link) error { return nil })
+	_, checks["UpdateScreenStatus"] = s.UpdateScreenStatus(ctx, "nope", func(*server.ScreenStatus) error { return nil })
+	checks["DeleteScreenStatus"] = s.DeleteScreenStatus(ctx, "nope")
 	for op, err := range checks {
 		if !server.IsNotFound(err) {
 			t.Errorf("%s of a missing record: %v, want not found", op, err)

@@ -27,8 +27,11 @@ type Before struct {
 
 // OldData is the Before every backend writes.
 func OldData() Before {
+	// The old schema has none of the fleet's columns.
+	sc := screen("old")
+	sc.Group, sc.Overrides, sc.Link, sc.Note = "", nil, "", ""
 	return Before{
-		Screen:     screen("old"),
+		Screen:     sc,
 		Account:    server.Account{ID: "oid.tid", Username: "ada@placard.example", DisplayName: "Ada Lovelace", TenantID: "tid", SignedInAt: at},
 		TokenCache: []byte("sealed cache"),
 		AdminToken: server.AdminToken{ID: "aold", Name: "ops laptop", Hash: bytes.Repeat([]byte{7}, 32), CreatedAt: at},
@@ -82,8 +85,23 @@ func RunUpgrade(t *testing.T, open func(t *testing.T, old Before) server.Store) 
 	if err := s.CreateScreen(ctx, screen("new")); err != nil {
 		t.Errorf("a new screen: %v", err)
 	}
-	if _, err := s.UpdateScreen(ctx, old.Screen.ID, func(sc *server.Screen) error { sc.Name = "Renamed"; return nil }); err != nil {
+	if _, err := s.UpdateScreen(ctx, old.Screen.ID, func(sc *server.Screen) error {
+		sc.Name, sc.Group, sc.Overrides = "Renamed", "g1", []string{"lang"}
+		return nil
+	}); err != nil {
 		t.Errorf("updating the old screen: %v", err)
+	}
+	if got, err := s.Screen(ctx, old.Screen.ID); err != nil || got.Group != "g1" || len(got.Overrides) != 1 {
+		t.Errorf("the old screen put in a group: %+v, %v", got, err)
+	}
+	if err := s.CreateGroup(ctx, group("g1", "Lobby")); err != nil {
+		t.Errorf("a new group: %v", err)
+	}
+	if err := s.CreateLink(ctx, link("k1")); err != nil {
+		t.Errorf("a new provisioning link: %v", err)
+	}
+	if err := s.PutScreenStatus(ctx, server.ScreenStatus{ScreenID: old.Screen.ID, Replica: "r1", Connected: true}); err != nil {
+		t.Errorf("a screen's status: %v", err)
 	}
 	if err := s.CreateAdminToken(ctx, server.AdminToken{ID: "anew", Hash: []byte{1}, Role: server.RoleOperator, CreatedAt: at.Add(time.Hour)}); err != nil {
 		t.Errorf("a new admin token: %v", err)
