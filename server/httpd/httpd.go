@@ -18,6 +18,7 @@ import (
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/admit"
 	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/hub"
 	"github.com/placard/placard/server/limit"
@@ -59,9 +60,25 @@ type Server struct {
 	// when zero).
 	SignInLinks     limit.Rate
 	SignInCallbacks limit.Rate
+	// Pages and SignIns bound the screens' page renders and the phone's
+	// sign-in pages served at once, with a queue (DefaultPages,
+	// DefaultSignIns when zero); past it, 503 and Retry-After.
+	Pages, SignIns admit.Limits
 
-	app *app.Handler
+	app            *app.Handler
+	pages, signIns *admit.Gate
 }
+
+// DefaultPages bounds the screens' pages rendered at once. A page waits
+// for its screen's state (a new screen's first code, from the identity
+// platform) and go-app renders it, deep in the stack and with buffers of
+// their own; when every TV of a building opens its page at once, 32 at a
+// time keep both cores busy, and 4,096 more wait their turn for up to 20 s.
+var DefaultPages = admit.Limits{Running: 32, Queue: 4096, Wait: 20 * time.Second}
+
+// DefaultSignIns bounds the phone's sign-in pages (the QR code's link and
+// Microsoft's redirect back, which redeems the code) served at once.
+var DefaultSignIns = admit.Limits{Running: 16, Queue: 1024, Wait: 20 * time.Second}
 
 // Handler returns the server's root handler.
 func (s *Server) Handler() http.Handler {
@@ -75,6 +92,14 @@ func (s *Server) Handler() http.Handler {
 	if s.Refresh.Dashboard == 0 {
 		s.Refresh.Dashboard = DefaultRefreshDashboard
 	}
+	if s.Pages == (admit.Limits{}) {
+		s.Pages = DefaultPages
+	}
+	if s.SignIns == (admit.Limits{}) {
+		s.SignIns = DefaultSignIns
+	}
+	s.pages = admit.New("screens' pages", s.Pages)
+	s.signIns = admit.New("sign-ins", s.SignIns)
 	s.app = &app.Handler{
 		Name:            "placard",
 		ShortName:       "placard",
@@ -136,7 +161,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		mux.HandleFunc("GET /api/v1/presence", s.Presence.serve)
 	}
-	mux.Handle("GET /{$}", s.screensOnly(s.limitNewScreens(s.servePage)))
+	mux.Handle("GET /{$}", s.screensOnly(s.pages.Handler(s.limitNewScreens(s.servePage), admit.RefusePage)))
 	mux.Handle("/", s.app)
 	return s.Front.Handler(securityHeaders(mux))
 }

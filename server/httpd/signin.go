@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/placard/placard/server/admit"
 	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/limit"
 	"github.com/placard/placard/server/screens"
@@ -64,9 +65,9 @@ func (s *Server) registerSignIn(mux *http.ServeMux) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Write(b)
 	})
-	mux.HandleFunc("GET "+screens.CallbackPath, s.limitPhone(callbacks, s.signInCallback))
-	mux.HandleFunc("GET "+screens.LinkPath+"{token}", s.limitPhone(links, s.signInLink))
-	mux.HandleFunc("POST "+screens.LinkPath+"{token}", s.limitPhone(links, s.signInPick))
+	mux.Handle("GET "+screens.CallbackPath, s.signIns.Handler(s.limitPhone(callbacks, s.signInCallback), admit.RefusePage))
+	mux.Handle("GET "+screens.LinkPath+"{token}", s.signIns.Handler(s.limitPhone(links, s.signInLink), admit.RefusePage))
+	mux.Handle("POST "+screens.LinkPath+"{token}", s.signIns.Handler(s.limitPhone(links, s.signInPick), admit.RefusePage))
 }
 
 // limitPhone refuses a client address that asked too often.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/admit"
 )
 
 const (
@@ -78,6 +79,8 @@ type Hub struct {
 	// pongWait and helloWait are read deadlines; pingPeriod paces the
 	// pings (Options).
 	pongWait, pingPeriod, helloWait time.Duration
+	// hellos bounds the connections being set up at once (Options.Hellos).
+	hellos *admit.Gate
 
 	ops  chan func()
 	done chan struct{}
@@ -118,7 +121,19 @@ type Options struct {
 	// HelloWait is how long a new connection has to say hello:
 	// DefaultHelloWait when zero.
 	HelloWait time.Duration
+	// Hellos bounds the connections set up at once, from the upgrade to
+	// the screen's first state (DefaultHellos when zero).
+	Hellos admit.Limits
 }
+
+// DefaultHellos bounds the connections set up at once. Setting one up
+// (the upgrade, the hello, the screen's cookie checked in the store, its
+// session attached and its state encoded) takes a few milliseconds of
+// work; when every screen of a restarted server comes back at once, 64 at
+// a time keep both cores busy, 4,096 more wait their turn for up to 15 s,
+// and the rest are told when to come back (503, Retry-After) before
+// anything is spent on them.
+var DefaultHellos = admit.Limits{Running: 64, Queue: 4096, Wait: 15 * time.Second}
 
 // New returns a hub; Run must be running for it to work.
 func New(h Handler, opts Options) *Hub {
@@ -134,6 +149,9 @@ func New(h Handler, opts Options) *Hub {
 	if opts.HelloWait <= 0 {
 		opts.HelloWait = DefaultHelloWait
 	}
+	if opts.Hellos == (admit.Limits{}) {
+		opts.Hellos = DefaultHellos
+	}
 	hb := &Hub{
 		handler:    h,
 		log:        opts.Log,
@@ -143,6 +161,7 @@ func New(h Handler, opts Options) *Hub {
 		pongWait:   opts.PongWait,
 		pingPeriod: opts.PingPeriod,
 		helloWait:  opts.HelloWait,
+		hellos:     admit.New("connections being set up", opts.Hellos),
 		ops:        make(chan func(), 1024),
 		done:       make(chan struct{}),
 		screens:    map[string]map[*client]bool{},
@@ -362,6 +381,17 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "WebSocket refused: the page's origin is not allowed to open a screen's connection.", http.StatusForbidden)
 		return
 	}
+	// Refused before the upgrade, a screen costs nothing more; the
+	// browser sees a failed connection and backs off (wire.Reconnect).
+	leave, err := h.hellos.Enter(r.Context())
+	if err != nil {
+		var busy *admit.Busy
+		if errors.As(err, &busy) {
+			admit.Refuse(w, busy)
+		}
+		return
+	}
+	defer leave()
 	conn, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/admit"
 	"github.com/placard/placard/server/hub"
 )
 
@@ -33,6 +35,10 @@ type screens struct {
 	goneCount map[string]int
 	// hold, when set, keeps Received from returning until it is closed.
 	hold chan struct{}
+	// authenticating, when set, is told of each screen Authenticate is
+	// asked about, which then waits for holdAuth to close.
+	authenticating chan string
+	holdAuth       chan struct{}
 }
 
 func newScreens() *screens {
@@ -52,6 +58,10 @@ func (s *screens) gone(id string) chan struct{} {
 }
 
 func (s *screens) Authenticate(r *http.Request, h wire.Hello) (string, error) {
+	if s.authenticating != nil {
+		s.authenticating <- h.Screen
+		<-s.holdAuth
+	}
 	switch h.Screen {
 	case "stranger":
 		return "", server.Errorf(server.EUNAUTHORIZED, "unknown screen: open the screen's page again to register it")
@@ -88,7 +98,11 @@ func (s *screens) Received(_ string, m wire.Message) {
 // start runs a hub behind a test server.
 func start(t *testing.T, opts hub.Options) (*hub.Hub, *screens, *httptest.Server) {
 	t.Helper()
-	sc := newScreens()
+	return startWith(t, newScreens(), opts)
+}
+
+func startWith(t *testing.T, sc *screens, opts hub.Options) (*hub.Hub, *screens, *httptest.Server) {
+	t.Helper()
 	h := hub.New(sc, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -554,5 +568,64 @@ func TestAConnectionOutlivesItsRequestsHandler(t *testing.T) {
 	case <-sc.gone(id):
 	case <-time.After(10 * time.Second):
 		t.Fatal("the screen's going was not told")
+	}
+}
+
+// TestConnectionsPastTheQueueAreToldWhenToComeBack holds the one place for
+// a connection being set up (its screen's cookie being checked) and opens
+// another: with no queue, it is refused before the upgrade with 503 and
+// Retry-After, and costs the server nothing more.
+func TestConnectionsPastTheQueueAreToldWhenToComeBack(t *testing.T) {
+	sc := newScreens()
+	sc.authenticating, sc.holdAuth = make(chan string, 1), make(chan struct{})
+	_, _, srv := startWith(t, sc, hub.Options{Hellos: admit.Limits{Running: 1, Queue: 0, Wait: time.Second}})
+	a, _, err := websocket.DefaultDialer.Dial(wsURL(srv), http.Header{"Origin": {srv.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	send(t, a, wire.Hello{Screen: "lobby"})
+	if got := <-sc.authenticating; got != "lobby" {
+		t.Fatalf("authenticating %q, want lobby", got)
+	}
+	_, res, err := websocket.DefaultDialer.Dial(wsURL(srv), http.Header{"Origin": {srv.URL}})
+	if err == nil || res == nil || res.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a connection while the place is taken: %v (%v), want 503", err, res)
+	}
+	if secs, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || secs < 1 {
+		t.Errorf("Retry-After %q, want whole seconds ≥ 1", res.Header.Get("Retry-After"))
+	}
+	close(sc.holdAuth)
+}
+
+// TestAConnectionWaitsInTheQueueForAPlace holds the one place, opens a
+// second connection, and lets the first go on: the second waited its turn
+// in the queue and is set up, not refused.
+func TestAConnectionWaitsInTheQueueForAPlace(t *testing.T) {
+	sc := newScreens()
+	sc.authenticating, sc.holdAuth = make(chan string, 2), make(chan struct{})
+	_, _, srv := startWith(t, sc, hub.Options{Hellos: admit.Limits{Running: 1, Queue: 1, Wait: 30 * time.Second}})
+	a, _, err := websocket.DefaultDialer.Dial(wsURL(srv), http.Header{"Origin": {srv.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	send(t, a, wire.Hello{Screen: "lobby"})
+	<-sc.authenticating
+	second := make(chan error, 1)
+	go func() {
+		b, _, err := websocket.DefaultDialer.Dial(wsURL(srv), http.Header{"Origin": {srv.URL}})
+		if err == nil {
+			defer b.Close()
+			b.WriteMessage(websocket.TextMessage, []byte(`{"type":"hello","data":{"screen":"canteen"}}`))
+			if got := <-sc.authenticating; got != "canteen" {
+				err = fmt.Errorf("authenticating %q, want canteen", got)
+			}
+		}
+		second <- err
+	}()
+	close(sc.holdAuth)
+	if err := <-second; err != nil {
+		t.Fatalf("the queued connection: %v", err)
 	}
 }

@@ -1,0 +1,174 @@
+package admit
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+func TestAGateQueuesPastItsPlacesAndRefusesPastItsQueue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := New("page renders", Limits{Running: 1, Queue: 1, Wait: 10 * time.Second})
+		leaveA, err := g.Enter(t.Context())
+		if err != nil {
+			t.Fatalf("the first caller: %v", err)
+		}
+		entered := make(chan func())
+		go func() {
+			leave, err := g.Enter(t.Context())
+			if err != nil {
+				t.Errorf("the queued caller: %v", err)
+			}
+			entered <- leave
+		}()
+		synctest.Wait() // B waits in the queue
+		if s := g.Stats(); s.Running != 1 || s.Queued != 1 {
+			t.Fatalf("stats %+v, want 1 running and 1 queued", s)
+		}
+		_, err = g.Enter(t.Context())
+		var b *Busy
+		if !errors.As(err, &b) {
+			t.Fatalf("a caller past the queue: %v, want *Busy", err)
+		}
+		if b.RetryAfter < time.Second || !strings.Contains(b.Error(), "page renders") {
+			t.Errorf("refusal %q: retry after %v, want ≥ 1 s and naming the work", b, b.RetryAfter)
+		}
+		select {
+		case <-entered:
+			t.Fatal("the queued caller entered while the place was taken")
+		default:
+		}
+		leaveA()
+		leaveB := <-entered
+		leaveB()
+		leaveB() // a second call gives nothing back twice
+		if s := g.Stats(); s.Running != 0 || s.Queued != 0 || s.Refused != 1 {
+			t.Errorf("stats %+v after both left, want none running or queued and 1 refused", s)
+		}
+	})
+}
+
+func TestAQueuedCallerIsRefusedAfterItsWaitOrWhenItGivesUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := New("hellos", Limits{Running: 1, Queue: 2, Wait: 5 * time.Second})
+		leave, _ := g.Enter(t.Context())
+		defer leave()
+		start := time.Now()
+		_, err := g.Enter(t.Context())
+		if !IsBusy(err) {
+			t.Fatalf("after its wait: %v, want Busy", err)
+		}
+		if waited := time.Since(start); waited != 5*time.Second {
+			t.Errorf("refused after %v, want the wait of 5 s", waited)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() {
+			_, err := g.Enter(ctx)
+			done <- err
+		}()
+		synctest.Wait()
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("a caller that gave up: %v, want context.Canceled", err)
+		}
+	})
+}
+
+func TestRetryAfterIsTheTimeTheQueueTakesToDrain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := New("sign-ins", Limits{Running: 2, Queue: 4, Wait: time.Minute})
+		// Callers that each take 4 s inside teach the gate its pace.
+		for range 40 {
+			leave, _ := g.Enter(t.Context())
+			time.Sleep(4 * time.Second)
+			leave()
+		}
+		var leaves []func()
+		for range 2 {
+			l, _ := g.Enter(t.Context())
+			leaves = append(leaves, l)
+		}
+		for range 4 {
+			go func() {
+				if l, err := g.Enter(t.Context()); err == nil {
+					l()
+				}
+			}()
+		}
+		synctest.Wait()
+		_, err := g.Enter(t.Context())
+		var b *Busy
+		if !errors.As(err, &b) {
+			t.Fatalf("past the queue: %v", err)
+		}
+		// 2 inside and 4 queued, 4 s each, 2 at a time: 12 s.
+		if b.RetryAfter < 11*time.Second || b.RetryAfter > 12*time.Second {
+			t.Errorf("retry after %v, want about 12 s", b.RetryAfter)
+		}
+		for _, l := range leaves {
+			l()
+		}
+	})
+}
+
+func TestARefusedRequestGets503WithRetryAfter(t *testing.T) {
+	g := New("page renders", Limits{Running: 1, Queue: 0, Wait: time.Second})
+	inside, release := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(g.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inside <- struct{}{}
+		<-release
+		io.WriteString(w, "page")
+	}), nil))
+	defer srv.Close()
+	first := make(chan *http.Response)
+	go func() {
+		res, err := http.Get(srv.URL)
+		if err != nil {
+			t.Error(err)
+		}
+		first <- res
+	}()
+	<-inside
+	res, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a request past the queue: %s, want 503", res.Status)
+	}
+	secs, err := strconv.Atoi(res.Header.Get("Retry-After"))
+	if err != nil || secs < 1 {
+		t.Errorf("Retry-After %q, want whole seconds ≥ 1", res.Header.Get("Retry-After"))
+	}
+	if res.Header.Get("Cache-Control") != "no-store" || !strings.Contains(string(body), "busy") {
+		t.Errorf("Cache-Control %q, body %q: want no-store and a sentence", res.Header.Get("Cache-Control"), body)
+	}
+	close(release)
+	if r := <-first; r == nil || r.StatusCode != http.StatusOK {
+		t.Errorf("the request inside: %v, want 200", r)
+	} else {
+		r.Body.Close()
+	}
+}
+
+func TestARefusedPageLoadsItselfAgainAfterRetryAfter(t *testing.T) {
+	rec := httptest.NewRecorder()
+	RefusePage(rec, &Busy{What: "screens' pages", RetryAfter: 4 * time.Second})
+	secs, err := strconv.Atoi(rec.Header().Get("Retry-After"))
+	if rec.Code != http.StatusServiceUnavailable || err != nil || secs < 4 || secs > 5 {
+		t.Fatalf("%d, Retry-After %q: want 503 and 4–5 s", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	if want := `<meta http-equiv="refresh" content="` + strconv.Itoa(secs) + `">`; !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("the page has no %s:\n%s", want, rec.Body)
+	}
+}
