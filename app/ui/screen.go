@@ -40,7 +40,10 @@ type Screen struct {
 	skew time.Duration
 	now  time.Time
 	conn *conn
-	// retries counts failed connections since the last success.
+	// retries counts connections lost or refused since the server last
+	// served the screen (sent it a state): a server that accepts the
+	// connection and then closes it, as a busy one may, does not reset
+	// the backoff.
 	retries int
 	// acts is where a tablet's booking is (asked, confirmed).
 	acts actions
@@ -120,11 +123,12 @@ func (s *Screen) connect(ctx app.Context) {
 	}
 	s.conn = dial(ctx, wire.Hello{Screen: name, TimeZone: browserZone(), Touch: hasTouch()}, handlers{
 		open: func() {
-			s.link, s.retries = linkOpen, 0
+			s.link = linkOpen
 		},
 		message: func(m wire.Message) {
 			switch m := m.(type) {
 			case wire.State:
+				s.retries = 0
 				if m.Dashboard != nil && m.Dashboard.Booking != nil {
 					s.acts.sent = false
 				}
@@ -144,20 +148,13 @@ func (s *Screen) connect(ctx app.Context) {
 			s.acts.asking, s.acts.sent = 0, false
 			s.conn = nil
 			s.retries++
-			ctx.After(retryDelay(s.retries), func(ctx app.Context) {
+			ctx.After(wire.Reconnect.Delay(s.retries, rand.Float64()), func(ctx app.Context) {
 				if s.conn == nil && s.Mounted() {
 					s.connect(ctx)
 				}
 			})
 		},
 	})
-}
-
-// retryDelay grows from half a second to 30 s, with jitter so that a
-// room of screens does not reconnect in step after a restart.
-func retryDelay(retries int) time.Duration {
-	d := min(500*time.Millisecond<<min(retries-1, 6), 30*time.Second)
-	return d/2 + rand.N(d/2+1)
 }
 
 // send sends a message to the edge server, if connected.

@@ -6,7 +6,10 @@
 // the server for the page again every few seconds (the period is the
 // page's own: meta placard-refresh) and puts the new screen in place of the
 // old one. When the server cannot be reached, the last screen stays,
-// dimmed and marked as reconnecting, and the script keeps trying.
+// dimmed and marked as reconnecting, and the script keeps trying, with the
+// screens' backoff (exponential with full jitter, as the Wasm's: app/wire's
+// Reconnect), and never before a busy server's Retry-After: a restarted
+// server is not asked by every screen at once.
 //
 // It does nothing while the Wasm runs (it sets window.placardWasmStarted
 // first thing), and takes over at once if the Wasm's Go program ends: a
@@ -26,8 +29,13 @@
   var lookEvery = 1000;
   // A request that takes longer has failed.
   var requestTimeout = 15000;
-  // The longest wait between two tries while the server is unreachable.
-  var retryAtMost = 10000;
+  // The backoff while the server is unreachable or busy: the window of
+  // the first try, doubling up to the last (wire.Reconnect's First and
+  // Max, in milliseconds).
+  var retryFirst = 1000;
+  var retryMax = 30000;
+  // Tries that failed since the server last answered with a page.
+  var failures = 0;
 
   var every = period(document);
   // The next refresh, when one is planned.
@@ -136,7 +144,7 @@
       if (!done) {
         done = true;
         xhr.abort();
-        unreachable();
+        unreachable(0);
       }
     }, requestTimeout);
     xhr.onreadystatechange = function () {
@@ -149,9 +157,10 @@
         return;
       }
       if (xhr.status !== 200 || !show(xhr.responseText)) {
-        unreachable();
+        unreachable(xhr.status === 503 ? retryAfter(xhr) : 0);
         return;
       }
+      failures = 0;
       later(every);
     };
     xhr.open("GET", window.location.href, true);
@@ -177,9 +186,33 @@
     return true;
   }
 
+  // retryAfter is a 503's Retry-After in milliseconds (whole seconds;
+  // 0 when it says none).
+  function retryAfter(xhr) {
+    var seconds = parseInt(xhr.getResponseHeader("Retry-After"), 10);
+    return isNaN(seconds) || seconds < 0 ? 0 : seconds * 1000;
+  }
+
+  // backoff is the wait before try n after a loss, as wire.Backoff's After:
+  // drawn between a quarter of the first window and the window of try n,
+  // and never before the server's Retry-After (spread over a quarter of
+  // it more).
+  function backoff(n, after) {
+    var span = retryMax;
+    if (n <= 30 && retryFirst * Math.pow(2, n - 1) < retryMax) {
+      span = retryFirst * Math.pow(2, n - 1);
+    }
+    var u = Math.random();
+    var floor = retryFirst / 4;
+    var wait = floor + u * (span - floor);
+    var spread = after + u * after / 4;
+    return spread > wait ? spread : wait;
+  }
+
   // unreachable marks the shown screen as the Wasm does when it loses the
-  // server, and tries again.
-  function unreachable() {
+  // server, and tries again after the backoff (or after, in milliseconds,
+  // when the server said when).
+  function unreachable(after) {
     var shown = screenOf(document);
     if (shown && shown.getAttribute("data-state") !== "reconnecting") {
       shown.setAttribute("data-state", "reconnecting");
@@ -190,7 +223,8 @@
       banner.appendChild(document.createTextNode(decodeURIComponent(shown.getAttribute("data-reconnecting") || "")));
       shown.appendChild(banner);
     }
-    later(Math.min(every, retryAtMost));
+    failures++;
+    later(backoff(failures, after));
   }
 
   watchGoExit();

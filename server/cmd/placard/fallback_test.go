@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -22,6 +25,7 @@ import (
 	"github.com/placard/placard/server/httpd"
 	"github.com/placard/placard/server/internal/browsertest"
 	"github.com/placard/placard/server/screens"
+	"github.com/placard/placard/web"
 )
 
 // withoutWasm is a browser from before WebAssembly: the page's scripts
@@ -378,5 +382,86 @@ func TestScreenOnPlainHTTPByALANName(t *testing.T) {
 	// Quiet: what a secure context lacks is skipped, not reported.
 	if errs := errs.all(); len(errs) > 0 {
 		t.Errorf("the page reported %d errors on plain HTTP:\n  %s", len(errs), strings.Join(errs, "\n  "))
+	}
+}
+
+// TestFallbackBacksOffAndKeepsToRetryAfter serves the fallback script a
+// page and then answers its refreshes with a 503 (Retry-After: 2), a
+// failure, a page and a failure again, recording when each request came.
+// Math.random is pinned near 1, so each wait is the backoff's whole window
+// (wire.Reconnect: 1 s, doubling): the script waits out the Retry-After
+// and a quarter more, then its window grows after each failure, and a page
+// answered sets it back to the first.
+func TestFallbackBacksOffAndKeepsToRetryAfter(t *testing.T) {
+	script, err := fs.ReadFile(web.Static(), "fallback.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const screenPage = `<!doctype html><html lang="en"><head><meta name="placard-refresh" content="1">` +
+		`<script src="/fallback.js" defer></script></head><body><div data-testid="screen" data-state="dashboard" ` +
+		`data-reconnecting="Reconnecting%E2%80%A6"><p>Lobby</p></div></body></html>`
+	arrived := make(chan time.Time, 16)
+	var mu sync.Mutex
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fallback.js" {
+			w.Header().Set("Content-Type", "text/javascript")
+			w.Write(script)
+			return
+		}
+		if r.URL.Path != "/screen" {
+			http.NotFound(w, r)
+			return
+		}
+		mu.Lock()
+		i := n
+		n++
+		mu.Unlock()
+		arrived <- time.Now()
+		switch i {
+		case 1: // the script's first refresh
+			w.Header().Set("Retry-After", "2")
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		case 2, 4:
+			http.Error(w, "down", http.StatusBadGateway)
+		default: // the page itself, and a refresh that finds the server back
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			io.WriteString(w, screenPage)
+		}
+	}))
+	defer srv.Close()
+	browser := browsertest.New(t)
+	browsertest.Run(t, browser, 20*time.Second, "opening the page without WebAssembly",
+		withoutWasm,
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			_, err := page.AddScriptToEvaluateOnNewDocument(`Math.random = () => 0.999;`).Do(ctx)
+			return err
+		}),
+		chromedp.Navigate(srv.URL+"/screen"),
+	)
+	var at []time.Time
+	for len(at) < 6 {
+		select {
+		case t0 := <-arrived:
+			at = append(at, t0)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%d requests, want 6: the script stopped trying", len(at))
+		}
+	}
+	// Timers fire late on a loaded machine, never early: the upper
+	// bounds are loose.
+	for i, want := range []struct {
+		after       string
+		least, most time.Duration
+	}{
+		{"a 503 with Retry-After: 2 (its first failure)", 2400 * time.Millisecond, 4 * time.Second},
+		{"a second failure", 1900 * time.Millisecond, 3500 * time.Millisecond},
+		{"a page (every second)", 900 * time.Millisecond, 2500 * time.Millisecond},
+		{"a failure after the page (the first window again)", 900 * time.Millisecond, 2500 * time.Millisecond},
+	} {
+		gap := at[i+2].Sub(at[i+1])
+		if gap < want.least || gap > want.most {
+			t.Errorf("after %s the script waited %v, want %v–%v", want.after, gap.Round(time.Millisecond), want.least, want.most)
+		}
 	}
 }
