@@ -136,6 +136,14 @@ func readSnapshot() (wire.State, bool) {
 	if err := json.Unmarshal([]byte(raw), &st); err != nil {
 		return wire.State{}, false
 	}
+	if st.Code != nil && st.Code.QR.Size > 0 && st.Code.QR.Path == "" {
+		// The snapshot leaves the QR code to the page's drawing of it.
+		path := el.Call("querySelector", `svg[data-testid="qr"] path`)
+		if !path.Truthy() {
+			return wire.State{}, false
+		}
+		st.Code.QR.Path = path.Call("getAttribute", "d").String()
+	}
 	return st, true
 }
 

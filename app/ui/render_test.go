@@ -422,3 +422,23 @@ func TestTheCodeViewSaysWhichWayToSignIn(t *testing.T) {
 		})
 	}
 }
+
+// TestThePageCarriesTheQRCodeOnce: the prerendered page draws the QR code,
+// and its snapshot for the Wasm leaves the path out (the Wasm reads it
+// from the drawing), so the page's largest part is not sent twice.
+func TestThePageCarriesTheQRCodeOnce(t *testing.T) {
+	const path = "M4 4h7v1h-7zM13 4h3v1h-3zM17 4h2v1h-2z"
+	html := render(wire.State{Phase: wire.PhaseCode, Screen: wire.Screen{Name: "Hall", TimeZone: "UTC"}, Code: &wire.Code{
+		UserCode: "ABCD1234", VerificationURI: "https://microsoft.com/devicelogin", ExpiresAt: testNow.Add(15 * time.Minute),
+		QR: wire.QR{Size: 29, Path: path},
+	}})
+	if !strings.Contains(html, `data-snapshot=`) {
+		t.Fatal("the page has no snapshot")
+	}
+	if n := strings.Count(html, "M4"); n != 1 {
+		t.Errorf("the QR code's path is in the page %d times, want once", n)
+	}
+	if !strings.Contains(html, `d="`+path+`"`) {
+		t.Error("the page does not draw the QR code")
+	}
+}

@@ -233,7 +233,16 @@ func (s *Screen) Render() app.UI {
 		// The Wasm starts from this, not from nothing (see OnInit).
 		// Percent-encoded: go-app writes attribute values with Go
 		// quoting, not HTML escaping, so they must hold no quote.
-		if b, err := json.Marshal(st); err == nil {
+		// The QR code's path is left out: the page draws it already, and
+		// the Wasm reads it back from the drawing (readSnapshot), so
+		// that the page carries it once.
+		snap := st
+		if snap.Code != nil {
+			c := *snap.Code
+			c.QR.Path = ""
+			snap.Code = &c
+		}
+		if b, err := json.Marshal(snap); err == nil {
 			root = root.DataSet("snapshot", url.QueryEscape(string(b)))
 		}
 		// The words of the reconnecting banner, for the page's script
