@@ -77,6 +77,10 @@ type Config struct {
 	// MQTTCA the certificate authorities of an mqtts:// one.
 	MQTTURL string
 	MQTTCA  string
+	// MQTTURLFromFlag is true when -mqtt-url was given as a flag, which
+	// any user of the machine reads with ps, rather than in the
+	// environment.
+	MQTTURLFromFlag bool
 
 	// SandboxUsers adds numbered demo users to the sandbox (load tests).
 	SandboxUsers int
@@ -131,10 +135,16 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.FollowEvery, "presence-every", presenceEvery, "how often the presence of an account that a light follows is read, budget allowing (PLACARD_PRESENCE_EVERY)")
 	presenceBudget, presenceBudgetErr := strconv.Atoi(env("PLACARD_PRESENCE_BUDGET", strconv.Itoa(screens.DefaultPresenceBudget)))
 	fs.IntVar(&c.PresenceBudget, "presence-budget", presenceBudget, "Graph's presence requests allowed per 30 s for the tenant; placard uses half, and stretches its polls to stay there (PLACARD_PRESENCE_BUDGET)")
-	fs.StringVar(&c.MQTTURL, "mqtt-url", env("PLACARD_MQTT_URL", ""), "MQTT broker for light keys made with MQTT, with Home Assistant discovery: mqtt://[user:password@]host:1883 or mqtts://...:8883 (PLACARD_MQTT_URL)")
+	fs.StringVar(&c.MQTTURL, "mqtt-url", env("PLACARD_MQTT_URL", ""), "MQTT broker for light keys made with MQTT, with Home Assistant discovery: mqtt://[user:password@]host:1883 or mqtts://...:8883; give a URL with a password in PLACARD_MQTT_URL, not as a flag, which ps shows (PLACARD_MQTT_URL)")
 	fs.StringVar(&c.MQTTCA, "mqtt-ca", env("PLACARD_MQTT_CA", ""), "PEM file of the certificate authorities of an mqtts:// broker; the system's by default (PLACARD_MQTT_CA)")
 	sec := securityFlags(fs, env)
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "mqtt-url" {
+			c.MQTTURLFromFlag = true
+		}
+	})
+	if err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {

@@ -366,7 +366,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	var sinks []lights.Sink
 	if cfg.MQTTURL != "" {
-		m.MQTT, err = mqtt.New(mqtt.Config{URL: cfg.MQTTURL, CAFile: cfg.MQTTCA, Log: m.Log, ClientID: "placard-" + hostname()})
+		for _, w := range mqtt.Warnings(cfg.MQTTURL, cfg.MQTTURLFromFlag) {
+			m.Log.Warn(w)
+		}
+		mc := mqtt.Config{URL: cfg.MQTTURL, CAFile: cfg.MQTTCA, Log: m.Log, Keys: m.Store.Lights}
+		if m.Replica != "" {
+			// The replica's name, as its lease holder's: new at each start,
+			// and never another replica's.
+			mc.ClientID = "placard-" + m.Replica
+		}
+		m.MQTT, err = mqtt.New(mc)
 		if err != nil {
 			return err
 		}
@@ -567,7 +576,7 @@ func microsoftAuthority(authority string) bool {
 	return strings.HasSuffix(host, ".ciamlogin.com")
 }
 
-// hostname names this server to an MQTT broker.
+// hostname is the host part of a replica's name.
 func hostname() string {
 	h, err := os.Hostname()
 	if err != nil || h == "" {

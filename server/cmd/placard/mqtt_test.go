@@ -1,12 +1,14 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server/mqtt"
 	"github.com/placard/placard/server/mqtt/mqtttest"
 )
 
@@ -20,7 +22,8 @@ func TestLightKeysPublishToMQTTAndADeadBrokerStallsNothing(t *testing.T) {
 	awaitPresence(t, m, key, 10*time.Second, "Grace's presence", func(p presenceAnswer) bool { return !p.Stale })
 
 	stateTopic, configTopic := "placard/desk-grace/presence", "homeassistant/sensor/placard_"+id+"/config"
-	got := mqtttest.Subscribe(t, b, "#").AwaitTopics(t, 10*time.Second, stateTopic, configTopic, "placard/status")
+	status := mqtt.StatusTopic(m.MQTT.ClientID())
+	got := mqtttest.Subscribe(t, b, "#").AwaitTopics(t, 10*time.Second, stateTopic, configTopic, status)
 	if !strings.Contains(got[stateTopic].Payload, `"availability":"Busy"`) || !strings.Contains(got[configTopic].Payload, `"unique_id":"placard_`+id+`"`) {
 		t.Fatalf("published %+v", got)
 	}
@@ -50,8 +53,34 @@ func TestLightKeysPublishToMQTTAndADeadBrokerStallsNothing(t *testing.T) {
 	// publishes everything again, with the latest state.
 	b.Restart()
 	mqtttest.Subscribe(t, b, "#").AwaitTopics(t, 90*time.Second, stateTopic, configTopic)
-	got = mqtttest.Subscribe(t, b, "#").AwaitTopics(t, 10*time.Second, stateTopic, configTopic, "placard/status")
-	if !got[stateTopic].Retain || !strings.Contains(got[stateTopic].Payload, `"availability":"Away"`) || got["placard/status"].Payload != "online" {
+	got = mqtttest.Retained(t, b, "#")
+	if !got[stateTopic].Retain || !strings.Contains(got[stateTopic].Payload, `"availability":"Away"`) || got[status].Payload != "online" {
 		t.Errorf("after the broker's restart: %+v", got)
+	}
+}
+
+// A broker URL given as a flag is told apart from one in the environment:
+// only the flag shows its password to ps (mqtt.Warnings decides what to
+// say).
+func TestAnMQTTURLFromTheFlagIsToldApartFromTheEnvironment(t *testing.T) {
+	const u = "mqtts://placard:pw@broker.example:8883"
+	fromFlag, err := ParseConfig([]string{"-mqtt-url", u}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromEnv, err := ParseConfig(nil, func(k string) string {
+		if k == "PLACARD_MQTT_URL" {
+			return u
+		}
+		return ""
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fromFlag.MQTTURLFromFlag || fromEnv.MQTTURLFromFlag || fromEnv.MQTTURL != u {
+		t.Errorf("from the flag: %v; from the environment: %v (%q)", fromFlag.MQTTURLFromFlag, fromEnv.MQTTURLFromFlag, fromEnv.MQTTURL)
+	}
+	if w := mqtt.Warnings(fromFlag.MQTTURL, fromFlag.MQTTURLFromFlag); len(w) != 1 || !strings.Contains(w[0], "PLACARD_MQTT_URL") {
+		t.Errorf("warnings for the flag: %q", w)
 	}
 }

@@ -7,11 +7,13 @@ package mqtttest
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -135,15 +137,17 @@ type Message struct {
 // Subscriber is a client of the broker that records what it receives on
 // topics.
 type Subscriber struct {
-	cm   *autopaho.ConnectionManager
-	Msgs chan Message
+	cm         *autopaho.ConnectionManager
+	Msgs       chan Message
+	subscribed chan struct{} // closed once the first subscription is acknowledged
 }
 
 // Subscribe connects a new client to the broker, subscribed to topics.
 func Subscribe(t *testing.T, b *Broker, topics ...string) *Subscriber {
 	t.Helper()
 	u, _ := url.Parse(b.URL())
-	s := &Subscriber{Msgs: make(chan Message, 256)}
+	s := &Subscriber{Msgs: make(chan Message, 256), subscribed: make(chan struct{})}
+	var once sync.Once
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	var subs []paho.SubscribeOptions
@@ -154,7 +158,11 @@ func Subscribe(t *testing.T, b *Broker, topics ...string) *Subscriber {
 		ServerUrls: []*url.URL{u}, KeepAlive: 30, CleanStartOnInitialConnection: true,
 		ReconnectBackoff: autopaho.NewConstantBackoff(200 * time.Millisecond),
 		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
-			go cm.Subscribe(ctx, &paho.Subscribe{Subscriptions: subs})
+			go func() {
+				if _, err := cm.Subscribe(ctx, &paho.Subscribe{Subscriptions: subs}); err == nil {
+					once.Do(func() { close(s.subscribed) })
+				}
+			}()
 		},
 		ClientConfig: paho.ClientConfig{
 			ClientID: fmt.Sprintf("test-%d", time.Now().UnixNano()),
@@ -209,6 +217,104 @@ func (s *Subscriber) AwaitTopics(t *testing.T, within time.Duration, topics ...s
 		}
 	}
 	return got
+}
+
+// Retained returns what the broker retains on the topics that filters
+// match, by topic: a new client subscribes to them and to a topic of its
+// own, and sends itself a message there. A broker sends a subscription's
+// retained messages before anything published after it, so everything
+// retained has come when that message does.
+func Retained(t *testing.T, b *Broker, filters ...string) map[string]Message {
+	t.Helper()
+	marker := fmt.Sprintf("mqtttest/marker/%d", time.Now().UnixNano())
+	s := Subscribe(t, b, append(filters, marker)...)
+	s.awaitSubscribed(t)
+	s.Publish(t, marker, "end")
+	got := map[string]Message{}
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case m := <-s.Msgs:
+			if m.Topic == marker {
+				return got
+			}
+			if m.Retain {
+				got[m.Topic] = m
+			}
+		case <-deadline:
+			t.Fatalf("the broker did not send back the marker within 10 s")
+		}
+	}
+}
+
+// awaitSubscribed waits until the subscriber's subscription is in place.
+func (s *Subscriber) awaitSubscribed(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.subscribed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the test's MQTT client did not subscribe within 10 s")
+	}
+}
+
+// Proxy forwards loopback TCP connections to the broker until Cut, which
+// ends them as a crash or a network failure would: the broker sees no
+// DISCONNECT, and publishes the client's Last Will.
+type Proxy struct {
+	ln net.Listener
+
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+// NewProxy starts a proxy to the broker; it stops when the test ends.
+func NewProxy(t *testing.T, b *Broker) *Proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Proxy{ln: ln}
+	t.Cleanup(func() {
+		ln.Close()
+		p.Cut()
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.DialTimeout("tcp", b.addr(), 5*time.Second)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+	return p
+}
+
+// URL is the proxy's mqtt:// URL.
+func (p *Proxy) URL() string { return "mqtt://" + p.ln.Addr().String() }
+
+// Cut ends every connection through the proxy at once; new ones are
+// forwarded again.
+func (p *Proxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0) // a reset, as a crash gives
+		}
+		c.Close()
+	}
+	p.conns = nil
 }
 
 // Publish sends one message as another client would (Home Assistant).
