@@ -22,7 +22,7 @@ ARGS        ?=
 APP_SRC    := go.mod go.sum $(shell find app -name '*.go')
 SERVER_SRC := $(shell find server web/static -type f) web/web.go
 
-.PHONY: gcc run build wasm test test-go test-wasm lint fuzz fuzz-short bench soak microbench vuln clean chromium node screenshots axe postgresql acorn mosquitto
+.PHONY: gcc run build wasm test test-go test-wasm lint fuzz fuzz-short bench soak microbench vuln clean chromium node screenshots axe postgresql acorn standardwebhooks mosquitto
 
 ## run: build everything and start the edge server in sandbox mode on :8080
 run: build
@@ -48,7 +48,7 @@ $(WASM_BR): $(WASM) server/cmd/precompress/main.go
 	$(GO) run ./server/cmd/precompress -brotli $(BROTLI) -out web/wasm $(WASM)
 
 ## test: every test: lint, unit, integration, Wasm, fuzzing (bounded) and browser tests
-test: wasm chromium node axe acorn postgresql mosquitto lint test-wasm test-go fuzz-short
+test: wasm chromium node axe acorn standardwebhooks postgresql mosquitto lint test-wasm test-go fuzz-short
 
 # The Go tests run with the race detector, which needs cgo and so a C
 # compiler: gcc is installed when missing and root (as Chromium is);
@@ -175,6 +175,17 @@ acorn: $(ACORN)
 $(ACORN):
 	@$(call debian,command -v npm >/dev/null 2>&1,npm,the ES5 check,exit 0); \
 		mkdir -p .cache/acorn && npm install --silent --no-audit --no-fund --prefix .cache/acorn acorn@$(ACORN_VERSION) >/dev/null
+
+# standardwebhooks, the library a receiver verifies placard's webhooks
+# with, which a test runs on a real delivery: from the npm registry into
+# the git-ignored cache, at a pinned version. With CI=true a test that
+# finds no standardwebhooks fails; otherwise it skips.
+STANDARDWEBHOOKS_VERSION := 1.3.0
+STANDARDWEBHOOKS         := .cache/standardwebhooks/node_modules/standardwebhooks/package.json
+standardwebhooks: $(STANDARDWEBHOOKS)
+$(STANDARDWEBHOOKS):
+	@$(call debian,command -v npm >/dev/null 2>&1,npm,the webhook check,exit 0); \
+		mkdir -p .cache/standardwebhooks && npm install --silent --no-audit --no-fund --prefix .cache/standardwebhooks standardwebhooks@$(STANDARDWEBHOOKS_VERSION) >/dev/null
 
 ## screenshots: every state of the screen at TV, portrait and tablet sizes, from the sandbox, into web/screenshots
 screenshots: $(WASM_BR) chromium

@@ -91,7 +91,7 @@ func Create(ctx context.Context, store server.Store, n New, by string, now time.
 	}
 	made := Made{Key: keyPrefix + l.ID + "." + key}
 	if len(l.Webhooks) > 0 {
-		made.WebhookSecret = secret.New()
+		made.WebhookSecret = NewWebhookSecret()
 		l.WebhookSecret = []byte(made.WebhookSecret)
 	}
 	if err := store.CreateLight(ctx, l); err != nil {

@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,23 +25,79 @@ import (
 
 // Webhooks get a key's presence by POST, the same JSON as GET
 // /api/v1/presence, on each change and again every WebhookConfig.Every,
-// so that a light or hub that was down catches up. Each body is signed:
+// so that a light or hub that was down catches up. Each body is signed
+// as Standard Webhooks (www.standardwebhooks.com) sign theirs, so that a
+// receiver verifies it with a maintained library in its own language:
 //
-//	X-Placard-Timestamp: <Unix seconds>
-//	X-Placard-Signature: sha256=<hex of HMAC-SHA256(webhook secret, "<timestamp>.<body>")>
+//	webhook-id: msg_<random>                (the same on each retry of one delivery)
+//	webhook-timestamp: <Unix seconds>
+//	webhook-signature: v1,<base64 of HMAC-SHA256(key, "<id>.<timestamp>.<body>")>
+//
+// where the key is the base64-decoded part of the key's "whsec_..."
+// secret. A receiver rejects a timestamp outside its window (5 minutes in
+// the libraries) and an id it has seen: a recorded delivery cannot be
+// replayed.
+//
+// Keys made before Standard Webhooks have a secret without "whsec_": their
+// HMAC key is the secret's text itself (so a library verifies them with
+// "whsec_" + base64 of that text), and they also get the headers they were
+// signed with then: X-Placard-Timestamp and X-Placard-Signature
+// (sha256=<hex of HMAC-SHA256(secret, "<timestamp>.<body>")>).
 //
 // Each URL has its own goroutine: a receiver that hangs delays nobody
-// else, and a newer presence replaces one not yet delivered.
+// else, and a newer presence replaces one not yet delivered. Webhooks
+// follow no redirect and reach no private address unless allowed
+// (NewWebhookClient).
 const (
+	IDHeader           = "webhook-id"
+	StdTimestampHeader = "webhook-timestamp"
+	StdSignatureHeader = "webhook-signature"
+
+	// The headers of keys made before Standard Webhooks.
 	SignatureHeader = "X-Placard-Signature"
 	TimestampHeader = "X-Placard-Timestamp"
 )
 
+// secretPrefix starts a Standard Webhooks secret.
+const secretPrefix = "whsec_"
+
+// NewWebhookSecret returns a new webhook secret: "whsec_" and the base64
+// of 32 random bytes, as Standard Webhooks libraries read it.
+func NewWebhookSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return secretPrefix + base64.StdEncoding.EncodeToString(b)
+}
+
+// signingKey is the HMAC key of a webhook secret: the bytes a "whsec_"
+// secret encodes, or a secret of old the way it is written.
+func signingKey(secret []byte) ([]byte, bool) {
+	if rest, ok := bytes.CutPrefix(secret, []byte(secretPrefix)); ok {
+		if key, err := base64.StdEncoding.DecodeString(string(rest)); err == nil {
+			return key, true
+		}
+	}
+	return secret, false
+}
+
+// SignStandard returns the webhook-signature header's value for a body
+// sent with the message id id at the Unix time ts, under secret.
+func SignStandard(secret []byte, id, ts string, body []byte) string {
+	key, _ := signingKey(secret)
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(id + "." + ts + "."))
+	mac.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
 // WebhookConfig is how webhooks are sent.
 type WebhookConfig struct {
-	// Client sends them (one with no timeout of its own by default:
-	// Timeout bounds each attempt).
+	// Client sends them: NewWebhookClient(AllowNetworks) by default (with
+	// no timeout of its own: Timeout bounds each attempt).
 	Client *http.Client
+	// AllowNetworks are the networks of loopback, private or link-local
+	// addresses that webhooks may still reach (-webhook-allow-networks).
+	AllowNetworks []netip.Prefix
 	// Every is how often the presence is sent again when it did not
 	// change: 5 minutes by default.
 	Every time.Duration
@@ -51,7 +112,7 @@ type WebhookConfig struct {
 
 func (c *WebhookConfig) defaults() {
 	if c.Client == nil {
-		c.Client = &http.Client{}
+		c.Client = NewWebhookClient(c.AllowNetworks)
 	}
 	if c.Every == 0 {
 		c.Every = 5 * time.Minute
@@ -67,7 +128,8 @@ func (c *WebhookConfig) defaults() {
 	}
 }
 
-// Sign returns the signature header's value for a body sent at ts.
+// Sign returns the X-Placard-Signature header's value for a body sent at
+// ts, as keys made before Standard Webhooks are signed.
 func Sign(secret []byte, ts string, body []byte) string {
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte(ts))
@@ -142,12 +204,15 @@ func (h *hook) run(ctx context.Context) {
 func (h *hook) deliver(ctx context.Context, v View) {
 	cfg := h.s.cfg.Webhooks
 	wait := cfg.RetryWait
+	id := "msg_" + newMessageID()
 	for attempt := 1; ; attempt++ {
-		err := h.post(ctx, v)
+		err := h.post(ctx, id, v)
 		if err == nil || ctx.Err() != nil {
 			return
 		}
-		if attempt >= cfg.Attempts {
+		var refused *RefusedAddr
+		if attempt >= cfg.Attempts || errors.As(err, &refused) || errors.Is(err, ErrRedirect) {
+			// A refused address or a redirect is no passing failure.
 			h.s.log.Warn("a webhook failed", "light", h.l.ID, "attempts", attempt, "err", err)
 			return
 		}
@@ -170,7 +235,7 @@ func (h *hook) deliver(ctx context.Context, v View) {
 	}
 }
 
-func (h *hook) post(ctx context.Context, v View) error {
+func (h *hook) post(ctx context.Context, id string, v View) error {
 	cfg := h.s.cfg.Webhooks
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
@@ -181,8 +246,13 @@ func (h *hook) post(ctx context.Context, v View) error {
 	ts := strconv.FormatInt(h.s.cfg.Now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "placard")
-	req.Header.Set(TimestampHeader, ts)
-	req.Header.Set(SignatureHeader, Sign(h.l.WebhookSecret, ts, v.JSON))
+	req.Header.Set(IDHeader, id)
+	req.Header.Set(StdTimestampHeader, ts)
+	req.Header.Set(StdSignatureHeader, SignStandard(h.l.WebhookSecret, id, ts, v.JSON))
+	if _, std := signingKey(h.l.WebhookSecret); !std {
+		req.Header.Set(TimestampHeader, ts)
+		req.Header.Set(SignatureHeader, Sign(h.l.WebhookSecret, ts, v.JSON))
+	}
 	res, err := cfg.Client.Do(req)
 	if err != nil {
 		// The client's error names the whole URL, whose path or query may
@@ -196,8 +266,18 @@ func (h *hook) post(ctx context.Context, v View) error {
 	}
 	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	res.Body.Close()
+	if res.StatusCode >= 300 && res.StatusCode <= 399 {
+		return fmt.Errorf("posting to the webhook of %s on %s: %s: %w", h.l.Name, req.URL.Host, res.Status, ErrRedirect)
+	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		return fmt.Errorf("posting to the webhook of %s: %s", h.l.Name, res.Status)
 	}
 	return nil
+}
+
+// newMessageID names one delivery: 128 random bits, base32.
+func newMessageID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }

@@ -331,7 +331,7 @@ func (c *cli) lightsAdd(args []string) error {
 		"put it on the light. Send it as \"Authorization: Bearer <key>\" to GET /api/v1/presence.\n",
 		made.Key, made.Light.Name, made.Light.ID, made.Light.Account)
 	if made.WebhookSecret != "" {
-		fmt.Fprintf(c.out, "Its webhooks are signed (X-Placard-Signature) with this secret, also shown only now:\n%s\n", made.WebhookSecret)
+		fmt.Fprintf(c.out, "Its webhooks are signed as Standard Webhooks sign theirs (webhook-id, webhook-timestamp, webhook-signature): verify them with this secret, also shown only now:\n%s\n", made.WebhookSecret)
 	}
 	fmt.Fprintf(c.out, "Delete it with: placard lights revoke %s\n", made.Light.ID)
 	return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -88,7 +89,7 @@ func TestTheCommandLineMakesListsAndRevokesLightKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := lightKeyRE.FindString(out)
-	if key == "" || !strings.Contains(out, "shown only now") || !strings.Contains(out, "X-Placard-Signature") {
+	if key == "" || !strings.Contains(out, "shown only now") || !strings.Contains(out, "webhook-signature") || !strings.Contains(out, "whsec_") {
 		t.Fatalf("placard lights add printed %q", out)
 	}
 	id := strings.TrimPrefix(key[:strings.Index(key, ".")], "plk_")
@@ -166,6 +167,7 @@ func TestLightFlagsAreCheckedWithAReason(t *testing.T) {
 		{[]string{"-mqtt-url", "mqtt://u:hunter2@broker"}, nil, "mqtt://u:xxxxx@broker"},
 		{[]string{"-mqtt-url", "mqtt://broker:1883", "-mqtt-ca", "ca.pem"}, nil, "for an mqtts:// broker"},
 		{[]string{"-mqtt-ca", "ca.pem"}, nil, "without -mqtt-url"},
+		{[]string{"-webhook-allow-networks", "the-lan"}, nil, "-webhook-allow-networks"},
 	}
 	for _, tt := range tests {
 		_, err := ParseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
@@ -173,8 +175,10 @@ func TestLightFlagsAreCheckedWithAReason(t *testing.T) {
 			t.Errorf("ParseConfig(%v, %v) = %v, want an error saying %q", tt.args, tt.env, err, tt.reason)
 		}
 	}
-	c, err := ParseConfig([]string{"-mqtt-url", "mqtts://u:p@broker:8883", "-presence-every", "2s", "-presence-budget", "10000"}, func(string) string { return "" }, io.Discard)
-	if err != nil || c.MQTTURL != "mqtts://u:p@broker:8883" || c.FollowEvery != 2*time.Second || c.PresenceBudget != 10000 {
+	c, err := ParseConfig([]string{"-mqtt-url", "mqtts://u:p@broker:8883", "-presence-every", "2s", "-presence-budget", "10000",
+		"-webhook-allow-networks", "192.168.1.20,10.0.0.0/8"}, func(string) string { return "" }, io.Discard)
+	if err != nil || c.MQTTURL != "mqtts://u:p@broker:8883" || c.FollowEvery != 2*time.Second || c.PresenceBudget != 10000 ||
+		fmt.Sprint(c.WebhookNetworks) != "[192.168.1.20/32 10.0.0.0/8]" {
 		t.Errorf("ParseConfig = %+v, %v", c, err)
 	}
 }

@@ -381,6 +381,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 		sinks = append(sinks, m.MQTT)
 	}
+	webhooks := m.Webhooks
+	webhooks.AllowNetworks = append(webhooks.AllowNetworks, cfg.WebhookNetworks...)
 	m.Lights = lights.NewService(lights.Config{
 		Sinks: sinks,
 		Store: m.Store,
@@ -388,7 +390,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Follow: func(ctx context.Context, upn string, f lights.Follower) (func(), error) {
 			return m.Screens.Follow(ctx, upn, f)
 		},
-		Webhooks: m.Webhooks,
+		Webhooks: webhooks,
 	})
 	if err := m.Lights.Start(ctx); err != nil {
 		return fmt.Errorf("serving the light keys: %w", err)

@@ -43,6 +43,10 @@ type Security struct {
 	// AdminNetworks the only ones /admin answers to.
 	ScreenNetworks []netip.Prefix
 	AdminNetworks  []netip.Prefix
+	// WebhookNetworks are loopback, private or link-local networks that
+	// light keys' webhooks may reach all the same (Home Assistant on the
+	// LAN); every other such address is refused when dialled.
+	WebhookNetworks []netip.Prefix
 	// TrustedProxies are the networks of the proxies in front whose
 	// X-Forwarded-For and X-Forwarded-Proto are believed.
 	TrustedProxies []netip.Prefix
@@ -60,7 +64,7 @@ type Security struct {
 type securityRaw struct {
 	insecure                                   string
 	tenants, origins, networks, admins, perMin string
-	adminTenant, proxies                       string
+	adminTenant, proxies, webhooks             string
 	sec                                        *Security
 }
 
@@ -77,6 +81,7 @@ func securityFlags(fs *flag.FlagSet, env func(k, def string) string) *securityRa
 	fs.StringVar(&r.origins, "origins", env("PLACARD_ORIGINS", ""), "origins (comma-separated) allowed to open screens' WebSockets besides this server's own, e.g. https://kiosk.example (PLACARD_ORIGINS)")
 	fs.StringVar(&r.networks, "screen-networks", env("PLACARD_SCREEN_NETWORKS", ""), "networks (comma-separated CIDRs) screens may connect from; empty for any (PLACARD_SCREEN_NETWORKS)")
 	fs.StringVar(&r.admins, "admin-networks", env("PLACARD_ADMIN_NETWORKS", ""), "networks (comma-separated CIDRs) the admin page and API answer to; empty for any (PLACARD_ADMIN_NETWORKS)")
+	fs.StringVar(&r.webhooks, "webhook-allow-networks", env("PLACARD_WEBHOOK_ALLOW_NETWORKS", ""), "loopback, private or link-local networks (comma-separated CIDRs or addresses) that light keys' webhooks may be sent to, e.g. 192.168.1.20 for Home Assistant on the LAN; webhooks to any other such address are refused (PLACARD_WEBHOOK_ALLOW_NETWORKS)")
 	fs.StringVar(&r.proxies, "trusted-proxies", env("PLACARD_TRUSTED_PROXIES", ""), "networks (comma-separated CIDRs) of the proxies in front of this server whose X-Forwarded-For and X-Forwarded-Proto are believed; empty for none (PLACARD_TRUSTED_PROXIES)")
 	fs.StringVar(&r.perMin, "codes-per-minute", env("PLACARD_CODES_PER_MINUTE", strconv.Itoa(screens.DefaultCodesTotal.Max)), "sign-in codes the server may ask for per minute, for all screens together (PLACARD_CODES_PER_MINUTE)")
 	r.sec = &Security{}
@@ -152,6 +157,7 @@ func (r *securityRaw) check(c *Config, bad func(string, ...any)) {
 	sec.ScreenNetworks = networks("-screen-networks", r.networks, bad)
 	sec.AdminNetworks = networks("-admin-networks", r.admins, bad)
 	sec.TrustedProxies = networks("-trusted-proxies", r.proxies, bad)
+	sec.WebhookNetworks = networks("-webhook-allow-networks", r.webhooks, bad)
 	if sec.CodesPerMinute, err = strconv.Atoi(r.perMin); err != nil || sec.CodesPerMinute < 1 {
 		bad("-codes-per-minute %q must be a whole number of 1 or more", r.perMin)
 	}
