@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/placard/placard/server"
@@ -24,6 +26,75 @@ type Presence struct {
 	// Heartbeat is the time between comments on an idle stream: 15 s by
 	// default.
 	Heartbeat time.Duration
+	// StreamsPerKey, StreamsPerAddress and StreamsTotal cap the streams
+	// open at once for one key, from one client address, and in all
+	// (DefaultStreams* when zero); a stream beyond a cap is answered 429.
+	StreamsPerKey, StreamsPerAddress, StreamsTotal int
+
+	mu      sync.Mutex
+	perKey  map[string]int
+	perAddr map[string]int
+	total   int
+}
+
+// Caps on presence streams. Each stream holds a connection, and so a file
+// descriptor, for as long as the client likes: a key sits in plain text
+// on an ESP32, and 1,087 streams on one key once filled the descriptor
+// table until /healthz and /admin went unanswered. A light needs one
+// stream; a key shared by a light, Home Assistant and a script a few; an
+// address is often a whole office behind NAT.
+const (
+	DefaultStreamsPerKey     = 10
+	DefaultStreamsPerAddress = 50
+	DefaultStreamsTotal      = 1000
+)
+
+// streamRetry is what a refused stream is told to wait (Retry-After).
+const streamRetry = 30 * time.Second
+
+// openStream takes a place for a stream of the key id from the client
+// address addr, or says which cap is reached. release gives it back.
+func (p *Presence) openStream(id, addr string) (release func(), err error) {
+	perKey, perAddr, total := p.StreamsPerKey, p.StreamsPerAddress, p.StreamsTotal
+	if perKey == 0 {
+		perKey = DefaultStreamsPerKey
+	}
+	if perAddr == 0 {
+		perAddr = DefaultStreamsPerAddress
+	}
+	if total == 0 {
+		total = DefaultStreamsTotal
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.perKey == nil {
+		p.perKey, p.perAddr = map[string]int{}, map[string]int{}
+	}
+	switch {
+	case p.perKey[id] >= perKey:
+		return nil, server.Errorf(server.ETOOMANY, "this light key has %d presence streams open, the most it may: close one, or poll GET /api/v1/presence with If-None-Match", perKey)
+	case p.perAddr[addr] >= perAddr:
+		return nil, server.Errorf(server.ETOOMANY, "%s has %d presence streams open, the most one address may: close one, or poll GET /api/v1/presence with If-None-Match", addr, perAddr)
+	case p.total >= total:
+		return nil, server.Errorf(server.ETOOMANY, "the server has %d presence streams open, the most it serves: try again later, or poll GET /api/v1/presence with If-None-Match", total)
+	}
+	p.perKey[id]++
+	p.perAddr[addr]++
+	p.total++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.perKey[id]--; p.perKey[id] <= 0 {
+				delete(p.perKey, id)
+			}
+			if p.perAddr[addr]--; p.perAddr[addr] <= 0 {
+				delete(p.perAddr, addr)
+			}
+			p.total--
+		})
+	}, nil
 }
 
 // sseWriteWait bounds the write of one event: a stream that cannot take
@@ -47,6 +118,14 @@ func (p *Presence) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+		release, err := p.openStream(l.ID, front.ClientKey(r))
+		if err != nil {
+			p.Log.Warn("refusing a presence stream", "light", l.ID, "remote", front.ClientAddr(r), "err", server.ErrorMessage(err))
+			w.Header().Set("Retry-After", strconv.Itoa(int(streamRetry/time.Second)))
+			p.refuse(w, err)
+			return
+		}
+		defer release()
 		p.stream(w, r, v, changed, gone, l.ID)
 		return
 	}

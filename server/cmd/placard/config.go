@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/httpd"
 	"github.com/placard/placard/server/mqtt"
 	"github.com/placard/placard/server/sandbox"
 	"github.com/placard/placard/server/screens"
@@ -81,6 +82,9 @@ type Config struct {
 	// any user of the machine reads with ps, rather than in the
 	// environment.
 	MQTTURLFromFlag bool
+	// SSEPerKey, SSEPerAddress and SSETotal cap the presence streams open
+	// at once per light key, per client address and in all.
+	SSEPerKey, SSEPerAddress, SSETotal int
 
 	// SandboxUsers adds numbered demo users to the sandbox (load tests).
 	SandboxUsers int
@@ -137,6 +141,17 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&c.PresenceBudget, "presence-budget", presenceBudget, "Graph's presence requests allowed per 30 s for the tenant; placard uses half, and stretches its polls to stay there (PLACARD_PRESENCE_BUDGET)")
 	fs.StringVar(&c.MQTTURL, "mqtt-url", env("PLACARD_MQTT_URL", ""), "MQTT broker for light keys made with MQTT, with Home Assistant discovery: mqtt://[user:password@]host:1883 or mqtts://...:8883; give a URL with a password in PLACARD_MQTT_URL, not as a flag, which ps shows (PLACARD_MQTT_URL)")
 	fs.StringVar(&c.MQTTCA, "mqtt-ca", env("PLACARD_MQTT_CA", ""), "PEM file of the certificate authorities of an mqtts:// broker; the system's by default (PLACARD_MQTT_CA)")
+	var sseErrs []error
+	sseFlag := func(p *int, name, envName string, def int, what string) {
+		v, err := strconv.Atoi(env(envName, strconv.Itoa(def)))
+		if err != nil {
+			sseErrs = append(sseErrs, fmt.Errorf("%s %q must be a whole number, e.g. %d", envName, getenv(envName), def))
+		}
+		fs.IntVar(p, name, v, what+" ("+envName+")")
+	}
+	sseFlag(&c.SSEPerKey, "sse-per-key", "PLACARD_SSE_PER_KEY", httpd.DefaultStreamsPerKey, "presence streams (Server-Sent Events) one light key may hold open at once; more are answered 429")
+	sseFlag(&c.SSEPerAddress, "sse-per-address", "PLACARD_SSE_PER_ADDRESS", httpd.DefaultStreamsPerAddress, "presence streams one client address may hold open at once; more are answered 429")
+	sseFlag(&c.SSETotal, "sse-total", "PLACARD_SSE_TOTAL", httpd.DefaultStreamsTotal, "presence streams the server holds open at once in all; more are answered 429")
 	sec := securityFlags(fs, env)
 	err := fs.Parse(args)
 	fs.Visit(func(f *flag.Flag) {
@@ -150,7 +165,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q: placard takes only flags (see placard -h)", fs.Arg(0))
 	}
-	var errs []error
+	errs := sseErrs
 	c.Scopes = strings.Fields(scopes)
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
@@ -181,6 +196,14 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if c.PresenceBudget < 2 {
 		bad("-presence-budget %d must be 2 or more (Graph's limit per 30 s: 1500 on its older pages, 10000 on its current one)", c.PresenceBudget)
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"-sse-per-key", c.SSEPerKey}, {"-sse-per-address", c.SSEPerAddress}, {"-sse-total", c.SSETotal}} {
+		if f.v < 1 {
+			bad("%s %d must be 1 or more", f.name, f.v)
+		}
 	}
 	if c.MQTTURL != "" {
 		if err := mqtt.CheckURL(c.MQTTURL); err != nil {

@@ -168,6 +168,8 @@ func TestLightFlagsAreCheckedWithAReason(t *testing.T) {
 		{[]string{"-mqtt-url", "mqtt://broker:1883", "-mqtt-ca", "ca.pem"}, nil, "for an mqtts:// broker"},
 		{[]string{"-mqtt-ca", "ca.pem"}, nil, "without -mqtt-url"},
 		{[]string{"-webhook-allow-networks", "the-lan"}, nil, "-webhook-allow-networks"},
+		{[]string{"-sse-per-key", "0"}, nil, "-sse-per-key 0 must be 1 or more"},
+		{nil, map[string]string{"PLACARD_SSE_TOTAL": "many"}, "PLACARD_SSE_TOTAL"},
 	}
 	for _, tt := range tests {
 		_, err := ParseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)

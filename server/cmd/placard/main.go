@@ -395,7 +395,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.Lights.Start(ctx); err != nil {
 		return fmt.Errorf("serving the light keys: %w", err)
 	}
-	h.Presence = &httpd.Presence{Lights: m.Lights, Log: m.Log, Heartbeat: m.Heartbeat}
+	h.Presence = &httpd.Presence{Lights: m.Lights, Log: m.Log, Heartbeat: m.Heartbeat,
+		StreamsPerKey: cfg.SSEPerKey, StreamsPerAddress: cfg.SSEPerAddress, StreamsTotal: cfg.SSETotal}
 	m.Ops = &admin.Service{Store: m.Store, Screens: m.Screens, Lights: m.Lights, Log: m.Log}
 	m.Admin = &adminhttp.Admin{
 		Ops:           m.Ops,
