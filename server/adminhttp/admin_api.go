@@ -203,6 +203,15 @@ type newLightJSON struct {
 	Name          string `json:"name"`
 	Key           string `json:"key"`
 	WebhookSecret string `json:"webhook_secret,omitempty"`
+	// MQTTTopic is where the key's presence is published (with MQTT and a
+	// broker); Warnings say what keeps the light dark.
+	MQTTTopic string   `json:"mqtt_topic,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
+}
+
+func toNewLightJSON(made lights.Made) newLightJSON {
+	return newLightJSON{ID: made.Light.ID, Name: made.Light.Name, Key: made.Key, WebhookSecret: made.WebhookSecret,
+		MQTTTopic: made.MQTTTopic, Warnings: made.Warnings}
 }
 
 // decodeNewLight reads {"name": "...", "account": "<upn>", "mqtt": bool,
@@ -330,7 +339,7 @@ func (a *Admin) apiAddLight(w http.ResponseWriter, r *http.Request, p admin.Acto
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	front.WriteJSON(w, http.StatusCreated, newLightJSON{ID: made.Light.ID, Name: made.Light.Name, Key: made.Key, WebhookSecret: made.WebhookSecret})
+	front.WriteJSON(w, http.StatusCreated, toNewLightJSON(made))
 }
 
 func (a *Admin) apiLights(w http.ResponseWriter, r *http.Request, p admin.Actor) {

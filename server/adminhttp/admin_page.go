@@ -206,7 +206,8 @@ func (a *Admin) addLightForm(w http.ResponseWriter, r *http.Request, s *adminSes
 	// The key is shown on this answer only: no redirect, no flash that
 	// would keep it in memory.
 	d := a.base(s, "Screens")
-	d.NewLight = &newLightJSON{ID: made.Light.ID, Name: made.Light.Name, Key: made.Key, WebhookSecret: made.WebhookSecret}
+	nl := toNewLightJSON(made)
+	d.NewLight = &nl
 	a.renderDashboardData(w, r, d, http.StatusOK)
 }
 

@@ -36,6 +36,12 @@ type Made struct {
 	Light         server.Light
 	Key           string
 	WebhookSecret string
+	// MQTTTopic is where its presence is published, when it is made with
+	// MQTT and the server has a broker.
+	MQTTTopic string
+	// Warnings say what will keep the light dark although the key was
+	// made: an account signed in on no screen, no MQTT broker.
+	Warnings []string
 }
 
 // validName is the shape of a light's name: it is a level of its MQTT
@@ -101,9 +107,52 @@ func Create(ctx context.Context, store server.Store, n New, by string, now time.
 		return Made{}, fmt.Errorf("lights: making light key %q: %w", l.Name, err)
 	}
 	made.Light = l
+	made.Warnings = accountWarnings(ctx, store, l.Account)
 	record(ctx, store, log, server.AuditEvent{Time: now, Kind: server.AuditLight, Account: l.Account, Outcome: "created",
 		Detail: fmt.Sprintf("light key %s (%s) by %s", l.ID, l.Name, by)})
 	return made, nil
+}
+
+// accountWarnings says so when no screen shows the account upn: nothing
+// reads its presence, and the light answers signed_in false (dark) until
+// it signs in on a screen. Placard cannot tell an account that never
+// signed in here from a mistyped name or one the tenant does not have.
+func accountWarnings(ctx context.Context, store server.Store, upn string) []string {
+	signedIn, err := accountSignedIn(ctx, store, upn)
+	if err != nil {
+		return []string{fmt.Sprintf("could not check whether %s is signed in on a screen: %v", upn, err)}
+	}
+	if signedIn {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s is signed in on no screen of this server, so nothing reads its presence: the light stays dark (signed_in false) "+
+		"until %s signs in on a screen here. Check the spelling: placard knows no account by that name.", upn, upn)}
+}
+
+// accountSignedIn reports whether a screen shows the account upn.
+func accountSignedIn(ctx context.Context, store server.Store, upn string) (bool, error) {
+	all, err := store.Screens(ctx)
+	if err != nil {
+		return false, err
+	}
+	seen := map[string]bool{}
+	for _, sc := range all {
+		if sc.AccountID == "" || seen[sc.AccountID] {
+			continue
+		}
+		seen[sc.AccountID] = true
+		a, err := store.Account(ctx, sc.AccountID)
+		if server.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if strings.EqualFold(a.Username, upn) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Revoke deletes a light key and audits it. A running server refuses the

@@ -52,6 +52,9 @@ type Config struct {
 	Sync time.Duration
 	// Sinks are told of each key's presence (MQTT).
 	Sinks []Sink
+	// MQTTTopic names where a key made with MQTT is published; nil when
+	// the server has no broker.
+	MQTTTopic func(server.Light) string
 	// Webhooks configures the webhooks of keys that have some.
 	Webhooks WebhookConfig
 }
@@ -183,11 +186,23 @@ func (s *Service) Close() {
 // Create makes a light key (see the function Create) and serves it.
 func (s *Service) Create(ctx context.Context, n New, by string) (Made, error) {
 	made, err := Create(ctx, s.cfg.Store, n, by, s.cfg.Now(), s.log)
-	if err == nil {
-		s.syncNow(ctx)
+	if err != nil {
+		return made, err
 	}
-	return made, err
+	if made.Light.MQTT {
+		if s.cfg.MQTTTopic != nil {
+			made.MQTTTopic = s.cfg.MQTTTopic(made.Light)
+		} else {
+			made.Warnings = append(made.Warnings, NoBrokerWarning)
+		}
+	}
+	s.syncNow(ctx)
+	return made, nil
 }
+
+// NoBrokerWarning is what a key made with MQTT is told by a server with
+// no broker.
+const NoBrokerWarning = "this server has no MQTT broker, so nothing is published: start it with PLACARD_MQTT_URL=mqtt://host:1883 (or -mqtt-url)"
 
 // List returns every light key, oldest first.
 func (s *Service) List(ctx context.Context) ([]server.Light, error) {

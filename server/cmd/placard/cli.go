@@ -17,6 +17,7 @@ import (
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/admin"
 	"github.com/placard/placard/server/lights"
+	"github.com/placard/placard/server/mqtt"
 	"github.com/placard/placard/server/postgres"
 	"github.com/placard/placard/server/secret"
 	"github.com/placard/placard/server/sqlite"
@@ -304,7 +305,7 @@ func (u *urls) Set(v string) error { *u = append(*u, v); return nil }
 func (c *cli) lightsAdd(args []string) error {
 	fs, data := c.flags("lights add")
 	account := fs.String("account", "", "user principal name of the account whose presence the light shows")
-	mqtt := fs.Bool("mqtt", false, "publish its presence to the MQTT broker (-mqtt-url), with Home Assistant discovery")
+	withMQTT := fs.Bool("mqtt", false, "publish its presence to the MQTT broker (-mqtt-url), with Home Assistant discovery")
 	var hooks urls
 	fs.Var(&hooks, "webhook", "URL that gets the presence by POST on each change (repeat for more)")
 	rest, err := parse(fs, args)
@@ -314,7 +315,7 @@ func (c *cli) lightsAdd(args []string) error {
 	if len(rest) != 1 {
 		return errors.New("placard lights add needs one name, e.g. placard lights add desk-ada -account ada@contoso.com")
 	}
-	n, err := lights.New{Name: rest[0], Account: *account, MQTT: *mqtt, Webhooks: hooks}.Check()
+	n, err := lights.New{Name: rest[0], Account: *account, MQTT: *withMQTT, Webhooks: hooks}.Check()
 	if err != nil {
 		return err
 	}
@@ -333,7 +334,20 @@ func (c *cli) lightsAdd(args []string) error {
 	if made.WebhookSecret != "" {
 		fmt.Fprintf(c.out, "Its webhooks are signed as Standard Webhooks sign theirs (webhook-id, webhook-timestamp, webhook-signature): verify them with this secret, also shown only now:\n%s\n", made.WebhookSecret)
 	}
+	if made.Light.MQTT {
+		fmt.Fprintf(c.out, "Its presence is published on the MQTT topic %s, with Home Assistant discovery.\n", mqtt.StateTopic(made.Light))
+		if c.getenv("PLACARD_MQTT_URL") == "" {
+			// The server is another process, whose flags this one cannot
+			// see; its environment is often this one's (a systemd unit's
+			// EnvironmentFile, a container's).
+			made.Warnings = append(made.Warnings, "PLACARD_MQTT_URL is not set here: if the server runs without it (or -mqtt-url), nothing is published; "+
+				"start the server with PLACARD_MQTT_URL=mqtt://host:1883")
+		}
+	}
 	fmt.Fprintf(c.out, "Delete it with: placard lights revoke %s\n", made.Light.ID)
+	for _, w := range made.Warnings {
+		fmt.Fprintf(c.errOut, "placard: warning: %s\n", w)
+	}
 	return nil
 }
 
@@ -358,11 +372,11 @@ func (c *cli) lightsList(args []string) error {
 	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tACCOUNT\tMQTT\tWEBHOOKS\tCREATED")
 	for _, l := range all {
-		mqtt := "no"
+		withMQTT := "no"
 		if l.MQTT {
-			mqtt = "yes"
+			withMQTT = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", l.ID, l.Name, l.Account, mqtt, len(l.Webhooks), l.CreatedAt.UTC().Format("2006-01-02 15:04Z"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", l.ID, l.Name, l.Account, withMQTT, len(l.Webhooks), l.CreatedAt.UTC().Format("2006-01-02 15:04Z"))
 	}
 	return tw.Flush()
 }

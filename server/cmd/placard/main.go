@@ -383,10 +383,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	webhooks := m.Webhooks
 	webhooks.AllowNetworks = append(webhooks.AllowNetworks, cfg.WebhookNetworks...)
+	var topic func(server.Light) string
+	if m.MQTT != nil {
+		topic = mqtt.StateTopic
+	}
 	m.Lights = lights.NewService(lights.Config{
-		Sinks: sinks,
-		Store: m.Store,
-		Log:   m.Log,
+		Sinks:     sinks,
+		MQTTTopic: topic,
+		Store:     m.Store,
+		Log:       m.Log,
 		Follow: func(ctx context.Context, upn string, f lights.Follower) (func(), error) {
 			return m.Screens.Follow(ctx, upn, f)
 		},
