@@ -380,11 +380,20 @@ type Store interface {
 	// recent first.
 	PutReplica(ctx context.Context, r Replica) error
 	Replicas(ctx context.Context) ([]Replica, error)
+	// Setting returns a value the edge server keeps about itself (the
+	// sealed check of its key), or ErrNotFound. PutSettingOnce stores
+	// value under name unless one is there, and returns the value stored:
+	// value, or the first one put when replicas race. A value is never
+	// empty (EINVALID).
+	Setting(ctx context.Context, name string) ([]byte, error)
+	PutSettingOnce(ctx context.Context, name string, value []byte) ([]byte, error)
 
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	// Audit returns the most recent events, newest first.
 	Audit(ctx context.Context, limit int) ([]AuditEvent, error)
 
+	// Ping checks that the store answers, and that it writes again after
+	// a write failed because the database could not write (a full disk).
 	Ping(ctx context.Context) error
 	Close() error
 }

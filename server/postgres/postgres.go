@@ -124,10 +124,11 @@ var flavor = sqlstore.Flavor{
 	Types: map[string]string{
 		"blob": "BYTEA", "bool": "BOOLEAN", "json": "JSONB", "time": "TIMESTAMPTZ", "serial": "BIGSERIAL PRIMARY KEY",
 	},
-	ForUpdate: "FOR UPDATE",
-	Time:      sqlstore.Timestamp,
-	IsUnique:  isUnique,
-	Legacy:    legacy,
+	ForUpdate:   "FOR UPDATE",
+	Time:        sqlstore.Timestamp,
+	IsUnique:    isUnique,
+	CannotWrite: cannotWrite,
+	Legacy:      legacy,
 	LockSchema: func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock)
 		return err
@@ -220,4 +221,17 @@ func nonNil(b []byte) []byte {
 func isUnique(err error) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && e.Code == "23505"
+}
+
+// cannotWrite reports PostgreSQL's errors that say the server cannot
+// write at all: class 53, insufficient resources (53100 disk full, 53200
+// out of memory), class 58, system errors (58030 an I/O error), and 25006,
+// a read-only transaction (a standby, or default_transaction_read_only).
+// https://www.postgresql.org/docs/current/errcodes-appendix.html
+func cannotWrite(err error) bool {
+	var e *pgconn.PgError
+	if !errors.As(err, &e) {
+		return false
+	}
+	return strings.HasPrefix(e.Code, "53") || strings.HasPrefix(e.Code, "58") || e.Code == "25006"
 }

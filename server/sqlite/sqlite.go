@@ -96,9 +96,10 @@ var flavor = sqlstore.Flavor{
 		"blob": "BLOB", "bool": "INTEGER", "json": "TEXT", "time": "INTEGER NOT NULL DEFAULT 0",
 		"serial": "INTEGER PRIMARY KEY AUTOINCREMENT",
 	},
-	Time:     func(t time.Time) any { return sqlstore.Millis(t) },
-	IsUnique: isConstraint,
-	Legacy:   legacy,
+	Time:        func(t time.Time) any { return sqlstore.Millis(t) },
+	IsUnique:    isConstraint,
+	CannotWrite: cannotWrite,
+	Legacy:      legacy,
 	SchemaVersion: func(ctx context.Context, tx *sql.Tx) (int, error) {
 		var v int
 		err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v)
@@ -158,6 +159,23 @@ func isConstraint(err error) bool {
 	}
 	switch e.Code() {
 	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return true
+	}
+	return false
+}
+
+// cannotWrite reports SQLite's errors that say the file cannot be written
+// at all: full (the disk, or max_page_count), an I/O error, read-only,
+// corrupt, or not a database. Its extended codes keep the primary code in
+// their low byte.
+func cannotWrite(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CORRUPT,
+		sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CANTOPEN:
 		return true
 	}
 	return false

@@ -132,3 +132,55 @@ func TestUpgradeFromTheLastSchema(t *testing.T) {
 		return s
 	})
 }
+
+// A full disk is a write SQLite refuses with SQLITE_FULL; max_page_count
+// makes the file "full" without filling a disk.
+func TestAFullDiskMakesTheStoreNotReadyUntilItWritesAgain(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "placard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	setMax := func(pages int) {
+		t.Helper()
+		if _, err := s.DB().ExecContext(ctx, fmt.Sprintf(`PRAGMA max_page_count = %d`, pages)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	token := server.AdminToken{ID: "t", Name: "ops", Hash: []byte{1}}
+	if err := s.CreateAdminToken(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	var pages int
+	if err := s.DB().QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	setMax(pages)
+	detail := strings.Repeat("a long line of the audit trail ", 200)
+	var full error
+	for i := 0; i < 100 && full == nil; i++ {
+		full = s.AppendAudit(ctx, server.AuditEvent{Time: time.Now(), Kind: "test", Detail: detail})
+	}
+	if full == nil {
+		t.Fatal("a store with no room left took 100 writes")
+	}
+	t.Logf("the write was refused: %v", full)
+	if err := s.Ping(ctx); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("Ping after a full disk refused a write: %v, want it to say the disk may be full", err)
+	}
+	// A write refused for a reason of its own (a duplicate) says nothing
+	// of the disk: the store stays not ready.
+	if err := s.CreateAdminToken(ctx, token); err == nil {
+		t.Fatal("a duplicate admin token was stored")
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Fatal("Ping passed while the disk is still full")
+	}
+	// Room again: Ping writes, and the store is ready without waiting for
+	// anything else to write.
+	setMax(pages + 1000)
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping once the disk has room: %v", err)
+	}
+}

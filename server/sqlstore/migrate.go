@@ -77,6 +77,9 @@ var migrations = []migration{
 			seen       {time},
 			started_at {time}
 		);`},
+	// What the edge server keeps about itself: the sealed check of its
+	// key, the probe that tells a store that writes again.
+	{sql: `CREATE TABLE settings (name TEXT PRIMARY KEY, value {blob} NOT NULL)`},
 }
 
 // Migrations returns the statements that make the flavour's schema, in

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/placard/placard/server"
@@ -44,6 +45,11 @@ type Flavor struct {
 	Time func(time.Time) any
 	// IsUnique reports a uniqueness (primary key or unique) violation.
 	IsUnique func(error) bool
+	// CannotWrite reports an error that says the database cannot write
+	// at all (a full disk, an I/O error, a read-only file), not that one
+	// write was refused: the store is then not ready (Ping) until a write
+	// succeeds.
+	CannotWrite func(error) bool
 
 	// Legacy are the migrations the database had before its store shared
 	// its queries: applied first, in order, and never edited.
@@ -67,6 +73,11 @@ type Store struct {
 	f     Flavor
 	write WriteFunc
 	now   func() time.Time
+
+	// failed is why the last write that ended was refused by the
+	// database itself (Flavor.CannotWrite), nil once one succeeds.
+	mu     sync.Mutex
+	failed error
 }
 
 var _ server.Store = (*Store)(nil)
@@ -75,11 +86,30 @@ var _ server.Store = (*Store)(nil)
 // Every write goes through write; nil runs each in a transaction of its
 // own.
 func New(db *sql.DB, f Flavor, write WriteFunc) *Store {
-	s := &Store{db: db, f: f, write: write, now: time.Now}
-	if s.write == nil {
-		s.write = s.transact
+	s := &Store{db: db, f: f, now: time.Now}
+	if write == nil {
+		write = s.transact
+	}
+	s.write = func(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+		err := write(ctx, fn)
+		s.wrote(err)
+		return err
 	}
 	return s
+}
+
+// wrote records how a write ended: a full disk (or another reason the
+// database cannot write) makes the store not ready until a write
+// succeeds.
+func (s *Store) wrote(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case err == nil:
+		s.failed = nil
+	case s.f.CannotWrite != nil && s.f.CannotWrite(err):
+		s.failed = err
+	}
 }
 
 // transact runs fn in a transaction of its own.
@@ -104,11 +134,23 @@ func (s *Store) DB() *sql.DB { return s.db }
 // Close does nothing: the database is its backend's to close.
 func (s *Store) Close() error { return nil }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers and, once a write failed because
+// the database could not write (a full disk), that it writes again: it
+// tries a write of its own then, so that a store comes back as soon as
+// the disk has room, whether or not anything else writes meanwhile.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
 		return s.errorf("ping", err)
+	}
+	s.mu.Lock()
+	failed := s.failed
+	s.mu.Unlock()
+	if failed == nil {
+		return nil
+	}
+	if err := s.putSetting(ctx, settingProbe, probe(s.now())); err != nil {
+		return s.errorf("ping", fmt.Errorf("the database cannot write (is its disk full?): %w", err))
 	}
 	return nil
 }

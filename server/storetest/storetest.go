@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) server.Store) {
 		{"ConcurrentLinkUsesAllCount", testConcurrentLinkUses},
 		{"ScreenStatuses", testScreenStatuses},
 		{"Replicas", testReplicas},
+		{"SettingsArePutOnceEvenByRacers", testSettings},
 		{"Ping", func(t *testing.T, s server.Store) {
 			if err := s.Ping(context.Background()); err != nil {
 				t.Fatal(err)
@@ -568,5 +569,37 @@ func testTokenCacheVersionsAcrossDelete(t *testing.T, s server.Store) {
 			t.Errorf("after %s: %q v%d %v, want the new sign-in at v%d", w.name, blob, got, err, v)
 		}
 		v1 = v
+	}
+}
+
+func testSettings(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	if _, err := s.Setting(ctx, "key_check"); !server.IsNotFound(err) {
+		t.Fatalf("a setting never put: %v, want not found", err)
+	}
+	if _, err := s.PutSettingOnce(ctx, "key_check", nil); server.ErrorCode(err) != server.EINVALID {
+		t.Errorf("an empty setting: %v, want invalid", err)
+	}
+	// Replicas starting together: every one gets the value that won.
+	var wg sync.WaitGroup
+	got := make([][]byte, 8)
+	errs := make([]error, len(got))
+	for i := range got {
+		wg.Go(func() { got[i], errs[i] = s.PutSettingOnce(ctx, "key_check", []byte(fmt.Sprint("replica ", i))) })
+	}
+	wg.Wait()
+	for i := range got {
+		if errs[i] != nil {
+			t.Fatalf("put %d: %v", i, errs[i])
+		}
+		if !bytes.Equal(got[i], got[0]) {
+			t.Errorf("racers were told %q and %q", got[0], got[i])
+		}
+	}
+	if v, err := s.PutSettingOnce(ctx, "key_check", []byte("later")); err != nil || !bytes.Equal(v, got[0]) {
+		t.Errorf("a later put: %q %v, want the first value %q kept", v, err, got[0])
+	}
+	if v, err := s.Setting(ctx, "key_check"); err != nil || !bytes.Equal(v, got[0]) {
+		t.Errorf("Setting = %q %v, want %q", v, err, got[0])
 	}
 }

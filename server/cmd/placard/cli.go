@@ -18,9 +18,7 @@ import (
 	"github.com/placard/placard/server/admin"
 	"github.com/placard/placard/server/lights"
 	"github.com/placard/placard/server/mqtt"
-	"github.com/placard/placard/server/postgres"
 	"github.com/placard/placard/server/secret"
-	"github.com/placard/placard/server/sqlite"
 )
 
 // The subcommands of placard work on the store in the data directory, so
@@ -133,21 +131,20 @@ func (c *cli) open(w where, create bool) (server.Store, error) {
 		if err := checkDatabaseURL(*w.database); err != nil {
 			return nil, err
 		}
-		return postgres.Open(c.ctx, *w.database)
+		return openStore(c.ctx, *w.database, "")
 	}
 	abs, err := filepath.Abs(*w.data)
 	if err != nil {
 		return nil, err
 	}
-	db := filepath.Join(abs, "placard.db")
 	if create {
 		if _, err := ensureDataDir(abs); err != nil {
 			return nil, err
 		}
-	} else if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
+	} else if _, err := os.Stat(filepath.Join(abs, "placard.db")); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no placard database in %s: start placard there first, or name its data directory with -data (PLACARD_DATA)", abs)
 	}
-	return sqlite.Open(c.ctx, db)
+	return openStore(c.ctx, "", abs)
 }
 
 // cliActor is who acts from the command line: whoever can read the data

@@ -186,7 +186,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if m.Store, err = openStore(ctx, cfg.Database, dataDir); err != nil {
+	// Only a store that opened is kept: Close must never be handed a
+	// nil one in an interface (a typed nil that is not nil).
+	store, err := openStore(ctx, cfg.Database, dataDir)
+	if err != nil {
+		return err
+	}
+	m.Store = store
+	if err := checkKey(ctx, m.Store, box); err != nil {
 		return err
 	}
 
@@ -560,12 +567,21 @@ func serverZone(configured string) string {
 }
 
 // openStore opens the PostgreSQL database at dbURL, or, when it is empty,
-// the SQLite file in dataDir.
+// the SQLite file in dataDir. On failure the store is nil itself, not a
+// nil pointer of a backend in the interface.
 func openStore(ctx context.Context, dbURL, dataDir string) (server.Store, error) {
 	if dbURL != "" {
-		return postgres.Open(ctx, dbURL)
+		s, err := postgres.Open(ctx, dbURL)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
-	return sqlite.Open(ctx, filepath.Join(dataDir, "placard.db"))
+	s, err := sqlite.Open(ctx, filepath.Join(dataDir, "placard.db"))
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // microsoftAuthority reports whether an authority is on one of Microsoft's
