@@ -33,8 +33,8 @@ type Screen struct {
 	// Group is the id of the group the screen is in, "" for none: a
 	// screen is in at most one.
 	Group string
-	// Overrides name the fields of Settings (as the admin API names them,
-	// "time_zone") that the screen sets itself over its group's.
+	// Overrides name the fields of Settings (SettingFields: "TimeZone")
+	// that the screen sets itself over its group's (MergeSettings).
 	Overrides []string
 	// Link is the id of the provisioning link the screen enrolled with,
 	// "" when it was paired (or made before links).
@@ -224,9 +224,31 @@ const (
 	AuditOffline        = "screen_offline"
 )
 
-// AdminRole is the Entra app role that makes an account an administrator
-// of placard: its id token must carry it in the "roles" claim.
-const AdminRole = "placard.admin"
+// AdminRole, OperatorRole and ViewerRole are the Entra app roles that let
+// an account sign in to placard's admin page as RoleAdmin, RoleOperator
+// or RoleViewer: its id token carries them in the "roles" claim.
+const (
+	AdminRole    = "placard.admin"
+	OperatorRole = "placard.operator"
+	ViewerRole   = "placard.viewer"
+)
+
+// RoleOfAppRoles is the role the app roles of an id token give, the most
+// able when there are several; "" when none of them is placard's.
+func RoleOfAppRoles(appRoles []string) string {
+	best := ""
+	for _, r := range appRoles {
+		switch {
+		case r == AdminRole:
+			return RoleAdmin
+		case r == OperatorRole:
+			best = RoleOperator
+		case r == ViewerRole && best == "":
+			best = RoleViewer
+		}
+	}
+	return best
+}
 
 // AdminToken is a credential for the admin page and API, made with
 // `placard admin token`. Only a hash of its secret is kept: the token is

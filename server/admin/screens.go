@@ -72,18 +72,6 @@ func (s *Service) Rename(ctx context.Context, by Actor, id, name string) (server
 	return m.Rename(ctx, id, name, by.Who)
 }
 
-// SetSettings replaces a screen's settings, applied on it at once.
-func (s *Service) SetSettings(ctx context.Context, by Actor, id string, set server.ScreenSettings) (server.Screen, error) {
-	if err := by.Check(Operate, "changing a screen's settings"); err != nil {
-		return server.Screen{}, err
-	}
-	m, err := s.running("changing a screen's settings")
-	if err != nil {
-		return server.Screen{}, err
-	}
-	return m.SetSettings(ctx, id, set, by.Who)
-}
-
 // SignOut signs a screen's account out of it.
 func (s *Service) SignOut(ctx context.Context, by Actor, id string) (server.Screen, error) {
 	if err := by.Check(Operate, "signing a screen out"); err != nil {

@@ -52,8 +52,16 @@ type Admin struct {
 	// nil leaves admin tokens only.
 	Identity *identity.Client
 	Verifier *identity.Verifier
+	// RedirectURI is where the identity platform sends an administrator's
+	// browser back (<public URL>/admin/signin/callback): the sign-in by
+	// redirect (authorization code with PKCE). "" leaves the device code
+	// only.
+	RedirectURI string
 	// About is shown on the page.
 	About About
+	// PublicURL is where kiosks reach the server: provisioning links
+	// start with it (the request's own origin when "").
+	PublicURL string
 	// LoginFailures bounds failed sign-ins (wrong tokens) per client
 	// address: 10 in 15 minutes by default.
 	LoginFailures limit.Rate
@@ -85,6 +93,9 @@ type Admin struct {
 	mu       sync.Mutex
 	sessions map[string]*adminSession // by hash of the session's secret
 	signins  map[string]*adminSignIn  // by hash of the sign-in's secret
+	// redirects are the sign-ins by redirect in progress, by hash of
+	// their state.
+	redirects map[string]*adminRedirect
 }
 
 // About is what the admin page says of the server's configuration.
@@ -165,6 +176,7 @@ func (a *Admin) init() {
 		a.ctx, a.cancel = context.WithCancel(context.Background())
 		a.sessions = map[string]*adminSession{}
 		a.signins = map[string]*adminSignIn{}
+		a.redirects = map[string]*adminRedirect{}
 	})
 }
 
@@ -191,6 +203,8 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("POST /admin/logout", a.form(a.logout))
 	mux.HandleFunc("POST /admin/signin", a.sameSite(a.startPageSignIn))
 	mux.HandleFunc("GET /admin/signin", a.pageSignIn)
+	mux.HandleFunc("POST /admin/signin/redirect", a.sameSite(a.startRedirect))
+	mux.HandleFunc("GET "+CallbackPath, a.callback)
 	mux.HandleFunc("GET /admin/screens/{id}", a.page(a.screenPage))
 	mux.HandleFunc("POST /admin/approve", a.form(a.approveForm))
 	mux.HandleFunc("POST /admin/sessions/{id}/end", a.form(a.endSessionForm))
@@ -205,6 +219,20 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("PUT /admin/api/screens/{id}/settings", a.api(a.apiSettings))
 	mux.HandleFunc("POST /admin/api/screens/{id}/sign-out", a.api(a.apiSignOut))
 	mux.HandleFunc("POST /admin/api/screens/{id}/revoke", a.api(a.apiRevoke))
+	mux.HandleFunc("PUT /admin/api/screens/{id}/group", a.api(a.apiScreenGroup))
+	mux.HandleFunc("POST /admin/api/groups", a.api(a.apiCreateGroup))
+	mux.HandleFunc("GET /admin/api/groups", a.api(a.apiGroups))
+	mux.HandleFunc("GET /admin/api/groups/{id}", a.api(a.apiGroup))
+	mux.HandleFunc("PUT /admin/api/groups/{id}", a.api(a.apiUpdateGroup))
+	mux.HandleFunc("DELETE /admin/api/groups/{id}", a.api(a.apiDeleteGroup))
+	mux.HandleFunc("PUT /admin/api/groups/{id}/settings", a.api(a.apiGroupSettings))
+	mux.HandleFunc("POST /admin/api/groups/{id}/sign-out", a.api(a.apiSignOutGroup))
+	mux.HandleFunc("POST /admin/api/groups/{id}/links", a.api(a.apiCreateLink))
+	mux.HandleFunc("GET /admin/api/links", a.api(a.apiLinks))
+	mux.HandleFunc("DELETE /admin/api/links/{id}", a.api(a.apiRevokeLink))
+	mux.HandleFunc("POST /admin/api/tokens", a.api(a.apiCreateToken))
+	mux.HandleFunc("GET /admin/api/tokens", a.api(a.apiTokens))
+	mux.HandleFunc("DELETE /admin/api/tokens/{id}", a.api(a.apiRevokeToken))
 	mux.HandleFunc("GET /admin/api/audit", a.api(a.apiAudit))
 	mux.HandleFunc("GET /admin/api/sessions", a.api(a.apiSessions))
 	mux.HandleFunc("DELETE /admin/api/sessions/{id}", a.api(a.apiEndSession))
@@ -383,11 +411,18 @@ func (a *Admin) liveSessions(current *adminSession) []sessionView {
 
 // endSessionByID ends the session an administrator named by its id, at
 // once, and audits it.
-func (a *Admin) endSessionByID(ctx context.Context, id, by string) (*adminSession, error) {
+// Ending one's own session takes no role; another's takes an admin.
+func (a *Admin) endSessionByID(ctx context.Context, id string, by admin.Actor, self *adminSession) (*adminSession, error) {
 	a.mu.Lock()
 	var ended *adminSession
 	for k, s := range a.sessions {
 		if s.id == id {
+			if s != self {
+				if err := by.Check(admin.Administer, "ending another's admin session"); err != nil {
+					a.mu.Unlock()
+					return nil, err
+				}
+			}
 			ended = s
 			delete(a.sessions, k)
 		}
@@ -401,7 +436,7 @@ func (a *Admin) endSessionByID(ctx context.Context, id, by string) (*adminSessio
 		account = ended.who.Who // a Microsoft account
 	}
 	a.audit(ctx, server.AuditEvent{Kind: server.AuditAdminSignIn, Account: account, Outcome: "ended",
-		Detail: "session " + id + " of " + ended.who.Who + " ended by " + by})
+		Detail: "session " + id + " of " + ended.who.Who + " ended by " + by.Who})
 	return ended, nil
 }
 

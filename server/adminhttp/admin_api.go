@@ -31,8 +31,12 @@ type screenJSON struct {
 	Phase         string       `json:"phase,omitempty"`
 	Account       *accountJSON `json:"account,omitempty"`
 	Settings      settingsJSON `json:"settings"`
-	CreatedAt     time.Time    `json:"created_at"`
-	LastSeen      time.Time    `json:"last_seen"`
+	// Group is the screen's group ("" for none); Overrides the settings
+	// it sets itself over the group's.
+	Group     string    `json:"group"`
+	Overrides []string  `json:"overrides"`
+	CreatedAt time.Time `json:"created_at"`
+	LastSeen  time.Time `json:"last_seen"`
 }
 
 type accountJSON struct {
@@ -61,6 +65,7 @@ func toScreenJSON(st screens.Status) screenJSON {
 	out := screenJSON{
 		ID: sc.ID, Name: sc.Name, State: st.State(), PairingNumber: sc.PairingNumber, PairingClash: st.Clash,
 		Online: st.Online, Phase: string(st.Phase), Settings: settingsJSON(sc.Settings),
+		Group: sc.Group, Overrides: jsonNames(sc.Overrides),
 		CreatedAt: sc.CreatedAt, LastSeen: sc.LastSeen,
 	}
 	if sc.AccountID != "" {
@@ -281,12 +286,12 @@ func (a *Admin) apiRename(w http.ResponseWriter, r *http.Request, p admin.Actor)
 }
 
 func (a *Admin) apiSettings(w http.ResponseWriter, r *http.Request, p admin.Actor) {
-	set, err := decodeSettings(readBody(w, r))
+	set, own, err := decodeScreenSettings(readBody(w, r))
 	if err != nil {
 		a.apiError(w, err)
 		return
 	}
-	_, err = a.Ops.SetSettings(r.Context(), p, r.PathValue("id"), set)
+	_, err = a.Ops.SetScreenSettings(r.Context(), p, r.PathValue("id"), set, own)
 	a.answerScreen(w, r, p, r.PathValue("id"), err)
 }
 
@@ -384,12 +389,16 @@ func (a *Admin) internal(w http.ResponseWriter, err error) {
 // apiSessions lists the live sessions of the admin page and API, newest
 // first: who, how and from where, when it began and ends. Never a secret.
 func (a *Admin) apiSessions(w http.ResponseWriter, r *http.Request, p admin.Actor) {
+	if err := p.Check(admin.Read, "listing admin sessions"); err != nil {
+		a.apiError(w, err)
+		return
+	}
 	front.WriteJSON(w, http.StatusOK, map[string]any{"sessions": a.liveSessions(nil)})
 }
 
 // apiEndSession ends a session at once (someone left, or lost the role).
 func (a *Admin) apiEndSession(w http.ResponseWriter, r *http.Request, p admin.Actor) {
-	ended, err := a.endSessionByID(r.Context(), r.PathValue("id"), p.Who)
+	ended, err := a.endSessionByID(r.Context(), r.PathValue("id"), p, nil)
 	if err != nil {
 		a.apiError(w, server.Errorf(server.ErrorCode(err), "%s: list them with GET /admin/api/sessions", server.ErrorMessage(err)))
 		return

@@ -91,6 +91,7 @@ type pageData struct {
 	Refresh         int
 	About           About
 	MicrosoftSignIn bool
+	RedirectSignIn  bool
 	Role            string
 	Screens         []screenJSON
 	Screen          *screenJSON
@@ -125,7 +126,7 @@ func (a *Admin) render(w http.ResponseWriter, status int, name string, data page
 func (a *Admin) renderLogin(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	a.render(w, status, "login", pageData{
 		Title: "Sign in", Error: msg, About: a.About,
-		MicrosoftSignIn: a.Identity != nil && a.Verifier != nil, Role: server.AdminRole,
+		MicrosoftSignIn: a.Identity != nil && a.Verifier != nil, RedirectSignIn: a.RedirectURI != "", Role: server.AdminRole,
 	})
 }
 
@@ -179,7 +180,7 @@ func (a *Admin) renderDashboardData(w http.ResponseWriter, r *http.Request, d pa
 // endSessionForm ends an admin session from the page. Ending one's own
 // signs the browser out, as the sign-out button does.
 func (a *Admin) endSessionForm(w http.ResponseWriter, r *http.Request, s *adminSession, _ string) {
-	ended, err := a.endSessionByID(r.Context(), r.PathValue("id"), s.who.Who)
+	ended, err := a.endSessionByID(r.Context(), r.PathValue("id"), s.who, s)
 	if err != nil {
 		a.pageFailure(w, r, s, "", err)
 		return
@@ -313,7 +314,15 @@ func (a *Admin) screenForm(w http.ResponseWriter, r *http.Request, s *adminSessi
 			Clock24: r.PostForm.Get("clock24") == "on", Privacy: r.PostForm.Get("privacy") == "on",
 			SignIn: r.PostForm.Get("sign_in"), NoQuickBook: r.PostForm.Get("quick_book") != "on",
 		}
-		sc, err = a.Ops.SetSettings(ctx, by, id, set)
+		// In a group, a field is the screen's own where its box "own" is
+		// ticked; outside a group, they all are.
+		var own []string
+		for j, f := range settingNames {
+			if r.PostForm.Get("own_"+j) == "on" {
+				own = append(own, f)
+			}
+		}
+		sc, err = a.Ops.SetScreenSettings(ctx, by, id, set, own)
 		msg = "Saved the settings of " + sc.Name + "."
 	default:
 		http.NotFound(w, r)

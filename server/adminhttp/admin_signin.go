@@ -121,55 +121,73 @@ func (a *Admin) startSignIn(r *http.Request) (string, *adminSignIn, error) {
 	return sid, si, nil
 }
 
-// finishSignIn records how a sign-in ended.
+// finishSignIn records how a sign-in with a device code ended.
 func (a *Admin) finishSignIn(si *adminSignIn, c identity.IDClaims, err error, addr string) {
-	ctx := context.Background()
-	from := "Microsoft sign-in from " + addr
-	switch {
-	case errors.Is(err, identity.ErrWrongTenant):
-		// An account of another tenant, whatever roles it carries: its
-		// tenant's owner may have assigned them (docs/security.md).
-		a.Log.Warn("an administrator's sign-in from another tenant was refused", "addr", addr, "account", c.Username, "tenant", c.TenantID, "err", err)
-		si.err = server.Errorf(server.EFORBIDDEN,
-			"%s is an account of another organisation: only accounts of the administrators' tenant may administer this server", c.Username)
-		a.failures.Allow(limit.ClientKey(addr))
-		role := "without"
-		if c.HasRole(server.AdminRole) {
-			role = "with"
-		}
-		a.audit(ctx, server.AuditEvent{Kind: server.AuditAdminSignIn, Account: c.Username, Outcome: "wrong_tenant",
-			Detail: from + ": tenant " + c.TenantID + " is not the administrators' tenant " + a.About.AdminTenant + " (id token " + role + " " + server.AdminRole + ")"})
-	case err != nil:
-		a.Log.Warn("an administrator's sign-in failed", "addr", addr, "err", err)
-		switch kind := identity.KindOf(err); {
-		case errors.Is(err, context.Canceled):
-			si.err = server.Errorf(server.EUNAVAILABLE, "the server is shutting down")
-		case kind == identity.KindDeclined:
-			si.err = server.Errorf(server.EUNAUTHORIZED, "the sign-in was declined")
-		case kind == identity.KindExpired || errors.Is(err, context.DeadlineExceeded):
-			si.err = server.Errorf(server.EUNAUTHORIZED, "nobody used the code in time: start again")
-		case errors.Is(err, identity.ErrInvalidIDToken):
-			si.err = server.Errorf(server.EUNAUTHORIZED, "the sign-in could not be verified (its id token is not valid for this server)")
-		default:
-			si.err = server.Errorf(server.EUNAUTHORIZED, "the sign-in did not work: %s", kind)
-		}
-		a.audit(ctx, server.AuditEvent{Kind: server.AuditAdminSignIn, Outcome: "failed", Detail: from + ": " + err.Error()})
-	case !c.HasRole(server.AdminRole):
-		si.err = server.Errorf(server.EFORBIDDEN,
-			"%s does not hold the app role %s of this application: an Entra administrator assigns it (Enterprise applications → this app → Users and groups)",
-			c.Username, server.AdminRole)
-		a.failures.Allow(limit.ClientKey(addr))
-		a.audit(ctx, server.AuditEvent{Kind: server.AuditAdminSignIn, Account: c.Username, Outcome: "no_role",
-			Detail: from + ": the id token lacks " + server.AdminRole})
-	default:
-		si.who = admin.Actor{Who: c.Username, Role: server.RoleAdmin}
-		a.audit(ctx, server.AuditEvent{Kind: server.AuditAdminSignIn, Account: c.Username, Outcome: "ok",
-			Detail: from + " (tenant " + c.TenantID + ")"})
+	si.who, si.err = a.judge(c, err, "Microsoft sign-in from "+addr, addr)
+	if si.err != nil && errors.Is(err, context.DeadlineExceeded) {
+		si.err = server.Errorf(server.EUNAUTHORIZED, "nobody used the code in time: start again")
 	}
 	a.mu.Lock()
 	si.expires = a.Now().Add(5 * time.Minute) // kept a while for the result to be read
 	a.mu.Unlock()
 	close(si.done)
+}
+
+// appRoles names placard's app roles for messages.
+var appRoles = server.AdminRole + ", " + server.OperatorRole + " or " + server.ViewerRole
+
+// judge decides what a Microsoft sign-in of an administrator (by device
+// code or by redirect) comes to: who acts, with the role its app roles
+// give, or why not. Each outcome is audited; a refusal counts against the
+// address, as a wrong admin token does.
+func (a *Admin) judge(c identity.IDClaims, err error, from, addr string) (admin.Actor, error) {
+	ctx := context.Background()
+	role := server.RoleOfAppRoles(c.Roles)
+	switch {
+	case errors.Is(err, identity.ErrWrongTenant):
+		// An account of another tenant, whatever roles it carries: its
+		// tenant's owner may have assigned them (docs/security.md).
+		a.Log.Warn("an administrator's sign-in from another tenant was refused", "addr", addr, "account", c.Username, "tenant", c.TenantID, "err", err)
+		a.failures.Allow(limit.ClientKey(addr))
+		with := "without " + server.AdminRole
+		for _, r := range []string{server.AdminRole, server.OperatorRole, server.ViewerRole} {
+			if c.HasRole(r) {
+				with = "with " + r
+				break
+			}
+		}
+		a.audit(ctx, server.AuditEvent{Kind: server.AuditAdminSignIn, Account: c.Username, Outcome: "wrong_tenant",
+			Detail: from + ": tenant " + c.TenantID + " is not the administrators' tenant " + a.About.AdminTenant + " (id token " + with + ")"})
+		return admin.Actor{}, server.Errorf(server.EFORBIDDEN,
+			"%s is an account of another organisation: only accounts of the administrators' tenant may administer this server", c.Username)
+	case err != nil:
+		a.Log.Warn("an administrator's sign-in failed", "addr", addr, "err", err)
+		a.audit(ctx, server.AuditEvent{Kind: server.AuditAdminSignIn, Outcome: "failed", Detail: from + ": " + err.Error()})
+		switch kind := identity.KindOf(err); {
+		case errors.Is(err, context.Canceled):
+			return admin.Actor{}, server.Errorf(server.EUNAVAILABLE, "the server is shutting down")
+		case kind == identity.KindDeclined:
+			return admin.Actor{}, server.Errorf(server.EUNAUTHORIZED, "the sign-in was declined")
+		case kind == identity.KindBlocked:
+			return admin.Actor{}, server.Errorf(server.EFORBIDDEN, "your organisation's Conditional Access blocked this sign-in (%s)", err)
+		case kind == identity.KindExpired:
+			return admin.Actor{}, server.Errorf(server.EUNAUTHORIZED, "nobody used the code in time: start again")
+		case errors.Is(err, identity.ErrInvalidIDToken):
+			return admin.Actor{}, server.Errorf(server.EUNAUTHORIZED, "the sign-in could not be verified (its id token is not valid for this server)")
+		default:
+			return admin.Actor{}, server.Errorf(server.EUNAUTHORIZED, "the sign-in did not work: %s", kind)
+		}
+	case role == "":
+		a.failures.Allow(limit.ClientKey(addr))
+		a.audit(ctx, server.AuditEvent{Kind: server.AuditAdminSignIn, Account: c.Username, Outcome: "no_role",
+			Detail: from + ": the id token lacks " + server.AdminRole + " (and " + server.OperatorRole + " and " + server.ViewerRole + ")"})
+		return admin.Actor{}, server.Errorf(server.EFORBIDDEN,
+			"%s does not hold an app role of this application (%s): an Entra administrator assigns one (Enterprise applications → this app → Users and groups)",
+			c.Username, appRoles)
+	}
+	a.audit(ctx, server.AuditEvent{Kind: server.AuditAdminSignIn, Account: c.Username, Outcome: "ok",
+		Detail: from + " (tenant " + c.TenantID + ", role " + role + ")"})
+	return admin.Actor{Who: c.Username, Role: role}, nil
 }
 
 // claimSignIn returns the state of the sign-in of secret: pending (nil,

@@ -197,3 +197,15 @@ func (m *Manager) reload(ctx context.Context, id string) {
 		m.log.Warn("showing a screen's new settings", "screen", id, "err", err)
 	}
 }
+
+// Changed applies a screen's record, changed in the store by an
+// administrator's operation outside this package (a group's settings, a
+// move into a group), to the screen at once, here and on every other
+// replica.
+func (m *Manager) Changed(ctx context.Context, id string) {
+	m.reload(ctx, id)
+	m.publishScreen(ctx, id)
+}
+
+// DescribeSettings is settings as the audit trail reads them.
+func DescribeSettings(s server.ScreenSettings) string { return describeSettings(s) }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/adminhttp"
 	"github.com/placard/placard/server/httpd"
 	"github.com/placard/placard/server/mqtt"
 	"github.com/placard/placard/server/sandbox"
@@ -429,6 +430,18 @@ func signInMode(c Config, publicURL string) (mode, why string, byQR bool, err er
 		return server.SignInBoth, "the default where the public URL is https", true, nil
 	}
 	return server.SignInDeviceCode, "the default where the public URL is not https (" + publicURL + "): Microsoft sends a sign-in by QR code back only to https addresses", false, nil
+}
+
+// adminRedirectURI is where the identity platform sends an
+// administrator's browser back after a sign-in by redirect, "" where it
+// cannot: Microsoft redirects only to https addresses, and to loopback
+// ones over plain HTTP (the sandbox registers its own).
+func adminRedirectURI(c Config, publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil || (!c.Sandbox() && u.Scheme != "https" && !loopbackHost(u.Hostname())) {
+		return ""
+	}
+	return strings.TrimRight(publicURL, "/") + adminhttp.CallbackPath
 }
 
 // organisation is the name the phone's sign-in page gives the

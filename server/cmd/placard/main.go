@@ -246,7 +246,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			NumberedUsers:       cfg.SandboxUsers,
 			// The edge server's callback of sign-ins by QR is the
 			// sandbox application's registered redirect URI.
-			RedirectURIs: []string{m.PublicURL + "/signin/callback"},
+			RedirectURIs: []string{m.PublicURL + "/signin/callback", m.PublicURL + adminhttp.CallbackPath},
 			Logger:       m.Log,
 		})
 		if err != nil {
@@ -418,6 +418,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		About:         m.about(authority, id.Scopes(), tenants, admins, mode, modeWhy, byQR),
 		LoginFailures: cfg.LoginFailures,
 		Networks:      cfg.AdminNetworks,
+		RedirectURI:   adminRedirectURI(cfg, m.PublicURL),
+		PublicURL:     m.PublicURL,
 	}
 	h.Admin = m.Admin.Handler()
 	h.ScreenNetworks = cfg.ScreenNetworks
