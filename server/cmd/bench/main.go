@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/server/internal/loadgen"
+	"github.com/placard/placard/server/sandbox/sandboxctl"
 )
 
 func main() {
@@ -571,43 +572,6 @@ func accountsOf(n int) []string {
 	return out
 }
 
-// sandboxAPI calls placard's sandbox control API.
-func sandboxAPI(ctx context.Context, base, method, path string, body any, out any) error {
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, base+"/sandbox/api/"+path, r)
-	if err != nil {
-		return err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %s %s", method, path, res.Status, b)
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
-}
-
-type userInfo struct {
-	UPN              string    `json:"upn"`
-	PresenceServedAt time.Time `json:"presence_served_at"`
-}
-
-type codeInfo struct {
-	UserCode   string    `json:"user_code"`
-	ApprovedAt time.Time `json:"approved_at"`
-	RedeemedAt time.Time `json:"redeemed_at"`
-}
-
 // stage is what was measured at one screen count.
 type stage struct {
 	n                                 int
@@ -644,6 +608,7 @@ func atScale(o options, res *Result) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	ctl := sandboxctl.New(p.url, nil)
 	p.debug = "http://" + debug
 	defer p.stop()
 	hub, _, err := startHub()
@@ -716,13 +681,13 @@ func atScale(o options, res *Result) ([]byte, error) {
 
 		// Idle: one polling period with nothing changing.
 		var before, after map[string]int
-		if err := sandboxAPI(ctx, p.url, "GET", "requests", nil, &before); err != nil {
+		if before, err = ctl.Requests(ctx); err != nil {
 			return nil, err
 		}
 		a := p.usage()
 		time.Sleep(o.period)
 		b := p.usage()
-		if err := sandboxAPI(ctx, p.url, "GET", "requests", nil, &after); err != nil {
+		if after, err = ctl.Requests(ctx); err != nil {
 			return nil, err
 		}
 		st.cpuIdle = cpuPerMinute(a, b)
@@ -739,7 +704,7 @@ func atScale(o options, res *Result) ([]byte, error) {
 		errs := make(chan error, len(accounts))
 		for _, upn := range accounts {
 			wg.Go(func() {
-				if err := sandboxAPI(ctx, p.url, "POST", "users/"+upn+"/presence", map[string]string{"availability": want, "activity": want}, nil); err != nil {
+				if err := ctl.SetPresence(ctx, upn, want, want); err != nil {
 					errs <- err
 				}
 			})
@@ -758,8 +723,8 @@ func atScale(o options, res *Result) ([]byte, error) {
 		}
 		b = p.usage()
 		st.cpuChange = cpuPerMinute(a, b)
-		var users []userInfo
-		if err := sandboxAPI(ctx, p.url, "GET", "users", nil, &users); err != nil {
+		users, err := ctl.Users(ctx)
+		if err != nil {
 			return nil, err
 		}
 		served := map[string]time.Time{}
@@ -825,11 +790,11 @@ func atScale(o options, res *Result) ([]byte, error) {
 // MSAL's next poll (approval → tokens issued, at the sandbox) and
 // placard's part (tokens issued → the dashboard frame at the screen).
 func signInSplit(ctx context.Context, base string, screens []*loadgen.Screen) (msal, ours []float64, err error) {
-	var codes []codeInfo
-	if err := sandboxAPI(ctx, base, "GET", "codes", nil, &codes); err != nil {
+	codes, err := sandboxctl.New(base, nil).Codes(ctx)
+	if err != nil {
 		return nil, nil, err
 	}
-	byCode := map[string]codeInfo{}
+	byCode := map[string]sandboxctl.CodeInfo{}
 	for _, c := range codes {
 		byCode[c.UserCode] = c
 	}
@@ -1014,6 +979,7 @@ func printSteps(screens []*loadgen.Screen) {
 // no screen was dropped.
 func soak(ctx context.Context, o options, p *process, fleet *loadgen.Fleet, accounts []string, res *Result) error {
 	fmt.Printf("soak: %v\n", o.soak)
+	ctl := sandboxctl.New(p.url, nil)
 	end := time.Now().Add(o.soak)
 	type sample struct {
 		g         int
@@ -1034,7 +1000,7 @@ func soak(ctx context.Context, o options, p *process, fleet *loadgen.Fleet, acco
 		for range max(1, len(accounts)/10) {
 			upn := accounts[rng.IntN(len(accounts))]
 			v := values[rng.IntN(len(values))]
-			if err := sandboxAPI(ctx, p.url, "POST", "users/"+upn+"/presence", map[string]string{"availability": v, "activity": v}, nil); err != nil {
+			if err := ctl.SetPresence(ctx, upn, v, v); err != nil {
 				return err
 			}
 		}
@@ -1044,7 +1010,7 @@ func soak(ctx context.Context, o options, p *process, fleet *loadgen.Fleet, acco
 		event := map[string]any{"subject": "Soak " + start.Format("15:04"),
 			"start": map[string]string{"dateTime": start.Format("2006-01-02T15:04:05"), "timeZone": "UTC"},
 			"end":   map[string]string{"dateTime": start.Add(30 * time.Minute).Format("2006-01-02T15:04:05"), "timeZone": "UTC"}}
-		if err := sandboxAPI(ctx, p.url, "POST", "users/"+upn+"/events", event, nil); err != nil {
+		if _, err := ctl.AddEvent(ctx, upn, event); err != nil {
 			return err
 		}
 		if !time.Now().Before(next) {

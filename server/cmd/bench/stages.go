@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/server/internal/loadgen"
+	"github.com/placard/placard/server/sandbox/sandboxctl"
 )
 
 // The stages beside the 200-account pattern: one account on many screens
@@ -83,7 +84,7 @@ func oneAccount(ctx context.Context, o options, n int, sample []byte, res *Resul
 	a := p.usage()
 	for i := range len(bs.broadcastLast) {
 		want := []string{"DoNotDisturb", "Away"}[i%2]
-		if err := sandboxAPI(ctx, p.url, "POST", "users/"+upn+"/presence", map[string]string{"availability": want, "activity": want}, nil); err != nil {
+		if err := sandboxctl.New(p.url, nil).SetPresence(ctx, upn, want, want); err != nil {
 			return err
 		}
 		wctx, cancel := context.WithTimeout(ctx, 3*o.period)
@@ -135,8 +136,8 @@ func oneAccount(ctx context.Context, o options, n int, sample []byte, res *Resul
 
 // presenceServed is when the sandbox last served upn's presence to a poll.
 func presenceServed(ctx context.Context, base, upn string) (time.Time, error) {
-	var users []userInfo
-	if err := sandboxAPI(ctx, base, "GET", "users", nil, &users); err != nil {
+	users, err := sandboxctl.New(base, nil).Users(ctx)
+	if err != nil {
 		return time.Time{}, err
 	}
 	for _, u := range users {
@@ -239,8 +240,7 @@ func waiting(ctx context.Context, o options, n int, res *Result) error {
 	time.Sleep(2 * time.Second)
 	p0, pg0, heap0 := p.usage(), p.goroutines(), p.liveHeap()
 	count := func() (map[string]int, time.Time, error) {
-		var c map[string]int
-		err := sandboxAPI(ctx, p.url, "GET", "requests", nil, &c)
+		c, err := sandboxctl.New(p.url, nil).Requests(ctx)
 		return c, time.Now(), err
 	}
 	c0, _, err := count()
@@ -272,11 +272,8 @@ func waiting(ctx context.Context, o options, n int, res *Result) error {
 	u := p.usage()
 	heap := p.liveHeap()
 	goroutines := p.goroutines()
-	var codes []struct {
-		IssuedAt  time.Time `json:"issued_at"`
-		ExpiresAt time.Time `json:"expires_at"`
-	}
-	if err := sandboxAPI(ctx, p.url, "GET", "codes", nil, &codes); err != nil {
+	codes, err := sandboxctl.New(p.url, nil).Codes(ctx)
+	if err != nil {
 		return err
 	}
 	if len(codes) == 0 {

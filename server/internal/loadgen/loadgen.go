@@ -20,7 +20,6 @@ import (
 	"net/http/cookiejar"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +29,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server/sandbox/sandboxctl"
 )
 
 // Config says where the screens connect and how they sign in.
@@ -289,7 +289,7 @@ func (s *Screen) signIn(ctx context.Context, f *Fleet) error {
 	if !f.cfg.Bare {
 		page := base + "/?screen=" + url.QueryEscape(s.Name)
 		for try := 1; ; try++ {
-			err := fetch(ctx, client, http.MethodGet, page, nil)
+			err := fetch(ctx, client, page)
 			var busy *BusyError
 			if errors.As(err, &busy) {
 				s.Refused.Add(1)
@@ -349,10 +349,12 @@ func (s *Screen) signIn(ctx context.Context, f *Fleet) error {
 	if f.cfg.Waiting {
 		return nil
 	}
-	form := url.Values{"user_code": {code}, "user": {s.Account}, "action": {"approve"}}
 	s.ApprovedAt = time.Now()
-	if err := fetch(ctx, client, http.MethodPost, base+"/sandbox/devicelogin", form); err != nil {
+	switch out, err := sandboxctl.New(base, client).Approve(ctx, code, s.Account); {
+	case err != nil:
 		return fmt.Errorf("approving its code: %w", err)
+	case out != sandboxctl.OutcomeApproved:
+		return fmt.Errorf("approving its code: the phone page answered %s, not approved", out)
 	}
 	lap(&s.Steps.Approve)
 	select {
@@ -493,40 +495,23 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// outcomeRE reads the phone page's outcome.
-var outcomeRE = regexp.MustCompile(`data-outcome="([a-z]+)"`)
-
-// fetch makes a request and checks its answer: a page must come back 200,
-// an approval must say "approved".
-func fetch(ctx context.Context, c *http.Client, method, u string, form url.Values) error {
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
+// fetch loads a page, which must come back 200.
+func fetch(ctx context.Context, c *http.Client, u string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	res, err := c.Do(req)
 	if err != nil {
 		return err
 	}
 	defer res.Body.Close()
-	if busy := busyError(method+" "+req.URL.Path, res); busy != nil {
+	if busy := busyError("GET "+req.URL.Path, res); busy != nil {
 		return busy
 	}
 	b, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	if err != nil {
 		return err
-	}
-	if form != nil {
-		if m := outcomeRE.FindSubmatch(b); m == nil || string(m[1]) != "approved" {
-			return fmt.Errorf("%s: the phone page answered %s, not approved", res.Status, m)
-		}
-		return nil
 	}
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s: %.200s", res.Status, b)

@@ -1,0 +1,244 @@
+// Package sandboxctl is a Go client of the sandbox's control API (the JSON
+// routes under /sandbox/api/ that TESTIDS.md lists) and of its phone page:
+// what a test, a benchmark or a load generator does to the emulated tenant
+// from outside, over HTTP, whether the sandbox runs inside an edge server
+// or on its own (`placard sandbox`).
+//
+// The answers are the sandbox package's own types, so that the client and
+// the server share one definition of every shape.
+package sandboxctl
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/placard/placard/server/sandbox"
+)
+
+// The shapes of the API's answers, named here so that a client's user need
+// not import the sandbox itself (only main wires the sandbox in).
+type (
+	Faults       = sandbox.Faults
+	UserInfo     = sandbox.UserInfo
+	CodeInfo     = sandbox.CodeInfo
+	AppInfo      = sandbox.AppInfo
+	GraphRequest = sandbox.GraphRequest
+)
+
+// Outcomes of the phone page, as Approve and Decline return them.
+const (
+	OutcomeApproved = sandbox.OutcomeApproved
+	OutcomeDeclined = sandbox.OutcomeDeclined
+	OutcomeExpired  = sandbox.OutcomeExpired
+	OutcomeInvalid  = sandbox.OutcomeInvalid
+	OutcomeUsed     = sandbox.OutcomeUsed
+	OutcomeBlocked  = sandbox.OutcomeBlocked
+)
+
+// Client talks to one sandbox.
+type Client struct {
+	base string
+	http *http.Client
+}
+
+// New returns a client of the sandbox at base (the edge server's URL, or
+// `placard sandbox`'s https one), sending through c (nil for
+// http.DefaultClient). A long poll (UserRequestsAfter) waits longer than a
+// client's Timeout allows: it is bounded by its context instead.
+func New(base string, c *http.Client) *Client {
+	if c == nil {
+		c = http.DefaultClient
+	}
+	return &Client{base: strings.TrimRight(base, "/"), http: c}
+}
+
+// URL is the sandbox's base URL.
+func (c *Client) URL() string { return c.base }
+
+// HTTP is the client's HTTP client (it trusts a standalone sandbox's
+// certificate), for requests to the sandbox's other pages.
+func (c *Client) HTTP() *http.Client { return c.http }
+
+// Faults reads the failure switches.
+func (c *Client) Faults(ctx context.Context) (Faults, error) {
+	var f Faults
+	err := c.call(ctx, http.MethodGet, "faults", nil, &f)
+	return f, err
+}
+
+// SetFaults replaces the failure switches whole: what f leaves out is off.
+func (c *Client) SetFaults(ctx context.Context, f Faults) error {
+	return c.call(ctx, http.MethodPut, "faults", f, nil)
+}
+
+// Users lists the demo users.
+func (c *Client) Users(ctx context.Context) ([]UserInfo, error) {
+	var users []UserInfo
+	err := c.call(ctx, http.MethodGet, "users", nil, &users)
+	return users, err
+}
+
+// SetPresence sets a user's presence as Teams would: Graph's availability
+// and activity values.
+func (c *Client) SetPresence(ctx context.Context, upn, availability, activity string) error {
+	body := map[string]string{"availability": availability, "activity": activity}
+	return c.call(ctx, http.MethodPost, "users/"+url.PathEscape(upn)+"/presence", body, nil)
+}
+
+// AddEvent adds an event (a Graph event body: subject, start, end, ...) to
+// a user's calendar and returns the event as Graph answers it.
+func (c *Client) AddEvent(ctx context.Context, upn string, event any) (map[string]any, error) {
+	var out map[string]any
+	err := c.call(ctx, http.MethodPost, "users/"+url.PathEscape(upn)+"/events", event, &out)
+	return out, err
+}
+
+// Revoke revokes every refresh token of a user.
+func (c *Client) Revoke(ctx context.Context, upn string) error {
+	return c.call(ctx, http.MethodPost, "users/"+url.PathEscape(upn)+"/revoke", struct{}{}, nil)
+}
+
+// Codes lists the device codes issued, newest first.
+func (c *Client) Codes(ctx context.Context) ([]CodeInfo, error) {
+	var codes []CodeInfo
+	err := c.call(ctx, http.MethodGet, "codes", nil, &codes)
+	return codes, err
+}
+
+// App returns what an outside client needs to use the emulated tenant.
+func (c *Client) App(ctx context.Context) (AppInfo, error) {
+	var app AppInfo
+	err := c.call(ctx, http.MethodGet, "app", nil, &app)
+	return app, err
+}
+
+// Advance moves the sandbox's clock forward by d and returns its time.
+func (c *Client) Advance(ctx context.Context, d time.Duration) (time.Time, error) {
+	var out struct {
+		Now time.Time `json:"now"`
+	}
+	err := c.call(ctx, http.MethodPost, "clock", map[string]string{"advance": d.String()}, &out)
+	return out.Now, err
+}
+
+// Requests counts the requests each endpoint of the emulated services
+// received since the sandbox started ("graph /$batch", "token",
+// "devicecode", ...).
+func (c *Client) Requests(ctx context.Context) (map[string]int, error) {
+	var counts map[string]int
+	err := c.call(ctx, http.MethodGet, "requests", nil, &counts)
+	return counts, err
+}
+
+// UserRequests lists the last Graph requests made with a user's tokens.
+func (c *Client) UserRequests(ctx context.Context, upn string) ([]GraphRequest, error) {
+	var log []GraphRequest
+	err := c.call(ctx, http.MethodGet, "users/"+url.PathEscape(upn)+"/requests", nil, &log)
+	return log, err
+}
+
+// UserRequestsAfter waits for the Graph requests made with a user's tokens
+// numbered above after (the sandbox's long poll) and returns them: none
+// when the sandbox's wait (25 s) ended first, and the caller asks again.
+// It ignores the HTTP client's Timeout, which is shorter than the wait:
+// ctx bounds it.
+func (c *Client) UserRequestsAfter(ctx context.Context, upn string, after int) ([]GraphRequest, error) {
+	long := *c.http
+	long.Timeout = 0
+	var log []GraphRequest
+	err := (&Client{base: c.base, http: &long}).call(ctx, http.MethodGet,
+		"users/"+url.PathEscape(upn)+"/requests?after="+strconv.Itoa(after), nil, &log)
+	return log, err
+}
+
+// outcomeRE reads the phone page's outcome (TESTIDS.md: approval-result).
+var outcomeRE = regexp.MustCompile(`data-testid="approval-result"[^>]*data-outcome="([a-z_]+)"`)
+
+// Approve approves a user code as upn on the sandbox's phone page, as a
+// person does, and returns the page's outcome: OutcomeApproved,
+// or what refused it (an error only when the page could not be read).
+func (c *Client) Approve(ctx context.Context, userCode, upn string) (string, error) {
+	return c.phone(ctx, url.Values{"user_code": {userCode}, "user": {upn}, "action": {"approve"}})
+}
+
+// Decline declines a user code on the phone page and returns the outcome.
+func (c *Client) Decline(ctx context.Context, userCode string) (string, error) {
+	return c.phone(ctx, url.Values{"user_code": {userCode}, "action": {"decline"}})
+}
+
+func (c *Client) phone(ctx context.Context, form url.Values) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/sandbox/devicelogin", strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", fmt.Errorf("the sandbox's phone page: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := c.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("posting to the sandbox's phone page: %w", err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("reading the sandbox's phone page: %w", err)
+	}
+	m := outcomeRE.FindSubmatch(b)
+	if m == nil {
+		return "", fmt.Errorf("the sandbox's phone page answered %s with no outcome: %.200s", res.Status, b)
+	}
+	return string(m[1]), nil
+}
+
+// call sends a control API request with body as JSON (none when nil) and
+// decodes the answer into out (when not nil). An answer that is not 2xx
+// is an error with the API's own words ({"error": "..."}).
+func (c *Client) call(ctx context.Context, method, path string, body, out any) error {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("sandbox API %s %s: %w", method, path, err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+"/sandbox/api/"+path, r)
+	if err != nil {
+		return fmt.Errorf("sandbox API %s %s: %w", method, path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("sandbox API %s %s: %w", method, path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("sandbox API %s %s: reading the answer: %w", method, path, err)
+	}
+	if res.StatusCode/100 != 2 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(b, &e) == nil && e.Error != "" {
+			return fmt.Errorf("sandbox API %s %s: %s: %s", method, path, res.Status, e.Error)
+		}
+		return fmt.Errorf("sandbox API %s %s: %s: %.200s", method, path, res.Status, b)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("sandbox API %s %s: the answer is not the expected JSON: %w", method, path, err)
+	}
+	return nil
+}
