@@ -146,36 +146,21 @@ func dialRaw(t *testing.T, m *Main, client *http.Client, name string) *rawScreen
 // next returns the next message that satisfies ok.
 func (r *rawScreen) next(t *testing.T, what string, ok func(wire.Message) bool) wire.Message {
 	t.Helper()
-	deadline := time.After(15 * time.Second)
-	for {
-		select {
-		case ev := <-r.events:
-			if err, ended := ev.(error); ended {
-				t.Fatalf("the connection ended (%v) before %s", err, what)
-			}
-			if m := ev.(wire.Message); ok(m) {
-				return m
-			}
-		case <-deadline:
-			t.Fatalf("no %s within 15s", what)
+	return await(t, r.events, 15*time.Second, what, func(ev any) bool {
+		if err, ended := ev.(error); ended {
+			t.Fatalf("the connection ended (%v) before %s", err, what)
 		}
-	}
+		return ok(ev.(wire.Message))
+	}).(wire.Message)
 }
 
 // end returns the error that ended the connection, after any message.
 func (r *rawScreen) end(t *testing.T) error {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case ev := <-r.events:
-			if err, ended := ev.(error); ended {
-				return err
-			}
-		case <-deadline:
-			t.Fatal("the connection stayed open")
-		}
-	}
+	return await(t, r.events, 10*time.Second, "end of the connection", func(ev any) bool {
+		_, ended := ev.(error)
+		return ended
+	}).(error)
 }
 
 func phase(p wire.Phase) func(wire.Message) bool {
@@ -302,17 +287,12 @@ func microsoftSignIn(t *testing.T, m *Main, upn string) (int, map[string]any) {
 	if out := m.Sandbox.Approve(code, upn); out != "approved" {
 		t.Fatalf("approving %s: %s", code, out)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		status, body := call(t, m, "", "POST", "/admin/api/signin/poll", `{"sign_in":"`+secret+`"}`)
-		if status != http.StatusOK || body["status"] != "pending" {
-			return status, body
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the sign-in of %s did not end within 20s", upn)
-		}
-		time.Sleep(200 * time.Millisecond) // the poll interval an API client keeps
-	}
+	var body map[string]any
+	eventually(t, 20*time.Second, "end of "+upn+"'s sign-in", func() (bool, string) {
+		status, body = call(t, m, "", "POST", "/admin/api/signin/poll", `{"sign_in":"`+secret+`"}`)
+		return status != http.StatusOK || body["status"] != "pending", fmt.Sprint(status, body)
+	})
+	return status, body
 }
 
 func TestOnlyAnAccountWithTheAdminRoleSignsInToTheAdminAPI(t *testing.T) {

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,44 +19,6 @@ import (
 	"github.com/placard/placard/server/limit"
 	"github.com/placard/placard/server/screens"
 )
-
-func TestQuickBookFlagAsksForWritePermissionOnly(t *testing.T) {
-	cases := []struct {
-		args      []string
-		write     bool
-		quickBook bool
-	}{
-		{nil, false, false},
-		{[]string{"-quick-book"}, true, true},
-		{[]string{"-quick-book=false"}, false, false},
-		{[]string{"-quick-book", "-scopes", "User.Read Calendars.ReadWrite"}, true, true},
-	}
-	// Least privilege by default: read the profile, calendar and presence.
-	if cfg, err := ParseConfig(nil, func(string) string { return "" }, io.Discard); err != nil ||
-		!slices.Equal(cfg.Scopes, []string{"User.Read", "Calendars.Read", "Presence.Read"}) {
-		t.Errorf("default scopes %v (%v), want User.Read Calendars.Read Presence.Read", cfg.Scopes, err)
-	}
-	for _, c := range cases {
-		cfg, err := ParseConfig(c.args, func(string) string { return "" }, io.Discard)
-		if err != nil {
-			t.Fatalf("%v: %v", c.args, err)
-		}
-		if got := slices.Contains(cfg.Scopes, "Calendars.ReadWrite"); got != c.write || cfg.QuickBook != c.quickBook {
-			t.Errorf("%v: scopes %v, quick booking %v", c.args, cfg.Scopes, cfg.QuickBook)
-		}
-		if n := len(cfg.Scopes); n != len(slices.Compact(slices.Sorted(slices.Values(cfg.Scopes)))) {
-			t.Errorf("%v: a scope twice in %v", c.args, cfg.Scopes)
-		}
-	}
-	if _, err := ParseConfig(nil, func(k string) string {
-		if k == "PLACARD_QUICK_BOOK" {
-			return "sometimes"
-		}
-		return ""
-	}, io.Discard); err == nil {
-		t.Errorf("PLACARD_QUICK_BOOK=sometimes was accepted")
-	}
-}
 
 func TestTabletBooksTheNextFreeSlotsWithoutOverlap(t *testing.T) {
 	m := testServer(t, func(m *Main) {
@@ -149,9 +109,7 @@ func TestTabletConfirmsThenShowsTheBooking(t *testing.T) {
 		chromedp.WaitVisible(browsertest.State("code")),
 		wasmRuns,
 	)
-	if out := m.Sandbox.Approve(textOf(t, browser, "user-code"), "grace@placard.example"); out != "approved" {
-		t.Fatalf("approving: %s", out)
-	}
+	approveShown(t, browser, m, "grace@placard.example")
 	var question, result, ok string
 	browsertest.Run(t, browser, 30*time.Second, "booking 15 minutes",
 		chromedp.WaitVisible(browsertest.TestID("quick-book", `[data-minutes="15"]`)),

@@ -1,19 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,119 +16,6 @@ import (
 	"github.com/placard/placard/server/internal/pgtest"
 	"github.com/placard/placard/server/sandbox"
 )
-
-// proc is placard in a process of its own (the test binary running main,
-// see TestMain), which a test can kill as a power cut would.
-type proc struct {
-	cmd    *exec.Cmd
-	url    string
-	leases *leaseLog
-}
-
-// startProc runs placard with args and env and returns once a line of its
-// output matches banner, with the banner's first group.
-func startProc(t *testing.T, args []string, env []string, banner *regexp.Regexp) (*exec.Cmd, string) {
-	t.Helper()
-	cmd, found := launch(t, args, env, banner, testLog{t})
-	return cmd, awaitBanner(t, args, found)
-}
-
-// launch starts placard, its log written to stderr; the banner's first
-// group arrives on the channel.
-func launch(t *testing.T, args []string, env []string, banner *regexp.Regexp, stderr io.Writer) (*exec.Cmd, <-chan string) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(append(os.Environ(), "PLACARD_TEST_CHILD=1"), env...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if m := banner.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-			}
-		}
-		close(found) // it exited: a refused flag, most likely
-	}()
-	return cmd, found
-}
-
-func awaitBanner(t *testing.T, args []string, found <-chan string) string {
-	t.Helper()
-	select {
-	case v, ok := <-found:
-		if !ok {
-			t.Fatalf("placard %s exited before its banner (its log says why)", strings.Join(args, " "))
-		}
-		return v
-	case <-time.After(60 * time.Second):
-		t.Fatalf("placard %s printed no banner", strings.Join(args, " "))
-		return ""
-	}
-}
-
-// startSandboxProc runs `placard sandbox` in a process of its own.
-func startSandboxProc(t *testing.T) *standalone {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "sandbox")
-	_, flags := startProc(t, []string{"sandbox", "-addr", "127.0.0.1:0", "-data", dir}, nil,
-		regexp.MustCompile(`Edge server:\s+(.*)$`))
-	m := regexp.MustCompile(`-authority (https://\S+)/` + sandbox.TenantID + ` -graph-url \S+ -ca-file (\S+)`).FindStringSubmatch(flags)
-	if m == nil {
-		t.Fatalf("placard sandbox printed %q", flags)
-	}
-	sb := &standalone{URL: m[1], CertFile: m[2]}
-	pem, err := os.ReadFile(sb.CertFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(pem)
-	sb.client = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
-	return sb
-}
-
-// startReplicaProcs runs n edge server replicas on the database, pointed
-// at the sandbox, all at once, with the extra flags. They log in JSON, at
-// info: the lines of their leases say which owns an account.
-func startReplicaProcs(t *testing.T, n int, sb *standalone, dbURL string, extra ...string) []*proc {
-	t.Helper()
-	out := make([]*proc, n)
-	banners := make([]<-chan string, n)
-	args := make([][]string, n)
-	changed := &notifier{ch: make(chan struct{})}
-	for i := range out {
-		args[i] = append([]string{"-addr", "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "data"),
-			"-log-level", "info", "-log-format", "json",
-			"-client-id", sandbox.ClientID, "-authority", sb.URL + "/" + sandbox.TenantID,
-			"-graph-url", sb.URL + "/v1.0", "-ca-file", sb.CertFile, "-database", dbURL}, extra...)
-		leases := &leaseLog{t: t, owned: map[string]bool{}, changed: changed}
-		var cmd *exec.Cmd
-		cmd, banners[i] = launch(t, args[i], []string{"PLACARD_KEY=" + testKey}, regexp.MustCompile(`Screen:\s+http://localhost:(\d+)/`), leases)
-		out[i] = &proc{cmd: cmd, leases: leases}
-	}
-	for i := range out {
-		out[i].url = "http://127.0.0.1:" + awaitBanner(t, args[i], banners[i])
-	}
-	return out
-}
-
-// server is the replica as the helpers that take a server see it.
-func (p *proc) server() *Main { return &Main{URL: p.url} }
-
-// kill ends the replica at once, as a power cut would.
-func (p *proc) kill() {
-	p.cmd.Process.Kill()
-	p.cmd.Wait()
-}
 
 // enroll approves a waiting screen with the command line, on the
 // replicas' database.
@@ -160,13 +37,8 @@ func approveOn(t *testing.T, dbURL, number string) {
 // requests reads the sandbox's count of requests of one endpoint.
 func (sb *standalone) requests(t *testing.T, endpoint string) int {
 	t.Helper()
-	res, err := sb.client.Get(sb.URL + "/sandbox/api/requests")
+	counts, err := sb.ctl.Requests(t.Context())
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var counts map[string]int
-	if err := json.NewDecoder(res.Body).Decode(&counts); err != nil {
 		t.Fatal(err)
 	}
 	return counts[endpoint]
@@ -251,7 +123,7 @@ func owner(t *testing.T, replicas []*proc, within time.Duration) int {
 	for {
 		changed := replicas[0].leases.changed.wait()
 		for i, r := range replicas {
-			if r.cmd.ProcessState == nil && r.leases.accounts() == 1 {
+			if r.running() && r.leases.accounts() == 1 {
 				return i
 			}
 		}
@@ -267,39 +139,11 @@ func owner(t *testing.T, replicas []*proc, within time.Duration) int {
 // a user's tokens.
 func (sb *standalone) graphLog(t *testing.T, upn string) []sandbox.GraphRequest {
 	t.Helper()
-	res, err := sb.client.Get(sb.URL + "/sandbox/api/users/" + upn + "/requests")
+	log, err := sb.ctl.UserRequests(t.Context(), upn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
-	var log []sandbox.GraphRequest
-	if err := json.NewDecoder(res.Body).Decode(&log); err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("reading %s's Graph requests: %s %v", upn, res.Status, err)
-	}
 	return log
-}
-
-// graphRequestsAfter waits for the Graph requests made with a user's
-// tokens numbered above after (the sandbox's long poll), and returns them:
-// none when the sandbox's wait ended first.
-func (sb *standalone) graphRequestsAfter(ctx context.Context, upn string, after int) ([]sandbox.GraphRequest, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/sandbox/api/users/%s/requests?after=%d", sb.URL, upn, after), nil)
-	if err != nil {
-		return nil, err
-	}
-	// The sandbox waits up to 25 s: longer than sb.client waits.
-	c := *sb.client
-	c.Timeout = 0
-	res, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	var log []sandbox.GraphRequest
-	if err := json.NewDecoder(res.Body).Decode(&log); err != nil || res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("reading %s's Graph requests after number %d: %s %v", upn, after, res.Status, err)
-	}
-	return log, nil
 }
 
 // lastGraphRequest is the number of the last Graph request made with a
@@ -329,7 +173,7 @@ func (sb *standalone) awaitPolls(t *testing.T, upn string, after, n int, within 
 	defer cancel()
 	var polls []graphPoll
 	for seen := after; len(polls) <= n; {
-		log, err := sb.graphRequestsAfter(ctx, upn, seen)
+		log, err := sb.ctl.UserRequestsAfter(ctx, upn, seen)
 		if err != nil {
 			t.Fatalf("%d polls of %s's account in %v, want %d: %v", len(polls), upn, within, n+1, err)
 		}
@@ -470,11 +314,9 @@ func TestReplicaProcessesPollEachAccountOnceShareOneSchemaAndFailOver(t *testing
 	// sign-in.
 	t.Run("a killed owner's account is taken over with no new sign-in", func(t *testing.T) {
 		refreshes := sb.requests(t, "token refresh_token")
-		res, err := sb.client.Post(sb.URL+"/sandbox/api/clock", "application/json", strings.NewReader(`{"advance":"2h"}`))
-		if err != nil {
+		if _, err := sb.ctl.Advance(t.Context(), 2*time.Hour); err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
 		sb.setPresence(t, ada, "DoNotDisturb", "Presenting")
 		killed := time.Now()
 		replicas[own].kill()
@@ -516,7 +358,7 @@ func TestReplicaProcessesPollEachAccountOnceShareOneSchemaAndFailOver(t *testing
 		if bound := LeaseTTL - 3*time.Second; handover >= bound {
 			t.Errorf("the account was taken over %v after its owner stopped: the lease lapsed instead of being given up (%v at most)", handover, bound)
 		}
-		if err := replicas[took].cmd.Wait(); err != nil {
+		if err := replicas[took].wait(); err != nil {
 			t.Errorf("the stopped replica: %v, want a clean exit", err)
 		}
 		if n := replicaMetric(t, replicas[last].server(), `placard_lease_changes_total{change="gained"}`); n != gained+1 {

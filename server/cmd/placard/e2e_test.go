@@ -72,16 +72,7 @@ func TestSignInOnAScreenEndToEnd(t *testing.T) {
 	}
 
 	phone := browsertest.Tab(t, browser)
-	var outcome string
-	browsertest.Run(t, phone, 20*time.Second, "approving on the phone page",
-		chromedp.Navigate(uri),
-		chromedp.SendKeys(`input[name="user_code"]`, code),
-		chromedp.SetValue(`select[name="user"]`, "ada@placard.example"),
-		chromedp.Click(`button[name="action"][value="approve"]`),
-		chromedp.WaitVisible(browsertest.TestID("approval-result")),
-		chromedp.AttributeValue(browsertest.TestID("approval-result"), "data-outcome", &outcome, nil),
-	)
-	if outcome != "approved" {
+	if outcome := onPhonePage(t, phone, uri, code, "ada@placard.example", "approve"); outcome != "approved" {
 		t.Fatalf("approval outcome %q, want approved", outcome)
 	}
 	approved := time.Now()

@@ -99,16 +99,7 @@ func TestPageGoesOnWithoutWebAssembly(t *testing.T) {
 	}
 
 	phone := browsertest.Tab(t, browser)
-	var outcome string
-	browsertest.Run(t, phone, 20*time.Second, "approving on the phone page",
-		chromedp.Navigate(uri),
-		chromedp.SendKeys(`input[name="user_code"]`, code),
-		chromedp.SetValue(`select[name="user"]`, "ada@placard.example"),
-		chromedp.Click(`button[name="action"][value="approve"]`),
-		chromedp.WaitVisible(browsertest.TestID("approval-result")),
-		chromedp.AttributeValue(browsertest.TestID("approval-result"), "data-outcome", &outcome, nil),
-	)
-	if outcome != "approved" {
+	if outcome := onPhonePage(t, phone, uri, code, "ada@placard.example", "approve"); outcome != "approved" {
 		t.Fatalf("approval outcome %q, want approved", outcome)
 	}
 	approved := time.Now()
@@ -124,15 +115,7 @@ func TestPageGoesOnWithoutWebAssembly(t *testing.T) {
 
 	// A presence change reaches the screen within one refresh, after
 	// the edge server has read it from Graph.
-	res, err := http.Post(m.URL+"/sandbox/api/users/ada@placard.example/presence", "application/json",
-		strings.NewReader(`{"availability": "DoNotDisturb", "activity": "Presenting"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("setting Ada's presence: %s", res.Status)
-	}
+	setPresence(t, m, "ada@placard.example", "DoNotDisturb", "Presenting")
 	changed := time.Now()
 	// The margin is for a loaded machine.
 	browsertest.Run(t, browser, dashboardEvery+presenceEvery+5*time.Second, "waiting for the new presence",
@@ -258,17 +241,10 @@ func TestPageOffersItsFallbackAndARefreshWithoutScripts(t *testing.T) {
 		t.Fatalf("approving: %s", out)
 	}
 	want := fmt.Sprintf(`<meta name="placard-refresh" content="%d">`, int(httpd.DefaultRefreshDashboard/time.Second))
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	eventually(t, 20*time.Second, "dashboard on the screen's page", func() (bool, string) {
 		_, html = get(t, c, m.URL+"/?screen="+url.QueryEscape("Old TV"))
-		if strings.Contains(html, `data-state="dashboard"`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the screen's page never showed the dashboard")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return strings.Contains(html, `data-state="dashboard"`), "the page is not the dashboard"
+	})
 	if !strings.Contains(html, want) || !strings.Contains(html, `content="30"></noscript>`) {
 		t.Errorf("the dashboard's page has no %s", want)
 	}
@@ -287,9 +263,7 @@ func TestPageRefreshesItselfWithScriptsOff(t *testing.T) {
 	if ran {
 		t.Fatal("the page's scripts ran: the test would not test scripts off")
 	}
-	if out := m.Sandbox.Approve(textOf(t, browser, "user-code"), "ada@placard.example"); out != "approved" {
-		t.Fatalf("approving: %s", out)
-	}
+	approveShown(t, browser, m, "ada@placard.example")
 	// Sign-in (up to 5 s of polling) and one refresh, with a margin.
 	waitState(t, browser, 20*time.Second, "dashboard")
 	if name := textOf(t, browser, "user-name"); name != "Ada Lovelace" {
@@ -366,9 +340,7 @@ func TestScreenOnPlainHTTPByALANName(t *testing.T) {
 	if secure {
 		t.Fatal("the page is a secure context: the test would not test plain HTTP")
 	}
-	if out := m.Sandbox.Approve(textOf(t, browser, "user-code"), "ada@placard.example"); out != "approved" {
-		t.Fatalf("approving: %s", out)
-	}
+	approveShown(t, browser, m, "ada@placard.example")
 	waitState(t, browser, 20*time.Second, "dashboard")
 	if name := textOf(t, browser, "user-name"); name != "Ada Lovelace" {
 		t.Errorf("user-name %q, want Ada Lovelace", name)

@@ -2,14 +2,11 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/placard/placard/server"
 )
@@ -150,37 +147,5 @@ func TestTheAdminPageAddsAndRevokesLightKeys(t *testing.T) {
 	res, page = b.post("/admin/lights", url.Values{"csrf": {csrf}, "name": {"bad name"}, "account": {"grace@placard.example"}})
 	if res.StatusCode != http.StatusBadRequest || !strings.Contains(page, "letters, digits") {
 		t.Errorf("a bad name: %s, want 400 saying why", res.Status)
-	}
-}
-
-func TestLightFlagsAreCheckedWithAReason(t *testing.T) {
-	tests := []struct {
-		args   []string
-		env    map[string]string
-		reason string
-	}{
-		{[]string{"-presence-every", "100ms"}, nil, "between 1s and 10m"},
-		{nil, map[string]string{"PLACARD_PRESENCE_EVERY": "often"}, "PLACARD_PRESENCE_EVERY"},
-		{[]string{"-presence-budget", "1"}, nil, "2 or more"},
-		{nil, map[string]string{"PLACARD_PRESENCE_BUDGET": "lots"}, "PLACARD_PRESENCE_BUDGET"},
-		{[]string{"-mqtt-url", "http://broker:1883"}, nil, "mqtt://host:1883"},
-		{[]string{"-mqtt-url", "mqtt://u:hunter2@broker"}, nil, "mqtt://u:xxxxx@broker"},
-		{[]string{"-mqtt-url", "mqtt://broker:1883", "-mqtt-ca", "ca.pem"}, nil, "for an mqtts:// broker"},
-		{[]string{"-mqtt-ca", "ca.pem"}, nil, "without -mqtt-url"},
-		{[]string{"-webhook-allow-networks", "the-lan"}, nil, "-webhook-allow-networks"},
-		{[]string{"-sse-per-key", "0"}, nil, "-sse-per-key 0 must be 1 or more"},
-		{nil, map[string]string{"PLACARD_SSE_TOTAL": "many"}, "PLACARD_SSE_TOTAL"},
-	}
-	for _, tt := range tests {
-		_, err := ParseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
-		if err == nil || !strings.Contains(err.Error(), tt.reason) || strings.Contains(err.Error(), "hunter2") {
-			t.Errorf("ParseConfig(%v, %v) = %v, want an error saying %q", tt.args, tt.env, err, tt.reason)
-		}
-	}
-	c, err := ParseConfig([]string{"-mqtt-url", "mqtts://u:p@broker:8883", "-presence-every", "2s", "-presence-budget", "10000",
-		"-webhook-allow-networks", "192.168.1.20,10.0.0.0/8"}, func(string) string { return "" }, io.Discard)
-	if err != nil || c.MQTTURL != "mqtts://u:p@broker:8883" || c.FollowEvery != 2*time.Second || c.PresenceBudget != 10000 ||
-		fmt.Sprint(c.WebhookNetworks) != "[192.168.1.20/32 10.0.0.0/8]" {
-		t.Errorf("ParseConfig = %+v, %v", c, err)
 	}
 }

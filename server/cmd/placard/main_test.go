@@ -2,61 +2,19 @@ package main
 
 import (
 	"net/url"
+	"strconv"
 
-	"context"
-	"github.com/gorilla/websocket"
-	"github.com/placard/placard/app/wire"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/placard/placard/server/screens"
+	"github.com/gorilla/websocket"
+
+	"github.com/placard/placard/app/wire"
 )
-
-// testServer starts the edge server in sandbox mode on 127.0.0.1:0 with a
-// fresh data directory, as `make run` does with ./data.
-func testServer(t *testing.T, tune ...func(*Main)) *Main {
-	t.Helper()
-	return startOn(t, filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", tune...)
-}
-
-func startOn(t *testing.T, dataDir, addr string, tune ...func(*Main)) *Main {
-	t.Helper()
-	cfg, err := ParseConfig([]string{"-addr", addr, "-data", dataDir, "-log-level", "info"}, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &Main{Config: cfg, Stderr: testLog{t}}
-	m.Tune = func(c *screens.Config) {
-		c.Grace = 2 * time.Second
-		c.ProblemHold = 2 * time.Second
-	}
-	for _, f := range tune {
-		f(m)
-	}
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatalf("starting placard: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Errorf("closing placard: %v", err)
-		}
-	})
-	return m
-}
-
-// testLog sends the server's log to the test's.
-type testLog struct{ t *testing.T }
-
-func (l testLog) Write(b []byte) (int, error) {
-	l.t.Log(strings.TrimSpace(string(b)))
-	return len(b), nil
-}
 
 // httpClient is a client with a cookie jar, as a browser has.
 func httpClient(t *testing.T) *http.Client {
@@ -154,17 +112,7 @@ func (s *wsScreen) dial(m *Main) {
 // waitFor reads states until one satisfies ok, failing after within.
 func (s *wsScreen) waitFor(within time.Duration, what string, ok func(wire.State) bool) wire.State {
 	s.t.Helper()
-	deadline := time.After(within)
-	for {
-		select {
-		case st := <-s.states:
-			if ok(st) {
-				return st
-			}
-		case <-deadline:
-			s.t.Fatalf("screen %q: no %s within %v", s.name, what, within)
-		}
-	}
+	return await(s.t, s.states, within, what+" on screen "+strconv.Quote(s.name), ok)
 }
 
 func (s *wsScreen) waitPhase(within time.Duration, phase wire.Phase) wire.State {

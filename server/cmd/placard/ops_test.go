@@ -1,27 +1,23 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"github.com/placard/placard/server/internal/pgtest"
 	"io"
 	"io/fs"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server/sandbox"
+	"github.com/placard/placard/server/sandbox/sandboxctl"
 	"github.com/placard/placard/server/screens"
 )
 
@@ -229,47 +225,6 @@ func TestLogsCarryNoToken(t *testing.T) {
 	}
 }
 
-func TestConfigRejectsBadValuesWithAReason(t *testing.T) {
-	tests := []struct {
-		args   []string
-		env    map[string]string
-		reason string
-	}{
-		{[]string{"-addr", "8080"}, nil, `-addr "8080" is not host:port`},
-		{[]string{"-public-url", "192.168.1.2"}, nil, "-public-url"},
-		{[]string{"-enroll", "sometimes"}, nil, "-enroll"},
-		{[]string{"-log-format", "xml"}, nil, "-log-format"},
-		{[]string{"-log-level", "loud"}, nil, "-log-level"},
-		{[]string{"-time-zone", "Mars/Olympus"}, nil, "IANA"},
-		{nil, map[string]string{"PLACARD_TENANT": "contoso.com"}, "without -client-id"},
-		{nil, map[string]string{"PLACARD_CLIENT_ID": "x"}, "PLACARD_TENANT"},
-		{nil, map[string]string{"PLACARD_CLIENT_ID": "x", "PLACARD_TENANT": "common"}, "not allowed"},
-		{nil, map[string]string{"PLACARD_CLIENT_ID": "x", "PLACARD_AUTHORITY": "http://login.example/t"}, "https://host/<tenant>"},
-		{[]string{"stray"}, nil, "unexpected argument"},
-		{[]string{"-poll-every", "500ms"}, nil, "-poll-every 500ms must be between 1s and 10m"},
-		{nil, map[string]string{"PLACARD_POLL_EVERY": "often"}, "PLACARD_POLL_EVERY"},
-		{[]string{"-poll-every", "2s"}, nil, "-presence-every 5s is longer than -poll-every 2s"},
-		{[]string{"-debug-addr", "0.0.0.0:6060"}, nil, "-debug-addr"},
-		{nil, map[string]string{"PLACARD_DEBUG_ADDR": "192.168.1.2:6060"}, "loopback"},
-	}
-	for _, tt := range tests {
-		_, err := ParseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
-		if err == nil || !strings.Contains(err.Error(), tt.reason) {
-			t.Errorf("ParseConfig(%v, %v) = %v, want an error saying %q", tt.args, tt.env, err, tt.reason)
-		}
-	}
-	c, err := ParseConfig(nil, func(k string) string {
-		return map[string]string{"PLACARD_CLIENT_ID": "x", "PLACARD_TENANT": "contoso.onmicrosoft.com", "PLACARD_ADDR": "127.0.0.1:9090"}[k]
-	}, io.Discard)
-	if err != nil || c.Authority != "https://login.microsoftonline.com/contoso.onmicrosoft.com" || c.Addr != "127.0.0.1:9090" || c.Sandbox() || c.PollEvery != 30*time.Second {
-		t.Errorf("a real-tenant configuration: %+v, %v", c, err)
-	}
-	c, err = ParseConfig([]string{"-poll-every", "1s", "-presence-every", "1s"}, func(string) string { return "" }, io.Discard)
-	if err != nil || c.PollEvery != time.Second || c.FollowEvery != time.Second {
-		t.Errorf("-poll-every 1s -presence-every 1s: %v, %v, %v", c.PollEvery, c.FollowEvery, err)
-	}
-}
-
 // TestTheProfilerAnswersOnlyOnItsOwnLoopbackAddress: -debug-addr serves
 // Go's profiler apart from the screens' server, which never answers it.
 func TestTheProfilerAnswersOnlyOnItsOwnLoopbackAddress(t *testing.T) {
@@ -345,75 +300,19 @@ func TestTheProfilerListensOnlyOnALoopbackAddress(t *testing.T) {
 	}
 }
 
-// TestMain lets a test run the binary's main in a child process (see
-// startChild), to kill it as a power cut would.
-func TestMain(m *testing.M) {
-	if os.Getenv("PLACARD_TEST_CHILD") == "1" {
-		main()
-		return
-	}
-	os.Exit(pgtest.Main(m))
-}
-
-// child is the edge server in a child process.
-type child struct {
-	cmd *exec.Cmd
-	url string
-}
-
-// startChild runs the edge server in a child process on dataDir and waits
-// for its banner.
-func startChild(t *testing.T, dataDir string) *child {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-addr", "127.0.0.1:0", "-data", dataDir, "-log-level", "warn")
-	cmd.Env = append(os.Environ(), "PLACARD_TEST_CHILD=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = testLog{t}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		re := regexp.MustCompile(`Screen:\s+http://localhost:(\d+)/`)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				found <- "http://127.0.0.1:" + m[1]
-			}
-		}
-	}()
-	select {
-	case u := <-found:
-		return &child{cmd: cmd, url: u}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the child server printed no banner")
-		return nil
-	}
-}
-
 func TestKillDashNineLosesNothingAcknowledged(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	c := startChild(t, dir)
 	s := openScreen(t, &Main{URL: c.url}, "Lobby TV")
 	code := s.waitPhase(15*time.Second, wire.PhaseCode).Code.UserCode
-	res, err := http.PostForm(c.url+"/sandbox/devicelogin", map[string][]string{
-		"user_code": {code}, "user": {"ada@placard.example"}, "action": {"approve"}})
-	if err != nil {
-		t.Fatal(err)
+	if out, err := ctlOf(c.server()).Approve(t.Context(), code, "ada@placard.example"); err != nil || out != sandboxctl.OutcomeApproved {
+		t.Fatalf("approving %s: %s %v", code, out, err)
 	}
-	res.Body.Close()
 	s.waitPhase(20*time.Second, wire.PhaseDashboard)
 
 	// The dashboard was shown: the sign-in is acknowledged. A power cut
 	// now must not lose it.
-	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	c.cmd.Wait()
+	c.kill()
 
 	c2 := startChild(t, dir)
 	s.reconnect(&Main{URL: c2.url})

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -74,35 +73,6 @@ func TestTheServerAndCommandLineWorkOnPostgreSQL(t *testing.T) {
 	m2 := startOn(t, filepath.Join(t.TempDir(), "other-data"), "127.0.0.1:0", onPostgres(dbURL))
 	s.reconnect(m2)
 	s.waitFor(20*time.Second, "the dashboard after a restart", func(st wire.State) bool { return st.Phase == wire.PhaseDashboard })
-}
-
-func TestPostgreSQLSettingsAreChecked(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		says string
-	}{
-		{"not a URL", []string{"-database", "placard.db"}, nil, "must be a PostgreSQL URL"},
-		{"another scheme", []string{"-database", "mysql://db/placard"}, nil, "must be a PostgreSQL URL"},
-		{"from the environment", nil, map[string]string{"PLACARD_DATABASE_URL": "http://db"}, "PLACARD_DATABASE_URL"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
-			if err == nil || !strings.Contains(err.Error(), tt.says) {
-				t.Errorf("ParseConfig: %v, want %q", err, tt.says)
-			}
-		})
-	}
-	cfg, err := ParseConfig([]string{"-addr", "127.0.0.1:0", "-data", t.TempDir(), "-database", "postgres://placard:pw@127.0.0.1:1/placard"}, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &Main{Config: cfg}
-	if err := m.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "PLACARD_KEY") {
-		t.Errorf("replicas without PLACARD_KEY: %v, want an error naming it", err)
-	}
 }
 
 func TestReadyzFailsWhileTheDatabaseIsUnreachable(t *testing.T) {

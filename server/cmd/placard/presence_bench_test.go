@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -42,17 +43,14 @@ func BenchmarkPresenceChangeToSSEEvent(b *testing.B) {
 	if err := m.Screens.Attach(ctx, sc.ID, screens.Hello{}); err != nil {
 		b.Fatal(err)
 	}
-	for deadline := time.Now().Add(20 * time.Second); ; {
+	eventually(b, 20*time.Second, "code", func() (bool, string) {
 		st, err := m.Screens.State(ctx, sc.ID, time.Second)
 		if err == nil && st.Phase == wire.PhaseCode {
 			m.Sandbox.Approve(st.Code.UserCode, "grace@placard.example")
-			break
+			return true, ""
 		}
-		if time.Now().After(deadline) {
-			b.Fatalf("no code: %v %+v", err, st)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return false, fmt.Sprintf("%v %+v", err, st)
+	})
 	made, err := m.Lights.Create(ctx, lights.New{Name: "bench", Account: "grace@placard.example"}, "bench")
 	if err != nil {
 		b.Fatal(err)

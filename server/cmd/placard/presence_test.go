@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -55,31 +56,22 @@ func getPresence(t *testing.T, m *Main, key, etag string) (int, presenceAnswer, 
 // awaitPresence asks until ok, failing after within.
 func awaitPresence(t *testing.T, m *Main, key string, within time.Duration, what string, ok func(presenceAnswer) bool) (presenceAnswer, string) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		status, p, etag := getPresence(t, m, key, "")
-		if status == http.StatusOK && ok(p) {
-			return p, etag
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %v: last %d %+v", what, within, status, p)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var p presenceAnswer
+	var etag string
+	eventually(t, within, what, func() (bool, string) {
+		var status int
+		status, p, etag = getPresence(t, m, key, "")
+		return status == http.StatusOK && ok(p), fmt.Sprintf("last %d %+v", status, p)
+	})
+	return p, etag
 }
 
 // setPresence changes a demo user's presence through the sandbox's
 // control API.
 func setPresence(t *testing.T, m *Main, upn, availability, activity string) {
 	t.Helper()
-	res, err := http.Post(m.URL+"/sandbox/api/users/"+upn+"/presence", "application/json",
-		strings.NewReader(`{"availability":"`+availability+`","activity":"`+activity+`"}`))
-	if err != nil {
+	if err := ctlOf(m).SetPresence(t.Context(), upn, availability, activity); err != nil {
 		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("setting the presence of %s: %s", upn, res.Status)
 	}
 }
 
@@ -142,25 +134,12 @@ func readEvents(body io.Reader) <-chan sseEvent {
 // nextEvent returns the stream's next data event, skipping heartbeats.
 func nextEvent(t *testing.T, ch <-chan sseEvent, within time.Duration, what string) (sseEvent, presenceAnswer) {
 	t.Helper()
-	deadline := time.After(within)
-	for {
-		select {
-		case e, ok := <-ch:
-			if !ok {
-				t.Fatalf("the stream ended before %s", what)
-			}
-			if e.comment {
-				continue
-			}
-			var p presenceAnswer
-			if err := json.Unmarshal([]byte(e.data), &p); err != nil {
-				t.Fatalf("event %q is not the presence JSON", e.data)
-			}
-			return e, p
-		case <-deadline:
-			t.Fatalf("no event with %s within %v", what, within)
-		}
+	e := await(t, ch, within, "event with "+what, func(e sseEvent) bool { return !e.comment })
+	var p presenceAnswer
+	if err := json.Unmarshal([]byte(e.data), &p); err != nil {
+		t.Fatalf("event %q is not the presence JSON", e.data)
 	}
+	return e, p
 }
 
 func fastPresence(m *Main) {

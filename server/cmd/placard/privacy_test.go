@@ -24,19 +24,13 @@ func TestPrivacyModeSendsNoMeetingSubject(t *testing.T) {
 	m := testServer(t)
 	// A meeting now, with a subject that must not reach the screen.
 	now := time.Now()
-	body, _ := json.Marshal(map[string]any{
+	if _, err := ctlOf(m).AddEvent(t.Context(), "ada@placard.example", map[string]any{
 		"subject":  subject,
 		"location": map[string]string{"displayName": "Board room"},
 		"start":    graph.At(now.Add(-5*time.Minute), time.UTC),
 		"end":      graph.At(now.Add(25*time.Minute), time.UTC),
-	})
-	res, err := http.Post(m.URL+"/sandbox/api/users/ada@placard.example/events", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusCreated {
-		t.Fatalf("adding the meeting: %s", res.Status)
+	}); err != nil {
+		t.Fatalf("adding the meeting: %v", err)
 	}
 
 	browser := browsertest.New(t)
@@ -68,9 +62,7 @@ func TestPrivacyModeSendsNoMeetingSubject(t *testing.T) {
 		}
 	}
 	setPrivacy(true)
-	if out := m.Sandbox.Approve(textOf(t, browser, "user-code"), "ada@placard.example"); out != "approved" {
-		t.Fatalf("approving: %s", out)
-	}
+	approveShown(t, browser, m, "ada@placard.example")
 	var html, current, state string
 	browsertest.Run(t, browser, 30*time.Second, "waiting for the meeting in progress",
 		chromedp.WaitVisible(browsertest.TestID("agenda-item", `[data-current="true"]`)),
@@ -117,20 +109,14 @@ func TestAPrivateMeetingsSubjectNeverReachesAScreen(t *testing.T) {
 	const subject = "Interview with a competitor"
 	m := testServer(t)
 	now := time.Now()
-	body, _ := json.Marshal(map[string]any{
+	if _, err := ctlOf(m).AddEvent(t.Context(), "ada@placard.example", map[string]any{
 		"subject":     subject,
 		"sensitivity": "private",
 		"location":    map[string]string{"displayName": "Off-site café"},
 		"start":       graph.At(now.Add(-5*time.Minute), time.UTC),
 		"end":         graph.At(now.Add(25*time.Minute), time.UTC),
-	})
-	res, err := http.Post(m.URL+"/sandbox/api/users/ada@placard.example/events", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusCreated {
-		t.Fatalf("adding the meeting: %s", res.Status)
+	}); err != nil {
+		t.Fatalf("adding the meeting: %v", err)
 	}
 	secrets := []string{subject, "Off-site café", "Doctor's appointment", "Doctor\\u0027s appointment"}
 

@@ -2,14 +2,9 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"image/png"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,93 +16,6 @@ import (
 	"github.com/placard/placard/server/sandbox"
 	"github.com/placard/placard/server/screens"
 )
-
-// phoneSize is a small phone's viewport: the sign-in pages work there.
-const phoneW, phoneH = 360, 740
-
-// scanQR photographs the screen's QR code and reads the link it carries,
-// checking that it leads down the authorization-code path.
-func scanQR(t *testing.T, tab context.Context, m *Main) string {
-	t.Helper()
-	var shot []byte
-	var path string
-	browsertest.Run(t, tab, 20*time.Second, "photographing the QR code",
-		// The page the Wasm made: the prerendered one it replaces may
-		// go while it is photographed.
-		wasmRuns,
-		chromedp.WaitVisible(browsertest.TestID("qr", `[data-path="auth-code"]`)),
-		chromedp.AttributeValue(browsertest.TestID("qr"), "data-path", &path, nil),
-		chromedp.Screenshot(browsertest.TestID("qr"), &shot, chromedp.NodeVisible),
-	)
-	img, err := png.Decode(bytes.NewReader(shot))
-	if err != nil {
-		t.Fatalf("reading the screenshot: %v", err)
-	}
-	link, err := browsertest.ReadQR(img)
-	if err != nil {
-		t.Fatalf("reading what the screen shows: %v", err)
-	}
-	if !strings.HasPrefix(link, m.PublicURL+screens.LinkPath) || len(link) < len(m.PublicURL+screens.LinkPath)+20 {
-		t.Fatalf("the QR code carries %q, want a one-time link under %s", link, m.PublicURL+screens.LinkPath)
-	}
-	return link
-}
-
-// signInByQR follows a screen's link on a phone: it picks the number the
-// screen shows, signs in as upn on the sandbox's sign-in page, and returns
-// the result page's outcome and words. check runs on each phone page.
-func signInByQR(t *testing.T, screen, phone context.Context, link, upn string, check func(page string)) (outcome, words string) {
-	t.Helper()
-	var name string
-	browsertest.Run(t, phone, 20*time.Second, "opening the link on the phone",
-		chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateMobile),
-		chromedp.Navigate(link),
-		chromedp.WaitVisible(browsertest.TestID("number-choice")),
-		chromedp.Text(browsertest.TestID("signin-screen-name"), &name),
-	)
-	if name != "Lobby TV" {
-		t.Errorf("the phone's page names %q", name)
-	}
-	check("numbers")
-	number := ""
-	browsertest.Run(t, screen, 20*time.Second, "reading the number on the screen",
-		chromedp.WaitVisible(browsertest.TestID("match-number")),
-		chromedp.Text(browsertest.TestID("match-number"), &number),
-	)
-	browsertest.Run(t, phone, 30*time.Second, "picking the number and signing in",
-		chromedp.Click(browsertest.TestID("number-choice", `[data-number="`+strings.TrimSpace(number)+`"]`)),
-		chromedp.WaitVisible(`select[name="user"]`),
-		chromedp.SetValue(`select[name="user"]`, upn),
-		chromedp.Click(`button[name="action"][value="approve"]`),
-		chromedp.WaitVisible(browsertest.TestID("signin-result")),
-		chromedp.AttributeValue(browsertest.TestID("signin-result"), "data-outcome", &outcome, nil),
-		chromedp.Text("body", &words),
-	)
-	check("result")
-	return outcome, strings.TrimSpace(words)
-}
-
-// phoneCheck runs axe-core on each phone page and photographs it for
-// people to look at (PLACARD_SCREENSHOTS).
-func phoneCheck(t *testing.T, phone context.Context, prefix string) func(string) {
-	return func(page string) {
-		t.Helper()
-		var fits bool
-		browsertest.Run(t, phone, 10*time.Second, "measuring the "+page+" page",
-			chromedp.Evaluate(`document.documentElement.scrollWidth <= window.innerWidth`, &fits))
-		if !fits {
-			t.Errorf("the phone's %s page is wider than %d pixels", page, phoneW)
-		}
-		checkAccessibility(t, phone, "phone's "+page)
-		if dir := os.Getenv("PLACARD_SCREENSHOTS"); dir != "" {
-			var shot []byte
-			browsertest.Run(t, phone, 10*time.Second, "photographing the "+page+" page", chromedp.FullScreenshot(&shot, 100))
-			if err := os.WriteFile(filepath.Join(dir, prefix+page+".png"), shot, 0o644); err != nil {
-				t.Error(err)
-			}
-		}
-	}
-}
 
 // With "Block device code flow" on, the screen offers the QR code alone
 // and says why; the link read from its pixels, opened on a phone, passes
@@ -453,32 +361,6 @@ func TestTheSignInModeIsAScreenSetting(t *testing.T) {
 	_, page := b.get("/admin")
 	if !strings.Contains(page, `data-testid="admin-sign-in"`) || !strings.Contains(page, "(-sign-in both): the sandbox&#39;s default") {
 		t.Errorf("the admin page does not say how screens sign in and why")
-	}
-}
-
-func TestSignInByQRCodeNeedsAnHTTPSPublicURL(t *testing.T) {
-	for _, tc := range []struct {
-		mode, public string
-		sandbox      bool
-		want, err    string
-	}{
-		{"", "http://127.0.0.1:8080", true, "both", ""},
-		{"", "https://placard.contoso.com", false, "both", ""},
-		{"", "http://10.0.0.5:8080", false, "device-code", ""},
-		{"qr", "http://10.0.0.5:8080", false, "", "needs an https public URL"},
-		{"device-code", "https://placard.contoso.com", false, "device-code", ""},
-	} {
-		c := Config{SignIn: tc.mode}
-		if !tc.sandbox {
-			c.ClientID = "app"
-		}
-		mode, why, _, err := signInMode(c, tc.public)
-		if mode != tc.want || (tc.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.err)) || (err == nil && why == "") {
-			t.Errorf("-sign-in %q at %s: %q (%q), %v", tc.mode, tc.public, mode, why, err)
-		}
-	}
-	if _, err := ParseConfig([]string{"-sign-in", "sms"}, func(string) string { return "" }, io.Discard); err == nil || !strings.Contains(err.Error(), "device-code, qr or both") {
-		t.Errorf("-sign-in sms: %v", err)
 	}
 }
 

@@ -66,7 +66,7 @@ func TestABrowserKeepsItsDashboardWhenItsReplicaDies(t *testing.T) {
 	waitState(t, browser, 30*time.Second, "code")
 	sb.approve(t, textOf(t, browser, "user-code"), "ada@placard.example")
 	waitState(t, browser, 30*time.Second, "dashboard")
-	browsertest.Run(t, browser, 5*time.Second, "watching the states", chromedp.Evaluate(stateLog, nil))
+	watchStates(t, browser)
 	signIns := sb.requests(t, "devicecode")
 
 	// Replica B is killed; the load balancer sends the screen to C.
@@ -81,12 +81,7 @@ func TestABrowserKeepsItsDashboardWhenItsReplicaDies(t *testing.T) {
 	if name := textOf(t, browser, "user-name"); name != "Ada Lovelace" {
 		t.Errorf("on replica C the screen shows %q", name)
 	}
-	var states []string
-	var noReload bool
-	browsertest.Run(t, browser, 5*time.Second, "reading the states",
-		chromedp.Evaluate(`window.placardStates`, &states),
-		chromedp.Evaluate(`window.placardNoReload === true`, &noReload),
-	)
+	states, noReload := readStates(t, browser)
 	if slices.Contains(states, "code") || slices.Contains(states, "error") {
 		t.Errorf("the screen went through %v: moving to another replica must not sign it out", states)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -43,14 +42,8 @@ func (s *wsScreen) signInThrough(sb *standalone, upn string) wire.State {
 // setPresence changes a user's presence in the sandbox, as Teams would.
 func (sb *standalone) setPresence(t *testing.T, upn, availability, activity string) {
 	t.Helper()
-	body := `{"availability":"` + availability + `","activity":"` + activity + `"}`
-	res, err := sb.client.Post(sb.URL+"/sandbox/api/users/"+upn+"/presence", "application/json", strings.NewReader(body))
-	if err != nil {
+	if err := sb.ctl.SetPresence(t.Context(), upn, availability, activity); err != nil {
 		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode/100 != 2 {
-		t.Fatalf("setting %s's presence: %s", upn, res.Status)
 	}
 }
 

@@ -13,16 +13,6 @@ import (
 	"github.com/placard/placard/server/internal/browsertest"
 )
 
-// stateLog records, in the page, every state its screen takes.
-const stateLog = `(() => {
-  window.placardStates = [];
-  window.placardNoReload = true;
-  const root = document.querySelector('[data-testid="screen"]');
-  new MutationObserver(() => window.placardStates.push(root.dataset.state))
-    .observe(root, {attributes: true, attributeFilter: ["data-state"]});
-  return true;
-})()`
-
 func TestDashboardComesBackAfterTheEdgeServerRestarts(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	m := startOn(t, dir, "127.0.0.1:0")
@@ -35,11 +25,9 @@ func TestDashboardComesBackAfterTheEdgeServerRestarts(t *testing.T) {
 		chromedp.WaitVisible(browsertest.State("code")),
 		wasmRuns,
 	)
-	if out := m.Sandbox.Approve(textOf(t, browser, "user-code"), "ada@placard.example"); out != "approved" {
-		t.Fatalf("approving: %s", out)
-	}
+	approveShown(t, browser, m, "ada@placard.example")
 	waitState(t, browser, 20*time.Second, "dashboard")
-	browsertest.Run(t, browser, 5*time.Second, "watching the states", chromedp.Evaluate(stateLog, nil))
+	watchStates(t, browser)
 
 	if err := m.Close(); err != nil {
 		t.Fatalf("stopping the edge server: %v", err)
@@ -55,12 +43,7 @@ func TestDashboardComesBackAfterTheEdgeServerRestarts(t *testing.T) {
 	if name := textOf(t, browser, "user-name"); name != "Ada Lovelace" {
 		t.Errorf("after the restart the screen shows %q", name)
 	}
-	var states []string
-	var noReload bool
-	browsertest.Run(t, browser, 5*time.Second, "reading the states",
-		chromedp.Evaluate(`window.placardStates`, &states),
-		chromedp.Evaluate(`window.placardNoReload === true`, &noReload),
-	)
+	states, noReload := readStates(t, browser)
 	if slices.Contains(states, "code") || slices.Contains(states, "error") {
 		t.Errorf("the screen went through %v: a restart must not sign it out", states)
 	}

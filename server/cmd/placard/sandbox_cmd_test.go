@@ -1,16 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -18,78 +12,14 @@ import (
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server/sandbox"
+	"github.com/placard/placard/server/sandbox/sandboxctl"
 )
-
-// standalone is a `placard sandbox` running in the test's process.
-type standalone struct {
-	URL      string
-	CertFile string
-	client   *http.Client // trusts the sandbox's certificate
-}
-
-// startSandbox runs `placard sandbox` on a free loopback port and waits
-// for it to say where it listens.
-func startSandbox(t *testing.T, flags ...string) *standalone {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	r, w := io.Pipe()
-	done := make(chan error, 1)
-	dir := filepath.Join(t.TempDir(), "sandbox")
-	go func() {
-		done <- run(ctx, append([]string{"sandbox", "-addr", "127.0.0.1:0", "-data", dir}, flags...), func(string) string { return "" }, w, testLog{t})
-		w.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("placard sandbox: %v", err)
-		}
-	})
-	sb := &standalone{}
-	lines := bufio.NewScanner(r)
-	edge := regexp.MustCompile(`-authority (https://\S+)/` + sandbox.TenantID + ` -graph-url \S+ -ca-file (\S+)`)
-	for lines.Scan() {
-		if m := edge.FindStringSubmatch(lines.Text()); m != nil {
-			sb.URL, sb.CertFile = m[1], m[2]
-			break
-		}
-	}
-	go io.Copy(io.Discard, r)
-	if sb.URL == "" {
-		t.Fatal("placard sandbox did not say how to point an edge server at it")
-	}
-	pem, err := os.ReadFile(sb.CertFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(pem)
-	sb.client = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
-	return sb
-}
-
-// pointedAt points an edge server at a placard sandbox as at a real
-// tenant.
-func pointedAt(sb *standalone) func(*Main) {
-	return func(m *Main) {
-		m.Config.ClientID = sandbox.ClientID
-		m.Config.Authority = sb.URL + "/" + sandbox.TenantID
-		m.Config.GraphURL = sb.URL + "/v1.0"
-		m.Config.CAFile = sb.CertFile
-	}
-}
 
 // approve approves a code on the sandbox's phone page, as a person does.
 func (sb *standalone) approve(t *testing.T, code, upn string) {
 	t.Helper()
-	res, err := sb.client.PostForm(sb.URL+"/sandbox/devicelogin", url.Values{"user_code": {code}, "user": {upn}, "action": {"approve"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "signed in") {
-		t.Fatalf("approving %s on the phone page: %s\n%s", code, res.Status, body)
+	if out, err := sb.ctl.Approve(t.Context(), code, upn); err != nil || out != sandboxctl.OutcomeApproved {
+		t.Fatalf("approving %s on the phone page: %s %v", code, out, err)
 	}
 }
 
@@ -128,39 +58,16 @@ func TestAnEdgeServerUsesPlacardSandboxAsATenant(t *testing.T) {
 	}
 }
 
-func TestGraphURLAndCAFileAreChecked(t *testing.T) {
-	notPEM := filepath.Join(t.TempDir(), "roots.pem")
-	os.WriteFile(notPEM, []byte("hello"), 0o600)
-	real := map[string]string{"PLACARD_CLIENT_ID": "x", "PLACARD_TENANT": "contoso.onmicrosoft.com"}
-	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		says string
-	}{
-		{"plain HTTP Graph", []string{"-graph-url", "http://127.0.0.1:9443/v1.0"}, real, "must be an https base URL"},
-		{"missing CA file", []string{"-ca-file", "/nonexistent/roots.pem"}, real, "-ca-file"},
-		{"CA file without a certificate", []string{"-ca-file", notPEM}, real, "holds no PEM certificate"},
-		{"with the built-in sandbox", []string{"-graph-url", "https://127.0.0.1:9443/v1.0"}, nil, "set PLACARD_CLIENT_ID too"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
-			if err == nil || !strings.Contains(err.Error(), tt.says) {
-				t.Errorf("ParseConfig: %v, want %q", err, tt.says)
-			}
-		})
-	}
-}
-
 // TestStandaloneSandboxRegistersEdgeServersCallbacks: an edge server
 // pointed at a placard sandbox signs in by QR through its own callback,
 // which -redirect-uri registers.
 func TestStandaloneSandboxRegistersEdgeServersCallbacks(t *testing.T) {
 	const cb = "https://edge.placard.test/signin/callback"
 	sb := startSandbox(t, "-redirect-uri", cb)
-	var app sandbox.AppInfo
-	getJSONOver(t, sb.client, sb.URL+"/sandbox/api/app", &app)
+	app, err := sb.ctl.App(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !slices.Contains(app.RedirectURIs, cb) {
 		t.Fatalf("redirect URIs %v lack %s", app.RedirectURIs, cb)
 	}

@@ -152,31 +152,6 @@ func getJSONOver(t *testing.T, c *http.Client, u string, v any) {
 	}
 }
 
-func TestSandboxAddrIsCheckedAtStart(t *testing.T) {
-	for _, tt := range []struct {
-		args   []string
-		env    map[string]string
-		reason string
-	}{
-		{[]string{"-sandbox-addr", "9443"}, nil, `-sandbox-addr "9443" is not host:port`},
-		{[]string{"-sandbox-addr", "127.0.0.1:9443"}, map[string]string{"PLACARD_CLIENT_ID": "x", "PLACARD_TENANT": "contoso.com"}, "does not run with -client-id"},
-		{[]string{"-sandbox-users", "10001"}, nil, "-sandbox-users 10001 must be between 0 and 10000"},
-		{nil, map[string]string{"PLACARD_SANDBOX_USERS": "many"}, `PLACARD_SANDBOX_USERS "many" must be a number`},
-		{[]string{"-sandbox-users", "5"}, map[string]string{"PLACARD_CLIENT_ID": "x", "PLACARD_TENANT": "contoso.com"}, "-sandbox-users adds users to the sandbox"},
-	} {
-		_, err := ParseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
-		if err == nil || !strings.Contains(err.Error(), tt.reason) {
-			t.Errorf("ParseConfig(%v, %v) = %v, want an error saying %q", tt.args, tt.env, err, tt.reason)
-		}
-	}
-	c, err := ParseConfig(nil, func(k string) string {
-		return map[string]string{"PLACARD_SANDBOX_ADDR": "127.0.0.1:9443", "PLACARD_SANDBOX_USERS": "200"}[k]
-	}, io.Discard)
-	if err != nil || c.SandboxAddr != "127.0.0.1:9443" || c.SandboxUsers != 200 {
-		t.Errorf("PLACARD_SANDBOX_ADDR: %+v %v", c, err)
-	}
-}
-
 // TestSandboxPagesInABrowser is what a person running the demo sees and
 // does: the sandbox page with its codes, presence pickers and fault
 // switches, and the phone page refusing a sign-in that Conditional Access

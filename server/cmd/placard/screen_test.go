@@ -16,7 +16,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/placard/placard/server/internal/browsertest"
-	"github.com/placard/placard/server/sandbox"
 )
 
 // screenSize is a shape placard is made for.
@@ -171,57 +170,6 @@ func checkLayout(t *testing.T, ctx context.Context, state string, size screenSiz
 	}
 }
 
-// showAt sets the tab's viewport; a change of touch reloads the page, so
-// that the screen says so to the edge server, and waits for state again.
-func showAt(t *testing.T, tab context.Context, size screenSize, touch *bool, state string) {
-	t.Helper()
-	actions := []chromedp.Action{emulate(size)}
-	if touch != nil && *touch != size.touch {
-		*touch = size.touch
-		actions = append(actions, chromedp.Reload(), chromedp.WaitVisible(browsertest.State(state)), wasmRuns,
-			// The edge server has heard the new hello once the screen
-			// is marked as touch (or not).
-			browsertest.Until(fmt.Sprintf(`document.querySelector('[data-testid="screen"]').classList.contains("touch") === %v`, size.touch)))
-	}
-	browsertest.Run(t, tab, 20*time.Second, "showing "+state+" at "+size.name, actions...)
-}
-
-func emulate(size screenSize) chromedp.Action {
-	if size.touch {
-		return chromedp.EmulateViewport(size.w, size.h, chromedp.EmulateTouch)
-	}
-	return chromedp.EmulateViewport(size.w, size.h)
-}
-
-// wasmRuns waits for the Wasm to take over the prerendered page.
-var wasmRuns = browsertest.Until(`document.querySelector('[data-testid="screen"]:not([data-snapshot])') !== null`)
-
-// openTab opens a screen in a new tab and waits for a state.
-func openTab(t *testing.T, browser context.Context, m *Main, name, state string) context.Context {
-	t.Helper()
-	tab := browsertest.Tab(t, browser)
-	browsertest.Run(t, tab, 30*time.Second, "opening "+name,
-		emulate(screenSizes[0]),
-		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape(name)),
-		chromedp.WaitVisible(browsertest.State(state)),
-		wasmRuns,
-	)
-	return tab
-}
-
-func textOf(t *testing.T, tab context.Context, testid string) string {
-	t.Helper()
-	var s string
-	browsertest.Run(t, tab, 10*time.Second, "reading "+testid, chromedp.Text(browsertest.TestID(testid), &s))
-	return strings.TrimSpace(s)
-}
-
-// waitState waits for the screen of a tab to be in a state.
-func waitState(t *testing.T, tab context.Context, within time.Duration, state string) {
-	t.Helper()
-	browsertest.Run(t, tab, within, "waiting for "+state, chromedp.WaitVisible(browsertest.State(state)))
-}
-
 func TestEveryStateFitsEveryScreenSize(t *testing.T) {
 	m := testServer(t)
 	browser := browsertest.New(t)
@@ -301,23 +249,6 @@ func TestEveryStateFitsEveryScreenSize(t *testing.T) {
 			t.Errorf("while reconnecting the screen shows %q, want the last data", name)
 		}
 	})
-}
-
-// openBlocked opens a screen in a new tab and has its sign-in blocked by
-// Conditional Access, which leaves it on the error state.
-func openBlocked(t *testing.T, browser context.Context, m *Main, name string) context.Context {
-	t.Helper()
-	tab := openTab(t, browser, m, name, "code")
-	m.Sandbox.SetFaults(sandbox.Faults{ConditionalAccessBlock: true})
-	// The phone is refused too, as the platform's sign-in page is.
-	if out := m.Sandbox.Approve(textOf(t, tab, "user-code"), "grace@placard.example"); out != sandbox.OutcomeBlocked {
-		t.Fatalf("approving under Conditional Access: %s, want blocked", out)
-	}
-	waitState(t, tab, 20*time.Second, "error")
-	// A blocked screen waits minutes before it tries again: the fault
-	// can go, the error stays.
-	m.Sandbox.SetFaults(sandbox.Faults{})
-	return tab
 }
 
 // axeViolation is one finding of axe-core.

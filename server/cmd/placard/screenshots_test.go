@@ -75,9 +75,7 @@ func TestScreenshots(t *testing.T) {
 	lobby := openTab(t, browser, m, "Lobby TV", "code")
 	lobbyTouch := touch()
 	capture(lobby, "code", lobbyTouch, shapes...)
-	if out := m.Sandbox.Approve(textOf(t, lobby, "user-code"), "ada@placard.example"); out != "approved" {
-		t.Fatalf("approving: %s", out)
-	}
+	approveShown(t, lobby, m, "ada@placard.example")
 	waitState(t, lobby, 20*time.Second, "dashboard")
 	browsertest.Run(t, lobby, 20*time.Second, "waiting for the agenda", chromedp.WaitVisible(browsertest.TestID("room-state")))
 	capture(lobby, "dashboard", lobbyTouch, append(shapes, tablet)...)

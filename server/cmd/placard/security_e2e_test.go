@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -212,14 +210,10 @@ func TestNothingSecretReachesTheBrowserAndTheCSPHolds(t *testing.T) {
 	step(t, adminTab, admin, 10*time.Second, "making a CSP violation on purpose",
 		chromedp.Evaluate(`(() => { const s = document.createElement("script"); s.src = "https://cdn.invalid/x.js"; document.body.append(s); })()`, nil),
 	)
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(strings.Join(admin.consoleLines(), "\n"), "cdn.invalid") {
-		if time.Now().After(deadline) {
-			t.Fatalf("a CSP violation made on purpose was not reported: the check below would prove nothing\n%s",
-				strings.Join(admin.consoleLines(), "\n"))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	eventually(t, 10*time.Second, "report of a CSP violation made on purpose (without it the check below would prove nothing)", func() (bool, string) {
+		lines := strings.Join(admin.consoleLines(), "\n")
+		return strings.Contains(lines, "cdn.invalid"), lines
+	})
 
 	for tab, r := range map[string]*received{"screen": screen, "admin": admin, "phone": phone} {
 		r.fetching.Wait()
@@ -287,23 +281,4 @@ func (r *received) consoleLines() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.console...)
-}
-
-// signInOnPhone approves a code on the sandbox's phone page as upn.
-func signInOnPhone(t *testing.T, phone context.Context, m *Main, code, upn string) {
-	t.Helper()
-	if !regexp.MustCompile(`^[A-Z0-9]{8,9}$`).MatchString(code) {
-		t.Fatalf("code %q is not a user code", code)
-	}
-	var outcome string
-	browsertest.Run(t, phone, 20*time.Second, fmt.Sprintf("approving %s as %s", code, upn),
-		chromedp.Navigate(m.PublicURL+"/sandbox/devicelogin?code="+code),
-		chromedp.SetValue(`select[name="user"]`, upn),
-		chromedp.Click(`button[name="action"][value="approve"]`),
-		chromedp.WaitVisible(browsertest.TestID("approval-result")),
-		chromedp.AttributeValue(browsertest.TestID("approval-result"), "data-outcome", &outcome, nil),
-	)
-	if outcome != "approved" {
-		t.Fatalf("approving %s: %s", code, outcome)
-	}
 }

@@ -247,60 +247,6 @@ func TestTheAdminRoleCountsOnlyInTheAdministratorsTenant(t *testing.T) {
 	}
 }
 
-func TestConfigKeepsARealTenantSafe(t *testing.T) {
-	real := []string{"-client-id", "8a3e6f0b-2c47-4d19-9e85-b71a4c0d6f23", "-tenant", "contoso.example", "-data", t.TempDir()}
-	tests := []struct {
-		name string
-		args []string
-		says string // "" when valid
-	}{
-		{"plain HTTP on every interface", []string{"-addr", ":8080"}, "serves plain HTTP on the network"},
-		{"plain HTTP on a LAN address", []string{"-addr", "192.168.1.20:8080"}, "serves plain HTTP"},
-		{"plain HTTP on loopback", []string{"-addr", "127.0.0.1:8080"}, ""},
-		{"plain HTTP on localhost", []string{"-addr", "localhost:8080"}, ""},
-		{"plain HTTP, explicitly", []string{"-addr", ":8080", "-insecure-http"}, ""},
-		{"a certificate", []string{"-addr", ":8443", "-tls-cert", "c.pem", "-tls-key", "k.pem"}, ""},
-		{"a certificate without its key", []string{"-addr", ":8443", "-tls-cert", "c.pem"}, "go together"},
-		{"ACME", []string{"-addr", ":443", "-acme-domain", "placard.example.com"}, ""},
-		{"ACME for an address", []string{"-addr", ":443", "-acme-domain", "192.0.2.1"}, "public DNS name"},
-		{"ACME and a certificate", []string{"-addr", ":443", "-acme-domain", "a.example.com", "-tls-cert", "c", "-tls-key", "k"}, "choose one"},
-		{"automatic enrollment", []string{"-addr", "127.0.0.1:8080", "-enroll", "auto"}, "for the sandbox only"},
-		{"a plain HTTP public URL", []string{"-addr", "127.0.0.1:8080", "-public-url", "http://placard.example.com"}, "plain HTTP"},
-		{"a bad tenant id", []string{"-addr", "127.0.0.1:8080", "-allowed-tenants", "contoso.example"}, "not a tenant id"},
-		{"a bad origin", []string{"-addr", "127.0.0.1:8080", "-origins", "kiosk.example"}, "not an origin"},
-		{"a bad network", []string{"-addr", "127.0.0.1:8080", "-screen-networks", "10.0.0.0/33"}, "not a network"},
-		{"a bad admin network", []string{"-addr", "127.0.0.1:8080", "-admin-networks", "office"}, "-admin-networks: \"office\""},
-		{"no codes at all", []string{"-addr", "127.0.0.1:8080", "-codes-per-minute", "0"}, "1 or more"},
-		{"organizations without the administrators' tenant", []string{"-addr", "127.0.0.1:8080", "-tenant", "organizations"}, "-admin-tenant is required"},
-		{"common without the administrators' tenant", []string{"-addr", "127.0.0.1:8080", "-authority", "https://login.microsoftonline.com/common"}, "-admin-tenant is required"},
-		{"organizations with the administrators' tenant", []string{"-addr", "127.0.0.1:8080", "-tenant", "organizations", "-admin-tenant", "11111111-2222-3333-4444-555555555555"}, ""},
-		{"a bad administrators' tenant", []string{"-addr", "127.0.0.1:8080", "-admin-tenant", "contoso.example"}, `-admin-tenant "contoso.example" is not a tenant id`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseConfig(append(append([]string{}, real...), tt.args...), func(string) string { return "" }, io.Discard)
-			if tt.says == "" {
-				if err != nil {
-					t.Fatalf("refused: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.says) {
-				t.Fatalf("error %v, want one saying %q", err, tt.says)
-			}
-		})
-	}
-	// The sandbox serves plain HTTP anywhere (see tls.go).
-	if _, err := ParseConfig([]string{"-addr", ":8080", "-data", t.TempDir()}, func(string) string { return "" }, io.Discard); err != nil {
-		t.Errorf("the sandbox on :8080: %v", err)
-	}
-	c, err := ParseConfig([]string{"-addr", ":8080", "-screen-networks", "10.0.0.0/8, 192.168.1.20", "-origins", "https://kiosk.example/",
-		"-allowed-tenants", "11111111-2222-3333-4444-555555555555"}, func(string) string { return "" }, io.Discard)
-	if err != nil || len(c.ScreenNetworks) != 2 || c.ScreenNetworks[1].String() != "192.168.1.20/32" || c.Origins[0] != "https://kiosk.example" || c.CodesPerMinute != 20 {
-		t.Errorf("parsed %+v, %v", c.Security, err)
-	}
-}
-
 func TestTheAdminPageAnswersOnlyToTheAdminNetworks(t *testing.T) {
 	m := testServer(t, func(m *Main) { m.Config.AdminNetworks = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} })
 	token := newToken(t, m)

@@ -107,14 +107,7 @@ func TestDeclineShowsWhyThenANewCode(t *testing.T) {
 		chromedp.Text(browsertest.TestID("user-code"), &code),
 	)
 	phone := browsertest.Tab(t, browser)
-	var outcome string
-	browsertest.Run(t, phone, 20*time.Second, "declining on the phone page",
-		chromedp.Navigate(m.PublicURL+"/sandbox/devicelogin?code="+code),
-		chromedp.Click(`button[name="action"][value="decline"]`),
-		chromedp.WaitVisible(browsertest.TestID("approval-result")),
-		chromedp.AttributeValue(browsertest.TestID("approval-result"), "data-outcome", &outcome, nil),
-	)
-	if outcome != "declined" {
+	if outcome := onPhonePage(t, phone, m.PublicURL+"/sandbox/devicelogin?code="+code, code, "", "decline"); outcome != "declined" {
 		t.Fatalf("outcome %q, want declined", outcome)
 	}
 	var title, message, next string

@@ -43,21 +43,13 @@ func allowLoopbackWebhooks(m *Main) {
 // and not stale.
 func awaitDelivery(t *testing.T, got <-chan delivery, what, availability string) delivery {
 	t.Helper()
-	deadline := time.After(15 * time.Second)
-	for {
-		select {
-		case d := <-got:
-			var p presenceAnswer
-			if err := json.Unmarshal(d.body, &p); err != nil {
-				t.Fatalf("%s: body %s", what, d.body)
-			}
-			if p.Availability == availability && !p.Stale {
-				return d
-			}
-		case <-deadline:
-			t.Fatalf("no %s within 15 s", what)
+	return await(t, got, 15*time.Second, what, func(d delivery) bool {
+		var p presenceAnswer
+		if err := json.Unmarshal(d.body, &p); err != nil {
+			t.Fatalf("%s: body %s", what, d.body)
 		}
-	}
+		return p.Availability == availability && !p.Stale
+	})
 }
 
 func TestAWebhookGetsEachChangeFromTheSandbox(t *testing.T) {
