@@ -22,7 +22,7 @@ ARGS        ?=
 APP_SRC    := go.mod go.sum $(shell find app -name '*.go')
 SERVER_SRC := $(shell find server web/static -type f) web/web.go
 
-.PHONY: gcc run build wasm test test-go test-wasm lint fuzz fuzz-short bench soak microbench vuln clean chromium node screenshots axe postgresql acorn standardwebhooks mosquitto
+.PHONY: docs gcc run build wasm test test-go test-wasm lint fuzz fuzz-short bench soak microbench vuln clean chromium node screenshots axe postgresql acorn standardwebhooks mosquitto
 
 ## run: build everything and start the edge server in sandbox mode on :8080
 run: build
@@ -35,6 +35,11 @@ build: $(BIN)
 # panics still print their stack traces.
 $(BIN): $(WASM_BR) $(SERVER_SRC) $(APP_SRC)
 	$(GO) build -trimpath -ldflags='-s -w' -o $@ ./server/cmd/placard
+
+## docs: write docs/configuration.md again from placard's flags (a test fails when the two differ)
+docs: $(WASM_BR)
+	$(GO) run ./server/cmd/placard docs configuration > docs/configuration.md.tmp
+	mv docs/configuration.md.tmp docs/configuration.md
 
 ## wasm: the screen, compiled to WebAssembly and precompressed
 wasm: $(WASM_BR)

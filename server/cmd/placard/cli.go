@@ -63,6 +63,8 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return true, c.key(args[1:])
 	case "sandbox":
 		return true, c.sandboxCmd(args[1:])
+	case "docs":
+		return true, c.docsCmd(args[1:])
 	case "help":
 		fmt.Fprint(stdout, cliUsage)
 		return true, nil
@@ -80,6 +82,11 @@ type cli struct {
 func (c *cli) sub(args []string, cmds map[string]func([]string) error) error {
 	if len(args) < 2 {
 		return fmt.Errorf("placard %s needs a command\n%s", args[0], cliUsage)
+	}
+	switch args[1] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(c.out, cliUsage)
+		return nil
 	}
 	f, ok := cmds[args[1]]
 	if !ok {
@@ -438,7 +445,11 @@ func (c *cli) audit(args []string) error {
 }
 
 func (c *cli) key(args []string) error {
-	if len(args) > 0 {
+	fs := flag.NewFlagSet("placard key", flag.ContinueOnError)
+	fs.SetOutput(c.errOut)
+	if rest, err := parse(fs, args); err != nil {
+		return err
+	} else if len(rest) > 0 {
 		return errors.New("placard key takes no argument")
 	}
 	k, err := secret.NewKeyString()

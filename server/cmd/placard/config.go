@@ -102,6 +102,13 @@ func (c Config) Sandbox() bool { return c.ClientID == "" }
 // ParseConfig reads flags from args and defaults from getenv, and checks
 // every value, naming what is wrong and how to fix it.
 func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	return parseConfig(args, getenv, stderr, nil)
+}
+
+// parseConfig is ParseConfig; defined, when not nil, is shown the flag set
+// once every flag is defined, before parsing (the configuration reference
+// is generated from it).
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer, defined func(*flag.FlagSet)) (Config, error) {
 	env := func(k, def string) string {
 		if v := getenv(k); v != "" {
 			return v
@@ -154,6 +161,9 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	sseFlag(&c.SSEPerAddress, "sse-per-address", "PLACARD_SSE_PER_ADDRESS", httpd.DefaultStreamsPerAddress, "presence streams one client address may hold open at once; more are answered 429")
 	sseFlag(&c.SSETotal, "sse-total", "PLACARD_SSE_TOTAL", httpd.DefaultStreamsTotal, "presence streams the server holds open at once in all; more are answered 429")
 	sec := securityFlags(fs, env)
+	if defined != nil {
+		defined(fs)
+	}
 	err := fs.Parse(args)
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "mqtt-url" {

@@ -4,6 +4,7 @@ package main
 // refusals that name what is wrong and what to do.
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -281,5 +282,99 @@ func TestSignInByQRCodeNeedsAnHTTPSPublicURL(t *testing.T) {
 	}
 	if _, err := ParseConfig([]string{"-sign-in", "sms"}, func(string) string { return "" }, io.Discard); err == nil || !strings.Contains(err.Error(), "device-code, qr or both") {
 		t.Errorf("-sign-in sms: %v", err)
+	}
+}
+
+// referencePath is the generated configuration reference, from this
+// package's directory.
+const referencePath = "../../../docs/configuration.md"
+
+// TestTheConfigurationReferenceIsTheFlags: docs/configuration.md is what
+// the flags say (`make docs` writes it again), and a changed default,
+// flag or variable is a difference this test sees.
+func TestTheConfigurationReferenceIsTheFlags(t *testing.T) {
+	var now strings.Builder
+	if err := writeConfigReference(&now); err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile(referencePath)
+	if err != nil {
+		t.Fatalf("reading the configuration reference: %v (make docs writes it)", err)
+	}
+	if string(file) != now.String() {
+		t.Errorf("docs/configuration.md differs from the flags: run make docs and commit it\n%s", firstDifference(string(file), now.String()))
+	}
+
+	// Every flag and variable is in it, with its default.
+	for _, want := range []string{"| `-addr` | `PLACARD_ADDR` | `:8080` |", "| `-poll-every` | `PLACARD_POLL_EVERY` | `30s` |",
+		"| `-public-url` | `PLACARD_PUBLIC_URL` | none |", "| `PLACARD_KEY` |", "| `-redirect-uri` |  | none |",
+		"| `-database` | `PLACARD_DATABASE_URL` | none | PostgreSQL URL of the servers' database"} {
+		if !strings.Contains(now.String(), want) {
+			t.Errorf("the reference lacks %q", want)
+		}
+	}
+	// The defaults are the built-in ones, whatever the environment of
+	// the run; and a default that changes changes the reference.
+	t.Setenv("PLACARD_ADDR", ":9090")
+	var again strings.Builder
+	if err := writeConfigReference(&again); err != nil || again.String() != now.String() {
+		t.Errorf("the reference follows the environment (%v): it must show placard's own defaults", err)
+	}
+	var changed strings.Builder
+	if _, err := parseConfig(nil, func(k string) string { return map[string]string{"PLACARD_ADDR": ":9090"}[k] }, io.Discard, func(fs *flag.FlagSet) {
+		writeFlagTable(&changed, fs)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(file), "| `-addr` | `PLACARD_ADDR` | `:9090` |") || !strings.Contains(changed.String(), "| `-addr` | `PLACARD_ADDR` | `:9090` |") {
+		t.Errorf("a default of :9090 does not show as one:\n%s", changed.String())
+	}
+}
+
+// firstDifference shows where two texts first differ, line by line.
+func firstDifference(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range max(len(al), len(bl)) {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			return fmt.Sprintf("line %d:\n  the file:  %s\n  the flags: %s", i+1, x, y)
+		}
+	}
+	return ""
+}
+
+// TestEveryHelpExitsZero: -h of placard and of each command prints its
+// usage and exits 0, without the flag package's "help requested" error.
+func TestEveryHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{
+		{"-h"}, {"--help"}, {"help"}, {"sandbox", "-h"}, {"screens", "-h"}, {"screens", "list", "-h"},
+		{"screens", "approve", "-h"}, {"admin", "token", "-h"}, {"admin", "tokens", "-h"}, {"admin", "revoke-token", "-h"},
+		{"lights", "-h"}, {"lights", "add", "-h"}, {"lights", "list", "-h"}, {"lights", "revoke", "-h"},
+		{"audit", "-h"}, {"key", "-h"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var stdout, stderr syncBuffer
+			p := start(t, ownProcess, launch{args: args, log: &stderr})
+			err := p.wait()
+			p.mu.Lock()
+			stdout.Write([]byte(strings.Join(p.lines, "\n")))
+			p.mu.Unlock()
+			out := stdout.String() + stderr.String()
+			if err != nil {
+				t.Errorf("placard %s: %v, want exit 0\n%s", strings.Join(args, " "), err, out)
+			}
+			if strings.Contains(out, "help requested") {
+				t.Errorf("placard %s says help requested:\n%s", strings.Join(args, " "), out)
+			}
+			if !strings.Contains(out, "Usage") && !strings.Contains(out, "-data") {
+				t.Errorf("placard %s printed no usage:\n%s", strings.Join(args, " "), out)
+			}
+		})
 	}
 }

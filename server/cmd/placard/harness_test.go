@@ -64,7 +64,7 @@ func testServer(t *testing.T, tune ...func(*Main)) *Main {
 // server before it starts.
 func startOn(t *testing.T, dataDir, addr string, tune ...func(*Main)) *Main {
 	t.Helper()
-	cfg, err := ParseConfig([]string{"-addr", addr, "-data", dataDir, "-log-level", "info"}, func(string) string { return "" }, io.Discard)
+	cfg, err := ParseConfig([]string{"-addr", addr, "-data", dataDir, "-log-level", "info"}, noEnvironment, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

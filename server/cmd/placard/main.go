@@ -77,6 +77,11 @@ func shutdownSignals() (ctx context.Context, stop context.CancelFunc) {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if handled, err := runCommand(ctx, args, getenv, stdout, stderr); handled {
+		if errors.Is(err, flag.ErrHelp) {
+			// -h asked for the usage, which the flag set printed: a
+			// success, not an error to report.
+			return nil
+		}
 		return err
 	}
 	cfg, err := ParseConfig(args, getenv, stderr)

@@ -16,23 +16,7 @@ import (
 // listener, so that edge servers (replicas, or anyone's client) use it as
 // they would a real tenant: -client-id, -authority, -graph-url, -ca-file.
 func (c *cli) sandboxCmd(args []string) error {
-	fs := flag.NewFlagSet("placard sandbox", flag.ContinueOnError)
-	fs.SetOutput(c.errOut)
-	def := c.getenv("PLACARD_DATA")
-	if def == "" {
-		def = "./data"
-	}
-	addr := fs.String("addr", "127.0.0.1:9443", "address to serve the sandbox on, over HTTPS")
-	data := fs.String("data", def, "directory of the sandbox's signing key, certificate and state, created 0700 (PLACARD_DATA)")
-	var redirects []string
-	fs.Func("redirect-uri", "a redirect URI of the application besides the loopback ones: an edge server's <public url>/signin/callback, for its sign-in by QR (repeat for each edge server)", func(v string) error {
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fmt.Errorf("%q is not an absolute http(s) URL such as https://placard.example.com/signin/callback", v)
-		}
-		redirects = append(redirects, v)
-		return nil
-	})
+	fs, addr, data, redirects := c.sandboxFlags()
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -47,7 +31,7 @@ func (c *cli) sandboxCmd(args []string) error {
 	sb, err := sandbox.New(sandbox.Options{
 		KeyFile:      filepath.Join(dir, "sandbox-key.pem"),
 		StateFile:    filepath.Join(dir, "sandbox-state.json"),
-		RedirectURIs: redirects,
+		RedirectURIs: *redirects,
 		Logger:       log,
 	})
 	if err != nil {
@@ -64,11 +48,33 @@ func (c *cli) sandboxCmd(args []string) error {
 	fmt.Fprintf(w, "  Edge server: -client-id %s -authority %s/%s -graph-url %s/v1.0 -ca-file %s\n", sandbox.ClientID, l.URL, sandbox.TenantID, l.URL, l.CertFile)
 	fmt.Fprintf(w, "  Phone page:  %s/sandbox/devicelogin\n", l.URL)
 	fmt.Fprintf(w, "  Demo page:   %s/sandbox/\n", l.URL)
-	for _, r := range redirects {
+	for _, r := range *redirects {
 		fmt.Fprintf(w, "  Redirect:    %s\n", r)
 	}
 	fmt.Fprintf(w, "  Data:        %s\n", dir)
 	<-c.ctx.Done()
 	fmt.Fprintln(w, "placard sandbox: shutting down")
 	return nil
+}
+
+// sandboxFlags defines the flags of placard sandbox.
+func (c *cli) sandboxFlags() (fs *flag.FlagSet, addr, data *string, redirects *[]string) {
+	fs = flag.NewFlagSet("placard sandbox", flag.ContinueOnError)
+	fs.SetOutput(c.errOut)
+	def := c.getenv("PLACARD_DATA")
+	if def == "" {
+		def = "./data"
+	}
+	addr = fs.String("addr", "127.0.0.1:9443", "address to serve the sandbox on, over HTTPS")
+	data = fs.String("data", def, "directory of the sandbox's signing key, certificate and state, created 0700 (PLACARD_DATA)")
+	redirects = new([]string)
+	fs.Func("redirect-uri", "a redirect URI of the application besides the loopback ones: an edge server's <public url>/signin/callback, for its sign-in by QR (repeat for each edge server)", func(v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("%q is not an absolute http(s) URL such as https://placard.example.com/signin/callback", v)
+		}
+		*redirects = append(*redirects, v)
+		return nil
+	})
+	return fs, addr, data, redirects
 }
