@@ -44,6 +44,13 @@ Each takes -data DIR (PLACARD_DATA, ./data by default), or -database URL (PLACAR
 for the PostgreSQL database of several replicas, before or after its arguments.
 `
 
+// usage is placard's usage, with the commands named as this binary is
+// run from here (./bin/placard after make build), so that each runs as
+// printed.
+func usage() string {
+	return strings.ReplaceAll(cliUsage, "placard ", selfCommand()+" ")
+}
+
 // runCommand runs a subcommand and reports whether args named one.
 func runCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (bool, error) {
 	if len(args) == 0 {
@@ -66,7 +73,7 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 	case "docs":
 		return true, c.docsCmd(args[1:])
 	case "help":
-		fmt.Fprint(stdout, cliUsage)
+		fmt.Fprint(stdout, usage())
 		return true, nil
 	}
 	return false, nil
@@ -81,16 +88,16 @@ type cli struct {
 
 func (c *cli) sub(args []string, cmds map[string]func([]string) error) error {
 	if len(args) < 2 {
-		return fmt.Errorf("placard %s needs a command\n%s", args[0], cliUsage)
+		return fmt.Errorf("placard %s needs a command\n%s", args[0], usage())
 	}
 	switch args[1] {
 	case "-h", "-help", "--help", "help":
-		fmt.Fprint(c.out, cliUsage)
+		fmt.Fprint(c.out, usage())
 		return nil
 	}
 	f, ok := cmds[args[1]]
 	if !ok {
-		return fmt.Errorf("placard %s: no command %q\n%s", args[0], args[1], cliUsage)
+		return fmt.Errorf("placard %s: no command %q\n%s", args[0], args[1], usage())
 	}
 	return f(args[2:])
 }
@@ -214,7 +221,7 @@ func (c *cli) screensApprove(args []string) error {
 		return err
 	}
 	if len(rest) == 0 {
-		return errors.New("placard screens approve needs the pairing number the screen shows (or the screen's id from placard screens list)")
+		return errors.New("placard screens approve needs the pairing number the screen shows (or the screen's id from " + selfCommand() + " screens list)")
 	}
 	store, err := c.open(data, false)
 	if err != nil {
@@ -249,7 +256,7 @@ func (c *cli) adminToken(args []string) error {
 	}
 	fmt.Fprintf(c.out, "%s\n\nThis admin token is shown only now: keep it in a password manager.\n"+
 		"Enter it on the admin page (/admin), or send it to the admin API as \"Authorization: Bearer <token>\".\n"+
-		"Delete it with: placard admin revoke-token %s\n", made.Secret, made.Token.ID)
+		"Delete it with: %s admin revoke-token %s\n", made.Secret, selfCommand(), made.Token.ID)
 	return nil
 }
 
@@ -268,7 +275,7 @@ func (c *cli) adminTokens(args []string) error {
 		return err
 	}
 	if len(all) == 0 {
-		fmt.Fprintln(c.out, "No admin token: make one with placard admin token -name NAME.")
+		fmt.Fprintf(c.out, "No admin token: make one with %s admin token -name NAME.\n", selfCommand())
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
@@ -286,7 +293,7 @@ func (c *cli) revokeToken(args []string) error {
 		return err
 	}
 	if len(rest) != 1 {
-		return errors.New("placard admin revoke-token needs the token's id (placard admin tokens lists them)")
+		return errors.New("placard admin revoke-token needs the token's id (" + selfCommand() + " admin tokens lists them)")
 	}
 	store, err := c.open(data, false)
 	if err != nil {
@@ -317,7 +324,7 @@ func (c *cli) lightsAdd(args []string) error {
 		return err
 	}
 	if len(rest) != 1 {
-		return errors.New("placard lights add needs one name, e.g. placard lights add desk-ada -account ada@contoso.com")
+		return errors.New("placard lights add needs one name, e.g. " + selfCommand() + " lights add desk-ada -account ada@contoso.com")
 	}
 	n, err := lights.New{Name: rest[0], Account: *account, MQTT: *withMQTT, Webhooks: hooks}.Check()
 	if err != nil {
@@ -348,7 +355,7 @@ func (c *cli) lightsAdd(args []string) error {
 				"start the server with PLACARD_MQTT_URL=mqtt://host:1883")
 		}
 	}
-	fmt.Fprintf(c.out, "Delete it with: placard lights revoke %s\n", made.Light.ID)
+	fmt.Fprintf(c.out, "Delete it with: %s lights revoke %s\n", selfCommand(), made.Light.ID)
 	for _, w := range made.Warnings {
 		fmt.Fprintf(c.errOut, "placard: warning: %s\n", w)
 	}
@@ -370,7 +377,7 @@ func (c *cli) lightsList(args []string) error {
 		return err
 	}
 	if len(all) == 0 {
-		fmt.Fprintln(c.out, "No light key: make one with placard lights add NAME -account UPN.")
+		fmt.Fprintf(c.out, "No light key: make one with %s lights add NAME -account UPN.\n", selfCommand())
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
@@ -392,7 +399,7 @@ func (c *cli) lightsRevoke(args []string) error {
 		return err
 	}
 	if len(rest) != 1 {
-		return errors.New("placard lights revoke needs the key's id (placard lights list shows them)")
+		return errors.New("placard lights revoke needs the key's id (" + selfCommand() + " lights list shows them)")
 	}
 	store, err := c.open(data, false)
 	if err != nil {

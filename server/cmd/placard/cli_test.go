@@ -111,7 +111,7 @@ func TestTheCommandLineSaysWhatIsWrong(t *testing.T) {
 	if _, err := secret.LoadKey(strings.TrimSpace(out), ""); err != nil {
 		t.Errorf("placard key printed %q, which PLACARD_KEY refuses: %v", out, err)
 	}
-	if out, _ := runCLI(t, "help"); !strings.Contains(out, "placard screens approve") {
+	if out, _ := runCLI(t, "help"); !strings.Contains(out, selfCommand()+" screens approve") {
 		t.Errorf("placard help printed %q", out)
 	}
 }

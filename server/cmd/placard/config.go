@@ -174,7 +174,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, de
 		return c, err
 	}
 	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q: placard takes only flags (see placard -h)", fs.Arg(0))
+		return c, fmt.Errorf("unexpected argument %q: placard takes only flags (see %s -h)", fs.Arg(0), selfCommand())
 	}
 	errs := sseErrs
 	c.Scopes = strings.Fields(scopes)

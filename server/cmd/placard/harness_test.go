@@ -107,12 +107,14 @@ const (
 )
 
 // launch is a placard to start: its arguments, its environment
-// (KEY=VALUE; in its own process it also inherits the test's) and where
-// its log (stderr) goes, the test's log by default.
+// (KEY=VALUE; in its own process it also inherits the test's), where its
+// log (stderr) goes, the test's log by default, and, in its own process,
+// its working directory (the test's by default).
 type launch struct {
 	args []string
 	env  []string
 	log  io.Writer
+	dir  string
 }
 
 // proc is a placard that start started.
@@ -150,6 +152,7 @@ func start(t *testing.T, where how, l launch) *proc {
 		p.cmd = exec.Command(os.Args[0], l.args...)
 		p.cmd.Env = append(append(os.Environ(), "PLACARD_TEST_CHILD=1"), l.env...)
 		p.cmd.Stderr = l.log
+		p.cmd.Dir = l.dir
 		var err error
 		if out, err = p.cmd.StdoutPipe(); err != nil {
 			t.Fatal(err)

@@ -177,7 +177,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if cfg.Database != "" && m.Key == "" {
 		// A key file is one replica's: the others could not open the
 		// token caches it seals.
-		return errors.New("with -database every replica must seal tokens with the same key: set PLACARD_KEY on each (make one with: placard key)")
+		return fmt.Errorf("with -database every replica must seal tokens with the same key: set PLACARD_KEY on each (make one with: %s key)", selfCommand())
 	}
 	dataDir, err := ensureDataDir(cfg.DataDir)
 	if err != nil {
@@ -471,11 +471,13 @@ func (m *Main) banner(dataDir string) {
 	} else {
 		fmt.Fprintf(w, "placard is running against %s\n", m.Config.Authority)
 	}
-	if strings.HasPrefix(m.URL, "https://") {
+	if strings.HasPrefix(m.URL, "https://") || m.Config.PublicURL != "" {
+		// Where people reach it: the URL they configured (a proxy, a
+		// name), or the certificate's name.
 		local = m.PublicURL
 	}
 	fmt.Fprintf(w, "  Screen:      %s/?screen=%s\n", local, url.QueryEscape("Lobby TV"))
-	fmt.Fprintf(w, "  Admin:       %s/admin (make a token with: %s admin token -data %s)\n", local, selfCommand(), dataDir)
+	fmt.Fprintf(w, "  Admin:       %s/admin (make a token with: %s)\n", local, m.tokenCommand(dataDir))
 	if m.Sandbox != nil {
 		fmt.Fprintf(w, "  Phone page:  %s/sandbox/devicelogin\n", m.PublicURL)
 		fmt.Fprintf(w, "  Sandbox:     %s/sandbox/\n", local)
@@ -485,6 +487,16 @@ func (m *Main) banner(dataDir string) {
 		fmt.Fprintf(w, "  Its cert:    %s\n", l.CertFile)
 	}
 	fmt.Fprintf(w, "  Data:        %s\n", dataDir)
+}
+
+// tokenCommand is the command that makes an admin token for this server,
+// as typed here: on its data directory, or on the replicas' database,
+// named by the variable so that its password is never printed.
+func (m *Main) tokenCommand(dataDir string) string {
+	if m.Config.Database != "" {
+		return selfCommand() + ` admin token -database "$PLACARD_DATABASE_URL"`
+	}
+	return selfCommand() + " admin token -data " + dataDir
 }
 
 // Close shuts the server down gracefully: it tells screens to reconnect,

@@ -18,7 +18,7 @@ import (
 // envOnly are the variables placard reads that no flag sets: a secret has
 // no flag, so that it never shows in a process list.
 var envOnly = []struct{ name, what string }{
-	{"PLACARD_KEY", "the key that seals every token cache (base64, 32 bytes; make one with `placard key`); without it placard keeps a key file in -data. Required with -database: every replica seals with the same key"},
+	{"PLACARD_KEY", "the key that seals every token cache (base64, 32 bytes; make one with `./bin/placard key`); without it placard keeps a key file in -data. Required with -database: every replica seals with the same key"},
 }
 
 // seeAlso links a flag's row to the page that explains it.
@@ -50,10 +50,11 @@ func writeConfigReference(w io.Writer) error {
 
 Every flag of the edge server can also be set by the environment variable
 beside it; a flag given on the command line wins over its variable. The
-defaults below are placard's own, with no variable set. Durations are Go
+defaults below are placard's own, with no variable set. Commands are
+written as typed from the repository after `+"`make build`"+`. Durations are Go
 durations (`+"`30s`, `2m`, `1h30m`"+`); lists are comma-separated.
 
-## The edge server: `+"`placard [flags]`"+`
+## The edge server: `+"`./bin/placard [flags]`"+`
 
 `)
 	writeFlagTable(w, server)
@@ -67,7 +68,7 @@ durations (`+"`30s`, `2m`, `1h30m`"+`); lists are comma-separated.
 		fmt.Fprintf(w, "| `%s` | %s |\n", v.name, cell(v.what))
 	}
 	fmt.Fprint(w, `
-## The sandbox on its own: `+"`placard sandbox [flags]`"+`
+## The sandbox on its own: `+"`./bin/placard sandbox [flags]`"+`
 
 The emulated Entra ID and Graph over HTTPS, for edge servers pointed at it
 as at a real tenant (several replicas, or anyone's client).
@@ -75,7 +76,7 @@ as at a real tenant (several replicas, or anyone's client).
 `)
 	writeFlagTable(w, sandboxFS)
 	fmt.Fprint(w, `
-## The commands: `+"`placard screens|admin|lights|audit ...`"+`
+## The commands: `+"`./bin/placard screens|admin|lights|audit ...`"+`
 
 Each command works on the store of a server: its data directory, or the
 PostgreSQL database of several replicas. Its flags go before or after its

@@ -70,7 +70,7 @@ type securityRaw struct {
 
 func securityFlags(fs *flag.FlagSet, env func(k, def string) string) *securityRaw {
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), cliUsage+"\nFlags of the edge server:\n")
+		fmt.Fprint(fs.Output(), usage()+"\nFlags of the edge server:\n")
 		fs.PrintDefaults()
 	}
 	r := &securityRaw{}
