@@ -1,7 +1,22 @@
 # placard: `make run` starts the sandbox, `make test` runs every test.
-# Nothing here needs more than Go, except the browser tests (Chromium, which
-# `make test` installs with apt-get when it can), the Wasm tests (Node.js) and
-# the MQTT tests (Debian's mosquitto, installed the same way).
+#
+# `make run` and `make build` need nothing but Go (and the Go module proxy
+# for the modules in go.sum, the first time).
+#
+# `make test` needs more, and says what it installs, how, as it goes:
+#   - Debian packages, with apt-get when you are root (otherwise it prints
+#     the `apt-get install` line to run, and the tests that need them skip,
+#     or fail with CI=true): chromium (browser tests), gcc (the race
+#     detector), nodejs (Wasm tests), npm, postgresql (replicas' tests; a
+#     server on 127.0.0.1:5432 or PLACARD_TEST_DATABASE_URL is used when
+#     there is one), mosquitto and mosquitto-clients (MQTT tests, the docs
+#     test's mosquitto_sub), curl (the docs test);
+#   - from the npm registry, at pinned versions, into the git-ignored
+#     .cache/: axe-core (accessibility), acorn (the ES5 check) and
+#     standardwebhooks (the webhook receivers' library);
+#   - from the Go module proxy: staticcheck, run by `go run` in lint.
+# Once these are in place it reaches nothing but loopback. `make vuln`
+# (vuln.go.dev) and `make bench` are not part of it.
 
 GO          ?= go
 export CGO_ENABLED ?= 0
@@ -22,7 +37,7 @@ ARGS        ?=
 APP_SRC    := go.mod go.sum $(shell find app -name '*.go')
 SERVER_SRC := $(shell find server web/static -type f) web/web.go
 
-.PHONY: docs gcc run build wasm test test-go test-wasm lint fuzz fuzz-short bench soak microbench vuln clean chromium node screenshots axe postgresql acorn standardwebhooks mosquitto
+.PHONY: docs gcc run build wasm test test-go test-wasm lint fuzz fuzz-short bench soak microbench vuln clean chromium node screenshots axe postgresql acorn standardwebhooks mosquitto curl
 
 ## run: build everything and start the edge server in sandbox mode on :8080
 run: build
@@ -53,7 +68,7 @@ $(WASM_BR): $(WASM) server/cmd/precompress/main.go
 	$(GO) run ./server/cmd/precompress -brotli $(BROTLI) -out web/wasm $(WASM)
 
 ## test: every test: lint, unit, integration, Wasm, fuzzing (bounded) and browser tests
-test: wasm chromium node axe acorn standardwebhooks postgresql mosquitto lint test-wasm test-go fuzz-short
+test: wasm chromium node axe acorn standardwebhooks postgresql mosquitto curl lint test-wasm test-go fuzz-short
 
 # The Go tests run with the race detector, which needs cgo and so a C
 # compiler: gcc is installed when missing and root (as Chromium is);
@@ -122,7 +137,7 @@ soak: $(BIN)
 microbench: $(WASM_BR)
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
-## vuln: known vulnerabilities in dependencies (needs vuln.go.dev; not part of `make test`, which runs offline)
+## vuln: known vulnerabilities in dependencies (needs vuln.go.dev, which `make test` does not reach)
 vuln:
 	$(GO) run $(GOVULNCHECK) ./...
 
@@ -130,7 +145,7 @@ vuln:
 # what it gives, when root; else it says how, for $(3), and runs $(4).
 debian = $(1) || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "installing $(2) for $(3)"; \
+			echo "installing $(2) with apt-get, for $(3)"; \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
 		else \
 			echo "$(3) need $(2): run 'sudo apt-get install $(2)'"; $(4); \
@@ -154,7 +169,12 @@ postgresql:
 # explained (the tests skip). With CI=true an MQTT test that finds no
 # broker fails.
 mosquitto:
-	@$(call debian,command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto,mosquitto,the MQTT tests,true)
+	@$(call debian,{ command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto; } && command -v mosquitto_sub >/dev/null 2>&1,mosquitto mosquitto-clients,the MQTT tests and the docs test,true)
+
+# curl, with which the docs test runs the README's and docs' commands as a
+# person types them.
+curl:
+	@$(call debian,command -v curl >/dev/null 2>&1,curl,the docs test's commands,true)
 
 # Node.js runs the Wasm tests (GOOS=js), as Go's go_js_wasm_exec does.
 node:
@@ -168,6 +188,7 @@ AXE         := .cache/axe/node_modules/axe-core/axe.min.js
 axe: $(AXE)
 $(AXE):
 	@$(call debian,command -v npm >/dev/null 2>&1,npm,the accessibility tests,exit 0); \
+		echo "installing axe-core@$(AXE_VERSION) from the npm registry into .cache/axe, for the accessibility tests"; \
 		mkdir -p .cache/axe && npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@$(AXE_VERSION) >/dev/null
 
 # acorn, with which a test parses the screen's fallback script as
@@ -179,6 +200,7 @@ ACORN         := .cache/acorn/node_modules/acorn/dist/acorn.js
 acorn: $(ACORN)
 $(ACORN):
 	@$(call debian,command -v npm >/dev/null 2>&1,npm,the ES5 check,exit 0); \
+		echo "installing acorn@$(ACORN_VERSION) from the npm registry into .cache/acorn, for the ES5 check"; \
 		mkdir -p .cache/acorn && npm install --silent --no-audit --no-fund --prefix .cache/acorn acorn@$(ACORN_VERSION) >/dev/null
 
 # standardwebhooks, the library a receiver verifies placard's webhooks
@@ -190,6 +212,7 @@ STANDARDWEBHOOKS         := .cache/standardwebhooks/node_modules/standardwebhook
 standardwebhooks: $(STANDARDWEBHOOKS)
 $(STANDARDWEBHOOKS):
 	@$(call debian,command -v npm >/dev/null 2>&1,npm,the webhook check,exit 0); \
+		echo "installing standardwebhooks@$(STANDARDWEBHOOKS_VERSION) from the npm registry into .cache/standardwebhooks, for the webhook check"; \
 		mkdir -p .cache/standardwebhooks && npm install --silent --no-audit --no-fund --prefix .cache/standardwebhooks standardwebhooks@$(STANDARDWEBHOOKS_VERSION) >/dev/null
 
 ## screenshots: every state of the screen at TV, portrait and tablet sizes, from the sandbox, into web/screenshots
