@@ -251,6 +251,26 @@ func (a *Admin) Handler() http.Handler {
 	return front.NetworksOnly(a.Networks, a.Log, "administrators", "-admin-networks", mux)
 }
 
+// Guard serves h to administrators only: a client in the admin networks,
+// when they are set, or one whose Authorization header proves an admin
+// token or API session, of any role (a viewer reads). /metrics is served
+// so: it shows sign-ins as they happen.
+func (a *Admin) Guard(h http.Handler) http.Handler {
+	a.init()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(a.Networks) > 0 && front.InNetworks(r, a.Networks) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if _, err := a.bearer(r); err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="placard"`)
+			front.WriteError(w, err)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // tooManyFailures refuses a request from an address that failed to sign
 // in too often.
 func (a *Admin) tooManyFailures(r *http.Request) error {

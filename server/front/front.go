@@ -243,20 +243,30 @@ func NetworksOnly(nets []netip.Prefix, log *slog.Logger, what, flag string, h ht
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if addr, err := netip.ParseAddr(ClientAddr(r)); err == nil {
-			addr = addr.Unmap()
-			for _, p := range nets {
-				if p.Contains(addr) {
-					h.ServeHTTP(w, r)
-					return
-				}
-			}
+		if InNetworks(r, nets) {
+			h.ServeHTTP(w, r)
+			return
 		}
 		log.Warn("refusing a client from outside the allowed networks", "for", what, "remote", r.RemoteAddr, "path", r.URL.Path)
 		w.Header().Set("Cache-Control", "no-store")
 		http.Error(w, "This edge server accepts "+what+" only from its configured networks ("+flag+"): "+
 			ClientAddr(r)+" is not in them.", http.StatusForbidden)
 	})
+}
+
+// InNetworks reports whether the request's client is in one of nets.
+func InNetworks(r *http.Request, nets []netip.Prefix) bool {
+	addr, err := netip.ParseAddr(ClientAddr(r))
+	if err != nil {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, p := range nets {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // CrossSite reports a request that the browser says comes from another

@@ -107,7 +107,12 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 		s.redirectToScreen(w, r)
 		return
 	}
-	sc, cred, err := s.Screens.Open(r.Context(), name, credentialOf(r, name))
+	have := credentialOf(r, name)
+	if have == nil && arrivedFromElsewhere(r) {
+		reloadHere(w)
+		return
+	}
+	sc, cred, err := s.Screens.Open(r.Context(), name, have)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -208,9 +213,37 @@ func withRefresh(html []byte, every time.Duration) []byte {
 	return bytes.Replace(html, []byte(`</head>`), []byte(tags), 1)
 }
 
+// arrivedFromElsewhere reports a page navigation that another site (or
+// another origin of this site) started: a link followed, a redirect. The
+// screen's cookies are SameSite=Strict, so the browser withheld them
+// (Fetch Metadata says so: Sec-Fetch-Site); answering as to a new browser
+// would register a new screen and leave the kiosk pairing or signing in
+// again. A browser too old to send Sec-Fetch-Site is not told apart.
+func arrivedFromElsewhere(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return r.Header.Get("Sec-Fetch-Mode") == "navigate"
+	}
+	return false
+}
+
+// reloadHere answers a page that asks the browser to load the same
+// address again, by itself: that navigation is the page's own (same
+// origin), and carries the screen's cookies.
+func reloadHere(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.Write([]byte(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0"><title>placard</title></head><body></body></html>`))
+}
+
 // redirectToScreen sends "/" to the last screen this browser opened, or to
 // a new name.
 func (s *Server) redirectToScreen(w http.ResponseWriter, r *http.Request) {
+	if _, err := r.Cookie(lastScreenCookie); err != nil && arrivedFromElsewhere(r) {
+		reloadHere(w)
+		return
+	}
 	name := ""
 	if c, err := r.Cookie(lastScreenCookie); err == nil {
 		if v, err := url.QueryUnescape(c.Value); err == nil && wire.ValidateName(v) == nil {

@@ -304,6 +304,9 @@ type process struct {
 	url   string
 	log   string
 	debug string // placard's profiler (-debug-addr), "" for none
+	// metrics is where placard serves /metrics (-metrics-addr: on -addr
+	// it is for administrators only); the hub's url.
+	metrics string
 	done  chan struct{}
 }
 
@@ -334,7 +337,11 @@ func startPlacardOn(o options, addr, dir, logPath string, extra ...string) (*pro
 	if err != nil {
 		return nil, 0, err
 	}
-	args := append([]string{"-addr", addr, "-data", dir, "-log-level", "warn"}, extra...)
+	metrics, err := freeAddr()
+	if err != nil {
+		return nil, 0, err
+	}
+	args := append([]string{"-addr", addr, "-data", dir, "-log-level", "warn", "-metrics-addr", metrics}, extra...)
 	cmd := exec.Command(o.placard, args...)
 	cmd.Env = append(os.Environ(), "PLACARD_CLIENT_ID=")
 	cmd.Stdout, cmd.Stderr = io.Discard, logf
@@ -343,7 +350,7 @@ func startPlacardOn(o options, addr, dir, logPath string, extra ...string) (*pro
 		logf.Close()
 		return nil, 0, fmt.Errorf("starting %s: %w (build it with make build)", o.placard, err)
 	}
-	p := &process{cmd: cmd, addr: addr, dir: dir, args: extra, url: "http://" + addr, log: logPath, done: make(chan struct{})}
+	p := &process{cmd: cmd, addr: addr, dir: dir, args: extra, url: "http://" + addr, metrics: "http://" + metrics, log: logPath, done: make(chan struct{})}
 	go func() { cmd.Wait(); logf.Close(); close(p.done) }()
 	took, err := p.awaitReady("/readyz", 30*time.Second, start)
 	if err != nil {
@@ -459,7 +466,7 @@ func (p *process) liveHeap() int64 {
 		io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 	}
-	res, err := c.Get(p.url + "/metrics")
+	res, err := c.Get(p.metrics + "/metrics")
 	if err != nil {
 		return 0
 	}
@@ -478,8 +485,8 @@ func (p *process) liveHeap() int64 {
 // /metrics, the hub's /goroutines.
 func (p *process) goroutines() int {
 	c := &http.Client{Timeout: 10 * time.Second}
-	for _, path := range []string{"/metrics", "/goroutines"} {
-		res, err := c.Get(p.url + path)
+	for _, u := range []string{p.metrics + "/metrics", p.url + "/goroutines"} {
+		res, err := c.Get(u)
 		if err != nil {
 			continue
 		}
@@ -488,7 +495,7 @@ func (p *process) goroutines() int {
 		if res.StatusCode != 200 {
 			continue
 		}
-		if path == "/goroutines" {
+		if strings.HasSuffix(u, "/goroutines") {
 			n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 			return n
 		}

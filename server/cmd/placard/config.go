@@ -92,6 +92,9 @@ type Config struct {
 	// DebugAddr serves Go's profiler (net/http/pprof) on a loopback
 	// address of its own, apart from screens and phones; empty for none.
 	DebugAddr string
+	// MetricsAddr serves /metrics on an address of its own, to anyone who
+	// reaches it; empty serves it on -addr to administrators only.
+	MetricsAddr string
 
 	Security
 }
@@ -140,6 +143,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, de
 	fs.StringVar(&c.SandboxAddr, "sandbox-addr", env("PLACARD_SANDBOX_ADDR", ""), "also serve the sandbox's identity platform and Graph over HTTPS on this address for other clients, e.g. 127.0.0.1:9443 (PLACARD_SANDBOX_ADDR)")
 	sandboxUsers, sandboxUsersErr := strconv.Atoi(env("PLACARD_SANDBOX_USERS", "0"))
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("PLACARD_DEBUG_ADDR", ""), "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060, to see where time and memory go; empty serves none (PLACARD_DEBUG_ADDR)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("PLACARD_METRICS_ADDR", ""), "serve /metrics on this address of its own, e.g. 127.0.0.1:9464, to whoever reaches it (Prometheus); empty serves it on -addr to admin tokens and -admin-networks only (PLACARD_METRICS_ADDR)")
 	fs.IntVar(&c.SandboxUsers, "sandbox-users", sandboxUsers, "add this many numbered demo users to the sandbox (user0001@placard.example, ...), for load tests (PLACARD_SANDBOX_USERS)")
 	pollEvery, pollEveryErr := time.ParseDuration(env("PLACARD_POLL_EVERY", "30s"))
 	fs.DurationVar(&c.PollEvery, "poll-every", pollEvery, "how often Graph is read for an account shown on screens (its presence; its calendar every 2m), budget allowing (PLACARD_POLL_EVERY)")
@@ -240,6 +244,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, de
 		// The profiler tells anyone who reaches it how the server runs:
 		// never on a network.
 		bad("-debug-addr %q must be a loopback host:port, e.g. 127.0.0.1:6060", c.DebugAddr)
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			bad("-metrics-addr %q is not host:port (e.g. 127.0.0.1:9464)", c.MetricsAddr)
+		}
 	}
 	if c.DataDir == "" {
 		bad("-data is empty: name a directory for placard's state")

@@ -47,6 +47,26 @@ func (m *Main) serveDebug(addr string) error {
 	return nil
 }
 
+// serveMetrics serves /metrics on addr, a listener of its own, to whoever
+// reaches it: the operator chose it for Prometheus (a loopback address, or
+// an interface on the monitoring network).
+func (m *Main) serveMetrics(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening for /metrics on %s: %w (choose another -metrics-addr)", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Metrics.Handler())
+	m.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	m.MetricsURL = "http://" + ln.Addr().String()
+	go func() {
+		if err := m.metricsSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Log.Error("serving /metrics", "err", err)
+		}
+	}()
+	return nil
+}
+
 // loopbackHostOnly answers 403 to a request whose Host is not a loopback
 // address or localhost, with or without a port.
 func loopbackHostOnly(h http.Handler) http.Handler {

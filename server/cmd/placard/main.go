@@ -145,6 +145,9 @@ type Main struct {
 	DebugURL string
 
 	debug *http.Server
+	// MetricsURL is where /metrics answers with -metrics-addr.
+	MetricsURL string
+	metricsSrv *http.Server
 
 	srv       *http.Server
 	stopHub   context.CancelFunc
@@ -371,7 +374,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			}
 			return nil
 		},
-		Metrics: m.Metrics.Handler(),
 	}
 	if m.Sandbox != nil {
 		h.Sandbox = m.Sandbox.Handler()
@@ -427,6 +429,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		PublicURL:     m.PublicURL,
 	}
 	h.Admin = m.Admin.Handler()
+	// /metrics shows sign-ins as they happen: on -addr, to administrators
+	// only; on -metrics-addr, to whoever the operator lets reach it.
+	if cfg.MetricsAddr != "" {
+		if err := m.serveMetrics(cfg.MetricsAddr); err != nil {
+			return err
+		}
+	} else {
+		h.Metrics = m.Admin.Guard(m.Metrics.Handler())
+	}
 	h.ScreenNetworks = cfg.ScreenNetworks
 	h.Front = fr
 	h.NewScreens = cfg.NewScreens
@@ -533,6 +544,9 @@ func (m *Main) Close() error {
 	}
 	if m.debug != nil {
 		m.debug.Close()
+	}
+	if m.metricsSrv != nil {
+		m.metricsSrv.Close()
 	}
 	if m.Admin != nil {
 		m.Admin.Close()

@@ -69,8 +69,7 @@ func metric(t *testing.T, body, name string) float64 {
 
 func TestMetricsMoveWithASignIn(t *testing.T) {
 	m := testServer(t, fastPolls)
-	c := httpClient(t)
-	_, before := get(t, c, m.URL+"/metrics")
+	before := scrape(t, m)
 	s := openScreen(t, m, "Lobby TV")
 	s.signIn(m, "ada@placard.example")
 	// Past the access token's life, the next poll refreshes it.
@@ -84,7 +83,7 @@ func TestMetricsMoveWithASignIn(t *testing.T) {
 	if err := m.Sandbox.AwaitRequests(ctx, "graph /$batch", batches+2); err != nil {
 		t.Fatal(err)
 	}
-	_, after := get(t, c, m.URL+"/metrics")
+	after := scrape(t, m)
 	for _, tt := range []struct {
 		name string
 		min  float64

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -50,13 +49,7 @@ func (sb *standalone) setPresence(t *testing.T, upn, availability, activity stri
 // replicaMetric reads one of a replica's metrics.
 func replicaMetric(t *testing.T, m *Main, name string) int {
 	t.Helper()
-	res, err := http.Get(m.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return int(metric(t, string(b), name))
+	return int(metric(t, scrape(t, m), name))
 }
 
 func TestAdministratorsActOnAScreenOfAnotherReplicaWithinTwoSeconds(t *testing.T) {
