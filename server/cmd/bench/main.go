@@ -307,7 +307,7 @@ type process struct {
 	// metrics is where placard serves /metrics (-metrics-addr: on -addr
 	// it is for administrators only); the hub's url.
 	metrics string
-	done  chan struct{}
+	done    chan struct{}
 }
 
 // freeAddr returns a free loopback port's address.
