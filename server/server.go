@@ -291,10 +291,17 @@ type Light struct {
 	// MQTT publishes the presence to the MQTT broker (when one is set).
 	MQTT bool
 	// Webhooks are URLs that get the presence by POST on each change and
-	// now and then; WebhookSecret signs those bodies (HMAC-SHA256).
+	// now and then; WebhookSecret signs those bodies (HMAC-SHA256). The
+	// store keeps the secret as given: sealing it is the caller's concern
+	// (the lights package seals it with the server's key).
 	Webhooks      []string
 	WebhookSecret []byte
 	CreatedAt     time.Time
+	// LastPresence is what the key last served, kept so that a restart
+	// neither forgets when the presence took its value (Updated) nor
+	// serves "unknown" until Graph answers again; the zero Presence when
+	// there is none. Stale is not kept.
+	LastPresence Presence
 }
 
 // Presence is what a light is told of its account.
@@ -367,6 +374,10 @@ type Store interface {
 	CreateLight(ctx context.Context, l Light) error
 	Light(ctx context.Context, id string) (Light, error)
 	Lights(ctx context.Context) ([]Light, error)
+	// UpdateLight applies fn to the stored light key atomically (ENOTFOUND
+	// when there is none); its id cannot change, and fn's error is
+	// returned as it is.
+	UpdateLight(ctx context.Context, id string, fn func(*Light) error) (Light, error)
 	DeleteLight(ctx context.Context, id string) error
 
 	// CreateGroup stores a new group; an existing id or name is a

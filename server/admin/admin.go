@@ -21,6 +21,7 @@ import (
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/lights"
 	"github.com/placard/placard/server/screens"
+	"github.com/placard/placard/server/secret"
 )
 
 // Service runs the operations of administrators.
@@ -32,6 +33,9 @@ type Service struct {
 	// (light keys are then made and revoked on the store alone).
 	Lights *lights.Service
 	Log    *slog.Logger
+	// Box seals the webhook secrets of light keys made on the command
+	// line (the server's key); nil where none is made.
+	Box *secret.Box
 	// Now is the clock of audit entries and new records (time.Now when
 	// nil).
 	Now func() time.Time

@@ -19,7 +19,7 @@ func (s *Service) MakeLight(ctx context.Context, by Actor, n lights.New) (lights
 	if s.Lights != nil {
 		return s.Lights.Create(ctx, n, by.Who)
 	}
-	return lights.Create(ctx, s.Store, n, by.Who, s.now(), s.Log)
+	return lights.Create(ctx, s.Store, s.Box, n, by.Who, s.now(), s.Log)
 }
 
 // ListLights lists the light keys, oldest first: never their secrets.

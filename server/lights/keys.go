@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -85,7 +86,11 @@ func (n New) Check() (New, error) {
 
 // Create makes a light key, stores its hash and audits it. The key (and
 // the webhook secret) are returned once and never again.
-func Create(ctx context.Context, store server.Store, n New, by string, now time.Time, log *slog.Logger) (Made, error) {
+//
+// The webhook secret is kept sealed with box (the server's key), as token
+// caches are: a copy of the database forges no webhook. box may be nil
+// for a key with no webhook.
+func Create(ctx context.Context, store server.Store, box *secret.Box, n New, by string, now time.Time, log *slog.Logger) (Made, error) {
 	n, err := n.Check()
 	if err != nil {
 		return Made{}, err
@@ -97,8 +102,13 @@ func Create(ctx context.Context, store server.Store, n New, by string, now time.
 	}
 	made := Made{Key: keyPrefix + l.ID + "." + key}
 	if len(l.Webhooks) > 0 {
+		if box == nil {
+			return Made{}, errors.New("lights: a key with webhooks needs the server's key to seal its webhook secret (PLACARD_KEY, or the data directory's key file)")
+		}
 		made.WebhookSecret = NewWebhookSecret()
-		l.WebhookSecret = []byte(made.WebhookSecret)
+		if l.WebhookSecret, err = box.Seal([]byte(made.WebhookSecret), secretLabel(l.ID)); err != nil {
+			return Made{}, fmt.Errorf("lights: sealing the webhook secret of %q: %w", l.Name, err)
+		}
 	}
 	if err := store.CreateLight(ctx, l); err != nil {
 		if server.ErrorCode(err) == server.ECONFLICT {
@@ -111,6 +121,27 @@ func Create(ctx context.Context, store server.Store, n New, by string, now time.
 	record(ctx, store, log, server.AuditEvent{Time: now, Kind: server.AuditLight, Account: l.Account, Outcome: "created",
 		Detail: fmt.Sprintf("light key %s (%s) by %s", l.ID, l.Name, by)})
 	return made, nil
+}
+
+// secretLabel binds a sealed webhook secret to its key: moved to another
+// row, it does not open.
+func secretLabel(id string) string { return "light-webhook-secret:" + id }
+
+// openSecret returns the webhook secret of l, opened with box. A secret
+// stored before secrets were sealed is returned as it is, with legacy
+// true: the caller seals it.
+func openSecret(box *secret.Box, l server.Light) (plain []byte, legacy bool, err error) {
+	if !secret.Sealed(l.WebhookSecret) {
+		return l.WebhookSecret, true, nil
+	}
+	if box == nil {
+		return nil, false, errors.New("no key to open the webhook secret with")
+	}
+	plain, err = box.Open(l.WebhookSecret, secretLabel(l.ID))
+	if err != nil {
+		return nil, false, fmt.Errorf("opening the webhook secret of %s (%s): %w", l.ID, l.Name, err)
+	}
+	return plain, false, nil
 }
 
 // accountWarnings says so when no screen shows the account upn: nothing

@@ -10,8 +10,18 @@ import (
 
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/lights"
+	"github.com/placard/placard/server/secret"
 	"github.com/placard/placard/server/sqlite"
 )
+
+// testBox seals webhook secrets as a server's key does.
+var testBox = func() *secret.Box {
+	b, err := secret.NewBox(bytes.Repeat([]byte{42}, secret.KeySize))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
 
 func newStore(t *testing.T) server.Store {
 	t.Helper()
@@ -59,7 +69,7 @@ func TestANewLightKeyIsCheckedAndSaysWhatIsWrong(t *testing.T) {
 func TestALightKeyIsStoredAsAHashAndWorksUntilRevoked(t *testing.T) {
 	store := newStore(t)
 	ctx := t.Context()
-	made, err := lights.Create(ctx, store, lights.New{Name: "desk-ada", Account: "ada@placard.example", Webhooks: []string{"https://hub.local/p"}}, "test", time.Now(), nil)
+	made, err := lights.Create(ctx, store, testBox, lights.New{Name: "desk-ada", Account: "ada@placard.example", Webhooks: []string{"https://hub.local/p"}}, "test", time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,20 +80,20 @@ func TestALightKeyIsStoredAsAHashAndWorksUntilRevoked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret := made.Key[strings.Index(made.Key, ".")+1:]
-	sum := sha256.Sum256([]byte(secret))
-	if !bytes.Equal(stored.Hash, sum[:]) || bytes.Contains(stored.Hash, []byte(secret)) {
+	keySecret := made.Key[strings.Index(made.Key, ".")+1:]
+	sum := sha256.Sum256([]byte(keySecret))
+	if !bytes.Equal(stored.Hash, sum[:]) || bytes.Contains(stored.Hash, []byte(keySecret)) {
 		t.Errorf("the store holds %x, want the SHA-256 of the secret only", stored.Hash)
 	}
 	if l, err := lights.Authenticate(ctx, store, made.Key); err != nil || l.ID != made.Light.ID || l.Account != "ada@placard.example" {
 		t.Errorf("Authenticate = %+v, %v", l, err)
 	}
-	for _, bad := range []string{"", made.Key + "x", "plk_" + made.Light.ID, strings.Replace(made.Key, "plk_", "padm_", 1), "plk_lnone." + secret} {
+	for _, bad := range []string{"", made.Key + "x", "plk_" + made.Light.ID, strings.Replace(made.Key, "plk_", "padm_", 1), "plk_lnone." + keySecret} {
 		if _, err := lights.Authenticate(ctx, store, bad); err != lights.ErrBadKey {
 			t.Errorf("Authenticate(%q) = %v, want ErrBadKey", bad, err)
 		}
 	}
-	if _, err := lights.Create(ctx, store, lights.New{Name: "desk-ada", Account: "grace@placard.example"}, "test", time.Now(), nil); server.ErrorCode(err) != server.ECONFLICT {
+	if _, err := lights.Create(ctx, store, testBox, lights.New{Name: "desk-ada", Account: "grace@placard.example"}, "test", time.Now(), nil); server.ErrorCode(err) != server.ECONFLICT {
 		t.Errorf("a second key named desk-ada: %v, want a conflict", err)
 	}
 	if _, err := lights.Revoke(ctx, store, made.Light.ID, "test", time.Now(), nil); err != nil {

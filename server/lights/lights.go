@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/secret"
 )
 
 // Follower is told of an account's presence (screens.Follower).
@@ -57,6 +58,9 @@ type Config struct {
 	MQTTTopic func(server.Light) string
 	// Webhooks configures the webhooks of keys that have some.
 	Webhooks WebhookConfig
+	// Box seals and opens webhook secrets (the server's key); without it
+	// keys with webhooks cannot be made, and stored ones send nothing.
+	Box *secret.Box
 }
 
 // Service makes, lists and revokes light keys, and keeps what each key's
@@ -73,13 +77,23 @@ type Service struct {
 
 	mu     sync.Mutex
 	lights map[string]*light // by id
+	// unsaved are presences to keep in the store (LastPresence), by
+	// light id; save is kicked when one is added.
+	unsaved map[string]server.Presence
+	save    chan struct{}
 }
 
 // light is one key being served.
 type light struct {
-	l     server.Light
-	stop  func() // stops following; nil until following
-	view  View
+	l    server.Light
+	stop func() // stops following; nil until following
+	view View
+	// known is true once the view holds a presence that was read (now, or
+	// before a restart): until Graph answers, it is served stale rather
+	// than as unknown.
+	known bool
+	// saved is the presence the store keeps.
+	saved server.Presence
 	hooks []*hook
 	// changed is closed and replaced on each change; gone is closed when
 	// the key is revoked or the server stops.
@@ -132,7 +146,8 @@ func NewService(cfg Config) *Service {
 	}
 	cfg.Webhooks.defaults()
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Service{cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel, lights: map[string]*light{}}
+	return &Service{cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel, lights: map[string]*light{},
+		unsaved: map[string]server.Presence{}, save: make(chan struct{}, 1)}
 }
 
 // Start follows the account of every stored key, and keeps reading the
@@ -141,7 +156,11 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.sync(ctx); err != nil {
 		return err
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		s.saving()
+	}()
 	go func() {
 		defer s.wg.Done()
 		t := time.NewTicker(s.cfg.Sync)
@@ -185,7 +204,7 @@ func (s *Service) Close() {
 
 // Create makes a light key (see the function Create) and serves it.
 func (s *Service) Create(ctx context.Context, n New, by string) (Made, error) {
-	made, err := Create(ctx, s.cfg.Store, n, by, s.cfg.Now(), s.log)
+	made, err := Create(ctx, s.cfg.Store, s.cfg.Box, n, by, s.cfg.Now(), s.log)
 	if err != nil {
 		return made, err
 	}
@@ -281,18 +300,41 @@ func (s *Service) sync(ctx context.Context) error {
 			removed = append(removed, lt)
 		}
 	}
+	var reseal []server.Light
 	for _, l := range all {
 		if lt := s.lights[l.ID]; lt == nil || lt.stop == nil {
 			if lt == nil {
-				lt = &light{l: l, changed: make(chan struct{}), gone: make(chan struct{}),
-					view: NewView(server.Presence{Availability: "PresenceUnknown", Activity: "PresenceUnknown", Stale: true, Updated: s.cfg.Now()})}
-				lt.hooks = s.startHooks(l)
+				lt = &light{l: l, changed: make(chan struct{}), gone: make(chan struct{}), saved: l.LastPresence}
+				if last := l.LastPresence; !last.Updated.IsZero() {
+					// What it served before the restart, stale until
+					// Graph answers: not "unknown", and the same updated.
+					last.Stale = true
+					lt.view, lt.known = NewView(last), true
+				} else {
+					lt.view = NewView(server.Presence{Availability: presenceUnknown, Activity: presenceUnknown, Stale: true, Updated: s.cfg.Now()})
+				}
+				if len(l.Webhooks) > 0 {
+					plain, legacy, err := openSecret(s.cfg.Box, l)
+					if err != nil {
+						// Unsigned, a webhook would be worthless to its
+						// receiver: none is sent.
+						s.log.Error("a light key's webhooks are not sent: its secret does not open with this server's key", "light", l.ID, "err", err)
+					} else {
+						lt.hooks = s.startHooks(l, plain)
+						if legacy {
+							reseal = append(reseal, l)
+						}
+					}
+				}
 				s.lights[l.ID] = lt
 			}
 			added = append(added, lt)
 		}
 	}
 	s.mu.Unlock()
+	for _, l := range reseal {
+		s.reseal(ctx, l)
+	}
 
 	// Outside the lock: the watch tells a follower under its own lock,
 	// and the follower then takes this one.
@@ -331,16 +373,49 @@ type follower struct {
 	lt *light
 }
 
+// presenceUnknown is Graph's availability when it says nothing.
+const presenceUnknown = "PresenceUnknown"
+
+// unread reports whether p is what a followed account is told before
+// Graph first answered for it (or while it has never answered): signed in,
+// unknown, stale.
+func unread(p server.Presence) bool {
+	return p.SignedIn && p.Stale && p.Availability == presenceUnknown
+}
+
 // Presence is called under the watch's lock: it keeps the view and wakes
 // whoever waits, and never blocks.
+//
+// The view's updated is when availability, activity or signed_in last
+// changed: a presence that only turns stale or fresh again keeps it.
+// Before Graph answers, a key that knew a presence (from before a
+// restart, or before the account's data went missing) serves it stale
+// rather than unknown: a light does not go dark on every restart.
 func (f *follower) Presence(p server.Presence) {
-	v := NewView(p)
 	s, lt := f.s, f.lt
 	s.mu.Lock()
 	if s.lights[lt.l.ID] != lt {
 		s.mu.Unlock()
 		return
 	}
+	old := lt.view.Presence
+	if unread(p) && lt.known {
+		p = old
+		p.Stale = true
+	}
+	if lt.known && p.Availability == old.Availability && p.Activity == old.Activity && p.SignedIn == old.SignedIn {
+		p.Updated = old.Updated
+	}
+	lt.known = lt.known || !unread(p)
+	if lt.known && !samePresence(p, lt.saved) {
+		lt.saved = p
+		s.unsaved[lt.l.ID] = p
+		select {
+		case s.save <- struct{}{}:
+		default:
+		}
+	}
+	v := NewView(p)
 	if v.ETag == lt.view.ETag {
 		s.mu.Unlock()
 		return
@@ -358,4 +433,61 @@ func (f *follower) Presence(p server.Presence) {
 			sink.Publish(lt.l, v)
 		}
 	}
+}
+
+// samePresence reports whether p and q are the same as the store keeps
+// them: availability, activity, signed in, and updated to the second.
+func samePresence(p, q server.Presence) bool {
+	return p.Availability == q.Availability && p.Activity == q.Activity && p.SignedIn == q.SignedIn &&
+		p.Updated.Truncate(time.Second).Equal(q.Updated.Truncate(time.Second))
+}
+
+// saving keeps each key's last presence in the store, apart from the
+// followers (which must not wait on the store), until Close.
+func (s *Service) saving() {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.save:
+		}
+		s.mu.Lock()
+		batch := s.unsaved
+		s.unsaved = map[string]server.Presence{}
+		s.mu.Unlock()
+		for id, p := range batch {
+			p.Stale = false
+			_, err := s.cfg.Store.UpdateLight(s.ctx, id, func(l *server.Light) error {
+				l.LastPresence = p
+				return nil
+			})
+			if err != nil && !server.IsNotFound(err) && s.ctx.Err() == nil {
+				s.log.Warn("keeping a light key's presence", "light", id, "err", err)
+			}
+		}
+	}
+}
+
+// reseal seals a webhook secret stored before secrets were sealed.
+func (s *Service) reseal(ctx context.Context, l server.Light) {
+	if s.cfg.Box == nil {
+		s.log.Warn("a light key's webhook secret is stored in plain text and there is no key to seal it", "light", l.ID)
+		return
+	}
+	_, err := s.cfg.Store.UpdateLight(ctx, l.ID, func(stored *server.Light) error {
+		if secret.Sealed(stored.WebhookSecret) {
+			return nil // sealed meanwhile (another replica)
+		}
+		sealed, err := s.cfg.Box.Seal(stored.WebhookSecret, secretLabel(l.ID))
+		if err != nil {
+			return err
+		}
+		stored.WebhookSecret = sealed
+		return nil
+	})
+	if err != nil && !server.IsNotFound(err) {
+		s.log.Warn("sealing a light key's webhook secret", "light", l.ID, "err", err)
+		return
+	}
+	s.log.Info("sealed a light key's webhook secret, stored in plain text before", "light", l.ID)
 }

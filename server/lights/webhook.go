@@ -142,6 +142,7 @@ func Sign(secret []byte, ts string, body []byte) string {
 type hook struct {
 	s      *Service
 	l      server.Light
+	secret []byte // opened
 	url    string
 	kick   chan struct{}
 	cancel context.CancelFunc
@@ -150,11 +151,11 @@ type hook struct {
 	latest View
 }
 
-func (s *Service) startHooks(l server.Light) []*hook {
+func (s *Service) startHooks(l server.Light, secret []byte) []*hook {
 	var out []*hook
 	for _, u := range l.Webhooks {
 		ctx, cancel := context.WithCancel(s.ctx)
-		h := &hook{s: s, l: l, url: u, kick: make(chan struct{}, 1), cancel: cancel}
+		h := &hook{s: s, l: l, secret: secret, url: u, kick: make(chan struct{}, 1), cancel: cancel}
 		out = append(out, h)
 		s.wg.Add(1)
 		go func() {
@@ -248,10 +249,10 @@ func (h *hook) post(ctx context.Context, id string, v View) error {
 	req.Header.Set("User-Agent", "placard")
 	req.Header.Set(IDHeader, id)
 	req.Header.Set(StdTimestampHeader, ts)
-	req.Header.Set(StdSignatureHeader, SignStandard(h.l.WebhookSecret, id, ts, v.JSON))
-	if _, std := signingKey(h.l.WebhookSecret); !std {
+	req.Header.Set(StdSignatureHeader, SignStandard(h.secret, id, ts, v.JSON))
+	if _, std := signingKey(h.secret); !std {
 		req.Header.Set(TimestampHeader, ts)
-		req.Header.Set(SignatureHeader, Sign(h.l.WebhookSecret, ts, v.JSON))
+		req.Header.Set(SignatureHeader, Sign(h.secret, ts, v.JSON))
 	}
 	res, err := cfg.Client.Do(req)
 	if err != nil {

@@ -82,7 +82,7 @@ func TestWebhooksGetEachChangeAndARegularResendSigned(t *testing.T) {
 	store := newStore(t)
 	acc := &accounts{}
 	const every = 700 * time.Millisecond
-	s := lights.NewService(lights.Config{Store: store, Follow: acc.follow,
+	s := lights.NewService(lights.Config{Store: store, Box: testBox, Follow: acc.follow,
 		Webhooks: lights.WebhookConfig{AllowNetworks: loopback, Every: every, Timeout: 30 * time.Second, Attempts: 2, RetryWait: 100 * time.Millisecond}})
 	if err := s.Start(t.Context()); err != nil {
 		t.Fatal(err)
@@ -139,7 +139,7 @@ func TestAFailedWebhookIsLoggedWithoutItsURL(t *testing.T) {
 	host := gone.Listener.Addr().String()
 	gone.Close()
 	logged := make(lines, 64)
-	s := lights.NewService(lights.Config{Store: newStore(t), Follow: (&accounts{}).follow,
+	s := lights.NewService(lights.Config{Store: newStore(t), Box: testBox, Follow: (&accounts{}).follow,
 		Log:      slog.New(slog.NewTextHandler(logged, nil)),
 		Webhooks: lights.WebhookConfig{AllowNetworks: loopback, Every: time.Hour, Timeout: 5 * time.Second, Attempts: 1, RetryWait: time.Millisecond}})
 	if err := s.Start(t.Context()); err != nil {
@@ -244,7 +244,7 @@ func TestAWebhookToALoopbackAddressIsRefusedWhenDialled(t *testing.T) {
 	for _, u := range []string{srv.URL + "/hook", "http://localhost:" + port + "/hook"} {
 		t.Run(u, func(t *testing.T) {
 			logged := make(lines, 64)
-			s := lights.NewService(lights.Config{Store: newStore(t), Follow: (&accounts{}).follow,
+			s := lights.NewService(lights.Config{Store: newStore(t), Box: testBox, Follow: (&accounts{}).follow,
 				Log:      slog.New(slog.NewTextHandler(logged, nil)),
 				Webhooks: lights.WebhookConfig{Every: time.Hour, Timeout: 5 * time.Second, Attempts: 3, RetryWait: time.Millisecond}})
 			if err := s.Start(t.Context()); err != nil {
@@ -273,7 +273,7 @@ func TestAWebhookFollowsNoRedirect(t *testing.T) {
 		http.Redirect(w, r, elsewhere.URL+"/stolen", http.StatusTemporaryRedirect)
 	})
 	logged := make(lines, 64)
-	s := lights.NewService(lights.Config{Store: newStore(t), Follow: (&accounts{}).follow,
+	s := lights.NewService(lights.Config{Store: newStore(t), Box: testBox, Follow: (&accounts{}).follow,
 		Log:      slog.New(slog.NewTextHandler(logged, nil)),
 		Webhooks: lights.WebhookConfig{AllowNetworks: loopback, Every: time.Hour, Timeout: 5 * time.Second, Attempts: 3, RetryWait: time.Millisecond}})
 	if err := s.Start(t.Context()); err != nil {
@@ -362,7 +362,7 @@ func TestAWebhookIsSignedAsStandardWebhooksAndARetryKeepsItsID(t *testing.T) {
 			http.Error(w, "not now", http.StatusServiceUnavailable)
 		}
 	})
-	s := lights.NewService(lights.Config{Store: newStore(t), Follow: (&accounts{}).follow,
+	s := lights.NewService(lights.Config{Store: newStore(t), Box: testBox, Follow: (&accounts{}).follow,
 		Webhooks: lights.WebhookConfig{AllowNetworks: loopback, Every: time.Hour, Timeout: 5 * time.Second, Attempts: 2, RetryWait: time.Millisecond}})
 	if err := s.Start(t.Context()); err != nil {
 		t.Fatal(err)
@@ -405,7 +405,7 @@ func TestAKeyMadeBeforeStandardWebhooksIsSignedBothWays(t *testing.T) {
 		Hash: make([]byte, 32), Webhooks: []string{srv.URL + "/hook"}, WebhookSecret: []byte(old), CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	s := lights.NewService(lights.Config{Store: store, Follow: (&accounts{}).follow,
+	s := lights.NewService(lights.Config{Store: store, Box: testBox, Follow: (&accounts{}).follow,
 		Webhooks: lights.WebhookConfig{AllowNetworks: loopback, Every: time.Hour, Timeout: 5 * time.Second, Attempts: 1, RetryWait: time.Millisecond}})
 	if err := s.Start(t.Context()); err != nil {
 		t.Fatal(err)

@@ -54,6 +54,13 @@ func (b *Box) Seal(plain []byte, label string) ([]byte, error) {
 	return aead.Seal(out, out[1:], plain, []byte(label)), nil
 }
 
+// Sealed reports whether blob has the form Seal gives it (whether it
+// opens is another matter): a value stored before it was sealed does not,
+// for it does not start with the format's version byte.
+func Sealed(blob []byte) bool {
+	return len(blob) >= 1+chacha20poly1305.NonceSizeX+chacha20poly1305.Overhead && blob[0] == version
+}
+
 // ErrOpen is returned for a blob that does not open with this key and label.
 var ErrOpen = errors.New("secret: the blob does not open with this key (wrong key, wrong label or tampered)")
 

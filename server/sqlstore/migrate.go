@@ -80,6 +80,9 @@ var migrations = []migration{
 	// What the edge server keeps about itself: the sealed check of its
 	// key, the probe that tells a store that writes again.
 	{sql: `CREATE TABLE settings (name TEXT PRIMARY KEY, value {blob} NOT NULL)`},
+	// A light key's last presence, so that a restart keeps when it took
+	// its value.
+	{sql: `ALTER TABLE lights ADD COLUMN presence {json} NOT NULL DEFAULT '{}'`},
 }
 
 // Migrations returns the statements that make the flavour's schema, in

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) server.Store) {
 		{"AuditIsNewestFirstAndLimited", testAudit},
 		{"AdminTokens", testAdminTokens},
 		{"Lights", testLights},
+		{"UpdateLightKeepsTheLastPresence", testUpdateLight},
 		{"Groups", testGroups},
 		{"GroupNamesAreUnique", testGroupNames},
 		{"Links", testLinks},
@@ -469,6 +470,55 @@ func testLights(t *testing.T, s server.Store) {
 	}
 	if all, _ := s.Lights(ctx); len(all) != 1 {
 		t.Errorf("%d lights after a deletion, want 1", len(all))
+	}
+}
+
+func testUpdateLight(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	l := server.Light{ID: "l1", Name: "desk-ada", Account: "ada@placard.example", Hash: bytes.Repeat([]byte{7}, 32),
+		Webhooks: []string{"https://hooks.example/a"}, WebhookSecret: []byte("plain"), CreatedAt: at}
+	if err := s.CreateLight(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateLight(ctx, server.Light{ID: "l2", Name: "hall", Hash: []byte{1}, CreatedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Light(ctx, "l1"); err != nil || got.LastPresence != (server.Presence{}) {
+		t.Errorf("a new light's last presence: %+v, %v; want none", got.LastPresence, err)
+	}
+	last := server.Presence{Availability: "Busy", Activity: "InACall", SignedIn: true, Updated: at.Add(time.Hour)}
+	sealed := append([]byte{1}, bytes.Repeat([]byte{0xEE}, 60)...)
+	got, err := s.UpdateLight(ctx, "l1", func(l *server.Light) error {
+		l.ID = "elsewhere" // ignored
+		l.LastPresence = last
+		l.LastPresence.Stale = true // not kept
+		l.WebhookSecret = sealed
+		return nil
+	})
+	if err != nil || got.ID != "l1" {
+		t.Fatalf("UpdateLight = %+v, %v", got, err)
+	}
+	got, err = s.Light(ctx, "l1")
+	if err != nil || !got.LastPresence.Updated.Equal(last.Updated) || got.LastPresence.Availability != "Busy" || got.LastPresence.Activity != "InACall" ||
+		!got.LastPresence.SignedIn || got.LastPresence.Stale || !bytes.Equal(got.WebhookSecret, sealed) || got.Name != l.Name ||
+		fmt.Sprint(got.Webhooks) != fmt.Sprint(l.Webhooks) || !got.CreatedAt.Equal(at) {
+		t.Errorf("after UpdateLight: %+v, %v", got, err)
+	}
+	if all, err := s.Lights(ctx); err != nil || len(all) != 2 || all[0].LastPresence.Availability != "Busy" || all[1].LastPresence != (server.Presence{}) {
+		t.Errorf("Lights after UpdateLight: %+v, %v", all, err)
+	}
+	refusal := errors.New("no")
+	if _, err := s.UpdateLight(ctx, "l1", func(l *server.Light) error { l.Name = "changed"; return refusal }); err != refusal {
+		t.Errorf("fn's error: %v, want it as it is", err)
+	}
+	if got, _ := s.Light(ctx, "l1"); got.Name != "desk-ada" {
+		t.Errorf("a refused update changed the light: %+v", got)
+	}
+	if _, err := s.UpdateLight(ctx, "l1", func(l *server.Light) error { l.Name = "hall"; return nil }); server.ErrorCode(err) != server.ECONFLICT {
+		t.Errorf("renaming to another light's name: %v, want a conflict", err)
+	}
+	if _, err := s.UpdateLight(ctx, "nope", func(*server.Light) error { return nil }); !server.IsNotFound(err) {
+		t.Errorf("updating a missing light: %v, want not found", err)
 	}
 }
 

@@ -161,6 +161,31 @@ func (c *cli) open(w where, create bool) (server.Store, error) {
 	return openStore(c.ctx, "", abs)
 }
 
+// box returns the server's key for sealing: PLACARD_KEY, or with SQLite
+// the key file in the data directory (which the server made at its first
+// start).
+func (c *cli) box(w where) (*secret.Box, error) {
+	env := c.getenv("PLACARD_KEY")
+	if env == "" && *w.database != "" {
+		return nil, errors.New("a light key with webhooks needs the replicas' key to seal its webhook secret: set PLACARD_KEY as the servers have it")
+	}
+	abs, err := filepath.Abs(*w.data)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(abs, "key")
+	if env == "" {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("a light key with webhooks needs the server's key to seal its webhook secret: no key file in %s (set PLACARD_KEY, or name the server's data directory with -data)", abs)
+		}
+	}
+	key, err := secret.LoadKey(env, path)
+	if err != nil {
+		return nil, err
+	}
+	return secret.NewBox(key)
+}
+
 // cliActor is who acts from the command line: whoever can read the data
 // directory or the database URL, and so an admin.
 func cliActor() admin.Actor {
@@ -330,12 +355,22 @@ func (c *cli) lightsAdd(args []string) error {
 	if err != nil {
 		return err
 	}
+	var box *secret.Box
+	if len(n.Webhooks) > 0 {
+		// The webhook secret is sealed with the server's key, as the
+		// server would: PLACARD_KEY, or the data directory's key file.
+		if box, err = c.box(data); err != nil {
+			return err
+		}
+	}
 	store, err := c.open(data, false)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	made, err := c.ops(store).MakeLight(c.ctx, cliActor(), n)
+	ops := c.ops(store)
+	ops.Box = box
+	made, err := ops.MakeLight(c.ctx, cliActor(), n)
 	if err != nil {
 		return err
 	}

@@ -404,6 +404,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Lights = lights.NewService(lights.Config{
 		Sinks:     sinks,
 		MQTTTopic: topic,
+		Box:       box,
 		Store:     m.Store,
 		Log:       m.Log,
 		Follow: func(ctx context.Context, upn string, f lights.Follower) (func(), error) {

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,10 +13,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/placard/placard/server/secret"
 )
 
 // delivery is one webhook POST as a receiver gets it.
@@ -156,4 +162,50 @@ func missing(t *testing.T, msg string) {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
+}
+
+// The command line seals a new key's webhook secret with the server's
+// key (the data directory's key file): the running server opens it and
+// signs with it, and the database holds it sealed.
+func TestAWebhookSecretMadeOnTheCommandLineIsSealedWithTheServersKey(t *testing.T) {
+	recv, got := webhookReceiver(t)
+	m := testServer(t, fastPresence, allowLoopbackWebhooks, func(m *Main) { m.Webhooks.Every = time.Hour })
+	signedIn(t, m, "grace@placard.example")
+	out, err := runCLI(t, "lights", "add", "lamp", "-account", "grace@placard.example", "-webhook", recv.URL+"/presence", "-data", m.Config.DataDir)
+	whsec := regexp.MustCompile(`whsec_[A-Za-z0-9+/=]+`).FindString(out)
+	if err != nil || whsec == "" {
+		t.Fatalf("placard lights add -webhook: %v\n%s", err, out)
+	}
+	all, err := m.Store.Lights(t.Context())
+	if err != nil || len(all) != 1 || !secret.Sealed(all[0].WebhookSecret) || strings.Contains(string(all[0].WebhookSecret), whsec[6:]) {
+		t.Fatalf("the store keeps %+v, %v: want the secret sealed", all, err)
+	}
+	d := awaitDelivery(t, got, "Grace's presence", "Busy")
+	if err := verifyDelivery(whsec, d); err != nil {
+		t.Error(err)
+	}
+
+	// With PostgreSQL the command line has no key file: it needs
+	// PLACARD_KEY, and says so.
+	var stdout, stderr strings.Builder
+	err = run(t.Context(), []string{"lights", "add", "hall", "-account", "grace@placard.example", "-webhook", recv.URL, "-database", "postgres://placard@127.0.0.1:1/none"},
+		func(string) string { return "" }, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "PLACARD_KEY") {
+		t.Errorf("a key with webhooks on PostgreSQL without PLACARD_KEY: %v", err)
+	}
+}
+
+// verifyDelivery checks a delivery's Standard Webhooks signature with the
+// whsec_ secret, as the specification computes it.
+func verifyDelivery(whsec string, d delivery) error {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(whsec, "whsec_"))
+	if err != nil {
+		return err
+	}
+	mac := hmac.New(sha256.New, key)
+	fmt.Fprintf(mac, "%s.%s.%s", d.header.Get("webhook-id"), d.header.Get("webhook-timestamp"), d.body)
+	if want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)); d.header.Get("webhook-signature") != want {
+		return fmt.Errorf("webhook-signature %q, want %q", d.header.Get("webhook-signature"), want)
+	}
+	return nil
 }
