@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -233,6 +234,20 @@ func approveShown(t *testing.T, tab context.Context, m *Main, upn string) {
 	t.Helper()
 	if out := m.Sandbox.Approve(textOf(t, tab, "user-code"), upn); out != "approved" {
 		t.Fatalf("approving: %s", out)
+	}
+}
+
+// checkCameBack checks that the screen in a tab came back after what
+// happened (a restart, a move to another replica) by itself: never signed
+// out (no code, no error) and never reloaded, as watchStates recorded it.
+func checkCameBack(t *testing.T, tab context.Context, what string) {
+	t.Helper()
+	states, noReload := readStates(t, tab)
+	if slices.Contains(states, "code") || slices.Contains(states, "error") {
+		t.Errorf("the screen went through %v: %s must not sign it out", states, what)
+	}
+	if !noReload {
+		t.Errorf("the page reloaded to come back")
 	}
 }
 

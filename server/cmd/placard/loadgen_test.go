@@ -29,20 +29,9 @@ func TestLoadGeneratorBringsScreensToTheirDashboards(t *testing.T) {
 			c.PollEvery = time.Second // the change is seen within a second
 		}
 	})
-	upns := make([]string, accounts)
-	for i := range upns {
-		upns[i] = fmt.Sprintf("user%04d@placard.example", i+1)
-	}
-	fleet, err := loadgen.New(loadgen.Config{URL: m.URL, Accounts: upns, Prefix: "gen", Parallel: 50})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fleet.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	fleet := signedInFleet(t, m, accounts, count, "gen", 50)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	if err := fleet.Grow(ctx, count); err != nil {
-		t.Fatal(err)
-	}
 	all := fleet.Screens()
 	if len(all) != count {
 		t.Fatalf("%d screens, want %d", len(all), count)
@@ -62,12 +51,13 @@ func TestLoadGeneratorBringsScreensToTheirDashboards(t *testing.T) {
 	}
 
 	// A presence change reaches every screen of that account, and no other.
-	if err := m.Sandbox.SetPresence(upns[3], "DoNotDisturb", "Presenting"); err != nil {
+	const fourth = "user0004@placard.example"
+	if err := m.Sandbox.SetPresence(fourth, "DoNotDisturb", "Presenting"); err != nil {
 		t.Fatal(err)
 	}
 	var mine, others []*loadgen.Screen
 	for _, s := range all {
-		if s.Account == upns[3] {
+		if s.Account == fourth {
 			mine = append(mine, s)
 		} else {
 			others = append(others, s)
@@ -101,20 +91,9 @@ func TestLoadGeneratorScreensComeBackAfterARestart(t *testing.T) {
 		m.Config.CodesPerMinute = 10 * count
 	}
 	m := startOn(t, dir, "127.0.0.1:0", tune)
-	upns := make([]string, accounts)
-	for i := range upns {
-		upns[i] = fmt.Sprintf("user%04d@placard.example", i+1)
-	}
-	fleet, err := loadgen.New(loadgen.Config{URL: m.URL, Accounts: upns, Prefix: "back", Parallel: count})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fleet.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	fleet := signedInFleet(t, m, accounts, count, "back", count)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	if err := fleet.Grow(ctx, count); err != nil {
-		t.Fatal(err)
-	}
 	screens := fleet.Screens()
 	returns := make([]loadgen.Return, count)
 	errs := make([]error, count)
@@ -143,4 +122,26 @@ func TestLoadGeneratorScreensComeBackAfterARestart(t *testing.T) {
 		last = max(last, r.At.Sub(stopped))
 	}
 	t.Logf("%d screens back on their dashboards within %v of the stop", count, last.Round(time.Millisecond))
+}
+
+// signedInFleet brings count screens named prefix-N, parallel at once, to
+// their dashboards, signed in to the sandbox's first accounts numbered
+// users in turn.
+func signedInFleet(t *testing.T, m *Main, accounts, count int, prefix string, parallel int) *loadgen.Fleet {
+	t.Helper()
+	upns := make([]string, accounts)
+	for i := range upns {
+		upns[i] = fmt.Sprintf("user%04d@placard.example", i+1)
+	}
+	fleet, err := loadgen.New(loadgen.Config{URL: m.URL, Accounts: upns, Prefix: prefix, Parallel: parallel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fleet.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := fleet.Grow(ctx, count); err != nil {
+		t.Fatal(err)
+	}
+	return fleet
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"net/url"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,13 +42,7 @@ func TestDashboardComesBackAfterTheEdgeServerRestarts(t *testing.T) {
 	if name := textOf(t, browser, "user-name"); name != "Ada Lovelace" {
 		t.Errorf("after the restart the screen shows %q", name)
 	}
-	states, noReload := readStates(t, browser)
-	if slices.Contains(states, "code") || slices.Contains(states, "error") {
-		t.Errorf("the screen went through %v: a restart must not sign it out", states)
-	}
-	if !noReload {
-		t.Errorf("the page reloaded to come back")
-	}
+	checkCameBack(t, browser, "a restart")
 	if codes := again.Sandbox.Codes(); len(codes) != 0 {
 		t.Errorf("the restarted server asked for %d new codes", len(codes))
 	}

@@ -294,21 +294,12 @@ func TestSandboxSignInPageOnAPhone(t *testing.T) {
 		chromedp.SetValue(`select[name="user"]`, "grace@placard.example"),
 		chromedp.Click(`button[name="action"][value="approve"]`, chromedp.NodeVisible),
 	)
-	deadline := time.After(20 * time.Second)
-	for arrived := false; !arrived; {
-		select {
-		case u := <-navigated:
-			loc, err := url.Parse(u)
-			if err != nil || loc.Path != "/signin/callback" {
-				continue
-			}
-			arrived = true
-			if !strings.HasPrefix(u, m.PublicURL+"/signin/callback?") || loc.Query().Get("state") != "s1" || loc.Query().Get("code") == "" {
-				t.Errorf("the browser went to %s, want the callback with a code and the state", loc.Path)
-			}
-		case <-deadline:
-			t.Fatal("accepting did not send the browser to the edge server's /signin/callback")
-		}
+	u := await(t, navigated, 20*time.Second, "arrival at the edge server's /signin/callback after accepting", func(u string) bool {
+		loc, err := url.Parse(u)
+		return err == nil && loc.Path == "/signin/callback"
+	})
+	if loc, _ := url.Parse(u); !strings.HasPrefix(u, m.PublicURL+"/signin/callback?") || loc.Query().Get("state") != "s1" || loc.Query().Get("code") == "" {
+		t.Errorf("the browser went to %s, want the callback with a code and the state", loc.Path)
 	}
 
 	// axe-core last: without it the test ends there (skipped, or failed

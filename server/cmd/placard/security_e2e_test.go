@@ -221,19 +221,8 @@ func TestNothingSecretReachesTheBrowserAndTheCSPHolds(t *testing.T) {
 		if len(r.bodies) == 0 || len(r.html) == 0 {
 			t.Errorf("%s tab: recorded %d bodies and %d HTML responses", tab, len(r.bodies), len(r.html))
 		}
-		for _, b := range r.bodies {
-			for what, re := range secretShapes {
-				if loc := re.FindIndex(b.data); loc != nil {
-					t.Errorf("%s tab: %s carries a %s: %.60q", tab, b.url, what, b.data[loc[0]:loc[1]])
-				}
-			}
-		}
+		r.checkNoSecretLocked(t, tab)
 		for _, f := range r.frames {
-			for what, re := range secretShapes {
-				if re.MatchString(f) {
-					t.Errorf("%s tab: a WebSocket frame carries a %s: %.200s", tab, what, f)
-				}
-			}
 			if b, err := base64.StdEncoding.DecodeString(f); err == nil && len(b) > 0 {
 				t.Errorf("%s tab: a WebSocket frame is binary", tab)
 			}
@@ -274,6 +263,26 @@ func step(t *testing.T, tab context.Context, r *received, within time.Duration, 
 		chromedp.Run(dctx, chromedp.Evaluate(`document.documentElement.outerHTML.slice(0, 3000)`, &dom))
 		dcancel()
 		t.Fatalf("%s: %v\nconsole:\n\t%s\npage:\n%s", what, err, strings.Join(r.consoleLines(), "\n\t"), dom)
+	}
+}
+
+// checkNoSecretLocked fails the test for each body or WebSocket frame a
+// tab received that carries something secret; r.mu is held.
+func (r *received) checkNoSecretLocked(t *testing.T, tab string) {
+	t.Helper()
+	for _, b := range r.bodies {
+		for what, re := range secretShapes {
+			if loc := re.FindIndex(b.data); loc != nil {
+				t.Errorf("%s tab: %s carries a %s: %.60q", tab, b.url, what, b.data[loc[0]:loc[1]])
+			}
+		}
+	}
+	for _, f := range r.frames {
+		for what, re := range secretShapes {
+			if re.MatchString(f) {
+				t.Errorf("%s tab: a WebSocket frame carries a %s: %.200s", tab, what, f)
+			}
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -94,15 +95,8 @@ func TestPresenceStreamsAreCappedPerKeyPerAddressAndInAll(t *testing.T) {
 
 	// A stream that ends gives its place back.
 	first()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	eventually(t, 10*time.Second, "place given back by a closed stream", func() (bool, string) {
 		status, _, _ := streamFrom(t, m, keys["door"], "127.0.0.7")
-		if status == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a closed stream's place was not given back within 10 s: %d", status)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return status == http.StatusOK, fmt.Sprintf("last answer %d", status)
+	})
 }
