@@ -27,6 +27,7 @@ import (
 	"github.com/placard/placard/server/graph"
 	"github.com/placard/placard/server/internal/browsertest"
 	"github.com/placard/placard/server/sandbox"
+	"github.com/placard/placard/server/sandbox/sandboxctl"
 )
 
 // TestSandboxListenerIsAnEntraAndGraphForOutsideClients drives
@@ -41,10 +42,9 @@ func TestSandboxListenerIsAnEntraAndGraphForOutsideClients(t *testing.T) {
 		m.Config.SandboxAddr = "127.0.0.1:0"
 		m.Stdout = &banner
 	})
-	var app sandbox.AppInfo
-	res, body := get(t, httpClient(t), m.URL+"/sandbox/api/app")
-	if err := json.Unmarshal([]byte(body), &app); err != nil || res.StatusCode != 200 {
-		t.Fatalf("GET /sandbox/api/app: %s %s", res.Status, body)
+	app, err := ctlOf(m).App(t.Context())
+	if err != nil {
+		t.Fatal(err)
 	}
 	if !strings.HasPrefix(app.Listener, "https://127.0.0.1:") || !strings.HasPrefix(app.CACertPEM, "-----BEGIN CERTIFICATE-----") {
 		t.Fatalf("app %+v", app)
@@ -79,15 +79,8 @@ func TestSandboxListenerIsAnEntraAndGraphForOutsideClients(t *testing.T) {
 		t.Errorf("verification URL %q", dc.Result.VerificationURL)
 	}
 	// The phone.
-	phoneRes, err := httpClient(t).PostForm(m.URL+"/sandbox/devicelogin", url.Values{
-		"user_code": {dc.Result.UserCode}, "user": {"grace@placard.example"}, "action": {"approve"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(phoneRes.Body)
-	phoneRes.Body.Close()
-	if !strings.Contains(string(page), `data-outcome="approved"`) {
-		t.Fatalf("the phone page did not approve:\n%s", page)
+	if out, err := ctlOf(m).Approve(ctx, dc.Result.UserCode, "grace@placard.example"); err != nil || out != sandboxctl.OutcomeApproved {
+		t.Fatalf("the phone page did not approve: %s %v", out, err)
 	}
 	ar, err := dc.AuthenticationResult(ctx)
 	if err != nil {

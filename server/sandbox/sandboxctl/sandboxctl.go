@@ -121,6 +121,26 @@ func (c *Client) App(ctx context.Context) (AppInfo, error) {
 	return app, err
 }
 
+// Calendar lists a user's events between start and end as Graph would,
+// in UTC.
+func (c *Client) Calendar(ctx context.Context, upn string, start, end time.Time) ([]map[string]any, error) {
+	var out struct {
+		Value []map[string]any `json:"value"`
+	}
+	q := url.Values{"start": {start.UTC().Format(time.RFC3339)}, "end": {end.UTC().Format(time.RFC3339)}}
+	err := c.call(ctx, http.MethodGet, "users/"+url.PathEscape(upn)+"/calendar?"+q.Encode(), nil, &out)
+	return out.Value, err
+}
+
+// Now reads the sandbox's clock: the time it serves, moved by Advance.
+func (c *Client) Now(ctx context.Context) (time.Time, error) {
+	var out struct {
+		Now time.Time `json:"now"`
+	}
+	err := c.call(ctx, http.MethodGet, "clock", nil, &out)
+	return out.Now, err
+}
+
 // Advance moves the sandbox's clock forward by d and returns its time.
 func (c *Client) Advance(ctx context.Context, d time.Duration) (time.Time, error) {
 	var out struct {

@@ -90,6 +90,14 @@ func TestTheClientChangesWhatTheSandboxServes(t *testing.T) {
 	if err != nil || ev["subject"] != "Planning" || ev["id"] == "" {
 		t.Errorf("adding an event: %v %v", ev, err)
 	}
+	events, err := c.Calendar(ctx, ada, day, day.Add(time.Hour))
+	found = false
+	for _, e := range events {
+		found = found || e["id"] == ev["id"]
+	}
+	if err != nil || !found {
+		t.Errorf("the calendar from %v lacks the event added: %v %v", day, events, err)
+	}
 
 	if err := c.Revoke(ctx, ada); err != nil {
 		t.Fatal(err)
@@ -97,6 +105,9 @@ func TestTheClientChangesWhatTheSandboxServes(t *testing.T) {
 	now, err := c.Advance(ctx, 90*time.Minute)
 	if err != nil || now.Sub(sb.Now()).Abs() > time.Minute || time.Until(now) < 80*time.Minute {
 		t.Errorf("advancing the clock: %v %v, the sandbox says %v", now, err, sb.Now())
+	}
+	if read, err := c.Now(ctx); err != nil || read.Before(now) || read.Sub(now) > time.Minute {
+		t.Errorf("reading the clock after advancing it to %v: %v %v", now, read, err)
 	}
 	app, err := c.App(ctx)
 	if err != nil || app.ClientID != sandbox.ClientID || app.TenantDomain != sandbox.TenantDomain {
