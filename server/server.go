@@ -117,6 +117,14 @@ type ScreenStatus struct {
 	// AlertedAt is when the screen was reported offline; zero when it is
 	// not (or was back since).
 	AlertedAt time.Time
+	// OnlineUntil keeps a screen seen by its page alone (a browser
+	// without WebAssembly reloads it now and then) online until its next
+	// reload is due.
+	OnlineUntil time.Time
+	// Touch is what the browser says of itself: it has a touch screen.
+	// It decides nothing (what a screen may do is its settings'); the
+	// admin page shows it, to tell a tablet from a TV.
+	Touch bool
 }
 
 // Replica is a running edge server as the others see it.

@@ -121,7 +121,7 @@ func (s *Screen) connect(ctx app.Context) {
 	if name == "" {
 		name = s.state.Screen.Name
 	}
-	s.conn = dial(ctx, wire.Hello{Screen: name, TimeZone: browserZone(), Touch: hasTouch()}, handlers{
+	s.conn = dial(ctx, wire.Hello{Screen: name, TimeZone: browserZone(), Touch: hasTouch(), Version: app.Getenv("GOAPP_VERSION")}, handlers{
 		open: func() {
 			s.link = linkOpen
 		},

@@ -62,6 +62,10 @@ type Hello struct {
 	// Touch is true when the screen has a touch surface (a tablet): only
 	// such screens show buttons.
 	Touch bool `json:"touch,omitempty"`
+	// Version is the version of the app the browser runs (go-app's
+	// GOAPP_VERSION): the admin page shows it, and a screen reloaded by
+	// an administrator comes back with the new one.
+	Version string `json:"version,omitempty"`
 }
 
 // SignOut asks the edge server to sign the screen's account out.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/fleet"
 	"github.com/placard/placard/server/lights"
 	"github.com/placard/placard/server/screens"
 	"github.com/placard/placard/server/secret"
@@ -32,7 +33,10 @@ type Service struct {
 	// Lights are the running server's light keys; nil on the command line
 	// (light keys are then made and revoked on the store alone).
 	Lights *lights.Service
-	Log    *slog.Logger
+	// Fleet is the whole fleet as the store says (every replica's
+	// screens); nil on the command line.
+	Fleet *fleet.Fleet
+	Log   *slog.Logger
 	// Box seals the webhook secrets of light keys made on the command
 	// line (the server's key); nil where none is made.
 	Box *secret.Box

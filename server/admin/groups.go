@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/lights"
 	"github.com/placard/placard/server/screens"
 	"github.com/placard/placard/server/secret"
 )
@@ -110,7 +111,7 @@ func (s *Service) CreateGroup(ctx context.Context, by Actor, spec GroupSpec) (Ma
 		OfflineAfter: spec.OfflineAfter, Webhooks: spec.Webhooks, CreatedAt: s.now()}
 	made := MadeGroup{}
 	if len(g.Webhooks) > 0 {
-		made.WebhookSecret = "whsec_" + secret.New()
+		made.WebhookSecret = lights.NewWebhookSecret()
 		g.WebhookSecret = []byte(made.WebhookSecret)
 	}
 	if err := s.Store.CreateGroup(ctx, g); err != nil {
@@ -246,7 +247,7 @@ func (s *Service) UpdateGroup(ctx context.Context, by Actor, id string, spec Gro
 		if hooksChanged {
 			g.WebhookSecret = nil
 			if len(g.Webhooks) > 0 {
-				made.WebhookSecret = "whsec_" + secret.New()
+				made.WebhookSecret = lights.NewWebhookSecret()
 				g.WebhookSecret = []byte(made.WebhookSecret)
 			}
 		}

@@ -3,8 +3,11 @@ package admin
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/fleet"
 	"github.com/placard/placard/server/screens"
 )
 
@@ -12,41 +15,94 @@ import (
 // running server's Manager, or the store's for an approval from the
 // command line), with the actor's name.
 
-// ListScreens lists every screen as administrators see it, oldest first. On
-// the command line (no running server) nobody is shown as online.
-func (s *Service) ListScreens(ctx context.Context, by Actor) ([]screens.Status, error) {
+// ScreenView is a screen as administrators see it: its record, who is
+// signed in, and where the whole fleet (every replica) says it is.
+type ScreenView struct {
+	screens.Status
+	// Fleet is what the replica that serves the screen says of it; zero
+	// without a fleet (the command line).
+	Fleet fleet.Screen
+	// Replica serves the screen ("" when none does now).
+	Replica string
+	// LastSeen is when the screen was last shown: now while it is.
+	LastSeen time.Time
+}
+
+// ListScreens lists every screen as administrators see it, oldest first:
+// online or not, on which replica, showing what, from the store (the
+// whole fleet), not from this replica's memory alone.
+func (s *Service) ListScreens(ctx context.Context, by Actor) ([]ScreenView, error) {
 	if err := by.Check(Read, "listing screens"); err != nil {
 		return nil, err
 	}
+	var local []screens.Status
 	if s.Screens != nil {
-		return s.Screens.Overview(ctx)
+		var err error
+		if local, err = s.Screens.Overview(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		all, err := s.Store.Screens(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing screens: %w", err)
+		}
+		for _, sc := range all {
+			st := screens.Status{Screen: sc}
+			if sc.AccountID != "" {
+				if a, err := s.Store.Account(ctx, sc.AccountID); err == nil {
+					st.Account = a
+				}
+			}
+			local = append(local, st)
+		}
 	}
-	all, err := s.Store.Screens(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("listing screens: %w", err)
+	var view map[string]fleet.Screen
+	if s.Fleet != nil {
+		var err error
+		if view, err = s.Fleet.View(ctx); err != nil {
+			return nil, err
+		}
 	}
-	out := make([]screens.Status, len(all))
-	for i, sc := range all {
-		out[i].Screen = sc
-		if sc.AccountID != "" {
-			if a, err := s.Store.Account(ctx, sc.AccountID); err == nil {
-				out[i].Account = a
+	now := s.now()
+	out := make([]ScreenView, len(local))
+	for i, st := range local {
+		v := ScreenView{Status: st, LastSeen: st.Screen.LastSeen}
+		if f, ok := view[st.Screen.ID]; ok && f.Known {
+			v.Fleet = f
+			if f.Online {
+				v.Replica = f.Status.Replica
+				if !st.Online {
+					// Shown on another replica: what it says it shows.
+					v.Online, v.Phase = true, wire.Phase(f.Status.Phase)
+				}
+			}
+			if seen := f.LastSeen(now); seen.After(v.LastSeen) {
+				v.LastSeen = seen
 			}
 		}
+		if st.Online {
+			v.LastSeen = now
+			if s.Fleet != nil {
+				v.Replica = s.Fleet.Replica()
+			}
+		}
+		out[i] = v
 	}
 	return out, nil
 }
 
 // Screen returns one screen as ListScreens does.
-func (s *Service) Screen(ctx context.Context, by Actor, id string) (screens.Status, error) {
-	if err := by.Check(Read, "reading a screen"); err != nil {
-		return screens.Status{}, err
-	}
-	m, err := s.running("reading a screen")
+func (s *Service) Screen(ctx context.Context, by Actor, id string) (ScreenView, error) {
+	all, err := s.ListScreens(ctx, by)
 	if err != nil {
-		return screens.Status{}, err
+		return ScreenView{}, err
 	}
-	return m.Status(ctx, id)
+	for _, v := range all {
+		if v.Screen.ID == id {
+			return v, nil
+		}
+	}
+	return ScreenView{}, server.Errorf(server.ENOTFOUND, "no screen has the id %s", id)
 }
 
 // Approve enrolls the screen a pairing number (or a screen's id) names.
@@ -93,7 +149,11 @@ func (s *Service) Revoke(ctx context.Context, by Actor, id string) (server.Scree
 	if err != nil {
 		return server.Screen{}, err
 	}
-	return m.Revoke(ctx, id, by.Who)
+	sc, err := m.Revoke(ctx, id, by.Who)
+	if err == nil && s.Fleet != nil {
+		s.Fleet.Forget(ctx, id)
+	}
+	return sc, err
 }
 
 // AuditTrail returns the most recent audit events, newest first.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -33,10 +34,21 @@ type screenJSON struct {
 	Settings      settingsJSON `json:"settings"`
 	// Group is the screen's group ("" for none); Overrides the settings
 	// it sets itself over the group's.
-	Group     string    `json:"group"`
-	Overrides []string  `json:"overrides"`
-	CreatedAt time.Time `json:"created_at"`
-	LastSeen  time.Time `json:"last_seen"`
+	Group     string   `json:"group"`
+	Overrides []string `json:"overrides"`
+	// The fleet, across replicas: the replica that serves the screen,
+	// the layout it shows, its app's version, when it was last seen, its
+	// browser's family, whether the browser says it has a touch screen,
+	// and whether it has been offline past its threshold (since when).
+	Replica      string     `json:"replica"`
+	Layout       string     `json:"layout"`
+	AppVersion   string     `json:"app_version"`
+	Browser      string     `json:"browser"`
+	Touch        bool       `json:"touch"`
+	Offline      bool       `json:"offline"`
+	OfflineSince *time.Time `json:"offline_since,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	LastSeen     time.Time  `json:"last_seen"`
 }
 
 type accountJSON struct {
@@ -60,19 +72,34 @@ type settingsJSON struct {
 	NoQuickBook bool `json:"no_quick_book"`
 }
 
-func toScreenJSON(st screens.Status) screenJSON {
-	sc := st.Screen
+func toScreenJSON(v admin.ScreenView) screenJSON {
+	sc := v.Screen
 	out := screenJSON{
-		ID: sc.ID, Name: sc.Name, State: st.State(), PairingNumber: sc.PairingNumber, PairingClash: st.Clash,
-		Online: st.Online, Phase: string(st.Phase), Settings: settingsJSON(sc.Settings),
+		ID: sc.ID, Name: sc.Name, State: v.State(), PairingNumber: sc.PairingNumber, PairingClash: v.Clash,
+		Online: v.Online, Phase: string(v.Phase), Settings: settingsJSON(sc.Settings),
 		Group: sc.Group, Overrides: jsonNames(sc.Overrides),
-		CreatedAt: sc.CreatedAt, LastSeen: sc.LastSeen,
+		Replica: v.Replica, Layout: layoutOf(sc.Settings), AppVersion: v.Fleet.Status.AppVersion, Browser: v.Fleet.Status.Browser,
+		Touch: v.Fleet.Status.Touch, Offline: v.Fleet.Offline,
+		CreatedAt: sc.CreatedAt, LastSeen: v.LastSeen,
+	}
+	if !v.Online && !v.Fleet.OfflineSince.IsZero() {
+		since := v.Fleet.OfflineSince
+		out.OfflineSince = &since
 	}
 	if sc.AccountID != "" {
-		a := st.Account
+		a := v.Account
 		out.Account = &accountJSON{Username: a.Username, DisplayName: a.DisplayName, TenantID: a.TenantID, SignedInAt: a.SignedInAt}
 	}
 	return out
+}
+
+// layoutOf is the layout a screen's settings give: "dashboard" (the
+// default) until a setting names another (Layout: room, rooms, people).
+func layoutOf(set server.ScreenSettings) string {
+	if f := reflect.ValueOf(set).FieldByName("Layout"); f.IsValid() && f.Kind() == reflect.String && f.String() != "" {
+		return f.String()
+	}
+	return "dashboard"
 }
 
 type auditJSON struct {

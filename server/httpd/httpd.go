@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -19,6 +20,7 @@ import (
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/admit"
+	"github.com/placard/placard/server/fleet"
 	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/hub"
 	"github.com/placard/placard/server/limit"
@@ -41,6 +43,9 @@ type Server struct {
 	// Admin serves /admin and everything under it (the admin
 	// application, adminhttp); nil for none.
 	Admin http.Handler
+	// Fleet is told of the screens seen by their page alone (a browser
+	// without WebAssembly); nil for none.
+	Fleet *fleet.Fleet
 	// Presence serves /api/v1/presence to light keys; nil for none.
 	Presence *Presence
 	// ScreenNetworks, when set, are the only networks screens may connect
@@ -235,15 +240,22 @@ func serviceWorker(a *Assets) string {
 
 // Sockets adapts the screens manager to the hub: a connection proves which
 // screen it is with the screen's cookie, named after the screen in hello.
+// Each screen's connections are told to the fleet, when there is one.
 type Sockets struct {
 	Screens *screens.Manager
 	Log     *slog.Logger
+	// Fleet is told which screens are connected here; nil for none.
+	Fleet *fleet.Fleet
+
+	// agents are the User-Agent headers of the connections being set up,
+	// by screen: Connected reads what Authenticate saw.
+	agents sync.Map
 }
 
-var _ hub.Handler = Sockets{}
+var _ hub.Handler = (*Sockets)(nil)
 
 // Authenticate reads the cookie of the screen named in hello.
-func (k Sockets) Authenticate(r *http.Request, hello wire.Hello) (string, error) {
+func (k *Sockets) Authenticate(r *http.Request, hello wire.Hello) (string, error) {
 	cred := credentialOf(r, hello.Screen)
 	if cred == nil {
 		return "", screens.ErrUnknownScreen
@@ -252,19 +264,35 @@ func (k Sockets) Authenticate(r *http.Request, hello wire.Hello) (string, error)
 	if err != nil {
 		return "", err
 	}
+	if k.Fleet != nil {
+		k.agents.Store(sc.ID, r.UserAgent())
+	}
 	return sc.ID, nil
 }
 
 // Connected attaches the connection to its screen's session.
-func (k Sockets) Connected(screenID string, hello wire.Hello) error {
-	return k.Screens.Attach(context.Background(), screenID, screens.Hello{Touch: hello.Touch})
+func (k *Sockets) Connected(screenID string, hello wire.Hello) error {
+	if err := k.Screens.Attach(context.Background(), screenID, screens.Hello{Touch: hello.Touch}); err != nil {
+		return err
+	}
+	if k.Fleet != nil {
+		ua, _ := k.agents.LoadAndDelete(screenID)
+		agent, _ := ua.(string)
+		k.Fleet.Connected(screenID, fleet.Conn{AppVersion: hello.Version, UserAgent: agent, Touch: hello.Touch})
+	}
+	return nil
 }
 
 // Disconnected detaches it.
-func (k Sockets) Disconnected(screenID string) { k.Screens.Detach(screenID) }
+func (k *Sockets) Disconnected(screenID string) {
+	k.Screens.Detach(screenID)
+	if k.Fleet != nil {
+		k.Fleet.Disconnected(screenID)
+	}
+}
 
 // Received handles a screen's request.
-func (k Sockets) Received(screenID string, m wire.Message) {
+func (k *Sockets) Received(screenID string, m wire.Message) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var err error

@@ -19,6 +19,7 @@ import (
 	"github.com/placard/placard/app/ui"
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/fleet"
 	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/screens"
 	"github.com/placard/placard/server/secret"
@@ -64,6 +65,11 @@ func cookieName(r *http.Request, name string) string {
 	}
 	return n
 }
+
+// FallbackHeader marks the page requests of the fallback script
+// (web/static/fallback.js), which reloads the page of a browser without
+// WebAssembly.
+const FallbackHeader = "X-Placard-Fallback"
 
 // screenCookiePrefix begins the name of every screen's cookie.
 const screenCookiePrefix = "placard_screen_"
@@ -125,6 +131,11 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	st, err := s.Screens.State(r.Context(), sc.ID, prerenderWait)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		s.Log.Warn("prerendering a screen", "screen", sc.ID, "err", err)
+	}
+	if s.Fleet != nil && r.Header.Get(FallbackHeader) != "" {
+		// A browser without WebAssembly: its page, reloaded by the
+		// fallback script, is all that shows it is there.
+		s.Fleet.PageSeen(sc.ID, fleet.Conn{UserAgent: r.UserAgent()}, s.Refresh.of(st.Phase))
 	}
 	key := secret.New()
 	prerenders.Store(key, st)

@@ -34,6 +34,7 @@ type Metrics struct {
 	pollLag   *histogram
 	owned     *gauge
 	leases    *counterVec
+	offline   *gauge
 
 	families []family
 	started  time.Time
@@ -64,6 +65,7 @@ func New() *Metrics {
 		pollLag:   newHistogram(.01, .05, .1, .5, 1, 5, 15, 60),
 		owned:     &gauge{},
 		leases:    newCounterVec("change"),
+		offline:   &gauge{},
 		started:   time.Now(),
 	}
 	m.families = []family{
@@ -75,6 +77,7 @@ func New() *Metrics {
 		{"placard_graph_polls_total", "Polls of Microsoft Graph, one per account per tick.", "counter", m.polls.write},
 		{"placard_graph_poll_lag_seconds", "How late a poll of Microsoft Graph started after it was due.", "histogram", m.pollLag.write},
 		{"placard_accounts_owned", "Accounts this replica owns now: it alone reads Graph and refreshes tokens for them.", "gauge", m.owned.write},
+		{"placard_screens_offline", "Enrolled screens offline for longer than their group's threshold (the whole fleet, every replica's screens).", "gauge", m.offline.write},
 		{"placard_lease_changes_total", "Accounts' leases this replica gained or lost.", "counter", m.leases.write},
 	}
 	m.families = append(m.families, runtimeFamilies(m.started, &m.ms)...)
@@ -126,6 +129,9 @@ func (m *Metrics) PollLag(d time.Duration) {
 	m.polls.inc()
 	m.pollLag.observe(max(d, 0).Seconds())
 }
+
+// ScreensOffline sets the number of screens offline past their threshold.
+func (m *Metrics) ScreensOffline(n int) { m.offline.set(int64(n)) }
 
 // Connections sets the number of open screen connections.
 func (m *Metrics) Connections(n int) { m.screens.set(int64(n)) }

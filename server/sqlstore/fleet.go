@@ -185,22 +185,23 @@ func (s *Store) UpdateLink(ctx context.Context, id string, fn func(*server.Link)
 	return l, err
 }
 
-const statusColumns = `screen_id, replica, connected, phase, shows, app_version, browser, since, alerted_at`
+const statusColumns = `screen_id, replica, connected, phase, shows, app_version, browser, since, alerted_at, online_until, touch`
 
 func scanStatus(r scanner) (server.ScreenStatus, error) {
 	var st server.ScreenStatus
 	err := r.Scan(&st.ScreenID, &st.Replica, &st.Connected, &st.Phase, &st.Shows, &st.AppVersion, &st.Browser,
-		dbTime{&st.Since}, dbTime{&st.AlertedAt})
+		dbTime{&st.Since}, dbTime{&st.AlertedAt}, dbTime{&st.OnlineUntil}, &st.Touch)
 	return st, err
 }
 
 // PutScreenStatus creates or replaces what is said of a screen.
 func (s *Store) PutScreenStatus(ctx context.Context, st server.ScreenStatus) error {
-	_, err := s.exec(ctx, `INSERT INTO screen_status (`+statusColumns+`) VALUES (?,?,?,?,?,?,?,?,?)
+	_, err := s.exec(ctx, `INSERT INTO screen_status (`+statusColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (screen_id) DO UPDATE SET replica=excluded.replica, connected=excluded.connected, phase=excluded.phase,
 			shows=excluded.shows, app_version=excluded.app_version, browser=excluded.browser, since=excluded.since,
-			alerted_at=excluded.alerted_at`,
-		st.ScreenID, st.Replica, st.Connected, st.Phase, st.Shows, st.AppVersion, st.Browser, s.f.Time(st.Since), s.f.Time(st.AlertedAt))
+			alerted_at=excluded.alerted_at, online_until=excluded.online_until, touch=excluded.touch`,
+		st.ScreenID, st.Replica, st.Connected, st.Phase, st.Shows, st.AppVersion, st.Browser, s.f.Time(st.Since), s.f.Time(st.AlertedAt),
+		s.f.Time(st.OnlineUntil), st.Touch)
 	if err != nil {
 		return s.errorf("PutScreenStatus("+st.ScreenID+")", err)
 	}
@@ -226,8 +227,10 @@ func (s *Store) UpdateScreenStatus(ctx context.Context, screenID string, fn func
 			return err
 		}
 		st.ScreenID = screenID
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE screen_status SET replica=?, connected=?, phase=?, shows=?, app_version=?, browser=?, since=?, alerted_at=? WHERE screen_id=?`),
-			st.Replica, st.Connected, st.Phase, st.Shows, st.AppVersion, st.Browser, s.f.Time(st.Since), s.f.Time(st.AlertedAt), screenID)
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE screen_status SET replica=?, connected=?, phase=?, shows=?, app_version=?, browser=?, since=?, alerted_at=?,
+			online_until=?, touch=? WHERE screen_id=?`),
+			st.Replica, st.Connected, st.Phase, st.Shows, st.AppVersion, st.Browser, s.f.Time(st.Since), s.f.Time(st.AlertedAt),
+			s.f.Time(st.OnlineUntil), st.Touch, screenID)
 		return err
 	})
 	if err != nil && failed == nil {

@@ -83,6 +83,11 @@ var migrations = []migration{
 	// A light key's last presence, so that a restart keeps when it took
 	// its value.
 	{sql: `ALTER TABLE lights ADD COLUMN presence {json} NOT NULL DEFAULT '{}'`},
+	// A screen seen by its page alone (no WebSocket: a browser without
+	// WebAssembly) is online until its next reload is due; whether its
+	// browser says it has a touch screen.
+	{sql: `ALTER TABLE screen_status ADD COLUMN online_until {time};
+		ALTER TABLE screen_status ADD COLUMN touch {bool} NOT NULL DEFAULT false;`},
 }
 
 // Migrations returns the statements that make the flavour's schema, in

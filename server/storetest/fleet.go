@@ -174,7 +174,7 @@ func testConcurrentLinkUses(t *testing.T, s server.Store) {
 func testScreenStatuses(t *testing.T, s server.Store) {
 	ctx := context.Background()
 	st := server.ScreenStatus{ScreenID: "s1", Replica: "r1", Connected: true, Phase: "dashboard", Shows: "ada@placard.example",
-		AppVersion: "v1.2.3", Browser: "Chrome", Since: at, AlertedAt: at.Add(time.Minute)}
+		AppVersion: "v1.2.3", Browser: "Chrome", Since: at, AlertedAt: at.Add(time.Minute), OnlineUntil: at.Add(2 * time.Minute), Touch: true}
 	if err := s.PutScreenStatus(ctx, st); err != nil {
 		t.Fatal(err)
 	}

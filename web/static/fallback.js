@@ -164,6 +164,9 @@
       later(every);
     };
     xhr.open("GET", window.location.href, true);
+    // Tells the server this screen is shown without its Wasm: its
+    // reloads are all that shows it is there (the fleet's "online").
+    xhr.setRequestHeader("X-Placard-Fallback", "1");
     xhr.send();
   }
 

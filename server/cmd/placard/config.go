@@ -17,6 +17,7 @@ import (
 
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/adminhttp"
+	"github.com/placard/placard/server/fleet"
 	"github.com/placard/placard/server/httpd"
 	"github.com/placard/placard/server/mqtt"
 	"github.com/placard/placard/server/sandbox"
@@ -70,6 +71,9 @@ type Config struct {
 	// PollEvery is the polling period of an account shown on screens
 	// (its presence; its calendar is read every 2 minutes).
 	PollEvery time.Duration
+	// OfflineAfter is how long a screen in no group (or in a group with no
+	// threshold of its own) may be offline before it is reported.
+	OfflineAfter time.Duration
 	// FollowEvery is the presence period of an account a light follows
 	// (-presence-every); PresenceBudget is Graph's presence limit per 30 s
 	// for the tenant, half of which placard uses.
@@ -147,6 +151,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, de
 	fs.IntVar(&c.SandboxUsers, "sandbox-users", sandboxUsers, "add this many numbered demo users to the sandbox (user0001@placard.example, ...), for load tests (PLACARD_SANDBOX_USERS)")
 	pollEvery, pollEveryErr := time.ParseDuration(env("PLACARD_POLL_EVERY", "30s"))
 	fs.DurationVar(&c.PollEvery, "poll-every", pollEvery, "how often Graph is read for an account shown on screens (its presence; its calendar every 2m), budget allowing (PLACARD_POLL_EVERY)")
+	offlineAfter, offlineAfterErr := time.ParseDuration(env("PLACARD_OFFLINE_AFTER", fleet.DefaultOfflineAfter.String()))
+	fs.DurationVar(&c.OfflineAfter, "offline-after", offlineAfter, "how long an enrolled screen may be offline before the admin page, the gauge placard_screens_offline and its group's webhooks report it; a group's own threshold wins (PLACARD_OFFLINE_AFTER)")
 	presenceEvery, presenceEveryErr := time.ParseDuration(env("PLACARD_PRESENCE_EVERY", "5s"))
 	fs.DurationVar(&c.FollowEvery, "presence-every", presenceEvery, "how often the presence of an account that a light follows is read, budget allowing (PLACARD_PRESENCE_EVERY)")
 	presenceBudget, presenceBudgetErr := strconv.Atoi(env("PLACARD_PRESENCE_BUDGET", strconv.Itoa(screens.DefaultPresenceBudget)))
@@ -189,6 +195,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, de
 	}
 	if c.SandboxUsers < 0 || c.SandboxUsers > sandbox.MaxNumberedUsers {
 		bad("-sandbox-users %d must be between 0 and %d", c.SandboxUsers, sandbox.MaxNumberedUsers)
+	}
+	if offlineAfterErr != nil {
+		bad("PLACARD_OFFLINE_AFTER %q must be a duration, e.g. 15m", getenv("PLACARD_OFFLINE_AFTER"))
+	}
+	if c.OfflineAfter < time.Second || c.OfflineAfter > 7*24*time.Hour {
+		bad("-offline-after %v must be between 1s and 168h", c.OfflineAfter)
 	}
 	if pollEveryErr != nil {
 		bad("PLACARD_POLL_EVERY %q must be a duration, e.g. 30s", getenv("PLACARD_POLL_EVERY"))

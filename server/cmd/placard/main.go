@@ -28,6 +28,7 @@ import (
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/admin"
 	"github.com/placard/placard/server/adminhttp"
+	"github.com/placard/placard/server/fleet"
 	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/graph"
 	"github.com/placard/placard/server/httpd"
@@ -119,6 +120,9 @@ type Main struct {
 	// the comments of idle presence streams (tests shorten them).
 	Webhooks  lights.WebhookConfig
 	Heartbeat time.Duration
+	// TuneFleet adjusts the fleet's configuration before it starts (tests
+	// shorten its period and let its webhooks reach loopback).
+	TuneFleet func(*fleet.Config)
 
 	// Set by Run.
 	Log       *slog.Logger
@@ -132,6 +136,7 @@ type Main struct {
 	Admin     *adminhttp.Admin
 	Ops       *admin.Service
 	Lights    *lights.Service
+	Fleet     *fleet.Fleet
 	MQTT      *mqtt.Publisher // nil without -mqtt-url
 
 	// Cluster is what replicas share, with -database; Replica names this
@@ -353,6 +358,20 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	sockets.Screens = m.Screens
 
+	fcfg := fleet.Config{Store: m.Store, Cluster: cluster, Replica: m.Replica, Log: m.Log, Metrics: m.Metrics,
+		OfflineAfter: cfg.OfflineAfter, Webhooks: fleet.WebhookConfig{AllowNetworks: cfg.WebhookNetworks}}
+	if fcfg.Replica == "" {
+		fcfg.Replica = hostname()
+	}
+	if m.TuneFleet != nil {
+		m.TuneFleet(&fcfg)
+	}
+	m.Fleet = fleet.New(fcfg)
+	if err := m.Fleet.Start(ctx); err != nil {
+		return err
+	}
+	sockets.Fleet = m.Fleet
+
 	assets, err := httpd.NewAssets(web.Static(), web.Wasm())
 	if err != nil {
 		return fmt.Errorf("reading the embedded assets: %w", err)
@@ -417,7 +436,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	h.Presence = &httpd.Presence{Lights: m.Lights, Log: m.Log, Heartbeat: m.Heartbeat,
 		StreamsPerKey: cfg.SSEPerKey, StreamsPerAddress: cfg.SSEPerAddress, StreamsTotal: cfg.SSETotal}
-	m.Ops = &admin.Service{Store: m.Store, Screens: m.Screens, Lights: m.Lights, Log: m.Log}
+	m.Ops = &admin.Service{Store: m.Store, Screens: m.Screens, Lights: m.Lights, Fleet: m.Fleet, Log: m.Log}
 	m.Admin = &adminhttp.Admin{
 		Ops:           m.Ops,
 		Log:           m.Log,
@@ -439,6 +458,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	} else {
 		h.Metrics = m.Admin.Guard(m.Metrics.Handler())
 	}
+	h.Fleet = m.Fleet
 	h.ScreenNetworks = cfg.ScreenNetworks
 	h.Front = fr
 	h.NewScreens = cfg.NewScreens
@@ -560,6 +580,9 @@ func (m *Main) Close() error {
 	}
 	if m.Screens != nil {
 		m.Screens.Close()
+	}
+	if m.Fleet != nil {
+		m.Fleet.Close()
 	}
 	if m.Store != nil {
 		if err := m.Store.Close(); err != nil {
