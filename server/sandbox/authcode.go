@@ -217,6 +217,9 @@ func (s *Sandbox) signIn(req authzRequest, upn string, approve bool) (target, pr
 	if r, ok := s.conditionalAccess(caAuthorize, flowAuthCode); ok {
 		return req.errorRedirect(refusal{e: r}, now), ""
 	}
+	if s.missingAdminConsent(req.scopes) != "" {
+		return req.errorRedirect(refusal{e: errAdminConsentRedirect}, now), ""
+	}
 	s.forgetCodes(now)
 	code := authCodePrefix + randomString(160)
 	s.codes[code] = &authCode{
@@ -275,7 +278,10 @@ type authorizePage struct {
 // permissions the sandbox's application may ask for.
 var permissionWords = map[string]string{
 	"User.Read": "your profile", "Calendars.Read": "your calendars", "Calendars.ReadWrite": "and change your calendars",
-	"Presence.Read": "your presence",
+	"Presence.Read": "your presence", "Calendars.ReadBasic": "your calendars' times and subjects",
+	"Calendars.Read.Shared": "the calendars shared with you", "Place.Read.All": "your organisation's rooms",
+	"Presence.Read.All": "everyone's presence", "GroupMember.Read.All": "your organisation's groups",
+	"User.ReadBasic.All": "everyone's basic profile",
 }
 
 // authorize is the authorization endpoint: GET shows the sign-in page,
@@ -404,20 +410,25 @@ func (s *Sandbox) redeemAuthCode(w http.ResponseWriter, r *http.Request, now tim
 	// The token request's scope picks among what was consented to; OIDC
 	// scopes are always allowed (MSAL adds openid, profile and
 	// offline_access to every request).
-	granted := scopeSet{}
+	if s.missingAdminConsent(c.scopes) != "" {
+		writeSTS(w, errAdminConsent, now)
+		return
+	}
+	asked := scopeSet{}
 	for sc := range c.scopes {
-		granted[sc] = true
+		asked[sc] = true
 	}
 	for _, sc := range requested.list() {
 		switch {
 		case c.scopes.has(sc):
 		case isOIDC(sc):
-			granted[sc] = true
+			asked[sc] = true
 		default:
 			writeSTS(w, errConsent(sc), now)
 			return
 		}
 	}
+	granted := s.grantLocked(c.user, asked)
 	tokens, err := s.issue(c.user, granted, issuance{session: newGUID(), flow: flowAuthCode, nonce: c.nonce}, originOf(r))
 	if err != nil {
 		s.log.Error("sandbox: issuing tokens", "err", err)

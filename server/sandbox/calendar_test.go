@@ -13,9 +13,12 @@ import (
 // of more than two years (DST changes, month and year ends, a leap day,
 // 2026-12-06), each day with today laid around another time of day, and
 // checks what a dashboard relies on: a meeting now, a next one, a cancelled
-// one, tomorrow never empty, meetings organised in another zone; and what a
-// calendar is: events in the order of their start, all-day events from
-// midnight to midnight in the mailbox's zone, no double booking. The
+// one, tomorrow never empty, meetings organised in another zone; what door
+// panels and rooms boards rely on: rooms booked by people, the organiser's
+// name for a subject unless the room keeps subjects, the lobby free when
+// the sandbox starts and the boardroom busy, the stand-up on weekdays; and
+// what a calendar is: events in the order of their start, all-day events
+// from midnight to midnight in the mailbox's zone, no double booking. The
 // generator is driven directly (Options.Anchor), with the users it always
 // has; how Graph serves and orders it is the conformance suite's walk.
 func TestDemoCalendarsHoldOnEveryDay(t *testing.T) {
@@ -36,11 +39,16 @@ func TestDemoCalendarsHoldOnEveryDay(t *testing.T) {
 	for _, now := range days {
 		s := &Sandbox{opts: Options{Seed: 7}, anchor: anchorOf(Options{Anchor: now}), users: users,
 			created: map[string][]*calEvent{}, removed: map[string]bool{}}
+		s.index()
 		for _, u := range s.sortedUsers() {
 			if !u.Mailbox {
 				continue
 			}
-			if problems := checkDemoDay(s, u, now, allDay); len(problems) > 0 {
+			check := checkDemoDay
+			if u.Room {
+				check = checkRoomDay
+			}
+			if problems := check(s, u, now, allDay); len(problems) > 0 {
 				t.Errorf("%s on %s (%s there): %s", u.UPN, now.Format(time.RFC3339),
 					now.In(wire.Zone(u.TimeZone)).Format("Mon 15:04"), strings.Join(problems, "; "))
 			}
@@ -112,6 +120,73 @@ func checkDemoDay(s *Sandbox, u *user, now time.Time, allDay map[string]bool) []
 	}
 	if !current || !later || !cancelled || !tomorrow || !abroad {
 		bad("now %v, later %v, cancelled %v, tomorrow %v, organised in another zone %v", current, later, cancelled, tomorrow, abroad)
+	}
+	return problems
+}
+
+// checkRoomDay reads one room's calendar around now and says what is wrong
+// with it.
+func checkRoomDay(s *Sandbox, u *user, now time.Time, _ map[string]bool) []string {
+	loc := wire.Zone(u.TimeZone)
+	from, to := now.Add(-38*time.Hour), now.Add(62*time.Hour)
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	tomorrow := now.In(loc).AddDate(0, 0, 1)
+	var current, later, something, standUp bool
+	var last time.Time
+	var booked []calEvent
+	ids := map[string]bool{}
+	for _, ev := range s.eventsBetween(u, from, to) {
+		if ids[ev.ID] {
+			bad("%q: id %s twice", ev.Subject, ev.ID)
+		}
+		ids[ev.ID] = true
+		if !ev.End.After(ev.Start) || ev.Start.Before(last) || !ev.Start.Before(to) || !ev.End.After(from) {
+			bad("%q from %s to %s: out of order or of the window", ev.Subject, ev.Start, ev.End)
+		}
+		last = ev.Start
+		org := s.users[ev.Organizer]
+		switch {
+		case org == nil || org.Room || org == u || ev.OrgName != org.DisplayName:
+			bad("%q: organised by %s, not by a person", ev.Subject, ev.Organizer)
+		case u.room.KeepSubject == (ev.Subject == org.DisplayName):
+			bad("%q organised by %s: the room keeps subjects %v", ev.Subject, org.DisplayName, u.room.KeepSubject)
+		case ev.Location != u.DisplayName || ev.response(u) != responseAccepted || len(ev.Attendees) != 1 ||
+			ev.Attendees[0] != (attendee{Address: u.UPN, Name: u.DisplayName, Type: "resource", Response: responseAccepted}):
+			bad("%q: location %q, response %s, attendees %v", ev.Subject, ev.Location, ev.response(u), ev.Attendees)
+		}
+		if ev.Type == typeOccurrence {
+			local := ev.Start.In(loc)
+			standUp = standUp || (ev.SeriesMasterID != "" && local.Format("15:04") == "08:30" && sameDay(local, tomorrow))
+		}
+		if ev.Cancelled {
+			continue
+		}
+		current = current || (!ev.Start.After(now) && ev.End.After(now))
+		later = later || (ev.Start.After(now) && ev.Start.Sub(now) < 12*time.Hour)
+		something = something || sameDay(ev.Start.In(loc), tomorrow)
+		for _, b := range booked {
+			if ev.Start.Before(b.End) && ev.End.After(b.Start) {
+				bad("%q at %s overlaps %q at %s", ev.Subject, ev.Start.In(loc).Format("Jan 2 15:04"), b.Subject, b.Start.In(loc).Format("Jan 2 15:04"))
+			}
+		}
+		booked = append(booked, ev)
+	}
+	weekday := tomorrow.Weekday() != time.Saturday && tomorrow.Weekday() != time.Sunday
+	switch {
+	case u.UPN == "lobby@"+TenantDomain && (current || !later):
+		bad("the lobby's day begins free with a meeting to come: busy now %v, a meeting later %v", current, later)
+	case u.UPN == "boardroom@"+TenantDomain && !current:
+		bad("the boardroom's day begins busy")
+	case !something:
+		bad("nothing tomorrow")
+	case u.room.standUp && weekday && !standUp:
+		bad("no stand-up at 08:30 tomorrow, a weekday")
+	}
+	if m, ok := s.standUpMaster(u); ok {
+		if got, found := s.findEvent(u, m.ID); !found || got.Type != typeMaster || got.Recurrence == nil {
+			bad("the stand-up's master: %+v", got)
+		}
 	}
 	return problems
 }

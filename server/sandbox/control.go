@@ -32,19 +32,25 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("POST /sandbox/clock", s.formClock)
 
 	api := map[string]http.HandlerFunc{
-		"GET /sandbox/api/faults":                func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Faults()) },
-		"PUT /sandbox/api/faults":                s.putFaults,
-		"GET /sandbox/api/users":                 s.getUsers,
-		"POST /sandbox/api/users/{upn}/presence": s.postPresence,
-		"POST /sandbox/api/users/{upn}/revoke":   s.postRevoke,
-		"POST /sandbox/api/users/{upn}/events":   s.postUserEvent,
-		"GET /sandbox/api/codes":                 s.getCodes,
-		"GET /sandbox/api/app":                   s.getApp,
-		"GET /sandbox/api/clock":                 s.getClock,
-		"POST /sandbox/api/clock":                s.postClock,
-		"GET /sandbox/api/users/{upn}/calendar":  s.getUserCalendar,
-		"GET /sandbox/api/requests":              s.getRequests,
-		"GET /sandbox/api/users/{upn}/requests":  s.getUserRequests,
+		"GET /sandbox/api/faults":                     func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Faults()) },
+		"PUT /sandbox/api/faults":                     s.putFaults,
+		"GET /sandbox/api/users":                      s.getUsers,
+		"POST /sandbox/api/users/{upn}/presence":      s.postPresence,
+		"POST /sandbox/api/users/{upn}/revoke":        s.postRevoke,
+		"POST /sandbox/api/users/{upn}/events":        s.postUserEvent,
+		"GET /sandbox/api/users/{upn}/events":         s.getUserEvents,
+		"DELETE /sandbox/api/users/{upn}/events/{id}": s.deleteUserEvent,
+		"GET /sandbox/api/rooms":                      s.getRooms,
+		"PUT /sandbox/api/rooms/{upn}":                s.putRoom,
+		"GET /sandbox/api/groups":                     s.getGroups,
+		"GET /sandbox/api/budgets":                    func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Budgets()) },
+		"GET /sandbox/api/codes":                      s.getCodes,
+		"GET /sandbox/api/app":                        s.getApp,
+		"GET /sandbox/api/clock":                      s.getClock,
+		"POST /sandbox/api/clock":                     s.postClock,
+		"GET /sandbox/api/users/{upn}/calendar":       s.getUserCalendar,
+		"GET /sandbox/api/requests":                   s.getRequests,
+		"GET /sandbox/api/users/{upn}/requests":       s.getUserRequests,
 	}
 	paths := map[string][]string{}
 	for pattern, h := range api {
@@ -346,7 +352,8 @@ const (
 	CodeApproved = "approved" // approved on the phone, tokens not yet collected
 	CodeRedeemed = "redeemed" // tokens issued
 	CodeDeclined = "declined"
-	CodeBlocked  = "blocked" // refused by Conditional Access
+	CodeBlocked  = "blocked"          // refused by Conditional Access
+	CodeConsent  = "consent_required" // a permission needs an administrator's consent
 	CodeExpired  = "expired"
 )
 
@@ -366,6 +373,8 @@ func (s *Sandbox) Codes() []CodeInfo {
 			ci.State = CodeDeclined
 		case g.state == grantBlocked:
 			ci.State = CodeBlocked
+		case g.state == grantConsent:
+			ci.State = CodeConsent
 		case !now.Before(g.expiresAt):
 			ci.State = CodeExpired
 		case g.state == grantApproved:
@@ -475,23 +484,6 @@ func (s *Sandbox) getUserCalendar(w http.ResponseWriter, r *http.Request) {
 		out = append(out, eventJSON(ev, u, time.UTC, "UTC"))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"value": out})
-}
-
-// postUserEvent is the control API's POST /sandbox/api/users/{upn}/events:
-// a Graph event body added to the user's calendar; it answers the event as
-// Graph would, in UTC.
-func (s *Sandbox) postUserEvent(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.calendarUser(w, r)
-	if !ok {
-		return
-	}
-	ev, _, bad := readNewEvent(r.Body, u, s.Now())
-	if bad != "" {
-		apiError(w, http.StatusBadRequest, bad)
-		return
-	}
-	s.addEvent(u, ev)
-	writeJSON(w, http.StatusCreated, eventJSON(ev, u, time.UTC, "UTC"))
 }
 
 // Approve approves a user code as upn, as the phone page does, and returns

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,14 +29,14 @@ func TestControlAPIFaults(t *testing.T) {
 	sb, _ := newSandbox(t)
 	srv, c := controlServer(t, sb)
 	u := srv.URL + "/sandbox/api/faults"
-	if a := get(t, c, u); a.status != 200 || len(a.body) != 8 || a.body["conditional_access_block"] != false || a.body["block_device_code"] != false || a.body["latency_ms"] != float64(0) || a.body["refuse_reused_refresh_token"] != false {
+	if a := get(t, c, u); a.status != 200 || len(a.body) != 10 || a.body["expire_delta_tokens"] != false || a.body["place_consent_missing"] != false || a.body["conditional_access_block"] != false || a.body["block_device_code"] != false || a.body["latency_ms"] != float64(0) || a.body["refuse_reused_refresh_token"] != false {
 		t.Fatalf("GET: %d %s", a.status, a.raw)
 	}
-	all := `{"conditional_access_block":true,"block_device_code":true,"graph_throttle_seconds":5,"graph_server_error":true,"graph_unreachable":true,"identity_unreachable":true,"latency_ms":20,"refuse_reused_refresh_token":true}`
+	all := `{"conditional_access_block":true,"block_device_code":true,"graph_throttle_seconds":5,"graph_server_error":true,"graph_unreachable":true,"identity_unreachable":true,"latency_ms":20,"expire_delta_tokens":true,"place_consent_missing":true,"refuse_reused_refresh_token":true}`
 	if a := send(t, c, "PUT", u, all); a.status != 200 || !jsonEqual(a.raw, all) {
 		t.Fatalf("PUT: %d %s", a.status, a.raw)
 	}
-	if f := sb.Faults(); !f.ConditionalAccessBlock || !f.BlockDeviceCode || f.GraphThrottleSeconds != 5 || !f.GraphUnreachable || f.LatencyMS != 20 || !f.RefuseReusedRefreshToken {
+	if f := sb.Faults(); !f.ConditionalAccessBlock || !f.BlockDeviceCode || f.GraphThrottleSeconds != 5 || !f.GraphUnreachable || f.LatencyMS != 20 || !f.RefuseReusedRefreshToken || !f.ExpireDeltaTokens || !f.PlaceConsentMissing {
 		t.Errorf("faults %+v", f)
 	}
 	// PUT replaces the whole set: what it omits is off.
@@ -71,8 +72,35 @@ func TestControlAPIUsers(t *testing.T) {
 
 	users := get(t, c, srv.URL+"/sandbox/api/users")
 	var list []sandbox.UserInfo
-	if err := json.Unmarshal(users.raw, &list); err != nil || len(list) != 4 || list[0].UPN != ada || !list[0].Photo || list[2].Mailbox {
+	if err := json.Unmarshal(users.raw, &list); err != nil || list[0].UPN != ada || !list[0].Photo {
 		t.Fatalf("users: %s", users.raw)
+	}
+	// The contract's accounts, and a tenant that looks like an office:
+	// people with photos and without, rooms, Kim without a mailbox.
+	byUPN := map[string]sandbox.UserInfo{}
+	var photos, initials, people, rooms int
+	for _, u := range list {
+		byUPN[u.UPN] = u
+		switch {
+		case u.Room:
+			rooms++
+		case u.Photo:
+			photos, people = photos+1, people+1
+		default:
+			initials, people = initials+1, people+1
+		}
+	}
+	if u := byUPN[lobby]; !u.Room || !u.Mailbox || u.DisplayName != "Lobby Room" || u.Photo {
+		t.Errorf("the lobby: %+v", u)
+	}
+	if u := byUPN[kim]; u.Mailbox || u.Teams || u.DisplayName != "Kim Park" {
+		t.Errorf("Kim: %+v", u)
+	}
+	if u := byUPN[grace]; !slices.Contains(u.Roles, sandbox.AdminRole) || !u.Photo {
+		t.Errorf("Grace: %+v", u)
+	}
+	if people < 12 || photos < 4 || initials < 4 || rooms < 6 {
+		t.Errorf("%d people (%d with a photo, %d without) and %d rooms", people, photos, initials, rooms)
 	}
 
 	t.Run("presence", func(t *testing.T) {
@@ -225,7 +253,9 @@ func TestNumberedUsersAndWhenTheirPresenceWasServed(t *testing.T) {
 	})
 	srv, c := controlServer(t, sb)
 	var list []sandbox.UserInfo
-	if err := json.Unmarshal(get(t, c, srv.URL+"/sandbox/api/users").raw, &list); err != nil || len(list) != 7 {
+	if err := json.Unmarshal(get(t, c, srv.URL+"/sandbox/api/users").raw, &list); err != nil || len(list) != len(sb.Users()) ||
+		!slices.ContainsFunc(list, func(u sandbox.UserInfo) bool { return u.UPN == "user0003@placard.example" }) ||
+		slices.ContainsFunc(list, func(u sandbox.UserInfo) bool { return u.UPN == "user0004@placard.example" }) {
 		t.Fatalf("users with 3 numbered ones: %v %+v", err, list)
 	}
 	const upn = "user0003@placard.example"

@@ -113,6 +113,8 @@ Moving it forward expires codes and tokens as if the time had passed.</p>
 <label class="check"><input type="checkbox" name="identity_unreachable"{{if .Faults.IdentityUnreachable}} checked{{end}}> Identity platform unreachable</label>
 <label class="check"><input type="checkbox" name="graph_unreachable"{{if .Faults.GraphUnreachable}} checked{{end}}> Graph unreachable</label>
 <label class="check"><input type="checkbox" name="graph_server_error"{{if .Faults.GraphServerError}} checked{{end}}> Graph answers 503</label>
+<label class="check"><input type="checkbox" name="expire_delta_tokens"{{if .Faults.ExpireDeltaTokens}} checked{{end}}> Expire every calendar delta token issued until now (410 SyncStateNotFound: clients read the calendar again)</label>
+<label class="check"><input type="checkbox" name="place_consent_missing"{{if .Faults.PlaceConsentMissing}} checked{{end}}> No administrator consented to Place.Read.All: boards of rooms cannot sign in (AADSTS90094)</label>
 <label for="graph_throttle_seconds">Graph throttles (429) with Retry-After, seconds (0: off)</label>
 <input id="graph_throttle_seconds" name="graph_throttle_seconds" type="number" min="0" max="3600" value="{{.Faults.GraphThrottleSeconds}}">
 <label for="latency_ms">Every answer is slower by, milliseconds</label>
@@ -239,6 +241,8 @@ func (s *Sandbox) formFaults(w http.ResponseWriter, r *http.Request) {
 		IdentityUnreachable:    r.PostForm.Has("identity_unreachable"),
 		GraphUnreachable:       r.PostForm.Has("graph_unreachable"),
 		GraphServerError:       r.PostForm.Has("graph_server_error"),
+		ExpireDeltaTokens:      r.PostForm.Has("expire_delta_tokens"),
+		PlaceConsentMissing:    r.PostForm.Has("place_consent_missing"),
 
 		RefuseReusedRefreshToken: r.PostForm.Has("refuse_reused_refresh_token"),
 	}
@@ -310,6 +314,7 @@ func activeFaults(f Faults) string {
 		"graph_unreachable":    f.GraphUnreachable, "graph_server_error": f.GraphServerError,
 		"graph_throttle_seconds": f.GraphThrottleSeconds > 0, "latency_ms": f.LatencyMS > 0,
 		"refuse_reused_refresh_token": f.RefuseReusedRefreshToken,
+		"expire_delta_tokens":         f.ExpireDeltaTokens, "place_consent_missing": f.PlaceConsentMissing,
 	} {
 		if set {
 			on = append(on, name)

@@ -78,11 +78,11 @@ func TestDemoPageFormsChangeTheSandbox(t *testing.T) {
 		t.Errorf("unchecked boxes are off: %+v", f)
 	}
 	redirected(submit("/sandbox/presence", url.Values{"upn": {ada}, "availability": {"Away"}, "activity": {"OutOfOffice"}}))
-	if u := sb.Users()[0]; u.Availability != "Away" || u.Activity != "OutOfOffice" {
+	if u := userInfo(t, sb, ada); u.Availability != "Away" || u.Activity != "OutOfOffice" {
 		t.Errorf("presence %+v", u)
 	}
 	redirected(submit("/sandbox/revoke", url.Values{"upn": {grace}}))
-	if u := sb.Users()[1]; u.RevokedAt.IsZero() {
+	if u := userInfo(t, sb, grace); u.RevokedAt.IsZero() {
 		t.Error("grace's sessions were not revoked")
 	}
 	before := sb.Now()

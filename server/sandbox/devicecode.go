@@ -18,6 +18,7 @@ const (
 	grantApproved            // a user approved; tokens not yet collected
 	grantDeclined            // the user declined
 	grantBlocked             // Conditional Access refused the sign-in
+	grantConsent             // a permission asked for needs an administrator's consent
 	grantRedeemed            // tokens were issued: the code is spent
 )
 
@@ -291,6 +292,9 @@ func (s *Sandbox) redeemDeviceCodeLocked(dc string, now time.Time, o origin) (si
 	case g.state == grantBlocked:
 		g.told = true
 		return nil, errBlocked
+	case g.state == grantConsent:
+		g.told = true
+		return nil, errAdminConsent
 	case !now.Before(g.expiresAt):
 		return nil, errExpired
 	case g.state == grantPending:
@@ -305,7 +309,12 @@ func (s *Sandbox) redeemDeviceCodeLocked(dc string, now time.Time, o origin) (si
 		g.state, g.told = grantBlocked, true
 		return nil, refusal
 	}
-	sign = s.prepare(g.user, g.scopes, issuance{session: newGUID(), flow: flowDeviceCode}, o)
+	if s.missingAdminConsent(g.scopes) != "" {
+		// Approved before the administrator's consent was withdrawn.
+		g.state, g.told = grantConsent, true
+		return nil, errAdminConsent
+	}
+	sign = s.prepare(g.user, s.grantLocked(g.user, g.scopes), issuance{session: newGUID(), flow: flowDeviceCode}, o)
 	g.state, g.redeemedAt = grantRedeemed, now
 	return sign, stsError{}
 }
@@ -369,7 +378,7 @@ func (s *Sandbox) redeemRefresh(w http.ResponseWriter, r *http.Request, now time
 		writeSTS(w, refusal, now)
 		return
 	}
-	granted := fromScopes(rt.Scopes)
+	granted := s.refreshGrant(u, rt.Scopes)
 	for _, sc := range requested.list() {
 		if !granted.has(sc) && !slices.Contains(oidcScopes, sc) {
 			writeSTS(w, errConsent(sc), now)
@@ -417,6 +426,10 @@ const (
 	// OutcomeBlocked: Conditional Access refused the sign-in; the real
 	// sign-in page says so with "Error Code: 53003".
 	OutcomeBlocked = "blocked"
+	// OutcomeConsent: a permission asked for needs an administrator's
+	// consent that nobody gave; the real page says "Need admin approval"
+	// with AADSTS90094.
+	OutcomeConsent = "consent_required"
 )
 
 // lookup returns the grant of a user code, normalised as a person types it.
@@ -453,6 +466,10 @@ func (s *Sandbox) act(userCode, upn string, approve bool) (outcome, screen strin
 	if _, blocked := s.conditionalAccess(caSignIn, flowDeviceCode); blocked {
 		g.state = grantBlocked
 		return OutcomeBlocked, g.screen
+	}
+	if s.missingAdminConsent(g.scopes) != "" {
+		g.state = grantConsent
+		return OutcomeConsent, g.screen
 	}
 	g.state, g.approvedAt = grantApproved, now
 	return OutcomeApproved, g.screen

@@ -240,6 +240,23 @@ func errConsent(scope string) stsError {
 		"The user or administrator has not consented to use the application with ID '%s' named '%s'. Send an interactive authorization request for this user and resource. Scope: %s.", ClientID, appDisplayName, scope)}
 }
 
+// A sign-in that asks for a permission only an administrator can consent
+// to, which none has: the sign-in page says "Need admin approval" with
+// AADSTS90094, "The grant requires admin permission" ("Unexpected error
+// when performing consent to an application": AADSTS90094 "<app> needs
+// permission to access resources in your organization that only an admin
+// can grant"). What the client then receives is unconfirmed: the device
+// code's poll gets invalid_grant with consent_required (the suberror the
+// platform sends with AADSTS65001), the authorization code's redirect
+// access_denied.
+// https://learn.microsoft.com/en-us/entra/identity/enterprise-apps/application-sign-in-unexpected-user-consent-error
+var (
+	errAdminConsent = stsError{status: 400, err: "invalid_grant", code: 90094, suberror: "consent_required",
+		text: "The grant requires admin permission."}
+	errAdminConsentRedirect = stsError{status: 400, err: "access_denied", code: 90094,
+		text: "The grant requires admin permission."}
+)
+
 // errTenant: AADSTS90002 InvalidTenantName. The metadata endpoint answers
 // invalid_tenant (seen verbatim in public threads); the others'
 // invalid_request is unconfirmed.

@@ -85,13 +85,20 @@ func (s *Sandbox) forbidden(w http.ResponseWriter, r *http.Request, wl workload,
 
 type callerKey struct{}
 
-// caller is who a Graph request is made by, from its access token.
+// caller is who a Graph request is made by, from its access token, and
+// whose mailbox or profile it names (the caller's own for /me).
 type caller struct {
 	user   *user
 	scopes []string
+	target *user
 }
 
 func callerOf(ctx context.Context) caller { return ctx.Value(callerKey{}).(caller) }
+
+// has reports whether the token holds one of the permissions.
+func (c caller) has(anyOf []string) bool {
+	return slices.ContainsFunc(anyOf, func(p string) bool { return slices.Contains(c.scopes, p) })
+}
 
 // route is one Graph endpoint.
 type route struct {
@@ -102,24 +109,77 @@ type route struct {
 	// hold one; wl words the 403.
 	anyOf []string
 	wl    workload
-	h     http.HandlerFunc
+	// others are the permissions of which the token must also hold one
+	// when {user} names someone else than the caller; sharing says that
+	// the other's calendar must be shared with the caller too.
+	others  []string
+	sharing bool
+	// mailbox: the request reads or writes a mailbox (the caller's, or
+	// {user}'s) and counts against its Outlook budget; presence: it
+	// counts against the tenant's presence budget (budget.go).
+	mailbox, presence bool
+	h                 http.HandlerFunc
 }
 
+// The delegated permissions the endpoints accept, from their pages'
+// permission tables.
+var (
+	userRead    = []string{"User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All", "Directory.Read.All"}
+	usersRead   = []string{"User.ReadBasic.All", "User.Read.All", "Directory.Read.All"}
+	calRead     = []string{"Calendars.ReadBasic", "Calendars.Read", "Calendars.ReadWrite", "Calendars.Read.Shared", "Calendars.ReadWrite.Shared"}
+	calShared   = []string{"Calendars.Read.Shared", "Calendars.ReadWrite.Shared"}
+	calWrite    = []string{"Calendars.ReadWrite"}
+	placesRead  = []string{"Place.Read.All", "Place.ReadWrite.All"}
+	membersRead = []string{"GroupMember.Read.All", "Group.Read.All", "Directory.Read.All", "Group.ReadWrite.All"}
+)
+
 // graphRoutes are the emulated endpoints of Graph v1.0.
+// https://learn.microsoft.com/en-us/graph/api/user-get
+// https://learn.microsoft.com/en-us/graph/api/event-delta (calendarView)
+// https://learn.microsoft.com/en-us/graph/api/calendar-getschedule (Calendars.ReadBasic, least privileged)
+// https://learn.microsoft.com/en-us/graph/api/place-list (Place.Read.All)
+// https://learn.microsoft.com/en-us/graph/api/cloudcommunications-getpresencesbyuserid (Presence.Read.All)
+// https://learn.microsoft.com/en-us/graph/api/group-list-members (GroupMember.Read.All)
 func (s *Sandbox) graphRoutes() []route {
-	userRead := []string{"User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All"}
-	calRead := []string{"Calendars.Read", "Calendars.ReadWrite"}
-	calWrite := []string{"Calendars.ReadWrite"}
-	return []route{
-		{"GET", "/me", "/me", userRead, directory, s.me},
-		{"GET", "/me/photo/$value", "/me/photo", userRead, directory, s.photo},
-		{"GET", "/me/presence", "/me/presence", []string{"Presence.Read", "Presence.Read.All"}, teams, s.presence},
-		{"GET", "/me/calendarView", "/me/calendarView", calRead, outlook, s.calendarView},
-		{"GET", "/me/events/{id}", "/me/events/{id}", calRead, outlook, s.getEvent},
-		{"POST", "/me/events", "/me/events", calWrite, outlook, s.createEvent},
-		{"DELETE", "/me/events/{id}", "/me/events/{id}", calWrite, outlook, s.deleteEvent},
-		{"POST", "/me/events/{id}/cancel", "/me/events/{id}/cancel", calWrite, outlook, s.cancelEvent},
+	presence := []string{"Presence.Read", "Presence.Read.All"}
+	routes := []route{
+		{method: "GET", pattern: "/me", anyOf: userRead, wl: directory, h: s.me},
+		{method: "GET", pattern: "/users/{user}", anyOf: userRead, others: usersRead, wl: directory, h: s.me},
+		{method: "GET", pattern: "/me/photo/$value", anyOf: userRead, wl: directory, h: s.photo},
+		{method: "GET", pattern: "/users/{user}/photo/$value", anyOf: userRead, others: usersRead, wl: directory, h: s.photo},
+		{method: "GET", pattern: "/me/presence", anyOf: presence, wl: teams, presence: true, h: s.presence},
+		{method: "POST", pattern: "/communications/getPresencesByUserId", anyOf: []string{"Presence.Read.All"}, wl: teams, presence: true, h: s.presencesByUserID},
+		{method: "GET", pattern: "/me/calendarView", anyOf: calRead, wl: outlook, mailbox: true, h: s.calendarView},
+		{method: "GET", pattern: "/users/{user}/calendarView", anyOf: calRead, others: calShared, sharing: true, wl: outlook, mailbox: true, h: s.calendarView},
+		{method: "GET", pattern: "/me/calendarView/delta", anyOf: calRead, wl: outlook, mailbox: true, h: s.calendarDelta},
+		{method: "GET", pattern: "/users/{user}/calendarView/delta", anyOf: calRead, others: calShared, sharing: true, wl: outlook, mailbox: true, h: s.calendarDelta},
+		{method: "GET", pattern: "/me/events/{id}", anyOf: calRead, wl: outlook, mailbox: true, h: s.getEvent},
+		{method: "POST", pattern: "/me/events", anyOf: calWrite, wl: outlook, mailbox: true, h: s.createEvent},
+		{method: "PATCH", pattern: "/me/events/{id}", anyOf: calWrite, wl: outlook, mailbox: true, h: s.updateEvent},
+		{method: "DELETE", pattern: "/me/events/{id}", anyOf: calWrite, wl: outlook, mailbox: true, h: s.deleteEvent},
+		{method: "POST", pattern: "/me/events/{id}/cancel", anyOf: calWrite, wl: outlook, mailbox: true, h: s.cancelEvent},
+		{method: "POST", pattern: "/me/events/{id}/accept", anyOf: calWrite, wl: outlook, mailbox: true, h: s.respond(responseAccepted)},
+		{method: "POST", pattern: "/me/events/{id}/tentativelyAccept", anyOf: calWrite, wl: outlook, mailbox: true, h: s.respond(responseTentative)},
+		{method: "POST", pattern: "/me/events/{id}/decline", anyOf: calWrite, wl: outlook, mailbox: true, h: s.respond(responseDeclined)},
+		{method: "POST", pattern: "/me/calendar/getSchedule", anyOf: []string{"Calendars.ReadBasic", "Calendars.Read", "Calendars.ReadWrite"}, wl: outlook, mailbox: true, h: s.getSchedule},
+		{method: "GET", pattern: "/places/microsoft.graph.room", anyOf: placesRead, wl: outlook, h: s.placeRooms},
+		{method: "GET", pattern: "/places/microsoft.graph.roomlist", anyOf: placesRead, wl: outlook, h: s.placeRoomLists},
+		{method: "GET", pattern: "/places/{list}/microsoft.graph.roomlist/rooms", anyOf: placesRead, wl: outlook, h: s.placeRoomsIn},
+		{method: "GET", pattern: "/groups/{group}/members", anyOf: membersRead, wl: directory, h: s.groupMembers},
 	}
+	// Graph's type names are not case-sensitive: the Places page writes
+	// both roomlist and roomList.
+	for _, rt := range routes {
+		if strings.Contains(rt.pattern, "roomlist") {
+			rt.pattern = strings.ReplaceAll(rt.pattern, "roomlist", "roomList")
+			routes = append(routes, rt)
+		}
+	}
+	for i := range routes {
+		routes[i].name = strings.ReplaceAll(routes[i].pattern, "roomList", "roomlist")
+		routes[i].name = strings.TrimSuffix(routes[i].name, "/$value")
+	}
+	return routes
 }
 
 // graphHandler serves Graph v1.0: each endpoint behind the checks Graph
@@ -155,7 +215,8 @@ func (s *Sandbox) graphHandler() http.Handler {
 
 // guard wraps an endpoint with what Graph checks before it: the fault
 // switches (a throttled or failing service answers before it looks at the
-// token), the bearer token, and the permission.
+// token), the bearer token, the permission, and the user a /users/{user}
+// path names: one that exists, and one the caller may reach.
 // https://learn.microsoft.com/en-us/graph/resolve-auth-errors
 func (s *Sandbox) guard(rt route) http.Handler {
 	name := "graph " + rt.name
@@ -168,13 +229,63 @@ func (s *Sandbox) guard(rt route) http.Handler {
 		if !ok {
 			return
 		}
-		s.logRequest(c.user, name)
-		if !slices.ContainsFunc(rt.anyOf, func(p string) bool { return slices.Contains(c.scopes, p) }) {
+		if rt.presence {
+			// Every presence request with a token counts against the
+			// tenant's budget, refused ones too.
+			s.countPresence()
+		}
+		c.target = c.user
+		named := r.PathValue("user")
+		if named != "" {
+			s.mu.Lock()
+			c.target = s.userByAddress(named)
+			s.mu.Unlock()
+		}
+		mailbox := ""
+		if rt.mailbox && c.target != nil {
+			mailbox = c.target.UPN
+		}
+		s.logRequest(c.user, name, mailbox)
+		switch {
+		case !c.has(rt.anyOf):
 			s.forbidden(w, r, rt.wl, rt.anyOf, c.scopes)
 			return
+		case c.target == nil:
+			s.noSuchUser(w, r, rt.wl, named)
+			return
+		case c.target != c.user && rt.others != nil && !c.has(rt.others):
+			s.forbidden(w, r, rt.wl, rt.others, c.scopes)
+			return
+		case c.target != c.user && rt.sharing && !sharedWith(c.target, c.user):
+			s.forbidden(w, r, outlook, nil, nil)
+			return
+		}
+		if rt.mailbox {
+			defer s.beginMailbox(c.target)()
 		}
 		rt.h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
 	})
+}
+
+// sharedWith reports whether owner's calendar is shared with reader, as
+// Calendars.Read.Shared needs: the demo tenant shares every room's calendar
+// with the organisation (as an administrator does for room displays with
+// Set-MailboxFolderPermission ... -User Default -AccessRights Reviewer);
+// people's calendars show others their free/busy only (Exchange's
+// default), so reading their events is refused with ErrorAccessDenied.
+// https://learn.microsoft.com/en-us/graph/api/user-list-calendarview
+func sharedWith(owner, reader *user) bool { return owner == reader || owner.Room }
+
+// noSuchUser answers for a /users/{user} that names nobody: the
+// directory's Request_ResourceNotFound, Exchange's ErrorInvalidUser (both
+// as public threads quote them; unconfirmed by Microsoft's pages).
+func (s *Sandbox) noSuchUser(w http.ResponseWriter, r *http.Request, wl workload, named string) {
+	if wl == directory {
+		s.graphError(w, r, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf(
+			"Resource '%s' does not exist or one of its queried reference-property objects are not present.", named))
+		return
+	}
+	s.graphError(w, r, http.StatusNotFound, "ErrorInvalidUser", fmt.Sprintf("The requested user '%s' is invalid.", named))
 }
 
 // serviceFault answers for the fault switches of Graph, and reports
@@ -262,7 +373,7 @@ func selectFields(full map[string]any, sel string, typ string, keep ...string) (
 // me is GET /me.
 // https://learn.microsoft.com/en-us/graph/api/user-get
 func (s *Sandbox) me(w http.ResponseWriter, r *http.Request) {
-	u := callerOf(r.Context()).user
+	u := callerOf(r.Context()).target
 	var mail any
 	if u.Mailbox {
 		mail = u.UPN
@@ -341,7 +452,7 @@ func (s *Sandbox) presenceLocked(u *user) (availability, activity string) {
 // answer long seen for accounts without a photo).
 // https://learn.microsoft.com/en-us/graph/api/profilephoto-get
 func (s *Sandbox) photo(w http.ResponseWriter, r *http.Request) {
-	u := callerOf(r.Context()).user
+	u := callerOf(r.Context()).target
 	if u.photo == nil {
 		s.graphError(w, r, http.StatusNotFound, "ImageNotFound", "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown.")
 		return

@@ -221,10 +221,6 @@ func TestCalendarViewQueryOptions(t *testing.T) {
 	})
 }
 
-func windowsZone(upn string) string {
-	return map[string]string{ada: "GMT Standard Time", grace: "Eastern Standard Time", lobby: "Romance Standard Time"}[upn]
-}
-
 func TestEventsByIDAsExchangeFindsThem(t *testing.T) {
 	t.Parallel()
 	sb, c := newSandbox(t)

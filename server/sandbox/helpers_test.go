@@ -177,3 +177,15 @@ func wantGraph(t *testing.T, a answer, status int, code string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// userInfo is one demo user as the sandbox lists it.
+func userInfo(t *testing.T, sb *sandbox.Sandbox, upn string) sandbox.UserInfo {
+	t.Helper()
+	for _, u := range sb.Users() {
+		if u.UPN == upn {
+			return u
+		}
+	}
+	t.Fatalf("no demo user %s", upn)
+	return sandbox.UserInfo{}
+}

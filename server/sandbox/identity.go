@@ -172,7 +172,10 @@ type scopeSet map[string]bool
 
 // graphPermissions are the delegated permissions of the sandbox's app
 // registration: it may ask for these and nothing else (invalid_scope).
-var graphPermissions = []string{"User.Read", "Calendars.Read", "Calendars.ReadWrite", "Presence.Read"}
+// Boards and room panels ask for the ones after Presence.Read, and only
+// then (consent.go).
+var graphPermissions = []string{"User.Read", "Calendars.Read", "Calendars.ReadWrite", "Presence.Read",
+	"Calendars.ReadBasic", "Calendars.Read.Shared", "Place.Read.All", "Presence.Read.All", "GroupMember.Read.All", "User.ReadBasic.All"}
 
 // oidcScopes are the OpenID Connect scopes, always allowed.
 // https://learn.microsoft.com/en-us/entra/identity-platform/scopes-oidc#openid-connect-scopes

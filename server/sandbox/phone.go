@@ -146,6 +146,13 @@ func (s *Sandbox) devicelogin(w http.ResponseWriter, r *http.Request) {
 		page.Title = "You cannot access this right now"
 		page.Message = "Your sign-in was successful but does not meet the criteria to access this resource: your organisation's Conditional Access policy blocks signing in with a code on " + where + "."
 		page.ErrorCode = "53003"
+	case OutcomeConsent:
+		// The words of the platform's page for a permission only an
+		// administrator can grant, with its error code for IT.
+		w.WriteHeader(http.StatusForbidden)
+		page.Title = "Need admin approval"
+		page.Message = appDisplayName + " needs permission to access resources in your organization that only an admin can grant. Please ask an admin to grant permission to this app before you can use it."
+		page.ErrorCode = "90094"
 	case OutcomeInvalid:
 		w.WriteHeader(http.StatusBadRequest)
 		if screen != "" {

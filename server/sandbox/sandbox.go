@@ -119,6 +119,15 @@ type Faults struct {
 	IdentityUnreachable bool `json:"identity_unreachable"`
 	// LatencyMS delays every answer, of both services.
 	LatencyMS int `json:"latency_ms"`
+	// ExpireDeltaTokens: turning it on expires every delta token issued
+	// until then, as when Exchange drops them from its cache; their next
+	// use answers 410 SyncStateNotFound. Tokens issued while it is on
+	// work: turn it off and on again to expire those.
+	ExpireDeltaTokens bool `json:"expire_delta_tokens"`
+	// PlaceConsentMissing: no administrator has consented to
+	// Place.Read.All for the application, so a sign-in that asks for it
+	// fails (AADSTS90094) and tokens lack it.
+	PlaceConsentMissing bool `json:"place_consent_missing"`
 	// RefuseReusedRefreshToken refuses a refresh token presented a second
 	// time and ends the session it belongs to, so that the token issued in
 	// its place fails too: the reuse detection of RFC 9700 §4.14.2, which
@@ -135,30 +144,54 @@ type Sandbox struct {
 	log  *slog.Logger
 
 	key *rsa.PrivateKey
-	// refreshAEAD seals and opens refresh tokens.
+	// refreshAEAD seals and opens refresh tokens, deltaAEAD delta's
+	// state tokens.
 	refreshAEAD cipher.AEAD
+	deltaAEAD   cipher.AEAD
 	keyID       string // "kid" and "x5t" of the signing key
 	keyCert     []byte // the key's self-signed certificate, for "x5c"
 	signer      jose.Signer
 
-	mu       sync.Mutex
-	offset   time.Duration
-	faults   Faults
-	rng      *mrand.Rand
-	users    map[string]*user // by UPN
-	grants   map[string]*grant
-	byCode   map[string]*grant    // by user code
-	codes    map[string]*authCode // authorization codes
-	guesses  *limit.Limiter       // wrong codes per client address
-	requests map[string]int       // per endpoint, for tests
-	counted  chan struct{}        // closed and replaced on every request counted or logged
-	listener *Listener
+	mu     sync.Mutex
+	offset time.Duration
+	faults Faults
+	rng    *mrand.Rand
+	users  map[string]*user // by UPN
+	byOID  map[string]*user
+	// people are the users who organise meetings (people with a
+	// mailbox, rooms left out), by UPN; roomLists and groups are the
+	// directory's. None changes after New.
+	people    []*user
+	abroad    map[string][]*user // people outside each zone
+	roomLists []roomList
+	groups    []group
+	grants    map[string]*grant
+	byCode    map[string]*grant    // by user code
+	codes     map[string]*authCode // authorization codes
+	guesses   *limit.Limiter       // wrong codes per client address
+	requests  map[string]int       // per endpoint, for tests
+	counted   chan struct{}        // closed and replaced on every request counted or logged
+	listener  *Listener
 
 	// anchor is when the sandbox started: the demo calendars lay today's
 	// meetings around it.
 	anchor  time.Time
 	created map[string][]*calEvent // events added through the API, per UPN
 	removed map[string]bool        // generated events deleted or cancelled
+	// load is the Outlook requests to each mailbox (by UPN), and
+	// presenceLoad the tenant's presence requests (budget.go).
+	load         map[string]*mailboxLoad
+	presenceLoad window
+	// deltaEpoch counts the times expire_delta_tokens was turned on:
+	// delta tokens of an earlier epoch are expired. Kept in the state
+	// file.
+	deltaEpoch int
+	// seq numbers the changes of stored events (Seq), for delta; kept
+	// in the state file.
+	seq int64
+	// tombstones are the events that left each calendar (by UPN), for
+	// delta; kept in memory only.
+	tombstones map[string][]tombstone
 
 	// redeemed are the refresh tokens redeemed while
 	// RefuseReusedRefreshToken is on (by nonce, with their expiry), and
@@ -194,11 +227,16 @@ func New(opts Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	deltaAEAD, err := deltaCipher(key)
+	if err != nil {
+		return nil, err
+	}
 	s := &Sandbox{
 		opts:        opts,
 		log:         opts.Logger,
 		key:         key,
 		refreshAEAD: aead,
+		deltaAEAD:   deltaAEAD,
 		keyID:       x5t(cert),
 		keyCert:     cert,
 		rng:         mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
@@ -212,6 +250,10 @@ func New(opts Options) (*Sandbox, error) {
 		anchor:  anchorOf(opts),
 		created: map[string][]*calEvent{},
 		removed: map[string]bool{},
+
+		tombstones:   map[string][]tombstone{},
+		load:         map[string]*mailboxLoad{},
+		presenceLoad: window{span: PresenceWindow},
 
 		redeemed: map[string]time.Time{},
 		reused:   map[string]bool{},
@@ -234,10 +276,38 @@ func New(opts Options) (*Sandbox, error) {
 	for _, u := range numberedUsers(opts.NumberedUsers) {
 		s.users[u.UPN] = u
 	}
+	s.index()
 	if err := s.loadState(); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// index makes the directory's indexes of s.users: by object id, the
+// people who organise meetings (and those outside each zone), the room
+// lists and the groups.
+func (s *Sandbox) index() {
+	s.byOID = make(map[string]*user, len(s.users))
+	s.people = nil
+	for _, u := range s.sortedUsers() {
+		s.byOID[u.OID] = u
+		if u.Mailbox && !u.Room {
+			s.people = append(s.people, u)
+		}
+	}
+	s.abroad = map[string][]*user{}
+	for _, u := range s.people {
+		if _, ok := s.abroad[u.TimeZone]; ok {
+			continue
+		}
+		for _, o := range s.people {
+			if o.TimeZone != u.TimeZone {
+				s.abroad[u.TimeZone] = append(s.abroad[u.TimeZone], o)
+			}
+		}
+	}
+	s.roomLists = demoRoomLists(s.users)
+	s.groups = demoGroups()
 }
 
 // anchorOf is the moment the demo calendars lay today's meetings around.
@@ -270,6 +340,10 @@ func (s *Sandbox) Advance(d time.Duration) {
 func (s *Sandbox) SetFaults(f Faults) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if f.ExpireDeltaTokens && !s.faults.ExpireDeltaTokens {
+		s.deltaEpoch++
+		s.saveLocked()
+	}
 	s.faults = f
 }
 
@@ -313,17 +387,22 @@ type GraphRequest struct {
 	Endpoint string `json:"endpoint"`
 	// At is when the request arrived, on the sandbox's clock.
 	At time.Time `json:"at"`
+	// Mailbox is the mailbox whose calendar the request read or wrote
+	// (an Outlook request: it counts against that mailbox's budget), ""
+	// for others.
+	Mailbox string `json:"mailbox,omitempty"`
 }
 
-// logRequest records a Graph request made with u's token.
-func (s *Sandbox) logRequest(u *user, endpoint string) {
+// logRequest records a Graph request made with u's token, to mailbox's
+// calendar ("" when it reads none).
+func (s *Sandbox) logRequest(u *user, endpoint, mailbox string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u.made++
 	if len(u.requests) == requestLogSize {
 		u.requests = append(u.requests[:0], u.requests[1:]...)
 	}
-	u.requests = append(u.requests, GraphRequest{Seq: u.made, Endpoint: endpoint, At: s.now()})
+	u.requests = append(u.requests, GraphRequest{Seq: u.made, Endpoint: endpoint, At: s.now(), Mailbox: mailbox})
 	// The request was counted before its token was read: a client that
 	// waits for the user's next request wakes now that it is logged.
 	close(s.counted)

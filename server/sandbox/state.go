@@ -20,12 +20,21 @@ type savedState struct {
 	Users   map[string]savedUser   `json:"users,omitempty"`
 	Created map[string][]*calEvent `json:"created,omitempty"`
 	Removed []string               `json:"removed,omitempty"`
+	// DeltaEpoch is the expire_delta_tokens epoch: delta tokens of
+	// another are expired.
+	DeltaEpoch int `json:"delta_epoch,omitempty"`
+	// Seq is the number of the last change of a stored event.
+	Seq int64 `json:"seq,omitempty"`
 }
 
 type savedUser struct {
 	ValidSince   time.Time `json:"valid_since,omitzero"`
 	Availability string    `json:"availability,omitempty"`
 	Activity     string    `json:"activity,omitempty"`
+	// Consent are the permissions the user consented to.
+	Consent []string `json:"consent,omitempty"`
+	// KeepSubject is a room's setting, when it was changed.
+	KeepSubject *bool `json:"keep_subject,omitempty"`
 }
 
 // loadState reads the state file, when there is one.
@@ -54,6 +63,12 @@ func (s *Sandbox) loadState() error {
 		if su.Availability != "" {
 			u.Availability, u.Activity, u.presenceSet = su.Availability, su.Activity, true
 		}
+		if len(su.Consent) > 0 {
+			u.consent = fromScopes(su.Consent)
+		}
+		if su.KeepSubject != nil && u.room != nil {
+			u.room.KeepSubject = *su.KeepSubject
+		}
 	}
 	for upn, evs := range st.Created {
 		if s.users[upn] != nil {
@@ -63,6 +78,7 @@ func (s *Sandbox) loadState() error {
 	for _, id := range st.Removed {
 		s.removed[id] = true
 	}
+	s.deltaEpoch, s.seq = st.DeltaEpoch, st.Seq
 	return nil
 }
 
@@ -73,13 +89,17 @@ func (s *Sandbox) saveLocked() {
 	if path == "" {
 		return
 	}
-	st := savedState{Users: map[string]savedUser{}, Created: s.created}
+	st := savedState{Users: map[string]savedUser{}, Created: s.created, DeltaEpoch: s.deltaEpoch, Seq: s.seq}
 	for upn, u := range s.users {
-		su := savedUser{ValidSince: u.validSince}
+		su := savedUser{ValidSince: u.validSince, Consent: u.consent.list()}
 		if u.presenceSet {
 			su.Availability, su.Activity = u.Availability, u.Activity
 		}
-		if su != (savedUser{}) {
+		if u.room != nil && u.room.KeepSubject != defaultKeepSubject(upn) {
+			keep := u.room.KeepSubject
+			su.KeepSubject = &keep
+		}
+		if !su.ValidSince.IsZero() || su.Availability != "" || len(su.Consent) > 0 || su.KeepSubject != nil {
 			st.Users[upn] = su
 		}
 	}

@@ -27,8 +27,12 @@ type user struct {
 	// errors it gives such accounts.
 	Mailbox bool
 	Teams   bool
-	// Room is true for a room account (a meeting room's own mailbox).
-	Room         bool
+	// Room is true for a room account (a meeting room's own mailbox);
+	// room describes the room as the Places API lists it.
+	Room bool
+	room *roomInfo
+	// Availability and Activity are the presence Teams reports when
+	// nothing (a meeting, a status set by hand) says otherwise.
 	Availability string
 	Activity     string
 	// photo draws the account's photo, a PNG, once it is first asked
@@ -44,6 +48,10 @@ type user struct {
 	// validSince is when the user's sessions were last revoked: refresh
 	// tokens issued before it are refused.
 	validSince time.Time
+	// consent holds the Graph permissions the user has consented to for
+	// the sandbox's application: each sign-in adds the ones it asked for,
+	// and tokens carry all of them (see consent.go).
+	consent scopeSet
 	// served and servedAt are the presence Graph last answered for the
 	// user and when it first answered it: when a poller could first see
 	// a change (the control API says so, for latency measurements).
@@ -65,27 +73,15 @@ type user struct {
 // it in the sandbox.
 const AdminRole = "placard.admin"
 
-// demoUsers returns the demo users, always present.
+// demoUsers returns the demo users, always present: people (photo or
+// not, in several time zones, in the group Team), rooms, and an account
+// without a mailbox or Teams.
 func demoUsers() map[string]*user {
-	us := []*user{
-		{UPN: "ada@" + TenantDomain, DisplayName: "Ada Lovelace", GivenName: "Ada", Surname: "Lovelace", JobTitle: "Analyst",
-			Office: "London", Mailbox: true, Teams: true, Availability: "Available", Activity: "Available", TimeZone: "Europe/London"},
-		{UPN: "grace@" + TenantDomain, DisplayName: "Grace Hopper", GivenName: "Grace", Surname: "Hopper", JobTitle: "Rear Admiral",
-			Office: "New York", Mailbox: true, Teams: true, Availability: "Busy", Activity: "InACall", TimeZone: "America/New_York",
-			Roles: []string{AdminRole}},
-		{UPN: "lobby@" + TenantDomain, DisplayName: "Lobby Room", Room: true,
-			Office: "Paris", Mailbox: true, Teams: true, Availability: "Available", Activity: "Available", TimeZone: "Europe/Paris"},
-		{UPN: "kim@" + TenantDomain, DisplayName: "Kim Park", GivenName: "Kim", Surname: "Park", JobTitle: "Designer",
-			Office: "Seoul", Mailbox: false, Teams: false, Availability: "PresenceUnknown", Activity: "PresenceUnknown", TimeZone: "Asia/Seoul"},
-	}
+	us := demoPeople()
+	us = append(us, demoRooms()...)
 	m := make(map[string]*user, len(us))
 	for _, u := range us {
 		u.OID = stableGUID("user:" + u.UPN)
-		// People have a photo; a room and an account without a mailbox
-		// have none, and Graph answers 404 for them.
-		if !u.Room && u.Mailbox {
-			u.photo = lazyPortrait(u.UPN)
-		}
 		m[u.UPN] = u
 	}
 	return m
@@ -121,14 +117,7 @@ func (s *Sandbox) sortedUsers() []*user {
 	return out
 }
 
-func (s *Sandbox) userByOID(oid string) *user {
-	for _, u := range s.users {
-		if u.OID == oid {
-			return u
-		}
-	}
-	return nil
-}
+func (s *Sandbox) userByOID(oid string) *user { return s.byOID[oid] }
 
 // stableGUID derives a GUID-shaped id from a name, so demo ids are the same
 // on every start (screens stay signed in to the same demo users).
