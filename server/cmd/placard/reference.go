@@ -23,11 +23,15 @@ var envOnly = []struct{ name, what string }{
 
 // seeAlso links a flag's row to the page that explains it.
 var seeAlso = map[string]string{
-	"database":     "[replicas](replicas.md)",
-	"sign-in":      "[tenant](tenant.md#which-sign-in--sign-in-device-code-qr-or-both)",
-	"sandbox-addr": "[sandbox](sandbox.md#try-your-own-app-against-it--sandbox-addr)",
-	"mqtt-url":     "[lights](lights.md)",
-	"debug-addr":   "[operations](operations.md)",
+	"database":               "[replicas](replicas.md)",
+	"sign-in":                "[tenant](tenant.md#which-sign-in--sign-in-device-code-qr-or-both)",
+	"sandbox-addr":           "[sandbox](sandbox.md#try-your-own-app-against-it--sandbox-addr)",
+	"mqtt-url":               "[lights](lights.md#mqtt-and-home-assistant)",
+	"sse-per-key":            "[lights](lights.md#http-and-server-sent-events)",
+	"sse-per-address":        "[lights](lights.md#http-and-server-sent-events)",
+	"sse-total":              "[lights](lights.md#http-and-server-sent-events)",
+	"webhook-allow-networks": "[lights](lights.md#where-webhooks-may-go)",
+	"debug-addr":             "[operations](operations.md)",
 }
 
 // envRE reads the variable a flag's usage names at its end.
