@@ -157,7 +157,7 @@ func accountWarnings(ctx context.Context, store server.Store, upn string) []stri
 		return nil
 	}
 	return []string{fmt.Sprintf("%s is signed in on no screen of this server, so nothing reads its presence: the light stays dark (signed_in false) "+
-		"until %s signs in on a screen here. Check the spelling: placard knows no account by that name.", upn, upn)}
+		"until that account signs in on a screen here. If it is meant to be signed in, check the spelling.", upn)}
 }
 
 // accountSignedIn reports whether a screen shows the account upn.

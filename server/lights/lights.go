@@ -221,7 +221,7 @@ func (s *Service) Create(ctx context.Context, n New, by string) (Made, error) {
 
 // NoBrokerWarning is what a key made with MQTT is told by a server with
 // no broker.
-const NoBrokerWarning = "this server has no MQTT broker, so nothing is published: start it with PLACARD_MQTT_URL=mqtt://host:1883 (or -mqtt-url)"
+const NoBrokerWarning = "this server has no MQTT broker, so nothing is published: start it with PLACARD_MQTT_URL=mqtt://host:1883"
 
 // List returns every light key, oldest first.
 func (s *Service) List(ctx context.Context) ([]server.Light, error) {
