@@ -273,7 +273,7 @@ func TestReplicaProcessesPollEachAccountOnceShareOneSchemaAndFailOver(t *testing
 	t.Run("three replicas poll an account shown on each as one does", func(t *testing.T) {
 		before := make([]int, len(replicas))
 		for i, r := range replicas {
-			before[i] = replicaMetric(t, r.server(), "placard_graph_polls_total")
+			before[i] = r.metric(t, "placard_graph_polls_total")
 		}
 		cluster := sb.awaitPolls(t, ada, sb.lastGraphRequest(t, ada), polls, 30*polls*period)
 		shortest, mean := checkPolls(t, "three replicas", cluster, period)
@@ -285,7 +285,7 @@ func TestReplicaProcessesPollEachAccountOnceShareOneSchemaAndFailOver(t *testing
 			t.Logf("$batch per poll period: %.2f with one replica, %.2f with three", rate(solo), rate(cluster))
 		}
 		for i, r := range replicas {
-			n := replicaMetric(t, r.server(), "placard_graph_polls_total") - before[i]
+			n := r.metric(t, "placard_graph_polls_total") - before[i]
 			switch {
 			case i == own && n < polls:
 				t.Errorf("the owner counted %d polls while the sandbox saw %d", n, polls)
@@ -346,7 +346,7 @@ func TestReplicaProcessesPollEachAccountOnceShareOneSchemaAndFailOver(t *testing
 			t.Skip("no replica took the account over")
 		}
 		last := 3 - own - took
-		gained := replicaMetric(t, replicas[last].server(), `placard_lease_changes_total{change="gained"}`)
+		gained := replicas[last].metric(t, `placard_lease_changes_total{change="gained"}`)
 		sb.setPresence(t, ada, "Away", "Away")
 		stopped := time.Now()
 		if err := replicas[took].cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -361,7 +361,7 @@ func TestReplicaProcessesPollEachAccountOnceShareOneSchemaAndFailOver(t *testing
 		if err := replicas[took].wait(); err != nil {
 			t.Errorf("the stopped replica: %v, want a clean exit", err)
 		}
-		if n := replicaMetric(t, replicas[last].server(), `placard_lease_changes_total{change="gained"}`); n != gained+1 {
+		if n := replicas[last].metric(t, `placard_lease_changes_total{change="gained"}`); n != gained+1 {
 			t.Errorf("the last replica counted %d leases gained, want one more than %d", n, gained)
 		}
 		for i, s := range screensOf {

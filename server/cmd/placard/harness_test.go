@@ -130,10 +130,13 @@ type proc struct {
 	exited  chan struct{} // closed once it has exited
 	exitErr error         // how it exited, once exited is closed
 
-	// url is where it serves (set by the helpers that read its banner),
-	// leases its log when it is a replica.
-	url    string
-	leases *leaseLog
+	// url is where it serves (set by the helpers that read its banner);
+	// a replica's leases follow its log, database is its -database and
+	// token a viewer token made there for its /metrics.
+	url      string
+	leases   *leaseLog
+	database string
+	token    string
 }
 
 // start starts placard with l, in the test's process or in its own; it
@@ -248,6 +251,24 @@ func (p *proc) awaitServer(within time.Duration) *proc {
 	return p
 }
 
+// metric reads one of a replica's metrics as Prometheus does, with a
+// viewer token made on the command line against its database, as an
+// operator would.
+func (p *proc) metric(t *testing.T, name string) int {
+	t.Helper()
+	if p.token == "" {
+		out, err := runCLI(t, "admin", "token", "-database", p.database, "-name", "metrics", "-role", "viewer")
+		if p.token = regexp.MustCompile(`padm_[a-z2-7]+\.[A-Za-z0-9_-]{43}`).FindString(out); err != nil || p.token == "" {
+			t.Fatalf("making a viewer token on the replicas' database: %v\n%s", err, out)
+		}
+	}
+	status, body := getMetrics(t, p.url+"/metrics", p.token)
+	if status != http.StatusOK {
+		t.Fatalf("/metrics of %s answered %d: %s", p.url, status, body)
+	}
+	return int(metric(t, body, name))
+}
+
 // server is the placard as the helpers that take a server see it.
 func (p *proc) server() *Main { return &Main{URL: p.url} }
 
@@ -347,7 +368,7 @@ func startReplicaProcs(t *testing.T, n int, sb *standalone, dbURL string, extra 
 			"-graph-url", sb.URL + "/v1.0", "-ca-file", sb.CertFile, "-database", dbURL}, extra...)
 		leases := &leaseLog{t: t, owned: map[string]bool{}, changed: changed}
 		out[i] = start(t, ownProcess, launch{args: args, env: []string{"PLACARD_KEY=" + testKey}, log: leases})
-		out[i].leases = leases
+		out[i].leases, out[i].database = leases, dbURL
 	}
 	for _, p := range out {
 		p.awaitServer(60 * time.Second)
