@@ -46,12 +46,6 @@ func (sb *standalone) setPresence(t *testing.T, upn, availability, activity stri
 	}
 }
 
-// replicaMetric reads one of a replica's metrics.
-func replicaMetric(t *testing.T, m *Main, name string) int {
-	t.Helper()
-	return int(metric(t, scrape(t, m), name))
-}
-
 func TestAdministratorsActOnAScreenOfAnotherReplicaWithinTwoSeconds(t *testing.T) {
 	sb := startSandbox(t)
 	db := pgtest.DB(t)
