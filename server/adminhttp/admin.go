@@ -208,7 +208,14 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("GET /admin/screens/{id}", a.page(a.screenPage))
 	mux.HandleFunc("POST /admin/approve", a.form(a.approveForm))
 	mux.HandleFunc("POST /admin/sessions/{id}/end", a.form(a.endSessionForm))
+	mux.HandleFunc("POST /admin/screens/{id}/group", a.form(a.screenGroupForm))
 	mux.HandleFunc("POST /admin/screens/{id}/{action}", a.form(a.screenForm))
+	mux.HandleFunc("GET /admin/groups/{id}", a.page(a.groupPage))
+	mux.HandleFunc("POST /admin/groups", a.form(a.addGroupForm))
+	mux.HandleFunc("POST /admin/groups/{id}/{action}", a.form(a.groupForm))
+	mux.HandleFunc("POST /admin/links/{id}/revoke", a.form(a.revokeLinkForm))
+	mux.HandleFunc("POST /admin/tokens", a.form(a.addTokenForm))
+	mux.HandleFunc("POST /admin/tokens/{id}/revoke", a.form(a.revokeTokenForm))
 
 	// The API.
 	mux.HandleFunc("GET /admin/api/screens", a.api(a.apiScreens))

@@ -41,6 +41,21 @@ var adminTmpl = template.Must(template.New("admin").Funcs(template.FuncMap{
 		return "enrolled, signed out"
 	},
 	"signInLabel": signInLabel,
+	// groupName names a group by its id.
+	"groupName": func(groups []groupJSON, id string) string {
+		for _, g := range groups {
+			if g.ID == id {
+				return g.Name
+			}
+		}
+		return id
+	},
+	"duration": func(d duration) string { return time.Duration(d).String() },
+	// fields is the data of the settings fields: the settings, the
+	// page, and the fields a screen in a group sets itself.
+	"fields": func(set settingsJSON, p pageData, grouped bool) map[string]any {
+		return map[string]any{"S": set, "P": p, "Own": p.Own, "Grouped": grouped}
+	},
 }).ParseFS(adminFS, "admin/*.html"))
 
 // signInLabel names a sign-in mode for people.
@@ -106,6 +121,40 @@ type pageData struct {
 	LightsOn bool
 	Lights   []lightJSON
 	NewLight *newLightJSON
+	// Can is what the signed-in role may do: the page offers nothing
+	// else (and every action checks again).
+	Can can
+	// Groups are the fleet's groups; Group the one a group's page shows,
+	// with its screens and links; NewLink the link just made, whose
+	// address the page shows once.
+	Groups       []groupJSON
+	Group        *groupJSON
+	GroupScreens []screenJSON
+	Links        []linkJSON
+	NewLink      *linkJSON
+	// NewSecret is a webhook secret just made, shown once.
+	NewSecret string
+	// Tokens are the admin tokens (admins only); NewToken the one just
+	// made, shown once.
+	Tokens   []tokenJSON
+	NewToken *newTokenJSON
+	Roles    []string
+	// Own are the settings (by the API's names) that the page's screen
+	// sets over its group's.
+	Own map[string]bool
+}
+
+// can is what a role may do, for the page.
+type can struct{ Operate, Administer bool }
+
+func canOf(who admin.Actor) can {
+	return can{Operate: admin.Can(who.Role, admin.Operate), Administer: admin.Can(who.Role, admin.Administer)}
+}
+
+// newTokenJSON is an admin token just made: the token is in it, and never
+// again.
+type newTokenJSON struct {
+	ID, Name, Role, Token string
 }
 
 // render executes a template into a buffer first, so that a failure is a
@@ -137,7 +186,8 @@ func (a *Admin) base(s *adminSession, title string) pageData {
 	s.flash = ""
 	a.mu.Unlock()
 	who := s.who
-	return pageData{Title: title, Session: &who, CSRF: s.csrf, Flash: flash, About: a.About, Role: server.AdminRole, self: s}
+	return pageData{Title: title, Session: &who, CSRF: s.csrf, Flash: flash, About: a.About, Role: server.AdminRole, self: s,
+		Can: canOf(who), Roles: []string{server.RoleViewer, server.RoleOperator, server.RoleAdmin}}
 }
 
 func (a *Admin) dashboard(w http.ResponseWriter, r *http.Request, s *adminSession) {
@@ -168,6 +218,23 @@ func (a *Admin) renderDashboardData(w http.ResponseWriter, r *http.Request, d pa
 		}
 		for _, l := range all {
 			d.Lights = append(d.Lights, toLightJSON(l))
+		}
+	}
+	groups, err := a.Ops.ListGroups(r.Context(), d.self.who)
+	if err != nil {
+		a.Log.Error("admin page: listing groups", "err", err)
+		d.Error = "The groups could not be read: see the server's log."
+	}
+	for _, g := range groups {
+		d.Groups = append(d.Groups, toGroupJSON(g.Group, g.Screens))
+	}
+	if d.Can.Administer {
+		tokens, err := a.Ops.ListTokens(r.Context(), d.self.who)
+		if err != nil {
+			a.Log.Error("admin page: listing admin tokens", "err", err)
+		}
+		for _, t := range tokens {
+			d.Tokens = append(d.Tokens, tokenJSON{ID: t.ID, Name: t.Name, Role: t.Role, CreatedAt: t.CreatedAt})
 		}
 	}
 	d.Sessions = a.liveSessions(d.self)
@@ -237,6 +304,21 @@ func (a *Admin) renderScreen(w http.ResponseWriter, r *http.Request, s *adminSes
 	sj := toScreenJSON(st)
 	d.Screen = &sj
 	d.Languages = languagesFor(st.Screen.Settings.Lang)
+	d.Own = map[string]bool{}
+	for _, o := range sj.Overrides {
+		d.Own[o] = true
+	}
+	groups, err := a.Ops.ListGroups(r.Context(), s.who)
+	if err != nil {
+		a.Log.Error("admin page: listing groups", "err", err)
+	}
+	for _, g := range groups {
+		gj := toGroupJSON(g.Group, g.Screens)
+		d.Groups = append(d.Groups, gj)
+		if g.Group.ID == st.Screen.Group {
+			d.Group = &gj
+		}
+	}
 	a.render(w, status, "screen", d)
 }
 
@@ -309,11 +391,7 @@ func (a *Admin) screenForm(w http.ResponseWriter, r *http.Request, s *adminSessi
 		sc, err = a.Ops.Rename(ctx, by, id, r.PostForm.Get("name"))
 		msg = "Renamed to " + sc.Name + "."
 	case "settings":
-		set := server.ScreenSettings{
-			TimeZone: r.PostForm.Get("time_zone"), Lang: r.PostForm.Get("lang"), Hours: r.PostForm.Get("hours"),
-			Clock24: r.PostForm.Get("clock24") == "on", Privacy: r.PostForm.Get("privacy") == "on",
-			SignIn: r.PostForm.Get("sign_in"), NoQuickBook: r.PostForm.Get("quick_book") != "on",
-		}
+		set := formSettings(r)
 		// In a group, a field is the screen's own where its box "own" is
 		// ticked; outside a group, they all are.
 		var own []string
