@@ -206,49 +206,13 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("POST /admin/signin/redirect", a.sameSite(a.startRedirect))
 	mux.HandleFunc("GET "+CallbackPath, a.callback)
 	mux.HandleFunc("GET /admin/screens/{id}", a.page(a.screenPage))
-	mux.HandleFunc("POST /admin/approve", a.form(a.approveForm))
-	mux.HandleFunc("POST /admin/sessions/{id}/end", a.form(a.endSessionForm))
-	mux.HandleFunc("POST /admin/screens/{id}/group", a.form(a.screenGroupForm))
-	mux.HandleFunc("POST /admin/screens/{id}/{action}", a.form(a.screenForm))
 	mux.HandleFunc("GET /admin/groups/{id}", a.page(a.groupPage))
-	mux.HandleFunc("POST /admin/groups", a.form(a.addGroupForm))
-	mux.HandleFunc("POST /admin/groups/{id}/{action}", a.form(a.groupForm))
-	mux.HandleFunc("POST /admin/links/{id}/revoke", a.form(a.revokeLinkForm))
-	mux.HandleFunc("POST /admin/tokens", a.form(a.addTokenForm))
-	mux.HandleFunc("POST /admin/tokens/{id}/revoke", a.form(a.revokeTokenForm))
-
+	for _, rt := range a.formRoutes() {
+		mux.HandleFunc(rt.pattern, a.form(rt.form))
+	}
 	// The API.
-	mux.HandleFunc("GET /admin/api/screens", a.api(a.apiScreens))
-	mux.HandleFunc("GET /admin/api/screens/{id}", a.api(a.apiScreen))
-	mux.HandleFunc("POST /admin/api/screens/approve", a.api(a.apiApprove))
-	mux.HandleFunc("POST /admin/api/screens/{id}/approve", a.api(a.apiApproveID))
-	mux.HandleFunc("PUT /admin/api/screens/{id}/name", a.api(a.apiRename))
-	mux.HandleFunc("PUT /admin/api/screens/{id}/settings", a.api(a.apiSettings))
-	mux.HandleFunc("POST /admin/api/screens/{id}/sign-out", a.api(a.apiSignOut))
-	mux.HandleFunc("POST /admin/api/screens/{id}/revoke", a.api(a.apiRevoke))
-	mux.HandleFunc("PUT /admin/api/screens/{id}/group", a.api(a.apiScreenGroup))
-	mux.HandleFunc("POST /admin/api/groups", a.api(a.apiCreateGroup))
-	mux.HandleFunc("GET /admin/api/groups", a.api(a.apiGroups))
-	mux.HandleFunc("GET /admin/api/groups/{id}", a.api(a.apiGroup))
-	mux.HandleFunc("PUT /admin/api/groups/{id}", a.api(a.apiUpdateGroup))
-	mux.HandleFunc("DELETE /admin/api/groups/{id}", a.api(a.apiDeleteGroup))
-	mux.HandleFunc("PUT /admin/api/groups/{id}/settings", a.api(a.apiGroupSettings))
-	mux.HandleFunc("POST /admin/api/groups/{id}/sign-out", a.api(a.apiSignOutGroup))
-	mux.HandleFunc("POST /admin/api/groups/{id}/links", a.api(a.apiCreateLink))
-	mux.HandleFunc("GET /admin/api/links", a.api(a.apiLinks))
-	mux.HandleFunc("DELETE /admin/api/links/{id}", a.api(a.apiRevokeLink))
-	mux.HandleFunc("POST /admin/api/tokens", a.api(a.apiCreateToken))
-	mux.HandleFunc("GET /admin/api/tokens", a.api(a.apiTokens))
-	mux.HandleFunc("DELETE /admin/api/tokens/{id}", a.api(a.apiRevokeToken))
-	mux.HandleFunc("GET /admin/api/audit", a.api(a.apiAudit))
-	mux.HandleFunc("GET /admin/api/sessions", a.api(a.apiSessions))
-	mux.HandleFunc("DELETE /admin/api/sessions/{id}", a.api(a.apiEndSession))
-	if a.Ops.Lights != nil {
-		mux.HandleFunc("POST /admin/lights", a.form(a.addLightForm))
-		mux.HandleFunc("POST /admin/lights/{id}/revoke", a.form(a.revokeLightForm))
-		mux.HandleFunc("POST /admin/api/lights", a.api(a.apiAddLight))
-		mux.HandleFunc("GET /admin/api/lights", a.api(a.apiLights))
-		mux.HandleFunc("DELETE /admin/api/lights/{id}", a.api(a.apiRevokeLight))
+	for _, rt := range a.apiRoutes() {
+		mux.HandleFunc(rt.pattern, a.api(rt.api))
 	}
 	mux.HandleFunc("POST /admin/api/signin", a.apiStartSignIn)
 	mux.HandleFunc("POST /admin/api/signin/poll", a.apiPollSignIn)
@@ -256,6 +220,86 @@ func (a *Admin) Handler() http.Handler {
 		front.WriteError(w, server.Errorf(server.ENOTFOUND, "no such admin API: %s %s", r.Method, r.URL.Path))
 	})
 	return front.NetworksOnly(a.Networks, a.Log, "administrators", "-admin-networks", mux)
+}
+
+// route is one of the admin application's endpoints that need a role.
+type route struct {
+	pattern string
+	form    func(w http.ResponseWriter, r *http.Request, s *adminSession, secret string)
+	api     func(w http.ResponseWriter, r *http.Request, p admin.Actor)
+}
+
+// formRoutes are the page's forms: each needs the session's cookie and
+// CSRF token, and the role of what it does (admin.Service checks it).
+func (a *Admin) formRoutes() []route {
+	rs := []route{
+		{pattern: "POST /admin/approve", form: a.approveForm},
+		{pattern: "POST /admin/sessions/{id}/end", form: a.endSessionForm},
+		{pattern: "POST /admin/screens/{id}/group", form: a.screenGroupForm},
+		{pattern: "POST /admin/screens/{id}/{action}", form: a.screenForm},
+		{pattern: "POST /admin/groups", form: a.addGroupForm},
+		{pattern: "POST /admin/groups/{id}/{action}", form: a.groupForm},
+		{pattern: "POST /admin/links/{id}/revoke", form: a.revokeLinkForm},
+		{pattern: "POST /admin/tokens", form: a.addTokenForm},
+		{pattern: "POST /admin/tokens/{id}/revoke", form: a.revokeTokenForm},
+	}
+	if a.Ops == nil || a.Ops.Lights != nil {
+		rs = append(rs,
+			route{pattern: "POST /admin/lights", form: a.addLightForm},
+			route{pattern: "POST /admin/lights/{id}/revoke", form: a.revokeLightForm})
+	}
+	return rs
+}
+
+// apiRoutes are the admin API's endpoints: each needs an admin token or
+// an API session, and the role of what it does.
+func (a *Admin) apiRoutes() []route {
+	rs := []route{
+		{pattern: "GET /admin/api/screens", api: a.apiScreens},
+		{pattern: "GET /admin/api/screens/{id}", api: a.apiScreen},
+		{pattern: "POST /admin/api/screens/approve", api: a.apiApprove},
+		{pattern: "POST /admin/api/screens/{id}/approve", api: a.apiApproveID},
+		{pattern: "PUT /admin/api/screens/{id}/name", api: a.apiRename},
+		{pattern: "PUT /admin/api/screens/{id}/settings", api: a.apiSettings},
+		{pattern: "POST /admin/api/screens/{id}/sign-out", api: a.apiSignOut},
+		{pattern: "POST /admin/api/screens/{id}/revoke", api: a.apiRevoke},
+		{pattern: "PUT /admin/api/screens/{id}/group", api: a.apiScreenGroup},
+		{pattern: "POST /admin/api/groups", api: a.apiCreateGroup},
+		{pattern: "GET /admin/api/groups", api: a.apiGroups},
+		{pattern: "GET /admin/api/groups/{id}", api: a.apiGroup},
+		{pattern: "PUT /admin/api/groups/{id}", api: a.apiUpdateGroup},
+		{pattern: "DELETE /admin/api/groups/{id}", api: a.apiDeleteGroup},
+		{pattern: "PUT /admin/api/groups/{id}/settings", api: a.apiGroupSettings},
+		{pattern: "POST /admin/api/groups/{id}/sign-out", api: a.apiSignOutGroup},
+		{pattern: "POST /admin/api/groups/{id}/links", api: a.apiCreateLink},
+		{pattern: "GET /admin/api/links", api: a.apiLinks},
+		{pattern: "DELETE /admin/api/links/{id}", api: a.apiRevokeLink},
+		{pattern: "POST /admin/api/tokens", api: a.apiCreateToken},
+		{pattern: "GET /admin/api/tokens", api: a.apiTokens},
+		{pattern: "DELETE /admin/api/tokens/{id}", api: a.apiRevokeToken},
+		{pattern: "GET /admin/api/audit", api: a.apiAudit},
+		{pattern: "GET /admin/api/sessions", api: a.apiSessions},
+		{pattern: "DELETE /admin/api/sessions/{id}", api: a.apiEndSession},
+	}
+	if a.Ops == nil || a.Ops.Lights != nil {
+		rs = append(rs,
+			route{pattern: "POST /admin/api/lights", api: a.apiAddLight},
+			route{pattern: "GET /admin/api/lights", api: a.apiLights},
+			route{pattern: "DELETE /admin/api/lights/{id}", api: a.apiRevokeLight})
+	}
+	return rs
+}
+
+// Endpoints lists the patterns of the admin API and of the page's forms,
+// every one of which checks the role of who asks: tests hold a table of
+// them all against each role.
+func Endpoints() []string {
+	var a Admin
+	var out []string
+	for _, rt := range append(a.formRoutes(), a.apiRoutes()...) {
+		out = append(out, rt.pattern)
+	}
+	return out
 }
 
 // Guard serves h to administrators only: a client in the admin networks,
@@ -440,16 +484,15 @@ func (a *Admin) liveSessions(current *adminSession) []sessionView {
 // once, and audits it.
 // Ending one's own session takes no role; another's takes an admin.
 func (a *Admin) endSessionByID(ctx context.Context, id string, by admin.Actor, self *adminSession) (*adminSession, error) {
+	if self == nil || self.id != id {
+		if err := by.Check(admin.Administer, "ending another's admin session"); err != nil {
+			return nil, err
+		}
+	}
 	a.mu.Lock()
 	var ended *adminSession
 	for k, s := range a.sessions {
 		if s.id == id {
-			if s != self {
-				if err := by.Check(admin.Administer, "ending another's admin session"); err != nil {
-					a.mu.Unlock()
-					return nil, err
-				}
-			}
 			ended = s
 			delete(a.sessions, k)
 		}

@@ -172,20 +172,31 @@ func (a *Admin) apiGroupSettings(w http.ResponseWriter, r *http.Request, p admin
 }
 
 // apiUpdateGroup changes what a group is beside its settings: name, shared
-// sign-in, offline threshold, webhooks (PUT: omitted is empty).
+// sign-in, offline threshold (PUT: omitted is empty), and webhooks when
+// given.
 func (a *Admin) apiUpdateGroup(w http.ResponseWriter, r *http.Request, p admin.Actor) {
 	var req struct {
 		Name         string   `json:"name"`
 		SharedSignIn bool     `json:"shared_sign_in"`
 		OfflineAfter duration `json:"offline_after"`
-		Webhooks     []string `json:"webhooks"`
+		// Webhooks, when given, replace the group's (and their secret);
+		// omitted, they stay.
+		Webhooks *[]string `json:"webhooks"`
 	}
 	if err := decodeJSON(readBody(w, r), "group", &req); err != nil {
 		a.apiError(w, err)
 		return
 	}
-	made, err := a.Ops.UpdateGroup(r.Context(), p, r.PathValue("id"), admin.GroupSpec{Name: req.Name, SharedSignIn: req.SharedSignIn,
-		OfflineAfter: time.Duration(req.OfflineAfter), Webhooks: req.Webhooks})
+	old, err := a.Ops.Group(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		a.apiError(w, err)
+		return
+	}
+	spec := admin.GroupSpec{Name: req.Name, SharedSignIn: req.SharedSignIn, OfflineAfter: time.Duration(req.OfflineAfter), Webhooks: old.Group.Webhooks}
+	if req.Webhooks != nil {
+		spec.Webhooks = *req.Webhooks
+	}
+	made, err := a.Ops.UpdateGroup(r.Context(), p, r.PathValue("id"), spec)
 	if err != nil {
 		a.apiError(w, err)
 		return

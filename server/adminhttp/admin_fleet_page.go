@@ -43,7 +43,10 @@ func (a *Admin) groupPage(w http.ResponseWriter, r *http.Request, s *adminSessio
 func (a *Admin) renderGroup(w http.ResponseWriter, r *http.Request, s *adminSession, id string, status int, errMsg string, newLink *linkJSON, secret string) {
 	g, err := a.Ops.Group(r.Context(), s.who, id)
 	if err != nil {
-		a.renderDashboard(w, r, s, front.Status(err), server.ErrorMessage(err))
+		if errMsg == "" {
+			status, errMsg = front.Status(err), server.ErrorMessage(err)
+		}
+		a.renderDashboard(w, r, s, status, errMsg)
 		return
 	}
 	d := a.base(s, g.Group.Name)
@@ -119,12 +122,13 @@ func (a *Admin) groupForm(w http.ResponseWriter, r *http.Request, s *adminSessio
 			fail(err)
 			return
 		}
-		hooks := old.Group.Webhooks
+		// Only admins see the webhooks' field: without it, they stay.
+		spec := admin.GroupSpec{Name: r.PostForm.Get("name"), SharedSignIn: r.PostForm.Get("shared_sign_in") == "on",
+			OfflineAfter: after, Webhooks: old.Group.Webhooks}
 		if r.PostForm.Has("webhooks") {
-			hooks = strings.Fields(r.PostForm.Get("webhooks"))
+			spec.Webhooks = strings.Fields(r.PostForm.Get("webhooks"))
 		}
-		made, err := a.Ops.UpdateGroup(ctx, by, id, admin.GroupSpec{Name: r.PostForm.Get("name"),
-			SharedSignIn: r.PostForm.Get("shared_sign_in") == "on", OfflineAfter: after, Webhooks: hooks})
+		made, err := a.Ops.UpdateGroup(ctx, by, id, spec)
 		if err != nil {
 			fail(err)
 			return

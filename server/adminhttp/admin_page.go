@@ -296,7 +296,11 @@ func (a *Admin) screenPage(w http.ResponseWriter, r *http.Request, s *adminSessi
 func (a *Admin) renderScreen(w http.ResponseWriter, r *http.Request, s *adminSession, id string, status int, errMsg string) {
 	st, err := a.Ops.Screen(r.Context(), s.who, id)
 	if err != nil {
-		a.renderDashboard(w, r, s, front.Status(err), server.ErrorMessage(err))
+		if errMsg == "" {
+			status, errMsg = front.Status(err), server.ErrorMessage(err)
+		}
+		// Otherwise the failure being shown is the one to tell.
+		a.renderDashboard(w, r, s, status, errMsg)
 		return
 	}
 	d := a.base(s, st.Screen.Name)
