@@ -6,32 +6,40 @@ import (
 )
 
 // Cluster is what replicas of the edge server share beyond the Store:
-// which replica runs each account's watch (its owner: the only one that
-// reads Graph and refreshes the account's tokens), the account's data as
-// its owner last read it, and word of screens changed on another replica.
+// which replica runs each data source (its owner: the only one that reads
+// Microsoft Graph for it and, for an account, refreshes its tokens), the
+// source's latest snapshot as its owner published it, and word of screens
+// changed on another replica.
+//
+// A source is named by its key, unique across kinds of sources: an
+// account's source (its profile, calendar and presence) by the account's
+// id, others by a kind and an id ("room:lobby@example.com"). See package
+// source.
 //
 // With one replica (SQLite) the cluster is the process itself: every
-// account is its own and nothing needs telling. Rendering and fan-out work
-// the same either way: a watch that does not own its account shows the
-// data its owner published.
+// source is its own and nothing needs telling. Rendering and fan-out work
+// the same either way: a source that this replica does not own shows the
+// snapshots its owner published.
 type Cluster interface {
-	// Own takes or renews this replica's lease on the account. It returns
-	// until when this replica owns the account, on its own clock (the
-	// zero time when another replica owns it): past that time it must
-	// neither read Graph for the account nor refresh its tokens. The
+	// Own takes or renews this replica's lease on the source. It returns
+	// until when this replica owns the source, on its own clock (the zero
+	// time when another replica owns it): past that time it must neither
+	// read Graph for the source nor refresh the tokens it reads with. The
 	// owner calls it well before then; the others call it as often, to
-	// take the account over when its owner stopped renewing.
-	Own(ctx context.Context, accountID string) (until time.Time, err error)
-	// Release gives the account up at once (no screen here shows it any
-	// more), so that another replica that shows it takes it over without
-	// waiting for the lease to lapse.
-	Release(ctx context.Context, accountID string) error
+	// take the source over when its owner stopped renewing.
+	Own(ctx context.Context, key string) (until time.Time, err error)
+	// Release gives the source up at once (nothing here subscribes to it
+	// any more), so that another replica that needs it takes it over
+	// without waiting for the lease to lapse.
+	Release(ctx context.Context, key string) error
 
-	// PublishAccount records the account's data (encoded by its owner)
-	// and tells every replica that it changed.
-	PublishAccount(ctx context.Context, accountID string, data []byte) error
-	// AccountData returns what the owner last published, or ErrNotFound.
-	AccountData(ctx context.Context, accountID string) ([]byte, error)
+	// PublishSource records the source's latest snapshot (encoded by its
+	// owner) and tells every replica that it changed.
+	PublishSource(ctx context.Context, key string, data []byte) error
+	// SourceData returns what the owner last published, and its version,
+	// which grows with each publication whoever the owner; ErrNotFound
+	// when nothing was published.
+	SourceData(ctx context.Context, key string) (data []byte, version int64, err error)
 	// PublishScreen tells every replica that a screen's record changed
 	// (approved, renamed, new settings, signed out, revoked).
 	PublishScreen(ctx context.Context, screenID string) error
@@ -51,7 +59,7 @@ type Cluster interface {
 // Change is word of something another replica changed.
 type Change struct {
 	Kind ChangeKind
-	// ID is the account's or the screen's id.
+	// ID is the source's key or the screen's id.
 	ID string
 }
 
@@ -59,10 +67,21 @@ type Change struct {
 type ChangeKind int
 
 const (
-	// ChangeAccount: an account's data (Cluster.AccountData).
-	ChangeAccount ChangeKind = iota + 1
+	// ChangeSource: a source's snapshot (Cluster.SourceData).
+	ChangeSource ChangeKind = iota + 1
 	// ChangeScreen: a screen's record in the Store.
 	ChangeScreen
 	// ChangeResync: changes may have been missed.
 	ChangeResync
 )
+
+// Frame is one message for the connections of one screen. Seq orders the
+// frames of a screen: a frame whose Seq is lower than that of a frame
+// already queued for the same screen is dropped, so that an older state
+// never overwrites a newer one on a screen whatever goroutines made them.
+// Zero is unordered (always sent).
+type Frame struct {
+	Screen string
+	Seq    uint64
+	Data   []byte
+}

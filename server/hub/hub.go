@@ -95,7 +95,7 @@ type Hub struct {
 	handlers   sync.WaitGroup
 
 	// Owned by the run goroutine.
-	screens map[string]map[*client]bool
+	screens map[string]*screen
 	count   int
 }
 
@@ -164,7 +164,7 @@ func New(h Handler, opts Options) *Hub {
 		hellos:     admit.New("connections being set up", opts.Hellos),
 		ops:        make(chan func(), 1024),
 		done:       make(chan struct{}),
-		screens:    map[string]map[*client]bool{},
+		screens:    map[string]*screen{},
 	}
 	// Writes borrow a buffer from a pool for the length of a message:
 	// a screen waiting for its next state holds none.
@@ -185,8 +185,8 @@ func (h *Hub) Run(ctx context.Context) {
 		case op := <-h.ops:
 			op()
 		case <-ctx.Done():
-			for _, cs := range h.screens {
-				for c := range cs {
+			for _, sc := range h.screens {
+				for c := range sc.clients {
 					h.dropLocked(c)
 				}
 			}
@@ -235,11 +235,40 @@ func (h *Hub) send(op func()) {
 	}
 }
 
+// screen is the connections of one screen.
+type screen struct {
+	clients map[*client]bool
+	// seq is the Seq of the latest ordered frame queued for the screen.
+	seq uint64
+}
+
 // Publish sends msg to every connection of the screen.
 func (h *Hub) Publish(screenID string, msg []byte) {
+	h.Send(server.Frame{Screen: screenID, Data: msg})
+}
+
+// Send queues each frame for every connection of its screen, in one turn
+// of the hub's goroutine, without waiting for them to be written. A frame
+// older (by Seq) than one already queued for its screen is dropped.
+func (h *Hub) Send(frames ...server.Frame) {
+	if len(frames) == 0 {
+		return
+	}
 	h.send(func() {
-		for c := range h.screens[screenID] {
-			h.enqueueLocked(c, msg)
+		for _, f := range frames {
+			sc := h.screens[f.Screen]
+			if sc == nil {
+				continue
+			}
+			if f.Seq != 0 {
+				if f.Seq <= sc.seq {
+					continue // a newer state was queued already
+				}
+				sc.seq = f.Seq
+			}
+			for c := range sc.clients {
+				h.enqueueLocked(c, f.Data)
+			}
 		}
 	})
 }
@@ -247,7 +276,11 @@ func (h *Hub) Publish(screenID string, msg []byte) {
 // Disconnect sends msg to every connection of the screen, then closes them.
 func (h *Hub) Disconnect(screenID string, msg []byte) {
 	h.send(func() {
-		for c := range h.screens[screenID] {
+		sc := h.screens[screenID]
+		if sc == nil {
+			return
+		}
+		for c := range sc.clients {
 			if msg != nil {
 				h.enqueueLocked(c, msg)
 			}
@@ -259,8 +292,8 @@ func (h *Hub) Disconnect(screenID string, msg []byte) {
 // Broadcast sends msg to every connection, as on shutdown.
 func (h *Hub) Broadcast(msg []byte) {
 	h.do(func() {
-		for _, cs := range h.screens {
-			for c := range cs {
+		for _, sc := range h.screens {
+			for c := range sc.clients {
 				h.enqueueLocked(c, msg)
 			}
 		}
@@ -308,9 +341,9 @@ func (h *Hub) dropLocked(c *client) {
 	}
 	c.closed = true
 	close(c.send)
-	if cs := h.screens[c.screenID]; cs != nil {
-		delete(cs, c)
-		if len(cs) == 0 {
+	if sc := h.screens[c.screenID]; sc != nil {
+		delete(sc.clients, c)
+		if len(sc.clients) == 0 {
 			delete(h.screens, c.screenID)
 		}
 	}
@@ -322,12 +355,12 @@ func (h *Hub) dropLocked(c *client) {
 
 func (h *Hub) register(c *client) bool {
 	return h.do(func() {
-		cs := h.screens[c.screenID]
-		if cs == nil {
-			cs = map[*client]bool{}
-			h.screens[c.screenID] = cs
+		sc := h.screens[c.screenID]
+		if sc == nil {
+			sc = &screen{clients: map[*client]bool{}}
+			h.screens[c.screenID] = sc
 		}
-		cs[c] = true
+		sc.clients[c] = true
 		h.count++
 		if h.metrics != nil {
 			h.metrics.Connections(h.count)

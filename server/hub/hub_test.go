@@ -629,3 +629,47 @@ func TestAConnectionWaitsInTheQueueForAPlace(t *testing.T) {
 		t.Fatalf("the queued connection: %v", err)
 	}
 }
+
+// Frames of a screen are sent in order of their Seq: a frame older than
+// one queued already for the screen (made by another goroutine, sent
+// later) is dropped, so an older state never overwrites a newer one;
+// unordered frames (Seq 0) always go, and each screen has its own order.
+func TestAnOlderFrameNeverFollowsANewerOne(t *testing.T) {
+	h, _, srv := start(t, hub.Options{})
+	hall := connect(t, srv, "Hall", nil)
+	desk := connect(t, srv, "Desk", nil)
+	waitFor(t, "connections", func() bool { return h.Connections() == 2 })
+	bye := func(reason string) []byte {
+		b, _ := wire.Encode(wire.Bye{Reason: reason})
+		return b
+	}
+	h.Send(
+		server.Frame{Screen: "id-Hall", Seq: 5, Data: bye("hall 5")},
+		server.Frame{Screen: "id-Desk", Seq: 3, Data: bye("desk 3")},
+	)
+	h.Send(server.Frame{Screen: "id-Hall", Seq: 4, Data: bye("hall 4")}) // older: dropped
+	h.Send(server.Frame{Screen: "id-Hall", Seq: 5, Data: bye("hall 5 again")})
+	h.Send(server.Frame{Screen: "id-Hall", Data: bye("hall unordered")})
+	h.Send(server.Frame{Screen: "id-Desk", Seq: 4, Data: bye("desk 4")})
+	h.Send(server.Frame{Screen: "id-Hall", Seq: 6, Data: bye("hall 6")})
+	read := func(c *websocket.Conn, n int) []string {
+		t.Helper()
+		var got []string
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for range n {
+			_, b, err := c.ReadMessage()
+			if err != nil {
+				t.Fatalf("reading: %v (after %q)", err, got)
+			}
+			m, _ := wire.DecodeFromServer(b)
+			got = append(got, m.(wire.Bye).Reason)
+		}
+		return got
+	}
+	if got, want := read(hall, 3), []string{"hall 5", "hall unordered", "hall 6"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Hall read %q, want %q", got, want)
+	}
+	if got, want := read(desk, 2), []string{"desk 3", "desk 4"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Desk read %q, want %q", got, want)
+	}
+}

@@ -336,8 +336,8 @@ func (s *Service) sync(ctx context.Context) error {
 		s.reseal(ctx, l)
 	}
 
-	// Outside the lock: the watch tells a follower under its own lock,
-	// and the follower then takes this one.
+	// Outside the lock: screens tells a follower under the follower's own
+	// lock there, and the follower then takes this one.
 	for _, lt := range removed {
 		if lt.stop != nil {
 			lt.stop()
@@ -383,8 +383,9 @@ func unread(p server.Presence) bool {
 	return p.SignedIn && p.Stale && p.Availability == presenceUnknown
 }
 
-// Presence is called under the watch's lock: it keeps the view and wakes
-// whoever waits, and never blocks.
+// Presence is called as the account's source tells its followers (under
+// screens' lock of this follower): it keeps the view and wakes whoever
+// waits, and never blocks.
 //
 // The view's updated is when availability, activity or signed_in last
 // changed: a presence that only turns stale or fresh again keeps it.

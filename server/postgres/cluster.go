@@ -17,7 +17,7 @@ import (
 //
 // Leases are rows with an expiry (table leases), not advisory locks held
 // on a connection: a row's expiry bounds how long an owner that stopped
-// renewing (killed, cut off by the network, stuck) keeps its accounts,
+// renewing (killed, cut off by the network, stuck) keeps its sources,
 // whatever became of its connection, which the database may take minutes
 // to see die; the owner knows by itself when its lease may have lapsed
 // (its last renewal is older than the lease); and rows work through
@@ -26,8 +26,8 @@ import (
 // replicas' clocks do not matter.
 //
 // Changes travel by LISTEN/NOTIFY on one channel, each payload a kind, the
-// publishing replica and an id (well under NOTIFY's 8,000 bytes); an
-// account's data itself is read from table account_data.
+// publishing replica and an id or a source's key (well under NOTIFY's 8,000
+// bytes); a source's snapshot itself is read from table account_data.
 type Cluster struct {
 	store   *Store
 	replica string
@@ -44,8 +44,8 @@ const notifyChannel = "placard_changes"
 const codeLock int64 = 0x706c6163617265
 
 // NewCluster returns the cluster of the store's database as replica (a
-// name unique among running replicas) sees it; lease is how long an
-// account stays its owner's without a renewal.
+// name unique among running replicas) sees it; lease is how long a
+// source stays its owner's without a renewal.
 func NewCluster(s *Store, replica string, lease time.Duration, log *slog.Logger) *Cluster {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -56,11 +56,16 @@ func NewCluster(s *Store, replica string, lease time.Duration, log *slog.Logger)
 // Replica is this replica's name in leases.
 func (c *Cluster) Replica() string { return c.replica }
 
-// Own takes the account's lease when it is free or lapsed, renews it when
+// Own takes the source's lease when it is free or lapsed, renews it when
 // this replica holds it, and returns until when this replica owns it: the
 // lease counted from before the request left, so that the replica stops
-// before the database could give the account to another.
-func (c *Cluster) Own(ctx context.Context, accountID string) (time.Time, error) {
+// before the database could give the source to another.
+//
+// Leases and published snapshots are keyed by the source's key in the
+// columns named account_id: an account's source keeps its account's id as
+// its key, so that replicas of an older placard and of this one agree on
+// who owns each account while they are upgraded one by one.
+func (c *Cluster) Own(ctx context.Context, key string) (time.Time, error) {
 	start := time.Now()
 	var owner string
 	err := c.store.pool.QueryRow(ctx, `INSERT INTO leases (account_id, owner, expires_at, epoch)
@@ -68,83 +73,85 @@ func (c *Cluster) Own(ctx context.Context, accountID string) (time.Time, error) 
 		ON CONFLICT (account_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
 			epoch = leases.epoch + CASE WHEN leases.owner = excluded.owner THEN 0 ELSE 1 END
 		WHERE leases.owner = excluded.owner OR leases.expires_at < now()
-		RETURNING owner`, accountID, c.replica, c.lease.Seconds()).Scan(&owner)
+		RETURNING owner`, key, c.replica, c.lease.Seconds()).Scan(&owner)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && owner != c.replica) {
 		return time.Time{}, nil
 	}
 	if err != nil {
-		return time.Time{}, fmt.Errorf("postgres: Own(%s): %w", accountID, err)
+		return time.Time{}, fmt.Errorf("postgres: Own(%s): %w", key, err)
 	}
 	return start.Add(c.lease), nil
 }
 
-// Release gives the account's lease up, when this replica holds it.
-func (c *Cluster) Release(ctx context.Context, accountID string) error {
-	if _, err := c.store.pool.Exec(ctx, `DELETE FROM leases WHERE account_id = $1 AND owner = $2`, accountID, c.replica); err != nil {
-		return fmt.Errorf("postgres: Release(%s): %w", accountID, err)
+// Release gives the source's lease up, when this replica holds it.
+func (c *Cluster) Release(ctx context.Context, key string) error {
+	if _, err := c.store.pool.Exec(ctx, `DELETE FROM leases WHERE account_id = $1 AND owner = $2`, key, c.replica); err != nil {
+		return fmt.Errorf("postgres: Release(%s): %w", key, err)
 	}
 	return nil
 }
 
-// Owner names the replica that holds the account's lease now, "" when none
+// Owner names the replica that holds the source's lease now, "" when none
 // does.
-func (c *Cluster) Owner(ctx context.Context, accountID string) (string, error) {
+func (c *Cluster) Owner(ctx context.Context, key string) (string, error) {
 	var owner string
-	err := c.store.pool.QueryRow(ctx, `SELECT owner FROM leases WHERE account_id = $1 AND expires_at > now()`, accountID).Scan(&owner)
+	err := c.store.pool.QueryRow(ctx, `SELECT owner FROM leases WHERE account_id = $1 AND expires_at > now()`, key).Scan(&owner)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("postgres: Owner(%s): %w", accountID, err)
+		return "", fmt.Errorf("postgres: Owner(%s): %w", key, err)
 	}
 	return owner, nil
 }
 
-// ErrNotOwner is PublishAccount's answer to a replica whose lease lapsed:
-// another replica may own the account now, and its data wins.
-var ErrNotOwner = server.Errorf(server.ECONFLICT, "this replica does not own the account (its lease lapsed)")
+// ErrNotOwner is PublishSource's answer to a replica whose lease lapsed:
+// another replica may own the source now, and its snapshot wins.
+var ErrNotOwner = server.Errorf(server.ECONFLICT, "this replica does not own the source (its lease lapsed)")
 
-// PublishAccount stores the account's data, when this replica still holds
+// PublishSource stores the source's snapshot, when this replica still holds
 // its lease, and tells the other replicas.
-func (c *Cluster) PublishAccount(ctx context.Context, accountID string, data []byte) error {
+func (c *Cluster) PublishSource(ctx context.Context, key string, data []byte) error {
 	tx, err := c.store.pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("postgres: PublishAccount(%s): %w", accountID, err)
+		return fmt.Errorf("postgres: PublishSource(%s): %w", key, err)
 	}
 	defer tx.Rollback(ctx)
 	var one int
-	err = tx.QueryRow(ctx, `SELECT 1 FROM leases WHERE account_id = $1 AND owner = $2 AND expires_at > now() FOR SHARE`, accountID, c.replica).Scan(&one)
+	err = tx.QueryRow(ctx, `SELECT 1 FROM leases WHERE account_id = $1 AND owner = $2 AND expires_at > now() FOR SHARE`, key, c.replica).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrNotOwner
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: PublishAccount(%s): %w", accountID, err)
+		return fmt.Errorf("postgres: PublishSource(%s): %w", key, err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO account_data (account_id, version, data, updated_at) VALUES ($1, 1, $2, now())
 		ON CONFLICT (account_id) DO UPDATE SET version = account_data.version + 1, data = excluded.data, updated_at = now()`,
-		accountID, nonNil(data)); err != nil {
-		return fmt.Errorf("postgres: PublishAccount(%s): %w", accountID, err)
+		key, nonNil(data)); err != nil {
+		return fmt.Errorf("postgres: PublishSource(%s): %w", key, err)
 	}
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, payload("a", c.replica, accountID)); err != nil {
-		return fmt.Errorf("postgres: PublishAccount(%s): %w", accountID, err)
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, payload("a", c.replica, key)); err != nil {
+		return fmt.Errorf("postgres: PublishSource(%s): %w", key, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: PublishAccount(%s): %w", accountID, err)
+		return fmt.Errorf("postgres: PublishSource(%s): %w", key, err)
 	}
 	return nil
 }
 
-// AccountData returns the account's data as its owner last published it.
-func (c *Cluster) AccountData(ctx context.Context, accountID string) ([]byte, error) {
+// SourceData returns the source's snapshot as its owner last published it,
+// and its version.
+func (c *Cluster) SourceData(ctx context.Context, key string) ([]byte, int64, error) {
 	var data []byte
-	err := c.store.pool.QueryRow(ctx, `SELECT data FROM account_data WHERE account_id = $1`, accountID).Scan(&data)
+	var version int64
+	err := c.store.pool.QueryRow(ctx, `SELECT data, version FROM account_data WHERE account_id = $1`, key).Scan(&data, &version)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, server.ErrNotFound
+		return nil, 0, server.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: AccountData(%s): %w", accountID, err)
+		return nil, 0, fmt.Errorf("postgres: SourceData(%s): %w", key, err)
 	}
-	return data, nil
+	return data, version, nil
 }
 
 // PublishScreen tells the other replicas that a screen's record changed.
@@ -214,8 +221,8 @@ func (c *Cluster) listen(ctx context.Context, out chan<- server.Change) error {
 		}
 		var ch server.Change
 		switch kind {
-		case "a":
-			ch = server.Change{Kind: server.ChangeAccount, ID: id}
+		case "a": // a source's snapshot ("a" since sources were accounts only)
+			ch = server.Change{Kind: server.ChangeSource, ID: id}
 		case "s":
 			ch = server.Change{Kind: server.ChangeScreen, ID: id}
 		default:

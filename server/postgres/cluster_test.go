@@ -64,7 +64,7 @@ func TestOneReplicaOwnsAnAccountUntilItLetsGoOrStopsRenewing(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if err := b.PublishAccount(t.Context(), "acct", []byte("old")); server.ErrorCode(err) != server.ECONFLICT {
+	if err := b.PublishSource(t.Context(), "acct", []byte("old")); server.ErrorCode(err) != server.ECONFLICT {
 		t.Errorf("a replica whose lease lapsed published data: %v", err)
 	}
 	if owner, _ := b.Owner(t.Context(), "acct"); owner != a.Replica() {
@@ -126,13 +126,13 @@ func TestChangesReachTheOtherReplicas(t *testing.T) {
 			}
 		}
 	}
-	heard(fromB, server.Change{Kind: server.ChangeAccount, ID: "acct"}, func() {
-		if err := a.PublishAccount(t.Context(), "acct", data); err != nil {
+	heard(fromB, server.Change{Kind: server.ChangeSource, ID: "acct"}, func() {
+		if err := a.PublishSource(t.Context(), "acct", data); err != nil {
 			t.Fatal(err)
 		}
 	})
-	if got, err := b.AccountData(t.Context(), "acct"); err != nil || string(got) != string(data) {
-		t.Errorf("AccountData = %q, %v", got, err)
+	if got, _, err := b.SourceData(t.Context(), "acct"); err != nil || string(got) != string(data) {
+		t.Errorf("SourceData = %q, %v", got, err)
 	}
 	heard(fromA, server.Change{Kind: server.ChangeScreen, ID: "s1"}, func() {
 		if err := b.PublishScreen(t.Context(), "s1"); err != nil {
@@ -146,7 +146,7 @@ func TestChangesReachTheOtherReplicas(t *testing.T) {
 		}
 	case <-time.After(300 * time.Millisecond):
 	}
-	if _, err := a.AccountData(t.Context(), "nobody"); !server.IsNotFound(err) {
+	if _, _, err := a.SourceData(t.Context(), "nobody"); !server.IsNotFound(err) {
 		t.Errorf("the data of an account nobody published: %v", err)
 	}
 }

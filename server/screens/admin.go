@@ -68,12 +68,12 @@ func (m *Manager) Overview(ctx context.Context) ([]Status, error) {
 			out[i].Account = a
 		}
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	for i := range out {
-		if s := m.sessions[out[i].Screen.ID]; s != nil {
+		if s := m.session(out[i].Screen.ID); s != nil {
+			s.mu.Lock()
 			out[i].Online = s.conns > 0
 			out[i].Phase = phaseLocked(s)
+			s.mu.Unlock()
 		}
 	}
 	return out, nil

@@ -18,6 +18,14 @@ const tomorrowCount = 3
 // events once nothing is left today. Events Graph could not date are left
 // out.
 func agendaFor(events []graph.Event, now time.Time, loc *time.Location) *wire.Agenda {
+	a, _ := agendaAt(events, now, loc)
+	return a
+}
+
+// agendaAt is agendaFor, and until when it holds: the end of the day, or
+// the end of today's last meeting when it is earlier (tomorrow's events are
+// shown from then on).
+func agendaAt(events []graph.Event, now time.Time, loc *time.Location) (*wire.Agenda, time.Time) {
 	now = now.In(loc)
 	today := midnight(now)
 	tomorrow := today.AddDate(0, 0, 1)
@@ -26,6 +34,7 @@ func agendaFor(events []graph.Event, now time.Time, loc *time.Location) *wire.Ag
 	a := &wire.Agenda{Today: []wire.Event{}}
 	var next []wire.Event
 	left := false
+	var lastEnd time.Time
 	for _, ev := range events {
 		e, ok := convert(ev, loc)
 		if !ok {
@@ -36,6 +45,9 @@ func agendaFor(events []graph.Event, now time.Time, loc *time.Location) *wire.Ag
 			a.Today = append(a.Today, e)
 			if !e.AllDay && !e.Cancelled && e.End.After(now) {
 				left = true
+				if e.End.After(lastEnd) {
+					lastEnd = e.End
+				}
 			}
 		case overlaps(e, tomorrow, after):
 			next = append(next, e)
@@ -46,7 +58,11 @@ func agendaFor(events []graph.Event, now time.Time, loc *time.Location) *wire.Ag
 		sortEvents(next)
 		a.Tomorrow = next[:min(len(next), tomorrowCount)]
 	}
-	return a
+	until := tomorrow
+	if left && lastEnd.Before(until) {
+		until = lastEnd
+	}
+	return a, until
 }
 
 // convert reads a Graph event into what a screen shows, in loc. All-day

@@ -20,12 +20,6 @@ const ScopeBook = "Calendars.ReadWrite"
 // bookingShown is how long a screen shows what became of its booking.
 const bookingShown = 20 * time.Second
 
-// canBook reports whether screens may book: the server asks for the
-// permission that creating an event needs.
-func (m *Manager) canBook() bool {
-	return slices.Contains(m.cfg.Identity.Scopes(), ScopeBook)
-}
-
 // QuickBook books the next free slot of the given length (15 or 30
 // minutes) in the calendar of the account a touch screen shows, from now
 // on, and shows the screen what it booked. The slot is found as the
@@ -35,15 +29,18 @@ func (m *Manager) QuickBook(ctx context.Context, screenID string, minutes int) e
 	if minutes != 15 && minutes != 30 {
 		return server.Errorf(server.EINVALID, "a quick booking lasts 15 or 30 minutes, not %d", minutes)
 	}
-	m.mu.Lock()
-	s := m.sessions[screenID]
+	s := m.session(screenID)
 	var w *watch
 	var sc wire.Screen
 	var refused bool
 	if s != nil {
-		w, sc, refused = s.watch, m.screenInfoLocked(s, m.cfg.Now()), s.screen.Settings.NoQuickBook
+		s.mu.Lock()
+		if s.shown != nil {
+			w = s.shown.w
+		}
+		sc, refused = m.screenInfoLocked(s, m.cfg.Now()), s.screen.Settings.NoQuickBook
+		s.mu.Unlock()
 	}
-	m.mu.Unlock()
 	switch {
 	case s == nil || w == nil:
 		return server.Errorf(server.ECONFLICT, "screen %s shows no signed-in account to book for", screenID)
@@ -54,7 +51,7 @@ func (m *Manager) QuickBook(ctx context.Context, screenID string, minutes int) e
 		return server.Errorf(server.EFORBIDDEN, "an administrator does not let screen %s book", screenID)
 	case !sc.Touch:
 		return server.Errorf(server.EFORBIDDEN, "screen %s has no touch screen: only tablets book", screenID)
-	case !m.canBook():
+	case !m.bookable:
 		return server.Errorf(server.EFORBIDDEN, "quick booking is not enabled on this server (it needs %s)", ScopeBook)
 	}
 
@@ -80,7 +77,7 @@ func (m *Manager) QuickBook(ctx context.Context, screenID string, minutes int) e
 			}
 			// Every screen of the account shows the booking at once, not at
 			// the next poll of the calendar.
-			m.updateWatch(w, func(d *accountData) { d.events = append(slices.Clone(d.events), created) })
+			w.update(func(d *accountData) { d.events = append(slices.Clone(d.events), created) })
 			return nil
 		})
 	}
@@ -102,18 +99,21 @@ func (m *Manager) QuickBook(ctx context.Context, screenID string, minutes int) e
 
 // showBooking shows the screen what became of its booking, for a while.
 func (m *Manager) showBooking(s *session, b wire.Booking) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	s.mu.Lock()
 	s.booking = &b
-	m.publishLocked(s)
 	shown := s.booking
+	s.mu.Unlock()
+	m.publish(s)
 	time.AfterFunc(bookingShown, func() {
-		m.mu.Lock()
-		defer m.mu.Unlock()
+		s.mu.Lock()
 		// Nothing to clear on a session that ended, or after shutdown.
-		if s.booking == shown && m.sessions[s.id] == s && m.ctx.Err() == nil {
+		clear := s.booking == shown && !s.stopped && m.ctx.Err() == nil
+		if clear {
 			s.booking = nil
-			m.publishLocked(s)
+		}
+		s.mu.Unlock()
+		if clear {
+			m.publish(s)
 		}
 	})
 }

@@ -10,10 +10,11 @@ import (
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/graph"
 	"github.com/placard/placard/server/limit"
+	"github.com/placard/placard/server/source"
 )
 
 // alone is the cluster of an edge server that runs by itself (SQLite):
-// every account is its own, nobody else publishes anything, and its limit
+// every source is its own, nobody else publishes anything, and its limit
 // of device codes is in memory.
 type alone struct {
 	codes *limit.Limiter
@@ -22,14 +23,16 @@ type alone struct {
 var _ server.Cluster = (*alone)(nil)
 
 // forever is the lease of an edge server that runs alone.
-var forever = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+var forever = source.Forever
 
-func (alone) Own(context.Context, string) (time.Time, error)       { return forever, nil }
-func (alone) Release(context.Context, string) error                { return nil }
-func (alone) PublishAccount(context.Context, string, []byte) error { return nil }
-func (alone) AccountData(context.Context, string) ([]byte, error)  { return nil, server.ErrNotFound }
-func (alone) PublishScreen(context.Context, string) error          { return nil }
-func (alone) Changes(ctx context.Context) <-chan server.Change     { return nil }
+func (alone) Own(context.Context, string) (time.Time, error)      { return forever, nil }
+func (alone) Release(context.Context, string) error               { return nil }
+func (alone) PublishSource(context.Context, string, []byte) error { return nil }
+func (alone) SourceData(context.Context, string) ([]byte, int64, error) {
+	return nil, 0, server.ErrNotFound
+}
+func (alone) PublishScreen(context.Context, string) error      { return nil }
+func (alone) Changes(ctx context.Context) <-chan server.Change { return nil }
 func (a alone) AllowCode(_ context.Context, _ int, _ time.Duration) (bool, time.Time, error) {
 	ok, retry := a.codes.Allow("all")
 	return ok, retry, nil
@@ -48,25 +51,25 @@ type published struct {
 	Stale     bool           `json:"stale"`
 }
 
-func encodeData(d accountData) ([]byte, error) {
+func encodeData(d *accountData) ([]byte, error) {
 	return json.Marshal(published{Name: d.name, Photo: d.photo.data, PhotoType: d.photo.ctype, Presence: d.presence,
 		Events: d.events, Calendar: d.calendar, Fresh: d.fresh, Stale: d.stale})
 }
 
-func decodeData(b []byte) (accountData, error) {
+func decodeData(b []byte) (*accountData, error) {
 	var p published
 	if err := json.Unmarshal(b, &p); err != nil {
-		return accountData{}, fmt.Errorf("reading an account's published data: %w", err)
+		return nil, fmt.Errorf("reading an account's published data: %w", err)
 	}
-	d := accountData{name: p.Name, presence: p.Presence, events: p.Events, calendar: p.Calendar, fresh: p.Fresh, stale: p.Stale}
+	d := &accountData{name: p.Name, presence: p.Presence, events: p.Events, calendar: p.Calendar, fresh: p.Fresh, stale: p.Stale}
 	if len(p.Photo) > 0 {
 		d.photo = newPhoto(p.Photo, p.PhotoType)
 	}
 	return d, nil
 }
 
-// hear applies what other replicas publish: an account's new data to its
-// screens here, a screen's changed record to its session here.
+// hear applies what other replicas publish: a source's new snapshot to
+// its subscribers here, a screen's changed record to its session here.
 func (m *Manager) hear() {
 	changes := m.cfg.Cluster.Changes(m.ctx)
 	if changes == nil {
@@ -74,26 +77,14 @@ func (m *Manager) hear() {
 	}
 	for ch := range changes {
 		switch ch.Kind {
-		case server.ChangeAccount:
-			m.mu.Lock()
-			if w := m.watches[ch.ID]; w != nil {
-				w.wakeUp()
-			}
-			m.mu.Unlock()
+		case server.ChangeSource:
+			m.sources.Wake(ch.ID)
 		case server.ChangeScreen:
 			m.screenChanged(m.ctx, ch.ID)
 		case server.ChangeResync:
-			m.mu.Lock()
-			ids := make([]string, 0, len(m.sessions))
-			for id := range m.sessions {
-				ids = append(ids, id)
-			}
-			for _, w := range m.watches {
-				w.wakeUp()
-			}
-			m.mu.Unlock()
-			for _, id := range ids {
-				m.screenChanged(m.ctx, id)
+			m.sources.WakeAll()
+			for _, s := range m.allSessions() {
+				m.screenChanged(m.ctx, s.id)
 			}
 		}
 	}
@@ -113,10 +104,7 @@ func (m *Manager) publishScreen(ctx context.Context, id string) {
 // record after another replica changed it: approved, renamed, new
 // settings, signed out, or revoked.
 func (m *Manager) screenChanged(ctx context.Context, id string) {
-	m.mu.Lock()
-	known := m.sessions[id] != nil
-	m.mu.Unlock()
-	if !known {
+	if m.session(id) == nil {
 		return
 	}
 	sc, err := m.cfg.Store.Screen(ctx, id)
@@ -128,21 +116,28 @@ func (m *Manager) screenChanged(ctx context.Context, id string) {
 		m.log.Warn("reading a screen another replica changed", "screen", id, "err", err)
 		return
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s := m.sessions[id]
+	s := m.session(id)
 	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
 		return
 	}
 	if sc.Enrolled && !s.screen.Enrolled {
 		m.enrollLocked(s, sc)
 	}
 	s.screen.Name, s.screen.Settings = sc.Name, sc.Settings
-	if sc.AccountID == "" && s.watch != nil {
+	s.setScreenLocked(s.screen)
+	publish := true
+	if sc.AccountID == "" && s.shown != nil {
 		s.screen.AccountID = ""
-		m.detachWatchLocked(s)
-		m.showThenSignInLocked(s, wire.Problem{Kind: wire.ProblemSignedOut})
-		return
+		m.unshowLocked(s)
+		publish = m.showThenSignInLocked(s, wire.Problem{Kind: wire.ProblemSignedOut})
 	}
-	m.publishLocked(s)
+	s.mu.Unlock()
+	if publish {
+		m.publish(s)
+	}
 }

@@ -141,11 +141,11 @@ func (m *Manager) Approve(ctx context.Context, ref, by string) (server.Screen, e
 	if err != nil {
 		return sc, err
 	}
-	m.mu.Lock()
-	if s := m.sessions[sc.ID]; s != nil {
+	if s := m.session(sc.ID); s != nil {
+		s.mu.Lock()
 		m.enrollLocked(s, sc)
+		s.mu.Unlock()
 	}
-	m.mu.Unlock()
 	m.publishScreen(ctx, sc.ID)
 	return sc, nil
 }
@@ -164,9 +164,9 @@ func (m *Manager) awaitEnrollmentLocked(s *session) {
 				return
 			case <-t.C:
 			}
-			m.mu.Lock()
+			s.mu.Lock()
 			done := s.screen.Enrolled
-			m.mu.Unlock()
+			s.mu.Unlock()
 			if done {
 				return
 			}
@@ -181,9 +181,9 @@ func (m *Manager) awaitEnrollmentLocked(s *session) {
 					m.log.Warn("reading a screen that waits for enrollment", "screen", s.id, "err", err)
 				}
 			case sc.Enrolled:
-				m.mu.Lock()
+				s.mu.Lock()
 				m.enrollLocked(s, sc)
-				m.mu.Unlock()
+				s.mu.Unlock()
 				return
 			}
 		}
@@ -198,6 +198,7 @@ func (m *Manager) enrollLocked(s *session, sc server.Screen) {
 	}
 	s.screen.Enrolled, s.screen.PairingNumber = true, ""
 	s.screen.Name, s.screen.Settings = sc.Name, sc.Settings
+	s.setScreenLocked(s.screen)
 	m.startSignInLocked(s)
 }
 
@@ -238,11 +239,11 @@ func (m *Manager) Revoke(ctx context.Context, id, by string) (server.Screen, err
 // drop ends a screen's session and closes its connections after telling
 // them why.
 func (m *Manager) drop(id, reason string) {
-	m.mu.Lock()
-	if s := m.sessions[id]; s != nil {
+	if s := m.session(id); s != nil {
+		s.mu.Lock()
 		m.stopLocked(s)
+		s.mu.Unlock()
 	}
-	m.mu.Unlock()
 	msg, err := wire.Encode(wire.Denied{Reason: reason})
 	if err != nil {
 		m.log.Error("encoding a denial", "err", err)

@@ -1,6 +1,11 @@
 package screens
 
-import "context"
+import (
+	"context"
+	"strconv"
+
+	"github.com/placard/placard/app/wire"
+)
 
 // Stopping is closed once Close has begun: every session's context has
 // ended by then.
@@ -30,3 +35,45 @@ func AwaitRunning(ctx context.Context, m *Manager, ok func(int) bool) (int, erro
 
 // Forever is the lease of an edge server alone, which never lapses.
 var Forever = forever
+
+// Encodes is how many views of snapshots were encoded.
+func Encodes(m *Manager) int64 { return m.encodes.Load() }
+
+// Poke has the source of an account poll Graph now.
+func Poke(m *Manager, accountID string) {
+	if w, ok := m.accounts.Get(accountID); ok {
+		w.src.Wake()
+	}
+}
+
+// Bump makes the next snapshot of an account's source from its latest: its
+// presence's activity counts the bumps ("1", "2", ...).
+func Bump(m *Manager, accountID string) {
+	w, ok := m.accounts.Get(accountID)
+	if !ok {
+		panic("no source for " + accountID)
+	}
+	w.update(func(d *accountData) {
+		n := 0
+		if d.presence != nil {
+			n, _ = strconv.Atoi(d.presence.Activity)
+		}
+		d.presence = &wire.Presence{Availability: "Busy", Activity: strconv.Itoa(n + 1)}
+	})
+}
+
+// AwaitActive waits until ok holds of how many sessions run, or ctx ends,
+// and returns the last number seen.
+func AwaitActive(ctx context.Context, m *Manager, ok func(int) bool) (int, error) {
+	for {
+		n, changed := m.active.value()
+		if ok(n) {
+			return n, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return n, ctx.Err()
+		}
+	}
+}

@@ -9,17 +9,18 @@ import (
 
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/limit"
+	"github.com/placard/placard/server/source"
 )
 
-// A watch serves followers: the screens that show its account (sessions)
-// and whatever else follows the account's presence (light keys). The poll,
-// its period and its budget belong to the watch; how each follower is told
-// belongs to the follower.
+// An account's source serves subscribers: the screens that show its
+// account (shown) and whatever else follows the account's presence
+// (following: light keys). The poll, its period and its budget belong to
+// the source; how each subscriber is told belongs to the subscriber.
 
-// Follower is told of an account's presence by the account's watch: once
-// when it starts following, then on each change. Presence is called with
-// the manager's lock held: it must not block (keep the value, wake a
-// goroutine).
+// Follower is told of an account's presence: once when it starts
+// following, then on each change. Presence is called outside any lock of
+// the account's source, but must not block (keep the value, wake a
+// goroutine): the account's other followers and screens wait for it.
 type Follower interface {
 	Presence(server.Presence)
 }
@@ -38,9 +39,53 @@ const (
 	DefaultPresenceBudget = 1500
 )
 
+// followed is one follower of an account, by UPN, whether or not the
+// account is signed in now. Its lock guards its fields.
+type followed struct {
+	f   Follower
+	upn string // lower case
+
+	mu sync.Mutex
+	// sub is its subscription to the account's source, nil while the
+	// account is signed in nowhere; seq is the latest snapshot applied.
+	sub *following
+	seq uint64
+	// told is what it was told last (told is valid once any is true).
+	told server.Presence
+	any  bool
+}
+
+// tellLocked tells the follower p, unless it was told that already.
+func (fo *followed) tellLocked(p server.Presence) {
+	if fo.any && p == fo.told {
+		return
+	}
+	fo.told, fo.any = p, true
+	fo.f.Presence(p)
+}
+
+// following is a follower's subscription to one account's source.
+type following struct {
+	fo     *followed
+	w      *watch
+	cancel func()
+}
+
+// Snapshot tells the follower of the account's presence in the snapshot.
+func (sub *following) Snapshot(snap *source.Snapshot[*accountData]) {
+	fo := sub.fo
+	fo.mu.Lock()
+	defer fo.mu.Unlock()
+	if fo.sub != sub || snap.Seq <= fo.seq {
+		return
+	}
+	fo.seq = snap.Seq
+	fo.tellLocked(snap.Value.follow)
+}
+
 // Follow makes f follow the presence of the account whose UPN is upn
 // until stop is called. While it is followed and signed in on some screen,
-// the account's watch runs (with no screen showing it, too) and reads its
+// the account's source runs (with no screen showing it, too) and reads its
 // presence every FollowEvery, budget allowing. An account signed in
 // nowhere is told as SignedIn false, and followed again when it signs in.
 func (m *Manager) Follow(ctx context.Context, upn string, f Follower) (stop func(), err error) {
@@ -49,35 +94,142 @@ func (m *Manager) Follow(ctx context.Context, upn string, f Follower) (stop func
 	if err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.followers[f] = upn
-	w := m.watchOfLocked(upn)
-	if w == nil && found {
-		w = m.startWatchLocked(acct)
+	fo := &followed{f: f, upn: upn}
+	m.followMu.Lock()
+	defer m.followMu.Unlock()
+	m.followers[f] = fo
+	fo.mu.Lock()
+	started := false
+	if found {
+		started = m.subscribeLocked(fo, acct)
 	}
-	if w != nil {
-		if len(w.followers) == 0 {
-			w.wakeUp() // its pace is now a follower's
-		}
-		w.followers[f] = true
-		f.Presence(w.presence)
-	} else {
-		f.Presence(signedOut(m.cfg.Now()))
+	if fo.sub == nil {
+		fo.tellLocked(signedOut(m.cfg.Now()))
+	}
+	fo.mu.Unlock()
+	if started {
+		m.adoptLocked(acct)
 	}
 	var once sync.Once
 	return func() { once.Do(func() { m.unfollow(f) }) }, nil
 }
 
-func (m *Manager) unfollow(f Follower) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	upn := m.followers[f]
-	delete(m.followers, f)
-	if w := m.watchOfLocked(upn); w != nil {
-		delete(w.followers, f)
-		m.stopIfUnusedLocked(w)
+// subscribeLocked subscribes a follower to the account's source, starting
+// it when nothing else shows or follows the account, and tells it the
+// account's presence. It reports whether it started the source. The
+// follower's lock and followMu are held.
+func (m *Manager) subscribeLocked(fo *followed, acct server.Account) (started bool) {
+	sub := &following{fo: fo}
+	s, ok := m.accounts.Subscribe(acct.ID, func() *watch {
+		// Followed from its first poll on, which paces it as such.
+		w := m.newWatch(acct)
+		w.followed.Store(1)
+		return w
+	}, sub)
+	if !ok {
+		return false // the server is stopping
 	}
+	sub.w, sub.cancel = s.Member, s.Cancel
+	fo.sub, fo.seq = sub, s.Latest.Seq
+	switch {
+	case s.Started:
+		m.nFollowed.Add(1)
+	case s.Member.followed.Add(1) == 1:
+		m.nFollowed.Add(1)
+		s.Member.src.Wake() // its pace is now a follower's
+	}
+	fo.tellLocked(s.Latest.Value.follow)
+	return s.Started
+}
+
+// unsubscribeLocked ends a follower's subscription, if it has one, and
+// returns it: the caller cancels it (when its source still runs) outside
+// the follower's lock.
+func (m *Manager) unsubscribeLocked(fo *followed) *following {
+	sub := fo.sub
+	if sub == nil {
+		return nil
+	}
+	fo.sub = nil
+	if sub.w.followed.Add(-1) == 0 {
+		m.nFollowed.Add(-1)
+	}
+	return sub
+}
+
+// adopt has the followers that wait for an account to sign in follow its
+// source, which has just started.
+func (m *Manager) adopt(w *watch) {
+	m.followMu.Lock()
+	defer m.followMu.Unlock()
+	m.adoptLocked(w.account)
+}
+
+func (m *Manager) adoptLocked(acct server.Account) {
+	for _, fo := range m.followers {
+		if !strings.EqualFold(fo.upn, acct.Username) {
+			continue
+		}
+		fo.mu.Lock()
+		if fo.sub == nil {
+			m.subscribeLocked(fo, acct)
+		}
+		fo.mu.Unlock()
+	}
+}
+
+func (m *Manager) unfollow(f Follower) {
+	m.followMu.Lock()
+	defer m.followMu.Unlock()
+	fo := m.followers[f]
+	if fo == nil {
+		return
+	}
+	delete(m.followers, f)
+	fo.mu.Lock()
+	sub := m.unsubscribeLocked(fo)
+	fo.mu.Unlock()
+	if sub != nil {
+		sub.cancel()
+	}
+}
+
+// unfollowAccount tells the followers of an account signed out everywhere
+// so; they stay, waiting for it to sign in again. Its source stops unless
+// a screen still shows it (on its way to sign-in).
+func (m *Manager) unfollowAccount(accountID string) {
+	w, ok := m.accounts.Get(accountID)
+	if !ok || w.shown.Load() > 0 {
+		return
+	}
+	m.followMu.Lock()
+	defer m.followMu.Unlock()
+	now := m.cfg.Now()
+	for _, fo := range m.followers {
+		fo.mu.Lock()
+		var sub *following
+		if fo.sub != nil && fo.sub.w == w {
+			sub = m.unsubscribeLocked(fo)
+			fo.tellLocked(signedOut(now))
+		}
+		fo.mu.Unlock()
+		if sub != nil {
+			sub.cancel()
+		}
+	}
+}
+
+// endFollowing tells a follower of an account whose session ended that it
+// is signed in nowhere; its source has stopped.
+func (m *Manager) endFollowing(sub *following) {
+	fo := sub.fo
+	fo.mu.Lock()
+	defer fo.mu.Unlock()
+	if fo.sub != sub {
+		return
+	}
+	m.unsubscribeLocked(fo)
+	fo.tellLocked(signedOut(m.cfg.Now()))
 }
 
 // signedOut is what followers of an account signed in nowhere are told.
@@ -112,65 +264,7 @@ func (m *Manager) signedInAccount(ctx context.Context, upn string) (server.Accou
 	return server.Account{}, false, nil
 }
 
-// watchOfLocked returns the watch of the account upn, or nil.
-func (m *Manager) watchOfLocked(upn string) *watch {
-	for _, w := range m.watches {
-		if strings.EqualFold(w.account.Username, upn) {
-			return w
-		}
-	}
-	return nil
-}
-
-// followLocked gives a new watch the followers that wait for its account.
-func (m *Manager) followLocked(w *watch) {
-	for f, upn := range m.followers {
-		if strings.EqualFold(w.account.Username, upn) {
-			w.followers[f] = true
-			f.Presence(w.presence)
-		}
-	}
-}
-
-// unfollowLocked tells a watch's followers that its account is signed in
-// nowhere any more; they stay, waiting for it to sign in again.
-func (m *Manager) unfollowLocked(w *watch) {
-	p := signedOut(m.cfg.Now())
-	for f := range w.followers {
-		f.Presence(p)
-	}
-	w.followers = map[Follower]bool{}
-}
-
-// stopIfUnusedLocked stops a watch that nothing follows any more.
-func (m *Manager) stopIfUnusedLocked(w *watch) {
-	if len(w.sessions) > 0 || len(w.followers) > 0 {
-		return
-	}
-	w.cancel()
-	if m.watches[w.account.ID] == w {
-		delete(m.watches, w.account.ID)
-	}
-}
-
-// tellLocked tells the watch's followers its presence, when it changed.
-func (m *Manager) tellLocked(w *watch) {
-	// Stale until Graph first answered, and while it does not.
-	p := server.Presence{Availability: presenceUnknown, Activity: presenceUnknown, Stale: w.data.stale || w.data.fresh.IsZero(), SignedIn: true}
-	if pr := w.data.presence; pr != nil {
-		p.Availability, p.Activity = pr.Availability, pr.Activity
-	}
-	if p.Same(w.presence) {
-		return
-	}
-	p.Updated = m.cfg.Now()
-	w.presence = p
-	for f := range w.followers {
-		f.Presence(p)
-	}
-}
-
-// pace spreads the presence requests of every watch over the tenant's
+// pace spreads the presence requests of every source over the tenant's
 // budget: followed accounts are read every FollowEvery and shown ones
 // every PollEvery while the budget allows; beyond it their periods
 // stretch evenly, and a 429 from Graph stretches them further for a while.
@@ -192,8 +286,8 @@ func newPace(cfg Config) *pace {
 	return &pace{follow: cfg.FollowEvery, show: cfg.PollEvery, budget: b, gate: limit.New(b, nil), slowdown: 1}
 }
 
-// period is how long a watch waits between polls, given how many watches
-// are followed and how many are only shown.
+// period is how long a source waits between polls, given how many
+// accounts are followed and how many are only shown.
 func (p *pace) period(followed bool, nFollowed, nShown int, now time.Time) time.Duration {
 	rate := float64(p.budget.Max) / p.budget.Per.Seconds() // requests per second
 	fast, slow := p.follow, p.show
@@ -243,15 +337,9 @@ func (p *pace) await(ctx context.Context) bool {
 	}
 }
 
-// periodLocked is the wait before the watch's next poll.
-func (m *Manager) periodLocked(w *watch) time.Duration {
-	var nFollowed, nShown int
-	for _, o := range m.watches {
-		if len(o.followers) > 0 {
-			nFollowed++
-		} else {
-			nShown++
-		}
-	}
-	return m.pace.period(len(w.followers) > 0, nFollowed, nShown, time.Now())
+// period is the wait before the next poll of an account's source.
+func (m *Manager) period(w *watch) time.Duration {
+	nFollowed := int(m.nFollowed.Load())
+	nShown := max(m.accounts.Len()-nFollowed, 0)
+	return m.pace.period(w.followed.Load() > 0, nFollowed, nShown, time.Now())
 }

@@ -53,12 +53,10 @@ func follow(t *testing.T, h *harness, upn string) (follower, func()) {
 // grace is 50 ms).
 func awaitNoSession(t *testing.T, h *harness) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for h.m.Active() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d sessions still run", h.m.Active())
-		}
-		time.Sleep(10 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if n, err := screens.AwaitActive(ctx, h.m, func(n int) bool { return n == 0 }); err != nil {
+		t.Fatalf("%d sessions still run", n)
 	}
 }
 

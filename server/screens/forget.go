@@ -46,10 +46,7 @@ func (m *Manager) ForgetWaitingScreens(ctx context.Context) int {
 		if sc.Enrolled || !sc.LastSeen.Before(cutoff) {
 			continue
 		}
-		m.mu.Lock()
-		_, shown := m.sessions[sc.ID]
-		m.mu.Unlock()
-		if shown {
+		if m.session(sc.ID) != nil {
 			continue
 		}
 		if err := m.cfg.Store.DeleteScreen(ctx, sc.ID); err != nil && !server.IsNotFound(err) {

@@ -157,7 +157,7 @@ func newHarnessOn(t *testing.T, opts sandbox.Options, tune ...func(*screens.Conf
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := &recorder{ch: map[string]chan wire.State{}}
+	pub := &recorder{ch: map[string]chan wire.State{}, seq: map[string]uint64{}}
 	cfg := screens.Config{
 		Store: hooks, Identity: id, Graph: graph.New("", hc), Publisher: pub,
 		AutoEnroll: true, Grace: 50 * time.Millisecond, ProblemHold: 200 * time.Millisecond,
@@ -211,10 +211,15 @@ func (h *harness) waitPhase(id string, within time.Duration, p wire.Phase) wire.
 	return h.wait(id, within, string(p), func(st wire.State) bool { return st.Phase == p })
 }
 
-// recorder is a Publisher that keeps each screen's states.
+// recorder is a Publisher that keeps each screen's states. As the hub
+// does, it drops a frame older than one it kept already for the screen.
 type recorder struct {
 	mu sync.Mutex
 	ch map[string]chan wire.State
+	// order is held from a frame's check to its delivery, as the hub
+	// does both in one turn of its goroutine.
+	order sync.Mutex
+	seq   map[string]uint64
 }
 
 func (r *recorder) states(id string) chan wire.State {
@@ -226,6 +231,20 @@ func (r *recorder) states(id string) chan wire.State {
 		r.ch[id] = c
 	}
 	return c
+}
+
+func (r *recorder) Send(frames ...server.Frame) {
+	r.order.Lock()
+	defer r.order.Unlock()
+	for _, f := range frames {
+		if f.Seq != 0 {
+			if r.seq[f.Screen] >= f.Seq {
+				continue
+			}
+			r.seq[f.Screen] = f.Seq
+		}
+		r.Publish(f.Screen, f.Data)
+	}
 }
 
 func (r *recorder) Publish(id string, msg []byte) {

@@ -122,9 +122,9 @@ func codeLimitError(retry time.Time, what string) *CodeLimitError {
 // that the screens refused together do not all ask again in the same
 // instant. It reports false when the session ended meanwhile.
 func (m *Manager) refuseCode(ctx context.Context, s *session, err error) bool {
-	m.mu.Lock()
+	s.mu.Lock()
 	name := s.screen.Name
-	m.mu.Unlock()
+	s.mu.Unlock()
 	m.log.Warn("refusing a device code", "screen", s.id, "err", err)
 	m.cfg.Metrics.SignIn("rate_limited")
 	m.audit(ctx, server.AuditEvent{Kind: server.AuditCodeRefused, ScreenID: s.id, ScreenName: name,

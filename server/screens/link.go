@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync"
 	"time"
 
 	"github.com/placard/placard/app/wire"
@@ -85,7 +86,7 @@ const (
 )
 
 // link is one QR code's link and the sign-in it leads to. Its fields are
-// guarded by Manager.mu.
+// guarded by links.mu.
 type link struct {
 	s       *session
 	screen  string // the screen's name when the link was made
@@ -115,19 +116,21 @@ type linkResult struct {
 }
 
 // links are the sign-in links the manager knows, by hashKey of their token
-// and of their state. Guarded by Manager.mu.
+// and of their state. Its lock guards them and their links' fields, and is
+// taken alone: never with a session's.
 type links struct {
+	mu      sync.Mutex
 	byToken map[string]*link
 	byState map[string]*link
 }
 
-func newLinks() links {
-	return links{byToken: map[string]*link{}, byState: map[string]*link{}}
+func newLinks() *links {
+	return &links{byToken: map[string]*link{}, byState: map[string]*link{}}
 }
 
 // pruneLocked forgets links that nobody can use any more, some time after
 // they did (so that a late replay still reads "used" or "expired").
-func (ls links) pruneLocked(now time.Time) {
+func (ls *links) pruneLocked(now time.Time) {
 	for k, l := range ls.byToken {
 		if now.After(l.expires.Add(authWindow)) && now.After(l.authUntil.Add(authWindow)) {
 			delete(ls.byToken, k)
@@ -162,11 +165,13 @@ func (q qrLink) start(ctx context.Context, s *session) (offer, error) {
 	l := &link{s: s, expires: now.Add(m.cfg.LinkLifetime),
 		result: make(chan linkResult, 1), recorded: make(chan error, 1), gone: make(chan struct{})}
 	l.numbers, l.match = matchNumbers()
-	m.mu.Lock()
+	s.mu.Lock()
 	l.screen = s.screen.Name
+	s.mu.Unlock()
+	m.links.mu.Lock()
 	m.links.pruneLocked(now)
 	m.links.byToken[hashKey(token)] = l
-	m.mu.Unlock()
+	m.links.mu.Unlock()
 	m.audit(ctx, server.AuditEvent{Kind: server.AuditCodeShown, ScreenID: s.id, ScreenName: l.screen, Outcome: "ok",
 		Detail: "sign-in link (" + server.PathAuthCode + "), expires " + l.expires.UTC().Format(time.RFC3339)})
 	return &linkOffer{m: m, l: l, qr: qr}, nil
@@ -214,8 +219,8 @@ func (o *linkOffer) wait(ctx context.Context) (identity.Account, error) {
 }
 
 func (o *linkOffer) busyUntil() time.Time {
-	o.m.mu.Lock()
-	defer o.m.mu.Unlock()
+	o.m.links.mu.Lock()
+	defer o.m.links.mu.Unlock()
 	switch l := o.l; {
 	case l.phase == linkAuthorizing:
 		return l.authUntil
@@ -228,8 +233,8 @@ func (o *linkOffer) busyUntil() time.Time {
 func (o *linkOffer) recorded(err error) { o.l.recorded <- err }
 
 func (o *linkOffer) end() {
-	o.m.mu.Lock()
-	defer o.m.mu.Unlock()
+	o.m.links.mu.Lock()
+	defer o.m.links.mu.Unlock()
 	if !o.l.ended {
 		o.l.ended = true
 		close(o.l.gone)
@@ -245,7 +250,8 @@ type LinkPage struct {
 	Numbers [3]string
 }
 
-// lookupLocked returns the live link of a token, or why it is not.
+// lookupLocked returns the live link of a token, or why it is not. The
+// links' lock is held.
 func (m *Manager) lookupLocked(token string) (*link, error) {
 	l := m.links.byToken[hashKey(token)]
 	switch {
@@ -263,22 +269,31 @@ func (m *Manager) lookupLocked(token string) (*link, error) {
 // screen's name and three numbers. From then on the screen shows the
 // number to pick.
 func (m *Manager) OpenLink(token string) (LinkPage, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.links.mu.Lock()
 	l, err := m.lookupLocked(token)
 	if err != nil {
+		m.links.mu.Unlock()
 		return LinkPage{}, err
 	}
-	if !l.opened {
-		l.opened = true
-		if s := l.s; s.code != nil && s.phase == wire.PhaseCode {
+	first := !l.opened
+	l.opened = true
+	page := LinkPage{Screen: l.screen, Organisation: m.cfg.Organisation, Numbers: l.numbers}
+	m.links.mu.Unlock()
+	if first {
+		s := l.s
+		s.mu.Lock()
+		show := s.code != nil && s.phase == wire.PhaseCode
+		if show {
 			c := *s.code
 			c.Match = l.match
 			s.code = &c
-			m.publishLocked(s)
+		}
+		s.mu.Unlock()
+		if show {
+			m.publish(s)
 		}
 	}
-	return LinkPage{Screen: l.screen, Organisation: m.cfg.Organisation, Numbers: l.numbers}, nil
+	return page, nil
 }
 
 // PickNumber takes the number a phone picked. The wrong one ends the link
@@ -287,34 +302,34 @@ func (m *Manager) OpenLink(token string) (LinkPage, error) {
 // the secret its cookie must hold when it comes back (the state is bound
 // to that browser). Either way the link cannot be used again.
 func (m *Manager) PickNumber(ctx context.Context, token, number string) (authURL, binding string, err error) {
-	m.mu.Lock()
+	m.links.mu.Lock()
 	l, err := m.lookupLocked(token)
 	if err != nil {
-		m.mu.Unlock()
+		m.links.mu.Unlock()
 		return "", "", err
 	}
 	if subtle.ConstantTimeCompare([]byte(number), []byte(l.match)) != 1 {
 		l.phase = linkSpent
-		m.mu.Unlock()
+		m.links.mu.Unlock()
 		l.result <- linkResult{err: errWrongNumber}
 		return "", "", &LinkError{Outcome: LinkWrongNumber, Screen: l.screen}
 	}
 	l.phase = linkAuthorizing
 	l.authUntil = m.cfg.Now().Add(authWindow)
-	m.mu.Unlock()
+	m.links.mu.Unlock()
 
 	a, err := m.cfg.Identity.StartAuthCode(ctx, m.cfg.PublicURL+CallbackPath)
 	if err != nil {
-		m.mu.Lock()
+		m.links.mu.Lock()
 		l.phase = linkSpent
-		m.mu.Unlock()
+		m.links.mu.Unlock()
 		l.result <- linkResult{err: err}
 		return "", "", &LinkError{Outcome: LinkFailed, Screen: l.screen, err: err}
 	}
 	binding = newSecret()
 	h := sha256.Sum256([]byte(binding))
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.links.mu.Lock()
+	defer m.links.mu.Unlock()
 	if l.ended {
 		l.phase = linkSpent
 		return "", "", &LinkError{Outcome: LinkExpired, Screen: l.screen}
@@ -339,7 +354,7 @@ type Callback struct {
 // A callback with a wrong or missing state or cookie changes nothing; any
 // other ends the sign-in, which cannot be finished twice.
 func (m *Manager) FinishLink(ctx context.Context, cb Callback) (string, error) {
-	m.mu.Lock()
+	m.links.mu.Lock()
 	var l *link
 	if cb.State != "" && len(cb.State) <= 200 {
 		l = m.links.byState[hashKey(cb.State)]
@@ -347,18 +362,18 @@ func (m *Manager) FinishLink(ctx context.Context, cb Callback) (string, error) {
 	h := sha256.Sum256([]byte(cb.Binding))
 	switch {
 	case l == nil || cb.Binding == "" || subtle.ConstantTimeCompare(h[:], l.binding) != 1:
-		m.mu.Unlock()
+		m.links.mu.Unlock()
 		return "", &LinkError{Outcome: LinkInvalidState}
 	case l.phase != linkAuthorizing:
-		m.mu.Unlock()
+		m.links.mu.Unlock()
 		return l.screen, &LinkError{Outcome: LinkUsed, Screen: l.screen}
 	case l.ended || m.cfg.Now().After(l.authUntil):
 		l.phase = linkSpent
-		m.mu.Unlock()
+		m.links.mu.Unlock()
 		return l.screen, &LinkError{Outcome: LinkExpired, Screen: l.screen}
 	}
 	l.phase = linkSpent
-	m.mu.Unlock()
+	m.links.mu.Unlock()
 
 	var acct identity.Account
 	var err error

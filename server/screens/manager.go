@@ -1,11 +1,49 @@
-// Package screens runs every screen: its sign-in with a device code, the
-// account it shows, and the state pushed to it.
+// Package screens runs every screen: its sign-in, the account it shows, and
+// the state pushed to it.
+//
+// # Sessions
 //
 // A screen has a session while a browser is connected to it (and for a
 // grace period after, so that a reload keeps its code), or while its page
-// is viewed again and again (a browser without WebAssembly reloads it). The session runs the
-// device-code sign-in, or attaches to the account's watch, which polls Graph
-// once for every screen that shows that account.
+// is viewed again and again (a browser without WebAssembly reloads it). A
+// session is the screen's state machine: pairing (waiting for an
+// administrator), sign-in offers (a device code, a QR code's link), a
+// problem shown for a while, or the dashboard of its account. Each session
+// has its own small lock, which guards its fields and nothing else.
+//
+// # Sources and subscribers
+//
+// What screens show comes from data sources (package source). An
+// account's source (watch.go) polls Graph once for every screen that
+// shows the account and every light key that follows it: its profile,
+// calendar and presence. Only the replica that owns the source (its lease)
+// polls it; the others show what the owner published. Each poll makes an
+// immutable snapshot; the source tells its subscribers of it outside its
+// own lock, in order. The subscribers are the sessions that show the
+// account (shown) and the light keys that follow it (following).
+//
+// # From a snapshot to a screen
+//
+// A session told of a snapshot takes what its screen shows (a look) under
+// its lock, and renders it outside: the part of a dashboard that depends
+// only on the snapshot and the screen's view (time zone and privacy) is
+// encoded once per view and shared by every screen with that view
+// (source.View); only the screen's own part (its name and settings, its
+// photo's address, its booking buttons) is made per screen. A state is
+// sent only when it differs from the last one sent, as a frame numbered
+// in the order looks were taken: the hub drops a frame older than one it
+// queued already, so an older snapshot never overwrites a newer one.
+//
+// # Locks
+//
+// Manager.mu guards the map of sessions, links.mu the sign-in links,
+// followMu the map of followers, each session, follower and source its
+// own fields. They are taken in this order, never the other way round:
+// a session's lock, then Manager.mu or followMu, then a follower's lock,
+// then a source Set's lock, then a source's lock. None is held while
+// encoding, hashing, or writing to a connection or the store: a source
+// tells its subscribers after unlocking, a session renders after
+// unlocking.
 package screens
 
 import (
@@ -20,8 +58,10 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/placard/placard/app/wire"
@@ -29,14 +69,17 @@ import (
 	"github.com/placard/placard/server/graph"
 	"github.com/placard/placard/server/identity"
 	"github.com/placard/placard/server/limit"
+	"github.com/placard/placard/server/source"
 )
 
-// Publisher delivers a screen's messages to its connections.
+// Publisher delivers screens' messages to their connections.
 type Publisher interface {
-	// Publish sends msg to every connection of the screen. It does not
-	// wait for the message to be written: a screen that does not keep up
-	// is dropped, not waited for.
-	Publish(screenID string, msg []byte)
+	// Send queues each frame for every connection of its screen, in order
+	// of Seq (an older frame than one queued already for the same screen
+	// is dropped). It does not wait for the frames to be written: a
+	// screen that does not keep up is dropped, not waited for. The frames
+	// are the publisher's once given.
+	Send(frames ...server.Frame)
 	// Disconnect closes every connection of the screen after sending msg.
 	Disconnect(screenID string, msg []byte)
 }
@@ -120,12 +163,13 @@ type Config struct {
 	// as seen (LastSeen): an hour by default. They are also when they
 	// connect and when they go.
 	SeenEvery time.Duration
-	// Cluster is what replicas share: who owns each account, its data as
-	// its owner read it, word of screens changed elsewhere, the limit of
-	// codes for all. Nil for an edge server that runs alone.
+	// Cluster is what replicas share: who owns each source, its
+	// snapshots as its owner made them, word of screens changed
+	// elsewhere, the limit of codes for all. Nil for an edge server that
+	// runs alone.
 	Cluster server.Cluster
-	// LeaseRenew is how often a watch renews (or tries to take) its
-	// account's lease: 3 s by default, well within a lease.
+	// LeaseRenew is how often a source renews (or tries to take) its
+	// lease: 3 s by default, well within a lease.
 	LeaseRenew time.Duration
 	// EnrollPoll is how often a screen that waits for enrollment reads its
 	// record again, so that an approval made by the CLI (another process)
@@ -149,7 +193,7 @@ func (noMetrics) TokenRefresh(string)   {}
 func (noMetrics) PollLag(time.Duration) {}
 func (noMetrics) Lease(bool)            {}
 
-// Manager runs the screens' sessions and the accounts' watches.
+// Manager runs the screens' sessions and the accounts' sources.
 type Manager struct {
 	cfg Config
 	log *slog.Logger
@@ -168,14 +212,35 @@ type Manager struct {
 	started time.Time
 	// seed hashes the states published, to tell a change.
 	seed maphash.Seed
+	// bookable is whether the server may write to calendars (ScopeBook).
+	bookable bool
 
 	pace *pace
+	// sources runs the data sources; accounts are the accounts' sources
+	// that screens show or light keys follow.
+	sources  *source.Runtime
+	accounts *source.Set[*accountData, *watch]
+	// nFollowed counts the accounts' sources that something follows, for
+	// the pace.
+	nFollowed atomic.Int64
 
-	mu        sync.Mutex
-	links     links
-	sessions  map[string]*session
-	watches   map[string]*watch
-	followers map[Follower]string // by lower-case UPN, with or without a watch
+	// gen numbers the looks taken of screens, in the order they were
+	// taken: a frame's Seq.
+	gen atomic.Uint64
+	// encodes counts the views of snapshots encoded (one per view of a
+	// snapshot, however many screens show it).
+	encodes atomic.Int64
+
+	// mu guards the map of sessions, not the sessions.
+	mu       sync.Mutex
+	sessions map[string]*session
+	active   gauge // sessions, for tests
+
+	links *links
+
+	// followMu guards the map of followers, not the followers.
+	followMu  sync.Mutex
+	followers map[Follower]*followed
 }
 
 // New returns a Manager; Close stops it.
@@ -264,14 +329,20 @@ func New(cfg Config) (*Manager, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
 		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel, codes: newCodeLimits(cfg), bookings: newBookLimits(cfg), seed: maphash.MakeSeed(),
-		started:  cfg.Now(),
-		sessions: map[string]*session{},
-		watches:  map[string]*watch{},
-		pace:     newPace(cfg), followers: map[Follower]string{}, links: newLinks(),
+		started:   cfg.Now(),
+		bookable:  slices.Contains(cfg.Identity.Scopes(), ScopeBook),
+		sessions:  map[string]*session{},
+		pace:      newPace(cfg),
+		followers: map[Follower]*followed{},
+		links:     newLinks(),
 	}
 	if m.cfg.Cluster == nil {
 		m.cfg.Cluster = alone{codes: m.codes.total}
 	}
+	m.sources = source.NewRuntime(source.Config{
+		Context: ctx, Cluster: m.cfg.Cluster, Log: m.log, Go: m.goroutine, Now: cfg.Now, LeaseRenew: cfg.LeaseRenew,
+	})
+	m.accounts = source.NewSet[*accountData, *watch](m.sources)
 	m.goroutine(m.hear)
 	m.goroutine(m.keepHours)
 	m.goroutine(m.forgetWaitingScreens)
@@ -279,30 +350,30 @@ func New(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-// Close stops every session and watch and waits for their goroutines.
+// Close stops every session and source and waits for their goroutines.
 func (m *Manager) Close() {
 	m.closeMu.Lock()
 	m.closing = true
 	m.closeMu.Unlock()
 	m.cancel()
-	m.mu.Lock()
-	for _, s := range m.sessions {
+	for _, s := range m.allSessions() {
+		s.mu.Lock()
 		if s.grace != nil {
 			s.grace.Stop()
 		}
+		s.mu.Unlock()
 	}
-	m.mu.Unlock()
 	m.wg.Wait()
 }
 
 // goroutine runs f as one of the manager's goroutines, unless Close has
 // begun: a goroutine started then would outlive it, and use the store after
-// it was closed.
-func (m *Manager) goroutine(f func()) {
+// it was closed. It reports whether f runs.
+func (m *Manager) goroutine(f func()) bool {
 	m.closeMu.Lock()
 	defer m.closeMu.Unlock()
 	if m.closing {
-		return
+		return false
 	}
 	m.wg.Add(1)
 	m.running.add(1)
@@ -311,6 +382,25 @@ func (m *Manager) goroutine(f func()) {
 		defer m.running.add(-1)
 		f()
 	}()
+	return true
+}
+
+// allSessions returns the sessions that run now.
+func (m *Manager) allSessions() []*session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*session, 0, len(m.sessions))
+	for _, s := range m.sessions {
+		out = append(out, s)
+	}
+	return out
+}
+
+// session returns the screen's session, nil when none runs.
+func (m *Manager) session(id string) *session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sessions[id]
 }
 
 // gauge is a count that can be waited on: a test waits for the manager's

@@ -72,12 +72,10 @@ func TestPageLoadsKeepTheCodeOfAScreenWithoutConnection(t *testing.T) {
 	}
 
 	// Once the page is no longer loaded, the session ends after the hold.
-	deadline := time.Now().Add(hold + 10*time.Second)
-	for h.m.Active() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the session of a screen no longer loaded did not end")
-		}
-		time.Sleep(20 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), hold+10*time.Second)
+	defer cancel()
+	if _, err := screens.AwaitActive(ctx, h.m, func(n int) bool { return n == 0 }); err != nil {
+		t.Fatal("the session of a screen no longer loaded did not end")
 	}
 }
 

@@ -1,28 +1,41 @@
 package screens
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"hash/maphash"
+	"sync"
 	"time"
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/source"
 )
 
-// session is a screen that is being shown somewhere. Its fields are guarded
-// by Manager.mu.
+// session is a screen that is being shown somewhere: its state machine.
+// Its lock guards its fields and nothing else, and is held only to read
+// or change them: never across a render, the store or a connection.
 type session struct {
-	id     string
-	screen server.Screen
+	m  *Manager
+	id string
+
+	ctx    context.Context // ends when the session stops
+	cancel context.CancelFunc
+	// reoffer asks the sign-in to make new offers now (its sign-in mode
+	// changed).
+	reoffer chan struct{}
+
+	mu sync.Mutex
+	// stopped is set when the session ends: it is out of the manager's
+	// map, and whoever holds it starts nothing more with it.
+	stopped bool
+	screen  server.Screen
+	// hours are the screen's opening hours, read from its settings.
+	hours   Hours
+	hasHour bool
 	// conns counts the screen's WebSocket connections.
 	conns int
 	// touch comes from the screen's latest hello.
 	touch bool
-
-	ctx    context.Context // ends when the session stops
-	cancel context.CancelFunc
 	// grace stops the session at heldUntil when no connection holds it.
 	grace     *time.Timer
 	heldUntil time.Time
@@ -32,28 +45,42 @@ type session struct {
 	// device code (or the refresh of a session begun with one): a screen
 	// that may sign in by QR code then offers only that.
 	codeBlocked bool
-	// reoffer asks the sign-in to make new offers now (its sign-in mode
-	// changed).
-	reoffer chan struct{}
 
 	phase   wire.Phase
 	code    *wire.Code
 	problem *wire.Problem
-	watch   *watch // the account shown, when signed in
+	// shown is the account shown, when signed in (its subscription to the
+	// account's source), and snap the latest snapshot of it applied.
+	shown *shown
+	snap  *source.Snapshot[*accountData]
 	// booking is the outcome of the screen's last quick booking, shown
 	// for a while (book.go).
 	booking *wire.Booking
 
-	// last is the hash of the last state published, without its clock,
+	// decided is the gen of the latest look whose state was decided on
+	// (sent or found unchanged): an older look is dropped.
+	decided uint64
+	// last is the hash of the last state decided on, without its clock,
 	// to publish only what changed (sent is false until one was, or when
 	// a new connection needs it again); changed is closed (and replaced)
 	// on every change.
 	last    uint64
 	sent    bool
 	changed chan struct{}
-	// asleep is whether the last state published showed the screen
+	// asleep is whether the last state decided on showed the screen
 	// asleep (outside its opening hours).
 	asleep bool
+	// screenKey is the screen's part of the last state rendered, and
+	// screenJSON its encoding, reused while it is the same.
+	screenKey  wire.Screen
+	screenJSON []byte
+}
+
+// setScreenLocked takes the screen's stored record (its name and settings
+// above all).
+func (s *session) setScreenLocked(sc server.Screen) {
+	s.screen = sc
+	s.hours, s.hasHour, _ = ParseHours(sc.Settings.Hours)
 }
 
 // Hello records what a screen's browser said of itself.
@@ -64,7 +91,7 @@ type Hello struct {
 // Attach counts a new connection of a screen, starting its session when it
 // has none, and publishes the screen's state to its connections.
 func (m *Manager) Attach(ctx context.Context, screenID string, h Hello) error {
-	s, err := m.ensureLocked(ctx, screenID)
+	s, err := m.lockSession(ctx, screenID)
 	if err != nil {
 		return err
 	}
@@ -75,8 +102,9 @@ func (m *Manager) Attach(ctx context.Context, screenID string, h Hello) error {
 	}
 	s.touch = h.Touch
 	s.sent = false // publish even if unchanged: the new connection needs it
-	m.publishLocked(s)
-	m.mu.Unlock()
+	lk := m.lookLocked(s, m.cfg.Now())
+	s.mu.Unlock()
+	m.emit(s, lk)
 	m.seen(screenID)
 	return nil
 }
@@ -84,19 +112,18 @@ func (m *Manager) Attach(ctx context.Context, screenID string, h Hello) error {
 // Detach counts a connection gone; the session stops after the grace period
 // when it was the last one. The screen was seen until now.
 func (m *Manager) Detach(screenID string) {
-	m.mu.Lock()
-	s := m.sessions[screenID]
+	s := m.session(screenID)
 	if s == nil {
-		m.mu.Unlock()
 		return
 	}
+	s.mu.Lock()
 	if s.conns > 0 {
 		s.conns--
 	}
-	if s.conns == 0 {
+	if s.conns == 0 && !s.stopped {
 		m.holdLocked(s, m.cfg.Grace)
 	}
-	m.mu.Unlock()
+	s.mu.Unlock()
 	m.seen(screenID)
 }
 
@@ -111,14 +138,14 @@ func (m *Manager) keepSeen() {
 			return
 		case <-t.C:
 		}
-		m.mu.Lock()
 		var connected []string
-		for id, s := range m.sessions {
+		for _, s := range m.allSessions() {
+			s.mu.Lock()
 			if s.conns > 0 {
-				connected = append(connected, id)
+				connected = append(connected, s.id)
 			}
+			s.mu.Unlock()
 		}
-		m.mu.Unlock()
 		for _, id := range connected {
 			m.seen(id)
 		}
@@ -132,7 +159,7 @@ func (m *Manager) keepSeen() {
 //
 // A call is a view of the screen's page: it holds the session for
 // Config.ViewHold, so that a screen that only reloads its page (a browser
-// without WebAssembly) keeps its code and its account's watch between
+// without WebAssembly) keeps its code and its account's source between
 // reloads, and a reloaded page whose Wasm is slow to start finds its
 // session still there (the old page's WebSocket closes after the request).
 func (m *Manager) State(ctx context.Context, screenID string, wait time.Duration) (wire.State, error) {
@@ -148,14 +175,15 @@ func (m *Manager) waitState(ctx context.Context, screenID string, wait time.Dura
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {
-		s, err := m.ensureLocked(ctx, screenID)
+		s, err := m.lockSession(ctx, screenID)
 		if err != nil {
 			return wire.State{}, err
 		}
 		m.holdLocked(s, m.cfg.ViewHold)
-		st := m.viewLocked(s)
+		lk := m.lookLocked(s, m.cfg.Now())
 		changed := s.changed
-		m.mu.Unlock()
+		s.mu.Unlock()
+		st := m.state(lk)
 		if st.Phase != wire.PhaseConnecting {
 			return st, nil
 		}
@@ -169,29 +197,26 @@ func (m *Manager) waitState(ctx context.Context, screenID string, wait time.Dura
 	}
 }
 
-// ensureLocked returns the screen's session with m.mu held, starting the
-// session when there is none. Holding the lock on return means the session
-// cannot stop (its grace period end) before the caller uses it.
-func (m *Manager) ensureLocked(ctx context.Context, screenID string) (*session, error) {
+// lockSession returns the screen's session with its lock held, starting
+// the session when there is none. Holding the lock on return means the
+// session cannot stop (its grace period end) before the caller uses it.
+func (m *Manager) lockSession(ctx context.Context, screenID string) (*session, error) {
 	for {
 		s, err := m.ensure(ctx, screenID)
 		if err != nil {
 			return nil, err
 		}
-		m.mu.Lock()
-		if m.sessions[screenID] == s {
+		s.mu.Lock()
+		if !s.stopped {
 			return s, nil
 		}
-		m.mu.Unlock()
+		s.mu.Unlock() // it stopped meanwhile: it is out of the map
 	}
 }
 
 // ensure returns the screen's session, starting it when there is none.
 func (m *Manager) ensure(ctx context.Context, screenID string) (*session, error) {
-	m.mu.Lock()
-	s := m.sessions[screenID]
-	m.mu.Unlock()
-	if s != nil {
+	if s := m.session(screenID); s != nil {
 		return s, nil
 	}
 	sc, err := m.cfg.Store.Screen(ctx, screenID)
@@ -210,33 +235,50 @@ func (m *Manager) ensure(ctx context.Context, screenID string) (*session, error)
 		}
 	}
 
+	sctx, cancel := context.WithCancel(m.ctx)
+	s := &session{m: m, id: screenID, ctx: sctx, cancel: cancel, phase: wire.PhaseConnecting,
+		changed: make(chan struct{}), reoffer: make(chan struct{}, 1)}
+	s.setScreenLocked(sc)
+	// The session is in the map only once it is going: whoever finds it
+	// there waits for its lock.
+	s.mu.Lock()
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s := m.sessions[screenID]; s != nil {
-		return s, nil // started meanwhile
+	if other := m.sessions[screenID]; other != nil {
+		m.mu.Unlock()
+		s.mu.Unlock()
+		cancel()
+		return other, nil // started meanwhile
 	}
 	if m.ctx.Err() != nil {
+		m.mu.Unlock()
+		s.mu.Unlock()
+		cancel()
 		return nil, server.Errorf(server.EUNAVAILABLE, "the server is shutting down")
 	}
-	sctx, cancel := context.WithCancel(m.ctx)
-	s = &session{id: screenID, screen: sc, ctx: sctx, cancel: cancel, phase: wire.PhaseConnecting, changed: make(chan struct{}), reoffer: make(chan struct{}, 1)}
 	m.sessions[screenID] = s
-	m.startLocked(s, acct)
+	m.active.add(1)
+	m.mu.Unlock()
+	publish := m.startLocked(s, acct)
+	s.mu.Unlock()
+	if publish {
+		m.publish(s)
+	}
 	return s, nil
 }
 
 // startLocked sets a session going: pairing, signing in, or showing its
-// account.
-func (m *Manager) startLocked(s *session, acct server.Account) {
+// account. It reports whether the screen's state is to be published.
+func (m *Manager) startLocked(s *session, acct server.Account) bool {
 	switch {
 	case !s.screen.Enrolled:
 		s.phase = wire.PhasePairing
-		m.publishLocked(s)
 		m.awaitEnrollmentLocked(s)
+		return true
 	case s.screen.AccountID != "":
-		m.attachWatchLocked(s, acct)
+		return m.showLocked(s, acct)
 	default:
 		m.startSignInLocked(s)
+		return false
 	}
 }
 
@@ -253,8 +295,8 @@ func (m *Manager) holdLocked(s *session, d time.Duration) {
 	s.heldUntil = until
 	var t *time.Timer
 	t = time.AfterFunc(d, func() {
-		m.mu.Lock()
-		defer m.mu.Unlock()
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		if s.grace != t || s.conns > 0 {
 			return // reattached or rescheduled meanwhile
 		}
@@ -263,17 +305,25 @@ func (m *Manager) holdLocked(s *session, d time.Duration) {
 	s.grace = t
 }
 
-// stopLocked ends a session: its sign-in stops, its watch forgets it.
+// stopLocked ends a session: it leaves the manager's map, its sign-in
+// stops, it no longer shows its account.
 func (m *Manager) stopLocked(s *session) {
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	m.mu.Lock()
 	if m.sessions[s.id] == s {
 		delete(m.sessions, s.id)
+		m.active.add(-1)
 	}
+	m.mu.Unlock()
 	if s.grace != nil {
 		s.grace.Stop()
 		s.grace = nil
 	}
 	s.cancel()
-	m.detachWatchLocked(s)
+	m.unshowLocked(s)
 }
 
 // Active returns how many sessions run (screens shown or in their grace
@@ -284,63 +334,51 @@ func (m *Manager) Active() int {
 	return len(m.sessions)
 }
 
-// publishLocked sends the session's state to its connections when it
-// changed, and wakes those waiting in State.
-func (m *Manager) publishLocked(s *session) {
-	m.publishAtLocked(s, m.cfg.Now())
+// publish sends the session's state to its connections when it changed,
+// and wakes those waiting in State.
+func (m *Manager) publish(s *session) {
+	s.mu.Lock()
+	lk := m.lookLocked(s, m.cfg.Now())
+	s.mu.Unlock()
+	m.emit(s, lk)
 }
 
-// publishAtLocked is publishLocked with the clock read once by the caller,
-// so that the screens of one account share what depends only on the time
-// (their agenda).
-func (m *Manager) publishAtLocked(s *session, now time.Time) {
-	st := m.viewAtLocked(s, now)
-	if st.Phase == wire.PhaseConnecting {
+// emit renders a look of the session and, unless a newer look was decided
+// on meanwhile or the state is the same as the last one decided on, sends
+// it to the screen's connections and wakes those waiting in State. Only
+// the decision takes the session's lock: the rendering and the sending
+// are outside it.
+func (m *Manager) emit(s *session, lk look) {
+	if lk.st.Phase == wire.PhaseConnecting {
 		return
 	}
-	s.asleep = st.Screen.Asleep
-	// The state is encoded once, without its clock, to see whether it
-	// changed (a hash of it is kept, not the state); the clock is then
-	// written into the same bytes.
-	st.Now = time.Time{}
-	body, err := wire.Encode(st)
+	r, err := m.render(lk)
 	if err != nil {
 		m.log.Error("encoding a screen's state", "screen", s.id, "err", err)
 		return
 	}
-	sum := maphash.Bytes(m.seed, body)
-	if s.sent && sum == s.last {
+	s.mu.Lock()
+	if lk.gen < s.decided {
+		s.mu.Unlock()
+		return // a newer look was decided on: it shows a newer state
+	}
+	s.decided = lk.gen
+	if lk.screenJSON == nil && r.screen != nil {
+		s.screenKey, s.screenJSON = lk.st.Screen, r.screen
+	}
+	s.asleep = lk.st.Screen.Asleep
+	if s.sent && r.sum == s.last {
+		s.mu.Unlock()
 		return
 	}
-	s.last, s.sent = sum, true
+	s.last, s.sent = r.sum, true
 	close(s.changed)
 	s.changed = make(chan struct{})
-	if s.conns > 0 {
-		m.cfg.Publisher.Publish(s.id, stampNow(body, now))
+	connected := s.conns > 0
+	s.mu.Unlock()
+	if connected {
+		m.cfg.Publisher.Send(server.Frame{Screen: s.id, Seq: lk.gen, Data: r.bytes(lk)})
 	}
-}
-
-// zeroNow is how an encoded State without its clock carries it.
-var zeroNow = []byte(`"now":"0001-01-01T00:00:00Z"`)
-
-// stampNow writes now into an encoded State made without its clock. "now"
-// is the State's second field, after the phase: its first occurrence is
-// the field (inside a JSON string a quote is escaped, so no text of a
-// screen can look like it).
-func stampNow(body []byte, now time.Time) []byte {
-	i := bytes.Index(body, zeroNow)
-	if i < 0 {
-		return body
-	}
-	ts, err := now.MarshalJSON()
-	if err != nil {
-		return body
-	}
-	const key = len(`"now":`)
-	out := make([]byte, 0, len(body)+len(ts))
-	out = append(out, body[:i+key]...)
-	out = append(out, ts...)
-	return append(out, body[i+len(zeroNow):]...)
 }
 
 // seen records when a screen was last connected or its page viewed, at
@@ -361,9 +399,6 @@ func (m *Manager) seen(screenID string) {
 
 var errUnchanged = fmt.Errorf("unchanged")
 
-// Watches returns how many accounts are being read from Graph.
-func (m *Manager) Watches() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.watches)
-}
+// Watches returns how many accounts are being read from Graph (or from
+// their owner, on another replica).
+func (m *Manager) Watches() int { return m.accounts.Len() }

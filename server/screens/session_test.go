@@ -14,11 +14,20 @@ import (
 
 func TestSignInStopsWhenTheScreenGoesAway(t *testing.T) {
 	h := newHarness(t)
-	before := runtime.NumGoroutine()
+	before, running := runtime.NumGoroutine(), screens.Running(h.m)
 	id := h.screen("Lobby TV")
 	h.waitPhase(id, 5*time.Second, wire.PhaseCode)
 	h.m.Detach(id)
-
+	// The session ends after its grace, and the manager's goroutines with
+	// it; then no goroutine of the sign-in is left either.
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if n, err := screens.AwaitActive(ctx, h.m, func(n int) bool { return n == 0 }); err != nil {
+		t.Fatalf("%d sessions after the screen left", n)
+	}
+	if n, err := screens.AwaitRunning(ctx, h.m, func(n int) bool { return n <= running }); err != nil {
+		t.Fatalf("%d of the manager's goroutines run after the screen left, %d before", n, running)
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for h.m.Active() > 0 || runtime.NumGoroutine() > before {
 		if time.Now().After(deadline) {
@@ -116,13 +125,10 @@ func TestAScreenGoneAsItsSignInEndsLeavesNoPollBehind(t *testing.T) {
 	store.stop = func() {
 		defer close(gone)
 		h.m.Detach(id)
-		deadline := time.Now().Add(5 * time.Second)
-		for h.m.Active() > 0 {
-			if time.Now().After(deadline) {
-				t.Error("the session did not end after its screen left")
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		if _, err := screens.AwaitActive(ctx, h.m, func(n int) bool { return n == 0 }); err != nil {
+			t.Error("the session did not end after its screen left")
 		}
 	}
 	code := h.waitPhase(id, 5*time.Second, wire.PhaseCode).Code.UserCode

@@ -18,17 +18,20 @@ func (m *Manager) ReloadSettings(ctx context.Context, screenID string) error {
 	if err != nil {
 		return fmt.Errorf("screens: reloading the settings of %s: %w", screenID, err)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s := m.sessions[screenID]; s != nil {
-		changed := s.screen.Settings.SignIn != sc.Settings.SignIn
-		s.screen.Name, s.screen.Settings = sc.Name, sc.Settings
-		m.publishLocked(s)
-		if changed {
-			select {
-			case s.reoffer <- struct{}{}:
-			default:
-			}
+	s := m.session(screenID)
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	changed := s.screen.Settings.SignIn != sc.Settings.SignIn
+	s.screen.Name, s.screen.Settings = sc.Name, sc.Settings
+	s.setScreenLocked(s.screen)
+	s.mu.Unlock()
+	m.publish(s)
+	if changed {
+		select {
+		case s.reoffer <- struct{}{}:
+		default:
 		}
 	}
 	return nil
@@ -49,16 +52,18 @@ func (m *Manager) keepHours() {
 		case <-t.C:
 		}
 		// Only a screen whose side of its hours changed is rendered
-		// again: the others have nothing new, and rendering every
-		// screen on every tick held the lock for long.
+		// again: the others have nothing new.
 		now := m.cfg.Now()
-		m.mu.Lock()
-		for _, s := range m.sessions {
-			if s.sent && asleep(s.screen.Settings.Hours, now, m.zoneLocked(s)) != s.asleep {
-				m.publishAtLocked(s, now)
+		for _, s := range m.allSessions() {
+			s.mu.Lock()
+			if !s.sent || m.asleepLocked(s, now) == s.asleep {
+				s.mu.Unlock()
+				continue
 			}
+			lk := m.lookLocked(s, now)
+			s.mu.Unlock()
+			m.emit(s, lk)
 		}
-		m.mu.Unlock()
 	}
 }
 

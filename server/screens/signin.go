@@ -18,17 +18,19 @@ func (m *Manager) startSignInLocked(s *session) {
 		return
 	}
 	s.signingIn = true
-	m.detachWatchLocked(s)
+	m.unshowLocked(s)
 	if s.phase == wire.PhaseDashboard || s.phase == wire.PhasePairing {
 		s.phase = wire.PhaseConnecting
 	}
 	ctx := s.ctx
-	m.goroutine(func() {
+	if !m.goroutine(func() {
 		m.signIn(ctx, s)
-		m.mu.Lock()
+		s.mu.Lock()
 		s.signingIn = false
-		m.mu.Unlock()
-	})
+		s.mu.Unlock()
+	}) {
+		s.signingIn = false
+	}
 }
 
 // signIn offers the screen's ways to sign in until someone signs in with
@@ -66,9 +68,9 @@ func (m *Manager) signIn(ctx context.Context, s *session) {
 			m.log.Warn("starting a sign-in", "screen", s.id, "path", path, "err", err)
 			m.cfg.Metrics.SignIn("code_failed")
 		} else {
-			m.mu.Lock()
+			s.mu.Lock()
 			name := s.screen.Name
-			m.mu.Unlock()
+			s.mu.Unlock()
 			m.cfg.Metrics.SignIn(kind.String())
 			m.audit(ctx, server.AuditEvent{Kind: server.AuditSignIn, ScreenID: s.id, ScreenName: name,
 				Outcome: kind.String(), Detail: path + ": " + detail(err)})
@@ -100,13 +102,13 @@ func (m *Manager) codeRefused(ctx context.Context, s *session, path string, err 
 	if path != server.PathDeviceCode || kind != identity.KindCodeFlowBlocked {
 		return false
 	}
-	m.mu.Lock()
+	s.mu.Lock()
 	fallback := m.modeLocked(s) == server.SignInBoth && !s.codeBlocked
 	if fallback {
 		s.codeBlocked = true
 	}
 	name := s.screen.Name
-	m.mu.Unlock()
+	s.mu.Unlock()
 	if fallback {
 		m.log.Warn("the organisation blocks sign-in with a code: the screen signs in by QR code", "screen", s.id, "err", err)
 		m.audit(ctx, server.AuditEvent{Kind: server.AuditCodeRefused, ScreenID: s.id, ScreenName: name,
@@ -197,9 +199,9 @@ func (m *Manager) offer(ctx context.Context, s *session) (string, error) {
 	case <-s.reoffer: // these offers follow the latest settings already
 	default:
 	}
-	m.mu.Lock()
+	s.mu.Lock()
 	methods := m.methodsLocked(s)
-	m.mu.Unlock()
+	s.mu.Unlock()
 	var offers []offer
 	defer func() {
 		for _, o := range offers {
@@ -221,11 +223,11 @@ func (m *Manager) offer(ctx context.Context, s *session) (string, error) {
 			code.ExpiresAt = o.expires()
 		}
 	}
-	m.mu.Lock()
+	s.mu.Lock()
 	code.CodeBlocked = s.codeBlocked && len(offers) == 1 && methods[0].path() == server.PathAuthCode
 	s.phase, s.problem, s.code = wire.PhaseCode, nil, code
-	m.publishLocked(s)
-	m.mu.Unlock()
+	s.mu.Unlock()
+	m.publish(s)
 
 	type result struct {
 		acct  identity.Account
@@ -311,9 +313,9 @@ func (d deviceCode) start(ctx context.Context, s *session) (offer, error) {
 	qr.To = wire.QRDeviceCode
 	// The audit trail and the phone page know of the code before anyone
 	// can read it on the screen.
-	m.mu.Lock()
+	s.mu.Lock()
 	name := s.screen.Name
-	m.mu.Unlock()
+	s.mu.Unlock()
 	m.cfg.OnCode(code.UserCode, name)
 	m.audit(ctx, server.AuditEvent{Kind: server.AuditCodeShown, ScreenID: s.id, ScreenName: name, Outcome: "ok",
 		Detail: "expires " + code.ExpiresAt.UTC().Format(time.RFC3339)})
@@ -369,13 +371,13 @@ func retryDelay(kind identity.Kind, failures int, hold time.Duration) time.Durat
 // holdProblem shows err on the screen until retry has passed. It reports
 // false when the session ended meanwhile.
 func (m *Manager) holdProblem(ctx context.Context, s *session, err error, retry time.Duration) bool {
-	m.mu.Lock()
+	s.mu.Lock()
 	s.phase, s.code = wire.PhaseError, nil
 	p := problemOf(err)
 	p.Retry = m.cfg.Now().Add(retry)
 	s.problem = &p
-	m.publishLocked(s)
-	m.mu.Unlock()
+	s.mu.Unlock()
+	m.publish(s)
 	return sleep(ctx, retry)
 }
 
@@ -434,11 +436,14 @@ func (m *Manager) signedIn(ctx context.Context, s *session, a identity.Account, 
 	}
 	m.cfg.Metrics.SignIn("success")
 	m.audit(ctx, server.AuditEvent{Kind: server.AuditSignIn, ScreenID: s.id, ScreenName: sc.Name, Account: acct.Username, Outcome: "success", Detail: path})
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s.screen = sc
+	s.mu.Lock()
+	s.setScreenLocked(sc)
 	s.code, s.problem = nil, nil
-	m.attachWatchLocked(s, acct)
+	publish := m.showLocked(s, acct)
+	s.mu.Unlock()
+	if publish {
+		m.publish(s)
+	}
 	return nil
 }
 
@@ -486,13 +491,16 @@ func (m *Manager) SignOut(ctx context.Context, screenID, by string) (server.Scre
 	acct, _ := m.cfg.Store.Account(ctx, accountID)
 	m.audit(ctx, server.AuditEvent{Kind: server.AuditSignOut, ScreenID: sc.ID, ScreenName: sc.Name,
 		Account: acct.Username, Outcome: "ok", Detail: "by " + by})
-	m.mu.Lock()
-	if s := m.sessions[screenID]; s != nil {
-		s.screen = sc
-		m.detachWatchLocked(s)
-		m.showThenSignInLocked(s, wire.Problem{Kind: wire.ProblemSignedOut})
+	if s := m.session(screenID); s != nil {
+		s.mu.Lock()
+		s.setScreenLocked(sc)
+		m.unshowLocked(s)
+		publish := m.showThenSignInLocked(s, wire.Problem{Kind: wire.ProblemSignedOut})
+		s.mu.Unlock()
+		if publish {
+			m.publish(s)
+		}
 	}
-	m.mu.Unlock()
 	m.publishScreen(ctx, screenID)
 	return sc, m.forgetIfUnused(ctx, accountID)
 }
@@ -515,11 +523,6 @@ func (m *Manager) forgetIfUnused(ctx context.Context, accountID string) error {
 		return fmt.Errorf("screens: deleting account %s: %w", accountID, err)
 	}
 	// Signed out everywhere: what only followed it is told so.
-	m.mu.Lock()
-	if w := m.watches[accountID]; w != nil && len(w.sessions) == 0 {
-		m.unfollowLocked(w)
-		m.stopIfUnusedLocked(w)
-	}
-	m.mu.Unlock()
+	m.unfollowAccount(accountID)
 	return nil
 }

@@ -1,57 +1,272 @@
 package screens
 
 import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"hash/maphash"
 	"time"
 
 	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server/source"
 )
 
-// viewLocked is what the session's screen shows now.
-func (m *Manager) viewLocked(s *session) wire.State {
-	return m.viewAtLocked(s, m.cfg.Now())
+// look is what a screen shows at one moment: taken under its session's
+// lock (lookLocked), rendered outside it (state, render). Everything in it
+// is immutable.
+type look struct {
+	// gen numbers the look among all the looks taken: of two looks of a
+	// screen, the later one shows its newer state.
+	gen uint64
+	id  string
+	now time.Time
+	// st is the state without its dashboard, which is made from snap.
+	st   wire.State
+	snap *source.Snapshot[*accountData]
+	// canBook and booking are the screen's own part of its dashboard.
+	canBook bool
+	booking *wire.Booking
+	// screenJSON is the encoding of st.Screen, when the session has it
+	// from an earlier rendering; nil when it must be made.
+	screenJSON []byte
 }
 
-// phaseLocked is the phase viewLocked would show, without building the
-// view.
+// lookLocked takes what the session's screen shows at now.
+func (m *Manager) lookLocked(s *session, now time.Time) look {
+	lk := look{gen: m.gen.Add(1), id: s.id, now: now}
+	lk.st = wire.State{Phase: s.phase, Screen: m.screenInfoLocked(s, now)}
+	if lk.st.Screen == s.screenKey {
+		lk.screenJSON = s.screenJSON
+	}
+	switch s.phase {
+	case wire.PhasePairing:
+		lk.st.Pairing = &wire.Pairing{Number: s.screen.PairingNumber}
+	case wire.PhaseCode:
+		lk.st.Code = s.code
+	case wire.PhaseError:
+		lk.st.Problem = s.problem
+	case wire.PhaseDashboard:
+		if s.snap == nil {
+			lk.st.Phase = wire.PhaseConnecting
+			break
+		}
+		lk.snap = s.snap
+		// A screen can book when it is touch, an administrator did not
+		// refuse it, the server may write to calendars, and the account
+		// has a calendar.
+		lk.canBook = s.touch && !s.screen.Settings.NoQuickBook && m.bookable && s.snap.Value.calendar
+		lk.booking = s.booking
+	}
+	return lk
+}
+
+// phaseLocked is the phase lookLocked would show, without taking a look.
 func phaseLocked(s *session) wire.Phase {
-	if s.phase == wire.PhaseDashboard && s.watch == nil {
+	if s.phase == wire.PhaseDashboard && s.snap == nil {
 		return wire.PhaseConnecting
 	}
 	return s.phase
 }
 
-// viewAtLocked is what the session's screen shows at now.
-func (m *Manager) viewAtLocked(s *session, now time.Time) wire.State {
-	st := wire.State{Phase: s.phase, Now: now, Screen: m.screenInfoLocked(s, now)}
-	switch s.phase {
-	case wire.PhasePairing:
-		st.Pairing = &wire.Pairing{Number: s.screen.PairingNumber}
-	case wire.PhaseCode:
-		st.Code = s.code
-	case wire.PhaseError:
-		st.Problem = s.problem
-	case wire.PhaseDashboard:
-		if s.watch == nil {
-			st.Phase = wire.PhaseConnecting
-			break
-		}
-		d := s.watch.data
-		st.Dashboard = &wire.Dashboard{
-			User:     wire.User{Name: d.name, Initials: initials(d.name), Photo: d.photo.url(s.id)},
+// dashView is the part of a dashboard that depends only on a snapshot of
+// the account and the screen's view (viewKey): made once for every screen
+// that shows it (source.View).
+type dashView struct {
+	// user is the encoded wire.User without its photo and closing brace;
+	// photo is the tag of the account's photo, "" for none.
+	user  []byte
+	photo string
+	// body is the rest of the encoded wire.Dashboard that the snapshot
+	// makes: from its presence to whether it is stale, each field with
+	// the comma before it.
+	body []byte
+	// sum hashes user, photo and body.
+	sum uint64
+	// dash is the same, decoded: what State returns.
+	dash wire.Dashboard
+}
+
+// viewKey is what changes a dashboard's shared part: the agenda is in the
+// screen's zone, and without details in privacy mode. The language and the
+// clock are the screen's own (its wire.Screen): the screen writes words
+// and times itself.
+type viewKey struct {
+	zone    string
+	privacy bool
+}
+
+// dashBody is the part of wire.Dashboard that a snapshot makes, with the
+// same JSON fields in the same order.
+type dashBody struct {
+	Presence *wire.Presence `json:"presence,omitempty"`
+	Agenda   *wire.Agenda   `json:"agenda,omitempty"`
+	Fresh    time.Time      `json:"fresh,omitzero"`
+	Stale    bool           `json:"stale,omitempty"`
+}
+
+// dashboard returns the shared part of a look's dashboard.
+func (m *Manager) dashboard(lk look) *dashView {
+	key := viewKey{zone: lk.st.Screen.TimeZone, privacy: lk.st.Screen.Privacy}
+	return source.View(lk.snap, key, lk.now, func(d *accountData, now time.Time) (*dashView, time.Time) {
+		m.encodes.Add(1)
+		v := &dashView{photo: d.photo.tag}
+		v.dash = wire.Dashboard{
+			User:     wire.User{Name: d.name, Initials: initials(d.name)},
 			Presence: d.presence,
 			Fresh:    d.fresh,
 			Stale:    d.stale,
 		}
+		var until time.Time
 		if d.calendar {
-			st.Dashboard.Agenda = s.watch.agendaLocked(now, st.Screen.TimeZone, st.Screen.Privacy)
+			v.dash.Agenda, until = agendaAt(d.events, now, wire.Zone(key.zone))
+			if key.privacy {
+				v.dash.Agenda = withoutDetails(v.dash.Agenda)
+			}
 		}
-		// A screen can book when it is touch, an administrator did not
-		// refuse it, the server may write to calendars, and the account
-		// has one.
-		st.Dashboard.CanBook = s.touch && !s.screen.Settings.NoQuickBook && m.canBook() && st.Dashboard.Agenda != nil
-		st.Dashboard.Booking = s.booking
+		// Neither can fail: they hold strings, times and bools only.
+		user, _ := json.Marshal(v.dash.User)
+		v.user = user[:len(user)-1]
+		body, _ := json.Marshal(dashBody{Presence: v.dash.Presence, Agenda: v.dash.Agenda, Fresh: v.dash.Fresh, Stale: v.dash.Stale})
+		if len(body) > 2 {
+			v.body = append([]byte{','}, body[1:len(body)-1]...)
+		}
+		var h maphash.Hash
+		h.SetSeed(m.seed)
+		h.Write(v.user)
+		h.WriteString(v.photo)
+		h.Write(v.body)
+		v.sum = h.Sum64()
+		return v, until
+	})
+}
+
+// state is the whole state of a look.
+func (m *Manager) state(lk look) wire.State {
+	st := lk.st
+	st.Now = lk.now
+	if lk.snap != nil {
+		d := m.dashboard(lk).dash
+		d.User.Photo = lk.snap.Value.photo.url(lk.id)
+		d.CanBook, d.Booking = lk.canBook, lk.booking
+		st.Dashboard = &d
 	}
 	return st
+}
+
+// rendered is a look rendered: the hash of its state without its clock,
+// and what its bytes are made of.
+type rendered struct {
+	sum uint64
+	// screen is the encoded wire.Screen.
+	screen []byte
+	// body is a whole state without its clock (a screen that shows no
+	// dashboard).
+	body []byte
+	// A dashboard is made of these, with the screen's photo and buttons.
+	dash    *dashView
+	booking []byte
+}
+
+// render renders a look: a dashboard from its shared part, encoded once
+// for every screen with the same view, and its screen's own part; any
+// other state whole. The bytes of a dashboard are put together only when
+// they are sent (bytes).
+func (m *Manager) render(lk look) (rendered, error) {
+	var r rendered
+	var h maphash.Hash
+	h.SetSeed(m.seed)
+	if lk.snap == nil {
+		// The state is encoded once, without its clock, to see whether it
+		// changed (a hash of it is kept, not the state); the clock is
+		// then written into the same bytes.
+		body, err := wire.Encode(lk.st)
+		if err != nil {
+			return r, err
+		}
+		r.body = body
+		h.Write(body)
+		r.sum = h.Sum64()
+		return r, nil
+	}
+	r.screen = lk.screenJSON
+	if r.screen == nil {
+		b, err := json.Marshal(lk.st.Screen)
+		if err != nil {
+			return r, err
+		}
+		r.screen = b
+	}
+	r.dash = m.dashboard(lk)
+	if lk.booking != nil {
+		b, err := json.Marshal(lk.booking)
+		if err != nil {
+			return r, err
+		}
+		r.booking = b
+	}
+	h.Write(r.screen)
+	h.WriteString(r.dash.photo)
+	h.Write(binary.LittleEndian.AppendUint64(nil, r.dash.sum))
+	if lk.canBook {
+		h.WriteByte(1)
+	}
+	h.Write(r.booking)
+	r.sum = h.Sum64()
+	return r, nil
+}
+
+// The fixed parts of an encoded dashboard (wire.Encode of a State in
+// PhaseDashboard), around what render makes.
+const (
+	dashHead   = `{"type":"state","data":{"phase":"dashboard","now":`
+	dashScreen = `,"screen":`
+	dashUser   = `,"dashboard":{"user":`
+	dashPhoto  = `,"photo":"`
+	dashBook   = `,"can_book":true`
+	dashBooked = `,"booking":`
+	dashEnd    = `}}}`
+)
+
+// bytes is the message of a rendered look: the same bytes as wire.Encode of
+// its state.
+func (r rendered) bytes(lk look) []byte {
+	if r.dash == nil {
+		return stampNow(r.body, lk.now)
+	}
+	now, err := lk.now.MarshalJSON()
+	if err != nil {
+		now = []byte(`"0001-01-01T00:00:00Z"`)
+	}
+	photo := ""
+	if r.dash.photo != "" {
+		photo = photoURL(lk.id, r.dash.photo)
+	}
+	n := len(dashHead) + len(now) + len(dashScreen) + len(r.screen) + len(dashUser) + len(r.dash.user) +
+		len(dashPhoto) + len(photo) + 2 + len(r.dash.body) + len(dashBook) + len(dashBooked) + len(r.booking) + len(dashEnd)
+	b := make([]byte, 0, n)
+	b = append(b, dashHead...)
+	b = append(b, now...)
+	b = append(b, dashScreen...)
+	b = append(b, r.screen...)
+	b = append(b, dashUser...)
+	b = append(b, r.dash.user...)
+	if photo != "" {
+		// A photo's address is a screen's id and a hex digest: nothing
+		// in it needs escaping in JSON.
+		b = append(b, dashPhoto...)
+		b = append(b, photo...)
+		b = append(b, '"')
+	}
+	b = append(b, '}')
+	b = append(b, r.dash.body...)
+	if lk.canBook {
+		b = append(b, dashBook...)
+	}
+	if r.booking != nil {
+		b = append(b, dashBooked...)
+		b = append(b, r.booking...)
+	}
+	return append(b, dashEnd...)
 }
 
 // withoutDetails is an agenda for a screen in privacy mode: each event
@@ -86,20 +301,48 @@ func (m *Manager) zoneLocked(s *session) string {
 	return m.cfg.TimeZone
 }
 
+// asleepLocked reports whether the session's screen is outside its
+// opening hours at now.
+func (m *Manager) asleepLocked(s *session, now time.Time) bool {
+	return s.hasHour && !s.hours.OpenAt(now.In(wire.Zone(m.zoneLocked(s))))
+}
+
 func (m *Manager) screenInfoLocked(s *session, now time.Time) wire.Screen {
 	set := s.screen.Settings
-	zone := m.zoneLocked(s)
 	lang := set.Lang
 	if lang == "" {
 		lang = "en"
 	}
 	return wire.Screen{
 		Name:     s.screen.Name,
-		TimeZone: zone,
+		TimeZone: m.zoneLocked(s),
 		Clock24:  set.Clock24,
 		Lang:     lang,
 		Touch:    s.touch,
 		Privacy:  set.Privacy,
-		Asleep:   asleep(set.Hours, now, zone),
+		Asleep:   m.asleepLocked(s, now),
 	}
+}
+
+// zeroNow is how an encoded State without its clock carries it.
+var zeroNow = []byte(`"now":"0001-01-01T00:00:00Z"`)
+
+// stampNow writes now into an encoded State made without its clock. "now"
+// is the State's second field, after the phase: its first occurrence is
+// the field (inside a JSON string a quote is escaped, so no text of a
+// screen can look like it).
+func stampNow(body []byte, now time.Time) []byte {
+	i := bytes.Index(body, zeroNow)
+	if i < 0 {
+		return body
+	}
+	ts, err := now.MarshalJSON()
+	if err != nil {
+		return body
+	}
+	const key = len(`"now":`)
+	out := make([]byte, 0, len(body)+len(ts))
+	out = append(out, body[:i+key]...)
+	out = append(out, ts...)
+	return append(out, body[i+len(zeroNow):]...)
 }

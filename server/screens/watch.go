@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -16,68 +17,32 @@ import (
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/graph"
 	"github.com/placard/placard/server/identity"
+	"github.com/placard/placard/server/source"
 )
 
-// watch is one signed-in account shown on screens or followed (follow.go):
-// one token cache, one refresh, one Graph poll for all of them. Fields are
-// guarded by Manager.mu.
+// watch is one signed-in account's source: one token cache, one refresh,
+// one Graph poll for every screen that shows the account and every light
+// key that follows it (source.Member). Its snapshots are *accountData.
 //
-// With several replicas, an account's watch runs on every replica that
-// shows or follows it, and only the one that owns the account (its lease
-// in the Cluster) polls Graph and refreshes its tokens; it publishes what
-// it read, and the others show that.
+// With several replicas, an account's source runs on every replica that
+// shows or follows it, and only the one that owns it (its lease in the
+// Cluster) polls Graph and refreshes its tokens; it publishes each
+// snapshot, and the others show those.
 type watch struct {
-	account   server.Account
-	sessions  map[*session]bool
-	followers map[Follower]bool
-	cancel    context.CancelFunc
-	data      accountData
-	// presence is what followers were last told.
-	presence server.Presence
-	// wake cuts the poller's wait short: a screen now shows an account
-	// that was only followed and needs its calendar, or an account only
-	// shown is now followed and needs a faster pace; the account's lease
-	// changed hands, or its owner published new data.
-	wake chan struct{}
-	// until is when this replica's lease on the account may lapse: it
-	// owns the account (polls, refreshes) only before then.
-	until time.Time
-	// agendas are the agendas made at agendasAt from data, by zone and
-	// privacy: the screens of an account that share those share one
-	// agenda when they are rendered together (agendaLocked).
-	agendas   map[agendaKey]*wire.Agenda
-	agendasAt time.Time
+	m       *Manager
+	account server.Account
+	src     *source.Source[*accountData]
+	// shown counts the sessions that show the account, followed the
+	// followers of its presence: the calendar and profile are read for
+	// screens only, and a followed account's presence is read faster.
+	shown, followed atomic.Int32
 }
 
-type agendaKey struct {
-	zone    string
-	privacy bool
-}
+// Source is the account's source.
+func (w *watch) Source() *source.Source[*accountData] { return w.src }
 
-// agendaLocked is the agenda of the watch's account at now in zone, without
-// details for a screen in privacy mode. It is made once for all the
-// screens rendered at the same now (an update of the account renders them
-// all with one reading of the clock) and must not be changed.
-func (w *watch) agendaLocked(now time.Time, zone string, privacy bool) *wire.Agenda {
-	if !w.agendasAt.Equal(now) || w.agendas == nil {
-		w.agendas, w.agendasAt = map[agendaKey]*wire.Agenda{}, now
-	}
-	k := agendaKey{zone, privacy}
-	if a, ok := w.agendas[k]; ok {
-		return a
-	}
-	a := agendaFor(w.data.events, now, wire.Zone(zone))
-	if privacy {
-		a = withoutDetails(a)
-	}
-	w.agendas[k] = a
-	return a
-}
-
-// ownsLocked reports whether this replica owns the account now.
-func (w *watch) ownsLocked() bool { return time.Now().Before(w.until) }
-
-// accountData is what Graph said of the account, last time it answered.
+// accountData is what Graph said of the account, last time it answered:
+// the value of a snapshot of its source, never changed once made.
 type accountData struct {
 	name  string
 	photo photo // zero when the account has none
@@ -90,165 +55,199 @@ type accountData struct {
 	calendar bool
 	fresh    time.Time
 	stale    bool
+	// follow is what followers of the account are told of its presence:
+	// its Updated is when it last changed.
+	follow server.Presence
 }
 
-// attachWatchLocked shows the account on the session, starting the
-// account's watch when no other screen shows it.
-func (m *Manager) attachWatchLocked(s *session, acct server.Account) {
-	if m.sessions[s.id] != s {
-		// The session stopped while its sign-in was being recorded: the
-		// account is stored, and the screen's next session shows it.
-		return
-	}
-	w := m.watches[acct.ID]
-	if w == nil {
-		w = m.startWatchLocked(acct)
-	} else if len(w.sessions) == 0 {
-		w.wakeUp() // the screen needs the calendar
-	}
-	w.sessions[s] = true
-	s.watch = w
-	s.phase, s.code, s.problem = wire.PhaseDashboard, nil, nil
-	m.publishLocked(s)
-}
-
-// startWatchLocked starts the account's watch, with the followers that
-// wait for it.
-func (m *Manager) startWatchLocked(acct server.Account) *watch {
-	ctx, cancel := context.WithCancel(m.ctx)
-	w := &watch{account: acct, sessions: map[*session]bool{}, followers: map[Follower]bool{}, cancel: cancel,
-		data: accountData{name: acct.DisplayName}, wake: make(chan struct{}, 1)}
+// newWatch makes the source of an account (started by the Set).
+func (m *Manager) newWatch(acct server.Account) *watch {
+	w := &watch{m: m, account: acct}
 	// Until the first poll, followers hear "not read yet".
-	w.presence = server.Presence{Availability: presenceUnknown, Activity: presenceUnknown, Updated: m.cfg.Now(), Stale: true, SignedIn: true}
-	m.watches[acct.ID] = w
-	m.followLocked(w)
-	m.goroutine(func() { m.keepLease(ctx, w) })
-	m.goroutine(func() { m.poll(ctx, w) })
+	first := &accountData{name: acct.DisplayName, follow: server.Presence{
+		Availability: presenceUnknown, Activity: presenceUnknown, Updated: m.cfg.Now(), Stale: true, SignedIn: true}}
+	w.src = source.New(m.sources, source.Spec[*accountData]{
+		Key:         acct.ID,
+		Initial:     first,
+		Own:         func() source.Poller { return &poller{m: m, w: w, next: time.Now()} },
+		FollowEvery: m.cfg.PollEvery,
+		Lease: func(owned bool) {
+			m.cfg.Metrics.Lease(owned)
+			m.log.Info("account lease", "account", acct.Username, "owned", owned)
+		},
+		Encode: encodeData,
+		Decode: func(old *accountData, b []byte) (*accountData, error) {
+			d, err := decodeData(b)
+			if err != nil {
+				return nil, err
+			}
+			d.follow = followOf(old.follow, d, m.cfg.Now())
+			return d, nil
+		},
+	})
 	return w
 }
 
-// wakeUp cuts the poller's wait short.
-func (w *watch) wakeUp() {
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+// update makes the account's next snapshot: f changes a copy of the
+// latest data (slices in it are shared: replace them, never change them).
+func (w *watch) update(f func(*accountData)) {
+	w.src.Update(func(old *accountData) (*accountData, bool) {
+		d := *old
+		f(&d)
+		d.follow = followOf(old.follow, &d, w.m.cfg.Now())
+		return &d, true
+	})
 }
 
-// detachWatchLocked takes the session off its account's watch, stopping the
-// watch when no screen shows the account any more. The account stays signed
-// in: its screens pick it up when they connect again.
-func (m *Manager) detachWatchLocked(s *session) {
-	w := s.watch
-	if w == nil {
+// followOf is what followers are told of d's presence: what they were told
+// (old) when that says the same, else the new presence as of now.
+func followOf(old server.Presence, d *accountData, now time.Time) server.Presence {
+	// Stale until Graph first answered, and while it does not.
+	p := server.Presence{Availability: presenceUnknown, Activity: presenceUnknown, Stale: d.stale || d.fresh.IsZero(), SignedIn: true}
+	if pr := d.presence; pr != nil {
+		p.Availability, p.Activity = pr.Availability, pr.Activity
+	}
+	if p.Same(old) {
+		return old
+	}
+	p.Updated = now
+	return p
+}
+
+// shown is a session's subscription to the source of the account it shows.
+type shown struct {
+	s      *session
+	w      *watch
+	cancel func()
+}
+
+// Snapshot shows the account's new snapshot on the screen, unless the
+// session moved on or has a newer one.
+func (sh *shown) Snapshot(snap *source.Snapshot[*accountData]) {
+	s := sh.s
+	s.mu.Lock()
+	if s.shown != sh || (s.snap != nil && snap.Seq <= s.snap.Seq) {
+		s.mu.Unlock()
 		return
 	}
-	s.watch = nil
-	delete(w.sessions, s)
-	m.stopIfUnusedLocked(w)
+	s.snap = snap
+	// The snapshot's time is the clock of every screen it is shown on:
+	// they share what depends on it (their agenda).
+	lk := s.m.lookLocked(s, snap.At)
+	s.mu.Unlock()
+	s.m.emit(s, lk)
 }
 
-// poller is what one watch knows between polls.
+// showLocked shows the account on the session, starting the account's
+// source when nothing else shows or follows it. It reports whether the
+// screen's state is to be published.
+func (m *Manager) showLocked(s *session, acct server.Account) bool {
+	if s.stopped {
+		// The session stopped while its sign-in was being recorded: the
+		// account is stored, and the screen's next session shows it.
+		return false
+	}
+	m.unshowLocked(s)
+	sh := &shown{s: s}
+	sub, ok := m.accounts.Subscribe(acct.ID, func() *watch {
+		// Shown from its first poll on, which reads the calendar and
+		// profile for screens.
+		w := m.newWatch(acct)
+		w.shown.Store(1)
+		return w
+	}, sh)
+	if !ok {
+		return false // the server is stopping
+	}
+	sh.w, sh.cancel = sub.Member, sub.Cancel
+	if !sub.Started && sub.Member.shown.Add(1) == 1 {
+		sub.Member.src.Wake() // the screen needs the calendar
+	}
+	s.shown, s.snap = sh, sub.Latest
+	s.phase, s.code, s.problem = wire.PhaseDashboard, nil, nil
+	if sub.Started {
+		// Light keys that wait for the account to sign in follow it now.
+		m.adopt(sub.Member)
+	}
+	return true
+}
+
+// unshowLocked takes the session off its account's source, which stops
+// when nothing else shows or follows the account. The account stays signed
+// in: its screens pick it up when they connect again.
+func (m *Manager) unshowLocked(s *session) {
+	sh := s.shown
+	if sh == nil {
+		return
+	}
+	s.shown, s.snap = nil, nil
+	sh.w.shown.Add(-1)
+	sh.cancel()
+}
+
+// poller is what one owner of an account's source knows between polls: a
+// new owner starts from nothing and reads everything.
 type poller struct {
+	m        *Manager
+	w        *watch
 	profiled bool      // /me and the photo were read
 	calendar time.Time // when the calendar was last read
 	// noCalendarUntil skips the calendar of an account that has none, but
 	// asks again now and then (a mailbox may be added).
 	noCalendarUntil time.Time
+	failures        int
+	// next is when the next poll is due.
+	next time.Time
 }
 
-// poll reads Graph for the account while a screen shows it or something
-// follows it: presence every PollEvery (FollowEvery when followed,
-// within the tenant's budget: pace), and for screens the calendar every
-// CalendarEvery and the profile and photo once, all in one JSON batch per
-// tick. It honours Retry-After and backs off with jitter on failures,
-// keeping the last data, marked stale. While another replica owns the
-// account, it shows what that one published instead, and polls at once
-// when it takes the account over.
-func (m *Manager) poll(ctx context.Context, w *watch) {
-	defer w.cancel() // also when the account's session ended (endAccount)
-	var p poller
-	failures := 0
-	next := time.Now()
-	owned := false
-	for ctx.Err() == nil {
-		m.mu.Lock()
-		owns := w.ownsLocked()
-		m.mu.Unlock()
-		if owns != owned {
-			// A new owner reads everything again.
-			owned, p, failures = owns, poller{}, 0
-		}
-		if !owned {
-			// Woken by its owner's word of new data or by a change of
-			// lease; now and then by itself, for word that was lost.
-			m.follow(ctx, w)
-			t := time.NewTimer(m.cfg.PollEvery)
-			select {
-			case <-t.C:
-			case <-w.wake:
-				t.Stop()
-			case <-ctx.Done():
-				t.Stop()
-				return
-			}
-			next = time.Now()
-			continue
-		}
-		if !m.pace.await(ctx) {
-			return
-		}
-		m.cfg.Metrics.PollLag(time.Since(next))
-		err := m.withToken(ctx, w, func(token string) error { return m.readAccount(ctx, w, &p, token) })
-		if ctx.Err() != nil {
-			return
-		}
-		m.mu.Lock()
-		wait := m.periodLocked(w)
-		m.mu.Unlock()
-		if graph.StatusOf(err) == http.StatusTooManyRequests {
-			m.pace.throttled(time.Now())
-		}
-		switch {
-		case err == nil:
-			failures = 0
-		case endsSession(err):
-			m.endAccount(ctx, w, err)
-			return
-		default:
-			failures++
-			wait = max(backoff(err, failures, m.cfg.PollEvery), wait)
-			m.log.Warn("reading Microsoft Graph", "account", w.account.Username, "err", err, "retry_in", wait.String())
-			m.updateWatch(w, func(d *accountData) { d.stale = true })
-		}
-		next = time.Now().Add(wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-w.wake:
-			t.Stop()
-			next = time.Now()
-		case <-ctx.Done():
-			t.Stop()
-			return
-		}
+// Poll reads Graph for the account: presence every PollEvery (FollowEvery
+// when followed, within the tenant's budget: pace), and for screens the
+// calendar every CalendarEvery and the profile and photo once, all in one
+// JSON batch. It honours Retry-After and backs off with jitter on
+// failures, keeping the last data, marked stale.
+func (p *poller) Poll(ctx context.Context) time.Duration {
+	m, w := p.m, p.w
+	if !m.pace.await(ctx) {
+		return 0
 	}
+	m.cfg.Metrics.PollLag(max(time.Since(p.next), 0))
+	err := m.withToken(ctx, w, func(token string) error { return p.read(ctx, token) })
+	if ctx.Err() != nil {
+		return 0
+	}
+	wait := m.period(w)
+	if graph.StatusOf(err) == http.StatusTooManyRequests {
+		m.pace.throttled(time.Now())
+	}
+	switch {
+	case err == nil:
+		p.failures = 0
+	case endsSession(err):
+		m.endAccount(ctx, w, err)
+		return 0
+	default:
+		p.failures++
+		wait = max(backoff(err, p.failures, m.cfg.PollEvery), wait)
+		m.log.Warn("reading Microsoft Graph", "account", w.account.Username, "err", err, "retry_in", wait.String())
+		w.update(func(d *accountData) { d.stale = true })
+	}
+	p.next = time.Now().Add(wait)
+	return wait
 }
 
-// calendarWindow is the span of events an account's watch reads: today and
-// tomorrow in any time zone a screen may show.
+// calendarWindow is the span of events an account's source reads: today
+// and tomorrow in any time zone a screen may show.
 func calendarWindow(now time.Time) (time.Time, time.Time) {
 	return now.Add(-38 * time.Hour), now.Add(62 * time.Hour)
 }
 
-// readAccount makes one poll: one $batch with what is due.
-func (m *Manager) readAccount(ctx context.Context, w *watch, p *poller, token string) error {
+// read makes one poll: one $batch with what is due.
+func (p *poller) read(ctx context.Context, token string) error {
+	m, w := p.m, p.w
 	now := m.cfg.Now()
-	m.mu.Lock()
 	// The calendar and profile are for screens: an account that is only
 	// followed costs one presence request a poll.
-	shown := len(w.sessions) > 0
-	m.mu.Unlock()
+	shown := w.shown.Load() > 0
 	reqs := []graph.BatchRequest{{ID: "presence", Method: "GET", URL: "/me/presence"}}
 	wantCalendar := shown && now.Sub(p.calendar) >= m.cfg.CalendarEvery && !now.Before(p.noCalendarUntil)
 	profile := shown && !p.profiled
@@ -312,7 +311,7 @@ func (m *Manager) readAccount(ctx context.Context, w *watch, p *poller, token st
 		}
 	}
 
-	m.updateWatch(w, func(d *accountData) {
+	w.update(func(d *accountData) {
 		d.presence = presence
 		if wantCalendar {
 			d.events, d.calendar = events, hasCalendar
@@ -365,20 +364,27 @@ func (p photo) url(screenID string) string {
 	if p.tag == "" {
 		return ""
 	}
-	return wire.PhotoPath + screenID + "/" + p.tag
+	return photoURL(screenID, p.tag)
 }
+
+// photoURL is where a screen loads the photo whose tag is tag.
+func photoURL(screenID, tag string) string { return wire.PhotoPath + screenID + "/" + tag }
 
 // Photo returns the profile photo a screen shows now, when tag names it:
 // the bytes and their media type. Nothing else is ever served from it, so
 // a screen only ever gets the photo of the account it shows.
 func (m *Manager) Photo(screenID, tag string) (data []byte, ctype string, ok bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s := m.sessions[screenID]
-	if s == nil || s.watch == nil || s.phase != wire.PhaseDashboard {
+	s := m.session(screenID)
+	if s == nil {
 		return nil, "", false
 	}
-	p := s.watch.data.photo
+	s.mu.Lock()
+	snap, phase := s.snap, s.phase
+	s.mu.Unlock()
+	if snap == nil || phase != wire.PhaseDashboard {
+		return nil, "", false
+	}
+	p := snap.Value.photo
 	if p.tag == "" || p.tag != tag {
 		return nil, "", false
 	}
@@ -426,134 +432,6 @@ func (m *Manager) countRefresh(src identity.TokenSource, err error) {
 	}
 }
 
-// updateWatch changes the account's data and publishes it to its screens
-// and followers and, when this replica owns the account, to the other
-// replicas.
-func (m *Manager) updateWatch(w *watch, f func(*accountData)) {
-	m.mu.Lock()
-	f(&w.data)
-	w.agendas = nil // made from the data before the change
-	now := m.cfg.Now()
-	for s := range w.sessions {
-		m.publishAtLocked(s, now)
-	}
-	m.tellLocked(w)
-	owned := w.ownsLocked()
-	data, err := encodeData(w.data)
-	m.mu.Unlock()
-	if !owned {
-		return
-	}
-	if err != nil {
-		m.log.Error("encoding an account's data", "account", w.account.Username, "err", err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(m.ctx, 5*time.Second)
-	defer cancel()
-	if err := m.cfg.Cluster.PublishAccount(ctx, w.account.ID, data); err != nil && ctx.Err() == nil {
-		m.log.Warn("publishing an account's data to the other replicas", "account", w.account.Username, "err", err)
-	}
-}
-
-// keepLease takes or renews this replica's lease on the account every
-// LeaseRenew while the watch runs, and gives it up when the watch stops,
-// so that another replica that shows the account takes it over at once.
-func (m *Manager) keepLease(ctx context.Context, w *watch) {
-	id := w.account.ID
-	release := func() {
-		m.mu.Lock()
-		had := w.ownsLocked()
-		w.until = time.Time{}
-		m.mu.Unlock()
-		if had {
-			m.cfg.Metrics.Lease(false)
-		}
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := m.cfg.Cluster.Release(rctx, id); err != nil {
-			m.log.Warn("giving an account's lease up", "account", w.account.Username, "err", err)
-		}
-	}
-	for {
-		// A renewal that cannot answer within LeaseRenew counts as
-		// failed: the lease runs out on its own, and then this replica
-		// stops polling.
-		rctx, cancel := context.WithTimeout(ctx, m.cfg.LeaseRenew)
-		until, err := m.cfg.Cluster.Own(rctx, id)
-		cancel()
-		if ctx.Err() != nil {
-			release()
-			return
-		}
-		if err != nil {
-			m.log.Warn("renewing an account's lease", "account", w.account.Username, "err", err)
-		}
-		m.mu.Lock()
-		had := w.ownsLocked()
-		if err == nil {
-			w.until = until
-		}
-		has := w.ownsLocked()
-		if had != has {
-			w.wakeUp()
-		}
-		m.mu.Unlock()
-		if had != has {
-			m.cfg.Metrics.Lease(has)
-			m.log.Info("account lease", "account", w.account.Username, "owned", has)
-		}
-		if err == nil && until.Equal(forever) {
-			// A lease that never lapses (an edge server alone) needs no
-			// renewing: it is given up when the watch stops, and no
-			// goroutine waits for that meanwhile, nor wakes every
-			// LeaseRenew. The release still counts as one of the
-			// manager's goroutines, so that Close waits for it: this
-			// goroutine is one, so the count is not zero when it grows.
-			m.wg.Add(1)
-			context.AfterFunc(ctx, func() {
-				defer m.wg.Done()
-				release()
-			})
-			return
-		}
-		if !sleep(ctx, m.cfg.LeaseRenew) {
-			release()
-			return
-		}
-	}
-}
-
-// follow shows the account's data as its owner published it last.
-func (m *Manager) follow(ctx context.Context, w *watch) {
-	b, err := m.cfg.Cluster.AccountData(ctx, w.account.ID)
-	if server.IsNotFound(err) {
-		return // its owner has not read Graph yet
-	}
-	if err != nil {
-		if ctx.Err() == nil {
-			m.log.Warn("reading an account's data", "account", w.account.Username, "err", err)
-		}
-		return
-	}
-	d, err := decodeData(b)
-	if err != nil {
-		m.log.Error("reading an account's data", "account", w.account.Username, "err", err)
-		return
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if w.ownsLocked() {
-		return // taken over meanwhile: its own poll comes next
-	}
-	w.data = d
-	w.agendas = nil // made from the data before the change
-	now := m.cfg.Now()
-	for s := range w.sessions {
-		m.publishAtLocked(s, now)
-	}
-	m.tellLocked(w)
-}
-
 // endsSession reports an identity failure that no retry will mend: the
 // account must sign in again.
 func endsSession(err error) bool {
@@ -578,7 +456,8 @@ func backoff(err error, failures int, period time.Duration) time.Duration {
 
 // endAccount signs the account out of every screen after its session
 // ended for good (revoked, password reset, policy): its tokens are deleted,
-// the event audited, and its screens go back to signing in with the reason.
+// the event audited, its source stopped, its screens go back to signing in
+// with the reason, and its followers are told it is signed in nowhere.
 func (m *Manager) endAccount(ctx context.Context, w *watch, cause error) {
 	// Begun, it finishes: a shutdown or the last screen going away must
 	// not leave a revoked account's tokens, or its screens, behind.
@@ -610,49 +489,65 @@ func (m *Manager) endAccount(ctx context.Context, w *watch, cause error) {
 		m.publishScreen(ctx, sc.ID)
 	}
 	p := problemOf(cause)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.watches[id] == w {
-		delete(m.watches, id)
-	}
-	for s := range w.sessions {
-		s.screen.AccountID = ""
-		s.watch = nil
-		if identity.KindOf(cause) == identity.KindCodeFlowBlocked && m.modeLocked(s) != server.SignInDeviceCode {
-			// A session begun with a device code, refused at its refresh
-			// by the organisation's block (protocol tracking): the
-			// screen signs in by QR code, and says why.
-			s.codeBlocked = true
-			m.startSignInLocked(s)
-			continue
+	for _, sub := range w.src.Stop() {
+		switch sub := sub.(type) {
+		case *shown:
+			m.endShown(sub, cause, p)
+		case *following:
+			m.endFollowing(sub)
 		}
-		m.showThenSignInLocked(s, p)
 	}
-	w.sessions = map[*session]bool{}
-	m.unfollowLocked(w)
+}
+
+// endShown takes a session off an account whose session ended, and has it
+// sign in again with the reason.
+func (m *Manager) endShown(sh *shown, cause error, p wire.Problem) {
+	s := sh.s
+	s.mu.Lock()
+	if s.shown != sh {
+		s.mu.Unlock()
+		return
+	}
+	s.shown, s.snap = nil, nil
+	sh.w.shown.Add(-1)
+	s.screen.AccountID = ""
+	if identity.KindOf(cause) == identity.KindCodeFlowBlocked && m.modeLocked(s) != server.SignInDeviceCode {
+		// A session begun with a device code, refused at its refresh by
+		// the organisation's block (protocol tracking): the screen signs
+		// in by QR code, and says why.
+		s.codeBlocked = true
+		m.startSignInLocked(s)
+		s.mu.Unlock()
+		return
+	}
+	publish := m.showThenSignInLocked(s, p)
+	s.mu.Unlock()
+	if publish {
+		m.publish(s)
+	}
 }
 
 // showThenSignInLocked shows a problem for the hold time, then starts the
-// sign-in loop.
-func (m *Manager) showThenSignInLocked(s *session, p wire.Problem) {
+// sign-in loop. It reports whether the screen's state is to be published.
+func (m *Manager) showThenSignInLocked(s *session, p wire.Problem) bool {
 	if s.ctx.Err() != nil {
-		return // the session has ended, or the server is stopping
+		return false // the session has ended, or the server is stopping
 	}
 	hold := m.cfg.ProblemHold
 	p.Retry = m.cfg.Now().Add(hold)
 	s.phase, s.code, s.problem = wire.PhaseError, nil, &p
-	m.publishLocked(s)
 	ctx := s.ctx
 	s.signingIn = true
 	m.goroutine(func() {
 		ok := sleep(ctx, hold)
-		m.mu.Lock()
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		s.signingIn = false
-		if ok && s.watch == nil && s.screen.AccountID == "" {
+		if ok && s.shown == nil && s.screen.AccountID == "" {
 			m.startSignInLocked(s)
 		}
-		m.mu.Unlock()
 	})
+	return true
 }
 
 // initials returns up to two initials of a name ("Ada Lovelace" → "AL").

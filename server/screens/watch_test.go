@@ -303,9 +303,9 @@ func (c *foreverCluster) Release(_ context.Context, id string) error {
 	<-c.unblock
 	return nil
 }
-func (c *foreverCluster) PublishAccount(context.Context, string, []byte) error { return nil }
-func (c *foreverCluster) AccountData(context.Context, string) ([]byte, error) {
-	return nil, server.ErrNotFound
+func (c *foreverCluster) PublishSource(context.Context, string, []byte) error { return nil }
+func (c *foreverCluster) SourceData(context.Context, string) ([]byte, int64, error) {
+	return nil, 0, server.ErrNotFound
 }
 func (c *foreverCluster) PublishScreen(context.Context, string) error  { return nil }
 func (c *foreverCluster) Changes(context.Context) <-chan server.Change { return nil }
