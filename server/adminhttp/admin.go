@@ -18,6 +18,7 @@ import (
 
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/admin"
+	"github.com/placard/placard/server/buildinfo"
 	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/identity"
 	"github.com/placard/placard/server/limit"
@@ -118,6 +119,9 @@ type About struct {
 	// permission to write to calendars): the per-screen setting matters
 	// only then.
 	QuickBook bool
+	// Build is the binary's version, commit and Go version, as `placard
+	// version` prints them.
+	Build buildinfo.Info
 }
 
 type adminSession struct {

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/placard/placard/server/buildinfo"
 )
 
 // Metrics is the edge server's set of metrics.
@@ -79,10 +81,19 @@ func New() *Metrics {
 		{"placard_accounts_owned", "Accounts this replica owns now: it alone reads Graph and refreshes tokens for them.", "gauge", m.owned.write},
 		{"placard_screens_offline", "Enrolled screens offline for longer than their group's threshold (the whole fleet, every replica's screens).", "gauge", m.offline.write},
 		{"placard_lease_changes_total", "Accounts' leases this replica gained or lost.", "counter", m.leases.write},
+		{"placard_build_info", "The build of placard that runs: its version, commit (revision) and Go version as labels, with the value 1 (Prometheus's convention for build information).", "gauge", writeBuildInfo},
 	}
 	m.families = append(m.families, runtimeFamilies(m.started, &m.ms)...)
 	slices.SortFunc(m.families, func(a, b family) int { return strings.Compare(a.name, b.name) })
 	return m
+}
+
+// writeBuildInfo writes placard_build_info: the same values as `placard
+// version` and the admin page, read from the binary itself.
+func writeBuildInfo(w io.Writer, name string) {
+	in := buildinfo.Read()
+	io.WriteString(w, name+labelSet([]string{"goarch", "goos", "goversion", "revision", "version"},
+		[]string{in.Arch, in.OS, in.GoVersion, in.Commit, in.Version})+" 1\n")
 }
 
 // Handler serves /metrics in Prometheus's text format (version 0.0.4).

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/placard/placard/server/buildinfo"
 	"github.com/placard/placard/server/metrics"
 )
 
@@ -170,5 +171,22 @@ func TestGCPausesAreASummaryCountingCycles(t *testing.T) {
 	}
 	if s.Quantile[4].GetValue() < s.Quantile[0].GetValue() || s.GetSampleSum() < s.Quantile[4].GetValue() {
 		t.Errorf("pauses: %v, total %v", s.Quantile, s.GetSampleSum())
+	}
+}
+
+// placard_build_info follows Prometheus's convention for build
+// information (prometheus_build_info, go_info): labels and the value 1.
+func TestBuildInfoIsAGaugeOfOneLabelledWithTheBuild(t *testing.T) {
+	in := buildinfo.Read()
+	f := scrape(t, metrics.New())["placard_build_info"]
+	if f == nil || f.GetType() != dto.MetricType_GAUGE || len(f.Metric) != 1 {
+		t.Fatalf("placard_build_info is %v, want one gauge", f)
+	}
+	want := map[string]string{"version": in.Version, "revision": in.Commit, "goversion": in.GoVersion, "goos": in.OS, "goarch": in.Arch}
+	if v := sample(t, scrape(t, metrics.New()), "placard_build_info", want); v != 1 {
+		t.Errorf("placard_build_info%v = %v, want 1", want, v)
+	}
+	if in.GoVersion != runtime.Version() {
+		t.Errorf("goversion %q, want the toolchain's %q", in.GoVersion, runtime.Version())
 	}
 }

@@ -107,6 +107,20 @@ type Config struct {
 	MaxPacket uint32
 }
 
+// LoadCA reads -mqtt-ca: the certificate authorities of an mqtts://
+// broker, as New does (and placard -check-config before a start).
+func LoadCA(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt: reading -mqtt-ca %s: %w", file, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("mqtt: -mqtt-ca %s holds no PEM certificate", file)
+	}
+	return pool, nil
+}
+
 // CheckURL says what is wrong with a broker URL, or nil.
 func CheckURL(raw string) error {
 	u, err := url.Parse(raw)
@@ -222,13 +236,9 @@ func New(cfg Config) (*Publisher, error) {
 		broker.Scheme = "tls"
 		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Hostname()}
 		if cfg.CAFile != "" {
-			pem, err := os.ReadFile(cfg.CAFile)
+			pool, err := LoadCA(cfg.CAFile)
 			if err != nil {
-				return nil, fmt.Errorf("mqtt: reading -mqtt-ca %s: %w", cfg.CAFile, err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("mqtt: -mqtt-ca %s holds no PEM certificate", cfg.CAFile)
+				return nil, err
 			}
 			tlsCfg.RootCAs = pool
 		}

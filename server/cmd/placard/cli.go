@@ -40,6 +40,9 @@ const cliUsage = `Usage:
   placard audit [-n 50]                    print the audit trail, newest first
   placard key                              print a new key for PLACARD_KEY
   placard sandbox [-addr 127.0.0.1:9443]   run only the sandbox (Entra ID, Graph, phone page) over HTTPS
+  placard version                          print this binary's version, commit and Go version
+  placard healthcheck [flags]              ask the server these flags configure for /readyz: exit 0 when ready, else 1
+  placard -check-config [flags]            check the flags, the environment and the files they name as a start would, then exit
 Each takes -data DIR (PLACARD_DATA, ./data by default), or -database URL (PLACARD_DATABASE_URL)
 for the PostgreSQL database of several replicas, before or after its arguments.
 `
@@ -72,6 +75,10 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return true, c.sandboxCmd(args[1:])
 	case "docs":
 		return true, c.docsCmd(args[1:])
+	case "version":
+		return true, c.version(args[1:])
+	case "healthcheck":
+		return true, c.healthcheck(args[1:])
 	case "help":
 		fmt.Fprint(stdout, usage())
 		return true, nil

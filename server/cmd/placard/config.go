@@ -100,6 +100,10 @@ type Config struct {
 	// reaches it; empty serves it on -addr to administrators only.
 	MetricsAddr string
 
+	// CheckConfig is -check-config: check the configuration and the
+	// files it names, as a start would, and exit.
+	CheckConfig bool
+
 	Security
 }
 
@@ -170,6 +174,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, de
 	sseFlag(&c.SSEPerKey, "sse-per-key", "PLACARD_SSE_PER_KEY", httpd.DefaultStreamsPerKey, "presence streams (Server-Sent Events) one light key may hold open at once; more are answered 429")
 	sseFlag(&c.SSEPerAddress, "sse-per-address", "PLACARD_SSE_PER_ADDRESS", httpd.DefaultStreamsPerAddress, "presence streams one client address may hold open at once; more are answered 429")
 	sseFlag(&c.SSETotal, "sse-total", "PLACARD_SSE_TOTAL", httpd.DefaultStreamsTotal, "presence streams the server holds open at once in all; more are answered 429")
+	fs.BoolVar(&c.CheckConfig, "check-config", false, "check the flags, the environment and the files they name as a start would, then exit: 0 when placard would start, else 1 with what is wrong; opens no listener, connects nowhere, writes nothing")
 	sec := securityFlags(fs, env)
 	if defined != nil {
 		defined(fs)

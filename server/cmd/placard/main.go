@@ -92,6 +92,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	if cfg.CheckConfig {
+		return checkConfig(cfg, getenv("PLACARD_KEY"), stdout)
+	}
 	m := &Main{Config: cfg, Key: getenv("PLACARD_KEY"), Stdout: stdout, Stderr: stderr}
 	if err := m.Run(ctx); err != nil {
 		return err
@@ -182,10 +185,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}
 
-	if cfg.Database != "" && m.Key == "" {
-		// A key file is one replica's: the others could not open the
-		// token caches it seals.
-		return fmt.Errorf("with -database every replica must seal tokens with the same key: set PLACARD_KEY on each (make one with: %s key)", selfCommand())
+	if err := needKeyForDatabase(cfg, m.Key); err != nil {
+		return err
 	}
 	dataDir, err := ensureDataDir(cfg.DataDir)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/server/adminhttp"
+	"github.com/placard/placard/server/buildinfo"
 	"github.com/placard/placard/server/identity"
 	"github.com/placard/placard/server/limit"
 	"github.com/placard/placard/server/sandbox"
@@ -279,6 +280,7 @@ func (m *Main) about(authority string, scopes, tenants []string, admins, signIn,
 		SignInWhy:      signInWhy,
 		SignInByQR:     byQR,
 		QuickBook:      slices.Contains(scopes, screens.ScopeBook),
+		Build:          buildinfo.Read(),
 	}
 	if m.Sandbox != nil {
 		a.Mode = "sandbox: an emulated tenant with demo users, no real account"
