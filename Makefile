@@ -34,10 +34,21 @@ BROTLI      ?= 9
 # Arguments for `make run`, e.g. make run ARGS='-addr :9090'.
 ARGS        ?=
 
+# What a build says it is (placard version, the admin page, /metrics):
+# git's name for the commit, and the commit. Given explicitly where there
+# is no git (make release VERSION=v1.2.0 COMMIT=...).
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+# The commit's time: the time of every file in the image, so that the
+# same commit gives the same image.
+CREATED    ?= $(shell git log -1 --format=%cI 2>/dev/null || echo 1970-01-01T00:00:00Z)
+BUILDINFO  := github.com/placard/placard/server/buildinfo
+LDFLAGS     = -s -w -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT)
+
 APP_SRC    := go.mod go.sum $(shell find app -name '*.go')
 SERVER_SRC := $(shell find server web/static -type f) web/web.go
 
-.PHONY: docs gcc run build wasm test test-go test-wasm lint fuzz fuzz-short bench soak microbench vuln clean chromium node screenshots axe postgresql acorn standardwebhooks mosquitto curl
+.PHONY: docs gcc run build wasm test test-go test-wasm test-deploy release release-binary image podman systemd cacerts lint fuzz fuzz-short bench soak microbench vuln clean chromium node screenshots axe postgresql acorn standardwebhooks mosquitto curl
 
 ## run: build everything and start the edge server in sandbox mode on :8080
 run: build
@@ -49,7 +60,7 @@ build: $(BIN)
 # -s -w leaves out the symbol table and DWARF (a quarter of the binary);
 # panics still print their stack traces.
 $(BIN): $(WASM_BR) $(SERVER_SRC) $(APP_SRC)
-	$(GO) build -trimpath -ldflags='-s -w' -o $@ ./server/cmd/placard
+	$(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $@ ./server/cmd/placard
 
 ## docs: write docs/configuration.md again from placard's flags (a test fails when the two differ)
 docs: $(WASM_BR)
@@ -67,8 +78,66 @@ $(WASM_BR): $(WASM) server/cmd/precompress/main.go
 	rm -f web/wasm/app.wasm
 	$(GO) run ./server/cmd/precompress -brotli $(BROTLI) -out web/wasm $(WASM)
 
-## test: every test: lint, unit, integration, Wasm, fuzzing (bounded) and browser tests
-test: wasm chromium node axe acorn standardwebhooks postgresql mosquitto curl lint test-wasm test-go fuzz-short
+## test: every test: lint, unit, integration, Wasm, fuzzing (bounded), browser tests, and the release, image, unit and manifests
+test: wasm chromium node axe acorn standardwebhooks postgresql mosquitto curl lint test-wasm test-go fuzz-short test-deploy
+
+## release: static binaries for linux/amd64, linux/arm64 and linux/armv7 (Raspberry Pi 3, 4, Zero 2 W), their images, and SHA256SUMS, in dist/
+# Reproducible: the same commit (or source tree, VERSION and COMMIT) gives
+# the same bytes. -trimpath leaves out the build's paths; -buildvcs=false
+# leaves out git's state (the version and commit are stamped instead), so
+# a tarball of the source builds what a checkout does.
+RELEASE := amd64 arm64 armv7
+DIST    := dist
+release: $(WASM_BR) cacerts
+	@rm -rf $(DIST) && mkdir -p $(DIST)
+	@for a in $(RELEASE); do \
+		goarch=$$a goarm=; if [ $$a = armv7 ]; then goarch=arm goarm=7; fi; \
+		echo "GOOS=linux GOARCH=$$goarch GOARM=$$goarm make release-binary OUT=$(DIST)/placard-linux-$$a"; \
+		GOOS=linux GOARCH=$$goarch GOARM=$$goarm $(MAKE) --no-print-directory -s release-binary OUT=$(DIST)/placard-linux-$$a || exit 1; \
+		arch=$$goarch; if [ $$a = armv7 ]; then arch=arm/v7; fi; \
+		$(GO) run ./server/cmd/mkimage -binary $(DIST)/placard-linux-$$a -arch $$arch -version '$(VERSION)' -revision '$(COMMIT)' \
+			-created '$(CREATED)' -out $(DIST)/placard-image-linux-$$a.tar || exit 1; \
+	done
+	cd $(DIST) && sha256sum placard-linux-* placard-image-linux-* > SHA256SUMS
+	@cat $(DIST)/SHA256SUMS
+
+# release-binary is one release build, for GOOS/GOARCH/GOARM from the
+# environment, into OUT: make release runs it, and so does the Dockerfile.
+OUT ?= $(DIST)/placard
+release-binary: $(WASM_BR)
+	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags='$(LDFLAGS)' -o $(OUT) ./server/cmd/placard
+
+## image: the container image for this machine (linux/amd64), with no base image, as an OCI archive: podman load -i dist/placard-image-linux-amd64.tar
+# The image is written by server/cmd/mkimage, not built by podman: podman
+# drops the health check when it writes an OCI archive (see its comment).
+image: $(WASM_BR) cacerts
+	@mkdir -p $(DIST)
+	$(MAKE) --no-print-directory release-binary GOOS=linux GOARCH=amd64 OUT=$(DIST)/placard-linux-amd64
+	$(GO) run ./server/cmd/mkimage -binary $(DIST)/placard-linux-amd64 -arch amd64 -version '$(VERSION)' -revision '$(COMMIT)' \
+		-created '$(CREATED)' -out $(DIST)/placard-image-linux-amd64.tar
+
+# The tests of what is shipped (deploy/, a module of its own, so that the
+# Kubernetes API types it decodes the manifests into stay out of
+# placard's): the release's binaries, sums and reproducibility, the
+# image, the systemd unit (systemd-analyze), the Kubernetes manifests
+# (kustomize, strict decoding, placard -check-config), the Dockerfile and
+# docs/deploy.md's commands. They read dist/, which make release writes.
+test-deploy: release podman systemd
+	cd deploy && VERSION='$(VERSION)' COMMIT='$(COMMIT)' CREATED='$(CREATED)' $(GO) test -count=1 -timeout 9m ./...
+
+# Debian's CA certificates and time zone database, which the image copies.
+cacerts:
+	@$(call debian,test -s /etc/ssl/certs/ca-certificates.crt && test -d /usr/share/zoneinfo,ca-certificates tzdata,the container image,exit 1)
+
+# Debian's podman: the image tests check that it loads the image (it
+# cannot run containers here: crun's setrlimit is refused). With CI=true
+# a test that finds no podman fails.
+podman:
+	@$(call debian,command -v podman >/dev/null 2>&1,podman,the image tests,true)
+
+# systemd-analyze checks the unit.
+systemd:
+	@$(call debian,command -v systemd-analyze >/dev/null 2>&1,systemd,the systemd unit's test,true)
 
 # The Go tests run with the race detector, which needs cgo and so a C
 # compiler: gcc is installed when missing and root (as Chromium is);
@@ -91,10 +160,11 @@ test-wasm: node
 	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec="$(WASM_EXEC)" ./app/wire
 
 lint:
-	@test -z "$$(gofmt -l app server web)" || { echo "gofmt would change:"; gofmt -l app server web; exit 1; }
+	@test -z "$$(gofmt -l app server web deploy)" || { echo "gofmt would change:"; gofmt -l app server web deploy; exit 1; }
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./app/...
 	$(GO) run $(STATICCHECK) ./...
+	cd deploy && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 	@! grep -rlE '"github.com/placard/placard/server|microsoft-authentication-library-for-go|modernc.org/sqlite|gorilla/websocket' app --include='*.go' \
 		|| { echo "app/ must not import server code, MSAL, SQL drivers or gorilla: app.wasm stays small"; exit 1; }
 	@! grep -rlE '"github.com/placard/placard/server/sandbox"' app server --include='*.go' --exclude='*_test.go' | grep -vE '^server/(sandbox|cmd/placard)/' \
@@ -220,4 +290,4 @@ screenshots: $(WASM_BR) chromium
 	PLACARD_SCREENSHOTS=$(CURDIR)/web/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' -v ./server/cmd/placard
 
 clean:
-	rm -rf bin $(WASM) web/wasm/app.wasm web/wasm/app.wasm.br web/wasm/app.wasm.gz
+	rm -rf bin $(DIST) $(WASM) web/wasm/app.wasm web/wasm/app.wasm.br web/wasm/app.wasm.gz
