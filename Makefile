@@ -121,8 +121,12 @@ image: $(WASM_BR) cacerts
 # placard's): the release's binaries, sums and reproducibility, the
 # image, the systemd unit (systemd-analyze), the Kubernetes manifests
 # (kustomize, strict decoding, placard -check-config), the Dockerfile and
-# docs/deploy.md's commands. They read dist/, which make release writes.
+# docs/deploy.md's commands. They read dist/, which make release and make
+# image write.
 test-deploy: release podman systemd
+	@# make image again after make release: it must write the same archive,
+	@# which SHA256SUMS then still vouches for.
+	@$(MAKE) --no-print-directory image
 	cd deploy && VERSION='$(VERSION)' COMMIT='$(COMMIT)' CREATED='$(CREATED)' $(GO) test -count=1 -timeout 9m ./...
 
 # Debian's CA certificates and time zone database, which the image copies.
