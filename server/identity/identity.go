@@ -104,6 +104,9 @@ type Config struct {
 // flight when the account is forgotten cannot write it back.
 type Client struct {
 	cfg Config
+	// msal is the HTTP client of every MSAL client made: cfg.HTTPClient,
+	// with the authority's metadata kept once read.
+	msal *metadataCache
 
 	mu       sync.Mutex
 	accounts map[string]*account // by account id
@@ -182,7 +185,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = http.DefaultClient
 	}
-	c := &Client{cfg: cfg, accounts: map[string]*account{}}
+	c := &Client{cfg: cfg, accounts: map[string]*account{}, msal: &metadataCache{hc: cfg.HTTPClient, now: time.Now}}
 	// Check the configuration now, so that a bad authority is a start-up
 	// error and not a screen's.
 	if _, err := c.newPublic(&memoryCache{}); err != nil {
@@ -197,7 +200,7 @@ func (c *Client) Scopes() []string { return slices.Clone(c.cfg.Scopes) }
 func (c *Client) newPublic(acc cache.ExportReplace) (public.Client, error) {
 	opts := []public.Option{
 		public.WithAuthority(c.cfg.Authority),
-		public.WithHTTPClient(c.cfg.HTTPClient),
+		public.WithHTTPClient(c.msal),
 		public.WithCache(acc),
 	}
 	if c.cfg.DisableInstanceDiscovery {

@@ -176,3 +176,28 @@ func TestAccountFromAnotherTenantIsRefused(t *testing.T) {
 		t.Errorf("tokens of a refused tenant were kept: %d caches", len(caches.m))
 	}
 }
+
+// TestNewCodesReadTheAuthoritysMetadataOnce: each device code has an MSAL
+// client of its own (a waiting screen gets a new code every 14 minutes),
+// and MSAL reads the authority's metadata once per client; the identity
+// platform is asked for it once, then only for codes.
+func TestNewCodesReadTheAuthoritysMetadataOnce(t *testing.T) {
+	c, sb, _ := newClient(t)
+	ctx := t.Context()
+	for range 3 {
+		if _, err := c.StartDeviceCode(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := sb.Requests("devicecode"); n != 3 {
+		t.Fatalf("%d device codes asked for, want 3", n)
+	}
+	if n := sb.Requests("openid-configuration"); n != 1 {
+		t.Errorf("the authority's OpenID configuration was read %d times for 3 codes, want once", n)
+	}
+	// A sign-in through one of them still works from the kept metadata.
+	acct, err := signIn(t, c, func(code string) { sb.Approve(code, "ada@placard.example") })
+	if err != nil || acct.Username != "ada@placard.example" {
+		t.Fatalf("sign-in after the metadata was kept: %+v, %v", acct, err)
+	}
+}
