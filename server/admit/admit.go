@@ -32,6 +32,10 @@ type Gate struct {
 	queued  int
 	took    time.Duration // moving average of a caller's time inside
 	refused int64
+	// stormed is set when a caller had to queue or was refused, and
+	// cleared when the gate is empty again, which onCalm is told.
+	stormed bool
+	onCalm  func()
 }
 
 // Limits are the bounds of a Gate.
@@ -89,6 +93,7 @@ func (g *Gate) Enter(ctx context.Context) (leave func(), err error) {
 	default:
 	}
 	g.mu.Lock()
+	g.stormed = true
 	if g.queued >= g.queue {
 		g.refused++
 		g.mu.Unlock()
@@ -116,6 +121,15 @@ func (g *Gate) Enter(ctx context.Context) (leave func(), err error) {
 	}
 }
 
+// OnCalm sets f to be called when the gate is empty again after a storm
+// (callers had to queue, or were refused): when what a storm left behind
+// can be given back. f must not block.
+func (g *Gate) OnCalm(f func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.onCalm = f
+}
+
 // leaver returns the function that gives a place back and notes how long
 // it was held.
 func (g *Gate) leaver() func() {
@@ -127,7 +141,15 @@ func (g *Gate) leaver() func() {
 			<-g.running
 			g.mu.Lock()
 			g.took += (d - g.took) / 8
+			calm := g.stormed && g.queued == 0 && len(g.running) == 0
+			if calm {
+				g.stormed = false
+			}
+			f := g.onCalm
 			g.mu.Unlock()
+			if calm && f != nil {
+				f()
+			}
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -171,4 +172,67 @@ func TestARefusedPageLoadsItselfAgainAfterRetryAfter(t *testing.T) {
 	if want := `<meta http-equiv="refresh" content="` + strconv.Itoa(secs) + `">`; !strings.Contains(rec.Body.String(), want) {
 		t.Errorf("the page has no %s:\n%s", want, rec.Body)
 	}
+}
+
+func TestAGateSaysWhenItIsCalmAfterAStorm(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := New("hellos", Limits{Running: 1, Queue: 2, Wait: time.Minute})
+		var calm atomic.Int32
+		g.OnCalm(func() { calm.Add(1) })
+		// Callers one at a time: no storm.
+		for range 3 {
+			leave, _ := g.Enter(t.Context())
+			leave()
+		}
+		if n := calm.Load(); n != 0 {
+			t.Fatalf("told calm %d times without a storm", n)
+		}
+		leave, _ := g.Enter(t.Context())
+		done := make(chan struct{})
+		go func() {
+			l, err := g.Enter(t.Context()) // queued: a storm
+			if err == nil {
+				l()
+			}
+			close(done)
+		}()
+		synctest.Wait()
+		if n := calm.Load(); n != 0 {
+			t.Fatalf("told calm %d times with a caller inside and one queued", n)
+		}
+		leave()
+		<-done
+		if n := calm.Load(); n != 1 {
+			t.Errorf("told calm %d times once the queue drained, want once", n)
+		}
+	})
+}
+
+func TestReclaimWaitsForTheStormToSettleAndRunsAtMostOncePerPeriod(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var runs []time.Time
+		start := time.Now()
+		r := &Reclaim{Settle: 5 * time.Second, Every: time.Minute, Free: func() { runs = append(runs, time.Now()) }}
+		defer r.Stop()
+		r.Calm()
+		time.Sleep(3 * time.Second)
+		r.Calm() // another gate calms: the wait starts again
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if len(runs) != 1 || runs[0].Sub(start) != 8*time.Second {
+			t.Fatalf("reclaimed at %v, want once, 5 s after the last calm (8 s)", runs)
+		}
+		r.Calm() // a storm again, soon after
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		if len(runs) != 2 || runs[1].Sub(runs[0]) != time.Minute {
+			t.Fatalf("reclaimed at %v, want a second time a minute after the first", runs)
+		}
+		r.Stop()
+		r.Calm()
+		time.Sleep(2 * time.Minute)
+		if len(runs) != 2 {
+			t.Errorf("reclaimed after Stop")
+		}
+	})
 }

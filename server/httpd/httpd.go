@@ -69,17 +69,25 @@ type Server struct {
 	// sign-in pages served at once, with a queue (DefaultPages,
 	// DefaultSignIns when zero); past it, 503 and Retry-After.
 	Pages, SignIns admit.Limits
+	// OnCalm, when set, is told when pages or sign-in pages drain after a
+	// storm (admit.Gate.OnCalm).
+	OnCalm func()
 
-	app            *app.Handler
-	pages, signIns *admit.Gate
+	app                     *app.Handler
+	pages, renders, signIns *admit.Gate
 }
 
-// DefaultPages bounds the screens' pages rendered at once. A page waits
+// DefaultPages bounds the screens' pages served at once. A page waits
 // for its screen's state (a new screen's first code, from the identity
-// platform) and go-app renders it, deep in the stack and with buffers of
-// their own; when every TV of a building opens its page at once, 32 at a
-// time keep both cores busy, and 4,096 more wait their turn for up to 20 s.
-var DefaultPages = admit.Limits{Running: 32, Queue: 4096, Wait: 20 * time.Second}
+// platform), which takes the processor little; its render (renders) is
+// bounded apart. When every TV of a building opens its page at once, 256
+// wait for their state together and 4,096 more wait their turn for up to
+// 20 s.
+var DefaultPages = admit.Limits{Running: 256, Queue: 4096, Wait: 20 * time.Second}
+
+// renders bounds go-app's prerenders of pages at once: work for the
+// processor, deep in the stack, and with buffers of its own.
+var renders = admit.Limits{Running: 8, Queue: 256, Wait: 20 * time.Second}
 
 // DefaultSignIns bounds the phone's sign-in pages (the QR code's link and
 // Microsoft's redirect back, which redeems the code) served at once.
@@ -104,7 +112,12 @@ func (s *Server) Handler() http.Handler {
 		s.SignIns = DefaultSignIns
 	}
 	s.pages = admit.New("screens' pages", s.Pages)
+	s.renders = admit.New("screens' pages", admit.Limits{Running: renders.Running, Queue: max(renders.Queue, s.Pages.Running), Wait: renders.Wait})
 	s.signIns = admit.New("sign-ins", s.SignIns)
+	if s.OnCalm != nil {
+		s.pages.OnCalm(s.OnCalm)
+		s.signIns.OnCalm(s.OnCalm)
+	}
 	s.app = &app.Handler{
 		Name:            "placard",
 		ShortName:       "placard",

@@ -19,6 +19,7 @@ import (
 	"github.com/placard/placard/app/ui"
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/admit"
 	"github.com/placard/placard/server/fleet"
 	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/screens"
@@ -146,8 +147,19 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	r2 := r.Clone(r.Context())
 	r2.URL.RawQuery = q.Encode()
 	r2.Header.Del("If-None-Match")
+	// The render is work for the processor, deep in the stack: a few at
+	// a time, however many pages wait for their screen's state.
+	leave, err := s.renders.Enter(r.Context())
+	if err != nil {
+		var busy *admit.Busy
+		if errors.As(err, &busy) {
+			admit.RefusePage(w, busy)
+		}
+		return
+	}
 	rec := httptest.NewRecorder()
 	s.app.ServeHTTP(rec, r2)
+	leave()
 	h := w.Header()
 	for k, v := range rec.Header() {
 		h[k] = v

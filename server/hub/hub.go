@@ -300,6 +300,10 @@ func (h *Hub) Broadcast(msg []byte) {
 	})
 }
 
+// OnCalm sets f to be called when the connections being set up drain
+// after a storm (admit.Gate.OnCalm).
+func (h *Hub) OnCalm(f func()) { h.hellos.OnCalm(f) }
+
 // Connections returns how many connections are open.
 func (h *Hub) Connections() int {
 	n := 0

@@ -28,6 +28,7 @@ import (
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/admin"
 	"github.com/placard/placard/server/adminhttp"
+	"github.com/placard/placard/server/admit"
 	"github.com/placard/placard/server/fleet"
 	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/graph"
@@ -162,6 +163,9 @@ type Main struct {
 	hubDone   chan struct{}
 	serveDone chan struct{}
 	closeOnce bool
+	// reclaim gives back what a storm of screens (signing in, or coming
+	// back to a restarted server) left behind, once it has settled.
+	reclaim admit.Reclaim
 }
 
 // Run starts the server and returns once it is listening.
@@ -394,7 +398,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			}
 			return nil
 		},
+		OnCalm: m.reclaim.Calm,
 	}
+	// Ten seconds without a storm (a storm of sign-ins goes on after its
+	// pages and hellos: codes approved, tokens redeemed, dashboards
+	// sent); at most twice a minute (a few collections of a heap of tens
+	// of megabytes).
+	m.reclaim.Settle, m.reclaim.Every = 10*time.Second, 30*time.Second
+	m.Hub.OnCalm(m.reclaim.Calm)
 	if m.Sandbox != nil {
 		h.Sandbox = m.Sandbox.Handler()
 	}
@@ -590,6 +601,7 @@ func (m *Main) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	m.reclaim.Stop()
 	return errors.Join(errs...)
 }
 
