@@ -481,6 +481,24 @@ func (p *process) liveHeap() int64 {
 	return 0
 }
 
+// metric reads one of placard's /metrics values (0 when it has none).
+func (p *process) metric(name string) float64 {
+	c := &http.Client{Timeout: 10 * time.Second}
+	res, err := c.Get(p.url + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			n, _ := strconv.ParseFloat(v, 64)
+			return n
+		}
+	}
+	return 0
+}
+
 // goroutines asks a server how many goroutines it runs: placard's
 // /metrics, the hub's /goroutines.
 func (p *process) goroutines() int {

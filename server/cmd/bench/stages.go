@@ -19,6 +19,10 @@ import (
 // of a restarted server comes back at once), and what screens waiting for
 // a sign-in cost.
 
+// afterStorm is when memory is measured after a storm: half a minute
+// after the last screen showed its dashboard.
+const afterStorm = 30 * time.Second
+
 // oneAccount measures n screens on one account against the bare hub's
 // broadcast to n clients: n sign-ins at once (a storm), then presence
 // changes, each of which every screen shows.
@@ -58,6 +62,7 @@ func oneAccount(ctx context.Context, o options, n int, sample []byte, res *Resul
 	defer p.stop()
 	time.Sleep(2 * time.Second)
 	p0, pg0, heap0 := p.usage(), p.goroutines(), p.liveHeap()
+	stack0 := p.metric("go_memstats_stack_inuse_bytes")
 	upn := accountsOf(1)[0]
 	fleet, err := loadgen.New(loadgen.Config{URL: p.url, Accounts: []string{upn}, Prefix: "one", Parallel: o.parallel,
 		SignInWithin: 5 * time.Minute, FirstAddr: netipAddr(127, 4, 0, 1)})
@@ -72,9 +77,12 @@ func oneAccount(ctx context.Context, o options, n int, sample []byte, res *Resul
 	took := time.Since(t0)
 	cpu := float64((p.usage().cpu - c0.cpu).Milliseconds()) / float64(n)
 	fmt.Printf("one account: %d screens signed in together in %v\n", n, took.Round(time.Second))
-	time.Sleep(3 * time.Second)
+	time.Sleep(afterStorm)
 	u := p.usage()
 	rss := float64(u.rss-p0.rss) / float64(n) / 1e3
+	// Where it is: goroutine stacks, read before the collection that
+	// liveHeap asks for (which shrinks them), and the live heap.
+	stacks := (p.metric("go_memstats_stack_inuse_bytes") - stack0) / float64(n) / 1e3
 	heap := float64(p.liveHeap()-heap0) / float64(n) / 1e3
 	goroutines := float64(p.goroutines()-pg0) / float64(n)
 
@@ -123,6 +131,7 @@ func oneAccount(ctx context.Context, o options, n int, sample []byte, res *Resul
 	res.add("presence change → each screen, p50"+at+"; baseline: broadcast", "ms", percentile(perScreen, 50), num(bs.broadcastP50), "", 0, 0)
 	res.add("presence change → each screen, p99"+at+"; baseline: broadcast", "ms", percentile(perScreen, 99), num(bs.broadcastP99), "", 0, 0)
 	res.add(fmt.Sprintf("server RSS per screen after a storm of %d sign-ins%s", n, at), "KB", rss, num(bs.rssPerScreen), "≤ 2.5× baseline", 2.5, 0)
+	res.add("goroutine stacks per screen after the storm"+at, "KB", stacks, nil, "", 0, 0)
 	res.add("live heap per screen after the storm"+at, "KB", heap, nil, "", 0, 0)
 	res.add("goroutines per screen"+at, "", goroutines, num(bs.goroutinesPerScreen), "", 0, 0)
 	res.add("CPU under change"+at, "s/min", cpuChange, num(bs.cpuChange), "≤ 2× baseline", 2, 0)
@@ -198,7 +207,7 @@ func reconnectStorm(ctx context.Context, o options, p *process, fleet *loadgen.F
 	fmt.Printf("reconnect storm: stopped in %v, ready again %v later; back p50 %.1f s, p99 %.1f s, last %.1f s; tries p50 %.0f, most %.0f; %d refused with 503\n",
 		stopped.Round(time.Millisecond), took.Round(time.Millisecond), percentile(back, 50), percentile(back, 99), slices.Max(back),
 		percentile(tries, 50), slices.Max(tries), refused)
-	time.Sleep(3 * time.Second)
+	time.Sleep(afterStorm)
 	u := p.usage()
 	res.add("reconnect storm: SIGTERM → ready again"+at, "s", (stopped + took).Seconds(), nil, "", 0, 0)
 	res.add("reconnect storm: SIGTERM → dashboard back, p50"+at, "s", percentile(back, 50), nil, "", 0, 0)
@@ -307,6 +316,11 @@ func waiting(ctx context.Context, o options, n int, res *Result) error {
 	issuance := perScreen(first, identityKinds...) - steady*(grew.Hours()/2)
 	perHour := steady + issuance*float64(time.Hour)/float64(renewEvery)
 	fmt.Printf("waiting screens: %.0f token polls a screen an hour, %.1f requests per code issued, a code every %v\n", steady, issuance, renewEvery)
+	fmt.Print("  while they came up, per screen:")
+	for _, k := range identityKinds {
+		fmt.Printf(" %s %.2f;", k, perScreen(first, k))
+	}
+	fmt.Println()
 
 	res.add("server RSS per waiting screen"+at, "KB", float64(u.rss-p0.rss)/float64(n)/1e3, nil, "", 0, 0)
 	res.add("live heap per waiting screen"+at, "KB", float64(heap-heap0)/float64(n)/1e3, nil, "", 0, 0)
