@@ -29,6 +29,55 @@ type Event struct {
 	Sensitivity string    `json:"sensitivity"`
 	Location    Location  `json:"location"`
 	Organizer   Recipient `json:"organizer"`
+	// IsOrganizer says whether the calendar's owner organises the
+	// meeting; ResponseStatus is the owner's response (organizer,
+	// accepted, tentativelyAccepted, declined, notResponded, none).
+	IsOrganizer    bool           `json:"isOrganizer"`
+	ResponseStatus ResponseStatus `json:"responseStatus"`
+	// Type is singleInstance, occurrence, exception or seriesMaster;
+	// SeriesMasterID names an occurrence's series master in the same
+	// calendar.
+	Type           string `json:"type"`
+	SeriesMasterID string `json:"seriesMasterId"`
+	// ICalUID is the same in every copy of a meeting (the organiser's and
+	// each attendee's calendar), where ID is each calendar's own.
+	ICalUID string `json:"iCalUId"`
+	// Attendees are the meeting's attendees with their responses (as the
+	// organiser's copy knows them); delta and GET return them, not
+	// CalendarView, which selects fewer fields.
+	Attendees []Attendee `json:"attendees"`
+	// ChangeKey changes with every change of the event.
+	ChangeKey string `json:"changeKey"`
+}
+
+// ResponseStatus is a response to a meeting and when it was given.
+// https://learn.microsoft.com/en-us/graph/api/resources/responsestatus
+type ResponseStatus struct {
+	Response string `json:"response"`
+	Time     string `json:"time"`
+}
+
+// Attendee is an attendee of a meeting: required, optional or resource
+// (a room), with its response.
+// https://learn.microsoft.com/en-us/graph/api/resources/attendee
+type Attendee struct {
+	Type         string         `json:"type"`
+	Status       ResponseStatus `json:"status"`
+	EmailAddress struct {
+		Name    string `json:"name"`
+		Address string `json:"address"`
+	} `json:"emailAddress"`
+}
+
+// AttendeeResponse is the response of the attendee with the address, ""
+// when it is none of the event's attendees.
+func (e Event) AttendeeResponse(address string) string {
+	for _, a := range e.Attendees {
+		if strings.EqualFold(a.EmailAddress.Address, address) {
+			return a.Status.Response
+		}
+	}
+	return ""
 }
 
 // Private reports whether the event's owner marked it private or
@@ -91,7 +140,7 @@ func At(t time.Time, loc *time.Location) DateTimeTimeZone {
 }
 
 // eventFields are the fields placard reads: $select keeps answers small.
-const eventFields = "id,subject,start,end,isAllDay,isCancelled,showAs,sensitivity,location,organizer"
+const eventFields = "id,subject,start,end,isAllDay,isCancelled,showAs,sensitivity,location,organizer,isOrganizer,responseStatus,type,seriesMasterId,iCalUId,changeKey"
 
 // CalendarViewPath is the relative URL of the events between start and
 // end, in UTC, ordered by start, as one request of a $batch or on its own.
@@ -312,4 +361,87 @@ func batchEndpoint(u string) string {
 		return "/me/events/{id}"
 	}
 	return p
+}
+
+// Reply is the body of an answer to a meeting: a comment for the
+// organiser, and whether to send it (Graph's default is to send).
+type Reply struct {
+	Comment      string
+	SendResponse bool
+}
+
+// AcceptEvent accepts a meeting of the signed-in user's calendar (POST
+// /me/events/{id}/accept, Calendars.ReadWrite); for an occurrence, that
+// occurrence only.
+// https://learn.microsoft.com/en-us/graph/api/event-accept
+func (c *Client) AcceptEvent(ctx context.Context, token, id string, r Reply) error {
+	return c.reply(ctx, token, id, "accept", r)
+}
+
+// TentativelyAcceptEvent answers a meeting "maybe".
+// https://learn.microsoft.com/en-us/graph/api/event-tentativelyaccept
+func (c *Client) TentativelyAcceptEvent(ctx context.Context, token, id string, r Reply) error {
+	return c.reply(ctx, token, id, "tentativelyAccept", r)
+}
+
+// DeclineEvent declines a meeting: it leaves the calendar, and the
+// organiser's copy shows the decline; for an occurrence, that occurrence
+// only. A room's account declining a meeting frees the room.
+// https://learn.microsoft.com/en-us/graph/api/event-decline
+func (c *Client) DeclineEvent(ctx context.Context, token, id string, r Reply) error {
+	return c.reply(ctx, token, id, "decline", r)
+}
+
+func (c *Client) reply(ctx context.Context, token, id, action string, r Reply) error {
+	body, err := json.Marshal(map[string]any{"comment": r.Comment, "sendResponse": r.SendResponse})
+	if err != nil {
+		return fmt.Errorf("graph: encoding a reply: %w", err)
+	}
+	res, err := c.do(ctx, token, "events", http.MethodPost, "/me/events/"+url.PathEscape(id)+"/"+action, nil, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	drain(res)
+	return nil
+}
+
+// EventChange is a change of an event: what is set changes, the rest
+// stays.
+type EventChange struct {
+	Subject *string           `json:"subject,omitempty"`
+	Start   *DateTimeTimeZone `json:"start,omitempty"`
+	End     *DateTimeTimeZone `json:"end,omitempty"`
+	ShowAs  *string           `json:"showAs,omitempty"`
+}
+
+// UpdateEvent changes an event of the signed-in user's calendar (PATCH
+// /me/events/{id}, Calendars.ReadWrite) and returns it, times in UTC. Only
+// a meeting's organiser may change its start and end: an attendee (a
+// room's account, for someone else's meeting) gets a 400 *Error; decline
+// it instead, or book another meeting beside it.
+// https://learn.microsoft.com/en-us/graph/api/event-update
+func (c *Client) UpdateEvent(ctx context.Context, token, id string, ch EventChange) (Event, error) {
+	body, err := json.Marshal(ch)
+	if err != nil {
+		return Event{}, fmt.Errorf("graph: encoding an event change: %w", err)
+	}
+	res, err := c.do(ctx, token, "events", http.MethodPatch, "/me/events/"+url.PathEscape(id), http.Header{"Prefer": {utcPreference}}, bytes.NewReader(body))
+	if err != nil {
+		return Event{}, err
+	}
+	defer res.Body.Close()
+	var out Event
+	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&out); err != nil {
+		return Event{}, fmt.Errorf("graph: PATCH /me/events: decoding the answer: %w", err)
+	}
+	return out, nil
+}
+
+// GetEvent reads an event of the signed-in user's calendar (GET
+// /me/events/{id}), times in UTC: a series master with its recurrence,
+// too.
+func (c *Client) GetEvent(ctx context.Context, token, id string) (Event, error) {
+	var ev Event
+	err := c.getJSON(ctx, token, "events", "/me/events/"+url.PathEscape(id), http.Header{"Prefer": {utcPreference}}, &ev)
+	return ev, err
 }

@@ -1,7 +1,11 @@
 // Package graph is a thin typed client of the Microsoft Graph v1.0 endpoints
-// placard reads: the profile, the photo, presence, the calendar, and JSON
-// batching. Every call takes the access token to use; errors keep Graph's
-// code and message, and Retry-After.
+// placard reads and writes: the profile and photo (one's own and others'),
+// presence (one's own, and many people's by id), the calendar (calendarView
+// and its delta rounds, events and the answers to meetings), getSchedule,
+// the Places API's rooms and room lists, a group's members, and JSON
+// batching. Every call takes the access token to use; every answer Graph
+// refuses is an *Error with Graph's code and message, and Retry-After (a
+// delta round Graph no longer holds is also ErrResync).
 package graph
 
 import (
@@ -108,7 +112,12 @@ const maxPhoto = 4 << 20
 // Photo returns the signed-in user's photo and its content type (GET
 // /me/photo/$value). A user without one is an *Error with status 404.
 func (c *Client) Photo(ctx context.Context, token string) ([]byte, string, error) {
-	res, err := c.do(ctx, token, "photo", http.MethodGet, "/me/photo/$value", nil, nil)
+	return c.photo(ctx, token, "/me/photo/$value")
+}
+
+// photo reads a photo's bytes and content type.
+func (c *Client) photo(ctx context.Context, token, path string) ([]byte, string, error) {
+	res, err := c.do(ctx, token, "photo", http.MethodGet, path, nil, nil)
 	if err != nil {
 		return nil, "", err
 	}

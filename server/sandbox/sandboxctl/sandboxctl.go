@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -32,7 +33,17 @@ type (
 	CodeInfo     = sandbox.CodeInfo
 	AppInfo      = sandbox.AppInfo
 	GraphRequest = sandbox.GraphRequest
+	RoomsInfo    = sandbox.RoomsInfo
+	RoomInfo     = sandbox.RoomInfo
+	RoomListInfo = sandbox.RoomListInfo
+	GroupInfo    = sandbox.GroupInfo
+	Budgets      = sandbox.Budgets
+	MailboxLoad  = sandbox.MailboxLoad
 )
+
+// ErrDeclined is BookAs's error when the room declined the meeting (it
+// had accepted another at that time).
+var ErrDeclined = sandbox.ErrDeclined
 
 // Outcomes of the phone page, as Approve and Decline return them.
 const (
@@ -42,6 +53,7 @@ const (
 	OutcomeInvalid  = sandbox.OutcomeInvalid
 	OutcomeUsed     = sandbox.OutcomeUsed
 	OutcomeBlocked  = sandbox.OutcomeBlocked
+	OutcomeConsent  = sandbox.OutcomeConsent
 )
 
 // Client talks to one sandbox.
@@ -130,6 +142,78 @@ func (c *Client) Calendar(ctx context.Context, upn string, start, end time.Time)
 	q := url.Values{"start": {start.UTC().Format(time.RFC3339)}, "end": {end.UTC().Format(time.RFC3339)}}
 	err := c.call(ctx, http.MethodGet, "users/"+url.PathEscape(upn)+"/calendar?"+q.Encode(), nil, &out)
 	return out.Value, err
+}
+
+// Rooms lists the demo tenant's rooms and room lists.
+func (c *Client) Rooms(ctx context.Context) (RoomsInfo, error) {
+	var out RoomsInfo
+	err := c.call(ctx, http.MethodGet, "rooms", nil, &out)
+	return out, err
+}
+
+// SetRoomKeepsSubject sets whether a room's copies of meetings keep their
+// subjects, or show the organiser's name (Exchange's default).
+func (c *Client) SetRoomKeepsSubject(ctx context.Context, upn string, keep bool) (RoomInfo, error) {
+	var out RoomInfo
+	err := c.call(ctx, http.MethodPut, "rooms/"+url.PathEscape(upn), map[string]bool{"keep_subject": keep}, &out)
+	return out, err
+}
+
+// Groups lists the demo tenant's groups and their members.
+func (c *Client) Groups(ctx context.Context) ([]GroupInfo, error) {
+	var out []GroupInfo
+	err := c.call(ctx, http.MethodGet, "groups", nil, &out)
+	return out, err
+}
+
+// BookAs books a meeting (a Graph event body: subject, start, end, ...) in
+// mailbox's calendar as organizer would from Outlook, mailbox (a room)
+// an attendee, and returns mailbox's copy as Graph writes it, in UTC: its
+// "id" is the one mailbox's calendar has. A room that declines it (it has
+// accepted another meeting then) is ErrDeclined; the organiser's calendar
+// keeps the meeting with the decline.
+func (c *Client) BookAs(ctx context.Context, mailbox, organizer string, event map[string]any) (map[string]any, error) {
+	body := map[string]any{"organizer": organizer}
+	for k, v := range event {
+		body[k] = v
+	}
+	var out map[string]any
+	err := c.call(ctx, http.MethodPost, "users/"+url.PathEscape(mailbox)+"/events", body, &out)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.status == http.StatusConflict {
+		return nil, fmt.Errorf("%w: %v", ErrDeclined, err)
+	}
+	return out, err
+}
+
+// Events lists a user's events of a date (YYYY-MM-DD in the mailbox's
+// zone; today when "") as Graph writes them in UTC, with their
+// responseStatus and their attendees' responses.
+func (c *Client) Events(ctx context.Context, upn, date string) ([]map[string]any, error) {
+	var out struct {
+		Value []map[string]any `json:"value"`
+	}
+	path := "users/" + url.PathEscape(upn) + "/events"
+	if date != "" {
+		path += "?date=" + url.QueryEscape(date)
+	}
+	err := c.call(ctx, http.MethodGet, path, nil, &out)
+	return out.Value, err
+}
+
+// CancelMeeting cancels the event id of a user's calendar as its
+// organiser: a room's copy stays, marked cancelled.
+func (c *Client) CancelMeeting(ctx context.Context, upn, id string) error {
+	return c.call(ctx, http.MethodDelete, "users/"+url.PathEscape(upn)+"/events/"+url.PathEscape(id), nil, nil)
+}
+
+// Budgets reads Graph's limits and what the sandbox's clients used of
+// them: Outlook requests per mailbox per 10 minutes and at once, presence
+// requests per 30 seconds.
+func (c *Client) Budgets(ctx context.Context) (Budgets, error) {
+	var out Budgets
+	err := c.call(ctx, http.MethodGet, "budgets", nil, &out)
+	return out, err
 }
 
 // Now reads the sandbox's clock: the time it serves, moved by Advance.
@@ -250,9 +334,9 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 			Error string `json:"error"`
 		}
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return fmt.Errorf("sandbox API %s %s: %s: %s", method, path, res.Status, e.Error)
+			return &apiError{status: res.StatusCode, text: fmt.Sprintf("sandbox API %s %s: %s: %s", method, path, res.Status, e.Error)}
 		}
-		return fmt.Errorf("sandbox API %s %s: %s: %.200s", method, path, res.Status, b)
+		return &apiError{status: res.StatusCode, text: fmt.Sprintf("sandbox API %s %s: %s: %.200s", method, path, res.Status, b)}
 	}
 	if out == nil {
 		return nil
@@ -262,3 +346,11 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 	}
 	return nil
 }
+
+// apiError is an answer of the control API that is not 2xx.
+type apiError struct {
+	status int
+	text   string
+}
+
+func (e *apiError) Error() string { return e.text }

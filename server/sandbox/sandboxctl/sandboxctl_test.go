@@ -3,9 +3,11 @@ package sandboxctl_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -162,5 +164,49 @@ func TestTheClientSaysWhatTheAPIRefused(t *testing.T) {
 	}
 	if err := c.SetPresence(ctx, ada, "Sleepy", "Sleepy"); err == nil || !strings.Contains(err.Error(), `availability "Sleepy"`) {
 		t.Errorf("the refusal %v does not carry the API's words", err)
+	}
+}
+
+func TestRoomsGroupsMeetingsAndBudgets(t *testing.T) {
+	sb, c, _ := newClient(t)
+	ctx := context.Background()
+	rooms, err := c.Rooms(ctx)
+	if err != nil || len(rooms.Rooms) < 6 || len(rooms.RoomLists) < 2 {
+		t.Fatalf("rooms: %+v %v", rooms, err)
+	}
+	groups, err := c.Groups(ctx)
+	if err != nil || len(groups) == 0 || len(groups[0].Members) < 12 {
+		t.Fatalf("groups: %+v %v", groups, err)
+	}
+	if ri, err := c.SetRoomKeepsSubject(ctx, "lobby@placard.example", true); err != nil || !ri.KeepSubject {
+		t.Errorf("keep subject: %+v %v", ri, err)
+	}
+	now := sb.Now().Add(72 * time.Hour).UTC().Truncate(time.Hour)
+	ev := map[string]any{"subject": "From Outlook",
+		"start": map[string]string{"dateTime": now.Format("2006-01-02T15:04:05"), "timeZone": "UTC"},
+		"end":   map[string]string{"dateTime": now.Add(15 * time.Minute).Format("2006-01-02T15:04:05"), "timeZone": "UTC"}}
+	room, err := c.BookAs(ctx, "lobby@placard.example", ada, ev)
+	if err != nil || room["subject"] != "From Outlook" || room["id"] == nil {
+		t.Fatalf("booking: %v %v", room, err)
+	}
+	if _, err := c.BookAs(ctx, "lobby@placard.example", "grace@placard.example", ev); !errors.Is(err, sandboxctl.ErrDeclined) {
+		t.Errorf("an overlapping booking: %v", err)
+	}
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	day, err := c.Events(ctx, "lobby@placard.example", now.In(paris).Format("2006-01-02"))
+	if err != nil || !slices.ContainsFunc(day, func(e map[string]any) bool { return e["id"] == room["id"] }) {
+		t.Fatalf("the day: %d %v", len(day), err)
+	}
+	if err := c.CancelMeeting(ctx, "lobby@placard.example", room["id"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CancelMeeting(ctx, "lobby@placard.example", "AAMkAGI2none"); err == nil {
+		t.Error("cancelling an unknown event")
+	}
+	if b, err := c.Budgets(ctx); err != nil || b.Outlook.Limit != 10_000 || b.Presence.Limit != 1_500 {
+		t.Errorf("budgets: %+v %v", b, err)
 	}
 }
