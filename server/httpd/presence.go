@@ -97,6 +97,10 @@ func (p *Presence) openStream(id, addr string) (release func(), err error) {
 	}, nil
 }
 
+// firstEventWait bounds how long a stream's first event waits for a
+// presence that was read, rather than "not read yet".
+const firstEventWait = 5 * time.Second
+
 // sseWriteWait bounds the write of one event: a stream that cannot take
 // it is closed (the client reconnects with Last-Event-ID).
 const sseWriteWait = 10 * time.Second
@@ -182,6 +186,32 @@ func (p *Presence) stream(w http.ResponseWriter, r *http.Request, v lights.View,
 	}
 	if !write("retry: 5000\n\n") {
 		return
+	}
+	// A presence not read yet (a replica that has not had the account's
+	// data from its owner, a server just started) would make the light
+	// go dark for a moment: the first event waits a little for it.
+	if v.Unread() {
+		wait := time.NewTimer(firstEventWait)
+	waiting:
+		for v.Unread() {
+			select {
+			case <-r.Context().Done():
+				wait.Stop()
+				return
+			case <-gone:
+				wait.Stop()
+				return
+			case <-wait.C:
+				break waiting
+			case <-changed:
+			}
+			var ok bool
+			if v, changed, gone, ok = p.Lights.Watch(r.Context(), id); !ok {
+				wait.Stop()
+				return
+			}
+		}
+		wait.Stop()
 	}
 	// A client that comes back with the id of what it has is sent only
 	// what changed since.

@@ -109,6 +109,12 @@ type View struct {
 	ETag     string // quoted, as in the header
 }
 
+// Unread reports whether the view says only that the account's presence
+// has not been read yet (signed in, unknown, stale): before Graph's first
+// answer, or before a replica that does not own the account has its
+// owner's.
+func (v View) Unread() bool { return unread(v.Presence) }
+
 // ID is the view's ETag without quotes: Server-Sent Events' id.
 func (v View) ID() string { return v.ETag[1 : len(v.ETag)-1] }
 
@@ -426,6 +432,10 @@ func (f *follower) Presence(p server.Presence) {
 	lt.changed = make(chan struct{})
 	hooks := lt.hooks
 	s.mu.Unlock()
+	if v.Unread() {
+		// Nothing read yet: what a light is told next is the presence.
+		return
+	}
 	for _, h := range hooks {
 		h.changed(v)
 	}
