@@ -228,3 +228,33 @@ func TestPresencesByUserID(t *testing.T) {
 		t.Errorf("presence budget %+v", b)
 	}
 }
+
+func TestNumberedRoomsAndPeople(t *testing.T) {
+	t.Parallel()
+	sb, c := newSandbox(t, func(o *sandbox.Options) { o.NumberedRooms, o.NumberedUsers = 45, 61 })
+	rooms := sb.Rooms()
+	if len(rooms.Rooms) != 7+45 || len(rooms.RoomLists) != 4 || len(rooms.RoomLists[2].Rooms) != 40 || len(rooms.RoomLists[3].Rooms) != 5 {
+		t.Fatalf("%d rooms in %d lists", len(rooms.Rooms), len(rooms.RoomLists))
+	}
+	auth := bearer(t, sb, ada, "Place.Read.All", "Calendars.ReadBasic")
+	a := get(t, c, graphBase+"/places/"+rooms.RoomLists[2].Email+"/microsoft.graph.roomlist/rooms?$top=15", "Authorization", auth)
+	if a.status != 200 || len(a.body["value"].([]any)) != 15 || a.body["@odata.nextLink"] == nil {
+		t.Errorf("a page of a list of 40: %d %s", a.status, a.raw)
+	}
+	// The numbered rooms have calendars of their own, some busy now.
+	busy := 0
+	for _, upn := range rooms.RoomLists[2].Rooms[:6] {
+		for _, e := range dayOf(t, sb, upn) {
+			if now := sb.Now(); !e.IsCancelled && !e.Start.After(now) && e.End.After(now) {
+				busy++
+			}
+		}
+	}
+	if busy == 0 || busy == 6 {
+		t.Errorf("%d of six numbered rooms busy now: a board shows some of each", busy)
+	}
+	groups := sb.Groups()
+	if len(groups) != 2 || groups[1].DisplayName != "Numbered people" || len(groups[1].Members) != 61 {
+		t.Errorf("groups %+v", groups)
+	}
+}

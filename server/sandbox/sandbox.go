@@ -85,7 +85,13 @@ type Options struct {
 	// NumberedUsers adds that many demo users beside the four that are
 	// always present (user0001@placard.example, ...), so that a load test
 	// can sign screens in to many accounts: MaxNumberedUsers at most.
+	// They are the members of a group of their own, "Numbered people".
 	NumberedUsers int
+	// NumberedRooms adds that many rooms (room0001@placard.example, ...)
+	// in room lists of 40 (numbered-rooms-01@placard.example, ...), so
+	// that a test has door panels and boards of many rooms:
+	// MaxNumberedRooms at most.
+	NumberedRooms int
 	// LongPoll is how long GET /sandbox/api/users/{upn}/requests?after=n
 	// waits at most for a request numbered above n: 25 s by default,
 	// under the minute after which proxies and clients commonly give up
@@ -273,7 +279,14 @@ func New(opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox: %d numbered demo users: choose 0 to %d", opts.NumberedUsers, MaxNumberedUsers)
 	}
 	s.users = demoUsers()
+	if opts.NumberedRooms < 0 || opts.NumberedRooms > MaxNumberedRooms {
+		return nil, fmt.Errorf("sandbox: %d numbered rooms: choose 0 to %d", opts.NumberedRooms, MaxNumberedRooms)
+	}
 	for _, u := range numberedUsers(opts.NumberedUsers) {
+		s.users[u.UPN] = u
+	}
+	for _, u := range numberedRooms(opts.NumberedRooms) {
+		u.OID = stableGUID("user:" + u.UPN)
 		s.users[u.UPN] = u
 	}
 	s.index()
@@ -307,7 +320,7 @@ func (s *Sandbox) index() {
 		}
 	}
 	s.roomLists = demoRoomLists(s.users)
-	s.groups = demoGroups()
+	s.groups = demoGroups(s.users)
 }
 
 // anchorOf is the moment the demo calendars lay today's meetings around.

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -148,7 +149,8 @@ type roomList struct {
 
 var roomListNames = map[string]string{parisList: "Paris HQ", londonList: "London Office"}
 
-// demoRoomLists returns the room lists of the rooms in users.
+// demoRoomLists returns the room lists of the rooms in users: the demo's
+// two, then those of the numbered rooms.
 func demoRoomLists(users map[string]*user) []roomList {
 	lists := []roomList{{Email: parisList, DisplayName: roomListNames[parisList]}, {Email: londonList, DisplayName: roomListNames[londonList]}}
 	for _, r := range demoRoomsTable {
@@ -159,7 +161,39 @@ func demoRoomLists(users map[string]*user) []roomList {
 			}
 		}
 	}
-	return lists
+	for i := 1; ; i++ {
+		u := users[numberedRoomUPN(i)]
+		if u == nil {
+			return lists
+		}
+		if last := len(lists) - 1; lists[last].Email != u.room.List {
+			lists = append(lists, roomList{Email: u.room.List, DisplayName: fmt.Sprintf("Numbered rooms %02d", (i-1)/numberedListSize+1)})
+		}
+		lists[len(lists)-1].Rooms = append(lists[len(lists)-1].Rooms, u.UPN)
+	}
+}
+
+// MaxNumberedRooms bounds Options.NumberedRooms.
+const MaxNumberedRooms = 2_000
+
+// numberedListSize is how many numbered rooms a room list holds.
+const numberedListSize = 40
+
+func numberedRoomUPN(i int) string { return fmt.Sprintf("room%04d@%s", i, TenantDomain) }
+
+// numberedRooms returns n rooms named by number, in London's time zone,
+// ten to a floor of the Numbered Tower, forty to a room list, of several
+// sizes and busy or free in turn when the sandbox starts.
+func numberedRooms(n int) []*user {
+	out := make([]*user, 0, n)
+	for i := 1; i <= n; i++ {
+		floor := (i-1)/10 + 1
+		info := roomInfo{Capacity: 4 + (i%5)*3, Building: "Numbered Tower", FloorNumber: floor, FloorLabel: fmt.Sprintf("Floor %d", floor),
+			List: fmt.Sprintf("numbered-rooms-%02d@%s", (i-1)/numberedListSize+1, TenantDomain), layout: roomLayout(i % 3)}
+		out = append(out, &user{UPN: numberedRoomUPN(i), DisplayName: fmt.Sprintf("Room %04d", i), Room: true, room: &info,
+			Office: "London", Mailbox: true, TimeZone: "Europe/London", Availability: "Available", Activity: "Available"})
+	}
+	return out
 }
 
 // group is a Microsoft 365 group of the demo tenant.
@@ -168,13 +202,22 @@ type group struct {
 	Members               []string // UPNs
 }
 
-// demoGroups returns the groups: Team, everyone in the people's table.
-func demoGroups() []group {
+// demoGroups returns the groups: Team, everyone in the people's table;
+// and, with numbered users, Numbered people, all of them.
+func demoGroups(users map[string]*user) []group {
 	team := group{ID: stableGUID("group:team"), DisplayName: "Team", Mail: "team@" + TenantDomain}
 	for _, p := range demoPeopleTable {
 		team.Members = append(team.Members, p.local+"@"+TenantDomain)
 	}
-	return []group{team}
+	groups := []group{team}
+	numbered := group{ID: stableGUID("group:numbered"), DisplayName: "Numbered people", Mail: "numbered-people@" + TenantDomain}
+	for i := 1; users[fmt.Sprintf("user%04d@%s", i, TenantDomain)] != nil; i++ {
+		numbered.Members = append(numbered.Members, fmt.Sprintf("user%04d@%s", i, TenantDomain))
+	}
+	if len(numbered.Members) > 0 {
+		groups = append(groups, numbered)
+	}
+	return groups
 }
 
 // groupByID finds a group by id, in any case.

@@ -91,8 +91,10 @@ type Config struct {
 	// at once per light key, per client address and in all.
 	SSEPerKey, SSEPerAddress, SSETotal int
 
-	// SandboxUsers adds numbered demo users to the sandbox (load tests).
+	// SandboxUsers adds numbered demo users to the sandbox (load tests),
+	// SandboxRooms numbered rooms.
 	SandboxUsers int
+	SandboxRooms int
 	// DebugAddr serves Go's profiler (net/http/pprof) on a loopback
 	// address of its own, apart from screens and phones; empty for none.
 	DebugAddr string
@@ -153,6 +155,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, de
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("PLACARD_DEBUG_ADDR", ""), "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060, to see where time and memory go; empty serves none (PLACARD_DEBUG_ADDR)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("PLACARD_METRICS_ADDR", ""), "serve /metrics on this address of its own, e.g. 127.0.0.1:9464, to whoever reaches it (Prometheus); empty serves it on -addr to admin tokens and -admin-networks only (PLACARD_METRICS_ADDR)")
 	fs.IntVar(&c.SandboxUsers, "sandbox-users", sandboxUsers, "add this many numbered demo users to the sandbox (user0001@placard.example, ...), for load tests (PLACARD_SANDBOX_USERS)")
+	sandboxRooms, sandboxRoomsErr := strconv.Atoi(env("PLACARD_SANDBOX_ROOMS", "0"))
+	fs.IntVar(&c.SandboxRooms, "sandbox-rooms", sandboxRooms, "add this many numbered rooms to the sandbox (room0001@placard.example, ..., 40 to a room list), for room panels and boards under load (PLACARD_SANDBOX_ROOMS)")
 	pollEvery, pollEveryErr := time.ParseDuration(env("PLACARD_POLL_EVERY", "30s"))
 	fs.DurationVar(&c.PollEvery, "poll-every", pollEvery, "how often Graph is read for an account shown on screens (its presence; its calendar every 2m), budget allowing (PLACARD_POLL_EVERY)")
 	offlineAfter, offlineAfterErr := time.ParseDuration(env("PLACARD_OFFLINE_AFTER", fleet.DefaultOfflineAfter.String()))
@@ -200,6 +204,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, de
 	}
 	if c.SandboxUsers < 0 || c.SandboxUsers > sandbox.MaxNumberedUsers {
 		bad("-sandbox-users %d must be between 0 and %d", c.SandboxUsers, sandbox.MaxNumberedUsers)
+	}
+	if sandboxRoomsErr != nil {
+		bad("PLACARD_SANDBOX_ROOMS %q must be a number", getenv("PLACARD_SANDBOX_ROOMS"))
+	}
+	if c.SandboxRooms < 0 || c.SandboxRooms > sandbox.MaxNumberedRooms {
+		bad("-sandbox-rooms %d must be between 0 and %d", c.SandboxRooms, sandbox.MaxNumberedRooms)
 	}
 	if offlineAfterErr != nil {
 		bad("PLACARD_OFFLINE_AFTER %q must be a duration, e.g. 15m", getenv("PLACARD_OFFLINE_AFTER"))
@@ -305,6 +315,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, de
 	} else {
 		if c.SandboxUsers != 0 {
 			bad("-sandbox-users adds users to the sandbox, which does not run with -client-id: unset one of them")
+		}
+		if c.SandboxRooms != 0 {
+			bad("-sandbox-rooms adds rooms to the sandbox, which does not run with -client-id: unset one of them")
 		}
 		if c.SandboxAddr != "" {
 			bad("-sandbox-addr serves the sandbox, which does not run with -client-id: unset one of them")

@@ -262,6 +262,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			CodeLifetime:        cfg.SandboxCodeLifetime,
 			AccessTokenLifetime: cfg.SandboxTokenLifetime,
 			NumberedUsers:       cfg.SandboxUsers,
+			NumberedRooms:       cfg.SandboxRooms,
 			// The edge server's callback of sign-ins by QR is the
 			// sandbox application's registered redirect URI.
 			RedirectURIs: []string{m.PublicURL + "/signin/callback", m.PublicURL + adminhttp.CallbackPath},
