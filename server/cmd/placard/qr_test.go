@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/internal/browsertest"
@@ -60,5 +61,26 @@ func TestTheQRCodeOnScreenTakesAPhoneToItsCode(t *testing.T) {
 	}
 	if !strings.Contains(page, "Lobby TV") {
 		t.Errorf("the phone page does not name the screen that asked: %.300s", page)
+	}
+}
+
+// TestTheWasmDrawsTheQRCodeFromThePageBeforeItsConnection: the page carries
+// the QR code once, in its drawing, and the Wasm takes it from there when
+// it starts, before (here: without) its WebSocket: the code it renders is
+// the prerendered one, not an empty square until the server's state comes.
+func TestTheWasmDrawsTheQRCodeFromThePageBeforeItsConnection(t *testing.T) {
+	m := testServer(t, func(m *Main) { m.Config.SignIn = server.SignInDeviceCode })
+	browser := browsertest.New(t)
+	var prerendered, drawn string
+	browsertest.Run(t, browser, 30*time.Second, "opening the screen with its WebSocket blocked",
+		network.Enable(),
+		network.SetBlockedURLs([]string{"*/ws"}),
+		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape("Lobby TV")),
+		chromedp.AttributeValue(browsertest.TestID("qr")+" path", "d", &prerendered, nil),
+		wasmRuns,
+		chromedp.AttributeValue(browsertest.TestID("qr")+" path", "d", &drawn, nil),
+	)
+	if prerendered == "" || drawn != prerendered {
+		t.Errorf("the Wasm drew a QR code of %d bytes of path, want the page's %d", len(drawn), len(prerendered))
 	}
 }
