@@ -131,33 +131,125 @@ func lazyPortrait(seed string) func() []byte {
 	return sync.OnceValue(func() []byte { return portrait(seed) })
 }
 
-// portrait draws a small head-and-shoulders picture on a background of the
-// user's own colour: a real PNG, as a profile photo is, that a screen shows
-// in place of initials.
+// look is what a generated portrait shows of a person.
+type look struct {
+	skin, hair int // indexes of skinTones and hairColours
+	style      int // a hairStyle
+	glasses    bool
+}
+
+// Hair styles of the portraits.
+const (
+	hairShort = iota
+	hairLong
+	hairBun
+	hairReceding
+	hairCurly
+	hairStyles
+)
+
+var (
+	skinTones   = []color.NRGBA{{0xFF, 0xDB, 0xAC, 0xFF}, {0xF1, 0xC2, 0x7D, 0xFF}, {0xE0, 0xAC, 0x69, 0xFF}, {0xC6, 0x86, 0x42, 0xFF}, {0x8D, 0x55, 0x24, 0xFF}}
+	hairColours = []color.NRGBA{{0x2C, 0x1B, 0x10, 0xFF}, {0x4B, 0x36, 0x21, 0xFF}, {0xA0, 0x52, 0x2D, 0xFF}, {0xD6, 0xB2, 0x5E, 0xFF}, {0x9E, 0x9E, 0x9E, 0xFF}, {0x1B, 0x1B, 0x1B, 0xFF}}
+)
+
+// demoLooks are the demo people's portraits, drawn to look like nobody in
+// particular but each other person; others' come from their seed.
+var demoLooks = map[string]look{
+	"ada@" + TenantDomain:        {skin: 0, hair: 1, style: hairBun},
+	"grace@" + TenantDomain:      {skin: 0, hair: 4, style: hairShort, glasses: true},
+	"alan@" + TenantDomain:       {skin: 1, hair: 0, style: hairShort},
+	"margaret@" + TenantDomain:   {skin: 0, hair: 1, style: hairLong, glasses: true},
+	"hedy@" + TenantDomain:       {skin: 1, hair: 5, style: hairLong},
+	"tim@" + TenantDomain:        {skin: 0, hair: 3, style: hairReceding},
+	"donald@" + TenantDomain:     {skin: 1, hair: 4, style: hairReceding, glasses: true},
+	"shakuntala@" + TenantDomain: {skin: 3, hair: 5, style: hairBun},
+}
+
+// portrait draws a small head-and-shoulders picture of a person, on a
+// background of their own colour: a face of one of several skin tones,
+// hair of one of several styles and colours, sometimes glasses, a shirt. A
+// real PNG, as a profile photo is, that a screen shows in place of
+// initials, and that tells people apart on a board (a default silhouette
+// would read as "no photo"). Edges are smoothed by sampling each pixel
+// nine times.
 func portrait(seed string) []byte {
-	const size = 96
+	const size, samples = 96, 3
 	h := sha256.Sum256([]byte("portrait:" + seed))
-	hue := float64(h[0]) / 255
-	bg := hsl(hue, 0.45, 0.55)
-	fg := hsl(hue, 0.35, 0.88)
+	lk, ok := demoLooks[seed]
+	if !ok {
+		lk = look{skin: int(h[1]) % len(skinTones), hair: int(h[2]) % len(hairColours), style: int(h[3]) % hairStyles, glasses: h[4]%4 == 0}
+	}
+	bg := hsl(float64(h[0])/255, 0.40, 0.80)
+	shirt := hsl(float64(h[5])/255, 0.45, 0.42)
+	skin, hair := skinTones[lk.skin], hairColours[lk.hair]
+	shade := color.NRGBA{uint8(float64(skin.R) * 0.85), uint8(float64(skin.G) * 0.85), uint8(float64(skin.B) * 0.85), 0xFF}
+	dark := color.NRGBA{0x22, 0x22, 0x22, 0xFF}
+	ellipse := func(x, y, cx, cy, rx, ry float64) bool {
+		dx, dy := (x-cx)/rx, (y-cy)/ry
+		return dx*dx+dy*dy <= 1
+	}
+	// at is the colour of the picture at a point, drawn back to front.
+	at := func(x, y float64) color.NRGBA {
+		c := bg
+		paint := func(cond bool, col color.NRGBA) {
+			if cond {
+				c = col
+			}
+		}
+		switch lk.style { // hair behind the head
+		case hairLong:
+			paint(ellipse(x, y, 48, 50, 23, 32) && y < 78, hair)
+		case hairBun:
+			paint(ellipse(x, y, 48, 15, 9, 8), hair)
+		case hairCurly:
+			for i := range 7 {
+				a := math.Pi * (0.9 + float64(i)*0.2)
+				paint(math.Hypot(x-(48+19*math.Cos(a)), y-(38+19*math.Sin(a))) <= 8, hair)
+			}
+		}
+		paint(y >= 66 && ellipse(x, y, 48, 104, 40, 38), shirt)
+		paint(x >= 41 && x <= 55 && y >= 52 && y <= 70, shade)
+		paint(ellipse(x, y, 48, 42, 16, 19), skin)
+		switch lk.style { // hair over the head
+		case hairShort, hairLong, hairBun, hairCurly:
+			paint(ellipse(x, y, 48, 32, 17.5, 12) && y < 33+math.Abs(x-48)*0.35, hair)
+		case hairReceding:
+			paint(ellipse(x, y, 32.5, 38, 3.5, 8) || ellipse(x, y, 63.5, 38, 3.5, 8), hair)
+		}
+		paint(math.Hypot(x-42, y-42) <= 1.7 || math.Hypot(x-54, y-42) <= 1.7, dark)
+		if d := math.Hypot(x-48, y-44); d >= 7.5 && d <= 8.7 && y > 48 && math.Abs(x-48) < 5 {
+			c = dark
+		}
+		if lk.glasses {
+			for _, ex := range []float64{42, 54} {
+				if d := math.Hypot(x-ex, y-42); d >= 4.6 && d <= 5.8 {
+					c = dark
+				}
+			}
+			paint(y >= 41.5 && y <= 42.5 && x >= 46.8 && x <= 49.2, dark)
+		}
+		return c
+	}
 	img := image.NewNRGBA(image.Rect(0, 0, size, size))
 	for y := range size {
 		for x := range size {
-			fx, fy := float64(x)+0.5, float64(y)+0.5
-			c := bg
-			head := math.Hypot(fx-48, fy-38) <= 17
-			shoulders := fy >= 62 && math.Hypot((fx-48)/1.25, fy-96) <= 36
-			if head || shoulders {
-				c = fg
+			var r, g, b int
+			for sy := range samples {
+				for sx := range samples {
+					c := at(float64(x)+(float64(sx)+0.5)/samples, float64(y)+(float64(sy)+0.5)/samples)
+					r, g, b = r+int(c.R), g+int(c.G), b+int(c.B)
+				}
 			}
-			img.SetNRGBA(x, y, c)
+			n := samples * samples
+			img.SetNRGBA(x, y, color.NRGBA{uint8(r / n), uint8(g / n), uint8(b / n), 0xFF})
 		}
 	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
+	var out bytes.Buffer
+	if err := png.Encode(&out, img); err != nil {
 		panic(fmt.Sprintf("sandbox: encoding a photo: %v", err))
 	}
-	return b.Bytes()
+	return out.Bytes()
 }
 
 // hsl converts a colour from hue, saturation and lightness (0..1).
