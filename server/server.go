@@ -292,8 +292,15 @@ type Light struct {
 	// Name is what the administrator called it ("desk-ada"); it names its
 	// MQTT topic, so it is unique.
 	Name string
-	// Account is the UPN whose presence the key reads.
+	// Account is the UPN whose presence the key reads, as the
+	// administrator gave it.
 	Account string
+	// AccountID is the account it follows, by tenant and object id (the
+	// Account's ID, "<oid>.<tid>"), once known: a UPN is unique within a
+	// tenant only, and with several tenants allowed another tenant's
+	// account could bear the same one. Empty until an account by that UPN
+	// signs in.
+	AccountID string
 	// Hash is the SHA-256 of the key's secret.
 	Hash []byte
 	// MQTT publishes the presence to the MQTT broker (when one is set).

@@ -100,7 +100,21 @@ func Create(ctx context.Context, store server.Store, box *secret.Box, n New, by 
 		ID: "l" + secret.NewID(), Name: n.Name, Account: n.Account, Hash: secret.Hash(key),
 		MQTT: n.MQTT, Webhooks: n.Webhooks, CreatedAt: now,
 	}
+	// The key follows one account, by tenant and object id, from the
+	// start when it is signed in; else from when it signs in.
+	accounts, err := signedIn(ctx, store)
+	if err != nil {
+		return Made{}, fmt.Errorf("lights: finding the account %s: %w", n.Account, err)
+	}
+	acct, found, err := bind(accounts, n.Account)
+	if err != nil {
+		return Made{}, err
+	}
+	l.AccountID = acct.ID
 	made := Made{Key: keyPrefix + l.ID + "." + key}
+	if !found {
+		made.Warnings = append(made.Warnings, noAccountWarning(n.Account))
+	}
 	if len(l.Webhooks) > 0 {
 		if box == nil {
 			return Made{}, errors.New("lights: a key with webhooks needs the server's key to seal its webhook secret (PLACARD_KEY, or the data directory's key file)")
@@ -117,7 +131,6 @@ func Create(ctx context.Context, store server.Store, box *secret.Box, n New, by 
 		return Made{}, fmt.Errorf("lights: making light key %q: %w", l.Name, err)
 	}
 	made.Light = l
-	made.Warnings = accountWarnings(ctx, store, l.Account)
 	record(ctx, store, log, server.AuditEvent{Time: now, Kind: server.AuditLight, Account: l.Account, Outcome: "created",
 		Detail: fmt.Sprintf("light key %s (%s) by %s", l.ID, l.Name, by)})
 	return made, nil
@@ -144,29 +157,26 @@ func openSecret(box *secret.Box, l server.Light) (plain []byte, legacy bool, err
 	return plain, false, nil
 }
 
-// accountWarnings says so when no screen shows the account upn: nothing
-// reads its presence, and the light answers signed_in false (dark) until
-// it signs in on a screen. Placard cannot tell an account that never
-// signed in here from a mistyped name or one the tenant does not have.
-func accountWarnings(ctx context.Context, store server.Store, upn string) []string {
-	signedIn, err := accountSignedIn(ctx, store, upn)
-	if err != nil {
-		return []string{fmt.Sprintf("could not check whether %s is signed in on a screen: %v", upn, err)}
-	}
-	if signedIn {
-		return nil
-	}
-	return []string{fmt.Sprintf("%s is signed in on no screen of this server, so nothing reads its presence: the light stays dark (signed_in false) "+
-		"until that account signs in on a screen here. If it is meant to be signed in, check the spelling.", upn)}
+// noAccountWarning is what a key for an account that no screen shows is
+// told: nothing reads its presence, and the light answers signed_in false
+// (dark) until it signs in on a screen. Placard cannot tell an account
+// that never signed in here from a mistyped name or one the tenant does
+// not have.
+func noAccountWarning(upn string) string {
+	return fmt.Sprintf("%s is signed in on no screen of this server, so nothing reads its presence: the light stays dark (signed_in false) "+
+		"until that account signs in on a screen here. If it is meant to be signed in, check the spelling.", upn)
 }
 
-// accountSignedIn reports whether a screen shows the account upn.
-func accountSignedIn(ctx context.Context, store server.Store, upn string) (bool, error) {
+// signedIn returns the accounts shown on screens, by lower-case UPN: a UPN
+// is unique within a tenant, so one UPN may name accounts of several
+// tenants where several are allowed.
+func signedIn(ctx context.Context, store server.Store) (map[string][]server.Account, error) {
 	all, err := store.Screens(ctx)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	seen := map[string]bool{}
+	out := map[string][]server.Account{}
 	for _, sc := range all {
 		if sc.AccountID == "" || seen[sc.AccountID] {
 			continue
@@ -177,13 +187,32 @@ func accountSignedIn(ctx context.Context, store server.Store, upn string) (bool,
 			continue
 		}
 		if err != nil {
-			return false, err
+			return nil, err
 		}
-		if strings.EqualFold(a.Username, upn) {
-			return true, nil
-		}
+		upn := strings.ToLower(a.Username)
+		out[upn] = append(out[upn], a)
 	}
-	return false, nil
+	return out, nil
+}
+
+// bind finds the one account a key for upn follows among those signed
+// in: ok is false when none is; an error when accounts of several tenants
+// bear that UPN.
+func bind(accounts map[string][]server.Account, upn string) (server.Account, bool, error) {
+	found := accounts[strings.ToLower(upn)]
+	switch len(found) {
+	case 0:
+		return server.Account{}, false, nil
+	case 1:
+		return found[0], true, nil
+	}
+	var tenants []string
+	for _, a := range found {
+		tenants = append(tenants, a.TenantID)
+	}
+	return server.Account{}, false, server.Errorf(server.ECONFLICT,
+		"%s is signed in from %d tenants (%s): a light key follows one account, by tenant and object id; "+
+			"make the key while only the meant account is signed in", upn, len(found), strings.Join(tenants, ", "))
 }
 
 // Revoke deletes a light key and audits it. A running server refuses the

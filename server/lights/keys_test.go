@@ -23,6 +23,8 @@ var testBox = func() *secret.Box {
 	return b
 }()
 
+// newStore returns a store where ada and grace are signed in on a screen
+// each (accountID gives their accounts' ids).
 func newStore(t *testing.T) server.Store {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "placard.db"))
@@ -30,7 +32,25 @@ func newStore(t *testing.T) server.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	for _, upn := range []string{"ada@placard.example", "grace@placard.example"} {
+		signIn(t, s, server.Account{ID: accountID(upn), Username: upn, TenantID: "tid-placard"})
+	}
 	return s
+}
+
+// accountID is the id of a test account.
+func accountID(upn string) string { return "oid-" + strings.ToLower(upn) + ".tid-placard" }
+
+// signIn stores the account as shown on a screen of its own.
+func signIn(t *testing.T, s server.Store, a server.Account) {
+	t.Helper()
+	if err := s.PutAccount(t.Context(), a); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateScreen(t.Context(), server.Screen{ID: "s-" + a.ID, Name: "Desk of " + a.ID, SecretHash: []byte{1}, Enrolled: true,
+		AccountID: a.ID, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestANewLightKeyIsCheckedAndSaysWhatIsWrong(t *testing.T) {

@@ -26,9 +26,10 @@ type Follower interface {
 	Presence(server.Presence)
 }
 
-// FollowFunc makes f follow the presence of the account upn until stop
-// is called (screens.Manager.Follow).
-type FollowFunc func(ctx context.Context, upn string, f Follower) (stop func(), err error)
+// FollowFunc makes f follow the presence of the account whose id
+// ("<oid>.<tid>") is accountID until stop is called
+// (screens.Manager.Follow).
+type FollowFunc func(ctx context.Context, accountID string, f Follower) (stop func(), err error)
 
 // Sink is told of the presence of every light key, and of keys revoked.
 // Neither call may block: a sink that talks to the network does so on its
@@ -289,6 +290,7 @@ func (s *Service) sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.bindAll(ctx, all)
 	stored := map[string]server.Light{}
 	for _, l := range all {
 		stored[l.ID] = l
@@ -309,6 +311,9 @@ func (s *Service) sync(ctx context.Context) error {
 	var reseal []server.Light
 	for _, l := range all {
 		if lt := s.lights[l.ID]; lt == nil || lt.stop == nil {
+			if lt != nil {
+				lt.l.AccountID = l.AccountID // bound since
+			}
 			if lt == nil {
 				lt = &light{l: l, changed: make(chan struct{}), gone: make(chan struct{}), saved: l.LastPresence}
 				if last := l.LastPresence; !last.Updated.IsZero() {
@@ -356,7 +361,14 @@ func (s *Service) sync(ctx context.Context) error {
 		}
 	}
 	for _, lt := range added {
-		stop, err := s.cfg.Follow(ctx, lt.l.Account, &follower{s: s, lt: lt})
+		f := &follower{s: s, lt: lt}
+		if lt.l.AccountID == "" {
+			// No account by its UPN has signed in yet: dark, and bound at
+			// a later sync once one has.
+			f.Presence(server.Presence{Availability: presenceUnknown, Activity: presenceUnknown, Updated: s.cfg.Now()})
+			continue
+		}
+		stop, err := s.cfg.Follow(ctx, lt.l.AccountID, f)
 		if err != nil {
 			s.log.Warn("following an account", "light", lt.l.ID, "account", lt.l.Account, "err", err)
 			continue
@@ -501,4 +513,46 @@ func (s *Service) reseal(ctx context.Context, l server.Light) {
 		return
 	}
 	s.log.Info("sealed a light key's webhook secret, stored in plain text before", "light", l.ID)
+}
+
+// bindAll binds the keys that follow no account yet to the account that
+// bears their UPN, now that it signed in, and keeps the binding: from then
+// on the key follows that account (tenant and object id), whatever
+// another tenant's account is called.
+func (s *Service) bindAll(ctx context.Context, all []server.Light) {
+	var accounts map[string][]server.Account
+	for i, l := range all {
+		if l.AccountID != "" {
+			continue
+		}
+		if accounts == nil {
+			var err error
+			if accounts, err = signedIn(ctx, s.cfg.Store); err != nil {
+				s.log.Warn("finding the accounts of light keys", "err", err)
+				return
+			}
+		}
+		acct, ok, err := bind(accounts, l.Account)
+		if err != nil {
+			s.log.Warn("a light key follows no account", "light", l.ID, "err", err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		bound, err := s.cfg.Store.UpdateLight(ctx, l.ID, func(stored *server.Light) error {
+			if stored.AccountID == "" {
+				stored.AccountID = acct.ID
+			}
+			return nil
+		})
+		if err != nil {
+			if !server.IsNotFound(err) {
+				s.log.Warn("binding a light key to its account", "light", l.ID, "err", err)
+			}
+			continue
+		}
+		s.log.Info("a light key follows its account, signed in", "light", l.ID, "account", l.Account, "tenant", acct.TenantID)
+		all[i] = bound
+	}
 }

@@ -26,13 +26,13 @@ type accounts struct {
 	followers map[string][]lights.Follower
 }
 
-func (a *accounts) follow(_ context.Context, upn string, f lights.Follower) (func(), error) {
+func (a *accounts) follow(_ context.Context, id string, f lights.Follower) (func(), error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.followers == nil {
 		a.followers = map[string][]lights.Follower{}
 	}
-	a.followers[upn] = append(a.followers[upn], f)
+	a.followers[id] = append(a.followers[id], f)
 	f.Presence(server.Presence{Availability: "Available", Activity: "Available", SignedIn: true, Updated: time.Now()})
 	return func() {}, nil
 }
@@ -40,7 +40,7 @@ func (a *accounts) follow(_ context.Context, upn string, f lights.Follower) (fun
 func (a *accounts) set(upn, availability string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, f := range a.followers[upn] {
+	for _, f := range a.followers[accountID(upn)] {
 		f.Presence(server.Presence{Availability: availability, Activity: availability, SignedIn: true, Updated: time.Now()})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -118,6 +119,10 @@ func (s *Sandbox) sortedUsers() []*user {
 }
 
 func (s *Sandbox) userByOID(oid string) *user { return s.byOID[oid] }
+
+// AccountID is the id placard gives the account of the demo user upn
+// once signed in: MSAL's home account id, its object id and the tenant's.
+func AccountID(upn string) string { return stableGUID("user:"+strings.ToLower(upn)) + "." + TenantID }
 
 // stableGUID derives a GUID-shaped id from a name, so demo ids are the same
 // on every start (screens stay signed in to the same demo users).

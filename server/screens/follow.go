@@ -3,7 +3,6 @@ package screens
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -39,11 +38,12 @@ const (
 	DefaultPresenceBudget = 1500
 )
 
-// followed is one follower of an account, by UPN, whether or not the
-// account is signed in now. Its lock guards its fields.
+// followed is one follower of an account, by its id (tenant and object
+// id: a UPN is unique within a tenant only), whether or not the account
+// is signed in now. Its lock guards its fields.
 type followed struct {
-	f   Follower
-	upn string // lower case
+	f  Follower
+	id string
 
 	mu sync.Mutex
 	// sub is its subscription to the account's source, nil while the
@@ -83,18 +83,17 @@ func (sub *following) Snapshot(snap *source.Snapshot[*accountData]) {
 	fo.tellLocked(snap.Value.follow)
 }
 
-// Follow makes f follow the presence of the account whose UPN is upn
-// until stop is called. While it is followed and signed in on some screen,
+// Follow makes f follow the presence of the account whose id (MSAL's
+// home account id, "<oid>.<tid>") is accountID until stop is called. While it is followed and signed in on some screen,
 // the account's source runs (with no screen showing it, too) and reads its
 // presence every FollowEvery, budget allowing. An account signed in
 // nowhere is told as SignedIn false, and followed again when it signs in.
-func (m *Manager) Follow(ctx context.Context, upn string, f Follower) (stop func(), err error) {
-	upn = strings.ToLower(strings.TrimSpace(upn))
-	acct, found, err := m.signedInAccount(ctx, upn)
+func (m *Manager) Follow(ctx context.Context, accountID string, f Follower) (stop func(), err error) {
+	acct, found, err := m.signedInAccount(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
-	fo := &followed{f: f, upn: upn}
+	fo := &followed{f: f, id: accountID}
 	m.followMu.Lock()
 	defer m.followMu.Unlock()
 	m.followers[f] = fo
@@ -167,7 +166,7 @@ func (m *Manager) adopt(w *watch) {
 
 func (m *Manager) adoptLocked(acct server.Account) {
 	for _, fo := range m.followers {
-		if !strings.EqualFold(fo.upn, acct.Username) {
+		if fo.id != acct.ID {
 			continue
 		}
 		fo.mu.Lock()
@@ -237,29 +236,25 @@ func signedOut(now time.Time) server.Presence {
 	return server.Presence{Availability: presenceUnknown, Activity: presenceUnknown, Updated: now}
 }
 
-// signedInAccount finds the account upn among those shown on screens: an
+// signedInAccount finds the account id among those shown on screens: an
 // account signed out of its last screen is forgotten (tokens and all).
-func (m *Manager) signedInAccount(ctx context.Context, upn string) (server.Account, bool, error) {
+func (m *Manager) signedInAccount(ctx context.Context, id string) (server.Account, bool, error) {
 	all, err := m.cfg.Store.Screens(ctx)
 	if err != nil {
-		return server.Account{}, false, fmt.Errorf("screens: finding the account %s: %w", upn, err)
+		return server.Account{}, false, fmt.Errorf("screens: finding the account %s: %w", id, err)
 	}
-	seen := map[string]bool{}
 	for _, sc := range all {
-		if sc.AccountID == "" || seen[sc.AccountID] {
+		if sc.AccountID != id || id == "" {
 			continue
 		}
-		seen[sc.AccountID] = true
-		a, err := m.cfg.Store.Account(ctx, sc.AccountID)
+		a, err := m.cfg.Store.Account(ctx, id)
 		if server.IsNotFound(err) {
-			continue
+			return server.Account{}, false, nil
 		}
 		if err != nil {
-			return server.Account{}, false, fmt.Errorf("screens: finding the account %s: %w", upn, err)
+			return server.Account{}, false, fmt.Errorf("screens: finding the account %s: %w", id, err)
 		}
-		if strings.EqualFold(a.Username, upn) {
-			return a, true, nil
-		}
+		return a, true, nil
 	}
 	return server.Account{}, false, nil
 }

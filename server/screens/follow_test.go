@@ -41,7 +41,7 @@ func (f follower) await(t *testing.T, within time.Duration, what string, ok func
 func follow(t *testing.T, h *harness, upn string) (follower, func()) {
 	t.Helper()
 	f := make(follower, 256)
-	stop, err := h.m.Follow(context.Background(), upn, f)
+	stop, err := h.m.Follow(context.Background(), sandbox.AccountID(upn), f)
 	if err != nil {
 		t.Fatal(err)
 	}

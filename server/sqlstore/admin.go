@@ -51,7 +51,7 @@ func (s *Store) DeleteAdminToken(ctx context.Context, id string) error {
 	return s.deleteOne(ctx, "DeleteAdminToken("+id+")", `DELETE FROM admin_tokens WHERE id = ?`, id)
 }
 
-const lightColumns = `id, name, account, hash, mqtt, webhooks, webhook_secret, created_at, presence`
+const lightColumns = `id, name, account, hash, mqtt, webhooks, webhook_secret, created_at, presence, account_id`
 
 // lightPresence is how a light's last presence is kept: a JSON document.
 type lightPresence struct {
@@ -66,7 +66,7 @@ func scanLight(r scanner) (server.Light, error) {
 		l                  server.Light
 		webhooks, presence []byte
 	)
-	if err := r.Scan(&l.ID, &l.Name, &l.Account, &l.Hash, &l.MQTT, &webhooks, &l.WebhookSecret, dbTime{&l.CreatedAt}, &presence); err != nil {
+	if err := r.Scan(&l.ID, &l.Name, &l.Account, &l.Hash, &l.MQTT, &webhooks, &l.WebhookSecret, dbTime{&l.CreatedAt}, &presence, &l.AccountID); err != nil {
 		return l, err
 	}
 	if err := json.Unmarshal(webhooks, &l.Webhooks); err != nil {
@@ -106,8 +106,8 @@ func (s *Store) CreateLight(ctx context.Context, l server.Light) error {
 	if err != nil {
 		return s.errorf("CreateLight("+l.ID+")", err)
 	}
-	_, err = s.exec(ctx, `INSERT INTO lights (`+lightColumns+`) VALUES (?,?,?,?,?,?,?,?,?)`,
-		l.ID, l.Name, l.Account, nonNil(l.Hash), l.MQTT, webhooks, nonNil(l.WebhookSecret), s.f.Time(l.CreatedAt), presence)
+	_, err = s.exec(ctx, `INSERT INTO lights (`+lightColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+		l.ID, l.Name, l.Account, nonNil(l.Hash), l.MQTT, webhooks, nonNil(l.WebhookSecret), s.f.Time(l.CreatedAt), presence, l.AccountID)
 	if s.f.IsUnique(err) {
 		return server.Errorf(server.ECONFLICT, "a light key with the id %s or the name %q already exists", l.ID, l.Name)
 	}
@@ -150,8 +150,8 @@ func (s *Store) UpdateLight(ctx context.Context, id string, fn func(*server.Ligh
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE lights SET name=?, account=?, hash=?, mqtt=?, webhooks=?, webhook_secret=?, created_at=?, presence=? WHERE id=?`),
-			l.Name, l.Account, nonNil(l.Hash), l.MQTT, webhooks, nonNil(l.WebhookSecret), s.f.Time(l.CreatedAt), presence, id)
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE lights SET name=?, account=?, hash=?, mqtt=?, webhooks=?, webhook_secret=?, created_at=?, presence=?, account_id=? WHERE id=?`),
+			l.Name, l.Account, nonNil(l.Hash), l.MQTT, webhooks, nonNil(l.WebhookSecret), s.f.Time(l.CreatedAt), presence, l.AccountID, id)
 		if s.f.IsUnique(err) {
 			failed = server.Errorf(server.ECONFLICT, "a light key is already named %q", l.Name)
 			return failed

@@ -83,6 +83,8 @@ var migrations = []migration{
 	// A light key's last presence, so that a restart keeps when it took
 	// its value.
 	{sql: `ALTER TABLE lights ADD COLUMN presence {json} NOT NULL DEFAULT '{}'`},
+	// The account a light key follows, by tenant and object id.
+	{sql: `ALTER TABLE lights ADD COLUMN account_id TEXT NOT NULL DEFAULT ''`},
 	// A screen seen by its page alone (no WebSocket: a browser without
 	// WebAssembly) is online until its next reload is due; whether its
 	// browser says it has a touch screen.

@@ -433,7 +433,7 @@ func testLights(t *testing.T, s server.Store) {
 	if all, err := s.Lights(ctx); err != nil || len(all) != 0 {
 		t.Fatalf("a new store has light keys: %v, %v", all, err)
 	}
-	a := server.Light{ID: "l1", Name: "desk-ada", Account: "ada@placard.example", Hash: bytes.Repeat([]byte{7}, 32),
+	a := server.Light{ID: "l1", Name: "desk-ada", Account: "ada@placard.example", AccountID: "oid-ada.tid-contoso", Hash: bytes.Repeat([]byte{7}, 32),
 		MQTT: true, Webhooks: []string{"https://hooks.example/a", "http://10.0.0.2/b"}, WebhookSecret: bytes.Repeat([]byte{3}, 32), CreatedAt: at}
 	b := server.Light{ID: "l2", Name: "hall", Account: "grace@placard.example", Hash: bytes.Repeat([]byte{9}, 32), CreatedAt: at.Add(time.Minute)}
 	for _, l := range []server.Light{b, a} {
@@ -448,7 +448,7 @@ func testLights(t *testing.T, s server.Store) {
 		t.Errorf("a second light named hall: %v, want a conflict", err)
 	}
 	got, err := s.Light(ctx, "l1")
-	if err != nil || got.Name != a.Name || got.Account != a.Account || !bytes.Equal(got.Hash, a.Hash) || !got.MQTT ||
+	if err != nil || got.Name != a.Name || got.Account != a.Account || got.AccountID != a.AccountID || !bytes.Equal(got.Hash, a.Hash) || !got.MQTT ||
 		fmt.Sprint(got.Webhooks) != fmt.Sprint(a.Webhooks) || !bytes.Equal(got.WebhookSecret, a.WebhookSecret) || !got.CreatedAt.Equal(a.CreatedAt) {
 		t.Errorf("Light(l1) = %+v, %v; want %+v", got, err, a)
 	}
@@ -493,6 +493,7 @@ func testUpdateLight(t *testing.T, s server.Store) {
 		l.LastPresence = last
 		l.LastPresence.Stale = true // not kept
 		l.WebhookSecret = sealed
+		l.AccountID = "oid-ada.tid-contoso"
 		return nil
 	})
 	if err != nil || got.ID != "l1" {
@@ -500,7 +501,7 @@ func testUpdateLight(t *testing.T, s server.Store) {
 	}
 	got, err = s.Light(ctx, "l1")
 	if err != nil || !got.LastPresence.Updated.Equal(last.Updated) || got.LastPresence.Availability != "Busy" || got.LastPresence.Activity != "InACall" ||
-		!got.LastPresence.SignedIn || got.LastPresence.Stale || !bytes.Equal(got.WebhookSecret, sealed) || got.Name != l.Name ||
+		!got.LastPresence.SignedIn || got.LastPresence.Stale || !bytes.Equal(got.WebhookSecret, sealed) || got.Name != l.Name || got.AccountID != "oid-ada.tid-contoso" ||
 		fmt.Sprint(got.Webhooks) != fmt.Sprint(l.Webhooks) || !got.CreatedAt.Equal(at) {
 		t.Errorf("after UpdateLight: %+v, %v", got, err)
 	}

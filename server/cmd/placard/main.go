@@ -439,8 +439,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Box:       box,
 		Store:     m.Store,
 		Log:       m.Log,
-		Follow: func(ctx context.Context, upn string, f lights.Follower) (func(), error) {
-			return m.Screens.Follow(ctx, upn, f)
+		Follow: func(ctx context.Context, accountID string, f lights.Follower) (func(), error) {
+			return m.Screens.Follow(ctx, accountID, f)
 		},
 		Webhooks: webhooks,
 	})
