@@ -4,8 +4,8 @@
 // Dockerfile, the systemd unit (placard.service), the Kubernetes
 // manifests (kubernetes/) and the commands of docs/deploy.md.
 //
-// It is a module of its own, so that the Kubernetes API types and
-// kustomize, which the manifests' tests need, stay out of placard's
-// module. Its tests read dist/, which make release writes; make
-// test-deploy runs both.
+// Its tests read dist/, which make release and make image write: make
+// test-deploy runs them all, apart from the other packages' tests. The
+// Kubernetes API types and kustomize that the manifests' tests decode
+// with are test dependencies: nothing of them is in placard's binary.
 package deploy
