@@ -484,7 +484,7 @@ func (p *process) liveHeap() int64 {
 // metric reads one of placard's /metrics values (0 when it has none).
 func (p *process) metric(name string) float64 {
 	c := &http.Client{Timeout: 10 * time.Second}
-	res, err := c.Get(p.url + "/metrics")
+	res, err := c.Get(p.metrics + "/metrics")
 	if err != nil {
 		return 0
 	}
