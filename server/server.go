@@ -333,6 +333,12 @@ type Presence struct {
 	// SignedIn is false when the account is signed in on no screen:
 	// nothing reads its presence.
 	SignedIn bool
+	// Owned is true on the replica that reads the account from Graph (it
+	// holds the lease of the account's source), or whose source ended
+	// last: that replica alone sends the account's light keys' webhooks and
+	// MQTT messages, so that three replicas do not send three of each.
+	// It is not part of what a light is served.
+	Owned bool
 }
 
 // Same reports whether p and q say the same, whenever they were read.

@@ -31,12 +31,15 @@ type Follower interface {
 // (screens.Manager.Follow).
 type FollowFunc func(ctx context.Context, accountID string, f Follower) (stop func(), err error)
 
-// Sink is told of the presence of every light key, and of keys revoked.
-// Neither call may block: a sink that talks to the network does so on its
-// own goroutines.
+// Sink is told of the presence of the light keys whose account this
+// replica owns, of keys revoked, and of keys whose account another replica
+// owns now (Release: it says nothing more of them, and clears nothing).
+// No call may block: a sink that talks to the network does so on its own
+// goroutines.
 type Sink interface {
 	Publish(l server.Light, v View)
 	Forget(l server.Light)
+	Release(l server.Light)
 }
 
 // Config configures a Service.
@@ -62,6 +65,10 @@ type Config struct {
 	// Box seals and opens webhook secrets (the server's key); without it
 	// keys with webhooks cannot be made, and stored ones send nothing.
 	Box *secret.Box
+	// Clustered is true among replicas: a key's webhooks and MQTT messages
+	// are then sent by the replica that owns its account only
+	// (server.Presence.Owned). Alone, a server sends them all.
+	Clustered bool
 }
 
 // Service makes, lists and revokes light keys, and keeps what each key's
@@ -95,6 +102,9 @@ type light struct {
 	known bool
 	// saved is the presence the store keeps.
 	saved server.Presence
+	// owned is true while this replica sends the key's webhooks and MQTT
+	// messages (it owns the account).
+	owned bool
 	hooks []*hook
 	// changed is closed and replaced on each change; gone is closed when
 	// the key is revoked or the server stops.
@@ -412,6 +422,8 @@ func unread(p server.Presence) bool {
 // rather than unknown: a light does not go dark on every restart.
 func (f *follower) Presence(p server.Presence) {
 	s, lt := f.s, f.lt
+	owns := p.Owned || !s.cfg.Clustered
+	p.Owned = false
 	s.mu.Lock()
 	if s.lights[lt.l.ID] != lt {
 		s.mu.Unlock()
@@ -426,7 +438,7 @@ func (f *follower) Presence(p server.Presence) {
 		p.Updated = old.Updated
 	}
 	lt.known = lt.known || !unread(p)
-	if lt.known && !samePresence(p, lt.saved) {
+	if owns && lt.known && !samePresence(p, lt.saved) {
 		lt.saved = p
 		s.unsaved[lt.l.ID] = p
 		select {
@@ -435,19 +447,40 @@ func (f *follower) Presence(p server.Presence) {
 		}
 	}
 	v := NewView(p)
-	if v.ETag == lt.view.ETag {
+	changed := v.ETag != lt.view.ETag
+	gained, lost := owns && !lt.owned, !owns && lt.owned
+	lt.owned = owns
+	if !changed && !gained && !lost {
 		s.mu.Unlock()
 		return
 	}
-	lt.view = v
-	close(lt.changed)
-	lt.changed = make(chan struct{})
+	if changed {
+		lt.view = v
+		close(lt.changed)
+		lt.changed = make(chan struct{})
+	}
+	v = lt.view
 	hooks := lt.hooks
 	s.mu.Unlock()
-	if v.Unread() {
-		// Nothing read yet: what a light is told next is the presence.
+	for _, h := range hooks {
+		h.active.Store(owns)
+	}
+	if lost {
+		// Another replica owns the account now: it sends.
+		if lt.l.MQTT {
+			for _, sink := range s.cfg.Sinks {
+				sink.Release(lt.l)
+			}
+		}
 		return
 	}
+	if !owns || v.Unread() {
+		// Another replica sends; or nothing was read yet, and what a
+		// light is told next is the presence.
+		return
+	}
+	// A change, or the account's lease taken over: the new owner sends
+	// what the key shows now.
 	for _, h := range hooks {
 		h.changed(v)
 	}

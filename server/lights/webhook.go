@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/placard/placard/server"
@@ -146,6 +147,9 @@ type hook struct {
 	url    string
 	kick   chan struct{}
 	cancel context.CancelFunc
+	// active is true while this replica owns the key's account: only
+	// then does the hook send, again every Every too.
+	active atomic.Bool
 
 	mu     sync.Mutex
 	latest View
@@ -193,7 +197,7 @@ func (h *hook) run(ctx context.Context) {
 		h.mu.Lock()
 		v := h.latest
 		h.mu.Unlock()
-		if v.JSON != nil {
+		if v.JSON != nil && h.active.Load() {
 			h.deliver(ctx, v)
 		}
 		again.Reset(cfg.Every)

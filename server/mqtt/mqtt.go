@@ -571,6 +571,14 @@ func (p *Publisher) Publish(l server.Light, v lights.View) {
 	p.wake()
 }
 
+// Release stops publishing a key whose account another replica owns now:
+// that replica publishes it, and its topics stay. It never blocks.
+func (p *Publisher) Release(l server.Light) {
+	p.mu.Lock()
+	delete(p.lights, l.ID)
+	p.mu.Unlock()
+}
+
 // Forget clears a revoked key's topics; it never blocks.
 func (p *Publisher) Forget(l server.Light) {
 	p.mu.Lock()

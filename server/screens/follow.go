@@ -80,7 +80,30 @@ func (sub *following) Snapshot(snap *source.Snapshot[*accountData]) {
 		return
 	}
 	fo.seq = snap.Seq
-	fo.tellLocked(snap.Value.follow)
+	fo.tellLocked(owned(snap.Value.follow, sub.w))
+}
+
+// owned is p as this replica tells it: owned when it holds the lease of
+// the account's source.
+func owned(p server.Presence, w *watch) server.Presence {
+	p.Owned = w.src.Owns()
+	return p
+}
+
+// leased tells the followers of an account whose lease this replica
+// gained or lost: the owner alone sends their webhooks and MQTT messages.
+func (m *Manager) leased(w *watch, owns bool) {
+	m.followMu.Lock()
+	defer m.followMu.Unlock()
+	for _, fo := range m.followers {
+		fo.mu.Lock()
+		if fo.sub != nil && fo.sub.w == w && fo.any {
+			p := fo.told
+			p.Owned = owns
+			fo.tellLocked(p)
+		}
+		fo.mu.Unlock()
+	}
 }
 
 // Follow makes f follow the presence of the account whose id (MSAL's
@@ -137,7 +160,7 @@ func (m *Manager) subscribeLocked(fo *followed, acct server.Account) (started bo
 		m.nFollowed.Add(1)
 		s.Member.src.Wake() // its pace is now a follower's
 	}
-	fo.tellLocked(s.Latest.Value.follow)
+	fo.tellLocked(owned(s.Latest.Value.follow, s.Member))
 	return s.Started
 }
 
@@ -209,7 +232,7 @@ func (m *Manager) unfollowAccount(accountID string) {
 		var sub *following
 		if fo.sub != nil && fo.sub.w == w {
 			sub = m.unsubscribeLocked(fo)
-			fo.tellLocked(signedOut(now))
+			fo.tellLocked(signedOutAfter(fo, now))
 		}
 		fo.mu.Unlock()
 		if sub != nil {
@@ -228,7 +251,16 @@ func (m *Manager) endFollowing(sub *following) {
 		return
 	}
 	m.unsubscribeLocked(fo)
-	fo.tellLocked(signedOut(m.cfg.Now()))
+	fo.tellLocked(signedOutAfter(fo, m.cfg.Now()))
+}
+
+// signedOutAfter is what a follower of an account whose source ended is
+// told: signed out, owned where the source was (that replica tells the
+// light).
+func signedOutAfter(fo *followed, now time.Time) server.Presence {
+	p := signedOut(now)
+	p.Owned = fo.any && fo.told.Owned
+	return p
 }
 
 // signedOut is what followers of an account signed in nowhere are told.

@@ -74,6 +74,7 @@ func (m *Manager) newWatch(acct server.Account) *watch {
 		Lease: func(owned bool) {
 			m.cfg.Metrics.Lease(owned)
 			m.log.Info("account lease", "account", acct.Username, "owned", owned)
+			m.leased(w, owned)
 		},
 		Encode: encodeData,
 		Decode: func(old *accountData, b []byte) (*accountData, error) {

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/placard/placard/server/internal/pgtest"
+	"github.com/placard/placard/server/mqtt/mqtttest"
 )
 
 // A replica that does not own an account serves, from its first event,
@@ -69,5 +71,77 @@ func TestAStreamOnAReplicaThatDoesNotOwnTheAccountStartsWithItsPresence(t *testi
 	_, first := nextEvent(t, events, 10*time.Second, "the first event on b")
 	if first.Availability != "Busy" || first.Color != "#C4314B" {
 		t.Errorf("b's first event: %+v, want Busy (red): the account's presence, read by a", first)
+	}
+}
+
+// Among replicas, only the one that owns the key's account sends its
+// webhooks and MQTT messages: one delivery per change, not one per
+// replica; and when it stops, another takes over and sends.
+func TestOnlyTheOwnerOfAKeysAccountSendsItsWebhooksAndMQTTMessages(t *testing.T) {
+	sb := startSandbox(t)
+	db := pgtest.DB(t)
+	broker := mqtttest.Start(t)
+	recv, got := webhookReceiver(t)
+	withBroker := func(m *Main) { m.Config.MQTTURL = broker.URL() }
+	a := replicaOf(t, sb, db, fastPresence, allowLoopbackWebhooks, withBroker)
+	b := replicaOf(t, sb, db, fastPresence, allowLoopbackWebhooks, withBroker)
+	s := openScreen(t, a, "Desk")
+	s.signInThrough(sb, "grace@placard.example")
+	sub := mqtttest.Subscribe(t, broker, "placard/desk/presence")
+	addLight(t, a, newToken(t, a), `{"name":"desk","account":"grace@placard.example","mqtt":true,"webhooks":["`+recv.URL+`/hook"]}`)
+	awaitDelivery(t, got, "Grace's presence", "Busy")
+
+	// Each change: one delivery, one MQTT message. The next change is a
+	// barrier: a second replica's copy of the one before would have come.
+	count := map[string]int{}
+	mqttCount := map[string]int{}
+	step := func(availability string) {
+		t.Helper()
+		sb.setPresence(t, "grace@placard.example", availability, availability)
+		deadline := time.After(15 * time.Second)
+		for seen := false; !seen; {
+			select {
+			case d := <-got:
+				var p presenceAnswer
+				json.Unmarshal(d.body, &p)
+				count[p.Availability]++
+				seen = p.Availability == availability
+			case <-deadline:
+				t.Fatalf("no delivery of %s within 15 s", availability)
+			}
+		}
+		for seen := false; !seen; {
+			m := sub.Await(t, 15*time.Second, "an MQTT message", func(mqtttest.Message) bool { return true })
+			var p presenceAnswer
+			json.Unmarshal([]byte(m.Payload), &p)
+			if !m.Retain {
+				mqttCount[p.Availability]++
+			}
+			seen = p.Availability == availability && !m.Retain
+		}
+	}
+	for _, availability := range []string{"Away", "Available", "DoNotDisturb", "BeRightBack"} {
+		step(availability)
+	}
+	for _, availability := range []string{"Away", "Available", "DoNotDisturb"} {
+		if count[availability] != 1 || mqttCount[availability] != 1 {
+			t.Errorf("%s: %d webhook deliveries and %d MQTT messages, want one of each (from the account's owner only)",
+				availability, count[availability], mqttCount[availability])
+		}
+	}
+
+	// The owner stops: the other replica takes the account over, and
+	// sends.
+	owner, other := a, b
+	if int(metric(t, scrape(t, b), "placard_accounts_owned")) == 1 {
+		owner, other = b, a
+	}
+	if err := owner.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sb.setPresence(t, "grace@placard.example", "Busy", "InACall")
+	awaitDelivery(t, got, "the change after the owner stopped", "Busy")
+	if n := int(metric(t, scrape(t, other), "placard_accounts_owned")); n != 1 {
+		t.Errorf("the replica left owns %d accounts", n)
 	}
 }

@@ -437,6 +437,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Sinks:     sinks,
 		MQTTTopic: topic,
 		Box:       box,
+		Clustered: m.Cluster != nil,
 		Store:     m.Store,
 		Log:       m.Log,
 		Follow: func(ctx context.Context, accountID string, f lights.Follower) (func(), error) {
