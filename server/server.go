@@ -162,6 +162,56 @@ type ScreenSettings struct {
 	// limit; an administrator refuses booking to the screens that have no
 	// use for it (a lobby TV).
 	NoQuickBook bool
+	// Layout is what a signed-in screen shows: LayoutDashboard (also
+	// when ""), LayoutRoom (a meeting room's door panel), or a board
+	// (LayoutRooms, LayoutPeople).
+	Layout string
+	// Actions lets the screen act on the calendar it shows: book (and
+	// quick-book), extend, end and check in. The edge server refuses
+	// every action of a screen without it, whatever its browser says of
+	// itself (a touch screen is the browser's own claim, which a stolen
+	// cookie makes too). Off for a new screen; a screen stored before
+	// the setting existed has it unless quick booking was refused
+	// (sqlstore), so that tablets that booked go on booking.
+	Actions bool
+	// AutoRelease has the room decline a meeting nobody checked in to
+	// within ReleaseAfterMinutes of its start (1 to 30; 0 is
+	// DefaultReleaseAfter), as Teams panels and Robin release no-shows.
+	// Off by default.
+	AutoRelease         bool
+	ReleaseAfterMinutes int
+}
+
+// Layouts of a signed-in screen (ScreenSettings.Layout).
+const (
+	LayoutDashboard = "dashboard"
+	LayoutRoom      = "room"
+	LayoutRooms     = "rooms"
+	LayoutPeople    = "people"
+)
+
+// DefaultReleaseAfter is how long after its start a meeting nobody
+// checked in to is released, when auto-release is on and the screen sets
+// no other time (Robin's default).
+const DefaultReleaseAfter = 10
+
+// LayoutOrDefault is the screen's layout, LayoutDashboard when none is
+// set.
+func (s ScreenSettings) LayoutOrDefault() string {
+	if s.Layout == "" {
+		return LayoutDashboard
+	}
+	return s.Layout
+}
+
+// ReleaseAfter is how long after its start a meeting is released when
+// nobody checked in (auto-release on).
+func (s ScreenSettings) ReleaseAfter() time.Duration {
+	n := s.ReleaseAfterMinutes
+	if n <= 0 {
+		n = DefaultReleaseAfter
+	}
+	return time.Duration(n) * time.Minute
 }
 
 // Sign-in modes: the ways a screen offers to sign in.

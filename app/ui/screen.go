@@ -219,6 +219,7 @@ func (s *Screen) Render() app.UI {
 	root := app.Div().
 		DataSet("testid", "screen").
 		DataSet("state", string(phase)).
+		DataSet("layout", token(st.Screen.LayoutOrDefault())).
 		Class("screen", "phase-"+string(shown), shift(now))
 	if phase == wire.PhaseReconnecting {
 		root = root.Class("dimmed")

@@ -53,6 +53,27 @@ type Screen struct {
 	// Asleep is true outside the screen's opening hours: it shows only a
 	// dim clock.
 	Asleep bool `json:"asleep,omitempty"`
+	// Layout is what the screen shows once signed in: LayoutDashboard,
+	// LayoutRoom, or a board's; "" is LayoutDashboard.
+	Layout string `json:"layout,omitempty"`
+}
+
+// Layouts of a signed-in screen: the value of the screen element's
+// data-layout.
+const (
+	LayoutDashboard = "dashboard"
+	LayoutRoom      = "room"
+	LayoutRooms     = "rooms"
+	LayoutPeople    = "people"
+)
+
+// LayoutOrDefault is the screen's layout, LayoutDashboard when none is
+// set.
+func (s Screen) LayoutOrDefault() string {
+	if s.Layout == "" {
+		return LayoutDashboard
+	}
+	return s.Layout
 }
 
 // Pairing is shown by a screen that an administrator has not enrolled yet.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -70,15 +69,31 @@ type settingsJSON struct {
 	// NoQuickBook refuses quick booking on the screen; omitted, it is
 	// allowed (as it was before the setting existed).
 	NoQuickBook bool `json:"no_quick_book"`
+	// Layout is dashboard (the default), room, rooms or people.
+	Layout string `json:"layout"`
+	// Actions lets the screen book, extend, end and check in.
+	Actions bool `json:"actions"`
+	// AutoRelease releases meetings nobody checked in to, after
+	// ReleaseAfterMinutes (1 to 30, 10 when omitted).
+	AutoRelease         bool `json:"auto_release"`
+	ReleaseAfterMinutes int  `json:"release_after_minutes"`
+}
+
+// settingsOut is a screen's or a group's settings as the API shows them:
+// with the defaults it applies written out.
+func settingsOut(set server.ScreenSettings) settingsJSON {
+	set.Layout = set.LayoutOrDefault()
+	set.ReleaseAfterMinutes = int(set.ReleaseAfter().Minutes())
+	return settingsJSON(set)
 }
 
 func toScreenJSON(v admin.ScreenView) screenJSON {
 	sc := v.Screen
 	out := screenJSON{
 		ID: sc.ID, Name: sc.Name, State: v.State(), PairingNumber: sc.PairingNumber, PairingClash: v.Clash,
-		Online: v.Online, Phase: string(v.Phase), Settings: settingsJSON(sc.Settings),
+		Online: v.Online, Phase: string(v.Phase), Settings: settingsOut(sc.Settings),
 		Group: sc.Group, Overrides: jsonNames(sc.Overrides),
-		Replica: v.Replica, Layout: layoutOf(sc.Settings), AppVersion: v.Fleet.Status.AppVersion, Browser: v.Fleet.Status.Browser,
+		Replica: v.Replica, Layout: sc.Settings.LayoutOrDefault(), AppVersion: v.Fleet.Status.AppVersion, Browser: v.Fleet.Status.Browser,
 		Touch: v.Fleet.Status.Touch, Offline: v.Fleet.Offline,
 		CreatedAt: sc.CreatedAt, LastSeen: v.LastSeen,
 	}
@@ -91,15 +106,6 @@ func toScreenJSON(v admin.ScreenView) screenJSON {
 		out.Account = &accountJSON{Username: a.Username, DisplayName: a.DisplayName, TenantID: a.TenantID, SignedInAt: a.SignedInAt}
 	}
 	return out
-}
-
-// layoutOf is the layout a screen's settings give: "dashboard" (the
-// default) until a setting names another (Layout: room, rooms, people).
-func layoutOf(set server.ScreenSettings) string {
-	if f := reflect.ValueOf(set).FieldByName("Layout"); f.IsValid() && f.Kind() == reflect.String && f.String() != "" {
-		return f.String()
-	}
-	return "dashboard"
 }
 
 type auditJSON struct {
@@ -182,6 +188,11 @@ func decodeSettings(b []byte) (server.ScreenSettings, error) {
 		return server.ScreenSettings{}, err
 	}
 	set := server.ScreenSettings(req)
+	// Omitted, the layout and the release time are their defaults.
+	set.Layout = set.LayoutOrDefault()
+	if set.ReleaseAfterMinutes == 0 {
+		set.ReleaseAfterMinutes = server.DefaultReleaseAfter
+	}
 	if err := screens.ValidateSettings(set); err != nil {
 		return server.ScreenSettings{}, err
 	}

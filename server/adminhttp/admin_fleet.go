@@ -108,7 +108,7 @@ func toGroupJSON(g server.Group, screens int) groupJSON {
 	if hooks == nil {
 		hooks = []string{}
 	}
-	return groupJSON{ID: g.ID, Name: g.Name, Settings: settingsJSON(g.Settings), SharedSignIn: g.SharedSignIn,
+	return groupJSON{ID: g.ID, Name: g.Name, Settings: settingsOut(g.Settings), SharedSignIn: g.SharedSignIn,
 		OfflineAfter: duration(g.OfflineAfter), Webhooks: hooks, Screens: screens, CreatedAt: g.CreatedAt}
 }
 

@@ -16,11 +16,22 @@ import (
 
 // formSettings reads a settings form (a screen's or a group's).
 func formSettings(r *http.Request) server.ScreenSettings {
-	return server.ScreenSettings{
+	set := server.ScreenSettings{
 		TimeZone: r.PostForm.Get("time_zone"), Lang: r.PostForm.Get("lang"), Hours: r.PostForm.Get("hours"),
 		Clock24: r.PostForm.Get("clock24") == "on", Privacy: r.PostForm.Get("privacy") == "on",
 		SignIn: r.PostForm.Get("sign_in"), NoQuickBook: r.PostForm.Get("quick_book") != "on",
+		Layout: r.PostForm.Get("layout"), Actions: r.PostForm.Get("actions") == "on",
+		AutoRelease: r.PostForm.Get("auto_release") == "on", ReleaseAfterMinutes: server.DefaultReleaseAfter,
 	}
+	if v := strings.TrimSpace(r.PostForm.Get("release_after_minutes")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			// Refused by the settings' check, which says what to give.
+			n = -1
+		}
+		set.ReleaseAfterMinutes = n
+	}
+	return set
 }
 
 // formDuration reads a duration field ("15m"); "" is 0.

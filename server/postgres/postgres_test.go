@@ -124,7 +124,7 @@ func TestUpgradeFromTheLastSchema(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close(context.Background())
-		settings, _ := json.Marshal(old.Screen.Settings)
+		settings := old.Settings
 		webhooks, _ := json.Marshal(old.Light.Webhooks)
 		sc, a, tok, l, e := old.Screen, old.Account, old.AdminToken, old.Light, old.Audit
 		stmts := append(postgres.Legacy(), `CREATE TABLE schema_version (version INTEGER NOT NULL)`,

@@ -160,6 +160,15 @@ func ValidateSettings(set server.ScreenSettings) error {
 	default:
 		return server.Errorf(server.EINVALID, "sign-in %q must be device-code, qr or both (or empty for the edge server's -sign-in)", set.SignIn)
 	}
+	switch set.Layout {
+	case "", server.LayoutDashboard, server.LayoutRoom, server.LayoutRooms, server.LayoutPeople:
+	default:
+		return server.Errorf(server.EINVALID, "layout %q must be dashboard, room, rooms or people", set.Layout)
+	}
+	// 0 is the default (10 minutes).
+	if n := set.ReleaseAfterMinutes; n < 0 || n > 30 {
+		return server.Errorf(server.EINVALID, "release after %d minutes: give 1 to 30 minutes (%d by default)", n, server.DefaultReleaseAfter)
+	}
 	return nil
 }
 
@@ -185,8 +194,12 @@ func describeSettings(s server.ScreenSettings) string {
 	if s.Clock24 {
 		clock = "24h"
 	}
-	return fmt.Sprintf("time zone %q, %s clock, language %q, privacy %v, hours %q, sign-in %q, quick booking %v",
-		s.TimeZone, clock, s.Lang, s.Privacy, s.Hours, s.SignIn, !s.NoQuickBook)
+	release := "off"
+	if s.AutoRelease {
+		release = fmt.Sprintf("after %v", s.ReleaseAfter())
+	}
+	return fmt.Sprintf("time zone %q, %s clock, language %q, privacy %v, hours %q, sign-in %q, quick booking %v, layout %s, actions %v, auto-release %s",
+		s.TimeZone, clock, s.Lang, s.Privacy, s.Hours, s.SignIn, !s.NoQuickBook, s.LayoutOrDefault(), s.Actions, release)
 }
 
 // reload shows a screen's new name and settings on the screen at once. The

@@ -21,7 +21,7 @@ const ScopeBook = "Calendars.ReadWrite"
 const bookingShown = 20 * time.Second
 
 // QuickBook books the next free slot of the given length (15 or 30
-// minutes) in the calendar of the account a touch screen shows, from now
+// minutes) in the calendar of the account a screen that may act shows, from now
 // on, and shows the screen what it booked. The slot is found as the
 // screen found it (wire.NextFree) but from the calendar as Graph has it
 // now, so that a meeting added since the last poll is not booked over.
@@ -38,7 +38,8 @@ func (m *Manager) QuickBook(ctx context.Context, screenID string, minutes int) e
 		if s.shown != nil {
 			w = s.shown.w
 		}
-		sc, refused = m.screenInfoLocked(s, m.cfg.Now()), s.screen.Settings.NoQuickBook
+		set := s.screen.Settings
+		sc, refused = m.screenInfoLocked(s, m.cfg.Now()), set.NoQuickBook || !set.Actions
 		s.mu.Unlock()
 	}
 	switch {
@@ -46,11 +47,10 @@ func (m *Manager) QuickBook(ctx context.Context, screenID string, minutes int) e
 		return server.Errorf(server.ECONFLICT, "screen %s shows no signed-in account to book for", screenID)
 	case refused:
 		// The screen offers no button: whoever asks holds its cookie and
-		// not its page. It is told plainly, and Graph is asked nothing.
+		// not its page (a touch screen is the browser's own claim). It
+		// is told plainly, and Graph is asked nothing.
 		m.showBooking(s, wire.Booking{Problem: wire.BookScreenRefused})
-		return server.Errorf(server.EFORBIDDEN, "an administrator does not let screen %s book", screenID)
-	case !sc.Touch:
-		return server.Errorf(server.EFORBIDDEN, "screen %s has no touch screen: only tablets book", screenID)
+		return server.Errorf(server.EFORBIDDEN, "an administrator does not let screen %s book (settings actions and no_quick_book)", screenID)
 	case !m.bookable:
 		return server.Errorf(server.EFORBIDDEN, "quick booking is not enabled on this server (it needs %s)", ScopeBook)
 	}

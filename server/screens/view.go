@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/source"
 )
 
@@ -51,10 +52,14 @@ func (m *Manager) lookLocked(s *session, now time.Time) look {
 			break
 		}
 		lk.snap = s.snap
-		// A screen can book when it is touch, an administrator did not
-		// refuse it, the server may write to calendars, and the account
-		// has a calendar.
-		lk.canBook = s.touch && !s.screen.Settings.NoQuickBook && m.bookable && s.snap.Value.calendar
+		// A screen can book when an administrator lets it act and did
+		// not refuse it quick booking, the server may write to
+		// calendars, and the account has a calendar. Whether its
+		// browser says it is a touch screen decides nothing: a stolen
+		// cookie says so too. (The screen shows its buttons only on a
+		// touch screen.)
+		set := s.screen.Settings
+		lk.canBook = set.Actions && !set.NoQuickBook && m.bookable && s.snap.Value.calendar
 		lk.booking = s.booking
 	}
 	return lk
@@ -313,6 +318,11 @@ func (m *Manager) screenInfoLocked(s *session, now time.Time) wire.Screen {
 	if lang == "" {
 		lang = "en"
 	}
+	// A dashboard's layout is left out of what is sent: the default.
+	layout := set.Layout
+	if layout == server.LayoutDashboard {
+		layout = ""
+	}
 	return wire.Screen{
 		Name:     s.screen.Name,
 		TimeZone: m.zoneLocked(s),
@@ -321,6 +331,7 @@ func (m *Manager) screenInfoLocked(s *session, now time.Time) wire.Screen {
 		Touch:    s.touch,
 		Privacy:  set.Privacy,
 		Asleep:   m.asleepLocked(s, now),
+		Layout:   layout,
 	}
 }
 

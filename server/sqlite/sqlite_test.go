@@ -94,7 +94,7 @@ func TestUpgradeFromTheLastSchema(t *testing.T) {
 			t.Fatal(err)
 		}
 		ms := func(t time.Time) int64 { return t.UnixMilli() }
-		settings, _ := json.Marshal(old.Screen.Settings)
+		settings := old.Settings
 		webhooks, _ := json.Marshal(old.Light.Webhooks)
 		sc, a, tok, l, e := old.Screen, old.Account, old.AdminToken, old.Light, old.Audit
 		stmts := append(sqlite.Legacy(), fmt.Sprintf(`PRAGMA user_version = %d`, len(sqlite.Legacy())))

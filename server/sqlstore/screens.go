@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -23,6 +24,11 @@ func scanScreen(r scanner) (server.Screen, error) {
 	}
 	if err := json.Unmarshal(settings, &sc.Settings); err != nil {
 		return sc, fmt.Errorf("screen %s has unreadable settings: %w", sc.ID, err)
+	}
+	if !bytes.Contains(settings, []byte(`"Actions":`)) {
+		// Stored before screens had the setting: a screen booked
+		// unless quick booking was refused it, and it still does.
+		sc.Settings.Actions = !sc.Settings.NoQuickBook
 	}
 	if err := json.Unmarshal(overrides, &sc.Overrides); err != nil {
 		return sc, fmt.Errorf("screen %s has unreadable overrides: %w", sc.ID, err)

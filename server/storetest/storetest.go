@@ -72,7 +72,8 @@ func screen(id string) server.Screen {
 		// Every setting differs from its zero value, so that each is
 		// seen to be kept (testEverySettingIsSet).
 		Settings: server.ScreenSettings{TimeZone: "Europe/Paris", Clock24: true, Lang: "fr", Privacy: true, Hours: "07:00-19:00",
-			SignIn: server.SignInBoth, NoQuickBook: true},
+			SignIn: server.SignInBoth, NoQuickBook: true, Layout: server.LayoutRoom, Actions: true, AutoRelease: true,
+			ReleaseAfterMinutes: 15},
 		Group: "g-" + id, Overrides: []string{"lang", "time_zone"}, Link: "k-" + id, Note: "The link has expired.",
 		CreatedAt: at, LastSeen: at.Add(time.Minute),
 	}

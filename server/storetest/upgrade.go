@@ -15,7 +15,10 @@ import (
 // stores shared their queries left it (sqlite: user_version 4; postgres:
 // schema_version 3), then opens a store on it.
 type Before struct {
-	Screen server.Screen
+	// Screen is as the upgraded store reads it; Settings its settings as
+	// the last release wrote them.
+	Screen   server.Screen
+	Settings []byte
 	// Account has a token cache, TokenCache, at version 1.
 	Account    server.Account
 	TokenCache []byte
@@ -30,8 +33,14 @@ func OldData() Before {
 	// The old schema has none of the fleet's columns.
 	sc := screen("old")
 	sc.Group, sc.Overrides, sc.Link, sc.Note = "", nil, "", ""
+	// Nor the settings of room panels: a screen that was not refused
+	// quick booking may act (book) as it did.
+	sc.Settings = server.ScreenSettings{TimeZone: "Europe/Paris", Clock24: true, Lang: "fr", Privacy: true, Hours: "07:00-19:00",
+		SignIn: server.SignInBoth, Actions: true}
 	return Before{
-		Screen:     sc,
+		Screen: sc,
+		Settings: []byte(`{"TimeZone":"Europe/Paris","Clock24":true,"Lang":"fr","Privacy":true,"Hours":"07:00-19:00",` +
+			`"SignIn":"both","NoQuickBook":false}`),
 		Account:    server.Account{ID: "oid.tid", Username: "ada@placard.example", DisplayName: "Ada Lovelace", TenantID: "tid", SignedInAt: at},
 		TokenCache: []byte("sealed cache"),
 		AdminToken: server.AdminToken{ID: "aold", Name: "ops laptop", Hash: bytes.Repeat([]byte{7}, 32), CreatedAt: at},

@@ -257,6 +257,7 @@ func TestTheAdminPageTurnsQuickBookingOffAndOnForAScreen(t *testing.T) {
 	})
 	tablet := &wsScreen{t: t, name: "Room 4 tablet", client: httpClient(t), states: make(chan wire.State, 64), touch: true}
 	_, tablet.html = get(t, tablet.client, m.URL+"/?screen="+url.QueryEscape(tablet.name))
+	allowActions(t, m, tablet.name)
 	tablet.dial(m)
 	last := tablet.signIn(m, "grace@placard.example")
 	canBook := func(want bool) {
@@ -281,8 +282,8 @@ func TestTheAdminPageTurnsQuickBookingOffAndOnForAScreen(t *testing.T) {
 		form    url.Values
 		refused bool
 	}{
-		{url.Values{"lang": {"fr"}}, true},
-		{url.Values{"lang": {"fr"}, "quick_book": {"on"}}, false},
+		{url.Values{"lang": {"fr"}, "actions": {"on"}}, true},
+		{url.Values{"lang": {"fr"}, "actions": {"on"}, "quick_book": {"on"}}, false},
 	} {
 		c.form.Set("csrf", csrf)
 		if res, body := b.post("/admin/screens/"+id+"/settings", c.form); res.StatusCode != http.StatusSeeOther {

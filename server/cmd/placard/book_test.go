@@ -20,6 +20,16 @@ import (
 	"github.com/placard/placard/server/screens"
 )
 
+// allowActions lets the screen called name act (book, extend, end, check
+// in), as an administrator does through the API: a new screen may not.
+func allowActions(t *testing.T, m *Main, name string) {
+	t.Helper()
+	id := screenID(t, m, name)
+	if status, body := call(t, m, newToken(t, m), "PUT", "/admin/api/screens/"+id+"/settings", `{"actions":true}`); status != http.StatusOK {
+		t.Fatalf("letting %s act: %d %v", name, status, body)
+	}
+}
+
 func TestTabletBooksTheNextFreeSlotsWithoutOverlap(t *testing.T) {
 	m := testServer(t, func(m *Main) {
 		m.Config.QuickBook = true
@@ -27,6 +37,7 @@ func TestTabletBooksTheNextFreeSlotsWithoutOverlap(t *testing.T) {
 	})
 	tablet := &wsScreen{t: t, name: "Room 2 tablet", client: httpClient(t), states: make(chan wire.State, 64), touch: true}
 	_, tablet.html = get(t, tablet.client, m.URL+"/?screen="+url.QueryEscape(tablet.name))
+	allowActions(t, m, tablet.name)
 	tablet.dial(m)
 	code := tablet.waitPhase(10*time.Second, wire.PhaseCode).Code.UserCode
 	if out := m.Sandbox.Approve(code, "ada@placard.example"); out != "approved" {
@@ -109,6 +120,7 @@ func TestTabletConfirmsThenShowsTheBooking(t *testing.T) {
 		chromedp.WaitVisible(browsertest.State("code")),
 		wasmRuns,
 	)
+	allowActions(t, m, "Room 3 tablet")
 	approveShown(t, browser, m, "grace@placard.example")
 	var question, result, ok string
 	browsertest.Run(t, browser, 30*time.Second, "booking 15 minutes",
@@ -147,6 +159,7 @@ func TestQuickBookingsAreLimitedPerScreen(t *testing.T) {
 	})
 	tablet := &wsScreen{t: t, name: "Room 3 tablet", client: httpClient(t), states: make(chan wire.State, 64), touch: true}
 	_, tablet.html = get(t, tablet.client, m.URL+"/?screen="+url.QueryEscape(tablet.name))
+	allowActions(t, m, tablet.name)
 	tablet.dial(m)
 	if st := tablet.signIn(m, "ada@placard.example"); !st.Dashboard.CanBook {
 		tablet.waitFor(20*time.Second, "a dashboard that can book", func(st wire.State) bool {
@@ -184,16 +197,15 @@ func TestAScreenRefusedBookingByAnAdministratorCannotBook(t *testing.T) {
 	token := newToken(t, m)
 	tablet := &wsScreen{t: t, name: "Lobby TV", client: httpClient(t), states: make(chan wire.State, 64), touch: true}
 	_, tablet.html = get(t, tablet.client, m.URL+"/?screen="+url.QueryEscape(tablet.name))
+	allowActions(t, m, tablet.name)
 	tablet.dial(m)
-	// Booking is allowed until an administrator says otherwise: the
-	// tablets that booked before the setting existed still do.
 	if st := tablet.signIn(m, "ada@placard.example"); !st.Dashboard.CanBook {
 		tablet.waitFor(20*time.Second, "a dashboard that can book", func(st wire.State) bool {
 			return st.Dashboard != nil && st.Dashboard.CanBook
 		})
 	}
 	id := screenID(t, m, tablet.name)
-	status, body := call(t, m, token, "PUT", "/admin/api/screens/"+id+"/settings", `{"no_quick_book":true}`)
+	status, body := call(t, m, token, "PUT", "/admin/api/screens/"+id+"/settings", `{"actions":true,"no_quick_book":true}`)
 	if set, _ := body["settings"].(map[string]any); status != http.StatusOK || set["no_quick_book"] != true {
 		t.Fatalf("refusing booking through the API: %d %v", status, body)
 	}
@@ -240,6 +252,7 @@ func TestQuickBookingTurnedOffOnOneReplicaIsRefusedOnAnother(t *testing.T) {
 	a, b := replicaOf(t, sb, db, booking), replicaOf(t, sb, db, booking)
 	tablet := &wsScreen{t: t, name: "Room 5 tablet", client: httpClient(t), states: make(chan wire.State, 64), touch: true}
 	_, tablet.html = get(t, tablet.client, b.URL+"/?screen="+url.QueryEscape(tablet.name))
+	allowActions(t, a, tablet.name)
 	tablet.dial(b)
 	if st := tablet.signInThrough(sb, "ada@placard.example"); !st.Dashboard.CanBook {
 		tablet.waitFor(30*time.Second, "a dashboard that can book", func(st wire.State) bool {
@@ -247,7 +260,7 @@ func TestQuickBookingTurnedOffOnOneReplicaIsRefusedOnAnother(t *testing.T) {
 		})
 	}
 	id := screenID(t, b, tablet.name)
-	if status, body := call(t, a, newToken(t, a), "PUT", "/admin/api/screens/"+id+"/settings", `{"no_quick_book":true}`); status != http.StatusOK {
+	if status, body := call(t, a, newToken(t, a), "PUT", "/admin/api/screens/"+id+"/settings", `{"actions":true,"no_quick_book":true}`); status != http.StatusOK {
 		t.Fatalf("refusing booking through replica A: %d %v", status, body)
 	}
 	tablet.waitFor(15*time.Second, "a dashboard that cannot book", func(st wire.State) bool {

@@ -73,6 +73,7 @@ func TestScreenshots(t *testing.T) {
 		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
 	})
 	lobby := openTab(t, browser, m, "Lobby TV", "code")
+	allowActions(t, m, "Lobby TV")
 	lobbyTouch := touch()
 	capture(lobby, "code", lobbyTouch, shapes...)
 	approveShown(t, lobby, m, "ada@placard.example")
