@@ -12,6 +12,7 @@ import (
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/front"
 	"github.com/placard/placard/server/lights"
+	"github.com/placard/placard/server/limit"
 )
 
 // Presence serves GET /api/v1/presence to light keys: the presence of the
@@ -30,6 +31,14 @@ type Presence struct {
 	// open at once for one key, from one client address, and in all
 	// (DefaultStreams* when zero); a stream beyond a cap is answered 429.
 	StreamsPerKey, StreamsPerAddress, StreamsTotal int
+	// KeyFailures bounds the wrong keys one client address may present
+	// (DefaultKeyFailures when zero): past it, a key this server does not
+	// recognise in memory is answered 429 without a store lookup, and a
+	// right one is still served.
+	KeyFailures limit.Rate
+
+	initOnce sync.Once
+	failures *limit.Limiter
 
 	mu      sync.Mutex
 	perKey  map[string]int
@@ -48,6 +57,12 @@ const (
 	DefaultStreamsPerAddress = 50
 	DefaultStreamsTotal      = 1000
 )
+
+// DefaultKeyFailures: every wrong key costs a store lookup. A light polls
+// every few seconds, so a revoked key left in one reaches the limit in
+// minutes, and from then on costs nothing; the right keys of other lights
+// behind the same address are served as before.
+var DefaultKeyFailures = limit.Rate{Max: 30, Per: 10 * time.Minute}
 
 // streamRetry is what a refused stream is told to wait (Retry-After).
 const streamRetry = 30 * time.Second
@@ -111,8 +126,11 @@ func (p *Presence) serve(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, server.Errorf(server.EUNAUTHORIZED, "send the light key as \"Authorization: Bearer <key>\" (an administrator makes one with placard lights add)"))
 		return
 	}
-	l, err := p.Lights.Authenticate(r.Context(), key)
+	l, retry, err := p.authenticate(r, key)
 	if err != nil {
+		if !retry.IsZero() {
+			w.Header().Set("Retry-After", retryAfter(retry))
+		}
 		p.refuse(w, err)
 		return
 	}
@@ -143,6 +161,37 @@ func (p *Presence) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	w.Write(append(v.JSON, '\n'))
+}
+
+// authenticate returns the light key that key proves. Wrong keys are
+// counted per client address (its /64 for IPv6); past KeyFailures, only a
+// key the service recognises in memory is looked up in the store (is it
+// revoked?), and any other is refused with 429 at once. So wrong keys
+// from one address never lock out the right ones from it (a whole office
+// behind one NAT), and guessing costs the store nothing.
+func (p *Presence) authenticate(r *http.Request, key string) (l server.Light, retry time.Time, err error) {
+	p.initOnce.Do(func() {
+		rate := p.KeyFailures
+		if rate == (limit.Rate{}) {
+			rate = DefaultKeyFailures
+		}
+		p.failures = limit.New(rate, nil)
+	})
+	client := front.ClientKey(r)
+	if ok, retry := p.failures.Check(client); !ok && !p.Lights.Recognises(key) {
+		return server.Light{}, retry, server.Errorf(server.ETOOMANY, "too many wrong light keys came from this address: check the key the light was given, then try again after %s", retry.UTC().Format(time.RFC3339))
+	}
+	l, err = p.Lights.Authenticate(r.Context(), key)
+	if server.ErrorCode(err) == server.EUNAUTHORIZED {
+		p.failures.Allow(client)
+		if p.failures.Count(client) == p.failures.Rate().Max {
+			// Said once, when the limit is reached: what follows is
+			// refused without a word, as it costs nothing.
+			p.Log.Warn("too many wrong light keys from one address: others from it are refused (429) for a while; its right keys are still served",
+				"remote", front.ClientAddr(r), "limit", p.failures.Rate().String())
+		}
+	}
+	return l, time.Time{}, err
 }
 
 // etagMatch reports whether an If-None-Match header names etag.

@@ -243,9 +243,8 @@ var ErrBadKey = server.Errorf(server.EUNAUTHORIZED, "that light key does not wor
 // Authenticate returns the stored light key that key proves, comparing
 // the secret's hash in constant time.
 func Authenticate(ctx context.Context, store server.Store, key string) (server.Light, error) {
-	rest, ok := strings.CutPrefix(strings.TrimSpace(key), keyPrefix)
-	id, presented, ok2 := strings.Cut(rest, ".")
-	if !ok || !ok2 || id == "" || presented == "" || len(key) > 200 {
+	id, presented, ok := parseKey(key)
+	if !ok {
 		return server.Light{}, ErrBadKey
 	}
 	l, err := store.Light(ctx, id)
@@ -261,6 +260,17 @@ func Authenticate(ctx context.Context, store server.Store, key string) (server.L
 		return server.Light{}, ErrBadKey
 	}
 	return l, nil
+}
+
+// parseKey splits a key into its id and its secret; ok is false for
+// anything that is not shaped as a key.
+func parseKey(key string) (id, presented string, ok bool) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(key), keyPrefix)
+	id, presented, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || id == "" || presented == "" || len(key) > 200 {
+		return "", "", false
+	}
+	return id, presented, true
 }
 
 func record(ctx context.Context, store server.Store, log *slog.Logger, e server.AuditEvent) {
