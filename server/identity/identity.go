@@ -25,6 +25,7 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
 
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/secret"
 )
 
 // DefaultScopes are least privilege for a display: read the profile, the
@@ -400,13 +401,35 @@ func (c *Client) Token(ctx context.Context, accountID, refused string) (string, 
 		return "", 0, fmt.Errorf("identity: silent token for %s: %w", accountID, err)
 	}
 	if err != nil {
-		return "", 0, fmt.Errorf("identity: silent token for %s: %w", accountID, classify(err, false))
+		err = classify(err, false)
+		var refusal *AuthError
+		if errors.As(err, &refusal) && c.replacedMeanwhile(ctx, a) {
+			// The refresh token refused was one another sign-in (on
+			// another replica, or a new one after a revocation) has
+			// replaced since it was read: the session that ended is not
+			// the one stored, whose tokens stay, and the next call
+			// reads them.
+			return "", 0, fmt.Errorf("identity: silent token for %s: %w (refused: %v)", accountID, errCacheChanged, err)
+		}
+		return "", 0, fmt.Errorf("identity: silent token for %s: %w", accountID, err)
 	}
 	src := FromCache
 	if res.Metadata.TokenSource == public.TokenSourceIdentityProvider {
 		src = FromRefresh
 	}
 	return res.AccessToken, src, nil
+}
+
+// replacedMeanwhile reports whether the account's stored cache is no
+// longer the one its last Token call read: another replica, or a new
+// sign-in, wrote it since. Only a VersionedCaches store can tell.
+func (c *Client) replacedMeanwhile(ctx context.Context, a *account) bool {
+	vs, ok := c.cfg.Caches.(VersionedCaches)
+	if !ok || !a.sc.pinned {
+		return false
+	}
+	_, v, err := vs.LoadCacheVersion(context.WithoutCancel(ctx), a.id, a.sc.version)
+	return err == nil && v != a.sc.version
 }
 
 // Forget deletes an account's tokens. It waits for a refresh of the
@@ -516,6 +539,9 @@ func (s *storeCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.R
 	} else {
 		blob, err = s.store.LoadCache(context.WithoutCancel(ctx), s.account.id)
 	}
+	if errors.Is(err, secret.ErrOpen) {
+		return fmt.Errorf("%w: %w", ErrCacheUnreadable, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -525,11 +551,17 @@ func (s *storeCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.R
 	}
 	s.loaded = CacheVersion{}
 	if err := u.Unmarshal(blob); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrCacheUnreadable, err)
 	}
 	s.loaded = v
 	return nil
 }
+
+// ErrCacheUnreadable is wrapped by the error of an account whose stored
+// token cache does not open here: sealed with another key (a replica
+// started with another PLACARD_KEY), or damaged. Another replica may open
+// it; this one cannot use the account's tokens until it is replaced.
+var ErrCacheUnreadable = errors.New("the account's token cache does not open here (sealed with another key, or damaged)")
 
 func (s *storeCache) Export(ctx context.Context, m cache.Marshaler, _ cache.ExportHints) error {
 	if s.account.gone.Load() {

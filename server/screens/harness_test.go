@@ -32,6 +32,8 @@ type harness struct {
 	sent *requestLog
 	// hooks is the store as the manager and the identity see it.
 	hooks *hookStore
+	// box seals the identity's token caches.
+	box *secret.Box
 }
 
 // hookStore is a store that runs a test's hook before some writes, once.
@@ -86,6 +88,9 @@ type requestLog struct {
 	next http.RoundTripper
 	mu   sync.Mutex
 	log  []logged
+	// before, when set, sees each request before it is sent (and may
+	// hold it there).
+	before func(*http.Request)
 }
 
 type logged struct {
@@ -95,6 +100,12 @@ type logged struct {
 }
 
 func (l *requestLog) RoundTrip(r *http.Request) (*http.Response, error) {
+	l.mu.Lock()
+	before := l.before
+	l.mu.Unlock()
+	if before != nil {
+		before(r)
+	}
 	e := logged{path: r.URL.Path, sent: time.Now()}
 	res, err := l.next.RoundTrip(r)
 	e.answered = time.Now()
@@ -139,12 +150,39 @@ func newHarnessOn(t *testing.T, opts sandbox.Options, tune ...func(*screens.Conf
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { store.Close() })
+	return newReplica(t, sb, store, db, newBox(t), tune...)
+}
+
+// newBox returns a box with a key of its own.
+func newBox(t *testing.T) *secret.Box {
+	t.Helper()
 	key, _ := secret.NewKeyString()
 	k, err := secret.LoadKey(key, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	box, _ := secret.NewBox(k)
+	box, err := secret.NewBox(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return box
+}
+
+// replica returns another edge server on the same sandbox and store as h
+// (a replica: give both a Cluster), whose identity seals token caches with
+// box (h's key when nil).
+func (h *harness) replica(box *secret.Box, tune ...func(*screens.Config)) *harness {
+	h.t.Helper()
+	if box == nil {
+		box = h.box
+	}
+	return newReplica(h.t, h.sb, h.store, h.db, box, tune...)
+}
+
+// newReplica makes the manager of a harness on a sandbox and a store.
+func newReplica(t *testing.T, sb *sandbox.Sandbox, store *sqlite.Store, db string, box *secret.Box, tune ...func(*screens.Config)) *harness {
+	t.Helper()
 	sent := &requestLog{next: sb.Transport()}
 	hc := &http.Client{Transport: sent}
 	hooks := &hookStore{Store: store}
@@ -170,11 +208,8 @@ func newHarnessOn(t *testing.T, opts sandbox.Options, tune ...func(*screens.Conf
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		m.Close()
-		store.Close()
-	})
-	return &harness{t: t, m: m, sb: sb, store: store, pub: pub, db: db, sent: sent, hooks: hooks}
+	t.Cleanup(m.Close)
+	return &harness{t: t, m: m, sb: sb, store: store, pub: pub, db: db, sent: sent, hooks: hooks, box: box}
 }
 
 // screen registers a screen and connects it.

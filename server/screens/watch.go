@@ -226,6 +226,20 @@ func (p *poller) Poll(ctx context.Context) time.Duration {
 	case endsSession(err):
 		m.endAccount(ctx, w, err)
 		return 0
+	case errors.Is(err, identity.ErrCacheUnreadable):
+		// Not ready for this account: another replica, started with
+		// the key that sealed its cache, takes it over.
+		p.failures++
+		if w.src.GiveUp(cacheHoldOff) {
+			m.log.Error("this replica cannot open an account's token cache (sealed with another PLACARD_KEY, or damaged): it gives the account's lease up, so that a replica that can open it takes over",
+				"account", w.account.Username, "err", err, "again_in", cacheHoldOff.String())
+			w.update(func(d *accountData) { d.stale = true })
+			return wait
+		}
+		wait = max(backoff(err, p.failures, m.cfg.PollEvery), wait)
+		m.log.Error("the account's token cache does not open (sealed with another key, or damaged): sign the account in again",
+			"account", w.account.Username, "err", err, "retry_in", wait.String())
+		w.update(func(d *accountData) { d.stale = true })
 	default:
 		p.failures++
 		wait = max(backoff(err, p.failures, m.cfg.PollEvery), wait)
@@ -433,6 +447,10 @@ func (m *Manager) countRefresh(src identity.TokenSource, err error) {
 	}
 }
 
+// cacheHoldOff is how long a replica that could not open an account's
+// token cache leaves its lease to the others before it tries again.
+const cacheHoldOff = time.Minute
+
 // endsSession reports an identity failure that no retry will mend: the
 // account must sign in again.
 func endsSession(err error) bool {
@@ -464,6 +482,15 @@ func (m *Manager) endAccount(ctx context.Context, w *watch, cause error) {
 	// not leave a revoked account's tokens, or its screens, behind.
 	ctx = context.WithoutCancel(ctx)
 	id := w.account.ID
+	if !w.src.Owns() {
+		// Only the account's owner ends it. A replica whose lease
+		// lapsed while its refresh was on its way (it was paused, or cut
+		// off) may have sent a refresh token the new owner has replaced
+		// since; the owner's own refresh says whether the session ended.
+		m.log.Warn("an account's refresh failed on a replica that no longer owns the account: its owner decides whether its session ended",
+			"account", w.account.Username, "err", cause)
+		return
+	}
 	m.log.Warn("an account's session ended", "account", w.account.Username, "err", cause)
 	if err := m.cfg.Identity.Forget(ctx, id); err != nil {
 		m.log.Error("deleting tokens", "account", id, "err", err)

@@ -207,6 +207,9 @@ type Source[T any] struct {
 	snap  *Snapshot[T]
 	subs  map[*entry[T]]struct{}
 	until time.Time // of the lease
+	// holdOff is when this replica may take the lease again after it
+	// gave it up because it cannot poll the source (GiveUp).
+	holdOff time.Time
 	// remote is the version of the owner's snapshot shown last.
 	remote int64
 	// A round of notifications or a publication runs in one goroutine
@@ -447,6 +450,12 @@ func (s *Source[T]) run() {
 
 // renew takes or renews the lease, and reports whether it never lapses.
 func (s *Source[T]) renew() (forever bool) {
+	s.mu.Lock()
+	off := time.Now().Before(s.holdOff)
+	s.mu.Unlock()
+	if off {
+		return false // given up for a while: another replica may take it
+	}
 	// A renewal that cannot answer within LeaseRenew counts as failed:
 	// the lease runs out on its own, and then this replica stops polling.
 	ctx, cancel := context.WithTimeout(s.ctx, s.rt.cfg.LeaseRenew)
@@ -459,6 +468,15 @@ func (s *Source[T]) renew() (forever bool) {
 		s.rt.cfg.Log.Warn("renewing a source's lease", "source", s.spec.Key, "err", err)
 	}
 	s.mu.Lock()
+	if time.Now().Before(s.holdOff) {
+		// Given up while this renewal was on its way: what it took goes
+		// back at once.
+		s.mu.Unlock()
+		if err == nil && !until.IsZero() {
+			s.giveBack()
+		}
+		return false
+	}
 	had := s.ownsLocked()
 	if err == nil {
 		s.until = until
@@ -499,6 +517,30 @@ func (s *Source[T]) release() {
 	if had && s.spec.Lease != nil {
 		s.spec.Lease(false)
 	}
+	s.giveBack()
+}
+
+// GiveUp gives the source's lease up at once, and takes it again no
+// sooner than d from now: this replica cannot poll the source (it cannot
+// open what the poll needs: an account's token cache sealed with another
+// key, or damaged), and another replica that can takes it over
+// meanwhile. This replica shows what the owner publishes, as any other
+// does. It reports false, and keeps the lease, when the lease never
+// lapses (a replica alone): there is nobody to take over.
+func (s *Source[T]) GiveUp(d time.Duration) bool {
+	s.mu.Lock()
+	if s.until.Equal(Forever) {
+		s.mu.Unlock()
+		return false
+	}
+	s.holdOff = time.Now().Add(d)
+	s.mu.Unlock()
+	s.release()
+	return true
+}
+
+// giveBack tells the cluster that this replica holds the lease no more.
+func (s *Source[T]) giveBack() {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 5*time.Second)
 	defer cancel()
 	if err := s.rt.cfg.Cluster.Release(ctx, s.spec.Key); err != nil {
