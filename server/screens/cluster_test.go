@@ -89,17 +89,6 @@ func (c *memCluster) cutOff(name string) {
 	c.refused[name] = true
 }
 
-// owner names the replica that holds the source's lease now.
-func (c *memCluster) owner(key string) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	l := c.leases[key]
-	if time.Now().After(l.until) {
-		return ""
-	}
-	return l.owner
-}
-
 func (c *memCluster) tell(from string, ch server.Change) {
 	c.mu.Lock()
 	var to []chan server.Change
@@ -224,8 +213,8 @@ func newLogWatch() *logWatch { return &logWatch{more: make(chan struct{})} }
 func (l *logWatch) logger() *slog.Logger { return slog.New(l) }
 
 func (l *logWatch) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logWatch) WithAttrs([]slog.Attr) slog.Handler      { return l }
-func (l *logWatch) WithGroup(string) slog.Handler           { return l }
+func (l *logWatch) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logWatch) WithGroup(string) slog.Handler            { return l }
 
 func (l *logWatch) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
