@@ -83,5 +83,9 @@ const (
 type Frame struct {
 	Screen string
 	Seq    uint64
-	Data   []byte
+	// Data is the message in parts, written one after the other as one
+	// message: a part shared by many screens' frames (a snapshot's
+	// encoding for a view) is not copied for each. No part is changed
+	// once given.
+	Data [][]byte
 }

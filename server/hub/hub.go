@@ -85,6 +85,17 @@ type Hub struct {
 	ops  chan func()
 	done chan struct{}
 
+	// framesMu guards frames: those sent and not yet queued to their
+	// screens' connections. Send appends to them and wakes the run
+	// goroutine (framesReady), which takes them all at its next turn: a
+	// storm of frames costs one turn, not one each.
+	framesMu    sync.Mutex
+	frames      []server.Frame
+	framesReady chan struct{}
+	// spare is the slice of frames the run goroutine handled last, kept
+	// for the next ones (guarded by framesMu).
+	spare []server.Frame
+
 	// handlers counts the ServeHTTP calls under way and the connections
 	// they handed to a reader goroutine, until the handler was told the
 	// connection has gone: the connections are hijacked, so the HTTP
@@ -153,18 +164,19 @@ func New(h Handler, opts Options) *Hub {
 		opts.Hellos = DefaultHellos
 	}
 	hb := &Hub{
-		handler:    h,
-		log:        opts.Log,
-		metrics:    opts.Metrics,
-		origins:    opts.Origins,
-		allow:      opts.CheckOrigin,
-		pongWait:   opts.PongWait,
-		pingPeriod: opts.PingPeriod,
-		helloWait:  opts.HelloWait,
-		hellos:     admit.New("connections being set up", opts.Hellos),
-		ops:        make(chan func(), 1024),
-		done:       make(chan struct{}),
-		screens:    map[string]*screen{},
+		handler:     h,
+		log:         opts.Log,
+		metrics:     opts.Metrics,
+		origins:     opts.Origins,
+		allow:       opts.CheckOrigin,
+		pongWait:    opts.PongWait,
+		pingPeriod:  opts.PingPeriod,
+		helloWait:   opts.HelloWait,
+		hellos:      admit.New("connections being set up", opts.Hellos),
+		ops:         make(chan func(), 1024),
+		done:        make(chan struct{}),
+		framesReady: make(chan struct{}, 1),
+		screens:     map[string]*screen{},
 	}
 	// Writes borrow a buffer from a pool for the length of a message:
 	// a screen waiting for its next state holds none.
@@ -184,6 +196,8 @@ func (h *Hub) Run(ctx context.Context) {
 		select {
 		case op := <-h.ops:
 			op()
+		case <-h.framesReady:
+			h.sendFramesLocked()
 		case <-ctx.Done():
 			for _, sc := range h.screens {
 				for c := range sc.clients {
@@ -244,33 +258,56 @@ type screen struct {
 
 // Publish sends msg to every connection of the screen.
 func (h *Hub) Publish(screenID string, msg []byte) {
-	h.Send(server.Frame{Screen: screenID, Data: msg})
+	h.Send(server.Frame{Screen: screenID, Data: [][]byte{msg}})
 }
 
-// Send queues each frame for every connection of its screen, in one turn
-// of the hub's goroutine, without waiting for them to be written. A frame
-// older (by Seq) than one already queued for its screen is dropped.
+// Send queues each frame for every connection of its screen, without
+// waiting for them to be written; the frames of many calls are queued in
+// one turn of the hub's goroutine. A frame older (by Seq) than one already
+// queued for its screen is dropped.
 func (h *Hub) Send(frames ...server.Frame) {
 	if len(frames) == 0 {
 		return
 	}
-	h.send(func() {
-		for _, f := range frames {
-			sc := h.screens[f.Screen]
-			if sc == nil {
-				continue
-			}
-			if f.Seq != 0 {
-				if f.Seq <= sc.seq {
-					continue // a newer state was queued already
-				}
-				sc.seq = f.Seq
-			}
-			for c := range sc.clients {
-				h.enqueueLocked(c, f.Data)
-			}
+	select {
+	case <-h.done:
+		return
+	default:
+	}
+	h.framesMu.Lock()
+	h.frames = append(h.frames, frames...)
+	h.framesMu.Unlock()
+	select {
+	case h.framesReady <- struct{}{}:
+	default: // the run goroutine is woken already
+	}
+}
+
+// sendFramesLocked queues the frames sent since its last turn.
+func (h *Hub) sendFramesLocked() {
+	h.framesMu.Lock()
+	frames := h.frames
+	h.frames, h.spare = h.spare[:0], nil
+	h.framesMu.Unlock()
+	for _, f := range frames {
+		sc := h.screens[f.Screen]
+		if sc == nil {
+			continue
 		}
-	})
+		if f.Seq != 0 {
+			if f.Seq <= sc.seq {
+				continue // a newer state was queued already
+			}
+			sc.seq = f.Seq
+		}
+		for c := range sc.clients {
+			h.enqueueLocked(c, f.Data)
+		}
+	}
+	clear(frames) // nothing of theirs is kept
+	h.framesMu.Lock()
+	h.spare = frames[:0]
+	h.framesMu.Unlock()
 }
 
 // Disconnect sends msg to every connection of the screen, then closes them.
@@ -282,7 +319,7 @@ func (h *Hub) Disconnect(screenID string, msg []byte) {
 		}
 		for c := range sc.clients {
 			if msg != nil {
-				h.enqueueLocked(c, msg)
+				h.enqueueLocked(c, [][]byte{msg})
 			}
 			h.dropLocked(c)
 		}
@@ -292,9 +329,10 @@ func (h *Hub) Disconnect(screenID string, msg []byte) {
 // Broadcast sends msg to every connection, as on shutdown.
 func (h *Hub) Broadcast(msg []byte) {
 	h.do(func() {
+		m := [][]byte{msg}
 		for _, sc := range h.screens {
 			for c := range sc.clients {
-				h.enqueueLocked(c, msg)
+				h.enqueueLocked(c, m)
 			}
 		}
 	})
@@ -313,13 +351,13 @@ func (h *Hub) Connections() int {
 
 // enqueueLocked queues a message for c, dropping c when its buffer is full:
 // a slow screen must never hold up the others.
-func (h *Hub) enqueueLocked(c *client, msg []byte) {
+func (h *Hub) enqueueLocked(c *client, msg [][]byte) {
 	if c.closed {
 		return
 	}
 	select {
 	case c.send <- msg:
-		h.countMessage("out", msg)
+		h.countMessage("out", msg[0])
 	default:
 		h.log.Warn("dropping a screen that does not keep up", "screen", c.screenID)
 		h.dropLocked(c)
@@ -456,7 +494,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		closeWith(conn, websocket.ClosePolicyViolation, "unknown screen")
 		return
 	}
-	c := &client{screenID: screenID, conn: conn, send: make(chan []byte, sendBuffer), wrote: make(chan struct{})}
+	c := &client{screenID: screenID, conn: conn, send: make(chan [][]byte, sendBuffer), wrote: make(chan struct{})}
 	if !h.register(c) {
 		closeWith(conn, websocket.CloseGoingAway, "server shutting down")
 		return
@@ -546,7 +584,7 @@ func (h *Hub) readPump(c *client) error {
 type client struct {
 	screenID string
 	conn     *websocket.Conn
-	send     chan []byte
+	send     chan [][]byte
 	// wrote is closed when the writer has ended (and closed the
 	// connection).
 	wrote chan struct{}
@@ -587,7 +625,7 @@ func (c *client) writePump(pingEvery time.Duration) {
 				return
 			}
 			c.conn.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := c.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
+			if err := write(c.conn, msg); err != nil {
 				return
 			}
 		case <-ticker.C:
@@ -597,6 +635,24 @@ func (c *client) writePump(pingEvery time.Duration) {
 			}
 		}
 	}
+}
+
+// write writes one text message made of parts.
+func write(conn *websocket.Conn, parts [][]byte) error {
+	if len(parts) == 1 {
+		return conn.WriteMessage(websocket.TextMessage, parts[0])
+	}
+	w, err := conn.NextWriter(websocket.TextMessage)
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		if _, err := w.Write(p); err != nil {
+			w.Close()
+			return err
+		}
+	}
+	return w.Close()
 }
 
 // closeWith sends a close frame with a reason (at most 123 bytes, the

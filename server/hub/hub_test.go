@@ -633,15 +633,17 @@ func TestAConnectionWaitsInTheQueueForAPlace(t *testing.T) {
 // Frames of a screen are sent in order of their Seq: a frame older than
 // one queued already for the screen (made by another goroutine, sent
 // later) is dropped, so an older state never overwrites a newer one;
-// unordered frames (Seq 0) always go, and each screen has its own order.
+// unordered frames (Seq 0) always go, and each screen has its own order. A
+// frame in parts arrives as one message.
 func TestAnOlderFrameNeverFollowsANewerOne(t *testing.T) {
 	h, _, srv := start(t, hub.Options{})
 	hall := connect(t, srv, "Hall", nil)
 	desk := connect(t, srv, "Desk", nil)
 	waitFor(t, "connections", func() bool { return h.Connections() == 2 })
-	bye := func(reason string) []byte {
+	// Each message in three parts, written as one.
+	bye := func(reason string) [][]byte {
 		b, _ := wire.Encode(wire.Bye{Reason: reason})
-		return b
+		return [][]byte{b[:5], b[5 : len(b)-3], b[len(b)-3:]}
 	}
 	h.Send(
 		server.Frame{Screen: "id-Hall", Seq: 5, Data: bye("hall 5")},

@@ -1,6 +1,7 @@
 package screens_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"path/filepath"
@@ -278,7 +279,7 @@ func (r *recorder) Send(frames ...server.Frame) {
 			}
 			r.seq[f.Screen] = f.Seq
 		}
-		r.Publish(f.Screen, f.Data)
+		r.Publish(f.Screen, bytes.Join(f.Data, nil))
 	}
 }
 

@@ -230,6 +230,8 @@ type Manager struct {
 	// encodes counts the views of snapshots encoded (one per view of a
 	// snapshot, however many screens show it).
 	encodes atomic.Int64
+	// clocked is the last clock encoded for a screen.
+	clocked atomic.Pointer[clocked]
 
 	// mu guards the map of sessions, not the sessions.
 	mu       sync.Mutex

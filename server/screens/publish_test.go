@@ -1,6 +1,7 @@
 package screens
 
 import (
+	"bytes"
 	"encoding/json"
 	"hash/maphash"
 	"testing"
@@ -52,6 +53,7 @@ func TestADashboardPutTogetherIsTheStateEncoded(t *testing.T) {
 	}{
 		{name: "everything", data: full, screen: wire.Screen{Name: `Lobby "TV" <1>`, TimeZone: "Europe/Paris", Clock24: true, Lang: "fr", Touch: true},
 			canBook: true, booking: &wire.Booking{OK: true, Start: at, End: at.Add(15 * time.Minute)}},
+		{name: "buttons", data: full, screen: wire.Screen{Name: "Door", TimeZone: "UTC", Lang: "en", Touch: true}, canBook: true},
 		{name: "privacy", data: full, screen: wire.Screen{Name: "Hall", TimeZone: "UTC", Lang: "en", Privacy: true, Asleep: true}},
 		{name: "nothing yet", data: &accountData{name: "Kim Park"}, screen: wire.Screen{Name: "Desk", TimeZone: "UTC", Lang: "en"}},
 		{name: "a failed booking", data: &accountData{name: "Kim"}, screen: wire.Screen{Name: "Desk", TimeZone: "Asia/Tokyo", Lang: "en", Touch: true},
@@ -69,7 +71,7 @@ func TestADashboardPutTogetherIsTheStateEncoded(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := r.bytes(lk); string(got) != string(want) {
+			if got := bytes.Join(m.message(r, lk), nil); string(got) != string(want) {
 				t.Errorf("put together:\n got %s\nwant %s", got, want)
 			}
 			if !json.Valid(want) {

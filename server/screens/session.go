@@ -62,8 +62,9 @@ type session struct {
 	decided uint64
 	// last is the hash of the last state decided on, without its clock,
 	// to publish only what changed (sent is false until one was, or when
-	// a new connection needs it again); changed is closed (and replaced)
-	// on every change.
+	// a new connection needs it again); changed is closed at the next
+	// change, and made only when someone waits for one (State): a change
+	// allocates nothing when nobody does.
 	last    uint64
 	sent    bool
 	changed chan struct{}
@@ -181,6 +182,9 @@ func (m *Manager) waitState(ctx context.Context, screenID string, wait time.Dura
 		}
 		m.holdLocked(s, m.cfg.ViewHold)
 		lk := m.lookLocked(s, m.cfg.Now())
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
 		changed := s.changed
 		s.mu.Unlock()
 		st := m.state(lk)
@@ -237,7 +241,7 @@ func (m *Manager) ensure(ctx context.Context, screenID string) (*session, error)
 
 	sctx, cancel := context.WithCancel(m.ctx)
 	s := &session{m: m, id: screenID, ctx: sctx, cancel: cancel, phase: wire.PhaseConnecting,
-		changed: make(chan struct{}), reoffer: make(chan struct{}, 1)}
+		reoffer: make(chan struct{}, 1)}
 	s.setScreenLocked(sc)
 	// The session is in the map only once it is going: whoever finds it
 	// there waits for its lock.
@@ -372,12 +376,14 @@ func (m *Manager) emit(s *session, lk look) {
 		return
 	}
 	s.last, s.sent = r.sum, true
-	close(s.changed)
-	s.changed = make(chan struct{})
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
 	connected := s.conns > 0
 	s.mu.Unlock()
 	if connected {
-		m.cfg.Publisher.Send(server.Frame{Screen: s.id, Seq: lk.gen, Data: r.bytes(lk)})
+		m.cfg.Publisher.Send(server.Frame{Screen: s.id, Seq: lk.gen, Data: m.message(r, lk)})
 	}
 }
 

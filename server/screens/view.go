@@ -221,57 +221,47 @@ func (m *Manager) render(lk look) (rendered, error) {
 }
 
 // The fixed parts of an encoded dashboard (wire.Encode of a State in
-// PhaseDashboard), around what render makes.
-const (
-	dashHead   = `{"type":"state","data":{"phase":"dashboard","now":`
-	dashScreen = `,"screen":`
-	dashUser   = `,"dashboard":{"user":`
-	dashPhoto  = `,"photo":"`
-	dashBook   = `,"can_book":true`
-	dashBooked = `,"booking":`
-	dashEnd    = `}}}`
+// PhaseDashboard), around what render makes. Never changed: frames share
+// them.
+var (
+	dashHead   = []byte(`{"type":"state","data":{"phase":"dashboard","now":`)
+	dashScreen = []byte(`,"screen":`)
+	dashUser   = []byte(`,"dashboard":{"user":`)
+	dashUserTo = []byte(`}`)
+	dashEnd    = []byte(`}}}`)
+	dashBook   = []byte(`,"can_book":true}}}`)
+	dashBooked = []byte(`,"booking":`)
 )
 
-// bytes is the message of a rendered look: the same bytes as wire.Encode of
-// its state.
-func (r rendered) bytes(lk look) []byte {
+// message is the message of a rendered look, in parts: the same bytes as
+// wire.Encode of its state. A dashboard's parts are shared with the other
+// screens of its snapshot (its view, its clock, the fixed parts) but for
+// its screen's own: a change of an account shown on many screens costs
+// each of them a few small parts, not a copy of the whole.
+func (m *Manager) message(r rendered, lk look) [][]byte {
 	if r.dash == nil {
-		return stampNow(r.body, lk.now)
+		return [][]byte{stampNow(r.body, lk.now)}
 	}
-	now, err := lk.now.MarshalJSON()
-	if err != nil {
-		now = []byte(`"0001-01-01T00:00:00Z"`)
-	}
-	photo := ""
+	parts := make([][]byte, 0, 12)
+	parts = append(parts, dashHead, m.clock(lk.now), dashScreen, r.screen, dashUser, r.dash.user)
 	if r.dash.photo != "" {
-		photo = photoURL(lk.id, r.dash.photo)
-	}
-	n := len(dashHead) + len(now) + len(dashScreen) + len(r.screen) + len(dashUser) + len(r.dash.user) +
-		len(dashPhoto) + len(photo) + 2 + len(r.dash.body) + len(dashBook) + len(dashBooked) + len(r.booking) + len(dashEnd)
-	b := make([]byte, 0, n)
-	b = append(b, dashHead...)
-	b = append(b, now...)
-	b = append(b, dashScreen...)
-	b = append(b, r.screen...)
-	b = append(b, dashUser...)
-	b = append(b, r.dash.user...)
-	if photo != "" {
 		// A photo's address is a screen's id and a hex digest: nothing
 		// in it needs escaping in JSON.
-		b = append(b, dashPhoto...)
-		b = append(b, photo...)
-		b = append(b, '"')
+		parts = append(parts, []byte(`,"photo":"`+photoURL(lk.id, r.dash.photo)+`"`))
 	}
-	b = append(b, '}')
-	b = append(b, r.dash.body...)
-	if lk.canBook {
-		b = append(b, dashBook...)
+	parts = append(parts, dashUserTo, r.dash.body)
+	switch {
+	case r.booking != nil:
+		if lk.canBook {
+			parts = append(parts, dashBook[:len(dashBook)-len(dashEnd)])
+		}
+		parts = append(parts, dashBooked, r.booking, dashEnd)
+	case lk.canBook:
+		parts = append(parts, dashBook)
+	default:
+		parts = append(parts, dashEnd)
 	}
-	if r.booking != nil {
-		b = append(b, dashBooked...)
-		b = append(b, r.booking...)
-	}
-	return append(b, dashEnd...)
+	return parts
 }
 
 // withoutDetails is an agenda for a screen in privacy mode: each event
@@ -356,4 +346,25 @@ func stampNow(body []byte, now time.Time) []byte {
 	out = append(out, body[:i+key]...)
 	out = append(out, ts...)
 	return append(out, body[i+len(zeroNow):]...)
+}
+
+// clocked is an encoded clock.
+type clocked struct {
+	at   time.Time
+	json []byte
+}
+
+// clock returns now encoded, as a State's "now" carries it. The screens a
+// snapshot is shown on share its time, and so its encoding: the last one
+// made is kept.
+func (m *Manager) clock(now time.Time) []byte {
+	if c := m.clocked.Load(); c != nil && c.at.Equal(now) && c.at.Location() == now.Location() {
+		return c.json
+	}
+	b, err := now.MarshalJSON()
+	if err != nil {
+		b = []byte(`"0001-01-01T00:00:00Z"`)
+	}
+	m.clocked.Store(&clocked{at: now, json: b})
+	return b
 }

@@ -289,7 +289,8 @@ func (s *Source[T]) claimLocked() (notify, publish bool) {
 	if !s.notifying {
 		s.notifying, notify = true, true
 	}
-	if s.snap.local && !s.publishing {
+	// A replica alone (its lease never lapses) has nobody to publish to.
+	if s.snap.local && !s.publishing && !s.until.Equal(Forever) {
 		s.publishing, publish = true, true
 	}
 	return notify, publish
@@ -335,7 +336,7 @@ func (s *Source[T]) publish() {
 	for {
 		s.mu.Lock()
 		snap := s.snap
-		if snap.Seq == s.published || !snap.local || !s.ownsLocked() || s.stopped {
+		if snap.Seq == s.published || !snap.local || !s.ownsLocked() || s.until.Equal(Forever) || s.stopped {
 			s.published = snap.Seq
 			s.publishing = false
 			s.mu.Unlock()
