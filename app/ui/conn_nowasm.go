@@ -19,6 +19,7 @@ func (c *conn) close()                             {}
 func browserZone() string                          { return "" }
 func hasTouch() bool                               { return false }
 func reloadOnce()                                  {}
+func reloadNow()                                   {}
 func readSnapshot() (wire.State, bool)             { return wire.State{}, false }
 func keepAwake()                                   {}
 func setPageLang(string)                           {}

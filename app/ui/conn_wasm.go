@@ -122,6 +122,13 @@ func reloadOnce() {
 	app.Window().Get("location").Call("reload")
 }
 
+// reloadNow loads the page again at once: an administrator asked, and
+// the page (never cached) brings the app's current version, which the
+// service worker then fetches.
+func reloadNow() {
+	app.Window().Get("location").Call("reload")
+}
+
 // readSnapshot reads the state the server prerendered into the page.
 func readSnapshot() (wire.State, bool) {
 	el := app.Window().Get("document").Call("querySelector", `[data-testid="screen"][data-snapshot]`)

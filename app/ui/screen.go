@@ -47,6 +47,8 @@ type Screen struct {
 	retries int
 	// acts is where a tablet's booking is (asked, confirmed).
 	acts actions
+	// identify is shown over everything until its Until.
+	identify *wire.Identify
 }
 
 // OnPreRender fills the screen from the server's hook, so that the first
@@ -139,6 +141,12 @@ func (s *Screen) connect(ctx app.Context) {
 				reloadOnce()
 			case wire.Bye:
 				s.link = linkLost
+			case wire.Reload:
+				// An administrator's reload: the page, and with it the
+				// app's current version.
+				reloadNow()
+			case wire.Identify:
+				s.identify = &m
 			}
 		},
 		closed: func() {
@@ -254,6 +262,9 @@ func (s *Screen) Render() app.UI {
 		content,
 		app.If(phase == wire.PhaseReconnecting, func() app.UI {
 			return app.Div().Class("banner").Role("status").Text(tx.reconnecting)
+		}),
+		app.If(s.identify != nil && now.Before(s.identify.Until), func() app.UI {
+			return identifyView(*s.identify, tx)
 		}),
 	)
 }

@@ -81,7 +81,20 @@ type Pairing struct {
 	// Number is what the administrator approves ("placard screens approve
 	// 482913" or the admin page).
 	Number string `json:"number"`
+	// Why says why the screen waits, when it was opened with a
+	// provisioning link that no longer works: one of the Link* reasons.
+	Why string `json:"why,omitempty"`
 }
+
+// Why a screen opened with a provisioning link waits for a pairing
+// approval instead.
+const (
+	LinkExpired      = "link_expired"
+	LinkRevoked      = "link_revoked"
+	LinkUsedUp       = "link_used_up"
+	LinkInvalid      = "link_invalid"
+	LinkGroupRemoved = "link_group_removed"
+)
 
 // Code is a sign-in prompt: the device code a person enters and where,
 // and the QR code a phone scans. A screen that offers only the QR path

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -32,9 +33,11 @@ const (
 	TypeSignOut   = "sign_out"
 	TypeQuickBook = "quick_book"
 
-	TypeState  = "state"
-	TypeBye    = "bye"
-	TypeDenied = "denied"
+	TypeState    = "state"
+	TypeBye      = "bye"
+	TypeDenied   = "denied"
+	TypeReload   = "reload"
+	TypeIdentify = "identify"
 )
 
 // Message is implemented by every message type.
@@ -88,6 +91,22 @@ type Bye struct {
 type Denied struct {
 	Reason string `json:"reason"`
 }
+
+// Reload tells a screen to load its page again, at an administrator's
+// word: it comes back with the app's current version.
+type Reload struct{}
+
+// Identify tells a screen to show its name and a number over everything
+// until Until, so that whoever stands in front of it can tell an
+// administrator which screen it is.
+type Identify struct {
+	Name   string    `json:"name"`
+	Number string    `json:"number"`
+	Until  time.Time `json:"until"`
+}
+
+func (Reload) MessageType() string   { return TypeReload }
+func (Identify) MessageType() string { return TypeIdentify }
 
 func (Hello) MessageType() string     { return TypeHello }
 func (SignOut) MessageType() string   { return TypeSignOut }
@@ -185,6 +204,14 @@ func DecodeFromServer(b []byte) (Message, error) {
 		return m, err
 	case TypeDenied:
 		var m Denied
+		err = decodeData(env, &m, false)
+		return m, err
+	case TypeReload:
+		var m Reload
+		err = decodeData(env, &m, false)
+		return m, err
+	case TypeIdentify:
+		var m Identify
 		err = decodeData(env, &m, false)
 		return m, err
 	}
