@@ -166,9 +166,9 @@ type ScreenSettings struct {
 	// when ""), LayoutRoom (a meeting room's door panel), or a board
 	// (LayoutRooms, LayoutPeople).
 	Layout string
-	// Actions lets the screen act on the calendar it shows: book (and
-	// quick-book), extend, end and check in. The edge server refuses
-	// every action of a screen without it, whatever its browser says of
+	// Actions lets the screen act: sign its account out, and on the
+	// calendar it shows book (and quick-book), extend, end and check in.
+	// The edge server refuses every action of a screen without it, whatever its browser says of
 	// itself (a touch screen is the browser's own claim, which a stolen
 	// cookie makes too). Off for a new screen; a screen stored before
 	// the setting existed has it unless quick booking was refused

@@ -55,9 +55,9 @@ func dashboardView(st wire.State, tx *texts, now time.Time, acts *actions) app.U
 		app.Footer().Class("status-line").Body(
 			app.Span().Class("screen-label").DataSet("testid", "screen-name").Text(st.Screen.Name),
 			freshness(d, st.Screen, tx),
-			app.If(st.Screen.Touch, func() app.UI { return actionBar(d, st.Screen, tx, acts) }),
+			app.If(st.Screen.Touch && st.Screen.Acts, func() app.UI { return actionBar(d, st.Screen, tx, acts) }),
 		),
-		app.If(st.Screen.Touch && acts.asking > 0, func() app.UI { return confirmBooking(d, st.Screen, tx, now, acts) }),
+		app.If(st.Screen.Touch && st.Screen.Acts && acts.asking > 0, func() app.UI { return confirmBooking(d, st.Screen, tx, now, acts) }),
 	)
 }
 

@@ -256,19 +256,22 @@ func TestAPrivateEventIsCalledPrivate(t *testing.T) {
 	}
 }
 
-func TestButtonsOnlyOnTouchScreens(t *testing.T) {
+// Buttons show on a touch screen that an administrator lets act, and
+// nowhere else.
+func TestButtonsOnlyOnTouchScreensThatMayAct(t *testing.T) {
 	cases := []struct {
-		name          string
-		touch, book   bool
-		signOut, qbok int
+		name              string
+		touch, acts, book bool
+		signOut, qbok     int
 	}{
-		{"TV", false, true, 0, 0},
-		{"tablet", true, false, 1, 0},
-		{"tablet that may book", true, true, 1, 2},
+		{"TV", false, true, true, 0, 0},
+		{"tablet", true, true, false, 1, 0},
+		{"tablet that may book", true, true, true, 1, 2},
+		{"tablet nobody lets act", true, false, false, 0, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			st := dashboard(wire.Screen{Touch: c.touch})
+			st := dashboard(wire.Screen{Touch: c.touch, Acts: c.acts})
 			st.Dashboard.CanBook = c.book
 			html := render(st)
 			if n := len(elements(html, "sign-out")); n != c.signOut {
@@ -285,7 +288,7 @@ func TestButtonsOnlyOnTouchScreens(t *testing.T) {
 }
 
 func TestQuickBookAsksForTheSlotThenShowsTheResult(t *testing.T) {
-	st := dashboard(wire.Screen{Touch: true, Clock24: true}, event("a", "Review", "10:30", "11:30"))
+	st := dashboard(wire.Screen{Touch: true, Acts: true, Clock24: true}, event("a", "Review", "10:30", "11:30"))
 	st.Dashboard.CanBook = true
 	asking := render(st, func(s *Screen) { s.acts.asking = 15 })
 	if got := textsOf(asking, "quick-book-confirm"); len(got) != 1 {

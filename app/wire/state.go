@@ -45,8 +45,12 @@ type Screen struct {
 	Clock24  bool   `json:"clock24"`
 	// Lang is the language of the screen's words ("en", "fr").
 	Lang string `json:"lang"`
-	// Touch is true on screens that show buttons (tablets).
+	// Touch is true on screens whose browser has a touch screen
+	// (tablets): it shapes the page, and decides nothing.
 	Touch bool `json:"touch,omitempty"`
+	// Acts is true on screens an administrator lets act (sign out, book):
+	// a touch screen shows its buttons only then.
+	Acts bool `json:"acts,omitempty"`
 	// Privacy is true on shared screens: meetings carry no subject,
 	// organiser or location (the server drops them before sending).
 	Privacy bool `json:"privacy,omitempty"`

@@ -136,7 +136,10 @@ type Enrollment struct {
 	// none); Number is its number among the link's screens.
 	Name   string
 	Number int
-	// Refused says why the link enrolls nobody, "" when it enrolled.
+	// Why says why the link enrolls nobody (a wire.Link* reason, which
+	// the pairing screen says in its language), "" when it enrolled;
+	// Refused says it in a sentence, for the audit trail and the log.
+	Why     string
 	Refused string
 }
 
@@ -178,28 +181,28 @@ func (s *Service) ClaimLink(ctx context.Context, token string) (Enrollment, erro
 			// Hash anyway, so that an unknown id costs the same time.
 			subtle.ConstantTimeCompare(secret.Hash(presented), make([]byte, sha256.Size))
 		}
-		return s.refuse(ctx, server.Link{}, "This screen's provisioning link does not work (mistyped, or made on another edge server)"), nil
+		return s.refuse(ctx, server.Link{}, wire.LinkInvalid, "This screen's provisioning link does not work (mistyped, or made on another edge server)"), nil
 	}
 	if err != nil {
 		return Enrollment{}, fmt.Errorf("opening provisioning link %s: %w", id, err)
 	}
 	g, err := s.Store.Group(ctx, l.Group)
 	if server.IsNotFound(err) {
-		return s.refuse(ctx, l, "The group of this screen's provisioning link was removed"), nil
+		return s.refuse(ctx, l, wire.LinkGroupRemoved, "The group of this screen's provisioning link was removed"), nil
 	}
 	if err != nil {
 		return Enrollment{}, fmt.Errorf("opening provisioning link %s: %w", id, err)
 	}
 	now := s.now()
-	var why string
+	var why, sentence string
 	l, err = s.Store.UpdateLink(ctx, id, func(l *server.Link) error {
 		switch {
 		case !l.RevokedAt.IsZero():
-			why = "This screen's provisioning link was revoked"
+			why, sentence = wire.LinkRevoked, "This screen's provisioning link was revoked"
 		case !now.Before(l.ExpiresAt):
-			why = "This screen's provisioning link has expired"
+			why, sentence = wire.LinkExpired, "This screen's provisioning link has expired"
 		case l.Used >= l.MaxScreens:
-			why = fmt.Sprintf("This screen's provisioning link has enrolled all the screens it may (%d)", l.MaxScreens)
+			why, sentence = wire.LinkUsedUp, fmt.Sprintf("This screen's provisioning link has enrolled all the screens it may (%d)", l.MaxScreens)
 		default:
 			l.Used++
 			return nil
@@ -207,7 +210,7 @@ func (s *Service) ClaimLink(ctx context.Context, token string) (Enrollment, erro
 		return errLinkSpent
 	})
 	if errors.Is(err, errLinkSpent) {
-		return s.refuse(ctx, l, why), nil
+		return s.refuse(ctx, l, why, sentence), nil
 	}
 	if err != nil {
 		return Enrollment{}, fmt.Errorf("opening provisioning link %s: %w", id, err)
@@ -220,13 +223,14 @@ func (s *Service) ClaimLink(ctx context.Context, token string) (Enrollment, erro
 }
 
 // refuse audits a link that enrolled nobody and says why.
-func (s *Service) refuse(ctx context.Context, l server.Link, why string) Enrollment {
+func (s *Service) refuse(ctx context.Context, l server.Link, why, sentence string) Enrollment {
 	what := "an unknown link"
 	if l.ID != "" {
 		what = "link " + l.ID
 	}
-	s.audit(ctx, server.AuditEvent{Kind: server.AuditLink, Outcome: "refused", Detail: what + ": " + why})
-	return Enrollment{Link: l, Refused: why + ": an administrator approves this screen with the number below."}
+	s.audit(ctx, server.AuditEvent{Kind: server.AuditLink, Outcome: "refused", Detail: what + ": " + sentence})
+	l.Hash = nil
+	return Enrollment{Link: l, Why: why, Refused: sentence + ": the screen waits for a pairing approval."}
 }
 
 // linkName is a pattern's name for screen n.

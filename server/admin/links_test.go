@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/admin"
 )
@@ -48,7 +49,7 @@ func TestALinkEnrollsUpToItsScreensThenSaysWhyNot(t *testing.T) {
 	for _, e := range got {
 		if e.Refused != "" {
 			refused++
-			if !strings.Contains(e.Refused, "enrolled all the screens it may (2)") || !strings.Contains(e.Refused, "number below") {
+			if !strings.Contains(e.Refused, "enrolled all the screens it may (2)") || e.Why != wire.LinkUsedUp {
 				t.Errorf("the third screen is told %q", e.Refused)
 			}
 			continue
@@ -83,7 +84,7 @@ func TestALinkEnrollsUpToItsScreensThenSaysWhyNot(t *testing.T) {
 		{"not a link", func() string { return "hello" }, "does not work"},
 	} {
 		e, err := ops.ClaimLink(ctx, tt.setup())
-		if err != nil || !strings.Contains(e.Refused, tt.says) {
+		if err != nil || !strings.Contains(e.Refused, tt.says) || e.Why == "" {
 			t.Errorf("%s: %+v, %v; want it to say %q", tt.name, e, err, tt.says)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/admin"
 	"github.com/placard/placard/server/admit"
 	"github.com/placard/placard/server/fleet"
 	"github.com/placard/placard/server/front"
@@ -73,8 +74,19 @@ type Server struct {
 	// storm (admit.Gate.OnCalm).
 	OnCalm func()
 
+	// Links enrolls the screens opened with a provisioning link
+	// (/?link=...); nil for none.
+	Links Links
+
 	app                     *app.Handler
 	pages, renders, signIns *admit.Gate
+	newScreens              *limit.Limiter
+}
+
+// Links is what a provisioning link does for a screen that opens it
+// (admin.Service).
+type Links interface {
+	ClaimLink(ctx context.Context, token string) (admin.Enrollment, error)
 }
 
 // DefaultPages bounds the screens' pages served at once. A page waits
@@ -118,6 +130,7 @@ func (s *Server) Handler() http.Handler {
 		s.pages.OnCalm(s.OnCalm)
 		s.signIns.OnCalm(s.OnCalm)
 	}
+	s.newScreens = limit.New(s.newScreenRate(), nil)
 	s.app = &app.Handler{
 		Name:            "placard",
 		ShortName:       "placard",
@@ -311,7 +324,7 @@ func (k *Sockets) Received(screenID string, m wire.Message) {
 	var err error
 	switch m := m.(type) {
 	case wire.SignOut:
-		_, err = k.Screens.SignOut(ctx, screenID, "screen")
+		err = k.Screens.ScreenSignOut(ctx, screenID)
 	case wire.QuickBook:
 		err = k.Screens.QuickBook(ctx, screenID, m.Minutes)
 	}

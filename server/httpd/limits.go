@@ -27,17 +27,14 @@ func (s *Server) screensOnly(h http.Handler) http.Handler {
 }
 
 // limitNewScreens refuses a page request that would register a new screen
-// when its client address has registered too many lately.
+// when its client address has registered too many lately. A request with
+// a provisioning link is counted where it makes a screen (serveLink).
 func (s *Server) limitNewScreens(next http.HandlerFunc) http.HandlerFunc {
-	rate := s.NewScreens
-	if rate == (limit.Rate{}) {
-		rate = DefaultNewScreens
-	}
-	l := limit.New(rate, nil)
 	return func(w http.ResponseWriter, r *http.Request) {
-		name := r.URL.Query().Get("screen")
-		if name == "" || wire.ValidateName(name) != nil {
-			next(w, r) // a redirect, or a refusal: nothing is registered
+		q := r.URL.Query()
+		name := q.Get("screen")
+		if q.Get("link") != "" || name == "" || wire.ValidateName(name) != nil {
+			next(w, r) // a link, a redirect, or a refusal: nothing is registered here
 			return
 		}
 		if cred := credentialOf(r, name); cred != nil {
@@ -47,16 +44,33 @@ func (s *Server) limitNewScreens(next http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
-		if ok, retry := l.Allow(front.ClientKey(r)); !ok {
-			s.Log.Warn("refusing a new screen: too many from one address", "remote", r.RemoteAddr, "name", name)
-			w.Header().Set("Retry-After", retryAfter(retry))
-			w.Header().Set("Cache-Control", "no-store")
-			http.Error(w, "Too many new screens from "+front.ClientKey(r)+" ("+rate.String()+"): try again after "+
-				retry.UTC().Format("15:04 UTC")+".", http.StatusTooManyRequests)
+		if !s.allowNewScreen(w, r, name) {
 			return
 		}
 		next(w, r)
 	}
+}
+
+// allowNewScreen counts a new screen against its client address's limit,
+// and answers 429 when it is over.
+func (s *Server) allowNewScreen(w http.ResponseWriter, r *http.Request, name string) bool {
+	ok, retry := s.newScreens.Allow(front.ClientKey(r))
+	if ok {
+		return true
+	}
+	s.Log.Warn("refusing a new screen: too many from one address", "remote", r.RemoteAddr, "name", name)
+	w.Header().Set("Retry-After", retryAfter(retry))
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, "Too many new screens from "+front.ClientKey(r)+" ("+s.newScreenRate().String()+"): try again after "+
+		retry.UTC().Format("15:04 UTC")+".", http.StatusTooManyRequests)
+	return false
+}
+
+func (s *Server) newScreenRate() limit.Rate {
+	if s.NewScreens == (limit.Rate{}) {
+		return DefaultNewScreens
+	}
+	return s.NewScreens
 }
 
 func retryAfter(t time.Time) string {

@@ -109,6 +109,10 @@ func credentialOf(r *http.Request, name string) *screens.Credential {
 // this browser, waits for its state, and has go-app prerender it.
 func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	if token := q.Get("link"); token != "" && s.Links != nil {
+		s.serveLink(w, r, token)
+		return
+	}
 	name := q.Get("screen")
 	if name == "" {
 		s.redirectToScreen(w, r)

@@ -491,24 +491,31 @@ func (m *Manager) Open(ctx context.Context, name string, cred *Credential) (serv
 			return sc, nil, err
 		}
 	}
-	if err := wire.ValidateName(name); err != nil {
+	detail := "waiting for enrollment"
+	if m.cfg.AutoEnroll {
+		detail = "enrolled automatically"
+	}
+	return m.Create(ctx, server.Screen{Name: name, Enrolled: m.cfg.AutoEnroll}, detail)
+}
+
+// Create registers a new screen as sc says (its name, whether it is
+// enrolled, and what a provisioning link gives it: a group, its settings,
+// why it waits), with a new id and credential, which it returns for the
+// browser to keep; a screen that is not enrolled gets a pairing number.
+// detail says how it came, for the audit trail.
+func (m *Manager) Create(ctx context.Context, sc server.Screen, detail string) (server.Screen, *Credential, error) {
+	if err := wire.ValidateName(sc.Name); err != nil {
 		return server.Screen{}, nil, server.Errorf(server.EINVALID, "%v: use ?screen=NAME with a short printable name", err)
 	}
 	newCred := Credential{ScreenID: newID(), Secret: newSecret()}
 	now := m.cfg.Now()
-	sc := server.Screen{
-		ID: newCred.ScreenID, Name: name, SecretHash: hashSecret(newCred.Secret),
-		Enrolled: m.cfg.AutoEnroll, CreatedAt: now, LastSeen: now,
-	}
+	sc.ID, sc.SecretHash, sc.CreatedAt, sc.LastSeen, sc.AccountID = newCred.ScreenID, hashSecret(newCred.Secret), now, now, ""
+	sc.PairingNumber = ""
 	if !sc.Enrolled {
 		sc.PairingNumber = newPairingNumber()
 	}
 	if err := m.cfg.Store.CreateScreen(ctx, sc); err != nil {
-		return sc, nil, fmt.Errorf("screens: creating screen %q: %w", name, err)
-	}
-	detail := "waiting for enrollment"
-	if sc.Enrolled {
-		detail = "enrolled automatically"
+		return sc, nil, fmt.Errorf("screens: creating screen %q: %w", sc.Name, err)
 	}
 	m.audit(ctx, server.AuditEvent{Kind: server.AuditScreenCreated, ScreenID: sc.ID, ScreenName: sc.Name, Outcome: "ok", Detail: detail})
 	return sc, &newCred, nil

@@ -505,6 +505,21 @@ func (m *Manager) SignOut(ctx context.Context, screenID, by string) (server.Scre
 	return sc, m.forgetIfUnused(ctx, accountID)
 }
 
+// ScreenSignOut signs a screen's account out at the screen's own word (a
+// tablet's button), when an administrator lets it act: its cookie alone,
+// and what its browser says of itself, let it do nothing more.
+func (m *Manager) ScreenSignOut(ctx context.Context, screenID string) error {
+	sc, err := m.cfg.Store.Screen(ctx, screenID)
+	if err != nil {
+		return fmt.Errorf("screens: signing %s out: %w", screenID, err)
+	}
+	if !sc.Settings.Actions {
+		return server.Errorf(server.EFORBIDDEN, "an administrator does not let screen %s act (its settings: actions)", screenID)
+	}
+	_, err = m.SignOut(ctx, screenID, "screen")
+	return err
+}
+
 // forgetIfUnused deletes an account and its tokens when no screen shows it.
 func (m *Manager) forgetIfUnused(ctx context.Context, accountID string) error {
 	all, err := m.cfg.Store.Screens(ctx)

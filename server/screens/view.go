@@ -41,7 +41,7 @@ func (m *Manager) lookLocked(s *session, now time.Time) look {
 	}
 	switch s.phase {
 	case wire.PhasePairing:
-		lk.st.Pairing = &wire.Pairing{Number: s.screen.PairingNumber}
+		lk.st.Pairing = &wire.Pairing{Number: s.screen.PairingNumber, Why: s.screen.Note}
 	case wire.PhaseCode:
 		lk.st.Code = s.code
 	case wire.PhaseError:
@@ -319,9 +319,12 @@ func (m *Manager) screenInfoLocked(s *session, now time.Time) wire.Screen {
 		Clock24:  set.Clock24,
 		Lang:     lang,
 		Touch:    s.touch,
-		Privacy:  set.Privacy,
-		Asleep:   m.asleepLocked(s, now),
-		Layout:   layout,
+		// Buttons only where an administrator lets the screen act (and
+		// its browser has a touch screen to press them on).
+		Acts:    set.Actions,
+		Privacy: set.Privacy,
+		Asleep:  m.asleepLocked(s, now),
+		Layout:  layout,
 	}
 }
 

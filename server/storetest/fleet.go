@@ -14,7 +14,7 @@ import (
 
 func group(id, name string) server.Group {
 	return server.Group{ID: id, Name: name,
-		Settings:     server.ScreenSettings{TimeZone: "Europe/Paris", Clock24: true, Lang: "fr", Privacy: true, Hours: "07:00-19:00", SignIn: server.SignInQR, NoQuickBook: true},
+		Settings:     server.ScreenSettings{TimeZone: "Europe/Paris", Clock24: true, Lang: "fr", Privacy: true, Hours: "07:00-19:00", SignIn: server.SignInQR, NoQuickBook: true, Actions: true},
 		SharedSignIn: true, OfflineAfter: 90 * time.Minute,
 		Webhooks: []string{"https://hooks.example/fleet"}, WebhookSecret: bytes.Repeat([]byte{4}, 32), CreatedAt: at}
 }

@@ -277,7 +277,8 @@ func TestTheAdminPageTurnsQuickBookingOffAndOnForAScreen(t *testing.T) {
 		t.Fatalf("a new screen's page: quick booking box shown %v, checked %v; want a checked box", shown, checked)
 	}
 
-	// Unchecking the box and saving: the browser sends no quick_book.
+	// Unchecking the box and saving: the browser sends no quick_book
+	// (and "actions", whose box is checked: the tablet may act).
 	for _, c := range []struct {
 		form    url.Values
 		refused bool

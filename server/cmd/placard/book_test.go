@@ -47,7 +47,7 @@ func TestTabletBooksTheNextFreeSlotsWithoutOverlap(t *testing.T) {
 	st := tablet.waitFor(20*time.Second, "a dashboard that can book", func(st wire.State) bool {
 		return st.Dashboard != nil && st.Dashboard.CanBook
 	})
-	if !st.Screen.Touch || st.Dashboard.Agenda == nil {
+	if !st.Screen.Touch || !st.Screen.Acts || st.Dashboard.Agenda == nil {
 		t.Fatalf("a tablet that books: %+v %+v", st.Screen, st.Dashboard)
 	}
 
@@ -210,7 +210,7 @@ func TestAScreenRefusedBookingByAnAdministratorCannotBook(t *testing.T) {
 		t.Fatalf("refusing booking through the API: %d %v", status, body)
 	}
 	tablet.waitFor(10*time.Second, "a dashboard that cannot book", func(st wire.State) bool {
-		return st.Dashboard != nil && !st.Dashboard.CanBook && st.Screen.Touch
+		return st.Dashboard != nil && !st.Dashboard.CanBook && st.Screen.Touch && st.Screen.Acts
 	})
 
 	before := m.Sandbox.Requests("graph /me/events")
@@ -276,4 +276,49 @@ func TestQuickBookingTurnedOffOnOneReplicaIsRefusedOnAnother(t *testing.T) {
 	if bk := *st.Dashboard.Booking; bk.OK || bk.Problem != wire.BookScreenRefused {
 		t.Errorf("a booking on replica B after the refusal on A: %+v, want refused with %q", bk, wire.BookScreenRefused)
 	}
+}
+
+// What may act is an administrator's setting: a browser that says it has a
+// touch screen shows no button and acts in nothing until its screen is
+// let act; then it shows them, and its sign-out works.
+func TestWhatMayActIsTheAdministratorsSetting(t *testing.T) {
+	m := testServer(t, func(m *Main) {
+		m.Config.QuickBook = true
+		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
+	})
+	tablet := &wsScreen{t: t, name: "Room 6 tablet", client: httpClient(t), states: make(chan wire.State, 64), touch: true}
+	_, tablet.html = get(t, tablet.client, m.URL+"/?screen="+url.QueryEscape(tablet.name))
+	tablet.dial(m)
+	st := tablet.signIn(m, "ada@placard.example")
+	if st.Screen.Acts || st.Dashboard.CanBook {
+		t.Errorf("a screen nobody let act, whose browser says it is touch: acts %v, can book %v", st.Screen.Acts, st.Dashboard.CanBook)
+	}
+	bye, _ := wire.Encode(wire.SignOut{})
+	if err := tablet.conn.WriteMessage(websocket.TextMessage, bye); err != nil {
+		t.Fatal(err)
+	}
+	// A booking asked after it is refused too, and shown: the screen's
+	// messages are handled in order, so the sign-out was handled (and
+	// refused) before.
+	book, _ := wire.Encode(wire.QuickBook{Minutes: 15})
+	if err := tablet.conn.WriteMessage(websocket.TextMessage, book); err != nil {
+		t.Fatal(err)
+	}
+	st = tablet.waitFor(10*time.Second, "a booking's outcome", func(st wire.State) bool {
+		return st.Dashboard != nil && st.Dashboard.Booking != nil
+	})
+	if b := *st.Dashboard.Booking; b.OK || b.Problem != wire.BookScreenRefused {
+		t.Errorf("a booking from a screen that may not act: %+v, want refused", b)
+	}
+	allowActions(t, m, tablet.name)
+	st = tablet.waitFor(10*time.Second, "a dashboard with buttons", func(st wire.State) bool {
+		return st.Dashboard != nil && st.Screen.Touch && st.Screen.Acts
+	})
+	if sc, _ := m.Store.Screen(t.Context(), screenID(t, m, tablet.name)); sc.AccountID == "" {
+		t.Fatal("a screen that may not act signed its account out")
+	}
+	if err := tablet.conn.WriteMessage(websocket.TextMessage, bye); err != nil {
+		t.Fatal(err)
+	}
+	tablet.waitPhase(10*time.Second, wire.PhaseCode)
 }

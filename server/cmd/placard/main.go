@@ -473,6 +473,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		h.Metrics = m.Admin.Guard(m.Metrics.Handler())
 	}
 	h.Fleet = m.Fleet
+	h.Links = m.Ops
 	h.ScreenNetworks = cfg.ScreenNetworks
 	h.Front = fr
 	h.NewScreens = cfg.NewScreens

@@ -41,7 +41,7 @@ func TestEveryAdminEndpointChecksTheRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	openScreen(t, m, "Lobby TV")
-	screenID := screenIDOf(t, m, "Lobby TV")
+	screenID := screenID(t, m, "Lobby TV")
 	rootToken := newToken(t, m)
 	newAdminBrowser(t, m).login(rootToken)
 	_, sessions := call(t, m, rootToken, "GET", "/admin/api/sessions", "")
@@ -173,20 +173,4 @@ func firstLine(page string) string {
 		page = page[:i]
 	}
 	return page
-}
-
-// screenIDOf is the id of the screen called name.
-func screenIDOf(t *testing.T, m *Main, name string) string {
-	t.Helper()
-	all, err := m.Store.Screens(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, sc := range all {
-		if sc.Name == name {
-			return sc.ID
-		}
-	}
-	t.Fatalf("no screen is called %q", name)
-	return ""
 }

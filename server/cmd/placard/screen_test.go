@@ -186,6 +186,9 @@ func TestEveryStateFitsEveryScreenSize(t *testing.T) {
 	})
 
 	lobby := openTab(t, browser, m, "Lobby TV", "code")
+	// An administrator lets it act: on a tablet's size (a touch screen)
+	// it shows its buttons.
+	allowActions(t, m, "Lobby TV")
 	lobbyTouch := false
 	t.Run("code", func(t *testing.T) {
 		for _, size := range screenSizes {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
 
@@ -98,6 +100,37 @@ func Tab(t testing.TB, browser context.Context) context.Context {
 	ctx, cancel := chromedp.NewContext(browser)
 	if err := chromedp.Run(ctx); err != nil {
 		t.Fatalf("opening a tab: %v", err)
+	}
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// Device opens a tab in a browser context of its own: another device,
+// with cookies and storage of its own (kiosks that start with the same
+// address).
+//
+// The tab is made in a new window: headless Chromium opens no tab in a
+// browser context that has none ("no browser is open"), which is what
+// chromedp's WithNewBrowserContext asks of it.
+func Device(t testing.TB, browser context.Context) context.Context {
+	t.Helper()
+	var id target.ID
+	err := chromedp.Run(browser, chromedp.ActionFunc(func(ctx context.Context) error {
+		c := chromedp.FromContext(ctx)
+		exec := cdp.WithExecutor(ctx, c.Browser)
+		bc, err := target.CreateBrowserContext().WithDisposeOnDetach(true).Do(exec)
+		if err != nil {
+			return err
+		}
+		id, err = target.CreateTarget("about:blank").WithBrowserContextID(bc).WithNewWindow(true).Do(exec)
+		return err
+	}))
+	if err != nil {
+		t.Fatalf("opening a tab in a browser context of its own: %v", err)
+	}
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithTargetID(id))
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("attaching to the tab of a browser context of its own: %v", err)
 	}
 	t.Cleanup(cancel)
 	return ctx
