@@ -43,6 +43,11 @@ type Cluster interface {
 	// PublishScreen tells every replica that a screen's record changed
 	// (approved, renamed, new settings, signed out, revoked).
 	PublishScreen(ctx context.Context, screenID string) error
+	// PublishCommand asks every replica to send msg (an encoded message,
+	// a few hundred bytes at most) to the screen's connections it holds:
+	// an administrator's reload or identify, which the replica the
+	// screen is connected to delivers.
+	PublishCommand(ctx context.Context, screenID string, msg []byte) error
 
 	// Changes delivers what other replicas published, until ctx ends. A
 	// change of kind ChangeResync means that some may have been missed
@@ -61,6 +66,8 @@ type Change struct {
 	Kind ChangeKind
 	// ID is the source's key or the screen's id.
 	ID string
+	// Data is a command's message (ChangeCommand).
+	Data []byte
 }
 
 // ChangeKind says what changed.
@@ -73,6 +80,9 @@ const (
 	ChangeScreen
 	// ChangeResync: changes may have been missed.
 	ChangeResync
+	// ChangeCommand: a message for a screen's connections
+	// (Cluster.PublishCommand).
+	ChangeCommand
 )
 
 // Frame is one message for the connections of one screen. Seq orders the

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/placard/placard/app/wire"
@@ -162,4 +163,69 @@ func (s *Service) AuditTrail(ctx context.Context, by Actor, limit int) ([]server
 		return nil, err
 	}
 	return s.Store.Audit(ctx, limit)
+}
+
+// IdentifyFor is how long a screen shows its name and number when asked
+// to identify itself.
+const IdentifyFor = 30 * time.Second
+
+// Reload has a screen load its page again (and with it the app's current
+// version), on whichever replica its browser is connected to.
+func (s *Service) Reload(ctx context.Context, by Actor, id string) (server.Screen, error) {
+	if err := by.Check(Operate, "reloading a screen"); err != nil {
+		return server.Screen{}, err
+	}
+	m, err := s.running("reloading a screen")
+	if err != nil {
+		return server.Screen{}, err
+	}
+	sc, err := s.screen(ctx, id)
+	if err != nil {
+		return sc, err
+	}
+	if err := m.Command(ctx, id, wire.Reload{}); err != nil {
+		return sc, err
+	}
+	s.audit(ctx, server.AuditEvent{Kind: server.AuditReload, ScreenID: sc.ID, ScreenName: sc.Name, Outcome: "ok", Detail: "by " + by.Who})
+	return sc, nil
+}
+
+// Identify has a screen show its name and a number over everything for
+// IdentifyFor, so that whoever stands in front of it can say which it is:
+// its pairing number while it waits for one, another made for the
+// purpose otherwise. It returns the number and until when it shows.
+func (s *Service) Identify(ctx context.Context, by Actor, id string) (wire.Identify, error) {
+	if err := by.Check(Operate, "identifying a screen"); err != nil {
+		return wire.Identify{}, err
+	}
+	m, err := s.running("identifying a screen")
+	if err != nil {
+		return wire.Identify{}, err
+	}
+	sc, err := s.screen(ctx, id)
+	if err != nil {
+		return wire.Identify{}, err
+	}
+	msg := wire.Identify{Name: sc.Name, Number: sc.PairingNumber, Until: s.now().Add(IdentifyFor)}
+	if msg.Number == "" {
+		msg.Number = fmt.Sprintf("%06d", rand.IntN(1_000_000))
+	}
+	if err := m.Command(ctx, id, msg); err != nil {
+		return msg, err
+	}
+	s.audit(ctx, server.AuditEvent{Kind: server.AuditIdentify, ScreenID: sc.ID, ScreenName: sc.Name, Outcome: "ok",
+		Detail: "number " + msg.Number + " by " + by.Who})
+	return msg, nil
+}
+
+// screen reads a screen's record, or says there is none.
+func (s *Service) screen(ctx context.Context, id string) (server.Screen, error) {
+	sc, err := s.Store.Screen(ctx, id)
+	if server.IsNotFound(err) {
+		return sc, server.Errorf(server.ENOTFOUND, "no screen has the id %s", id)
+	}
+	if err != nil {
+		return sc, fmt.Errorf("reading screen %s: %w", id, err)
+	}
+	return sc, nil
 }

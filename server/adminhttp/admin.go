@@ -268,6 +268,8 @@ func (a *Admin) apiRoutes() []route {
 		{pattern: "POST /admin/api/screens/{id}/sign-out", api: a.apiSignOut},
 		{pattern: "POST /admin/api/screens/{id}/revoke", api: a.apiRevoke},
 		{pattern: "PUT /admin/api/screens/{id}/group", api: a.apiScreenGroup},
+		{pattern: "POST /admin/api/screens/{id}/reload", api: a.apiReload},
+		{pattern: "POST /admin/api/screens/{id}/identify", api: a.apiIdentify},
 		{pattern: "POST /admin/api/groups", api: a.apiCreateGroup},
 		{pattern: "GET /admin/api/groups", api: a.apiGroups},
 		{pattern: "GET /admin/api/groups/{id}", api: a.apiGroup},

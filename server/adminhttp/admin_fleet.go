@@ -366,3 +366,21 @@ func (a *Admin) endTokenSessions(tokenID string) {
 		}
 	}
 }
+
+func (a *Admin) apiReload(w http.ResponseWriter, r *http.Request, p admin.Actor) {
+	sc, err := a.Ops.Reload(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		a.apiError(w, err)
+		return
+	}
+	front.WriteJSON(w, http.StatusOK, map[string]any{"reloaded": sc.ID, "name": sc.Name})
+}
+
+func (a *Admin) apiIdentify(w http.ResponseWriter, r *http.Request, p admin.Actor) {
+	id, err := a.Ops.Identify(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		a.apiError(w, err)
+		return
+	}
+	front.WriteJSON(w, http.StatusOK, map[string]any{"identify": r.PathValue("id"), "name": id.Name, "number": id.Number, "until": id.Until.UTC()})
+}

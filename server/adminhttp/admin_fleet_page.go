@@ -21,8 +21,9 @@ func formSettings(r *http.Request) server.ScreenSettings {
 		Clock24: r.PostForm.Get("clock24") == "on", Privacy: r.PostForm.Get("privacy") == "on",
 		SignIn: r.PostForm.Get("sign_in"), NoQuickBook: r.PostForm.Get("quick_book") != "on",
 		Layout: r.PostForm.Get("layout"), Actions: r.PostForm.Get("actions") == "on",
-		AutoRelease: r.PostForm.Get("auto_release") == "on", ReleaseAfterMinutes: server.DefaultReleaseAfter,
+		AutoRelease: r.PostForm.Get("auto_release") == "on",
 	}
+	// Left out, it is the default (0: DefaultReleaseAfter).
 	if v := strings.TrimSpace(r.PostForm.Get("release_after_minutes")); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {

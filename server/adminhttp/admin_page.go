@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/app/ui"
+	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/admin"
 	"github.com/placard/placard/server/front"
@@ -391,6 +392,14 @@ func (a *Admin) screenForm(w http.ResponseWriter, r *http.Request, s *adminSessi
 	case "revoke":
 		sc, err = a.Ops.Revoke(ctx, by, id)
 		msg, back = "Revoked "+sc.Name+": its browser must be approved again.", "/admin"
+	case "reload":
+		sc, err = a.Ops.Reload(ctx, by, id)
+		msg = "Told " + sc.Name + " to reload: it comes back with the app's current version."
+	case "identify":
+		var shown wire.Identify
+		shown, err = a.Ops.Identify(ctx, by, id)
+		sc.Name = shown.Name
+		msg = shown.Name + " shows its name and the number " + shown.Number + " over everything until " + shown.Until.UTC().Format("15:04:05 UTC") + "."
 	case "rename":
 		sc, err = a.Ops.Rename(ctx, by, id, r.PostForm.Get("name"))
 		msg = "Renamed to " + sc.Name + "."

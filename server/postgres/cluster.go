@@ -162,6 +162,22 @@ func (c *Cluster) PublishScreen(ctx context.Context, screenID string) error {
 	return nil
 }
 
+// maxCommand bounds a command's message: NOTIFY carries at most 8,000
+// bytes.
+const maxCommand = 4000
+
+// PublishCommand asks the other replicas to send a message to a screen's
+// connections.
+func (c *Cluster) PublishCommand(ctx context.Context, screenID string, msg []byte) error {
+	if len(msg) > maxCommand {
+		return fmt.Errorf("postgres: PublishCommand(%s): a message of %d bytes is over %d", screenID, len(msg), maxCommand)
+	}
+	if _, err := c.store.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, payload("c", c.replica, screenID)+"|"+string(msg)); err != nil {
+		return fmt.Errorf("postgres: PublishCommand(%s): %w", screenID, err)
+	}
+	return nil
+}
+
 // payload is a change as NOTIFY carries it: kind, replica and id, each
 // short (ids are tens of characters).
 func payload(kind, replica, id string) string {
@@ -225,6 +241,12 @@ func (c *Cluster) listen(ctx context.Context, out chan<- server.Change) error {
 			ch = server.Change{Kind: server.ChangeSource, ID: id}
 		case "s":
 			ch = server.Change{Kind: server.ChangeScreen, ID: id}
+		case "c": // a command: "<screen id>|<message>"
+			screen, msg, ok := strings.Cut(id, "|")
+			if !ok || screen == "" {
+				continue
+			}
+			ch = server.Change{Kind: server.ChangeCommand, ID: screen, Data: []byte(msg)}
 		default:
 			continue
 		}

@@ -113,7 +113,7 @@ func TestChangesReachTheOtherReplicas(t *testing.T) {
 		for {
 			select {
 			case got := <-ch:
-				if got == want {
+				if got.Kind == want.Kind && got.ID == want.ID && string(got.Data) == string(want.Data) {
 					return
 				}
 				if got.Kind != server.ChangeResync {
@@ -139,9 +139,16 @@ func TestChangesReachTheOtherReplicas(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	// A command: its message, whatever it holds.
+	msg := []byte(`{"type":"identify","data":{"name":"Lobby | TV","number":"482913"}}`)
+	heard(fromA, server.Change{Kind: server.ChangeCommand, ID: "s1", Data: msg}, func() {
+		if err := b.PublishCommand(t.Context(), "s1", msg); err != nil {
+			t.Fatal(err)
+		}
+	})
 	select {
 	case got := <-fromA:
-		if got.Kind != server.ChangeScreen {
+		if got.Kind != server.ChangeScreen && got.Kind != server.ChangeCommand {
 			t.Errorf("a heard its own change or another: %+v", got)
 		}
 	case <-time.After(300 * time.Millisecond):

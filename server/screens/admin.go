@@ -222,3 +222,26 @@ func (m *Manager) Changed(ctx context.Context, id string) {
 
 // DescribeSettings is settings as the audit trail reads them.
 func DescribeSettings(s server.ScreenSettings) string { return describeSettings(s) }
+
+// Command sends a message to a screen's browsers (an administrator's
+// reload or identify): here, when the screen is connected here, and on
+// every other replica, whichever holds its connection.
+func (m *Manager) Command(ctx context.Context, screenID string, msg wire.Message) error {
+	b, err := wire.Encode(msg)
+	if err != nil {
+		return err
+	}
+	m.deliver(screenID, b)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := m.cfg.Cluster.PublishCommand(ctx, screenID, b); err != nil {
+		return fmt.Errorf("screens: telling the other replicas to send %s to %s: %w", msg.MessageType(), screenID, err)
+	}
+	return nil
+}
+
+// deliver sends an encoded message to the screen's connections here, in
+// the order it comes, beside its states.
+func (m *Manager) deliver(screenID string, msg []byte) {
+	m.cfg.Publisher.Send(server.Frame{Screen: screenID, Data: [][]byte{msg}})
+}

@@ -31,8 +31,9 @@ func (alone) PublishSource(context.Context, string, []byte) error { return nil }
 func (alone) SourceData(context.Context, string) ([]byte, int64, error) {
 	return nil, 0, server.ErrNotFound
 }
-func (alone) PublishScreen(context.Context, string) error      { return nil }
-func (alone) Changes(ctx context.Context) <-chan server.Change { return nil }
+func (alone) PublishScreen(context.Context, string) error          { return nil }
+func (alone) PublishCommand(context.Context, string, []byte) error { return nil }
+func (alone) Changes(ctx context.Context) <-chan server.Change     { return nil }
 func (a alone) AllowCode(_ context.Context, _ int, _ time.Duration) (bool, time.Time, error) {
 	ok, retry := a.codes.Allow("all")
 	return ok, retry, nil
@@ -81,6 +82,8 @@ func (m *Manager) hear() {
 			m.sources.Wake(ch.ID)
 		case server.ChangeScreen:
 			m.screenChanged(m.ctx, ch.ID)
+		case server.ChangeCommand:
+			m.deliver(ch.ID, ch.Data)
 		case server.ChangeResync:
 			m.sources.WakeAll()
 			for _, s := range m.allSessions() {

@@ -167,6 +167,11 @@ func (r *memReplica) PublishScreen(_ context.Context, id string) error {
 	return nil
 }
 
+func (r *memReplica) PublishCommand(_ context.Context, id string, msg []byte) error {
+	r.c.tell(r.name, server.Change{Kind: server.ChangeCommand, ID: id, Data: msg})
+	return nil
+}
+
 func (r *memReplica) Changes(ctx context.Context) <-chan server.Change {
 	ch := make(chan server.Change, 256)
 	r.c.mu.Lock()

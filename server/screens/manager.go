@@ -171,10 +171,21 @@ type Config struct {
 	// LeaseRenew is how often a source renews (or tries to take) its
 	// lease: 3 s by default, well within a lease.
 	LeaseRenew time.Duration
+	// Observer is told what each screen shows when that changes (its
+	// phase, its account), for the fleet's list across replicas; nil for
+	// none. It is called outside any lock, and must not wait.
+	Observer Observer
 	// EnrollPoll is how often a screen that waits for enrollment reads its
 	// record again, so that an approval made by the CLI (another process)
 	// is noticed: 3 s by default.
 	EnrollPoll time.Duration
+}
+
+// Observer is told what screens show (fleet.Fleet).
+type Observer interface {
+	// Showing says a screen shows phase ("code", "dashboard", ...) and
+	// the account, as a UPN, when it shows one.
+	Showing(screenID, phase, account string)
 }
 
 // Metrics is what the manager counts.

@@ -71,6 +71,9 @@ type session struct {
 	// asleep is whether the last state decided on showed the screen
 	// asleep (outside its opening hours).
 	asleep bool
+	// told is what the observer was last told the screen shows (its
+	// phase and account).
+	told string
 	// screenKey is the screen's part of the last state rendered, and
 	// screenJSON its encoding, reused while it is the same.
 	screenKey  wire.Screen
@@ -381,9 +384,22 @@ func (m *Manager) emit(s *session, lk look) {
 		s.changed = nil
 	}
 	connected := s.conns > 0
+	account := ""
+	if s.shown != nil && lk.st.Phase == wire.PhaseDashboard {
+		account = s.shown.w.account.Username
+	}
+	tell := string(lk.st.Phase) + "|" + account
+	if tell == s.told {
+		tell = ""
+	} else {
+		s.told = tell
+	}
 	s.mu.Unlock()
 	if connected {
 		m.cfg.Publisher.Send(server.Frame{Screen: s.id, Seq: lk.gen, Data: m.message(r, lk)})
+	}
+	if tell != "" && m.cfg.Observer != nil {
+		m.cfg.Observer.Showing(s.id, string(lk.st.Phase), account)
 	}
 }
 

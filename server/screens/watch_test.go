@@ -307,8 +307,9 @@ func (c *foreverCluster) PublishSource(context.Context, string, []byte) error { 
 func (c *foreverCluster) SourceData(context.Context, string) ([]byte, int64, error) {
 	return nil, 0, server.ErrNotFound
 }
-func (c *foreverCluster) PublishScreen(context.Context, string) error  { return nil }
-func (c *foreverCluster) Changes(context.Context) <-chan server.Change { return nil }
+func (c *foreverCluster) PublishScreen(context.Context, string) error          { return nil }
+func (c *foreverCluster) PublishCommand(context.Context, string, []byte) error { return nil }
+func (c *foreverCluster) Changes(context.Context) <-chan server.Change         { return nil }
 func (c *foreverCluster) AllowCode(context.Context, int, time.Duration) (bool, time.Time, error) {
 	return true, time.Time{}, nil
 }

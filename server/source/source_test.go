@@ -97,8 +97,9 @@ func (r replica) SourceData(_ context.Context, key string) ([]byte, int64, error
 	return p.data, p.version, nil
 }
 
-func (r replica) PublishScreen(context.Context, string) error      { return nil }
-func (r replica) Changes(ctx context.Context) <-chan server.Change { return nil }
+func (r replica) PublishScreen(context.Context, string) error          { return nil }
+func (r replica) PublishCommand(context.Context, string, []byte) error { return nil }
+func (r replica) Changes(ctx context.Context) <-chan server.Change     { return nil }
 func (r replica) AllowCode(context.Context, int, time.Duration) (bool, time.Time, error) {
 	return true, time.Time{}, nil
 }

@@ -2,6 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -9,9 +15,13 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/admin"
+	"github.com/placard/placard/server/fleet"
 	"github.com/placard/placard/server/internal/browsertest"
+	"github.com/placard/placard/server/internal/pgtest"
+	"github.com/placard/placard/server/lights"
 )
 
 // kiosk is a device that starts with an address: what it shows, and where
@@ -148,4 +158,148 @@ func mustScreens(t *testing.T, m *Main) []server.Screen {
 		t.Fatal(err)
 	}
 	return all
+}
+
+// On two replicas, the fleet is one: a group's setting changed on A shows
+// on a screen connected to B within 2 s; A's reload and identify reach
+// it; A's list of screens shows it online, on B.
+func TestTheFleetIsOneAcrossReplicas(t *testing.T) {
+	sb := startSandbox(t)
+	db := pgtest.DB(t)
+	a := replicaOf(t, sb, db)
+	b := replicaOf(t, sb, db)
+	token := newToken(t, a)
+	const within, patience = 2 * time.Second, 15 * time.Second
+	took := func(what string, answered time.Time) {
+		t.Helper()
+		if d := time.Since(answered); d > within {
+			t.Errorf("%s on replica A took %v after its answer to reach the screen on replica B, want %v at most", what, d, within)
+		}
+	}
+	act := func(what, method, path, body string) (time.Time, map[string]any) {
+		t.Helper()
+		status, answer := call(t, a, token, method, path, body)
+		if status/100 != 2 {
+			t.Fatalf("%s on replica A: %d %v", what, status, answer)
+		}
+		return time.Now(), answer
+	}
+
+	lobby := openScreen(t, b, "Lobby TV")
+	lobby.waitPhase(patience, wire.PhaseCode)
+	id := screenID(t, b, "Lobby TV")
+
+	_, g := act("making a group", "POST", "/admin/api/groups", `{"name":"Lobby","settings":{"lang":"fr"}}`)
+	gid, _ := g["id"].(string)
+	at, _ := act("moving the screen into the group", "PUT", "/admin/api/screens/"+id+"/group", `{"group":"`+gid+`"}`)
+	lobby.waitFor(patience, "the group's language", func(st wire.State) bool { return st.Screen.Lang == "fr" })
+	took("moving the screen into the group", at)
+	at, _ = act("changing the group's settings", "PUT", "/admin/api/groups/"+gid+"/settings", `{"lang":"de","clock24":true}`)
+	lobby.waitFor(patience, "the group's new settings", func(st wire.State) bool { return st.Screen.Lang == "de" && st.Screen.Clock24 })
+	took("changing the group's settings", at)
+
+	at, _ = act("a reload", "POST", "/admin/api/screens/"+id+"/reload", "")
+	await(t, lobby.others, patience, "the reload", func(m wire.Message) bool { _, ok := m.(wire.Reload); return ok })
+	took("a reload", at)
+	at, shown := act("identify", "POST", "/admin/api/screens/"+id+"/identify", "")
+	got := await(t, lobby.others, patience, "identify", func(m wire.Message) bool { _, ok := m.(wire.Identify); return ok }).(wire.Identify)
+	took("identify", at)
+	if got.Name != "Lobby TV" || got.Number != shown["number"] || got.Number == "" || time.Until(got.Until) < 20*time.Second {
+		t.Errorf("the screen on B was told %+v; A answered %v", got, shown)
+	}
+
+	eventually(t, patience, "A lists the screen of B online, on B", func() (bool, string) {
+		_, all := call(t, a, token, "GET", "/admin/api/screens/"+id, "")
+		ok := all["online"] == true && all["replica"] == b.Replica && all["group"] == gid && all["browser"] != "" && all["phase"] == "code"
+		return ok, fmt.Sprint(all)
+	})
+}
+
+// A screen that goes away is reported once past its group's threshold,
+// by a webhook signed as the light keys' are, in the gauge and on the
+// admin API; and once more when it comes back.
+func TestAScreenThatGoesAwayIsReportedOnceThenOnItsReturn(t *testing.T) {
+	m := testServer(t, func(m *Main) {
+		m.TuneFleet = func(c *fleet.Config) {
+			c.Every = 100 * time.Millisecond
+			c.Webhooks.AllowNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		}
+	})
+	type delivery struct {
+		header http.Header
+		body   []byte
+	}
+	got := make(chan delivery, 8)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- delivery{r.Header.Clone(), b}
+	}))
+	defer hook.Close()
+	token := newToken(t, m)
+	status, g := call(t, m, token, "POST", "/admin/api/groups", `{"name":"Lobby","offline_after":"1s","webhooks":["`+hook.URL+`/placard"]}`)
+	gid, _ := g["id"].(string)
+	secret, _ := g["webhook_secret"].(string)
+	if status != http.StatusCreated || !strings.HasPrefix(secret, "whsec_") {
+		t.Fatalf("making a group with a webhook: %d %v", status, g)
+	}
+	lobby := openScreen(t, m, "Lobby TV")
+	lobby.waitPhase(15*time.Second, wire.PhaseCode)
+	id := screenID(t, m, "Lobby TV")
+	if status, body := call(t, m, token, "PUT", "/admin/api/screens/"+id+"/group", `{"group":"`+gid+`"}`); status != http.StatusOK {
+		t.Fatalf("moving the screen into the group: %d %v", status, body)
+	}
+
+	alert := func(what string) fleet.Alert {
+		t.Helper()
+		d := await(t, got, 15*time.Second, what, func(delivery) bool { return true })
+		var a fleet.Alert
+		if err := json.Unmarshal(d.body, &a); err != nil {
+			t.Fatalf("%s: %s: %v", what, d.body, err)
+		}
+		id, ts := d.header.Get(lights.IDHeader), d.header.Get(lights.StdTimestampHeader)
+		if want := lights.SignStandard([]byte(secret), id, ts, d.body); d.header.Get(lights.StdSignatureHeader) != want {
+			t.Errorf("%s is not signed with the group's secret: %v", what, d.header)
+		}
+		return a
+	}
+	gone := time.Now()
+	lobby.conn.Close()
+	a := alert("the offline alert")
+	if a.Type != fleet.AlertOffline || a.Data.Screen.ID != id || a.Data.Group == nil || a.Data.Group.ID != gid {
+		t.Errorf("the offline alert: %+v", a)
+	}
+	if d := time.Since(gone); d < time.Second {
+		t.Errorf("the alert came %v after the screen went away, before the group's threshold of 1s", d)
+	}
+	if _, s := call(t, m, token, "GET", "/admin/api/screens/"+id, ""); s["offline"] != true || s["online"] != false {
+		t.Errorf("the admin API says of the screen: %v", s)
+	}
+	if metrics := scrape(t, m); !strings.Contains(metrics, "\nplacard_screens_offline 1\n") {
+		t.Errorf("placard_screens_offline is not 1:\n%s", metricLines(metrics, "placard_screens_offline"))
+	}
+
+	lobby.reconnect(m)
+	if a := alert("the alert of its return"); a.Type != fleet.AlertOnline || a.Data.Screen.ID != id {
+		t.Errorf("the alert of its return: %+v", a)
+	}
+	eventually(t, 5*time.Second, "the gauge back to 0", func() (bool, string) {
+		metrics := scrape(t, m)
+		return strings.Contains(metrics, "\nplacard_screens_offline 0\n"), metricLines(metrics, "placard_screens_offline")
+	})
+	select {
+	case d := <-got:
+		t.Errorf("a third alert: %s", d.body)
+	default:
+	}
+}
+
+// metricLines are the lines of a scrape about one metric.
+func metricLines(scrape, name string) string {
+	var out []string
+	for _, l := range strings.Split(scrape, "\n") {
+		if strings.Contains(l, name) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

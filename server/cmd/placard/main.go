@@ -355,15 +355,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		FollowEvery:    cfg.FollowEvery,
 		PresenceBudget: limit.Rate{Max: cfg.PresenceBudget, Per: 30 * time.Second},
 	}
-	if m.Tune != nil {
-		m.Tune(&scfg)
-	}
-	m.Screens, err = screens.New(scfg)
-	if err != nil {
-		return err
-	}
-	sockets.Screens = m.Screens
-
 	fcfg := fleet.Config{Store: m.Store, Cluster: cluster, Replica: m.Replica, Log: m.Log, Metrics: m.Metrics,
 		OfflineAfter: cfg.OfflineAfter, Webhooks: fleet.WebhookConfig{AllowNetworks: cfg.WebhookNetworks}}
 	if fcfg.Replica == "" {
@@ -373,6 +364,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.TuneFleet(&fcfg)
 	}
 	m.Fleet = fleet.New(fcfg)
+	scfg.Observer = m.Fleet
+	if m.Tune != nil {
+		m.Tune(&scfg)
+	}
+	m.Screens, err = screens.New(scfg)
+	if err != nil {
+		return err
+	}
+	sockets.Screens = m.Screens
+
 	if err := m.Fleet.Start(ctx); err != nil {
 		return err
 	}

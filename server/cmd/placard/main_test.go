@@ -60,6 +60,9 @@ type wsScreen struct {
 	conn   *websocket.Conn
 	states chan wire.State
 	byes   chan wire.Bye
+	// others are the messages that are neither a state nor a bye (an
+	// administrator's reload or identify).
+	others chan wire.Message
 	html   string
 	// touch is what the screen says of itself in hello (a tablet).
 	touch bool
@@ -69,7 +72,7 @@ type wsScreen struct {
 // browser does.
 func openScreen(t *testing.T, m *Main, name string) *wsScreen {
 	t.Helper()
-	s := &wsScreen{t: t, name: name, client: httpClient(t), states: make(chan wire.State, 64), byes: make(chan wire.Bye, 4)}
+	s := &wsScreen{t: t, name: name, client: httpClient(t), states: make(chan wire.State, 64), byes: make(chan wire.Bye, 4), others: make(chan wire.Message, 16)}
 	_, s.html = get(t, s.client, m.URL+"/?screen="+url.QueryEscape(name))
 	s.dial(m)
 	return s
@@ -92,7 +95,7 @@ func (s *wsScreen) dial(m *Main) {
 		s.t.Fatal(err)
 	}
 	s.conn = conn
-	states, byes := s.states, s.byes
+	states, byes, others := s.states, s.byes, s.others
 	go func() {
 		for {
 			_, data, err := conn.ReadMessage()
@@ -104,6 +107,14 @@ func (s *wsScreen) dial(m *Main) {
 				states <- m
 			case wire.Bye:
 				byes <- m
+			case nil:
+			default:
+				if others != nil {
+					select {
+					case others <- m:
+					default:
+					}
+				}
 			}
 		}
 	}()
