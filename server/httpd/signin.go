@@ -68,6 +68,44 @@ func (s *Server) registerSignIn(mux *http.ServeMux) {
 	mux.Handle("GET "+screens.CallbackPath, s.signIns.Handler(s.limitPhone(callbacks, s.signInCallback), admit.RefusePage))
 	mux.Handle("GET "+screens.LinkPath+"{token}", s.signIns.Handler(s.limitPhone(links, s.signInLink), admit.RefusePage))
 	mux.Handle("POST "+screens.LinkPath+"{token}", s.signIns.Handler(s.limitPhone(links, s.signInPick), admit.RefusePage))
+	mux.Handle("GET "+screens.ScopePath+"{token}", s.signIns.Handler(s.limitPhone(links, s.scopePage), admit.RefusePage))
+	mux.Handle("POST "+screens.ScopePath+"{token}", s.signIns.Handler(s.limitPhone(links, s.scopeChosen), admit.RefusePage))
+}
+
+// scopePage is the device-code path's page of a screen of a group that
+// shares its sign-ins: the code, and the choice of this screen or all
+// the group's, before the phone goes on to the verification address.
+func (s *Server) scopePage(w http.ResponseWriter, r *http.Request) {
+	offer, err := s.Screens.OpenScope(r.Context(), r.PathValue("token"))
+	if err != nil {
+		s.signInRefused(w, err)
+		return
+	}
+	p := signInPage{Title: "Sign in to " + offer.Screen, Screen: offer.Screen, UserCode: offer.UserCode}
+	if offer.Choice.Screens > 1 {
+		p.Choice = &offer.Choice
+	}
+	s.renderSignIn(w, http.StatusOK, p)
+}
+
+// scopeChosen takes the choice and sends the phone on to enter the code.
+func (s *Server) scopeChosen(w http.ResponseWriter, r *http.Request) {
+	if front.CrossSite(r) {
+		http.Error(w, "refused: this form may only be sent from placard's own sign-in page", http.StatusForbidden)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "the form could not be read", http.StatusBadRequest)
+		return
+	}
+	onward, err := s.Screens.ChooseDeviceScope(r.Context(), r.PathValue("token"), r.PostForm.Get("scope"))
+	if err != nil {
+		s.signInRefused(w, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, onward, http.StatusSeeOther)
 }
 
 // limitPhone refuses a client address that asked too often.
@@ -94,6 +132,12 @@ type signInPage struct {
 	Outcome      string
 	Heading      string
 	Message      string
+	// Choice is offered on a screen whose group shares its sign-ins:
+	// this screen, or all of the group's (signin-scope).
+	Choice *screens.GroupChoice
+	// UserCode and Onward are the device-code path's page of the choice:
+	// the code to enter, and where.
+	UserCode string
 }
 
 func (s *Server) renderSignIn(w http.ResponseWriter, status int, p signInPage) {
@@ -119,8 +163,11 @@ func (s *Server) signInLink(w http.ResponseWriter, r *http.Request) {
 		s.signInRefused(w, err)
 		return
 	}
-	s.renderSignIn(w, http.StatusOK, signInPage{Title: "Sign in to " + page.Screen, Screen: page.Screen,
-		Organisation: page.Organisation, Numbers: page.Numbers})
+	p := signInPage{Title: "Sign in to " + page.Screen, Screen: page.Screen, Organisation: page.Organisation, Numbers: page.Numbers}
+	if choice, ok := s.Screens.LinkGroup(r.Context(), r.PathValue("token")); ok {
+		p.Choice = &choice
+	}
+	s.renderSignIn(w, http.StatusOK, p)
 }
 
 // signInPick takes the number picked: the right one sends the browser on
@@ -133,6 +180,10 @@ func (s *Server) signInPick(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "the form could not be read", http.StatusBadRequest)
+		return
+	}
+	if err := s.Screens.ChooseScope(r.Context(), r.PathValue("token"), r.PostForm.Get("scope")); err != nil {
+		s.signInRefused(w, err)
 		return
 	}
 	authURL, binding, err := s.Screens.PickNumber(r.Context(), r.PathValue("token"), r.PostForm.Get("number"))

@@ -131,8 +131,15 @@ func (m *Manager) screenChanged(ctx context.Context, id string) {
 	if sc.Enrolled && !s.screen.Enrolled {
 		m.enrollLocked(s, sc)
 	}
-	s.screen.Name, s.screen.Settings = sc.Name, sc.Settings
+	s.screen.Name, s.screen.Settings, s.screen.Group = sc.Name, sc.Settings, sc.Group
 	s.setScreenLocked(s.screen)
+	if sc.AccountID != "" && (s.shown == nil || s.shown.w.account.ID != sc.AccountID) {
+		// Signed in elsewhere: another screen of its group, on another
+		// replica.
+		s.mu.Unlock()
+		m.takeRemote(ctx, sc)
+		return
+	}
 	publish := true
 	if sc.AccountID == "" && s.shown != nil {
 		s.screen.AccountID = ""

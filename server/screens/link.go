@@ -101,6 +101,8 @@ type link struct {
 	stateKey  string // hashKey of the state
 	binding   []byte // SHA-256 of the secret of the phone's cookie
 	authUntil time.Time
+	// scope is the phone's choice: ScopeGroup, or "" for this screen.
+	scope string
 
 	// result hands the sign-in's account (or failure) to the offer;
 	// recorded hands back whether the screen recorded it; gone is closed
@@ -122,10 +124,13 @@ type links struct {
 	mu      sync.Mutex
 	byToken map[string]*link
 	byState map[string]*link
+	// scopes are the device codes' pages of the choice of a group's
+	// sign-in, by hashKey of their token (group.go).
+	scopes map[string]*scopePage
 }
 
 func newLinks() *links {
-	return &links{byToken: map[string]*link{}, byState: map[string]*link{}}
+	return &links{byToken: map[string]*link{}, byState: map[string]*link{}, scopes: map[string]*scopePage{}}
 }
 
 // pruneLocked forgets links that nobody can use any more, some time after
@@ -390,6 +395,9 @@ func (m *Manager) FinishLink(ctx context.Context, cb Callback) (string, error) {
 		}
 		return l.screen, &LinkError{Outcome: outcome, Screen: l.screen, err: err}
 	}
+	l.s.mu.Lock()
+	l.s.scope, l.s.scopeCode = l.scope, nil
+	l.s.mu.Unlock()
 	l.result <- linkResult{acct: acct}
 	select {
 	case err = <-l.recorded:

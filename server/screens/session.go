@@ -74,6 +74,13 @@ type session struct {
 	// told is what the observer was last told the screen shows (its
 	// phase and account).
 	told string
+	// scope is the choice made on the phone for the sign-in under way
+	// (ScopeGroup, or "" for this screen); on the device-code path,
+	// scopeCode is the hash of the code it was made for (group.go).
+	scope     string
+	scopeCode []byte
+	// taken ends the sign-in: another screen of the group signed it in.
+	taken chan struct{}
 	// screenKey is the screen's part of the last state rendered, and
 	// screenJSON its encoding, reused while it is the same.
 	screenKey  wire.Screen
@@ -244,7 +251,7 @@ func (m *Manager) ensure(ctx context.Context, screenID string) (*session, error)
 
 	sctx, cancel := context.WithCancel(m.ctx)
 	s := &session{m: m, id: screenID, ctx: sctx, cancel: cancel, phase: wire.PhaseConnecting,
-		reoffer: make(chan struct{}, 1)}
+		reoffer: make(chan struct{}, 1), taken: make(chan struct{}, 1)}
 	s.setScreenLocked(sc)
 	// The session is in the map only once it is going: whoever finds it
 	// there waits for its lock.

@@ -24,7 +24,7 @@ func (m *Manager) ReloadSettings(ctx context.Context, screenID string) error {
 	}
 	s.mu.Lock()
 	changed := s.screen.Settings.SignIn != sc.Settings.SignIn
-	s.screen.Name, s.screen.Settings = sc.Name, sc.Settings
+	s.screen.Name, s.screen.Settings, s.screen.Group = sc.Name, sc.Settings, sc.Group
 	s.setScreenLocked(s.screen)
 	s.mu.Unlock()
 	m.publish(s)

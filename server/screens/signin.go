@@ -48,6 +48,8 @@ func (m *Manager) signIn(ctx context.Context, s *session) {
 			return
 		case errors.Is(err, errRenew):
 			continue // time for new offers before these expire
+		case errors.Is(err, errTaken):
+			return // signed in with the screen's group
 		case errors.As(err, &re):
 			m.log.Error("recording a sign-in", "screen", s.id, "err", err)
 			if !m.holdProblem(ctx, s, err, m.cfg.ProblemHold) {
@@ -224,6 +226,10 @@ func (m *Manager) offer(ctx context.Context, s *session) (string, error) {
 		}
 	}
 	s.mu.Lock()
+	if s.shown != nil {
+		s.mu.Unlock()
+		return "", errTaken // another screen of its group signed it in meanwhile
+	}
 	code.CodeBlocked = s.codeBlocked && len(offers) == 1 && methods[0].path() == server.PathAuthCode
 	s.phase, s.problem, s.code = wire.PhaseCode, nil, code
 	s.mu.Unlock()
@@ -284,6 +290,8 @@ func (m *Manager) offer(ctx context.Context, s *session) (string, error) {
 			if !busy().After(m.cfg.Now()) {
 				return "", errRenew
 			}
+		case <-s.taken:
+			return "", errTaken
 		case <-ctx.Done():
 			return "", ctx.Err()
 		}
@@ -306,7 +314,7 @@ func (d deviceCode) start(ctx context.Context, s *session) (offer, error) {
 		return nil, err
 	}
 	code := flow.Code()
-	qr, err := encodeQR(m.cfg.QRContent(code.VerificationURI, code.UserCode))
+	qr, err := encodeQR(m.scopeQR(ctx, s, code.VerificationURI, code.UserCode, code.ExpiresAt))
 	if err != nil {
 		m.log.Error("drawing a QR code", "screen", s.id, "err", err)
 	}
@@ -435,7 +443,14 @@ func (m *Manager) signedIn(ctx context.Context, s *session, a identity.Account, 
 		return err
 	}
 	m.cfg.Metrics.SignIn("success")
-	m.audit(ctx, server.AuditEvent{Kind: server.AuditSignIn, ScreenID: s.id, ScreenName: sc.Name, Account: acct.Username, Outcome: "success", Detail: path})
+	s.mu.Lock()
+	scope := takeScopeLocked(s, path)
+	s.mu.Unlock()
+	detail := path
+	if scope == ScopeGroup {
+		detail += ", for all the screens of its group, as chosen on the phone"
+	}
+	m.audit(ctx, server.AuditEvent{Kind: server.AuditSignIn, ScreenID: s.id, ScreenName: sc.Name, Account: acct.Username, Outcome: "success", Detail: detail})
 	s.mu.Lock()
 	s.setScreenLocked(sc)
 	s.code, s.problem = nil, nil
@@ -443,6 +458,9 @@ func (m *Manager) signedIn(ctx context.Context, s *session, a identity.Account, 
 	s.mu.Unlock()
 	if publish {
 		m.publish(s)
+	}
+	if scope == ScopeGroup {
+		m.signInGroup(ctx, sc, acct, path)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/placard/placard/app/wire"
@@ -302,4 +303,83 @@ func metricLines(scrape, name string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// Ada signs in once, on one of two screens of a group that shares its
+// sign-ins, choosing on the phone all its screens: both show her day.
+// Signed out as a group, both return to signing in. Without that choice
+// (the default), a sign-in shows on its own screen only.
+func TestOneSignInShowsOnEveryScreenOfItsGroupWhenChosenOnThePhone(t *testing.T) {
+	m := testServer(t)
+	ctx := t.Context()
+	g, err := m.Ops.CreateGroup(ctx, cliActor(), admin.GroupSpec{Name: "Lobby", SharedSignIn: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser := browsertest.New(t)
+	east := openTab(t, browser, m, "Lobby east", "code")
+	west := openTab(t, browser, m, "Lobby west", "code")
+	for _, name := range []string{"Lobby east", "Lobby west"} {
+		if _, err := m.Ops.SetScreenGroup(ctx, cliActor(), screenID(t, m, name), g.Group.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	signIn := func(screen context.Context, scope string) string {
+		t.Helper()
+		// Photographed in front: a tab behind another is not drawn.
+		browsertest.Run(t, screen, 5*time.Second, "bringing the screen to the front", page.BringToFront())
+		link := scanQR(t, screen, m)
+		phone := browsertest.Tab(t, browser)
+		var offered, number, outcome string
+		browsertest.Run(t, phone, 20*time.Second, "opening the link on the phone",
+			chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateMobile),
+			chromedp.Navigate(link),
+			chromedp.WaitVisible(browsertest.TestID("signin-scope")),
+			chromedp.Text(browsertest.TestID("signin-scope"), &offered),
+		)
+		if !strings.Contains(offered, "this screen") || !strings.Contains(offered, "all 2 screens of Lobby") {
+			t.Errorf("the phone is offered %q", offered)
+		}
+		if scope != "" {
+			browsertest.Run(t, phone, 5*time.Second, "choosing "+scope, chromedp.SetValue(browsertest.TestID("signin-scope"), scope))
+		}
+		browsertest.Run(t, screen, 20*time.Second, "reading the number on the screen",
+			chromedp.WaitVisible(browsertest.TestID("match-number")),
+			chromedp.Text(browsertest.TestID("match-number"), &number))
+		browsertest.Run(t, phone, 30*time.Second, "picking the number and signing in",
+			chromedp.Click(browsertest.TestID("number-choice", `[data-number="`+strings.TrimSpace(number)+`"]`)),
+			chromedp.WaitVisible(`select[name="user"]`),
+			chromedp.SetValue(`select[name="user"]`, "ada@placard.example"),
+			chromedp.Click(`button[name="action"][value="approve"]`),
+			chromedp.WaitVisible(browsertest.TestID("signin-result")),
+			chromedp.AttributeValue(browsertest.TestID("signin-result"), "data-outcome", &outcome, nil))
+		return outcome
+	}
+	if outcome := signIn(east, "group"); outcome != "signed_in" {
+		t.Fatalf("signing in on the phone: %s", outcome)
+	}
+	for name, tab := range map[string]context.Context{"east": east, "west": west} {
+		waitState(t, tab, 20*time.Second, "dashboard")
+		if who := textOf(t, tab, "user-name"); who != "Ada Lovelace" {
+			t.Errorf("Lobby %s shows %q, want Ada Lovelace", name, who)
+		}
+	}
+
+	token := newToken(t, m)
+	if status, body := call(t, m, token, "POST", "/admin/api/groups/"+g.Group.ID+"/sign-out", ""); status != 200 || body["signed_out"] != float64(2) {
+		t.Fatalf("signing the group out: %d %v", status, body)
+	}
+	for _, tab := range []context.Context{east, west} {
+		waitState(t, tab, 20*time.Second, "code")
+	}
+
+	// The default: this screen only.
+	if outcome := signIn(west, ""); outcome != "signed_in" {
+		t.Fatalf("signing in on the phone: %s", outcome)
+	}
+	waitState(t, west, 20*time.Second, "dashboard")
+	if sc, _ := m.Store.Screen(ctx, screenID(t, m, "Lobby east")); sc.AccountID != "" {
+		t.Error("a sign-in for its own screen signed in another screen of its group")
+	}
 }
