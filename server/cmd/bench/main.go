@@ -3,9 +3,11 @@
 // one table (metric, placard, baseline, ratio, goal, met); the same table
 // is written as JSON.
 //
-// placard runs as a child process (the binary of `make build`, sandbox
-// mode), so that its memory and CPU are its own: the screens run here. The
-// baseline hub runs as another child process (this program, `bench hub`).
+// placard runs as a child process (the binary of `make build`), pointed at
+// the emulated Microsoft 365 tenant in another (`placard sandbox`) as at
+// Microsoft's, so that its memory and CPU are its own: the screens run
+// here, and enroll with a provisioning link. The baseline hub runs as a
+// third child process (this program, `bench hub`).
 // Every client dials from an address of its own in 127.0.0.0/8. The
 // program raises its limit of open files (children inherit it), stops by
 // itself, and bounds every wait.
@@ -116,14 +118,26 @@ func parse(args []string) (options, error) {
 	if o.oneAccount < 0 {
 		o.oneAccount = o.stages[len(o.stages)-1]
 	}
-	if o.waiting < 0 || o.waiting > 100000 {
-		return o, fmt.Errorf("-waiting %d must be between 0 and 100000", o.waiting)
+	// A provisioning link enrolls at most 10,000 screens, and the
+	// sandbox has as many numbered users at most.
+	if last := o.stages[len(o.stages)-1]; last > maxScreens {
+		return o, fmt.Errorf("-screens %d: at most %d screens", last, maxScreens)
+	}
+	if o.oneAccount > maxScreens {
+		return o, fmt.Errorf("-one-account %d must be between 0 and %d", o.oneAccount, maxScreens)
+	}
+	if o.waiting < 0 || o.waiting > maxScreens {
+		return o, fmt.Errorf("-waiting %d must be between 0 and %d", o.waiting, maxScreens)
 	}
 	if o.paintRuns < 0 || o.paintRuns > 50 {
 		return o, fmt.Errorf("-paint %d must be between 0 and 50", o.paintRuns)
 	}
 	return o, nil
 }
+
+// maxScreens is the most screens a stage brings up: what one provisioning
+// link enrolls (admin.MaxLinkScreens).
+const maxScreens = 10_000
 
 // Row is one line of the table.
 type Row struct {
@@ -541,9 +555,16 @@ func costAtRest(o options, res *Result) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	// Its tenant, as every stage's but first paint's: a start reads the
+	// authority's metadata from it, as from Microsoft.
+	sb, err := startTenant(o, filepath.Join(dir, "sandbox"), filepath.Join(o.out, "sandbox-rest.log"), 0)
+	if err != nil {
+		return err
+	}
+	defer sb.stop()
 	var starts, rss, hubStarts []float64
 	for i := range 4 {
-		p, took, err := startPlacard(o, filepath.Join(dir, "data"), filepath.Join(o.out, "placard-rest.log"))
+		p, took, err := startPlacard(o, filepath.Join(dir, "data"), filepath.Join(o.out, "placard-rest.log"), sb.edgeFlags()...)
 		if err != nil {
 			return err
 		}
@@ -606,36 +627,27 @@ type stage struct {
 	batchesPerAccountPeriod           float64
 	signInRate                        float64 // screens a second, while they sign in together
 	signInCPU                         float64 // placard's CPU milliseconds per screen signed in
+	// The sandbox's (the emulated Microsoft's, in a process of its own):
+	// CPU milliseconds per screen signed in, CPU under change, RSS (MB).
+	sbSignInCPU, sbCPUChange, sbRSS float64
 }
 
 // atScale runs placard and the baseline hub at each screen count.
 func atScale(o options, res *Result) ([]byte, error) {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "placard-bench-")
+	// Placard's profiler (-debug-addr, on a loopback port of its own) is
+	// for -profile, and for the soak, which collects placard's garbage
+	// before each sample.
+	e, err := startEdge(o, "scale", o.accounts, "-codes-per-minute", "1000000")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	logPath := filepath.Join(o.out, "placard.log")
-	args := []string{"-sandbox-users", strconv.Itoa(o.accounts), "-codes-per-minute", "1000000"}
-	// Placard's profiler, on a loopback port of its own: for -profile, and
-	// for the soak, which collects placard's garbage before each sample.
-	debug, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	args = append(args, "-debug-addr", debug)
+	defer e.stop()
+	p, sb, ctl := e.p, e.sb, e.sb.ctl
 	var prof *profiler
 	if o.profile {
-		prof = &profiler{dir: o.out, placard: "http://" + debug}
+		prof = &profiler{dir: o.out, placard: p.debug}
 	}
-	p, _, err := startPlacard(o, filepath.Join(dir, "data"), logPath, args...)
-	if err != nil {
-		return nil, err
-	}
-	ctl := sandboxctl.New(p.url, nil)
-	p.debug = "http://" + debug
-	defer p.stop()
 	hub, _, err := startHub()
 	if err != nil {
 		return nil, err
@@ -644,11 +656,16 @@ func atScale(o options, res *Result) ([]byte, error) {
 	time.Sleep(2 * time.Second)
 	p0, h0 := p.usage(), hub.usage()
 	pg0, hg0 := p.goroutines(), hub.goroutines()
+	logPath := p.log
 
 	accounts := accountsOf(o.accounts)
+	link, err := e.link(ctx, o, "Bench", o.stages[len(o.stages)-1])
+	if err != nil {
+		return nil, err
+	}
 	fleet, err := loadgen.New(loadgen.Config{URL: p.url, Accounts: accounts, Prefix: "screen", Parallel: o.parallel,
 		// A sign-in waits its turn among o.parallel on a busy machine.
-		SignInWithin: 5 * time.Minute})
+		SignInWithin: 5 * time.Minute, Sandbox: sb.url, SandboxRoots: sb.roots, Link: link})
 	if err != nil {
 		return nil, err
 	}
@@ -656,8 +673,12 @@ func atScale(o options, res *Result) ([]byte, error) {
 
 	// Approval → dashboard, one screen at a time on a quiet server; the
 	// first dashboard sizes the baseline's messages.
+	quietLink, err := e.link(ctx, o, "Quiet", max(o.quiet, 1))
+	if err != nil {
+		return nil, err
+	}
 	quiet, err := loadgen.New(loadgen.Config{URL: p.url, Accounts: accounts, Prefix: "quiet", Parallel: 1,
-		FirstAddr: netipAddr(127, 2, 0, 1)})
+		FirstAddr: netipAddr(127, 2, 0, 1), Sandbox: sb.url, SandboxRoots: sb.roots, Link: quietLink})
 	if err != nil {
 		return nil, err
 	}
@@ -665,7 +686,7 @@ func atScale(o options, res *Result) ([]byte, error) {
 		return nil, err
 	}
 	sample := quiet.Sample()
-	msal, ours, err := signInSplit(ctx, p.url, quiet.Screens())
+	msal, ours, err := signInSplit(ctx, ctl, quiet.Screens())
 	quiet.Close()
 	if err != nil {
 		return nil, err
@@ -689,7 +710,7 @@ func atScale(o options, res *Result) ([]byte, error) {
 		}
 		fmt.Printf("%d clients: baseline measured (%v)\n", n, time.Since(tb).Round(time.Second))
 
-		t0, cpu0 := time.Now(), p.usage()
+		t0, cpu0, sbCPU0 := time.Now(), p.usage(), sb.usage()
 		stopProfile := prof.cpu(fmt.Sprintf("signin-%d", n), 20*time.Second)
 		grown := n - len(fleet.Screens())
 		err = fleet.Grow(ctx, grown)
@@ -699,7 +720,8 @@ func atScale(o options, res *Result) ([]byte, error) {
 			return nil, err
 		}
 		st := stage{n: n, signInRate: float64(grown) / took.Seconds(),
-			signInCPU: float64((p.usage().cpu - cpu0.cpu).Milliseconds()) / float64(grown)}
+			signInCPU:   float64((p.usage().cpu - cpu0.cpu).Milliseconds()) / float64(grown),
+			sbSignInCPU: float64((sb.usage().cpu - sbCPU0.cpu).Milliseconds()) / float64(grown)}
 		fmt.Printf("%d screens signed in (%d in %v: %.1f a second, placard's CPU %.1f ms each)\n", n, grown, took.Round(time.Second), st.signInRate, st.signInCPU)
 		printSteps(fleet.Screens()[n-grown:])
 		time.Sleep(3 * time.Second)
@@ -723,7 +745,7 @@ func atScale(o options, res *Result) ([]byte, error) {
 
 		// Change: every account's presence, each seen at its next poll.
 		want := availability[si%2]
-		a = p.usage()
+		a, sa := p.usage(), sb.usage()
 		stopProfile = prof.cpu(fmt.Sprintf("change-%d", n), o.period)
 		var wg sync.WaitGroup
 		errs := make(chan error, len(accounts))
@@ -746,8 +768,9 @@ func atScale(o options, res *Result) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		b = p.usage()
+		b, sbb := p.usage(), sb.usage()
 		st.cpuChange = cpuPerMinute(a, b)
+		st.sbCPUChange, st.sbRSS = cpuPerMinute(sa, sbb), float64(sbb.rss)/1e6
 		users, err := ctl.Users(ctx)
 		if err != nil {
 			return nil, err
@@ -789,7 +812,7 @@ func atScale(o options, res *Result) ([]byte, error) {
 		1.05*float64(o.accounts)/float64(last.n))
 
 	if o.soak > 0 {
-		if err := soak(ctx, o, p, fleet, accounts, res); err != nil {
+		if err := soak(ctx, o, p, ctl, fleet, accounts, res); err != nil {
 			return nil, err
 		}
 	}
@@ -814,8 +837,8 @@ func atScale(o options, res *Result) ([]byte, error) {
 // signInSplit splits each screen's approval → dashboard into the wait for
 // MSAL's next poll (approval → tokens issued, at the sandbox) and
 // placard's part (tokens issued → the dashboard frame at the screen).
-func signInSplit(ctx context.Context, base string, screens []*loadgen.Screen) (msal, ours []float64, err error) {
-	codes, err := sandboxctl.New(base, nil).Codes(ctx)
+func signInSplit(ctx context.Context, ctl *sandboxctl.Client, screens []*loadgen.Screen) (msal, ours []float64, err error) {
+	codes, err := ctl.Codes(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -974,6 +997,9 @@ func report(res *Result, o options, st stage, bs baselineStage) {
 	res.add("CPU idle"+at, "s/min", st.cpuIdle, num(bs.cpuIdle), "", 0, 0)
 	g, r = goalAt("≤ 2× baseline", 2)
 	res.add("CPU under change"+at, "s/min", st.cpuChange, num(bs.cpuChange), g, r, 0)
+	res.add("the sandbox's CPU per screen signed in (emulated Microsoft, a process of its own)"+at, "ms", st.sbSignInCPU, nil, "", 0, 0)
+	res.add("the sandbox's CPU under change"+at, "s/min", st.sbCPUChange, nil, "", 0, 0)
+	res.add("the sandbox's RSS"+at, "MB", st.sbRSS, nil, "", 0, 0)
 }
 
 // printSteps prints where the screens' sign-ins took their time.
@@ -1002,9 +1028,8 @@ func printSteps(screens []*loadgen.Screen) {
 // soak keeps the screens for o.soak under changing presence and calendars,
 // and checks that goroutines and memory do not grow beyond noise and that
 // no screen was dropped.
-func soak(ctx context.Context, o options, p *process, fleet *loadgen.Fleet, accounts []string, res *Result) error {
+func soak(ctx context.Context, o options, p *process, ctl *sandboxctl.Client, fleet *loadgen.Fleet, accounts []string, res *Result) error {
 	fmt.Printf("soak: %v\n", o.soak)
-	ctl := sandboxctl.New(p.url, nil)
 	end := time.Now().Add(o.soak)
 	type sample struct {
 		g         int

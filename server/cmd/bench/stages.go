@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -43,29 +42,23 @@ func oneAccount(ctx context.Context, o options, n int, sample []byte, res *Resul
 	}
 	fmt.Printf("one account: baseline of %d clients measured\n", n)
 
-	dir, err := os.MkdirTemp("", "placard-bench-one-")
+	e, err := startEdge(o, "one", 1, "-codes-per-minute", "1000000")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	debug, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	logPath := filepath.Join(o.out, "placard-one.log")
-	p, _, err := startPlacard(o, filepath.Join(dir, "data"), logPath,
-		"-sandbox-users", "1", "-codes-per-minute", "1000000", "-debug-addr", debug)
-	if err != nil {
-		return err
-	}
-	p.debug = "http://" + debug
-	defer p.stop()
+	defer e.stop()
+	p, sb, ctl := e.p, e.sb, e.sb.ctl
+	logPath := p.log
 	time.Sleep(2 * time.Second)
 	p0, pg0, heap0 := p.usage(), p.goroutines(), p.liveHeap()
 	stack0 := p.metric("go_memstats_stack_inuse_bytes")
 	upn := accountsOf(1)[0]
+	link, err := e.link(ctx, o, "One account", n)
+	if err != nil {
+		return err
+	}
 	fleet, err := loadgen.New(loadgen.Config{URL: p.url, Accounts: []string{upn}, Prefix: "one", Parallel: o.parallel,
-		SignInWithin: 5 * time.Minute, FirstAddr: netipAddr(127, 4, 0, 1)})
+		SignInWithin: 5 * time.Minute, FirstAddr: netipAddr(127, 4, 0, 1), Sandbox: sb.url, SandboxRoots: sb.roots, Link: link})
 	if err != nil {
 		return err
 	}
@@ -89,10 +82,10 @@ func oneAccount(ctx context.Context, o options, n int, sample []byte, res *Resul
 	// Presence changes, as many as the hub's broadcasts: each is seen at
 	// the account's next poll.
 	var perScreen, last []float64
-	a := p.usage()
+	a, sa := p.usage(), sb.usage()
 	for i := range len(bs.broadcastLast) {
 		want := []string{"DoNotDisturb", "Away"}[i%2]
-		if err := sandboxctl.New(p.url, nil).SetPresence(ctx, upn, want, want); err != nil {
+		if err := ctl.SetPresence(ctx, upn, want, want); err != nil {
 			return err
 		}
 		wctx, cancel := context.WithTimeout(ctx, 3*o.period)
@@ -101,7 +94,7 @@ func oneAccount(ctx context.Context, o options, n int, sample []byte, res *Resul
 		if err != nil {
 			return fmt.Errorf("one account, change %d: %w", i+1, err)
 		}
-		served, err := presenceServed(ctx, p.url, upn)
+		served, err := presenceServed(ctx, ctl, upn)
 		if err != nil {
 			return err
 		}
@@ -113,7 +106,7 @@ func oneAccount(ctx context.Context, o options, n int, sample []byte, res *Resul
 		}
 		last = append(last, worst)
 	}
-	b := p.usage()
+	b, sbb := p.usage(), sb.usage()
 	// CPU over the changes' polling periods, against the hub's over its
 	// group message's period: both are mostly idle time and one change.
 	cpuChange := cpuPerMinute(a, b)
@@ -135,6 +128,8 @@ func oneAccount(ctx context.Context, o options, n int, sample []byte, res *Resul
 	res.add("live heap per screen after the storm"+at, "KB", heap, nil, "", 0, 0)
 	res.add("goroutines per screen"+at, "", goroutines, num(bs.goroutinesPerScreen), "", 0, 0)
 	res.add("CPU under change"+at, "s/min", cpuChange, num(bs.cpuChange), "≤ 2× baseline", 2, 0)
+	res.add("the sandbox's CPU under change (emulated Microsoft, a process of its own)"+at, "s/min", cpuPerMinute(sa, sbb), nil, "", 0, 0)
+	res.add("the sandbox's RSS"+at, "MB", float64(sbb.rss)/1e6, nil, "", 0, 0)
 	errs, err := countErrors(logPath)
 	if err != nil {
 		return err
@@ -144,8 +139,8 @@ func oneAccount(ctx context.Context, o options, n int, sample []byte, res *Resul
 }
 
 // presenceServed is when the sandbox last served upn's presence to a poll.
-func presenceServed(ctx context.Context, base, upn string) (time.Time, error) {
-	users, err := sandboxctl.New(base, nil).Users(ctx)
+func presenceServed(ctx context.Context, ctl *sandboxctl.Client, upn string) (time.Time, error) {
+	users, err := ctl.Users(ctx)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -229,35 +224,29 @@ var identityKinds = []string{"devicecode", "token device_code", "token refresh_t
 // expires).
 func waiting(ctx context.Context, o options, n int, res *Result) error {
 	at := fmt.Sprintf(" (%d screens waiting)", n)
-	dir, err := os.MkdirTemp("", "placard-bench-waiting-")
+	e, err := startEdge(o, "waiting", 1, "-codes-per-minute", "1000000")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	debug, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	logPath := filepath.Join(o.out, "placard-waiting.log")
-	p, _, err := startPlacard(o, filepath.Join(dir, "data"), logPath,
-		"-sandbox-users", "1", "-codes-per-minute", "1000000", "-debug-addr", debug)
-	if err != nil {
-		return err
-	}
-	p.debug = "http://" + debug
-	defer p.stop()
+	defer e.stop()
+	p, sb := e.p, e.sb
+	logPath := p.log
 	time.Sleep(2 * time.Second)
 	p0, pg0, heap0 := p.usage(), p.goroutines(), p.liveHeap()
 	count := func() (map[string]int, time.Time, error) {
-		c, err := sandboxctl.New(p.url, nil).Requests(ctx)
+		c, err := sb.ctl.Requests(ctx)
 		return c, time.Now(), err
 	}
 	c0, _, err := count()
 	if err != nil {
 		return err
 	}
+	link, err := e.link(ctx, o, "Waiting", n)
+	if err != nil {
+		return err
+	}
 	fleet, err := loadgen.New(loadgen.Config{URL: p.url, Accounts: accountsOf(1), Prefix: "wait", Parallel: min(o.parallel, n),
-		Waiting: true, FirstAddr: netipAddr(127, 5, 0, 1)})
+		Waiting: true, FirstAddr: netipAddr(127, 5, 0, 1), Sandbox: sb.url, SandboxRoots: sb.roots, Link: link})
 	if err != nil {
 		return err
 	}
@@ -281,7 +270,7 @@ func waiting(ctx context.Context, o options, n int, res *Result) error {
 	u := p.usage()
 	heap := p.liveHeap()
 	goroutines := p.goroutines()
-	codes, err := sandboxctl.New(p.url, nil).Codes(ctx)
+	codes, err := sb.ctl.Codes(ctx)
 	if err != nil {
 		return err
 	}

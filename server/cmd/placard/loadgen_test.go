@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/placard/placard/server/admin"
 	"github.com/placard/placard/server/internal/loadgen"
 	"github.com/placard/placard/server/screens"
 )
@@ -75,6 +79,75 @@ func TestLoadGeneratorBringsScreensToTheirDashboards(t *testing.T) {
 		if err := s.Dropped(); err != nil {
 			t.Errorf("screen %s dropped: %v", s.Name, err)
 		}
+	}
+}
+
+// TestLoadGeneratorUsesAStandaloneSandboxAsTheTenant keeps `make bench`'s
+// set-up working: the edge server uses `placard sandbox` as its tenant
+// (so that the emulated Microsoft's work is not counted as the edge
+// server's), screens enroll with a provisioning link, as kiosks do where
+// an administrator approves screens, and their codes are approved on the
+// sandbox's own phone page, over HTTPS.
+func TestLoadGeneratorUsesAStandaloneSandboxAsTheTenant(t *testing.T) {
+	const count, accounts = 30, 3
+	sb := startSandbox(t, "-users", strconv.Itoa(accounts))
+	m := testServer(t, pointedAt(sb), manualEnroll, func(m *Main) {
+		m.Config.CodesPerMinute = 10 * count
+		tune := m.Tune
+		m.Tune = func(c *screens.Config) {
+			tune(c)
+			c.PollEvery = time.Second
+		}
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	g, err := m.Ops.CreateGroup(ctx, cliActor(), admin.GroupSpec{Name: "Bench"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := m.Ops.MakeLink(ctx, cliActor(), admin.LinkSpec{Group: g.Group.ID, MaxScreens: count, ExpiresIn: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, err := os.ReadFile(sb.CertFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pem)
+	upns := []string{"user0001@placard.example", "user0002@placard.example", "user0003@placard.example"}
+	fleet, err := loadgen.New(loadgen.Config{URL: m.URL, Accounts: upns, Prefix: "tenant", Parallel: count,
+		Sandbox: sb.URL, SandboxRoots: roots, Link: link.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fleet.Close)
+	if err := fleet.Grow(ctx, count); err != nil {
+		t.Fatal(err)
+	}
+	all, err := m.Store.Screens(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range all {
+		if !sc.Enrolled || sc.Group != g.Group.ID {
+			t.Errorf("screen %s: enrolled %v in group %q, want enrolled by the link into %s", sc.Name, sc.Enrolled, sc.Group, g.Group.ID)
+		}
+	}
+	if len(all) != count {
+		t.Errorf("%d screens in the store, want %d", len(all), count)
+	}
+	if err := sb.ctl.SetPresence(ctx, upns[1], "DoNotDisturb", "Presenting"); err != nil {
+		t.Fatal(err)
+	}
+	var mine []*loadgen.Screen
+	for _, s := range fleet.Screens() {
+		if s.Account == upns[1] {
+			mine = append(mine, s)
+		}
+	}
+	if _, err := loadgen.AwaitAvailability(ctx, mine, "DoNotDisturb"); err != nil {
+		t.Fatal(err)
 	}
 }
 

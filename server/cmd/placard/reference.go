@@ -45,7 +45,7 @@ func writeConfigReference(w io.Writer) error {
 		return fmt.Errorf("reading the edge server's flags: %w", err)
 	}
 	c := &cli{getenv: noEnvironment, out: io.Discard, errOut: io.Discard}
-	sandboxFS, _, _, _ := c.sandboxFlags()
+	sandboxFS, _ := c.sandboxFlags()
 	storeFS, _ := c.flags("screens list")
 
 	fmt.Fprint(w, `# Configuration reference

@@ -87,3 +87,29 @@ func TestStandaloneSandboxRegistersEdgeServersCallbacks(t *testing.T) {
 		t.Error("a redirect URI that is not a URL was accepted")
 	}
 }
+
+// TestStandaloneSandboxAddsNumberedUsers: placard sandbox -users gives a
+// load test the numbered accounts an edge server's -sandbox-users gives,
+// and refuses a count it cannot make.
+func TestStandaloneSandboxAddsNumberedUsers(t *testing.T) {
+	sb := startSandbox(t, "-users", "3")
+	users, err := sb.ctl.Users(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var numbered []string
+	for _, u := range users {
+		if strings.HasPrefix(u.UPN, "user0") {
+			numbered = append(numbered, u.UPN)
+		}
+	}
+	slices.Sort(numbered)
+	if want := []string{"user0001@placard.example", "user0002@placard.example", "user0003@placard.example"}; !slices.Equal(numbered, want) {
+		t.Errorf("numbered users %v, want %v", numbered, want)
+	}
+	var out strings.Builder
+	err = run(t.Context(), []string{"sandbox", "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-users", "10001"}, noEnvironment, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "-users 10001 must be between 0 and 10000") {
+		t.Errorf("placard sandbox -users 10001: %v, want a refusal naming the bound", err)
+	}
+}

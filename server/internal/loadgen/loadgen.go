@@ -2,6 +2,10 @@
 // full of TVs would: each loads its page (for its cookie), opens the
 // WebSocket and says hello, shows a device code that is approved on the
 // sandbox's phone page, and then receives its dashboard as Graph changes.
+// The sandbox is the edge server's own (sandbox mode), or `placard
+// sandbox` in a process of its own, which the edge server uses as its
+// tenant: then screens are enrolled by a provisioning link, as a fleet of
+// kiosks is.
 //
 // Each screen dials from an address of its own in 127.0.0.0/8, so that
 // the server's per-address limits see many clients, not one. Everything
@@ -10,6 +14,8 @@ package loadgen
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,6 +61,19 @@ type Config struct {
 	// Waiting stops each screen at its code, unapproved: screens waiting
 	// for someone to sign them in.
 	Waiting bool
+	// Sandbox is the base URL of the sandbox whose phone page approves
+	// the codes: `placard sandbox`'s https URL when the edge server uses
+	// it as its tenant; URL (the edge server's own sandbox) when empty.
+	Sandbox string
+	// SandboxRoots are the certificates to trust on the way to Sandbox
+	// (the file its -ca-file names); the system's when nil.
+	SandboxRoots *x509.CertPool
+	// Link is a provisioning link's token (pln_...): each screen opens
+	// its page with it (/?link=...&screen=NAME), which enrolls it into the
+	// link's group, as a kiosk started with the link is. An edge server
+	// with a tenant enrolls no screen by itself; one in sandbox mode does,
+	// and needs none.
+	Link string
 }
 
 // Fleet is the screens brought up so far.
@@ -102,6 +121,11 @@ func New(cfg Config) (*Fleet, error) {
 	}
 	if cfg.SignInWithin <= 0 {
 		cfg.SignInWithin = 2 * time.Minute
+	}
+	if cfg.Sandbox == "" {
+		cfg.Sandbox = strings.TrimRight(cfg.URL, "/")
+	} else if u, err := url.Parse(cfg.Sandbox); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("loadgen: sandbox URL %q must be http(s)://host:port", cfg.Sandbox)
 	}
 	return &Fleet{cfg: cfg, host: u.Host, next: cfg.FirstAddr}, nil
 }
@@ -268,6 +292,17 @@ func (s *Screen) dialer() *net.Dialer {
 	return &net.Dialer{LocalAddr: &net.TCPAddr{IP: s.addr.AsSlice()}, Timeout: 30 * time.Second}
 }
 
+// phone is the HTTP client of the phone that approves the screen's code on
+// the sandbox's phone page: from the screen's address, as a person in the
+// same building, trusting a standalone sandbox's certificate.
+func (s *Screen) phone(f *Fleet) *http.Client {
+	t := &http.Transport{DialContext: s.dialer().DialContext, DisableKeepAlives: true}
+	if f.cfg.SandboxRoots != nil {
+		t.TLSClientConfig = &tls.Config{RootCAs: f.cfg.SandboxRoots, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: t}
+}
+
 // signIn is a screen's way to its dashboard: page, WebSocket, hello, code,
 // approval on the phone page, dashboard. A server that answers 503 (too
 // busy) is asked again after its Retry-After, as a screen does.
@@ -288,6 +323,11 @@ func (s *Screen) signIn(ctx context.Context, f *Fleet) error {
 	}
 	if !f.cfg.Bare {
 		page := base + "/?screen=" + url.QueryEscape(s.Name)
+		if f.cfg.Link != "" {
+			// Enrolled by the link, then sent on to /?screen=NAME, which
+			// the client follows with the screen's new cookie.
+			page = base + "/?link=" + url.QueryEscape(f.cfg.Link) + "&screen=" + url.QueryEscape(s.Name)
+		}
 		for try := 1; ; try++ {
 			err := fetch(ctx, client, page)
 			var busy *BusyError
@@ -350,7 +390,7 @@ func (s *Screen) signIn(ctx context.Context, f *Fleet) error {
 		return nil
 	}
 	s.ApprovedAt = time.Now()
-	switch out, err := sandboxctl.New(base, client).Approve(ctx, code, s.Account); {
+	switch out, err := sandboxctl.New(f.cfg.Sandbox, s.phone(f)).Approve(ctx, code, s.Account); {
 	case err != nil:
 		return fmt.Errorf("approving its code: %w", err)
 	case out != sandboxctl.OutcomeApproved:
