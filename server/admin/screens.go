@@ -229,3 +229,28 @@ func (s *Service) screen(ctx context.Context, id string) (server.Screen, error) 
 	}
 	return sc, nil
 }
+
+// Preview returns what a screen shows now, as the screen renders it (its
+// privacy and private meetings included), for an administrator's
+// preview; nothing starts for it. The account's photo is left out: it is
+// served to its screen alone.
+func (s *Service) Preview(ctx context.Context, by Actor, id string) (wire.State, error) {
+	if err := by.Check(Read, "previewing a screen"); err != nil {
+		return wire.State{}, err
+	}
+	m, err := s.running("previewing a screen")
+	if err != nil {
+		return wire.State{}, err
+	}
+	st, err := m.Preview(ctx, id)
+	if err != nil {
+		return st, err
+	}
+	if st.Dashboard != nil {
+		d := *st.Dashboard
+		d.User.Photo = ""
+		d.CanBook = false
+		st.Dashboard = &d
+	}
+	return st, nil
+}

@@ -63,6 +63,9 @@ type Admin struct {
 	// PublicURL is where kiosks reach the server: provisioning links
 	// start with it (the request's own origin when "").
 	PublicURL string
+	// Render draws the previews of screens (httpd.Server.Preview); nil
+	// draws none.
+	Render Renderer
 	// LoginFailures bounds failed sign-ins (wrong tokens) per client
 	// address: 10 in 15 minutes by default.
 	LoginFailures limit.Rate
@@ -211,6 +214,8 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("GET "+CallbackPath, a.callback)
 	mux.HandleFunc("GET /admin/screens/{id}", a.page(a.screenPage))
 	mux.HandleFunc("GET /admin/groups/{id}", a.page(a.groupPage))
+	mux.HandleFunc("GET /admin/screens/{id}/preview", a.page(a.pagePreview))
+	mux.HandleFunc("GET /admin/preview.css", servePreviewCSS)
 	for _, rt := range a.formRoutes() {
 		mux.HandleFunc(rt.pattern, a.form(rt.form))
 	}
@@ -270,6 +275,7 @@ func (a *Admin) apiRoutes() []route {
 		{pattern: "PUT /admin/api/screens/{id}/group", api: a.apiScreenGroup},
 		{pattern: "POST /admin/api/screens/{id}/reload", api: a.apiReload},
 		{pattern: "POST /admin/api/screens/{id}/identify", api: a.apiIdentify},
+		{pattern: "GET /admin/api/screens/{id}/preview", api: a.apiPreview},
 		{pattern: "POST /admin/api/groups", api: a.apiCreateGroup},
 		{pattern: "GET /admin/api/groups", api: a.apiGroups},
 		{pattern: "GET /admin/api/groups/{id}", api: a.apiGroup},

@@ -143,6 +143,8 @@ type pageData struct {
 	// Own are the settings (by the API's names) that the page's screen
 	// sets over its group's.
 	Own map[string]bool
+	// PreviewEvery is how often a screen's preview is drawn again.
+	PreviewEvery time.Duration
 }
 
 // can is what a role may do, for the page.
@@ -187,7 +189,7 @@ func (a *Admin) base(s *adminSession, title string) pageData {
 	s.flash = ""
 	a.mu.Unlock()
 	who := s.who
-	return pageData{Title: title, Session: &who, CSRF: s.csrf, Flash: flash, About: a.About, Role: server.AdminRole, self: s,
+	return pageData{Title: title, Session: &who, CSRF: s.csrf, Flash: flash, About: a.About, Role: server.AdminRole, self: s, PreviewEvery: PreviewEvery,
 		Can: canOf(who), Roles: []string{server.RoleViewer, server.RoleOperator, server.RoleAdmin}}
 }
 

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -142,10 +143,35 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 		// fallback script, is all that shows it is there.
 		s.Fleet.PageSeen(sc.ID, fleet.Conn{UserAgent: r.UserAgent()}, s.Refresh.of(st.Phase))
 	}
+	code, header, body, err := s.prerender(r, st)
+	if err != nil {
+		var busy *admit.Busy
+		if errors.As(err, &busy) {
+			admit.RefusePage(w, busy)
+		}
+		return
+	}
+	h := w.Header()
+	for k, v := range header {
+		h[k] = v
+	}
+	if strings.HasPrefix(h.Get("Content-Type"), "text/html") {
+		body = withRefresh(body, s.Refresh.of(st.Phase))
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	w.Write(body)
+}
+
+// prerender has go-app render the screen's page for a state: what a
+// browser without WebAssembly shows of it (the fallback), and what the
+// Wasm starts from.
+func (s *Server) prerender(r *http.Request, st wire.State) (int, http.Header, []byte, error) {
 	key := secret.New()
 	prerenders.Store(key, st)
 	defer prerenders.Delete(key)
 
+	q := r.URL.Query()
 	q.Del(prerenderParam)
 	q.Set(prerenderParam, key)
 	r2 := r.Clone(r.Context())
@@ -155,19 +181,12 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	// a time, however many pages wait for their screen's state.
 	leave, err := s.renders.Enter(r.Context())
 	if err != nil {
-		var busy *admit.Busy
-		if errors.As(err, &busy) {
-			admit.RefusePage(w, busy)
-		}
-		return
+		return 0, nil, nil, err
 	}
 	rec := httptest.NewRecorder()
 	s.app.ServeHTTP(rec, r2)
 	leave()
-	h := w.Header()
-	for k, v := range rec.Header() {
-		h[k] = v
-	}
+	h := rec.Header()
 	// go-app gives every response one ETag and answers 304 to it: a page
 	// carries a live code, so it is never served from a cache.
 	h.Set("Cache-Control", "no-store")
@@ -177,11 +196,35 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		body = restoreTrue(body)
 		body = withLang(body, ui.Lang(st.Screen.Lang))
-		body = withRefresh(body, s.Refresh.of(st.Phase))
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(rec.Code)
-	w.Write(body)
+	return rec.Code, h, body, nil
+}
+
+// previewScripts are what a preview leaves out of a screen's page: its
+// scripts (the Wasm would connect as the screen, the fallback script
+// would reload it) and its manifest.
+var previewScripts = regexp.MustCompile(`(?s)<script\b.*?</script>|<link [^>]*rel="(?:manifest|modulepreload)"[^>]*>|<noscript>.*?</noscript>`)
+
+// Preview renders what a screen shows (a state from
+// screens.Manager.Preview) as the screen's own page without its scripts,
+// with the fallback's renderer: what an administrator's page shows,
+// scaled down, in a frame of its own. It reloads itself every refresh.
+func (s *Server) Preview(r *http.Request, st wire.State, refresh time.Duration) ([]byte, error) {
+	r2 := r.Clone(r.Context())
+	r2.Method = http.MethodGet
+	r2.URL = &url.URL{Path: "/", RawQuery: url.Values{"screen": {st.Screen.Name}}.Encode()}
+	r2.Body = http.NoBody
+	code, _, body, err := s.prerender(r2, st)
+	if err != nil {
+		return nil, err
+	}
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("httpd: rendering a preview: go-app answered %d", code)
+	}
+	body = previewScripts.ReplaceAll(body, nil)
+	sec := strconv.Itoa(max(1, int(refresh.Round(time.Second)/time.Second)))
+	tags := `<meta http-equiv="refresh" content="` + sec + `"><link rel="stylesheet" href="/admin/preview.css"></head>`
+	return bytes.Replace(body, []byte(`</head>`), []byte(tags), 1), nil
 }
 
 // bareAttr is a data- or aria- attribute written with no value.

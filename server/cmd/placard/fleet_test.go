@@ -20,6 +20,7 @@ import (
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/admin"
 	"github.com/placard/placard/server/fleet"
+	"github.com/placard/placard/server/graph"
 	"github.com/placard/placard/server/internal/browsertest"
 	"github.com/placard/placard/server/internal/pgtest"
 	"github.com/placard/placard/server/lights"
@@ -196,7 +197,7 @@ func TestTheFleetIsOneAcrossReplicas(t *testing.T) {
 	lobby.waitFor(patience, "the group's language", func(st wire.State) bool { return st.Screen.Lang == "fr" })
 	took("moving the screen into the group", at)
 	at, _ = act("changing the group's settings", "PUT", "/admin/api/groups/"+gid+"/settings", `{"lang":"de","clock24":true}`)
-	lobby.waitFor(patience, "the group's new settings", func(st wire.State) bool { return st.Screen.Lang == "de" && st.Screen.Clock24 })
+	latest := lobby.waitFor(patience, "the group's new settings", func(st wire.State) bool { return st.Screen.Lang == "de" && st.Screen.Clock24 })
 	took("changing the group's settings", at)
 
 	at, _ = act("a reload", "POST", "/admin/api/screens/"+id+"/reload", "")
@@ -213,6 +214,25 @@ func TestTheFleetIsOneAcrossReplicas(t *testing.T) {
 		_, all := call(t, a, token, "GET", "/admin/api/screens/"+id, "")
 		ok := all["online"] == true && all["replica"] == b.Replica && all["group"] == gid && all["browser"] != "" && all["phase"] == "code"
 		return ok, fmt.Sprint(all)
+	})
+
+	// Signed in on B, it shows Ada's day; A previews it from what the
+	// account's owner published.
+	if latest.Code == nil {
+		t.Fatalf("the screen shows no code: %+v", latest)
+	}
+	sb.approve(t, latest.Code.UserCode, "ada@placard.example")
+	lobby.waitFor(30*time.Second, "the dashboard", func(st wire.State) bool { return st.Phase == wire.PhaseDashboard })
+	eventually(t, patience, "A previews the dashboard of B's screen", func() (bool, string) {
+		req, _ := http.NewRequest("GET", a.URL+"/admin/api/screens/"+id+"/preview", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		page, _ := io.ReadAll(res.Body)
+		return strings.Contains(string(page), `data-state="dashboard"`) && strings.Contains(string(page), "Ada Lovelace"), fmt.Sprintf("%s %.300s", res.Status, page)
 	})
 }
 
@@ -381,5 +401,85 @@ func TestOneSignInShowsOnEveryScreenOfItsGroupWhenChosenOnThePhone(t *testing.T)
 	waitState(t, west, 20*time.Second, "dashboard")
 	if sc, _ := m.Store.Screen(ctx, screenID(t, m, "Lobby east")); sc.AccountID != "" {
 		t.Error("a sign-in for its own screen signed in another screen of its group")
+	}
+}
+
+// The preview of a screen is its own page as the fallback renders it,
+// without a script: the account's day as the screen shows it, never a
+// private meeting's subject or place; with the screen's privacy on, no
+// subject at all. The admin page frames it, and so may only this origin.
+func TestThePreviewShowsWhatTheScreenShowsAndNoMore(t *testing.T) {
+	const subject = "Interview with a competitor"
+	m := testServer(t)
+	now := time.Now()
+	if _, err := ctlOf(m).AddEvent(t.Context(), "ada@placard.example", map[string]any{
+		"subject": subject, "sensitivity": "private",
+		"location": map[string]string{"displayName": "Off-site café"},
+		"start":    graph.At(now.Add(-5*time.Minute), time.UTC), "end": graph.At(now.Add(25*time.Minute), time.UTC),
+	}); err != nil {
+		t.Fatalf("adding the meeting: %v", err)
+	}
+	if _, err := ctlOf(m).AddEvent(t.Context(), "ada@placard.example", map[string]any{
+		"subject": "Roadmap review",
+		"start":   graph.At(now.Add(40*time.Minute), time.UTC), "end": graph.At(now.Add(70*time.Minute), time.UTC),
+	}); err != nil {
+		t.Fatalf("adding the meeting: %v", err)
+	}
+	lobby := openScreen(t, m, "Lobby TV")
+	if st := lobby.signIn(m, "ada@placard.example"); st.Dashboard.Agenda == nil || len(st.Dashboard.Agenda.Today) == 0 {
+		t.Fatalf("the screen shows no agenda: %+v", st.Dashboard)
+	}
+	id := screenID(t, m, "Lobby TV")
+	token := newToken(t, m)
+
+	preview := func() (http.Header, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", m.URL+"/admin/api/screens/"+id+"/preview", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+			t.Fatalf("the preview: %s %s\n%.300s", res.Status, res.Header.Get("Content-Type"), b)
+		}
+		return res.Header, string(b)
+	}
+	h, page := preview()
+	for _, want := range []string{`data-testid="screen"`, `data-state="dashboard"`, "Ada Lovelace", "Roadmap review", "Lobby TV"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the preview lacks %q", want)
+		}
+	}
+	for _, never := range []string{subject, "Off-site café", "<script", "app.wasm"} {
+		if strings.Contains(page, never) {
+			t.Errorf("the preview holds %q", never)
+		}
+	}
+	if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'none'") {
+		t.Errorf("the preview's policy %q lets scripts run", csp)
+	}
+
+	// With the screen's privacy on, the preview shows no subject.
+	if status, body := call(t, m, token, "PUT", "/admin/api/screens/"+id+"/settings", `{"privacy":true}`); status != 200 {
+		t.Fatalf("privacy on: %d %v", status, body)
+	}
+	lobby.waitFor(10*time.Second, "privacy", func(st wire.State) bool { return st.Screen.Privacy })
+	if _, page := preview(); strings.Contains(page, "Roadmap review") || strings.Contains(page, subject) || !strings.Contains(page, "Ada Lovelace") {
+		t.Errorf("with privacy on, the preview shows subjects, or not the account:\n%.2000s", page)
+	}
+
+	// The admin page frames it, from this origin only.
+	b := newAdminBrowser(t, m)
+	b.login(token)
+	if _, page := b.get("/admin/screens/" + id); !strings.Contains(page, `<iframe src="/admin/screens/`+id+`/preview"`) {
+		t.Errorf("the screen's admin page frames no preview")
+	}
+	res, framed := b.get("/admin/screens/" + id + "/preview")
+	if res.StatusCode != 200 || res.Header.Get("X-Frame-Options") != "SAMEORIGIN" || !strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-ancestors 'self'") ||
+		!strings.Contains(framed, "Ada Lovelace") {
+		t.Errorf("the framed preview: %s %v", res.Status, res.Header)
 	}
 }

@@ -462,6 +462,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Networks:      cfg.AdminNetworks,
 		RedirectURI:   adminRedirectURI(cfg, m.PublicURL),
 		PublicURL:     m.PublicURL,
+		Render:        h.Preview,
 	}
 	h.Admin = m.Admin.Handler()
 	// /metrics shows sign-ins as they happen: on -addr, to administrators

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -64,6 +66,7 @@ func TestEveryAdminEndpointChecksTheRole(t *testing.T) {
 		{"PUT", "/admin/api/screens/" + screenID + "/group", `{"group":"` + g.Group.ID + `"}`, nil, admin.Operate},
 		{"POST", "/admin/api/screens/" + screenID + "/reload", "", nil, admin.Operate},
 		{"POST", "/admin/api/screens/" + screenID + "/identify", "", nil, admin.Operate},
+		{"GET", "/admin/api/screens/" + screenID + "/preview", "", nil, admin.Read},
 		{"POST", "/admin/api/groups", `{"name":"G-` + fake + `"}`, nil, admin.Operate},
 		{"POST", "/admin/api/groups", `{"name":"H-` + fake + `","webhooks":["https://hooks.example/a"]}`, nil, admin.Administer},
 		{"GET", "/admin/api/groups", "", nil, admin.Read},
@@ -141,7 +144,7 @@ func TestEveryAdminEndpointChecksTheRole(t *testing.T) {
 		}
 		allowed := func(e endpoint) bool { return admin.Can(role, e.need) }
 		for _, e := range api {
-			status, body := call(t, m, made.Secret, e.method, e.path, strings.ReplaceAll(e.body, "{role}", role))
+			status, body := callAny(t, m, made.Secret, e.method, e.path, strings.ReplaceAll(e.body, "{role}", role))
 			checkRole(t, role, e, allowed(e), status, body)
 		}
 		b := newAdminBrowser(t, m)
@@ -177,4 +180,26 @@ func firstLine(page string) string {
 		page = page[:i]
 	}
 	return page
+}
+
+// callAny sends an admin API request; its answer is JSON, or a page (a
+// preview).
+func callAny(t *testing.T, m *Main, token, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, m.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		out = map[string]any{"page": firstLine(string(b))}
+	}
+	return res.StatusCode, out
 }
