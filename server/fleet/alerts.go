@@ -90,6 +90,36 @@ type AlertRef struct {
 	Name string `json:"name"`
 }
 
+// screensOf reads the screens of some statuses, by id: one at a time when
+// they are few among all, else all at once.
+func (f *Fleet) screensOf(ctx context.Context, of []server.ScreenStatus, all int) (map[string]server.Screen, error) {
+	out := make(map[string]server.Screen, len(of))
+	if len(of) == 0 {
+		return out, nil
+	}
+	if len(of)*4 > all {
+		screens, err := f.cfg.Store.Screens(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("fleet: reading the screens: %w", err)
+		}
+		for _, sc := range screens {
+			out[sc.ID] = sc
+		}
+		return out, nil
+	}
+	for _, st := range of {
+		sc, err := f.cfg.Store.Screen(ctx, st.ScreenID)
+		if server.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("fleet: reading screen %s: %w", st.ScreenID, err)
+		}
+		out[sc.ID] = sc
+	}
+	return out, nil
+}
+
 // leader reports whether this replica sends the alerts now.
 func (f *Fleet) leader(ctx context.Context) (bool, error) {
 	if f.cfg.Cluster == nil {
@@ -102,28 +132,86 @@ func (f *Fleet) leader(ctx context.Context) (bool, error) {
 	return until.After(f.cfg.Now()), nil
 }
 
-// Check does at once what the background loop does every Every: says
-// this replica is alive, and checks the fleet for offline screens.
+// Check does at once what the background loop does: says this replica is
+// alive, and checks the fleet for offline screens.
 func (f *Fleet) Check(ctx context.Context) error {
 	if err := f.alive(ctx); err != nil {
 		return fmt.Errorf("fleet: saying this replica is alive: %w", err)
 	}
-	return f.check(ctx)
+	l, err := f.look(ctx)
+	if err != nil {
+		return err
+	}
+	return f.check(ctx, l)
+}
+
+// tick is the background loop's turn, every Every: it says this replica
+// is alive, and checks the fleet when a check is due.
+func (f *Fleet) tick(ctx context.Context) error {
+	if err := f.alive(ctx); err != nil {
+		return fmt.Errorf("fleet: saying this replica is alive: %w", err)
+	}
+	l, err := f.look(ctx)
+	if err != nil {
+		return err
+	}
+	// Due by the thresholds of now: a group given a short one is
+	// checked at its pace from the next turn on.
+	if !f.lastCheck.IsZero() && l.now.Before(f.lastCheck.Add(l.checkEvery(f.cfg.Every))) {
+		return nil
+	}
+	f.lastCheck = l.now
+	return f.check(ctx, l)
+}
+
+// checkEvery is how often the fleet is checked: a tenth of the shortest
+// threshold in use (the server's, or a group's), so that a screen is
+// reported within a tenth of its threshold, between every (how often a
+// replica says it is alive) and a minute. Each check reads every
+// screen's status: with the default threshold (15 minutes), a server of
+// thousands of screens does it once a minute instead of every few seconds.
+func (l looking) checkEvery(every time.Duration) time.Duration {
+	shortest := l.offline
+	for _, t := range l.thresholds {
+		if t > 0 && t < shortest {
+			shortest = t
+		}
+	}
+	return min(max(shortest/10, every), max(time.Minute, every))
 }
 
 // check counts the screens offline past their threshold and, on the
 // replica that sends alerts, reports each once, and again when it is back.
-func (f *Fleet) check(ctx context.Context) error {
-	screens, err := f.cfg.Store.Screens(ctx)
+//
+// It reads every screen's status (a small row), and the screens
+// themselves only of those that are not online or were reported: most of
+// a fleet is online most of the time, and listing every screen (its
+// settings, its credential's hash) every few seconds cost a server of
+// thousands of screens more CPU than sending them their dashboards.
+func (f *Fleet) check(ctx context.Context, l looking) error {
+	statuses, err := f.cfg.Store.ScreenStatuses(ctx)
 	if err != nil {
-		return fmt.Errorf("fleet: reading the screens: %w", err)
+		return fmt.Errorf("fleet: reading the screens' statuses: %w", err)
 	}
-	view, err := f.view(ctx, screens)
+	var away []server.ScreenStatus
+	for _, st := range statuses {
+		if !l.online(st) || !st.AlertedAt.IsZero() {
+			away = append(away, st)
+		}
+	}
+	screens, err := f.screensOf(ctx, away, len(statuses))
 	if err != nil {
 		return err
 	}
+	view := make(map[string]Screen, len(away))
 	offline := 0
-	for _, v := range view {
+	for _, st := range away {
+		sc, ok := screens[st.ScreenID]
+		if !ok {
+			continue // revoked
+		}
+		v := l.screen(sc, st, true)
+		view[sc.ID] = v
 		if v.Offline {
 			offline++
 		}
@@ -136,15 +224,15 @@ func (f *Fleet) check(ctx context.Context) error {
 		return err
 	}
 	groups := map[string]server.Group{}
-	all, err := f.cfg.Store.Groups(ctx)
-	if err != nil {
-		return fmt.Errorf("fleet: reading the groups: %w", err)
-	}
-	for _, g := range all {
+	for _, g := range l.groups {
 		groups[g.ID] = g
 	}
-	now := f.cfg.Now()
-	for _, sc := range screens {
+	now := l.now
+	for _, st := range away {
+		sc, ok := screens[st.ScreenID]
+		if !ok {
+			continue
+		}
 		v := view[sc.ID]
 		var kind string
 		switch {

@@ -65,6 +65,10 @@ type Fleet struct {
 	log   *slog.Logger
 	start time.Time
 
+	// lastCheck is when the background loop last checked the fleet (its
+	// own).
+	lastCheck time.Time
+
 	mu      sync.Mutex
 	conns   map[string]int                        // open connections per screen here
 	pending map[string]func(*server.ScreenStatus) // changes to write, by screen
@@ -303,14 +307,14 @@ func (f *Fleet) flush(ctx context.Context) {
 	}
 }
 
-// tickLoop says this replica is alive and checks for offline screens,
-// every Every.
+// tickLoop says this replica is alive every Every, and checks for
+// offline screens when a check is due (checkEvery).
 func (f *Fleet) tickLoop() {
 	defer f.wg.Done()
 	t := time.NewTicker(f.cfg.Every)
 	defer t.Stop()
 	for {
-		if err := f.Check(f.ctx); err != nil && f.ctx.Err() == nil {
+		if err := f.tick(f.ctx); err != nil && f.ctx.Err() == nil {
 			f.log.Warn("checking for offline screens", "err", err)
 		}
 		select {

@@ -49,54 +49,84 @@ func (f *Fleet) view(ctx context.Context, screens []server.Screen) (map[string]S
 	if err != nil {
 		return nil, fmt.Errorf("fleet: reading the screens' statuses: %w", err)
 	}
-	replicas, err := f.cfg.Store.Replicas(ctx)
+	l, err := f.look(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("fleet: reading the replicas: %w", err)
+		return nil, err
 	}
-	groups, err := f.cfg.Store.Groups(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("fleet: reading the groups: %w", err)
-	}
-	now := f.cfg.Now()
-	seen := map[string]time.Time{}
-	for _, r := range replicas {
-		seen[r.Name] = r.Seen
-	}
-	thresholds := map[string]time.Duration{}
-	for _, g := range groups {
-		thresholds[g.ID] = g.OfflineAfter
-	}
-	byID := map[string]server.ScreenStatus{}
+	byID := make(map[string]server.ScreenStatus, len(statuses))
 	for _, st := range statuses {
 		byID[st.ScreenID] = st
 	}
-	gone := 3 * f.cfg.Every
 	out := make(map[string]Screen, len(screens))
 	for _, sc := range screens {
-		v := Screen{Threshold: f.cfg.OfflineAfter}
-		if t := thresholds[sc.Group]; t > 0 {
-			v.Threshold = t
-		}
 		st, ok := byID[sc.ID]
-		v.Status, v.Known = st, ok
-		if ok {
-			replicaSeen, alive := seen[st.Replica]
-			alive = alive && now.Sub(replicaSeen) < gone
-			connected := st.Connected && alive
-			v.Online = connected || now.Before(st.OnlineUntil)
-			if !v.Online {
-				since := st.Since
-				if st.Connected && replicaSeen.After(since) {
-					since = replicaSeen // its replica died with it connected
-				}
-				if st.OnlineUntil.After(since) {
-					since = st.OnlineUntil
-				}
-				v.OfflineSince = since
-				v.Offline = sc.Enrolled && !since.IsZero() && now.Sub(since) >= v.Threshold
-			}
-		}
-		out[sc.ID] = v
+		out[sc.ID] = l.screen(sc, st, ok)
 	}
 	return out, nil
+}
+
+// looking is what a view of screens needs besides each screen and its
+// status: when each replica was last heard of, the groups' thresholds, and
+// the time.
+type looking struct {
+	now        time.Time
+	seen       map[string]time.Time     // by replica
+	thresholds map[string]time.Duration // by group
+	groups     []server.Group
+	gone       time.Duration // a replica not heard of for as long is gone
+	offline    time.Duration // the threshold of a screen whose group has none
+}
+
+func (f *Fleet) look(ctx context.Context) (looking, error) {
+	replicas, err := f.cfg.Store.Replicas(ctx)
+	if err != nil {
+		return looking{}, fmt.Errorf("fleet: reading the replicas: %w", err)
+	}
+	groups, err := f.cfg.Store.Groups(ctx)
+	if err != nil {
+		return looking{}, fmt.Errorf("fleet: reading the groups: %w", err)
+	}
+	l := looking{now: f.cfg.Now(), seen: make(map[string]time.Time, len(replicas)), thresholds: make(map[string]time.Duration, len(groups)),
+		groups: groups, gone: 3 * f.cfg.Every, offline: f.cfg.OfflineAfter}
+	for _, r := range replicas {
+		l.seen[r.Name] = r.Seen
+	}
+	for _, g := range groups {
+		l.thresholds[g.ID] = g.OfflineAfter
+	}
+	return l, nil
+}
+
+// online reports whether a status says its screen is shown now: connected
+// to a replica that is alive, or seen by its page until a reload is due.
+func (l looking) online(st server.ScreenStatus) bool {
+	replicaSeen, alive := l.seen[st.Replica]
+	alive = alive && l.now.Sub(replicaSeen) < l.gone
+	return (st.Connected && alive) || l.now.Before(st.OnlineUntil)
+}
+
+// screen is one screen as the fleet sees it, with its status (known:
+// there is one).
+func (l looking) screen(sc server.Screen, st server.ScreenStatus, known bool) Screen {
+	v := Screen{Threshold: l.offline}
+	if t := l.thresholds[sc.Group]; t > 0 {
+		v.Threshold = t
+	}
+	v.Status, v.Known = st, known
+	if !known {
+		return v
+	}
+	v.Online = l.online(st)
+	if !v.Online {
+		since := st.Since
+		if replicaSeen := l.seen[st.Replica]; st.Connected && replicaSeen.After(since) {
+			since = replicaSeen // its replica died with it connected
+		}
+		if st.OnlineUntil.After(since) {
+			since = st.OnlineUntil
+		}
+		v.OfflineSince = since
+		v.Offline = sc.Enrolled && !since.IsZero() && l.now.Sub(since) >= v.Threshold
+	}
+	return v
 }
