@@ -82,6 +82,13 @@ func oneAccount(ctx context.Context, o options, n int, sample []byte, res *Resul
 	// Presence changes, as many as the hub's broadcasts: each is seen at
 	// the account's next poll.
 	var perScreen, last []float64
+	var prof *profiler
+	if o.profile {
+		prof = &profiler{dir: o.out, placard: p.debug}
+	}
+	// Each change is seen at the account's next poll: a polling period
+	// each, at most.
+	stopProfile := prof.cpu("one-account-change", time.Duration(len(bs.broadcastLast))*o.period)
 	a, sa := p.usage(), sb.usage()
 	for i := range len(bs.broadcastLast) {
 		want := []string{"DoNotDisturb", "Away"}[i%2]
@@ -107,6 +114,8 @@ func oneAccount(ctx context.Context, o options, n int, sample []byte, res *Resul
 		last = append(last, worst)
 	}
 	b, sbb := p.usage(), sb.usage()
+	stopProfile()
+	prof.heap("one-account")
 	// CPU over the changes' polling periods, against the hub's over its
 	// group message's period: both are mostly idle time and one change.
 	cpuChange := cpuPerMinute(a, b)
