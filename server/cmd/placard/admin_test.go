@@ -18,6 +18,7 @@ import (
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/limit"
+	"github.com/placard/placard/server/sandbox"
 	"github.com/placard/placard/server/screens"
 )
 
@@ -427,5 +428,38 @@ func TestAnAdministratorEndsAMicrosoftSessionWhichLastsAnHour(t *testing.T) {
 	events, _ := m.Store.Audit(t.Context(), 20)
 	if !hasAudit(events, server.AuditAdminSignIn, "grace@placard.example", "ended by admin token") {
 		t.Errorf("the end is not audited: %+v", events)
+	}
+}
+
+// Where the organisation blocks the device code, an administrator with
+// the app role signs in to /admin through the redirect: the edge server
+// sends the browser to the sandbox's sign-in page, which sends it back to
+// the callback the sandbox's application registered.
+func TestAnAdministratorSignsInThroughTheRedirectWhereCodesAreBlocked(t *testing.T) {
+	m := testServer(t)
+	m.Sandbox.SetFaults(sandbox.Faults{BlockDeviceCode: true})
+	browser := httpClient(t)
+	res, err := browser.PostForm(m.URL+"/admin/signin/redirect", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	authorize := res.Request.URL.String()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), `name="user"`) {
+		t.Fatalf("the redirect ended at %s (%d): %.300s", authorize, res.StatusCode, page)
+	}
+	res, err = browser.PostForm(authorize, url.Values{"user": {"grace@placard.example"}, "action": {"approve"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.Request.URL.Path != "/admin" || !strings.Contains(string(page), `data-testid="admin-who">grace@placard.example<`) {
+		t.Fatalf("after the sign-in, at %s: %.500s", res.Request.URL, page)
+	}
+	events, _ := m.Store.Audit(t.Context(), 10)
+	if !hasAudit(events, server.AuditAdminSignIn, "grace@placard.example", "by redirect") {
+		t.Errorf("the sign-in is not audited: %+v", events)
 	}
 }
