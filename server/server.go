@@ -92,6 +92,79 @@ type Link struct {
 	CreatedAt time.Time
 }
 
+// SignInLink is a screen's sign-in link (its QR code on the
+// authorization-code path) and the sign-in it leads to, kept in the store
+// so that any replica serves the phone's requests, and so that each step
+// is taken once, whichever replica takes it. Nothing secret is kept in
+// plain text: what is only compared is hashed, what must be read back is
+// sealed with the server's key.
+type SignInLink struct {
+	// ID is the SHA-256 of the link's token, in hex: the token itself is
+	// only in the QR code.
+	ID string
+	// ScreenID and ScreenName are the screen the link is for.
+	ScreenID   string
+	ScreenName string
+	// ExpiresAt is when the link stops working for a phone that has not
+	// typed the number yet.
+	ExpiresAt time.Time
+	// Phase is where the sign-in is (LinkPhaseFresh, LinkPhaseAuthorizing, ...).
+	Phase string
+	// Holder is the SHA-256 of the secret of the browser that opened the
+	// link first (its cookie): it alone may go on. Nil until one did.
+	Holder []byte
+	// Match is the number the screen shows, sealed.
+	Match []byte
+	// State is the SHA-256 of the sign-in's OAuth state, in hex, and
+	// Binding the SHA-256 of the secret of the browser's cookie that binds
+	// the state to it; Auth is what redeems the code (its PKCE verifier,
+	// its nonce), sealed. Set when the number is typed right.
+	State   string
+	Binding []byte
+	Auth    []byte
+	// Scope is the phone's choice, made with the number: "group" to sign
+	// in every screen of the screen's group (when it shares its
+	// sign-ins), "" for this screen.
+	Scope string
+	// TypedAt is when the number was typed right; AuthUntil is when the
+	// sign-in at the identity platform must have come back.
+	TypedAt   time.Time
+	AuthUntil time.Time
+	// Ended is set when the screen withdrew the link (it moved on, or
+	// its session ended): a sign-in that finishes after is not taken.
+	Ended bool
+	// Result is what the sign-in came to, once its phase says so: the
+	// account (LinkPhaseRedeemed and after) or the failure (LinkPhaseFailed), as
+	// JSON. It holds no token.
+	Result []byte
+	// UpdatedAt is when it last changed.
+	UpdatedAt time.Time
+}
+
+// Phases of a sign-in link, in order.
+const (
+	// LinkPhaseFresh: shown on the screen; no number typed yet.
+	LinkPhaseFresh = "fresh"
+	// LinkPhaseAuthorizing: the number was typed right; the phone is at the
+	// identity platform.
+	LinkPhaseAuthorizing = "authorizing"
+	// LinkPhaseRedeeming: its callback came; the code is being redeemed.
+	LinkPhaseRedeeming = "redeeming"
+	// LinkPhaseRedeemed: the account's tokens are saved; the screen's replica
+	// is to take it.
+	LinkPhaseRedeemed = "redeemed"
+	// LinkPhaseTaken: the screen took the account and records it.
+	LinkPhaseTaken = "taken"
+	// LinkPhaseSignedIn: the screen shows the account.
+	LinkPhaseSignedIn = "signed_in"
+	// LinkPhaseFailed: a wrong number, a declined or failed sign-in, or a
+	// screen that could not record it (Result says which).
+	LinkPhaseFailed = "failed"
+	// LinkPhaseAbandoned: the sign-in finished after the screen moved on;
+	// nothing took it, and its tokens were forgotten.
+	LinkPhaseAbandoned = "abandoned"
+)
+
 // ScreenStatus is what the replica that serves a screen says of it, kept
 // in the store so that every replica (and its admin page) sees the whole
 // fleet.
@@ -470,6 +543,19 @@ type Store interface {
 	Link(ctx context.Context, id string) (Link, error)
 	Links(ctx context.Context) ([]Link, error)
 	UpdateLink(ctx context.Context, id string, fn func(*Link) error) (Link, error)
+
+	// CreateSignInLink stores a new sign-in link; an existing id is a
+	// conflict. SignInLink returns one by id, SignInLinkByState the one
+	// whose State is state (ErrNotFound for none). UpdateSignInLink
+	// applies fn atomically (each phase is taken once, whichever replica
+	// takes it); the id cannot change, and fn's error is returned as it
+	// is. DeleteSignInLinks forgets the links that expired, and whose
+	// sign-in had to come back, before a time, and returns how many.
+	CreateSignInLink(ctx context.Context, l SignInLink) error
+	SignInLink(ctx context.Context, id string) (SignInLink, error)
+	SignInLinkByState(ctx context.Context, state string) (SignInLink, error)
+	UpdateSignInLink(ctx context.Context, id string, fn func(*SignInLink) error) (SignInLink, error)
+	DeleteSignInLinks(ctx context.Context, before time.Time) (int, error)
 
 	// PutScreenStatus records what a replica says of a screen, replacing
 	// what was said before; UpdateScreenStatus applies fn atomically to

@@ -90,6 +90,29 @@ var migrations = []migration{
 	// browser says it has a touch screen.
 	{sql: `ALTER TABLE screen_status ADD COLUMN online_until {time};
 		ALTER TABLE screen_status ADD COLUMN touch {bool} NOT NULL DEFAULT false;`},
+	// Sign-in links (QR codes on the authorization-code path), so that any
+	// replica serves a phone: only hashes of the token, the state and the
+	// browsers' secrets; the number and the PKCE verifier sealed.
+	{sql: `CREATE TABLE signin_links (
+			id           TEXT PRIMARY KEY,
+			screen_id    TEXT NOT NULL,
+			screen_name  TEXT NOT NULL DEFAULT '',
+			expires_at   {time},
+			phase        TEXT NOT NULL,
+			holder       {blob} NOT NULL,
+			match_sealed {blob} NOT NULL,
+			state_hash   TEXT NOT NULL DEFAULT '',
+			binding      {blob} NOT NULL,
+			auth_sealed  {blob} NOT NULL,
+			scope        TEXT NOT NULL DEFAULT '',
+			typed_at     {time},
+			auth_until   {time},
+			ended        {bool} NOT NULL DEFAULT false,
+			result       {blob} NOT NULL,
+			updated_at   {time}
+		);
+		CREATE INDEX signin_links_state ON signin_links(state_hash);
+		CREATE INDEX signin_links_expires ON signin_links(expires_at);`},
 }
 
 // Migrations returns the statements that make the flavour's schema, in

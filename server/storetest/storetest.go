@@ -46,6 +46,8 @@ func Run(t *testing.T, newStore func(t *testing.T) server.Store) {
 		{"Links", testLinks},
 		{"ConcurrentLinkUsesAllCount", testConcurrentLinkUses},
 		{"ScreenStatuses", testScreenStatuses},
+		{"SignInLinks", testSignInLinks},
+		{"EachStepOfASignInLinkIsTakenOnce", testConcurrentSignInLinkSteps},
 		{"Replicas", testReplicas},
 		{"SettingsArePutOnceEvenByRacers", testSettings},
 		{"Ping", func(t *testing.T, s server.Store) {
