@@ -70,7 +70,7 @@ func codeView(st wire.State, tx *texts, now time.Time) app.UI {
 	switch {
 	case c.Match != "":
 		box = app.Div().Class("qr-box match-box").Body(
-			app.P().Class("step scan").Text(tx.tapNumber),
+			app.P().Class("step scan").Text(tx.typeNumber),
 			app.P().Class("match-number").DataSet("testid", "match-number").Aria("live", "polite").Text(c.Match),
 		)
 	case authCode && hasCode:

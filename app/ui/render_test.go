@@ -397,7 +397,7 @@ func TestTheCodeViewSaysWhichWayToSignIn(t *testing.T) {
 		{"qr, codes blocked", code(wire.Code{QR: qr(wire.QRAuthCode), CodeBlocked: true}),
 			"auth-code", false, []string{"Scan to sign in", "blocks sign-in with a code"}, "", false},
 		{"a phone opened the link", code(wire.Code{QR: qr(wire.QRAuthCode), Match: "47"}),
-			"", false, []string{"On your phone, tap", "Link expires in"}, "47", true},
+			"", false, []string{"On your phone, type", "Link expires in"}, "47", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := tagRE.ReplaceAllString(tc.html, " ")

@@ -24,7 +24,7 @@ type texts struct {
 	orOpen         string // the device code's address, after the QR code
 	scanToSignIn   string
 	scanHow        string
-	tapNumber      string
+	typeNumber     string
 	codeBlocked    string
 	qrLabel        string
 	expiresIn      string // "Code expires in %s"
@@ -122,7 +122,7 @@ var english = texts{
 	orOpen:        "Or, on your phone, open",
 	scanToSignIn:  "Scan to sign in",
 	scanHow:       "Point your phone’s camera at the QR code, then sign in with your work account.",
-	tapNumber:     "On your phone, tap",
+	typeNumber:    "On your phone, type",
 	codeBlocked:   "Your organisation blocks sign-in with a code, so this screen signs in by QR code.",
 	qrLabel:       "QR code to sign in with a phone",
 	expiresIn:     "Code expires in %s",
@@ -213,7 +213,7 @@ var french = texts{
 	orOpen:        "Ou, sur votre téléphone, ouvrez",
 	scanToSignIn:  "Scannez pour vous connecter",
 	scanHow:       "Visez le QR code avec l’appareil photo de votre téléphone, puis connectez-vous avec votre compte professionnel.",
-	tapNumber:     "Sur votre téléphone, touchez",
+	typeNumber:    "Sur votre téléphone, saisissez",
 	codeBlocked:   "Votre organisation bloque la connexion par code : cet écran se connecte par QR code.",
 	qrLabel:       "QR code pour se connecter avec un téléphone",
 	expiresIn:     "Le code expire dans %s",

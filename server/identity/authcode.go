@@ -80,6 +80,14 @@ func (c *Client) StartAuthCode(ctx context.Context, redirectURI string) (*AuthCo
 	}
 	q := u.Query()
 	h := sha256.Sum256([]byte(a.verifier))
+	// The person chooses the account, whatever session the browser has
+	// at the identity platform: "select_account interrupts single
+	// sign-on", so a link opened in a browser signed in to another
+	// account (a relayed link) never completes without a choice. MSAL's
+	// WithPrompt takes a type of its internal package, which cannot be
+	// named here.
+	// https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#request-an-authorization-code
+	q.Set("prompt", "select_account")
 	q.Set("state", a.state)
 	q.Set("nonce", a.nonce)
 	q.Set("code_challenge", base64.RawURLEncoding.EncodeToString(h[:]))
@@ -90,6 +98,35 @@ func (c *Client) StartAuthCode(ctx context.Context, redirectURI string) (*AuthCo
 		a.url = c.cfg.BrowserURL(a.url)
 	}
 	return a, nil
+}
+
+// Pending is what redeems a sign-in's code: secret (its PKCE verifier
+// and nonce), to be kept sealed. A sign-in started on one replica is
+// redeemed on another with it (ResumeAuthCode).
+type Pending struct {
+	Verifier    string `json:"verifier"`
+	Nonce       string `json:"nonce"`
+	RedirectURI string `json:"redirect_uri"`
+}
+
+// Pending returns what redeems the sign-in's code.
+func (a *AuthCode) Pending() Pending {
+	return Pending{Verifier: a.verifier, Nonce: a.nonce, RedirectURI: a.redirectURI}
+}
+
+// ResumeAuthCode returns the sign-in that p redeems, started here or on
+// another replica: its Redeem is the same as the one StartAuthCode
+// returned (URL and State are not known to it).
+func (c *Client) ResumeAuthCode(p Pending) (*AuthCode, error) {
+	if p.Verifier == "" || p.Nonce == "" || p.RedirectURI == "" {
+		return nil, errors.New("identity: resuming a sign-in: its verifier, nonce or redirect URI is missing")
+	}
+	mem := &memoryCache{}
+	pc, err := c.newPublic(mem)
+	if err != nil {
+		return nil, err
+	}
+	return &AuthCode{c: c, pc: pc, mem: mem, verifier: p.Verifier, nonce: p.Nonce, redirectURI: p.RedirectURI}, nil
 }
 
 // URL is where the browser goes to sign in. It holds no secret: the

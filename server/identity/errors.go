@@ -67,6 +67,16 @@ func (k Kind) String() string {
 	return "other"
 }
 
+// ParseKind is the Kind whose String is s; KindOther for any other.
+func ParseKind(s string) Kind {
+	for k := KindOther; k <= KindCodeFlowBlocked; k++ {
+		if k.String() == s {
+			return k
+		}
+	}
+	return KindOther
+}
+
 // AuthError is a failure of the identity platform, as it reported it.
 type AuthError struct {
 	Kind Kind

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -104,6 +105,9 @@ type authzRequest struct {
 	redirectURI, state, nonce string
 	challenge, method         string
 	scopes                    scopeSet
+	// prompt is the request's prompt: "" (single sign-on when the
+	// browser has a session), login, none, consent or select_account.
+	prompt string
 }
 
 // refusal is an error of the identity platform with the arguments of its
@@ -169,7 +173,46 @@ func (s *Sandbox) checkAuthorize(tenant string, q url.Values) (req authzRequest,
 	if req.challenge != "" && (len(req.challenge) < 43 || len(req.challenge) > 128 || req.method == "S256" && len(req.challenge) != 43) {
 		return req, nil, &refusal{e: errChallengeSize}
 	}
+	switch req.prompt = q.Get("prompt"); req.prompt {
+	case "", "login", "none", "consent", "select_account", "create":
+	default:
+		return req, nil, &refusal{e: errPrompt, args: []any{req.prompt}}
+	}
 	return req, nil, nil
+}
+
+// sessionCookie is the authorization endpoint's session in a browser: who
+// signed in there last, for single sign-on (the platform's own cookies,
+// ESTSAUTH and the like, play this part).
+const sessionCookie = "sandbox_session"
+
+// sessionUser returns the user a browser is signed in as at the
+// authorization endpoint, nil when none.
+func (s *Sandbox) sessionUser(r *http.Request) *user {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions[c.Value]
+}
+
+// startSession signs the browser in at the authorization endpoint as upn:
+// its next requests sign in silently unless they ask otherwise (prompt).
+func (s *Sandbox) startSession(w http.ResponseWriter, r *http.Request, upn string) {
+	s.mu.Lock()
+	u, err := s.userLocked(upn)
+	id := randomString(24)
+	if err == nil {
+		s.sessions[id] = u
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: path.Dir(r.URL.Path), HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 }
 
 // errorRedirect is the redirect URI with an error of the authorization
@@ -269,9 +312,12 @@ var authorizeTmpl = signInPage("authorize", `{{template "top"}}
 type authorizePage struct {
 	App, Permissions, Action string
 	Users                    []*user
-	Problem                  string
-	Error                    string
-	ErrorCode                int
+	// Chosen is the account the browser is signed in as here, offered
+	// first (prompt=select_account), "" for none.
+	Chosen    string
+	Problem   string
+	Error     string
+	ErrorCode int
 }
 
 // permissionWords are the consent screen's words for the Graph
@@ -302,7 +348,32 @@ func (s *Sandbox) authorize(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, req.errorRedirect(*toClient, now), http.StatusFound)
 		return
 	}
+	// prompt, as the doc has it: "login forces the user to enter their
+	// credentials on that request, negating single-sign on"; "none ...
+	// If the request can't be completed silently by using single-sign
+	// on, the Microsoft identity platform returns an interaction_required
+	// error"; "select_account interrupts single sign-on providing account
+	// selection experience listing all the accounts either in session or
+	// any remembered account". With no prompt, a browser signed in here
+	// is signed in again at once, as the account it signed in as.
+	// https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#request-an-authorization-code
+	session := s.sessionUser(r)
+	if r.Method == http.MethodGet {
+		switch {
+		case req.prompt == "none" && session == nil:
+			http.Redirect(w, r, req.errorRedirect(refusal{e: errInteractionRequired}, now), http.StatusFound)
+			return
+		case (req.prompt == "" || req.prompt == "none") && session != nil:
+			if target, problem := s.signIn(req, session.UPN, true); problem == "" {
+				http.Redirect(w, r, target, http.StatusFound)
+				return
+			}
+		}
+	}
 	view := authorizePage{App: appDisplayName, Action: r.URL.RequestURI()}
+	if session != nil {
+		view.Chosen = session.UPN
+	}
 	var words []string
 	for _, p := range req.scopes.graph() {
 		words = append(words, permissionWords[p])
@@ -316,6 +387,9 @@ func (s *Sandbox) authorize(w http.ResponseWriter, r *http.Request) {
 		} else {
 			target, problem := s.signIn(req, r.PostForm.Get("user"), a == "approve")
 			if problem == "" {
+				if a == "approve" {
+					s.startSession(w, r, r.PostForm.Get("user"))
+				}
 				http.Redirect(w, r, target, http.StatusFound)
 				return
 			}
@@ -326,6 +400,11 @@ func (s *Sandbox) authorize(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	view.Users = s.sortedUsers()
 	s.mu.Unlock()
+	if i := slices.IndexFunc(view.Users, func(u *user) bool { return u.UPN == view.Chosen }); i > 0 {
+		// The account in session first: it is the one chosen unless
+		// the person picks another.
+		view.Users = slices.Concat(view.Users[i:i+1], view.Users[:i], view.Users[i+1:])
+	}
 	authorizeTmpl.Execute(w, view)
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"html"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -375,5 +376,67 @@ func TestAuthorizeNamesWhatIsWrongWithItsURL(t *testing.T) {
 		if loc, err := sb.Authorize(bad, ada); err == nil {
 			t.Errorf("Authorize(%q) sent the browser to %s", bad, loc)
 		}
+	}
+}
+
+// The authorization endpoint keeps a browser's session, as the platform
+// does: a browser that signed in is signed in again at once, as the same
+// account, unless the request's prompt asks otherwise. select_account
+// and login show the page (the account in session first), none signs in
+// silently or answers interaction_required, and an unknown prompt is
+// refused.
+func TestThePromptDecidesWhetherABrowserSignedInSignsInAgainAtOnce(t *testing.T) {
+	t.Parallel()
+	sb, gc := newAuthSandbox(t)
+	srv, _ := controlServer(t, sb)
+	browser := func() *http.Client {
+		jar, _ := cookiejar.New(nil)
+		return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	callbackOf := func(a answer) url.Values {
+		t.Helper()
+		loc, err := url.Parse(a.header.Get("Location"))
+		if a.status != 302 || err != nil || loc.Scheme+"://"+loc.Host+loc.Path != callback {
+			t.Fatalf("%d to %q, want a redirect to the callback", a.status, a.header.Get("Location"))
+		}
+		return loc.Query()
+	}
+	phone := browser()
+	page := signInPage(srv.URL, authzQuery())
+	if a := get(t, phone, page); a.status != 200 {
+		t.Fatalf("a browser's first sign-in: %d, want the page", a.status)
+	}
+	callbackOf(postForm(t, phone, page, url.Values{"user": {grace}, "action": {"approve"}}))
+
+	// Signed in: a request without a prompt comes back at once, as Grace.
+	q := callbackOf(get(t, phone, page))
+	tok := redeemCode(t, gc, q.Get("code"))
+	if tok.status != 200 || claims(t, tok.body["id_token"].(string))["preferred_username"] != grace {
+		t.Fatalf("single sign-on: %d %s, want Grace's tokens", tok.status, tok.raw)
+	}
+	for _, prompt := range []string{"select_account", "login"} {
+		a := get(t, phone, signInPage(srv.URL, authzQuery("prompt", prompt)))
+		if a.status != 200 || !strings.Contains(string(a.raw), `<select id="user" name="user">`) {
+			t.Errorf("prompt=%s in a browser signed in: %d, want the page", prompt, a.status)
+			continue
+		}
+		first := regexp.MustCompile(`<option value="([^"]+)"`).FindStringSubmatch(string(a.raw))
+		if first == nil || first[1] != grace {
+			t.Errorf("prompt=%s: the first account offered is %v, want the one in session", prompt, first)
+		}
+	}
+	if q := callbackOf(get(t, phone, signInPage(srv.URL, authzQuery("prompt", "none")))); q.Get("code") == "" {
+		t.Errorf("prompt=none in a browser signed in: %v, want a code", q)
+	}
+	// Another browser has no session.
+	other := browser()
+	if q := callbackOf(get(t, other, signInPage(srv.URL, authzQuery("prompt", "none")))); q.Get("error") != "interaction_required" || q.Get("state") != "st-123" {
+		t.Errorf("prompt=none in a browser not signed in: %v, want interaction_required", q)
+	}
+	if a := get(t, other, page); a.status != 200 {
+		t.Errorf("no prompt in a browser not signed in: %d, want the page", a.status)
+	}
+	if q := callbackOf(get(t, other, signInPage(srv.URL, authzQuery("prompt", "always")))); q.Get("error") != "invalid_request" {
+		t.Errorf("an unknown prompt: %v, want invalid_request", q)
 	}
 }

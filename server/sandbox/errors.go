@@ -161,6 +161,19 @@ var (
 		text: "Invalid Code_Challenge_method parameter."}
 	errChallengeSize = stsError{status: 400, err: "invalid_request", code: 501491,
 		text: "Invalid size of Code_Challenge parameter."}
+	// prompt=none with no session to sign in silently with: the doc says
+	// "returns an interaction_required error"; 50058 UserInformationNotProvided
+	// ("a silent sign-in request was sent but no user is signed in") is
+	// the error table's row; that the two come together is unconfirmed.
+	// https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#request-an-authorization-code
+	errInteractionRequired = stsError{status: 400, err: "interaction_required", code: 50058,
+		text: "A silent sign-in request was sent but no user is signed in."}
+	// A prompt value the platform does not know: the doc lists login,
+	// none, consent and select_account (and create); the answer to
+	// another is unconfirmed (90023 InvalidRequest is the error table's
+	// generic row).
+	errPrompt = stsError{status: 400, err: "invalid_request", code: 90023,
+		text: "The value '%s' of the 'prompt' parameter is not valid: use login, none, consent or select_account."}
 )
 
 // The refresh-token grant.

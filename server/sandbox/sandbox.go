@@ -204,6 +204,11 @@ type Sandbox struct {
 	// reused the sessions it ended. Kept in memory only.
 	redeemed map[string]time.Time
 	reused   map[string]bool
+
+	// sessions are the browsers signed in at the authorization endpoint
+	// (its session cookie's value → the user), for single sign-on: kept
+	// in memory only.
+	sessions map[string]*user
 }
 
 // New returns a sandbox with its demo users, and the state a previous run
@@ -263,6 +268,7 @@ func New(opts Options) (*Sandbox, error) {
 
 		redeemed: map[string]time.Time{},
 		reused:   map[string]bool{},
+		sessions: map[string]*user{},
 	}
 	s.guesses = limit.New(guessRate, s.Now)
 	// Real tokens carry the key's id twice, as "kid" and as "x5t" (the

@@ -81,10 +81,14 @@ func (m *Manager) hear() {
 		case server.ChangeSource:
 			m.sources.Wake(ch.ID)
 		case server.ChangeScreen:
+			// A screen's change may be a step of its sign-in link
+			// (opened, typed, redeemed, taken): who waits on it reads it.
+			m.links.changed(ch.ID)
 			m.screenChanged(m.ctx, ch.ID)
 		case server.ChangeCommand:
 			m.deliver(ch.ID, ch.Data)
 		case server.ChangeResync:
+			m.links.changedAll()
 			m.sources.WakeAll()
 			for _, s := range m.allSessions() {
 				m.screenChanged(m.ctx, s.id)

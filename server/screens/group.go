@@ -74,43 +74,19 @@ func (m *Manager) sharedGroup(ctx context.Context, groupID string) (g server.Gro
 }
 
 // LinkGroup returns what the phone's page of a QR code's link offers: the
-// choice of the screen's group, when it shares sign-ins.
+// choice of the screen's group, when it shares sign-ins. The choice is
+// made with the number (TypeNumber).
 func (m *Manager) LinkGroup(ctx context.Context, token string) (GroupChoice, bool) {
-	m.links.mu.Lock()
-	l, err := m.lookupLocked(token)
-	m.links.mu.Unlock()
+	row, err := m.readLink(ctx, token)
 	if err != nil {
 		return GroupChoice{}, false
 	}
-	l.s.mu.Lock()
-	groupID := l.s.screen.Group
-	l.s.mu.Unlock()
-	g, n, ok := m.sharedGroup(ctx, groupID)
-	return GroupChoice{Group: g.Name, Screens: n}, ok
-}
-
-// ChooseScope records the phone's choice of a QR code link's sign-in:
-// ScopeScreen, or ScopeGroup where the screen's group shares sign-ins. It
-// comes with the number picked, before PickNumber.
-func (m *Manager) ChooseScope(ctx context.Context, token, scope string) error {
-	switch scope {
-	case "", ScopeScreen:
-		return nil
-	case ScopeGroup:
-	default:
-		return server.Errorf(server.EINVALID, "scope %q must be %s or %s", scope, ScopeScreen, ScopeGroup)
-	}
-	if _, ok := m.LinkGroup(ctx, token); !ok {
-		return server.Errorf(server.EINVALID, "this screen's group does not share its sign-ins")
-	}
-	m.links.mu.Lock()
-	defer m.links.mu.Unlock()
-	l, err := m.lookupLocked(token)
+	sc, err := m.cfg.Store.Screen(ctx, row.ScreenID)
 	if err != nil {
-		return err
+		return GroupChoice{}, false
 	}
-	l.scope = ScopeGroup
-	return nil
+	g, n, ok := m.sharedGroup(ctx, sc.Group)
+	return GroupChoice{Group: g.Name, Screens: n}, ok
 }
 
 // scopePage is a device code's page of the choice, for a screen of a
@@ -154,7 +130,9 @@ func (m *Manager) scopeQR(ctx context.Context, s *session, uri, userCode string,
 // ScopeOffer is what a device code's page of the choice shows.
 type ScopeOffer struct {
 	Screen, UserCode string
-	Choice           GroupChoice
+	// Lang is the language the screen speaks.
+	Lang   string
+	Choice GroupChoice
 	// Onward is where the phone goes once it chose: the verification
 	// address.
 	Onward string
@@ -169,13 +147,13 @@ func (m *Manager) OpenScope(ctx context.Context, token string) (ScopeOffer, erro
 		return ScopeOffer{}, &LinkError{Outcome: LinkExpired}
 	}
 	p.s.mu.Lock()
-	groupID, code := p.s.screen.Group, p.s.code
+	groupID, code, lang := p.s.screen.Group, p.s.code, p.s.screen.Settings.Lang
 	p.s.mu.Unlock()
 	if code == nil || subtle.ConstantTimeCompare([]byte(code.UserCode), []byte(p.code)) != 1 {
 		// The screen shows another code now.
 		return ScopeOffer{}, &LinkError{Outcome: LinkExpired, Screen: p.screen}
 	}
-	out := ScopeOffer{Screen: p.screen, UserCode: p.code, Onward: p.onward}
+	out := ScopeOffer{Screen: p.screen, UserCode: p.code, Onward: p.onward, Lang: lang}
 	if g, n, ok := m.sharedGroup(ctx, groupID); ok {
 		out.Choice = GroupChoice{Group: g.Name, Screens: n}
 	}

@@ -200,7 +200,7 @@ func newReplica(t *testing.T, sb *sandbox.Sandbox, store *sqlite.Store, db strin
 	cfg := screens.Config{
 		Store: hooks, Identity: id, Graph: graph.New("", hc), Publisher: pub,
 		AutoEnroll: true, Grace: 50 * time.Millisecond, ProblemHold: 200 * time.Millisecond,
-		OnCode: sb.NameCode,
+		OnCode: sb.NameCode, Box: box,
 	}
 	for _, f := range tune {
 		f(&cfg)

@@ -1,10 +1,14 @@
 package screens_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +18,7 @@ import (
 	"github.com/placard/placard/server/internal/browsertest"
 	"github.com/placard/placard/server/sandbox"
 	"github.com/placard/placard/server/screens"
+	"github.com/placard/placard/server/secret"
 )
 
 const publicURL = "https://placard.test"
@@ -55,29 +60,30 @@ func linkToken(t *testing.T, st wire.State) string {
 type phone struct {
 	h       *harness
 	token   string
+	hold    string // its cookie's secret
 	binding string
 	authURL string
 }
 
-// open opens the link and picks the number the screen shows.
+// newHold is a browser's secret, as its cookie holds it.
+func newHold() string { return strings.Repeat("h", 10) + secret.New() }
+
+// open opens the link in a new browser and types the number the screen
+// shows.
 func (h *harness) open(id, token string) *phone {
 	h.t.Helper()
-	page, err := h.m.OpenLink(token)
+	p := &phone{h: h, token: token, hold: newHold()}
+	page, err := h.m.OpenLink(context.Background(), token, p.hold)
 	if err != nil {
 		h.t.Fatalf("opening the link: %v", err)
 	}
-	st := h.wait(id, 5*time.Second, "the number to pick", func(st wire.State) bool { return st.Code != nil && st.Code.Match != "" })
-	found := false
-	for _, n := range page.Numbers {
-		found = found || n == st.Code.Match
+	st := h.wait(id, 5*time.Second, "the number to type", func(st wire.State) bool { return st.Code != nil && st.Code.Match != "" })
+	if page.Screen != "Lobby TV" || page.Organisation != "Placard Demo" || len(st.Code.Match) != screens.MatchDigits {
+		h.t.Fatalf("the phone's page %+v, the screen shows %q", page, st.Code.Match)
 	}
-	if !found || page.Screen != "Lobby TV" || page.Organisation != "Placard Demo" {
-		h.t.Fatalf("the phone's page %+v, the screen shows %s", page, st.Code.Match)
-	}
-	p := &phone{h: h, token: token}
-	p.authURL, p.binding, err = h.m.PickNumber(context.Background(), token, st.Code.Match)
+	p.authURL, p.binding, err = h.m.TypeNumber(context.Background(), token, p.hold, st.Code.Match, "")
 	if err != nil {
-		h.t.Fatalf("picking the right number: %v", err)
+		h.t.Fatalf("typing the right number: %v", err)
 	}
 	return p
 }
@@ -116,6 +122,14 @@ func finish(h *harness, cb screens.Callback) error {
 	return err
 }
 
+// otherThan returns a number of the screen's length other than n.
+func otherThan(n string) string {
+	if n == "10" {
+		return "11"
+	}
+	return "10"
+}
+
 func TestAScreenSignsInByQRCode(t *testing.T) {
 	h := qrHarness(t, server.SignInQR)
 	id := h.screen("Lobby TV")
@@ -145,7 +159,7 @@ func TestAScreenSignsInByQRCode(t *testing.T) {
 	}
 
 	// Nothing is used twice: the link, the callback.
-	if _, err := h.m.OpenLink(token); outcomeOf(err) != screens.LinkUsed {
+	if _, err := h.m.OpenLink(context.Background(), token, newHold()); outcomeOf(err) != screens.LinkUsed {
 		t.Errorf("the used link opens again: %v", err)
 	}
 	if err := finish(h, cb); outcomeOf(err) != screens.LinkUsed {
@@ -157,20 +171,16 @@ func TestAWrongNumberEndsTheLinkAndTheScreenShowsANewOne(t *testing.T) {
 	h := qrHarness(t, server.SignInQR)
 	id := h.screen("Lobby TV")
 	token := linkToken(t, h.waitPhase(id, 5*time.Second, wire.PhaseCode))
-	page, err := h.m.OpenLink(token)
-	if err != nil {
+	hold := newHold()
+	if _, err := h.m.OpenLink(context.Background(), token, hold); err != nil {
 		t.Fatal(err)
 	}
 	match := h.wait(id, 5*time.Second, "the number", func(st wire.State) bool { return st.Code != nil && st.Code.Match != "" }).Code.Match
-	wrong := page.Numbers[0]
-	if wrong == match {
-		wrong = page.Numbers[1]
-	}
-	if _, _, err := h.m.PickNumber(context.Background(), token, wrong); outcomeOf(err) != screens.LinkWrongNumber {
+	if _, _, err := h.m.TypeNumber(context.Background(), token, hold, otherThan(match), ""); outcomeOf(err) != screens.LinkWrongNumber {
 		t.Fatalf("a wrong number: %v", err)
 	}
 	// The right one afterwards is too late: the link is dead.
-	if _, _, err := h.m.PickNumber(context.Background(), token, match); outcomeOf(err) != screens.LinkUsed {
+	if _, _, err := h.m.TypeNumber(context.Background(), token, hold, match, ""); outcomeOf(err) != screens.LinkUsed {
 		t.Errorf("the right number after a wrong one: %v, want used", err)
 	}
 	st := h.waitPhase(id, 5*time.Second, wire.PhaseError)
@@ -183,6 +193,62 @@ func TestAWrongNumberEndsTheLinkAndTheScreenShowsANewOne(t *testing.T) {
 	}
 	if n := h.sb.Requests("authorize"); n != 0 {
 		t.Errorf("%d requests reached the identity platform's sign-in", n)
+	}
+}
+
+// The first browser to open a link holds it: the screen shows its number
+// only then, and another browser can neither open the link nor type the
+// number, before or after the first typed it.
+func TestALinkIsHeldByTheFirstBrowserThatOpensIt(t *testing.T) {
+	h := qrHarness(t, server.SignInQR)
+	id := h.screen("Lobby TV")
+	token := linkToken(t, h.waitPhase(id, 5*time.Second, wire.PhaseCode))
+	ctx := context.Background()
+	first, second := newHold(), newHold()
+	if _, err := h.m.OpenLink(ctx, token, first); err != nil {
+		t.Fatal(err)
+	}
+	match := h.wait(id, 5*time.Second, "the number", func(st wire.State) bool { return st.Code != nil && st.Code.Match != "" }).Code.Match
+	if _, err := h.m.OpenLink(ctx, token, second); outcomeOf(err) != screens.LinkOpenedElsewhere {
+		t.Errorf("a second browser opening the link: %v, want opened_elsewhere", err)
+	}
+	if _, _, err := h.m.TypeNumber(ctx, token, second, match, ""); outcomeOf(err) != screens.LinkOpenedElsewhere {
+		t.Errorf("a second browser typing the number: %v, want opened_elsewhere", err)
+	}
+	if _, err := h.m.OpenLink(ctx, token, first); err != nil {
+		t.Errorf("the first browser opening it again: %v", err)
+	}
+	if _, _, err := h.m.TypeNumber(ctx, token, first, match, ""); err != nil {
+		t.Fatalf("the first browser typing the number: %v", err)
+	}
+	if _, err := h.m.OpenLink(ctx, token, second); outcomeOf(err) != screens.LinkUsed {
+		t.Errorf("a second browser once the number is typed: %v, want used", err)
+	}
+}
+
+// A screen whose link's number was typed does not keep a dead QR code
+// when the phone does not come back: after TypedWait it offers a fresh
+// link, and the phone that was signing in may still finish.
+func TestAScreenOffersAFreshLinkWhenATypedOneDoesNotFinish(t *testing.T) {
+	h := qrHarness(t, server.SignInQR, func(c *screens.Config) { c.TypedWait = time.Second })
+	id := h.screen("Lobby TV")
+	token := linkToken(t, h.waitPhase(id, 5*time.Second, wire.PhaseCode))
+	p := h.open(id, token)
+	fresh := h.wait(id, 10*time.Second, "a fresh link", func(st wire.State) bool {
+		return st.Phase == wire.PhaseCode && st.Code.QR.Path != "" && linkToken(t, st) != token
+	})
+	if fresh.Code.Match != "" {
+		t.Errorf("the fresh link shows a number before any phone opened it: %s", fresh.Code.Match)
+	}
+	if err := finish(h, p.signIn("ada@placard.example")); err != nil {
+		t.Fatalf("the first phone finishing beside the fresh link: %v", err)
+	}
+	st := h.waitPhase(id, 10*time.Second, wire.PhaseDashboard)
+	if st.Dashboard.User.Name != "Ada Lovelace" {
+		t.Errorf("the screen shows %q", st.Dashboard.User.Name)
+	}
+	if _, err := h.m.OpenLink(context.Background(), linkToken(t, fresh), newHold()); outcomeOf(err) != screens.LinkExpired {
+		t.Errorf("the fresh link once the screen signed in: %v, want expired", err)
 	}
 }
 
@@ -239,10 +305,10 @@ func TestALinkExpiresWithTheScreensCode(t *testing.T) {
 	if first == second {
 		t.Fatal("the link was not replaced")
 	}
-	if _, err := h.m.OpenLink(first); outcomeOf(err) != screens.LinkExpired {
+	if _, err := h.m.OpenLink(context.Background(), first, newHold()); outcomeOf(err) != screens.LinkExpired {
 		t.Errorf("a replaced link: %v, want expired", err)
 	}
-	if _, err := h.m.OpenLink("not-a-link"); outcomeOf(err) != screens.LinkExpired {
+	if _, err := h.m.OpenLink(context.Background(), "not-a-link", newHold()); outcomeOf(err) != screens.LinkExpired {
 		t.Errorf("an unknown link: %v, want expired", err)
 	}
 }
@@ -329,5 +395,58 @@ func TestASessionBegunWithADeviceCodeFallsBackToTheQRCodeAtItsRefresh(t *testing
 	}
 	if st, _ := h.m.State(ctx, id, 0); st.Phase != wire.PhaseDashboard {
 		t.Errorf("after a refresh the screen shows %s %+v", st.Phase, st.Problem)
+	}
+}
+
+// A sign-in whose offer ends while its code is being redeemed (here: a
+// device code finishes first, in both) is not taken by the screen: the
+// phone is told it expired, and the tokens the redemption saved are
+// forgotten, not left in the store for an account that nothing shows.
+func TestTokensOfASignInNoScreenTookAreForgotten(t *testing.T) {
+	h := qrHarness(t, server.SignInBoth)
+	id := h.screen("Lobby TV")
+	st := h.waitPhase(id, 5*time.Second, wire.PhaseCode)
+	cb := h.open(id, linkToken(t, st)).signIn("ada@placard.example")
+
+	// The redemption of Ada's code waits at the identity platform while
+	// Grace approves the screen's device code.
+	redeeming, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h.sent.mu.Lock()
+	h.sent.before = func(r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token") {
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if strings.Contains(string(body), "grant_type=authorization_code") {
+			once.Do(func() { close(redeeming) })
+			<-release
+		}
+	}
+	h.sent.mu.Unlock()
+	finished := make(chan error, 1)
+	go func() { finished <- finish(h, cb) }()
+	select {
+	case <-redeeming:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the code was not redeemed")
+	}
+	if out := h.sb.Approve(st.Code.UserCode, "grace@placard.example"); out != sandbox.OutcomeApproved {
+		t.Fatalf("approving the device code: %s", out)
+	}
+	h.wait(id, 15*time.Second, "Grace's dashboard", func(st wire.State) bool {
+		return st.Phase == wire.PhaseDashboard && st.Dashboard.User.Name == "Grace Hopper"
+	})
+	close(release)
+	if err := <-finished; outcomeOf(err) != screens.LinkExpired {
+		t.Errorf("the phone whose sign-in the screen did not take is told %v, want expired", err)
+	}
+	ada := sandbox.AccountID("ada@placard.example")
+	if _, err := h.store.TokenCache(context.Background(), ada); !server.IsNotFound(err) {
+		t.Errorf("the store keeps a token cache for Ada, whom no screen took: %v", err)
+	}
+	if _, err := h.store.Account(context.Background(), ada); !server.IsNotFound(err) {
+		t.Errorf("the store keeps Ada's account: %v", err)
 	}
 }

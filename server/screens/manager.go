@@ -36,9 +36,9 @@
 //
 // # Locks
 //
-// Manager.mu guards the map of sessions, links.mu the sign-in links,
-// followMu the map of followers, each session, follower and source its
-// own fields. They are taken in this order, never the other way round:
+// Manager.mu guards the map of sessions, links.mu who waits on sign-in
+// links (the links are in the store), followMu the map of followers, each
+// session, follower and source its own fields. They are taken in this order, never the other way round:
 // a session's lock, then Manager.mu or followMu, then a follower's lock,
 // then a source Set's lock, then a source's lock. None is held while
 // encoding, hashing, or writing to a connection or the store: a source
@@ -69,6 +69,7 @@ import (
 	"github.com/placard/placard/server/graph"
 	"github.com/placard/placard/server/identity"
 	"github.com/placard/placard/server/limit"
+	"github.com/placard/placard/server/secret"
 	"github.com/placard/placard/server/source"
 )
 
@@ -112,6 +113,14 @@ type Config struct {
 	// offer (DefaultLinkLifetime when zero); beside a device code, both
 	// are replaced together.
 	LinkLifetime time.Duration
+	// TypedWait is how long a screen keeps showing a link whose number a
+	// phone typed before it offers a fresh one, still waiting for that
+	// phone's sign-in beside it (DefaultTypedWait when zero).
+	TypedWait time.Duration
+	// Box seals what a QR code's sign-in keeps in the store (its number,
+	// its PKCE verifier and nonce): the server's key, the same on every
+	// replica.
+	Box *secret.Box
 	// QRContent is what a QR code carries for a code; the verification
 	// URI by default.
 	QRContent func(verificationURI, userCode string) string
@@ -267,6 +276,8 @@ func New(cfg Config) (*Manager, error) {
 		return nil, errors.New("screens: no Graph client")
 	case cfg.Publisher == nil:
 		return nil, errors.New("screens: no publisher")
+	case cfg.Box == nil:
+		return nil, errors.New("screens: no box to seal sign-in links with (the server's key)")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -302,6 +313,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.LinkLifetime == 0 {
 		cfg.LinkLifetime = DefaultLinkLifetime
+	}
+	if cfg.TypedWait == 0 {
+		cfg.TypedWait = DefaultTypedWait
 	}
 	if cfg.ProblemHold == 0 {
 		cfg.ProblemHold = 8 * time.Second

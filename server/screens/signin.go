@@ -38,8 +38,17 @@ func (m *Manager) startSignInLocked(s *session) {
 // expires_in), and showing what went wrong when a sign-in fails.
 func (m *Manager) signIn(ctx context.Context, s *session) {
 	failures := 0
+	// carried are sign-ins in progress of an earlier round (a phone at
+	// Microsoft's page), still waited for beside the new offers.
+	var carried []offer
+	defer func() {
+		for _, o := range carried {
+			o.end()
+		}
+	}()
 	for ctx.Err() == nil {
-		path, err := m.offer(ctx, s)
+		path, carry, err := m.offer(ctx, s, carried)
+		carried = carry
 		var re *recordError
 		switch {
 		case err == nil:
@@ -139,10 +148,26 @@ type offer interface {
 	// wait blocks until someone signed in with the offer, it failed, or
 	// ctx ended.
 	wait(ctx context.Context) (identity.Account, error)
-	// busyUntil is when a sign-in that a person is in the middle of (a
-	// phone that has gone on to Microsoft) gives up: the screen's offers
-	// are not replaced under them. Zero when nobody is.
+	// busyUntil is when the screen may replace the offer under a person
+	// in the middle of using it (a phone about to type the number, or at
+	// Microsoft's page). Zero when nobody is.
 	busyUntil() time.Time
+	// inProgress reports whether a person is still signing in with the
+	// offer, though the screen replaces it: the next offers wait for it
+	// too (a phone at Microsoft's page may still come back).
+	inProgress(now time.Time) bool
+	// replaceAt is when the screen replaces the offer before it expires,
+	// waiting for the sign-in in progress beside the new offers (a link
+	// whose number was typed: nobody else can use it); zero for never.
+	// changes is told when it may have moved (nil when it never does).
+	replaceAt() time.Time
+	changes() <-chan struct{}
+	// take claims the sign-in that wait returned for the session; false
+	// when it cannot be had any more (given up meanwhile).
+	take(ctx context.Context) bool
+	// drop forgets the tokens of a sign-in that wait returned and the
+	// session did not take.
+	drop(ctx context.Context, acct identity.Account)
 	// recorded is told whether the sign-in the offer yielded was
 	// recorded (the screen shows the account).
 	recorded(err error)
@@ -191,12 +216,13 @@ func (e *startError) Error() string { return e.err.Error() }
 func (e *startError) Unwrap() error { return e.err }
 
 // offer shows the screen every way it signs in, waits for the first that
-// someone finishes, and records that sign-in. It returns the path it came
-// by; errRenew when the offers are about to expire; or the failure of one
-// of them, with its path.
-func (m *Manager) offer(ctx context.Context, s *session) (string, error) {
+// someone finishes, and records that sign-in. carried are sign-ins in
+// progress of earlier rounds, waited for too but not shown. It returns
+// the path it came by; errRenew when the offers are about to expire, with
+// the sign-ins still in progress to carry into the next round; or the
+// failure of one of them, with its path.
+func (m *Manager) offer(ctx context.Context, s *session, carried []offer) (string, []offer, error) {
 	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	select {
 	case <-s.reoffer: // these offers follow the latest settings already
 	default:
@@ -204,10 +230,42 @@ func (m *Manager) offer(ctx context.Context, s *session) (string, error) {
 	s.mu.Lock()
 	methods := m.methodsLocked(s)
 	s.mu.Unlock()
+
+	type result struct {
+		acct  identity.Account
+		path  string
+		offer offer
+		err   error
+	}
+	// results has room for every offer's one result: a wait whose
+	// result comes after this round ended does not block, and what it
+	// yielded is dropped (its tokens forgotten) when the round did not
+	// take it.
 	var offers []offer
+	var paths []string
+	var results chan result
+	waiting := 0
+	var carry []offer
 	defer func() {
-		for _, o := range offers {
-			o.end()
+		cancel()
+		kept := map[offer]bool{}
+		for _, o := range carry {
+			kept[o] = true
+		}
+		for _, o := range append(offers, carried...) {
+			if !kept[o] {
+				o.end()
+			}
+		}
+		if results != nil && waiting > 0 {
+			n := waiting
+			m.goroutine(func() {
+				for range n {
+					if r := <-results; r.err == nil {
+						r.offer.drop(context.WithoutCancel(ctx), r.acct)
+					}
+				}
+			})
 		}
 	}()
 	code := &wire.Code{}
@@ -217,9 +275,10 @@ func (m *Manager) offer(ctx context.Context, s *session) (string, error) {
 			if _, limited := err.(*CodeLimitError); !limited && ctx.Err() == nil {
 				err = &startError{err}
 			}
-			return meth.path(), err
+			carry = m.stillInProgress(nil, carried)
+			return meth.path(), carry, err
 		}
-		offers = append(offers, o)
+		offers, paths = append(offers, o), append(paths, meth.path())
 		o.show(code)
 		if code.ExpiresAt.IsZero() || o.expires().Before(code.ExpiresAt) {
 			code.ExpiresAt = o.expires()
@@ -228,26 +287,28 @@ func (m *Manager) offer(ctx context.Context, s *session) (string, error) {
 	s.mu.Lock()
 	if s.shown != nil {
 		s.mu.Unlock()
-		return "", errTaken // another screen of its group signed it in meanwhile
+		return "", nil, errTaken // another screen of its group signed it in meanwhile
 	}
 	code.CodeBlocked = s.codeBlocked && len(offers) == 1 && methods[0].path() == server.PathAuthCode
 	s.phase, s.problem, s.code = wire.PhaseCode, nil, code
 	s.mu.Unlock()
 	m.publish(s)
 
-	type result struct {
-		acct  identity.Account
-		path  string
-		offer offer
-		err   error
-	}
-	results := make(chan result, len(offers))
-	for i, o := range offers {
-		path := methods[i].path()
+	isCarried := map[offer]bool{}
+	results = make(chan result, len(offers)+len(carried))
+	wait := func(o offer, path string) {
+		waiting++
 		m.goroutine(func() {
 			acct, err := o.wait(rctx)
 			results <- result{acct, path, o, err}
 		})
+	}
+	for i, o := range offers {
+		wait(o, paths[i])
+	}
+	for _, o := range carried {
+		isCarried[o] = true
+		wait(o, server.PathAuthCode)
 	}
 	renew := time.NewTimer(renewAt(m.cfg.Now(), code.ExpiresAt).Sub(m.cfg.Now()))
 	defer renew.Stop()
@@ -260,20 +321,62 @@ func (m *Manager) offer(ctx context.Context, s *session) (string, error) {
 		}
 		return until
 	}
-	for waiting := len(offers); ; {
+	live := len(offers) // offers of this round still waited for
+	var changes <-chan struct{}
+	for _, o := range offers {
+		if c := o.changes(); c != nil {
+			changes = c
+		}
+	}
+	replace := time.NewTimer(time.Hour)
+	replace.Stop()
+	defer replace.Stop()
+	replaceAt := func() time.Time {
+		var at time.Time
+		for _, o := range offers {
+			if r := o.replaceAt(); !r.IsZero() && (at.IsZero() || r.Before(at)) {
+				at = r
+			}
+		}
+		return at
+	}
+	for {
 		select {
+		case <-changes:
+			if at := replaceAt(); !at.IsZero() {
+				replace.Reset(at.Sub(m.cfg.Now()))
+			}
+		case <-replace.C:
+			if at := replaceAt(); at.IsZero() || at.After(m.cfg.Now()) {
+				continue // it moved on meanwhile
+			}
+			carry = m.stillInProgress(offers, carriedLeft(carried, isCarried))
+			return "", carry, errRenew
 		case r := <-results:
 			waiting--
 			if r.err == nil {
-				err := m.signedIn(ctx, s, r.acct, r.path)
-				r.offer.recorded(err)
-				if err != nil {
-					return r.path, &recordError{err}
+				if !r.offer.take(ctx) {
+					// Given up meanwhile: as if it had failed.
+					r.err = errNotTaken
+				} else {
+					err := m.signedIn(ctx, s, r.acct, r.path)
+					r.offer.recorded(err)
+					if err != nil {
+						return r.path, nil, &recordError{err}
+					}
+					return r.path, nil, nil
 				}
-				return r.path, nil
 			}
-			if ctx.Err() != nil || waiting == 0 || !busy().After(m.cfg.Now()) {
-				return r.path, r.err
+			if isCarried[r.offer] {
+				// An earlier round's sign-in that failed or was given
+				// up: this round's offers go on.
+				r.offer.end()
+				delete(isCarried, r.offer)
+				continue
+			}
+			live--
+			if ctx.Err() != nil || live == 0 || !busy().After(m.cfg.Now()) {
+				return r.path, nil, r.err
 			}
 			// Someone is signing in on another path (a phone at
 			// Microsoft's sign-in page): this one's end does not
@@ -283,19 +386,50 @@ func (m *Manager) offer(ctx context.Context, s *session) (string, error) {
 				renew.Reset(until.Sub(m.cfg.Now()))
 				continue
 			}
-			return "", errRenew
+			carry = m.stillInProgress(offers, carriedLeft(carried, isCarried))
+			return "", carry, errRenew
 		case <-s.reoffer:
 			// Another way to sign in was chosen; a phone in the middle of
 			// signing in finishes first, and the next offers follow it.
 			if !busy().After(m.cfg.Now()) {
-				return "", errRenew
+				carry = m.stillInProgress(offers, carriedLeft(carried, isCarried))
+				return "", carry, errRenew
 			}
 		case <-s.taken:
-			return "", errTaken
+			return "", nil, errTaken
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return "", nil, ctx.Err()
 		}
 	}
+}
+
+// carriedLeft are the carried offers still waited for (not ended).
+func carriedLeft(carried []offer, left map[offer]bool) []offer {
+	var out []offer
+	for _, o := range carried {
+		if left[o] {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// stillInProgress are the offers, of this round and carried ones not yet
+// ended, that a person is still signing in with.
+func (m *Manager) stillInProgress(offers, carried []offer) []offer {
+	now := m.cfg.Now()
+	var out []offer
+	for _, o := range offers {
+		if o.inProgress(now) {
+			out = append(out, o)
+		}
+	}
+	for _, o := range carried {
+		if o.inProgress(now) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // deviceCode is the device authorization grant (RFC 8628): the screen
@@ -327,10 +461,11 @@ func (d deviceCode) start(ctx context.Context, s *session) (offer, error) {
 	m.cfg.OnCode(code.UserCode, name)
 	m.audit(ctx, server.AuditEvent{Kind: server.AuditCodeShown, ScreenID: s.id, ScreenName: name, Outcome: "ok",
 		Detail: "expires " + code.ExpiresAt.UTC().Format(time.RFC3339)})
-	return &deviceCodeOffer{flow: flow, code: code, qr: qr}, nil
+	return &deviceCodeOffer{m: m, flow: flow, code: code, qr: qr}, nil
 }
 
 type deviceCodeOffer struct {
+	m    *Manager
 	flow *identity.Flow
 	code identity.Code
 	qr   wire.QR
@@ -347,6 +482,23 @@ func (o *deviceCodeOffer) wait(ctx context.Context) (identity.Account, error) {
 }
 
 func (o *deviceCodeOffer) busyUntil() time.Time { return time.Time{} }
+
+func (o *deviceCodeOffer) inProgress(time.Time) bool { return false }
+
+func (o *deviceCodeOffer) replaceAt() time.Time { return time.Time{} }
+
+func (o *deviceCodeOffer) changes() <-chan struct{} { return nil }
+
+func (o *deviceCodeOffer) take(context.Context) bool { return true }
+
+// drop forgets the tokens of a device code that was approved as the round
+// ended (another sign-in was taken, or the session stopped), unless a
+// screen shows the account.
+func (o *deviceCodeOffer) drop(ctx context.Context, acct identity.Account) {
+	if err := o.m.forgetIfUnused(ctx, acct.ID); err != nil {
+		o.m.log.Error("forgetting the tokens of a sign-in no screen took", "account", acct.Username, "err", err)
+	}
+}
 
 func (o *deviceCodeOffer) recorded(error) {}
 

@@ -136,7 +136,7 @@ func scanQR(t *testing.T, tab context.Context, m *Main) string {
 	return link
 }
 
-// signInByQR follows a screen's link on a phone: it picks the number the
+// signInByQR follows a screen's link on a phone: it types the number the
 // screen shows, signs in as upn on the sandbox's sign-in page, and returns
 // the result page's outcome and words. check runs on each phone page.
 func signInByQR(t *testing.T, screen, phone context.Context, link, upn string, check func(page string)) (outcome, words string) {
@@ -145,20 +145,21 @@ func signInByQR(t *testing.T, screen, phone context.Context, link, upn string, c
 	browsertest.Run(t, phone, 20*time.Second, "opening the link on the phone",
 		chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateMobile),
 		chromedp.Navigate(link),
-		chromedp.WaitVisible(browsertest.TestID("number-choice")),
+		chromedp.WaitVisible(browsertest.TestID("match-input")),
 		chromedp.Text(browsertest.TestID("signin-screen-name"), &name),
 	)
 	if name != "Lobby TV" {
 		t.Errorf("the phone's page names %q", name)
 	}
-	check("numbers")
+	check("number")
 	number := ""
 	browsertest.Run(t, screen, 20*time.Second, "reading the number on the screen",
 		chromedp.WaitVisible(browsertest.TestID("match-number")),
 		chromedp.Text(browsertest.TestID("match-number"), &number),
 	)
-	browsertest.Run(t, phone, 30*time.Second, "picking the number and signing in",
-		chromedp.Click(browsertest.TestID("number-choice", `[data-number="`+strings.TrimSpace(number)+`"]`)),
+	browsertest.Run(t, phone, 30*time.Second, "typing the number and signing in",
+		chromedp.SendKeys(browsertest.TestID("match-input"), strings.TrimSpace(number)),
+		chromedp.Click(browsertest.TestID("match-submit")),
 		chromedp.WaitVisible(`select[name="user"]`),
 		chromedp.SetValue(`select[name="user"]`, upn),
 		chromedp.Click(`button[name="action"][value="approve"]`),

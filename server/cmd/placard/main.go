@@ -347,6 +347,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		SignIn:       mode,
 		PublicURL:    linkBase,
 		Organisation: organisation(cfg, sandbox.TenantDomain),
+		Box:          box,
 
 		CodesPerScreen: cfg.CodesPerScreen,
 		CodesTotal:     cfg.codesTotal(),

@@ -81,11 +81,22 @@ func openScreen(t *testing.T, m *Main, name string) *wsScreen {
 func (s *wsScreen) dial(m *Main) {
 	s.t.Helper()
 	u, _ := url.Parse(m.URL)
-	header := http.Header{"Origin": {m.URL}}
-	for _, c := range s.client.Jar.Cookies(u) {
+	s.dialAt("ws://"+u.Host+"/ws", u, nil)
+}
+
+// dialAt connects the screen's WebSocket at wsURL, as a page of site (its
+// origin, and its cookies) does, with the extra headers given (a Host
+// that a load balancer passes on).
+func (s *wsScreen) dialAt(wsURL string, site *url.URL, extra http.Header) {
+	s.t.Helper()
+	header := http.Header{"Origin": {site.Scheme + "://" + site.Host}}
+	for _, c := range s.client.Jar.Cookies(site) {
 		header.Add("Cookie", c.Name+"="+c.Value)
 	}
-	conn, res, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/ws", header)
+	for k, vs := range extra {
+		header[k] = vs
+	}
+	conn, res, err := websocket.DefaultDialer.Dial(wsURL, header)
 	if err != nil {
 		s.t.Fatalf("dialing the WebSocket: %v (%v)", err, res)
 	}

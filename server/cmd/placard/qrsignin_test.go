@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,16 +153,6 @@ func outcomeIn(t *testing.T, html string) string {
 	return out
 }
 
-// pick posts a number on a link's page.
-func pick(t *testing.T, c *http.Client, link, number string) *http.Response {
-	t.Helper()
-	res, err := c.PostForm(link, url.Values{"number": {number}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
-
 func bodyOf(t *testing.T, res *http.Response) string {
 	t.Helper()
 	defer res.Body.Close()
@@ -203,42 +194,35 @@ func TestAnExpiredSignInLinkIsRefused(t *testing.T) {
 
 // Every refusal is a clear page and changes nothing: a wrong number (the
 // link dies), a reused link, a callback with a wrong or missing state or
-// from another browser, a replayed callback.
+// from another browser, a replayed callback. Nothing secret reaches the
+// phone's pages or the log.
 func TestTheSignInLinkRefusesWhatItMust(t *testing.T) {
 	var logs syncBuffer
 	m := testServer(t, func(m *Main) { m.Config.SignIn = "qr"; m.Config.LogLevel = "debug"; m.Stderr = &logs })
 	s := openScreen(t, m, "Lobby TV")
-	numbers := func(html string) []string {
-		var out []string
-		for _, part := range strings.Split(html, `data-number="`)[1:] {
-			n, _, _ := strings.Cut(part, `"`)
-			out = append(out, n)
-		}
-		return out
-	}
 	second := linkOf(t, s.waitPhase(10*time.Second, wire.PhaseCode))
 	phoneA := phoneClient(t)
 
 	// A wrong number: the link dies, the screen says so and shows another.
 	_, html := get(t, phoneA, second)
-	match := s.waitFor(10*time.Second, "the number", func(st wire.State) bool { return st.Code != nil && st.Code.Match != "" }).Code.Match
-	wrong := ""
-	for _, n := range numbers(html) {
-		if n != match {
-			wrong = n
-		}
+	match := shownNumber(s)
+	wrong := "10"
+	if match == wrong {
+		wrong = "11"
 	}
-	if len(numbers(html)) != 3 || wrong == "" {
-		t.Fatalf("the page offers %q, the screen shows %s", numbers(html), match)
-	}
-	res := pick(t, phoneA, second, wrong)
+	res := typeNumber(t, phoneA, second, wrong, holdOf(html), nil)
 	if html := bodyOf(t, res); res.StatusCode != http.StatusForbidden || outcomeIn(t, html) != "wrong_number" {
 		t.Errorf("a wrong number: %s %s", res.Status, outcomeIn(t, html))
 	}
-	if res.Header.Get("Location") != "" || len(phoneA.Jar.Cookies(res.Request.URL)) != 0 {
-		t.Errorf("a wrong number sent the phone on: %q, cookies %v", res.Header.Get("Location"), phoneA.Jar.Cookies(res.Request.URL))
+	if res.Header.Get("Location") != "" {
+		t.Errorf("a wrong number sent the phone on to %q", res.Header.Get("Location"))
 	}
-	res = pick(t, phoneA, second, match)
+	for _, c := range phoneA.Jar.Cookies(res.Request.URL) {
+		if c.Name == "placard_signin" {
+			t.Errorf("a wrong number bound a sign-in to the phone: %v", c)
+		}
+	}
+	res = typeNumber(t, phoneA, second, match, holdOf(html), nil)
 	if html := bodyOf(t, res); outcomeIn(t, html) != "used" {
 		t.Errorf("the right number after a wrong one: %s", outcomeIn(t, html))
 	}
@@ -253,22 +237,28 @@ func TestTheSignInLinkRefusesWhatItMust(t *testing.T) {
 	// to its browser.
 	third := linkOf(t, s.waitPhase(10*time.Second, wire.PhaseCode))
 	phoneB := phoneClient(t)
-	get(t, phoneB, third)
-	match = s.waitFor(10*time.Second, "the number", func(st wire.State) bool { return st.Code != nil && st.Code.Match != "" }).Code.Match
-	res = pick(t, phoneB, third, match)
+	_, html = get(t, phoneB, third)
+	hold := holdOf(html)
+	match = shownNumber(s)
+	res = typeNumber(t, phoneB, third, match, hold, nil)
 	bodyOf(t, res)
 	authURL := res.Header.Get("Location")
 	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(authURL, m.PublicURL+"/sandbox/") {
 		t.Fatalf("the right number: %s to %q", res.Status, authURL)
 	}
-	cookies := phoneB.Jar.Cookies(res.Request.URL)
-	if len(cookies) != 1 || cookies[0].Name != "placard_signin" {
-		t.Fatalf("the phone keeps %v, want the sign-in's cookie", cookies)
+	var binding *http.Cookie
+	for _, c := range phoneB.Jar.Cookies(res.Request.URL) {
+		if c.Name == "placard_signin" {
+			binding = c
+		}
+	}
+	if binding == nil {
+		t.Fatalf("the phone keeps %v, want the sign-in's cookie", phoneB.Jar.Cookies(res.Request.URL))
 	}
 	if strings.Contains(authURL, "code_verifier") || !strings.Contains(authURL, "code_challenge_method=S256") {
 		t.Errorf("the authorization URL %s", authURL)
 	}
-	if res := pick(t, phoneB, third, match); outcomeIn(t, bodyOf(t, res)) != "used" {
+	if res := typeNumber(t, phoneB, third, match, hold, nil); outcomeIn(t, bodyOf(t, res)) != "used" {
 		t.Error("a link worked twice")
 	}
 	if _, html := get(t, phoneB, third); outcomeIn(t, html) != "used" {
@@ -284,6 +274,15 @@ func TestTheSignInLinkRefusesWhatItMust(t *testing.T) {
 	}
 	q := cb.Query()
 	forged := func(query url.Values) string { return m.PublicURL + screens.CallbackPath + "?" + query.Encode() }
+	// callback follows a callback to its result page.
+	callback := func(c *http.Client, u string) (*http.Response, string) {
+		t.Helper()
+		res, _ := get(t, c, u)
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("a callback answered %s, want 303 to its result", res.Status)
+		}
+		return follow(t, c, m, res)
+	}
 	for name, c := range map[string]struct {
 		client *http.Client
 		url    string
@@ -293,7 +292,7 @@ func TestTheSignInLinkRefusesWhatItMust(t *testing.T) {
 		"another browser":       {phoneClient(t), back},
 		"an error from another": {phoneClient(t), forged(url.Values{"error": {"access_denied"}, "state": {q.Get("state")}})},
 	} {
-		res, html := get(t, c.client, c.url)
+		res, html := callback(c.client, c.url)
 		if res.StatusCode != http.StatusForbidden || outcomeIn(t, html) != "invalid_state" {
 			t.Errorf("%s: %s %s", name, res.Status, outcomeIn(t, html))
 		}
@@ -301,16 +300,24 @@ func TestTheSignInLinkRefusesWhatItMust(t *testing.T) {
 	if st, _ := m.Screens.State(t.Context(), screenID(t, m, "Lobby TV"), 0); st.Phase != wire.PhaseCode {
 		t.Fatalf("forged callbacks changed the screen: %s", st.Phase)
 	}
-	res, html = get(t, phoneB, back)
+	res, html = callback(phoneB, back)
 	if outcomeIn(t, html) != "signed_in" || !strings.Contains(html, "Lobby TV now shows your day") {
 		t.Fatalf("the genuine callback: %s %s", res.Status, outcomeIn(t, html))
 	}
 	s.waitPhase(15*time.Second, wire.PhaseDashboard)
-	if res, html := get(t, phoneB, back); outcomeIn(t, html) == "signed_in" {
+	if res, html := callback(phoneB, back); outcomeIn(t, html) == "signed_in" {
 		t.Errorf("a replayed callback signed in again: %s", res.Status)
 	}
-	for what, secret := range map[string]string{"authorization code": q.Get("code"), "state": q.Get("state"),
-		"link": strings.TrimPrefix(third, m.PublicURL+screens.LinkPath), "cookie": cookies[0].Value} {
+	var cookies []string
+	for _, c := range phoneB.Jar.Cookies(res.Request.URL) {
+		cookies = append(cookies, c.Value)
+	}
+	secrets := map[string]string{"authorization code": q.Get("code"), "state": q.Get("state"),
+		"link": strings.TrimPrefix(third, m.PublicURL+screens.LinkPath), "binding": binding.Value}
+	for i, v := range cookies {
+		secrets["cookie "+strconv.Itoa(i)] = v
+	}
+	for what, secret := range secrets {
 		if strings.Contains(html, secret) {
 			t.Errorf("the phone's page carries the %s", what)
 		}

@@ -86,7 +86,7 @@ func TestScreenshots(t *testing.T) {
 	capture(openBlocked(t, browser, m, "Hall"), "error", touch(), shapes...)
 
 	// Where the organisation blocks codes: the QR code alone, and why;
-	// then the number a phone that opened its link must pick.
+	// then the number a phone that opened its link types.
 	blocked := testServer(t)
 	blocked.Sandbox.SetFaults(sandbox.Faults{BlockDeviceCode: true})
 	door := openTab(t, browser, blocked, "Door 3", "code")
