@@ -236,6 +236,10 @@ func TestForgedCallbacksDoNotBlockTheGenuineOneWhichLeavesNoCodeBehind(t *testin
 	if res, _ := get(t, guesser, m.URL+screens.LinkPath+"guess"); res.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("31 guessed links: %s, want 429", res.Status)
 	}
+	hall := openScreen(t, m, "Hall TV")
+	if res, html := get(t, guesser, linkOf(t, hall.waitPhase(10*time.Second, wire.PhaseCode))); res.StatusCode != http.StatusOK || !strings.Contains(html, "match-input") {
+		t.Errorf("a live link from an address past its limit: %s, want its page", res.Status)
+	}
 }
 
 // The phone's pages speak the screen's language: the link's page, its
