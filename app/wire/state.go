@@ -30,11 +30,14 @@ type State struct {
 	Now    time.Time `json:"now"`
 	Screen Screen    `json:"screen"`
 
-	// Exactly one of these is set, matching Phase.
+	// Exactly one of these is set, matching Phase; a signed-in screen
+	// (PhaseDashboard) whose layout is a board (LayoutRooms,
+	// LayoutPeople) has Board instead of Dashboard.
 	Pairing   *Pairing   `json:"pairing,omitempty"`
 	Code      *Code      `json:"code,omitempty"`
 	Problem   *Problem   `json:"problem,omitempty"`
 	Dashboard *Dashboard `json:"dashboard,omitempty"`
+	Board     *Board     `json:"board,omitempty"`
 }
 
 // Screen is the screen's own name and settings.
