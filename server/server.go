@@ -318,6 +318,28 @@ type Account struct {
 	SignedInAt  time.Time
 }
 
+// CalendarSync is where an account's calendar stands in its rounds of
+// calendarView delta: the window the rounds read, the deltaLink the next
+// round starts from, and the events that round's changes apply to, so
+// that a replica that takes the account over continues from it.
+//
+// Neither is sealed: a deltaLink's state token is a cursor into the
+// mailbox, of no use without the account's access token (Graph asks for
+// it on every round), and the events are what the owner publishes to the
+// other replicas in the clear already (their snapshots).
+type CalendarSync struct {
+	AccountID string
+	// Start and End are the window, encoded in the deltaLink: a round of
+	// another window starts again from nothing.
+	Start, End time.Time
+	DeltaLink  string
+	// Events are the events held, encoded by the caller (JSON).
+	Events []byte
+	// Version moves on with every write (PutCalendarSyncIf).
+	Version   int64
+	UpdatedAt time.Time
+}
+
 // AuditEvent is one entry of the audit trail.
 type AuditEvent struct {
 	ID         int64
@@ -503,6 +525,17 @@ type Store interface {
 	// blob is never empty (EINVALID).
 	TokenCacheVersion(ctx context.Context, accountID string) ([]byte, int64, error)
 	PutTokenCacheIf(ctx context.Context, accountID string, blob []byte, version int64) (int64, error)
+
+	// CalendarSync returns where an account's calendar stands in its
+	// rounds of delta (ErrNotFound when nowhere). PutCalendarSyncIf
+	// writes it only while the stored version is still c.Version (0:
+	// while there is none) and returns the new version; otherwise it is a
+	// conflict and the stored one stays: an owner that lost the account's
+	// lease never writes over its new owner's rounds. DeleteCalendarSync
+	// forgets it (none is no error).
+	CalendarSync(ctx context.Context, accountID string) (CalendarSync, error)
+	PutCalendarSyncIf(ctx context.Context, c CalendarSync) (int64, error)
+	DeleteCalendarSync(ctx context.Context, accountID string) error
 
 	// CreateAdminToken stores a new admin token; an existing id is a
 	// conflict. AdminToken returns one (or ErrNotFound), AdminTokens all of

@@ -113,6 +113,17 @@ var migrations = []migration{
 		);
 		CREATE INDEX signin_links_state ON signin_links(state_hash);
 		CREATE INDEX signin_links_expires ON signin_links(expires_at);`},
+	// Where each account's calendar stands in its rounds of delta, so
+	// that a replica that takes the account over continues from it.
+	{sql: `CREATE TABLE calendar_syncs (
+			account_id  TEXT PRIMARY KEY,
+			window_from {time},
+			window_to   {time},
+			delta_link  TEXT NOT NULL,
+			events      {blob} NOT NULL,
+			version     BIGINT NOT NULL,
+			updated_at  {time}
+		);`},
 }
 
 // Migrations returns the statements that make the flavour's schema, in

@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) server.Store) {
 		{"ScreenStatuses", testScreenStatuses},
 		{"SignInLinks", testSignInLinks},
 		{"EachStepOfASignInLinkIsTakenOnce", testConcurrentSignInLinkSteps},
+		{"CalendarSyncs", testCalendarSyncs},
 		{"Replicas", testReplicas},
 		{"SettingsArePutOnceEvenByRacers", testSettings},
 		{"Ping", func(t *testing.T, s server.Store) {
