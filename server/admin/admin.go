@@ -37,8 +37,8 @@ type Service struct {
 	// screens); nil on the command line.
 	Fleet *fleet.Fleet
 	Log   *slog.Logger
-	// Box seals the webhook secrets of light keys made on the command
-	// line (the server's key); nil where none is made.
+	// Box seals the webhook secrets of light keys and of groups (the
+	// server's key); nil where none is made.
 	Box *secret.Box
 	// Now is the clock of audit entries and new records (time.Now when
 	// nil).

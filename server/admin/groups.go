@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/fleet"
 	"github.com/placard/placard/server/lights"
 	"github.com/placard/placard/server/screens"
 	"github.com/placard/placard/server/secret"
@@ -111,8 +113,9 @@ func (s *Service) CreateGroup(ctx context.Context, by Actor, spec GroupSpec) (Ma
 		OfflineAfter: spec.OfflineAfter, Webhooks: spec.Webhooks, CreatedAt: s.now()}
 	made := MadeGroup{}
 	if len(g.Webhooks) > 0 {
-		made.WebhookSecret = lights.NewWebhookSecret()
-		g.WebhookSecret = []byte(made.WebhookSecret)
+		if made.WebhookSecret, g.WebhookSecret, err = s.newGroupSecret(g.ID); err != nil {
+			return MadeGroup{}, fmt.Errorf("making group %q: %w", g.Name, err)
+		}
 	}
 	if err := s.Store.CreateGroup(ctx, g); err != nil {
 		if server.ErrorCode(err) == server.ECONFLICT {
@@ -125,6 +128,21 @@ func (s *Service) CreateGroup(ctx context.Context, by Actor, spec GroupSpec) (Ma
 	s.audit(ctx, server.AuditEvent{Kind: server.AuditGroup, Outcome: "created",
 		Detail: fmt.Sprintf("group %s (%s): %s by %s", g.ID, g.Name, describeGroup(g), by.Who)})
 	return made, nil
+}
+
+// newGroupSecret makes the secret that signs a group's webhooks: plain,
+// shown once to whoever set the webhooks, and sealed with the server's
+// key for the store, as light keys' are, so that a copy of the database
+// cannot forge the group's alerts.
+func (s *Service) newGroupSecret(id string) (plain string, sealed []byte, err error) {
+	if s.Box == nil {
+		return "", nil, errors.New("sealing the webhook secret: this server has no key to seal it with")
+	}
+	plain = lights.NewWebhookSecret()
+	if sealed, err = s.Box.Seal([]byte(plain), fleet.SecretLabel(id)); err != nil {
+		return "", nil, fmt.Errorf("sealing the webhook secret: %w", err)
+	}
+	return plain, sealed, nil
 }
 
 func describeGroup(g server.Group) string {
@@ -247,8 +265,10 @@ func (s *Service) UpdateGroup(ctx context.Context, by Actor, id string, spec Gro
 		if hooksChanged {
 			g.WebhookSecret = nil
 			if len(g.Webhooks) > 0 {
-				made.WebhookSecret = lights.NewWebhookSecret()
-				g.WebhookSecret = []byte(made.WebhookSecret)
+				var err error
+				if made.WebhookSecret, g.WebhookSecret, err = s.newGroupSecret(g.ID); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -342,12 +342,19 @@ func (f *Fleet) post(g server.Group, u, id string, body []byte) error {
 	if err != nil {
 		return err
 	}
+	if f.cfg.Box == nil {
+		return fmt.Errorf("signing an offline alert of group %s: no key to open its webhook secret with", g.Name)
+	}
+	key, err := f.cfg.Box.Open(g.WebhookSecret, SecretLabel(g.ID))
+	if err != nil {
+		return fmt.Errorf("signing an offline alert of group %s: opening its webhook secret: %w", g.Name, err)
+	}
 	ts := strconv.FormatInt(f.cfg.Now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "placard")
 	req.Header.Set(lights.IDHeader, id)
 	req.Header.Set(lights.StdTimestampHeader, ts)
-	req.Header.Set(lights.StdSignatureHeader, lights.SignStandard(g.WebhookSecret, id, ts, body))
+	req.Header.Set(lights.StdSignatureHeader, lights.SignStandard(key, id, ts, body))
 	res, err := cfg.Client.Do(req)
 	if err != nil {
 		// Only the host: a webhook's path may be the receiver's secret.

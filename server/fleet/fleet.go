@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/secret"
 )
 
 // Defaults.
@@ -30,6 +31,10 @@ const (
 	// and most lobby screens are noticed within the quarter hour.
 	DefaultOfflineAfter = 15 * time.Minute
 )
+
+// SecretLabel is what a group's sealed webhook secret is bound to: the
+// group's id, so that a secret moved to another group's row does not open.
+func SecretLabel(groupID string) string { return "group-webhook-secret:" + groupID }
 
 // alertsLease names the lease of the replica that sends offline alerts.
 const alertsLease = "fleet:offline-alerts"
@@ -53,6 +58,9 @@ type Config struct {
 	OfflineAfter time.Duration
 	// Webhooks sends the alerts.
 	Webhooks WebhookConfig
+	// Box opens the groups' webhook secrets, sealed with the server's key
+	// (SecretLabel).
+	Box *secret.Box
 	// Metrics gets the number of screens offline past their threshold;
 	// nil for none.
 	Metrics interface{ ScreensOffline(int) }

@@ -15,6 +15,7 @@ import (
 	"github.com/placard/placard/server"
 	"github.com/placard/placard/server/fleet"
 	"github.com/placard/placard/server/lights"
+	"github.com/placard/placard/server/secret"
 	"github.com/placard/placard/server/sqlite"
 )
 
@@ -54,8 +55,16 @@ func TestAScreenOfflinePastItsThresholdIsReportedOnceThenOnItsReturn(t *testing.
 	}))
 	defer hook.Close()
 
-	secret := lights.NewWebhookSecret()
-	g := server.Group{ID: "g1", Name: "Lobby", OfflineAfter: time.Minute, Webhooks: []string{hook.URL + "/alerts"}, WebhookSecret: []byte(secret)}
+	box, err := secret.NewBox(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whsec := lights.NewWebhookSecret()
+	sealed, err := box.Seal([]byte(whsec), fleet.SecretLabel("g1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := server.Group{ID: "g1", Name: "Lobby", OfflineAfter: time.Minute, Webhooks: []string{hook.URL + "/alerts"}, WebhookSecret: sealed}
 	if err := store.CreateGroup(ctx, g); err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +80,7 @@ func TestAScreenOfflinePastItsThresholdIsReportedOnceThenOnItsReturn(t *testing.
 	}
 	clk := &clock{now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
 	gauge := &offlineGauge{}
-	f := fleet.New(fleet.Config{Store: store, Replica: "r1", Now: clk.Now, Metrics: gauge,
+	f := fleet.New(fleet.Config{Store: store, Replica: "r1", Now: clk.Now, Metrics: gauge, Box: box,
 		Webhooks: fleet.WebhookConfig{AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, RetryWait: time.Millisecond}})
 	if err := f.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -108,7 +117,7 @@ func TestAScreenOfflinePastItsThresholdIsReportedOnceThenOnItsReturn(t *testing.
 		t.Errorf("the offline alert: %s", d.body)
 	}
 	id, ts := d.header.Get(lights.IDHeader), d.header.Get(lights.StdTimestampHeader)
-	if want := lights.SignStandard([]byte(secret), id, ts, d.body); d.header.Get(lights.StdSignatureHeader) != want || id == "" {
+	if want := lights.SignStandard([]byte(whsec), id, ts, d.body); d.header.Get(lights.StdSignatureHeader) != want || id == "" {
 		t.Errorf("the alert is not signed as the light keys' webhooks are: %v", d.header)
 	}
 

@@ -357,7 +357,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		PresenceBudget: limit.Rate{Max: cfg.PresenceBudget, Per: 30 * time.Second},
 	}
 	fcfg := fleet.Config{Store: m.Store, Cluster: cluster, Replica: m.Replica, Log: m.Log, Metrics: m.Metrics,
-		OfflineAfter: cfg.OfflineAfter, Webhooks: fleet.WebhookConfig{AllowNetworks: cfg.WebhookNetworks}}
+		OfflineAfter: cfg.OfflineAfter, Webhooks: fleet.WebhookConfig{AllowNetworks: cfg.WebhookNetworks}, Box: box}
 	if fcfg.Replica == "" {
 		fcfg.Replica = hostname()
 	}
@@ -452,7 +452,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	h.Presence = &httpd.Presence{Lights: m.Lights, Log: m.Log, Heartbeat: m.Heartbeat,
 		StreamsPerKey: cfg.SSEPerKey, StreamsPerAddress: cfg.SSEPerAddress, StreamsTotal: cfg.SSETotal}
-	m.Ops = &admin.Service{Store: m.Store, Screens: m.Screens, Lights: m.Lights, Fleet: m.Fleet, Log: m.Log}
+	m.Ops = &admin.Service{Store: m.Store, Screens: m.Screens, Lights: m.Lights, Fleet: m.Fleet, Log: m.Log, Box: box}
 	m.Admin = &adminhttp.Admin{
 		Ops:           m.Ops,
 		Log:           m.Log,
