@@ -253,6 +253,14 @@ type ScreenSettings struct {
 	// Off by default.
 	AutoRelease         bool
 	ReleaseAfterMinutes int
+	// Rooms are what a rooms board (LayoutRooms) shows: a room list's
+	// email address (its rooms), or rooms' addresses, or both.
+	Rooms Addresses
+	// People and PeopleGroup are who a people board (LayoutPeople)
+	// shows: people by user principal name, and the members of a
+	// Microsoft 365 or security group by its id.
+	People      Addresses
+	PeopleGroup string
 }
 
 // Layouts of a signed-in screen (ScreenSettings.Layout).

@@ -77,6 +77,13 @@ type settingsJSON struct {
 	// ReleaseAfterMinutes (1 to 30, 10 when omitted).
 	AutoRelease         bool `json:"auto_release"`
 	ReleaseAfterMinutes int  `json:"release_after_minutes"`
+	// Rooms are a rooms board's: a room list's email address, or rooms'
+	// addresses (a list, or one string separated by commas).
+	Rooms server.Addresses `json:"rooms"`
+	// People (user principal names) and Group (a group's id) are a
+	// people board's.
+	People      server.Addresses `json:"people"`
+	PeopleGroup string           `json:"group"`
 }
 
 // settingsOut is a screen's or a group's settings as the API shows them:

@@ -22,6 +22,8 @@ func formSettings(r *http.Request) server.ScreenSettings {
 		SignIn: r.PostForm.Get("sign_in"), NoQuickBook: r.PostForm.Get("quick_book") != "on",
 		Layout: r.PostForm.Get("layout"), Actions: r.PostForm.Get("actions") == "on",
 		AutoRelease: r.PostForm.Get("auto_release") == "on",
+		Rooms:       server.ParseAddresses(r.PostForm.Get("rooms")), People: server.ParseAddresses(r.PostForm.Get("people")),
+		PeopleGroup: strings.TrimSpace(r.PostForm.Get("group")),
 	}
 	// Left out, it is the default (0: DefaultReleaseAfter).
 	if v := strings.TrimSpace(r.PostForm.Get("release_after_minutes")); v != "" {

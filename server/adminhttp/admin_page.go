@@ -42,6 +42,7 @@ var adminTmpl = template.Must(template.New("admin").Funcs(template.FuncMap{
 		return "enrolled, signed out"
 	},
 	"signInLabel": signInLabel,
+	"join":        strings.Join,
 	// groupName names a group by its id.
 	"groupName": func(groups []groupJSON, id string) string {
 		for _, g := range groups {

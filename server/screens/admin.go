@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server"
@@ -169,6 +170,44 @@ func ValidateSettings(set server.ScreenSettings) error {
 	if n := set.ReleaseAfterMinutes; n < 0 || n > 30 {
 		return server.Errorf(server.EINVALID, "release after %d minutes: give 1 to 30 minutes (%d by default)", n, server.DefaultReleaseAfter)
 	}
+	return validateBoard(set)
+}
+
+// Bounds of a board's settings: a board reads its rooms' free/busy 20 at a
+// time and its people's presence 650 at a time (one request), and pages
+// through more tiles than fit; beyond these it would be a directory, not a
+// board.
+const (
+	maxBoardRooms  = 200
+	maxBoardPeople = 650
+)
+
+// validateBoard checks a board's settings: addresses that look like
+// addresses, a group id of a GUID's characters, and no more than a board
+// reads at once.
+func validateBoard(set server.ScreenSettings) error {
+	for _, f := range []struct {
+		name string
+		list []string
+		max  int
+	}{{"rooms", set.Rooms.List(), maxBoardRooms}, {"people", set.People.List(), maxBoardPeople}} {
+		if len(f.list) > f.max {
+			return server.Errorf(server.EINVALID, "%s: %d addresses, at most %d", f.name, len(f.list), f.max)
+		}
+		for _, a := range f.list {
+			local, domain, ok := strings.Cut(a, "@")
+			if !ok || local == "" || domain == "" || len(a) > 254 || strings.ContainsAny(a, "\\\"<>()[]/") || strings.IndexFunc(a, unicode.IsControl) >= 0 {
+				return server.Errorf(server.EINVALID, "%s: %q is not an email address or user principal name", f.name, a)
+			}
+		}
+	}
+	if g := set.PeopleGroup; g != "" {
+		if len(g) > 64 || strings.IndexFunc(g, func(r rune) bool {
+			return !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+		}) >= 0 {
+			return server.Errorf(server.EINVALID, "group %q is not a group's id (a GUID)", g)
+		}
+	}
 	return nil
 }
 
@@ -198,8 +237,18 @@ func describeSettings(s server.ScreenSettings) string {
 	if s.AutoRelease {
 		release = fmt.Sprintf("after %v", s.ReleaseAfter())
 	}
-	return fmt.Sprintf("time zone %q, %s clock, language %q, privacy %v, hours %q, sign-in %q, quick booking %v, layout %s, actions %v, auto-release %s",
+	out := fmt.Sprintf("time zone %q, %s clock, language %q, privacy %v, hours %q, sign-in %q, quick booking %v, layout %s, actions %v, auto-release %s",
 		s.TimeZone, clock, s.Lang, s.Privacy, s.Hours, s.SignIn, !s.NoQuickBook, s.LayoutOrDefault(), s.Actions, release)
+	if s.Rooms != "" {
+		out += fmt.Sprintf(", rooms %q", string(s.Rooms))
+	}
+	if s.People != "" {
+		out += fmt.Sprintf(", people %q", string(s.People))
+	}
+	if s.PeopleGroup != "" {
+		out += fmt.Sprintf(", group %q", s.PeopleGroup)
+	}
+	return out
 }
 
 // reload shows a screen's new name and settings on the screen at once. The

@@ -76,7 +76,8 @@ func screen(id string) server.Screen {
 		// seen to be kept (testEverySettingIsSet).
 		Settings: server.ScreenSettings{TimeZone: "Europe/Paris", Clock24: true, Lang: "fr", Privacy: true, Hours: "07:00-19:00",
 			SignIn: server.SignInBoth, NoQuickBook: true, Layout: server.LayoutRoom, Actions: true, AutoRelease: true,
-			ReleaseAfterMinutes: 15},
+			ReleaseAfterMinutes: 15, Rooms: server.AddressesOf([]string{"floor2@placard.example", "aurora@placard.example"}),
+			People: server.AddressesOf([]string{"ada@placard.example"}), PeopleGroup: "0b7d1e9c-5f1a-4c36-9f4e-1d2a3b4c5d6e"},
 		Group: "g-" + id, Overrides: []string{"lang", "time_zone"}, Link: "k-" + id, Note: "The link has expired.",
 		CreatedAt: at, LastSeen: at.Add(time.Minute),
 	}
