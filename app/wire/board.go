@@ -47,6 +47,9 @@ const (
 	RoomSoon = "soon"
 	// RoomBusy: a meeting now (Until is when the room is free again).
 	RoomBusy = "busy"
+	// RoomUnknown: Graph could not read the room's free/busy (an
+	// address it does not know, or a calendar it may not read).
+	RoomUnknown = "unknown"
 )
 
 // RoomSoonWithin is how close a room's next meeting must be for it to be
@@ -61,7 +64,7 @@ type Tile struct {
 	// UPN is the room's email address or the person's user principal
 	// name (data-upn).
 	UPN string `json:"upn"`
-	// Status is, for a room, RoomFree, RoomSoon or RoomBusy; for a
+	// Status is, for a room, RoomFree, RoomSoon, RoomBusy or RoomUnknown; for a
 	// person, Graph's availability (Available, Busy, DoNotDisturb, ...,
 	// PresenceUnknown when it could not be read), as Presence's.
 	// It is the tile's data-status.

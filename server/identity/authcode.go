@@ -52,7 +52,10 @@ var oidcScopes = []string{"openid", "profile", "offline_access"}
 // redirectURI: fresh random state, nonce and PKCE verifier (S256
 // challenge). No sign-in is sent yet; MSAL reads the authority's metadata
 // for its authorization endpoint.
-func (c *Client) StartAuthCode(ctx context.Context, redirectURI string) (*AuthCode, error) {
+//
+// extra are scopes asked for beyond the client's (a board's): the person
+// consents to them then.
+func (c *Client) StartAuthCode(ctx context.Context, redirectURI string, extra ...string) (*AuthCode, error) {
 	if _, err := url.Parse(redirectURI); err != nil || redirectURI == "" {
 		return nil, fmt.Errorf("identity: redirect URI %q is not a URL", redirectURI)
 	}
@@ -61,7 +64,7 @@ func (c *Client) StartAuthCode(ctx context.Context, redirectURI string) (*AuthCo
 	if err != nil {
 		return nil, err
 	}
-	scopes := slices.Clone(c.cfg.Scopes)
+	scopes := c.withExtra(extra)
 	for _, s := range oidcScopes {
 		if !slices.Contains(scopes, s) {
 			scopes = append(scopes, s)

@@ -41,6 +41,11 @@ const (
 	// session that began with one is refused at its refresh. Sign-in by
 	// authorization code still works.
 	KindCodeFlowBlocked
+	// KindConsent: a permission the sign-in asked for was not consented
+	// to, and only an administrator can (AADSTS90094), or it was never
+	// granted (AADSTS65001). A person who declines consent (AADSTS65004)
+	// declined the sign-in: KindDeclined.
+	KindConsent
 )
 
 func (k Kind) String() string {
@@ -63,13 +68,15 @@ func (k Kind) String() string {
 		return "config"
 	case KindCodeFlowBlocked:
 		return "code_flow_blocked"
+	case KindConsent:
+		return "consent"
 	}
 	return "other"
 }
 
 // ParseKind is the Kind whose String is s; KindOther for any other.
 func ParseKind(s string) Kind {
-	for k := KindOther; k <= KindCodeFlowBlocked; k++ {
+	for k := KindOther; k <= KindConsent; k++ {
 		if k.String() == s {
 			return k
 		}
@@ -136,6 +143,16 @@ func KindOf(err error) Kind {
 // stays what decides.
 // https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes
 var conditionalAccessCodes = []int{53000, 53001, 53002, 53003, 530033, 530034}
+
+// consentCodes are AADSTS numbers that mean consent is missing: 65001
+// DelegationDoesNotExist ("The user or administrator has not consented to
+// use the application"), 90094
+// AdminConsentRequired ("The grant requires admin permission"), 90008
+// (the application requires consent from the tenant). Only a sign-in that
+// asks for a board's extra permissions can meet them: refreshes ask for the
+// server's own scopes, which were consented at the first sign-in.
+// https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes
+var consentCodes = []int{65001, 90094, 90008}
 
 // oauthBody is the JSON error of the identity platform.
 type oauthBody struct {
@@ -221,6 +238,8 @@ func kindOf(e *AuthError, atDeviceCodeStart bool) Kind {
 		return KindCodeFlowBlocked
 	case slices.ContainsFunc(e.Codes, func(c int) bool { return slices.Contains(conditionalAccessCodes, c) }):
 		return KindBlocked
+	case slices.ContainsFunc(e.Codes, func(c int) bool { return slices.Contains(consentCodes, c) }):
+		return KindConsent
 	}
 	switch e.OAuth {
 	case "authorization_declined", "access_denied":

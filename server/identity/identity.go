@@ -198,6 +198,17 @@ func New(cfg Config) (*Client, error) {
 // Scopes are the scopes the client asks for.
 func (c *Client) Scopes() []string { return slices.Clone(c.cfg.Scopes) }
 
+// withExtra is the client's scopes and extra ones not among them.
+func (c *Client) withExtra(extra []string) []string {
+	scopes := slices.Clone(c.cfg.Scopes)
+	for _, s := range extra {
+		if !slices.ContainsFunc(scopes, func(t string) bool { return strings.EqualFold(s, t) }) {
+			scopes = append(scopes, s)
+		}
+	}
+	return scopes
+}
+
 func (c *Client) newPublic(acc cache.ExportReplace) (public.Client, error) {
 	opts := []public.Option{
 		public.WithAuthority(c.cfg.Authority),
@@ -241,14 +252,16 @@ type Flow struct {
 }
 
 // StartDeviceCode asks the identity platform for a device code (RFC 8628
-// §3.1-3.2).
-func (c *Client) StartDeviceCode(ctx context.Context) (*Flow, error) {
+// §3.1-3.2), for the client's scopes and extra ones (a board's: the
+// person consents to them then, incremental consent; later tokens carry
+// every permission consented so far).
+func (c *Client) StartDeviceCode(ctx context.Context, extra ...string) (*Flow, error) {
 	mem := &memoryCache{}
 	pc, err := c.newPublic(mem)
 	if err != nil {
 		return nil, err
 	}
-	dc, err := pc.AcquireTokenByDeviceCode(ctx, c.cfg.Scopes)
+	dc, err := pc.AcquireTokenByDeviceCode(ctx, c.withExtra(extra))
 	if err != nil {
 		return nil, fmt.Errorf("identity: asking for a device code: %w", classify(err, true))
 	}

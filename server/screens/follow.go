@@ -367,6 +367,7 @@ func (p *pace) await(ctx context.Context) bool {
 // period is the wait before the next poll of an account's source.
 func (m *Manager) period(w *watch) time.Duration {
 	nFollowed := int(m.nFollowed.Load())
-	nShown := max(m.accounts.Len()-nFollowed, 0)
+	// People boards read presence as often as a shown account.
+	nShown := max(m.accounts.Len()-nFollowed, 0) + m.peopleBoards.Len()
 	return m.pace.period(w.followed.Load() > 0, nFollowed, nShown, time.Now())
 }

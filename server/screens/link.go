@@ -538,6 +538,16 @@ func (m *Manager) screenLang(ctx context.Context, screenID string) string {
 	return sc.Settings.Lang
 }
 
+// screenScopes are the permissions a screen asks for beyond the server's
+// when it signs in: its board's (BoardScopes).
+func (m *Manager) screenScopes(ctx context.Context, screenID string) []string {
+	sc, err := m.cfg.Store.Screen(ctx, screenID)
+	if err != nil {
+		return nil
+	}
+	return BoardScopes(sc.Settings)
+}
+
 // readLink returns the link of a token, or why it is not there.
 func (m *Manager) readLink(ctx context.Context, token string) (server.SignInLink, error) {
 	if token == "" || len(token) > 100 {
@@ -677,7 +687,7 @@ func (m *Manager) TypeNumber(ctx context.Context, token, hold, number, scope str
 		return "", "", &LinkError{Outcome: LinkWrongNumber, Screen: row.ScreenName}
 	}
 
-	a, err := m.cfg.Identity.StartAuthCode(ctx, m.cfg.PublicURL+CallbackPath)
+	a, err := m.cfg.Identity.StartAuthCode(ctx, m.cfg.PublicURL+CallbackPath, m.screenScopes(ctx, row.ScreenID)...)
 	if err != nil {
 		m.failLink(ctx, row, server.LinkPhaseAuthorizing, err)
 		return "", "", &LinkError{Outcome: LinkFailed, Screen: row.ScreenName, err: err}

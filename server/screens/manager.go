@@ -240,6 +240,11 @@ type Manager struct {
 	// that screens show or light keys follow.
 	sources  *source.Runtime
 	accounts *source.Set[*accountData, *watch]
+	// roomBoards and peopleBoards are the boards' sources (board.go).
+	roomBoards, peopleBoards *source.Set[*boardData, *board]
+	// outlook bounds the Outlook requests of boards under way at once,
+	// per account (boardpoll.go).
+	outlook outlookGates
 	// nFollowed counts the accounts' sources that something follows, for
 	// the pace.
 	nFollowed atomic.Int64
@@ -370,6 +375,8 @@ func New(cfg Config) (*Manager, error) {
 		Context: ctx, Cluster: m.cfg.Cluster, Log: m.log, Go: m.goroutine, Now: cfg.Now, LeaseRenew: cfg.LeaseRenew,
 	})
 	m.accounts = source.NewSet[*accountData, *watch](m.sources)
+	m.roomBoards = source.NewSet[*boardData, *board](m.sources)
+	m.peopleBoards = source.NewSet[*boardData, *board](m.sources)
 	m.goroutine(m.hear)
 	m.goroutine(m.keepHours)
 	m.goroutine(m.forgetWaitingScreens)

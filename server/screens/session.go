@@ -53,6 +53,14 @@ type session struct {
 	// account's source), and snap the latest snapshot of it applied.
 	shown *shown
 	snap  *source.Snapshot[*accountData]
+	// board is the board shown, when the screen's layout is a board and
+	// it is signed in (its subscription to the board's source), and
+	// boardSnap the latest snapshot of it applied (board.go).
+	board     *boardShown
+	boardSnap *source.Snapshot[*boardData]
+	// consent is what a board screen shows for a while when its sign-in
+	// was refused for want of consent (no account then).
+	consent *wire.Board
 	// booking is the outcome of the screen's last quick booking, shown
 	// for a while (book.go).
 	booking *wire.Booking
@@ -92,6 +100,9 @@ type session struct {
 func (s *session) setScreenLocked(sc server.Screen) {
 	s.screen = sc
 	s.hours, s.hasHour, _ = ParseHours(sc.Settings.Hours)
+	if s.m != nil {
+		s.m.syncBoardLocked(s)
+	}
 }
 
 // Hello records what a screen's browser said of itself.

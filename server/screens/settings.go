@@ -3,6 +3,7 @@ package screens
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,7 +24,10 @@ func (m *Manager) ReloadSettings(ctx context.Context, screenID string) error {
 		return nil
 	}
 	s.mu.Lock()
-	changed := s.screen.Settings.SignIn != sc.Settings.SignIn
+	// A new sign-in mode, or a board that needs other permissions, makes
+	// new offers (a code asks for its permissions when it is made).
+	changed := s.screen.Settings.SignIn != sc.Settings.SignIn ||
+		!slices.Equal(BoardScopes(s.screen.Settings), BoardScopes(sc.Settings))
 	s.screen.Name, s.screen.Settings, s.screen.Group = sc.Name, sc.Settings, sc.Group
 	s.setScreenLocked(s.screen)
 	s.mu.Unlock()

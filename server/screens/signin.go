@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/placard/placard/app/wire"
@@ -443,7 +444,10 @@ func (d deviceCode) start(ctx context.Context, s *session) (offer, error) {
 	if err := m.AllowCode(s.id); err != nil {
 		return nil, err
 	}
-	flow, err := m.cfg.Identity.StartDeviceCode(ctx)
+	s.mu.Lock()
+	extra := BoardScopes(s.screen.Settings)
+	s.mu.Unlock()
+	flow, err := m.cfg.Identity.StartDeviceCode(ctx, extra...)
 	if err != nil {
 		return nil, err
 	}
@@ -523,6 +527,10 @@ func retryDelay(kind identity.Kind, failures int, hold time.Duration) time.Durat
 		return hold
 	case identity.KindBlocked, identity.KindCodeFlowBlocked:
 		return min(5*time.Minute<<min(failures-1, 4), time.Hour)
+	case identity.KindConsent:
+		// Someone must consent (an administrator, often): the sentence
+		// stays up a while before the screen offers to sign in again.
+		return 8 * hold
 	}
 	d := min(hold<<min(failures-1, 6), 10*time.Minute)
 	return d/2 + rand.N(d/2+1)
@@ -536,9 +544,35 @@ func (m *Manager) holdProblem(ctx context.Context, s *session, err error, retry 
 	p := problemOf(err)
 	p.Retry = m.cfg.Now().Add(retry)
 	s.problem = &p
+	if def, ok := boardOf(s.screen.Settings); ok && identity.KindOf(err) == identity.KindConsent {
+		// A board whose permissions were refused at its sign-in says
+		// which, and who can grant them, rather than an error.
+		s.phase, s.problem = wire.PhaseDashboard, nil
+		s.consent = &wire.Board{Kind: def.kind, Consent: signInConsent(BoardScopes(s.screen.Settings), err)}
+	}
 	s.mu.Unlock()
 	m.publish(s)
 	return sleep(ctx, retry)
+}
+
+// signInConsent is what a board says when its sign-in was refused for
+// want of consent to perms: the identity platform does not say which
+// permission, so the ones only an administrator can grant are named when
+// it asked for an administrator (AADSTS90094), else all.
+func signInConsent(perms []string, err error) *wire.Consent {
+	var ae *identity.AuthError
+	if errors.As(err, &ae) && slices.Contains(ae.Codes, 90094) {
+		var admin []string
+		for _, p := range perms {
+			if slices.Contains(adminOnly, p) {
+				admin = append(admin, p)
+			}
+		}
+		if len(admin) > 0 {
+			perms = admin
+		}
+	}
+	return consentFor(true, perms...)
 }
 
 // problemOf says what an error means to a person, in wire terms.

@@ -24,6 +24,9 @@ type look struct {
 	// st is the state without its dashboard, which is made from snap.
 	st   wire.State
 	snap *source.Snapshot[*accountData]
+	// boardSnap is set instead of snap on a board's screen: the board
+	// is made from it.
+	boardSnap *source.Snapshot[*boardData]
 	// canBook and booking are the screen's own part of its dashboard.
 	canBook bool
 	booking *wire.Booking
@@ -47,8 +50,22 @@ func (m *Manager) lookLocked(s *session, now time.Time) look {
 	case wire.PhaseError:
 		lk.st.Problem = s.problem
 	case wire.PhaseDashboard:
+		if s.snap == nil && s.consent != nil {
+			// A board's sign-in refused for want of consent.
+			lk.st.Board = s.consent
+			break
+		}
 		if s.snap == nil {
 			lk.st.Phase = wire.PhaseConnecting
+			break
+		}
+		if _, ok := boardOf(s.screen.Settings); ok {
+			if s.boardSnap == nil || !s.boardSnap.Value.Read {
+				// Until Graph first answers for the board.
+				lk.st.Phase = wire.PhaseConnecting
+				break
+			}
+			lk.boardSnap = s.boardSnap
 			break
 		}
 		lk.snap = s.snap
@@ -67,7 +84,16 @@ func (m *Manager) lookLocked(s *session, now time.Time) look {
 
 // phaseLocked is the phase lookLocked would show, without taking a look.
 func phaseLocked(s *session) wire.Phase {
-	if s.phase == wire.PhaseDashboard && s.snap == nil {
+	if s.phase != wire.PhaseDashboard {
+		return s.phase
+	}
+	if s.snap == nil {
+		if s.consent != nil {
+			return s.phase
+		}
+		return wire.PhaseConnecting
+	}
+	if _, ok := boardOf(s.screen.Settings); ok && (s.boardSnap == nil || !s.boardSnap.Value.Read) {
 		return wire.PhaseConnecting
 	}
 	return s.phase
@@ -149,6 +175,9 @@ func (m *Manager) dashboard(lk look) *dashView {
 func (m *Manager) state(lk look) wire.State {
 	st := lk.st
 	st.Now = lk.now
+	if lk.boardSnap != nil {
+		st.Board = m.boardState(lk)
+	}
 	if lk.snap != nil {
 		d := m.dashboard(lk).dash
 		d.User.Photo = lk.snap.Value.photo.url(lk.id)
@@ -170,6 +199,9 @@ type rendered struct {
 	// A dashboard is made of these, with the screen's photo and buttons.
 	dash    *dashView
 	booking []byte
+	// A board is made of its shared part, with the screen's id in its
+	// photos' addresses.
+	board *boardView
 }
 
 // render renders a look: a dashboard from its shared part, encoded once
@@ -180,6 +212,21 @@ func (m *Manager) render(lk look) (rendered, error) {
 	var r rendered
 	var h maphash.Hash
 	h.SetSeed(m.seed)
+	if lk.boardSnap != nil {
+		r.screen = lk.screenJSON
+		if r.screen == nil {
+			b, err := json.Marshal(lk.st.Screen)
+			if err != nil {
+				return r, err
+			}
+			r.screen = b
+		}
+		r.board = m.boardView(lk)
+		h.Write(r.screen)
+		h.Write(binary.LittleEndian.AppendUint64(nil, r.board.sum))
+		r.sum = h.Sum64()
+		return r, nil
+	}
 	if lk.snap == nil {
 		// The state is encoded once, without its clock, to see whether it
 		// changed (a hash of it is kept, not the state); the clock is
@@ -231,6 +278,8 @@ var (
 	dashEnd    = []byte(`}}}`)
 	dashBook   = []byte(`,"can_book":true}}}`)
 	dashBooked = []byte(`,"booking":`)
+	boardHead  = []byte(`,"board":`)
+	boardEnd   = []byte(`}}`)
 )
 
 // message is the message of a rendered look, in parts: the same bytes as
@@ -239,6 +288,18 @@ var (
 // its screen's own: a change of an account shown on many screens costs
 // each of them a few small parts, not a copy of the whole.
 func (m *Manager) message(r rendered, lk look) [][]byte {
+	if r.board != nil {
+		parts := make([][]byte, 0, 6+2*len(r.board.parts))
+		parts = append(parts, dashHead, m.clock(lk.now), dashScreen, r.screen, boardHead)
+		id := []byte(lk.id)
+		for i, p := range r.board.parts {
+			if i > 0 {
+				parts = append(parts, id)
+			}
+			parts = append(parts, p)
+		}
+		return append(parts, boardEnd)
+	}
 	if r.dash == nil {
 		return [][]byte{stampNow(r.body, lk.now)}
 	}

@@ -165,7 +165,8 @@ func (m *Manager) showLocked(s *session, acct server.Account) bool {
 		sub.Member.src.Wake() // the screen needs the calendar
 	}
 	s.shown, s.snap = sh, sub.Latest
-	s.phase, s.code, s.problem = wire.PhaseDashboard, nil, nil
+	s.phase, s.code, s.problem, s.consent = wire.PhaseDashboard, nil, nil, nil
+	m.syncBoardLocked(s)
 	if sub.Started {
 		// Light keys that wait for the account to sign in follow it now.
 		m.adopt(sub.Member)
@@ -182,6 +183,7 @@ func (m *Manager) unshowLocked(s *session) {
 		return
 	}
 	s.shown, s.snap = nil, nil
+	m.syncBoardLocked(s)
 	sh.w.shown.Add(-1)
 	sh.cancel()
 }
@@ -394,10 +396,15 @@ func (m *Manager) Photo(screenID, tag string) (data []byte, ctype string, ok boo
 		return nil, "", false
 	}
 	s.mu.Lock()
-	snap, phase := s.snap, s.phase
+	snap, board, phase := s.snap, s.boardSnap, s.phase
 	s.mu.Unlock()
 	if snap == nil || phase != wire.PhaseDashboard {
 		return nil, "", false
+	}
+	if board != nil {
+		// A board's screen shows its people's photos, and no one's
+		// own.
+		return board.Value.photo(tag)
 	}
 	p := snap.Value.photo
 	if p.tag == "" || p.tag != tag {
@@ -421,7 +428,12 @@ func lacks(err error) bool {
 // token (401: expired or revoked early), it gets a newer one and tries once
 // more.
 func (m *Manager) withToken(ctx context.Context, w *watch, f func(token string) error) error {
-	token, src, err := m.cfg.Identity.Token(ctx, w.account.ID, "")
+	return m.withAccountToken(ctx, w.account, f)
+}
+
+// withAccountToken is withToken for any source of the account (a board).
+func (m *Manager) withAccountToken(ctx context.Context, acct server.Account, f func(token string) error) error {
+	token, src, err := m.cfg.Identity.Token(ctx, acct.ID, "")
 	m.countRefresh(src, err)
 	if err != nil {
 		return err
@@ -430,7 +442,7 @@ func (m *Manager) withToken(ctx context.Context, w *watch, f func(token string) 
 	if graph.StatusOf(err) != http.StatusUnauthorized {
 		return err
 	}
-	token, src, err = m.cfg.Identity.Token(ctx, w.account.ID, token)
+	token, src, err = m.cfg.Identity.Token(ctx, acct.ID, token)
 	m.countRefresh(src, err)
 	if err != nil {
 		return err
@@ -537,6 +549,7 @@ func (m *Manager) endShown(sh *shown, cause error, p wire.Problem) {
 		return
 	}
 	s.shown, s.snap = nil, nil
+	s.m.syncBoardLocked(s)
 	sh.w.shown.Add(-1)
 	s.screen.AccountID = ""
 	if identity.KindOf(cause) == identity.KindCodeFlowBlocked && m.modeLocked(s) != server.SignInDeviceCode {

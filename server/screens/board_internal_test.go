@@ -1,0 +1,98 @@
+package screens
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server/source"
+)
+
+// A board is put together from the part its snapshot and privacy make,
+// encoded once, with each screen's id in its photos' addresses: the bytes
+// must be exactly those of the whole state encoded.
+func TestABoardPutTogetherIsTheStateEncoded(t *testing.T) {
+	m := testManager()
+	at := time.Date(2026, 11, 23, 9, 30, 1, 500, time.UTC)
+	people := &boardData{Kind: wire.BoardPeople, Read: true, Fresh: at.Truncate(time.Minute), People: []boardPerson{
+		{Name: `Ada "<&>" Lovelace`, UPN: "ada@placard.example", ID: "1", Availability: "Busy", Activity: "InACall", Photo: []byte("jpeg"), PhotoType: "image/jpeg",
+			Busy: []busySpan{{Start: at.Add(-time.Hour), End: at.Add(time.Hour)}, {Start: at.Add(time.Hour), End: at.Add(2 * time.Hour)}}},
+		{Name: "Kim\x00 Park", UPN: "kim@placard.example", Photo: []byte("png"), PhotoType: "image/png"},
+		{Name: "Grace Hopper", UPN: "grace@placard.example"},
+	}}
+	people.tagPhotos()
+	rooms := &boardData{Kind: wire.BoardRooms, Title: "Paris HQ", Read: true, Rooms: []boardRoom{
+		{Name: "Atelier", UPN: "atelier@placard.example", Known: true, Capacity: 6, Floor: "2nd floor",
+			Busy: []busySpan{{Start: at.Add(-time.Hour), End: at.Add(time.Hour), Subject: "Plan"}, {Start: at.Add(3 * time.Hour), End: at.Add(4 * time.Hour), Private: true}}},
+		{Name: "Lobby", UPN: "lobby@placard.example", Known: true, Busy: []busySpan{{Start: at.Add(10 * time.Minute), End: at.Add(time.Hour), Subject: "Soon"}}},
+		{Name: "Boardroom", UPN: "boardroom@placard.example", Known: true},
+		{Name: "Ghost", UPN: "ghost@placard.example"},
+	}}
+	for _, tt := range []struct {
+		name    string
+		data    *boardData
+		privacy bool
+	}{{"people", people, false}, {"rooms", rooms, false}, {"rooms in privacy mode", rooms, true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			lk := look{id: "sabcdefghijklmnop", now: at, st: wire.State{Phase: wire.PhaseDashboard,
+				Screen: wire.Screen{Name: "Lobby", TimeZone: "UTC", Lang: "en", Layout: tt.data.Kind, Privacy: tt.privacy}},
+				boardSnap: &source.Snapshot[*boardData]{Seq: 1, At: at, Value: tt.data}}
+			r, err := m.render(lk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := m.state(lk)
+			want, err := wire.Encode(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := bytes.Join(m.message(r, lk), nil); string(got) != string(want) {
+				t.Errorf("put together:\n got %s\nwant %s", got, want)
+			}
+			if !json.Valid(want) || strings.Contains(string(want), `\u0000`) {
+				t.Errorf("invalid JSON, or a control character: %s", want)
+			}
+			if tt.privacy && strings.Contains(string(want), "Plan") {
+				t.Errorf("a subject in privacy mode: %s", want)
+			}
+		})
+	}
+
+	b, until := boardAt(people, at, false)
+	ada := b.Tiles[0]
+	if ada.Name != `Ada "<&>" Lovelace` || ada.Initials != "AL" || !ada.FreeAt.Equal(at.Add(2*time.Hour)) || ada.Status != "Busy" || ada.Activity != "InACall" ||
+		!strings.HasPrefix(ada.Photo, wire.PhotoPath+photoMark+"/") {
+		t.Errorf("Ada's tile %+v: want busy, free at the end of her second meeting, with her photo", ada)
+	}
+	if grace := b.Tiles[1]; grace.Status != presenceUnknown || !grace.FreeAt.IsZero() || grace.Photo != "" || grace.Initials != "GH" {
+		t.Errorf("Grace's tile %+v: want her presence unknown, free, initials", grace)
+	}
+	if kim := b.Tiles[2]; kim.Name != "Kim Park" {
+		t.Errorf("a control character is left in %q", kim.Name)
+	}
+	if !until.Equal(at.Add(time.Hour)) {
+		t.Errorf("the people's board holds until %v, want the start of Ada's next meeting", until)
+	}
+
+	b, until = boardAt(rooms, at, false)
+	var order []string
+	for _, tile := range b.Tiles {
+		order = append(order, tile.Name+":"+tile.Status)
+	}
+	if got := strings.Join(order, " "); got != "Boardroom:free Lobby:soon Atelier:busy Ghost:unknown" {
+		t.Errorf("rooms in order %s", got)
+	}
+	if atelier := b.Tiles[2]; !atelier.Until.Equal(at.Add(time.Hour)) || atelier.Current.Subject != "Plan" || atelier.Next == nil || !atelier.Next.Private || atelier.Next.Subject != "" {
+		t.Errorf("the Atelier %+v (now %+v, next %+v)", atelier, atelier.Current, atelier.Next)
+	}
+	if lobby := b.Tiles[1]; !lobby.Until.Equal(at.Add(10*time.Minute)) || lobby.Next.Subject != "Soon" {
+		t.Errorf("the lobby %+v", lobby)
+	}
+	// The lobby's meeting starts first: the board changes then.
+	if !until.Equal(at.Add(10 * time.Minute)) {
+		t.Errorf("the rooms' board holds until %v", until)
+	}
+}

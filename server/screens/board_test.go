@@ -1,0 +1,370 @@
+package screens_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/sandbox"
+	"github.com/placard/placard/server/screens"
+)
+
+const parisList = "paris-hq@" + sandbox.TenantDomain
+
+// boardScreen makes a screen whose settings show a board.
+func (h *harness) boardScreen(name string, set server.ScreenSettings) string {
+	h.t.Helper()
+	ctx := context.Background()
+	sc, _, err := h.m.Open(ctx, name, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := h.m.SetSettings(ctx, sc.ID, set, "test"); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.m.Attach(ctx, sc.ID, screens.Hello{}); err != nil {
+		h.t.Fatal(err)
+	}
+	return sc.ID
+}
+
+// signInBoard approves the screen's code as upn and waits for its board
+// as Graph first gives it: tiles, or the sentence of a missing consent.
+func (h *harness) signInBoard(id, upn string) wire.State {
+	h.t.Helper()
+	code := h.waitPhase(id, 10*time.Second, wire.PhaseCode).Code.UserCode
+	if out := h.sb.Approve(code, upn); out != sandbox.OutcomeApproved {
+		h.t.Fatalf("approving %s as %s: %s", code, upn, out)
+	}
+	return h.waitBoard(id, "the board", func(b *wire.Board) bool { return true })
+}
+
+// waitBoard waits for a state of the screen whose board is ok.
+func (h *harness) waitBoard(id, what string, ok func(*wire.Board) bool) wire.State {
+	h.t.Helper()
+	return h.wait(id, 15*time.Second, what, func(st wire.State) bool {
+		return st.Phase == wire.PhaseDashboard && st.Board != nil && ok(st.Board)
+	})
+}
+
+func tileOf(b *wire.Board, upn string) (wire.Tile, bool) {
+	i := slices.IndexFunc(b.Tiles, func(t wire.Tile) bool { return strings.EqualFold(t.UPN, upn) })
+	if i < 0 {
+		return wire.Tile{}, false
+	}
+	return b.Tiles[i], true
+}
+
+// calendarState is what a room's calendar in the sandbox says at now: busy
+// until when, or free until its next meeting (zero: none today).
+func calendarState(t *testing.T, sb *sandbox.Sandbox, upn string, now time.Time) (busy bool, until time.Time) {
+	t.Helper()
+	var evs []sandbox.Event
+	for _, day := range []time.Time{now.Add(-24 * time.Hour), now, now.Add(24 * time.Hour)} {
+		got, err := sb.DayEvents(upn, day.UTC().Format("2006-01-02"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, got...)
+	}
+	busyAt := func(at time.Time) (time.Time, bool) {
+		for _, e := range evs {
+			if !e.IsCancelled && e.ShowAs != "free" && !e.Start.After(at) && e.End.After(at) {
+				return e.End, true
+			}
+		}
+		return time.Time{}, false
+	}
+	end, ok := busyAt(now)
+	if ok {
+		for {
+			next, more := busyAt(end)
+			if !more {
+				return true, end
+			}
+			end = next
+		}
+	}
+	for _, e := range evs {
+		if !e.IsCancelled && e.ShowAs != "free" && e.Start.After(now) && (until.IsZero() || e.Start.Before(until)) {
+			until = e.Start
+		}
+	}
+	return false, until
+}
+
+// A rooms board of a room list shows each of its rooms, with capacity and
+// floor from the Places API, in the state the sandbox's calendars say;
+// free rooms first.
+func TestARoomsBoardShowsEveryRoomOfItsListAsTheirCalendarsSay(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fastPolls)
+	id := h.boardScreen("Lobby", server.ScreenSettings{Layout: server.LayoutRooms, Rooms: parisList})
+	st := h.signInBoard(id, "ada@placard.example")
+	b := st.Board
+	if b.Kind != wire.BoardRooms || b.Title != "Paris HQ" || b.Consent != nil {
+		t.Fatalf("board %+v (consent %+v), want the rooms of Paris HQ", b, b.Consent)
+	}
+	if st.Dashboard != nil {
+		t.Errorf("a board's state has a dashboard: %+v", st.Dashboard)
+	}
+	var list sandbox.RoomListInfo
+	for _, l := range h.sb.Rooms().RoomLists {
+		if l.Email == parisList {
+			list = l
+		}
+	}
+	rooms := h.sb.Rooms().Rooms
+	if len(b.Tiles) != len(list.Rooms) {
+		t.Fatalf("%d tiles, want the %d rooms of the list: %+v", len(b.Tiles), len(list.Rooms), b.Tiles)
+	}
+	now := h.sb.Now()
+	seenBusy := false
+	for _, upn := range list.Rooms {
+		tile, ok := tileOf(b, upn)
+		if !ok {
+			t.Errorf("no tile for %s", upn)
+			continue
+		}
+		info := rooms[slices.IndexFunc(rooms, func(r sandbox.RoomInfo) bool { return r.UPN == upn })]
+		if tile.Name != info.DisplayName || tile.Capacity != info.Capacity || tile.Floor != info.FloorLabel || tile.Building != info.Building {
+			t.Errorf("tile %+v, want the Places API's %+v", tile, info)
+		}
+		busy, until := calendarState(t, h.sb, upn, now)
+		switch {
+		case busy:
+			seenBusy = true
+			if tile.Status != wire.RoomBusy || !tile.Until.Equal(until) || tile.Current == nil {
+				t.Errorf("%s: tile %s until %v (current %+v), want busy until %v", upn, tile.Status, tile.Until, tile.Current, until)
+			}
+		case !until.IsZero() && until.Sub(now) <= wire.RoomSoonWithin:
+			if tile.Status != wire.RoomSoon || !tile.Until.Equal(until) {
+				t.Errorf("%s: tile %s until %v, want soon, at %v", upn, tile.Status, tile.Until, until)
+			}
+		default:
+			if tile.Status != wire.RoomFree || !tile.Until.Equal(until) {
+				t.Errorf("%s: tile %s until %v, want free until %v", upn, tile.Status, tile.Until, until)
+			}
+			if !until.IsZero() && (tile.Next == nil || !tile.Next.Start.Equal(until)) {
+				t.Errorf("%s: next meeting %+v, want one at %v", upn, tile.Next, until)
+			}
+		}
+	}
+	if !seenBusy {
+		t.Error("the demo tenant has busy rooms in Paris: none was checked")
+	}
+	rank := map[string]int{wire.RoomFree: 0, wire.RoomSoon: 1, wire.RoomBusy: 2, wire.RoomUnknown: 3}
+	if !slices.IsSortedFunc(b.Tiles, func(x, y wire.Tile) int { return rank[x.Status] - rank[y.Status] }) {
+		t.Errorf("free rooms do not come first: %+v", b.Tiles)
+	}
+}
+
+// A meeting booked in a room shows on the board at the next poll; a
+// private meeting's subject never leaves the edge server, nor does any
+// subject on a screen in privacy mode.
+func TestARoomsBoardShowsABookingAtItsNextPollWithoutPrivateSubjects(t *testing.T) {
+	t.Parallel()
+	period := 300 * time.Millisecond
+	h := newHarness(t, func(c *screens.Config) { c.PollEvery, c.CalendarEvery = period, period })
+	id := h.boardScreen("Lobby", server.ScreenSettings{Layout: server.LayoutRooms, Rooms: parisList})
+	h.signInBoard(id, "ada@placard.example")
+	private := h.boardScreen("Hall", server.ScreenSettings{Layout: server.LayoutRooms, Rooms: parisList, Privacy: true})
+	h.signInBoard(private, "ada@placard.example")
+
+	// The lobby is free now, and keeps its meetings' subjects: a meeting
+	// booked now makes it busy, and a private one after it is times
+	// only.
+	lobby := "lobby@" + sandbox.TenantDomain
+	if _, err := h.sb.SetRoomKeepsSubject(lobby, true); err != nil {
+		t.Fatal(err)
+	}
+	now := h.sb.Now()
+	end := now.Add(20 * time.Minute).Truncate(time.Minute)
+	if _, err := h.sb.BookRoom(lobby, sandbox.Booking{Organizer: "grace@placard.example", Subject: "Secret merger",
+		Start: end, End: end.Add(30 * time.Minute), Sensitivity: "private"}); err != nil {
+		t.Fatal(err)
+	}
+	booked := time.Now()
+	if _, err := h.sb.BookRoom(lobby, sandbox.Booking{Organizer: "alan@placard.example", Subject: "Open review",
+		Start: now.Add(-time.Minute), End: end}); err != nil {
+		t.Fatal(err)
+	}
+	st := h.waitBoard(id, "the lobby busy", func(b *wire.Board) bool {
+		tile, _ := tileOf(b, lobby)
+		return tile.Status == wire.RoomBusy && tile.Until.Equal(end.Add(30*time.Minute))
+	})
+	// Within one poll period, and the time to read it.
+	if took := time.Since(booked); took > 2*period+2*time.Second {
+		t.Errorf("the booking showed after %v, with a poll every %v", took, period)
+	}
+	tile, _ := tileOf(st.Board, lobby)
+	if tile.Current == nil || tile.Current.Subject != "Open review" || tile.Next == nil || !tile.Next.Start.Equal(end) || tile.Next.Subject != "" {
+		t.Errorf("lobby now %+v, next %+v: want the open review, then a meeting without its subject at %v", tile.Current, tile.Next, end)
+	}
+	pst := h.waitBoard(private, "the lobby busy", func(b *wire.Board) bool {
+		tile, _ := tileOf(b, lobby)
+		return tile.Status == wire.RoomBusy
+	})
+	if tile, _ := tileOf(pst.Board, lobby); tile.Current == nil || tile.Current.Subject != "" {
+		t.Errorf("a screen in privacy mode shows %+v", tile.Current)
+	}
+	for _, s := range []string{id, private} {
+		pv, err := h.m.Preview(context.Background(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(pv)
+		if strings.Contains(string(b), "Secret merger") {
+			t.Errorf("a private meeting's subject is in what %s shows: %s", s, b)
+		}
+		if s == private && strings.Contains(string(b), "Open review") {
+			t.Errorf("a subject is in what a screen in privacy mode shows: %s", b)
+		}
+	}
+	b, _ := json.Marshal(st)
+	if strings.Contains(string(b), "Secret merger") {
+		t.Errorf("a private meeting's subject was sent: %s", b)
+	}
+	// Every state sent so far: none has a private subject.
+	for _, s := range []string{id, private} {
+		for {
+			select {
+			case st := <-h.pub.states(s):
+				b, _ := json.Marshal(st)
+				if strings.Contains(string(b), "Secret merger") || (s == private && strings.Contains(string(b), "Open review")) {
+					t.Errorf("a subject it must not show was sent to %s: %s", s, b)
+				}
+				continue
+			default:
+			}
+			break
+		}
+	}
+}
+
+// A team board of a group's members: each with their presence and when
+// their calendar is free; a presence change reaches the person's tile
+// within one presence period.
+func TestATeamBoardShowsPresenceAndWhenEachIsFree(t *testing.T) {
+	t.Parallel()
+	period := 200 * time.Millisecond
+	h := newHarness(t, func(c *screens.Config) { c.PollEvery, c.CalendarEvery = period, period })
+	var team sandbox.GroupInfo
+	for _, g := range h.sb.Groups() {
+		if g.DisplayName == "Team" {
+			team = g
+		}
+	}
+	if len(team.Members) < 12 {
+		t.Fatalf("the sandbox's Team has %d members, want 12 or more", len(team.Members))
+	}
+	id := h.boardScreen("Team corner", server.ScreenSettings{Layout: server.LayoutPeople, PeopleGroup: team.ID})
+	b := h.signInBoard(id, "ada@placard.example").Board
+	if b.Kind != wire.BoardPeople || b.Consent != nil || len(b.Tiles) != len(team.Members) {
+		t.Fatalf("board %+v (consent %+v), want a tile for each of the %d members", b, b.Consent, len(team.Members))
+	}
+	users := h.sb.Users()
+	now := h.sb.Now()
+	for _, upn := range team.Members {
+		tile, ok := tileOf(b, upn)
+		if !ok {
+			t.Errorf("no tile for %s", upn)
+			continue
+		}
+		u := users[slices.IndexFunc(users, func(u sandbox.UserInfo) bool { return u.UPN == upn })]
+		if tile.Name != u.DisplayName {
+			t.Errorf("%s's tile is named %q, want %q", upn, tile.Name, u.DisplayName)
+		}
+		if !u.Mailbox {
+			if !tile.FreeAt.IsZero() {
+				t.Errorf("%s has no calendar, and the board says free at %v", upn, tile.FreeAt)
+			}
+			continue
+		}
+		if busy, until := calendarState(t, h.sb, upn, now); busy && !tile.FreeAt.Equal(until) {
+			t.Errorf("%s is busy until %v, and the board says free at %v", upn, until, tile.FreeAt)
+		} else if !busy && !tile.FreeAt.IsZero() {
+			t.Errorf("%s is free, and the board says free at %v", upn, tile.FreeAt)
+		}
+	}
+	if ada, _ := tileOf(b, "ada@placard.example"); ada.FreeAt.IsZero() {
+		t.Errorf("Ada is in a meeting in the demo calendar, and her tile has no free-at time: %+v", ada)
+	}
+	grace, _ := tileOf(b, "grace@placard.example")
+	if grace.Status != "Busy" || grace.Activity != "InACall" || grace.Photo == "" {
+		t.Errorf("Grace's tile %+v, want Busy, InACall, her photo", grace)
+	}
+
+	changed := time.Now()
+	if err := h.sb.SetPresence("grace@placard.example", "DoNotDisturb", "Presenting"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitBoard(id, "Grace presenting", func(b *wire.Board) bool {
+		tile, _ := tileOf(b, "grace@placard.example")
+		return tile.Status == "DoNotDisturb" && tile.Activity == "Presenting"
+	})
+	if took := time.Since(changed); took > 2*period+2*time.Second {
+		t.Errorf("the presence change showed after %v, with presence read every %v", took, period)
+	}
+	// Her photo is served to this screen, and only to it.
+	tag := grace.Photo[strings.LastIndex(grace.Photo, "/")+1:]
+	if grace.Photo != wire.PhotoPath+id+"/"+tag {
+		t.Errorf("photo address %q is not this screen's", grace.Photo)
+	}
+	if data, ctype, ok := h.m.Photo(id, tag); !ok || len(data) == 0 || !strings.HasPrefix(ctype, "image/") {
+		t.Errorf("the board's photo is not served: %v %q", ok, ctype)
+	}
+}
+
+// A board whose permission the organisation has not consented to says
+// which, and who can grant it, instead of an empty board; once an
+// administrator consents and the account signs in again, it fills.
+func TestARoomsBoardWithoutConsentSaysSoThenFillsAfterConsentAndSignIn(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fastPolls)
+	f := h.sb.Faults()
+	f.PlaceConsentMissing = true
+	h.sb.SetFaults(f)
+	id := h.boardScreen("Lobby", server.ScreenSettings{Layout: server.LayoutRooms, Rooms: parisList})
+	code := h.waitPhase(id, 10*time.Second, wire.PhaseCode).Code.UserCode
+	if out := h.sb.Approve(code, "ada@placard.example"); out != sandbox.OutcomeConsent {
+		t.Fatalf("approving without an administrator's consent: %s, want %s", out, sandbox.OutcomeConsent)
+	}
+	st := h.waitBoard(id, "the consent sentence", func(b *wire.Board) bool { return b.Consent != nil })
+	c := st.Board.Consent
+	if !slices.Equal(c.Permissions, []string{"Place.Read.All"}) || c.By != wire.ConsentAdmin || len(st.Board.Tiles) != 0 {
+		t.Errorf("board %+v, consent %+v: want Place.Read.All, which an administrator grants, and no tiles", st.Board, c)
+	}
+
+	f.PlaceConsentMissing = false
+	h.sb.SetFaults(f)
+	st = h.signInBoard(id, "ada@placard.example")
+	if st.Board.Consent != nil || len(st.Board.Tiles) == 0 {
+		st = h.waitBoard(id, "the rooms", func(b *wire.Board) bool { return b.Consent == nil && len(b.Tiles) > 0 })
+	}
+	if len(st.Board.Tiles) != 4 {
+		t.Errorf("%d rooms after consent, want Paris HQ's 4", len(st.Board.Tiles))
+	}
+}
+
+// A token without a board's permission (the account signed in for a
+// dashboard, then the screen became a board) gives the sentence, never an
+// empty board.
+func TestABoardWhoseTokenLacksAPermissionSaysWhich(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fastPolls)
+	id := h.screen("Lobby")
+	h.signIn(id, "ada@placard.example")
+	if _, err := h.m.SetSettings(context.Background(), id, server.ScreenSettings{Layout: server.LayoutPeople, People: "grace@placard.example,alan@placard.example"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	st := h.waitBoard(id, "the consent sentence", func(b *wire.Board) bool { return b.Consent != nil })
+	if c := st.Board.Consent; len(c.Permissions) != 1 || c.Permissions[0] != "User.ReadBasic.All" && c.Permissions[0] != "Presence.Read.All" || c.By != wire.ConsentUser {
+		t.Errorf("consent %+v: want a permission the account grants itself", c)
+	}
+}
