@@ -290,7 +290,7 @@ $(STANDARDWEBHOOKS):
 
 ## screenshots: every state of the screen at TV, portrait and tablet sizes, from the sandbox, into web/screenshots
 screenshots: $(WASM_BR) chromium
-	PLACARD_SCREENSHOTS=$(CURDIR)/web/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' -v ./server/cmd/placard
+	PLACARD_SCREENSHOTS=$(CURDIR)/web/screenshots $(GO) test -count=1 -run '^(TestScreenshots|TestARoomsPanelShowsItsStatusAndActsAsTheRoom)$$' -v ./server/cmd/placard
 
 clean:
 	rm -rf bin $(DIST) $(WASM) web/wasm/app.wasm web/wasm/app.wasm.br web/wasm/app.wasm.gz

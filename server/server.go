@@ -383,6 +383,9 @@ const (
 	AuditReload         = "screen_reload"
 	AuditIdentify       = "screen_identify"
 	AuditOffline        = "screen_offline"
+	// AuditRoomAction: Book now, Extend, End now or Check in on a room's
+	// panel, or a meeting its room released (Detail says which).
+	AuditRoomAction = "room_action"
 )
 
 // AdminRole, OperatorRole and ViewerRole are the Entra app roles that let

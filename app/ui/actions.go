@@ -17,6 +17,9 @@ type actions struct {
 	asking int
 	sent   bool
 	send   func(wire.Message)
+	// room is the action a person chose on a room's panel and has not
+	// yet confirmed, nil when none.
+	room *wire.RoomAction
 }
 
 // actionBar is a tablet's buttons: sign out, and book the next free slot

@@ -24,6 +24,9 @@ func dashboardView(st wire.State, tx *texts, now time.Time, acts *actions) app.U
 	if st.Screen.Asleep {
 		return asleepView(st, now)
 	}
+	if st.Screen.Layout == wire.LayoutRoom {
+		return roomView(st, tx, now, acts)
+	}
 	view := app.Div().Class("dashboard-view")
 	if d.Agenda == nil {
 		// No mailbox (or no permission to read it): who and their

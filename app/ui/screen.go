@@ -153,7 +153,7 @@ func (s *Screen) connect(ctx app.Context) {
 			if s.link == linkOpen {
 				s.link = linkLost
 			}
-			s.acts.asking, s.acts.sent = 0, false
+			s.acts.asking, s.acts.sent, s.acts.room = 0, false, nil
 			s.conn = nil
 			s.retries++
 			ctx.After(wire.Reconnect.Delay(s.retries, rand.Float64()), func(ctx app.Context) {

@@ -63,6 +63,11 @@ type Screen struct {
 	// Layout is what the screen shows once signed in: LayoutDashboard,
 	// LayoutRoom, or a board's; "" is LayoutDashboard.
 	Layout string `json:"layout,omitempty"`
+	// ReleaseAfter is, on a room's panel, how many minutes after its
+	// start a meeting may be checked in (and is released when it is not,
+	// with AutoRelease).
+	ReleaseAfter int  `json:"release_after,omitempty"`
+	AutoRelease  bool `json:"auto_release,omitempty"`
 }
 
 // Layouts of a signed-in screen: the value of the screen element's
@@ -175,6 +180,8 @@ type Dashboard struct {
 	Fresh time.Time `json:"fresh,omitzero"`
 	// Stale is true when Graph could not be read for longer than it should.
 	Stale bool `json:"stale,omitempty"`
+	// Room is set on a screen in the room layout.
+	Room *Room `json:"room,omitempty"`
 	// CanBook is true when the screen may book a meeting (touch screen,
 	// not refused by an administrator, the Calendars.ReadWrite scope):
 	// the screen shows its booking buttons only then.
@@ -236,6 +243,9 @@ type Booking struct {
 	End   time.Time `json:"end,omitzero"`
 	// Problem is set when the booking failed: one of the Book* words.
 	Problem string `json:"problem,omitempty"`
+	// Action is set on what became of a room's action: one of the Act*
+	// words (a quick booking has none).
+	Action string `json:"action,omitempty"`
 }
 
 // Booking problems, in words the screen turns into a sentence.
@@ -246,7 +256,10 @@ const (
 	BookTooMany    = "too_many"    // the screen or the account booked too often lately
 	// BookScreenRefused: an administrator does not let this screen book.
 	BookScreenRefused = "screen_refused"
-	BookFailed        = "failed" // anything else
+	// BookRefused: the room's calendar does not allow it (the slot is
+	// taken, the meeting is over, a check-in outside its time).
+	BookRefused = "refused"
+	BookFailed  = "failed" // anything else
 )
 
 // zones caches the locations of IANA zone names: a screen formats times

@@ -32,6 +32,9 @@ const (
 	TypeHello     = "hello"
 	TypeSignOut   = "sign_out"
 	TypeQuickBook = "quick_book"
+	// TypeRoomAction: Book now, Extend, End now or Check in on a room's
+	// panel (room.go).
+	TypeRoomAction = "room_action"
 
 	TypeState    = "state"
 	TypeBye      = "bye"
@@ -178,9 +181,18 @@ func DecodeFromScreen(b []byte) (Message, error) {
 			return nil, fmt.Errorf("wire: quick_book minutes must be 15 or 30, not %d", q.Minutes)
 		}
 		m = q
+	case TypeRoomAction:
+		var a RoomAction
+		if err := decodeData(env, &a, true); err != nil {
+			return nil, err
+		}
+		if err := a.validate(); err != nil {
+			return nil, err
+		}
+		m = a
 	default:
-		return nil, fmt.Errorf("wire: %w %q from a screen (expected %s, %s or %s)",
-			ErrUnknownType, env.Type, TypeHello, TypeSignOut, TypeQuickBook)
+		return nil, fmt.Errorf("wire: %w %q from a screen (expected %s, %s, %s or %s)",
+			ErrUnknownType, env.Type, TypeHello, TypeSignOut, TypeQuickBook, TypeRoomAction)
 	}
 	return m, nil
 }

@@ -19,6 +19,8 @@ func TestDecodeFromScreenAcceptsEachMessage(t *testing.T) {
 		{`{"type":"sign_out"}`, SignOut{}},
 		{`{"type":"sign_out","data":{}}`, SignOut{}},
 		{`{"type":"quick_book","data":{"minutes":30}}`, QuickBook{Minutes: 30}},
+		{`{"type":"room_action","data":{"action":"book","minutes":60}}`, RoomAction{Action: ActBook, Minutes: 60}},
+		{`{"type":"room_action","data":{"action":"end","event":"AAMk-1="}}`, RoomAction{Action: ActEnd, Event: "AAMk-1="}},
 	}
 	for _, tt := range tests {
 		got, err := DecodeFromScreen([]byte(tt.in))
@@ -47,6 +49,9 @@ func TestDecodeFromScreenRejectsBadInputWithAReason(t *testing.T) {
 		{"long name", `{"type":"hello","data":{"screen":"` + strings.Repeat("x", MaxNameLength+1) + `"}}`, "longer than"},
 		{"bad zone", `{"type":"hello","data":{"screen":"A","time_zone":"<script>"}}`, "not an IANA zone"},
 		{"bad minutes", `{"type":"quick_book","data":{"minutes":45}}`, "15 or 30"},
+		{"bad room minutes", `{"type":"room_action","data":{"action":"book","minutes":45}}`, "15, 30 or 60"},
+		{"room action without event", `{"type":"room_action","data":{"action":"extend"}}`, "needs the id"},
+		{"unknown room action", `{"type":"room_action","data":{"action":"delete","event":"x"}}`, "none of"},
 		{"oversized", `{"type":"hello","data":{"screen":"` + strings.Repeat("x", MaxMessageSize) + `"}}`, "over the limit"},
 	}
 	for _, tt := range tests {

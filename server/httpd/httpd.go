@@ -327,6 +327,8 @@ func (k *Sockets) Received(screenID string, m wire.Message) {
 		err = k.Screens.ScreenSignOut(ctx, screenID)
 	case wire.QuickBook:
 		err = k.Screens.QuickBook(ctx, screenID, m.Minutes)
+	case wire.RoomAction:
+		err = k.Screens.RoomAction(ctx, screenID, m)
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		k.Log.Warn("handling a screen's request", "screen", screenID, "type", m.MessageType(), "err", err)

@@ -50,11 +50,12 @@ type published struct {
 	Calendar  bool           `json:"calendar"`
 	Fresh     time.Time      `json:"fresh"`
 	Stale     bool           `json:"stale"`
+	CheckedIn []string       `json:"checked_in,omitempty"`
 }
 
 func encodeData(d *accountData) ([]byte, error) {
 	return json.Marshal(published{Name: d.name, Photo: d.photo.data, PhotoType: d.photo.ctype, Presence: d.presence,
-		Events: d.events, Calendar: d.calendar, Fresh: d.fresh, Stale: d.stale})
+		Events: d.events, Calendar: d.calendar, Fresh: d.fresh, Stale: d.stale, CheckedIn: d.checkedIn})
 }
 
 func decodeData(b []byte) (*accountData, error) {
@@ -62,7 +63,7 @@ func decodeData(b []byte) (*accountData, error) {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return nil, fmt.Errorf("reading an account's published data: %w", err)
 	}
-	d := &accountData{name: p.Name, presence: p.Presence, events: p.Events, calendar: p.Calendar, fresh: p.Fresh, stale: p.Stale}
+	d := &accountData{name: p.Name, presence: p.Presence, events: p.Events, calendar: p.Calendar, fresh: p.Fresh, stale: p.Stale, checkedIn: p.CheckedIn}
 	if len(p.Photo) > 0 {
 		d.photo = newPhoto(p.Photo, p.PhotoType)
 	}

@@ -228,6 +228,8 @@ type Manager struct {
 
 	codes    codeLimits
 	bookings bookLimits
+	// roomActs bound the actions of rooms' panels (room.go).
+	roomActs bookLimits
 	// started is when the manager started (Config.Now).
 	started time.Time
 	// seed hashes the states published, to tell a change.
@@ -360,7 +362,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
-		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel, codes: newCodeLimits(cfg), bookings: newBookLimits(cfg), seed: maphash.MakeSeed(),
+		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel, codes: newCodeLimits(cfg), bookings: newBookLimits(cfg), roomActs: newRoomLimits(cfg), seed: maphash.MakeSeed(),
 		started:   cfg.Now(),
 		bookable:  slices.Contains(cfg.Identity.Scopes(), ScopeBook),
 		sessions:  map[string]*session{},

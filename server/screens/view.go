@@ -124,6 +124,9 @@ type dashView struct {
 type viewKey struct {
 	zone    string
 	privacy bool
+	// room is a room's panel (LayoutRoom): in privacy mode its meetings
+	// keep their organiser, and it shows which were checked in.
+	room bool
 }
 
 // dashBody is the part of wire.Dashboard that a snapshot makes, with the
@@ -133,11 +136,12 @@ type dashBody struct {
 	Agenda   *wire.Agenda   `json:"agenda,omitempty"`
 	Fresh    time.Time      `json:"fresh,omitzero"`
 	Stale    bool           `json:"stale,omitempty"`
+	Room     *wire.Room     `json:"room,omitempty"`
 }
 
 // dashboard returns the shared part of a look's dashboard.
 func (m *Manager) dashboard(lk look) *dashView {
-	key := viewKey{zone: lk.st.Screen.TimeZone, privacy: lk.st.Screen.Privacy}
+	key := viewKey{zone: lk.st.Screen.TimeZone, privacy: lk.st.Screen.Privacy, room: lk.st.Screen.Layout == wire.LayoutRoom}
 	return source.View(lk.snap, key, lk.now, func(d *accountData, now time.Time) (*dashView, time.Time) {
 		m.encodes.Add(1)
 		v := &dashView{photo: d.photo.tag}
@@ -150,14 +154,17 @@ func (m *Manager) dashboard(lk look) *dashView {
 		var until time.Time
 		if d.calendar {
 			v.dash.Agenda, until = agendaAt(d.events, now, wire.Zone(key.zone))
-			if key.privacy {
+			switch {
+			case key.room:
+				v.dash.Agenda, v.dash.Room = roomAgenda(v.dash.Agenda, d, key.privacy)
+			case key.privacy:
 				v.dash.Agenda = withoutDetails(v.dash.Agenda)
 			}
 		}
 		// Neither can fail: they hold strings, times and bools only.
 		user, _ := json.Marshal(v.dash.User)
 		v.user = user[:len(user)-1]
-		body, _ := json.Marshal(dashBody{Presence: v.dash.Presence, Agenda: v.dash.Agenda, Fresh: v.dash.Fresh, Stale: v.dash.Stale})
+		body, _ := json.Marshal(dashBody{Presence: v.dash.Presence, Agenda: v.dash.Agenda, Fresh: v.dash.Fresh, Stale: v.dash.Stale, Room: v.dash.Room})
 		if len(body) > 2 {
 			v.body = append([]byte{','}, body[1:len(body)-1]...)
 		}
@@ -374,7 +381,7 @@ func (m *Manager) screenInfoLocked(s *session, now time.Time) wire.Screen {
 	if layout == server.LayoutDashboard {
 		layout = ""
 	}
-	return wire.Screen{
+	info := wire.Screen{
 		Name:     s.screen.Name,
 		TimeZone: m.zoneLocked(s),
 		Clock24:  set.Clock24,
@@ -387,6 +394,11 @@ func (m *Manager) screenInfoLocked(s *session, now time.Time) wire.Screen {
 		Asleep:  m.asleepLocked(s, now),
 		Layout:  layout,
 	}
+	if layout == server.LayoutRoom {
+		info.ReleaseAfter = int(set.ReleaseAfter() / time.Minute)
+		info.AutoRelease = set.AutoRelease
+	}
+	return info
 }
 
 // zeroNow is how an encoded State without its clock carries it.

@@ -55,6 +55,9 @@ type accountData struct {
 	calendar bool
 	fresh    time.Time
 	stale    bool
+	// checkedIn are the ids of the meetings checked in on the room's
+	// panels (room.go), from the store.
+	checkedIn []string
 	// follow is what followers of the account are told of its presence:
 	// its Updated is when it last changed.
 	follow server.Presence
