@@ -174,6 +174,9 @@ func TestARoomsPanelShowsItsStatusAndActsAsTheRoom(t *testing.T) {
 	}
 	screenshots(t, tab, "room-busy")
 	checkAccessibility(t, tab, "room panel (busy)")
+	for _, size := range []screenSize{{"portrait 800×1280", 800, 1280, true}, screenSizes[3]} {
+		checkRoomGeometry(t, tab, size)
+	}
 
 	if out := roomAct(t, tab, browsertest.TestID("room-extend"), "extend"); out != "ok" {
 		t.Fatalf("extend: %s", out)
@@ -226,4 +229,47 @@ func screenshots(t *testing.T, tab context.Context, name string) {
 		}
 	}
 	browsertest.Run(t, tab, 20*time.Second, "back to landscape", emulate(screenSizes[3]))
+}
+
+// roomGeometry is what a panel's page reports of its geometry.
+type roomGeometry struct {
+	VW, VH float64
+	// Word is the status word's height; Band the band's area.
+	Word, Band float64
+	// Inside: the band and every button are within the overscan margins.
+	Inside bool
+	// Small are the buttons smaller than 48 CSS px either way.
+	Small []string
+}
+
+// checkRoomGeometry checks a panel at a size: the status word at least 8%
+// of the viewport's height, the band over at least a third of the
+// viewport, within the margins, and every button at least 48 CSS px.
+func checkRoomGeometry(t *testing.T, tab context.Context, size screenSize) {
+	t.Helper()
+	var g roomGeometry
+	browsertest.Run(t, tab, 10*time.Second, "measuring the panel at "+size.name, emulate(size),
+		browsertest.Until(fmt.Sprintf(`innerWidth === %d`, size.w)),
+		chromedp.Evaluate(`(() => {
+  const band = document.querySelector('[data-testid="room-status"]').getBoundingClientRect();
+  const word = document.querySelector('.room-status-word').getBoundingClientRect();
+  const mx = innerWidth * 0.05, my = innerHeight * 0.05;
+  const inside = r => r.left >= mx && r.right <= innerWidth - mx && r.top >= my && r.bottom <= innerHeight - my;
+  const buttons = [...document.querySelectorAll('.room-view button')];
+  return {VW: innerWidth, VH: innerHeight, Word: word.height, Band: band.width * band.height,
+    Inside: inside(band) && buttons.every(b => inside(b.getBoundingClientRect())),
+    Small: buttons.filter(b => { const r = b.getBoundingClientRect(); return r.width < 48 || r.height < 48; }).map(b => b.textContent)};
+})()`, &g))
+	if g.Word < 0.08*g.VH {
+		t.Errorf("at %s the status word is %.0f px high, under 8%% of %.0f", size.name, g.Word, g.VH)
+	}
+	if g.Band < g.VW*g.VH/3 {
+		t.Errorf("at %s the band covers %.0f%% of the screen", size.name, 100*g.Band/(g.VW*g.VH))
+	}
+	if !g.Inside {
+		t.Errorf("at %s the band or a button reaches into the overscan margins", size.name)
+	}
+	if len(g.Small) > 0 {
+		t.Errorf("at %s buttons under 48 CSS px: %q", size.name, g.Small)
+	}
 }
