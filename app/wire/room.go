@@ -5,16 +5,13 @@ import (
 	"time"
 )
 
-// A room's status, as its panel shows it (the room-status element's
-// data-status) and as a light key of the room's account is told it.
-const (
-	RoomFree = "free"
-	RoomBusy = "busy"
-	// RoomSoon: free now, and a meeting starts within SoonBefore.
-	RoomSoon = "soon"
-)
+// A room's status on its panel (the room-status element's data-status)
+// and for a light key of the room's account is RoomFree, RoomSoon or
+// RoomBusy, as on a rooms board (board.go).
 
-// SoonBefore is how long before a meeting a free room is shown as soon.
+// SoonBefore is how long before a meeting a room's panel shows it soon
+// (the amber of a door panel: Teams panels and Robin warn about as
+// early).
 const SoonBefore = 10 * time.Minute
 
 // Room actions: the value of RoomAction.Action, and of Booking.Action on
