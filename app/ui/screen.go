@@ -98,6 +98,7 @@ func (s *Screen) OnDismount() {
 }
 
 func (s *Screen) setState(st wire.State) {
+	st.Board = shownBoard(st.Board, st.Screen)
 	s.state = st
 	// Screen readers and hyphenation follow the page's language.
 	setPageLang(Lang(st.Screen.Lang))
@@ -217,7 +218,11 @@ func (s *Screen) Render() app.UI {
 	case wire.PhaseCode:
 		content = codeView(st, tx, now)
 	case wire.PhaseDashboard:
-		content = dashboardView(st, tx, now, &s.acts)
+		if st.Board != nil {
+			content = boardView(st, tx, now)
+		} else {
+			content = dashboardView(st, tx, now, &s.acts)
+		}
 	case wire.PhaseError:
 		content = problemView(st, tx, now)
 	default:

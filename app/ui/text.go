@@ -73,6 +73,26 @@ type texts struct {
 	problems       map[string][2]string // kind → title, message
 	availability   map[string]string
 	activity       map[string]string
+
+	// Boards.
+	boardTitle    map[string]string // a board's title when it has none, by kind
+	boardEmpty    map[string]string // a board with nothing to show, by kind
+	pageOf        string            // "Page %d of %d"
+	roomBusy      string            // a room that is busy (a room's gender, in French)
+	roomBusyUntil string            // "Busy until %s"
+	nextLabel     string            // "Next": a room's next meeting
+	seat          [2]string         // "seat", "seats": after a room's capacity
+	floor         string            // "Floor": before a room's floor number
+	colRoom       string
+	colNow        string
+	colSeats      string
+	colFloor      string
+	// consent are the sentences of a board the account may not read
+	// (wire.Consent), for one permission then for several: [0] an
+	// administrator can grant it, [1] the person signing in again, [2]
+	// consent was refused; %s is the permissions' names.
+	consent [2][3]string
+	and     string // joins the last two permissions' names
 }
 
 // Language is a language a screen speaks: its tag and its own name.
@@ -203,6 +223,28 @@ var english = texts{
 		"Presenting": "Presenting", "OutOfOffice": "Out of office", "OffWork": "Off work", "Inactive": "Inactive",
 		"UrgentInterruptionsOnly": "Urgent interruptions only",
 	},
+	boardTitle:    map[string]string{wire.BoardRooms: "Rooms", wire.BoardPeople: "Team"},
+	boardEmpty:    map[string]string{wire.BoardRooms: "No rooms to show", wire.BoardPeople: "Nobody to show"},
+	pageOf:        "Page %d of %d",
+	roomBusy:      "Busy",
+	roomBusyUntil: "Busy until %s",
+	nextLabel:     "Next",
+	seat:          [2]string{"seat", "seats"},
+	floor:         "Floor",
+	colRoom:       "Room",
+	colNow:        "Now",
+	colSeats:      "Seats",
+	colFloor:      "Floor",
+	consent: [2][3]string{{
+		"This board needs the permission %s, which an administrator of your organisation must grant.",
+		"This board needs the permission %s: sign in to this screen again and accept it.",
+		"Your organisation refused the permission %s that this board needs. An administrator of your organisation can grant it.",
+	}, {
+		"This board needs the permissions %s, which an administrator of your organisation must grant.",
+		"This board needs the permissions %s: sign in to this screen again and accept them.",
+		"Your organisation refused the permissions %s that this board needs. An administrator of your organisation can grant them.",
+	}},
+	and: "and",
 }
 
 var french = texts{
@@ -294,6 +336,28 @@ var french = texts{
 		"Presenting": "Présente", "OutOfOffice": "Absent du bureau", "OffWork": "Hors travail", "Inactive": "Inactif",
 		"UrgentInterruptionsOnly": "Urgences uniquement",
 	},
+	boardTitle:    map[string]string{wire.BoardRooms: "Salles", wire.BoardPeople: "Équipe"},
+	boardEmpty:    map[string]string{wire.BoardRooms: "Aucune salle à afficher", wire.BoardPeople: "Personne à afficher"},
+	pageOf:        "Page %d sur %d",
+	roomBusy:      "Occupée",
+	roomBusyUntil: "Occupée jusqu’à %s",
+	nextLabel:     "Ensuite",
+	seat:          [2]string{"place", "places"},
+	floor:         "Étage",
+	colRoom:       "Salle",
+	colNow:        "Maintenant",
+	colSeats:      "Places",
+	colFloor:      "Étage",
+	consent: [2][3]string{{
+		"Ce tableau a besoin de l’autorisation %s, qu’un administrateur de votre organisation doit accorder.",
+		"Ce tableau a besoin de l’autorisation %s : reconnectez cet écran et acceptez-la.",
+		"Votre organisation a refusé l’autorisation %s dont ce tableau a besoin. Un administrateur de votre organisation peut l’accorder.",
+	}, {
+		"Ce tableau a besoin des autorisations %s, qu’un administrateur de votre organisation doit accorder.",
+		"Ce tableau a besoin des autorisations %s : reconnectez cet écran et acceptez-les.",
+		"Votre organisation a refusé les autorisations %s dont ce tableau a besoin. Un administrateur de votre organisation peut les accorder.",
+	}},
+	and: "et",
 }
 
 // clock formats the time of day: "14:05", or "2:05 PM" on a 12-hour screen.
@@ -342,4 +406,31 @@ func timeRange(start, end time.Time, sc wire.Screen) string {
 		a = as
 	}
 	return a + "–" + b
+}
+
+// consentSentence says which permissions a board lacks and who can grant
+// them: "This board needs the permission Place.Read.All, which an
+// administrator of your organisation must grant."
+func consentSentence(c wire.Consent, tx *texts) string {
+	var names []string
+	for _, p := range c.Permissions {
+		if p = strings.TrimSpace(p); p != "" {
+			names = append(names, p)
+		}
+	}
+	if len(names) == 0 {
+		names = []string{"?"}
+	}
+	list, sentences := names[0], tx.consent[0]
+	if n := len(names); n > 1 {
+		list = strings.Join(names[:n-1], ", ") + " " + tx.and + " " + names[n-1]
+		sentences = tx.consent[1]
+	}
+	switch {
+	case c.Refused:
+		return fmt.Sprintf(sentences[2], list)
+	case c.By == wire.ConsentUser:
+		return fmt.Sprintf(sentences[1], list)
+	}
+	return fmt.Sprintf(sentences[0], list)
 }

@@ -63,7 +63,8 @@ type hookBox struct {
 	Left, Top, Right, Bottom  float64
 	VLeft, VTop, VRight, VBot float64
 	// Font is its font size in px; Read is true for what is read from
-	// across the room: the dashboard's status line and its agenda rows.
+	// across the room: the dashboard's status line and its agenda rows,
+	// and all of a board.
 	Font float64
 	Read bool
 }
@@ -110,7 +111,7 @@ const layoutJS = `(() => {
     out.Hooks.push({ID: el.dataset.testid, Left: r.left, Top: r.top, Right: r.right, Bottom: r.bottom,
       VLeft: v.l, VTop: v.t, VRight: v.r, VBot: v.b,
       Font: parseFloat(getComputedStyle(el).fontSize),
-      Read: (!!el.closest(".status-line") && !el.closest(".actions")) || !!el.closest(".agenda-item, .room-state, .free-at")});
+      Read: (!!el.closest(".status-line") && !el.closest(".actions")) || !!el.closest(".agenda-item, .room-state, .free-at, .board-view")});
   }
   return out;
 })()`

@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/placard/placard/app/wire"
 	"github.com/placard/placard/server/internal/browsertest"
 	"github.com/placard/placard/server/sandbox"
 )
@@ -105,6 +106,37 @@ func TestScreenshots(t *testing.T) {
 	}
 	waitState(t, lobby, 10*time.Second, "reconnecting")
 	capture(lobby, "reconnecting", nil, shapes...)
+
+	// Boards, at the sizes of the screens they hang on (a 4K TV shows
+	// what a 1080p one does, twice as sharp): a team of 12 and the first
+	// page of 40 rooms, and a board whose consent is missing.
+	boards := serveBoards(t, map[string]wire.State{
+		"board-people": boardFixture(teamBoard(12), "en"),
+		"board-rooms":  boardFixture(roomsBoard(40), "en"),
+		"board-consent": boardFixture(wire.Board{Kind: wire.BoardRooms, Consent: &wire.Consent{
+			Permissions: []string{"Place.Read.All"}, By: wire.ConsentAdmin}}, "en"),
+	})
+	tab := browsertest.Tab(t, browser)
+	for _, name := range []string{"board-people", "board-rooms", "board-consent"} {
+		sizes := boardSizes
+		if name == "board-consent" {
+			sizes = []screenSize{boardSizes[0], boardSizes[3]}
+		}
+		for _, size := range sizes {
+			boards.show(t, tab, size, name, 0)
+			var png []byte
+			browsertest.Run(t, tab, 20*time.Second, "capturing "+name, chromedp.CaptureScreenshot(&png))
+			path := filepath.Join(dir, name+"-"+size.name+".png")
+			small, err := paletted(png)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, small, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %d bytes (%d before)", path, len(small), len(png))
+		}
+	}
 }
 
 // paletted re-encodes a screenshot with the 256 colours it uses most: a
