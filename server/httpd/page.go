@@ -141,7 +141,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	if s.Fleet != nil && r.Header.Get(FallbackHeader) != "" {
 		// A browser without WebAssembly: its page, reloaded by the
 		// fallback script, is all that shows it is there.
-		s.Fleet.PageSeen(sc.ID, fleet.Conn{UserAgent: r.UserAgent()}, s.Refresh.of(st.Phase))
+		s.Fleet.PageSeen(sc.ID, fleet.Conn{UserAgent: r.UserAgent()}, s.Refresh.of(st))
 	}
 	code, header, body, err := s.prerender(r, st)
 	if err != nil {
@@ -156,7 +156,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 		h[k] = v
 	}
 	if strings.HasPrefix(h.Get("Content-Type"), "text/html") {
-		body = withRefresh(body, s.Refresh.of(st.Phase))
+		body = withRefresh(body, s.Refresh.of(st))
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(code)
@@ -266,12 +266,18 @@ const (
 	DefaultRefreshDashboard = 30 * time.Second
 )
 
-// of is the period of a page in a phase.
-func (r Refresh) of(p wire.Phase) time.Duration {
-	if p == wire.PhaseDashboard {
-		return r.Dashboard
+// of is the period of a screen's page: the dashboard's once signed in,
+// and at most a board's page's time on a board that pages, whose page
+// follows the clock (ui.BoardPageEvery): a longer period would show one
+// page only, or some pages never.
+func (r Refresh) of(st wire.State) time.Duration {
+	if st.Phase != wire.PhaseDashboard {
+		return r.Waiting
 	}
-	return r.Waiting
+	if ui.BoardPages(st.Board) > 1 {
+		return min(r.Dashboard, ui.BoardPageEvery)
+	}
+	return r.Dashboard
 }
 
 // withRefresh gives a prerendered page its refresh period, for the
