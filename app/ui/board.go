@@ -145,6 +145,8 @@ func roomTiles(tiles []wire.Tile, sc wire.Screen, tx *texts, now time.Time, page
 	for i, r := range rooms {
 		var state string
 		switch {
+		case r.status == wire.RoomUnknown:
+			state = tx.availability["PresenceUnknown"]
 		case r.status == wire.RoomBusy && r.until.IsZero():
 			state = tx.roomBusy
 		case r.status == wire.RoomBusy:
@@ -288,6 +290,10 @@ func initialsOf(name string) string {
 // when the meeting it names ends or starts before the next poll says so.
 func roomAt(t wire.Tile, now time.Time) (status string, until time.Time) {
 	status, until = t.Status, t.Until
+	if status != wire.RoomFree && status != wire.RoomSoon && status != wire.RoomBusy {
+		// Graph could not read its free/busy: nothing to turn.
+		return wire.RoomUnknown, time.Time{}
+	}
 	if until.IsZero() || now.Before(until) {
 		if status != wire.RoomBusy && !until.IsZero() {
 			status = wire.RoomFree
@@ -321,15 +327,18 @@ func roomAt(t wire.Tile, now time.Time) (status string, until time.Time) {
 	return wire.RoomBusy, time.Time{}
 }
 
-// roomRank orders rooms: free, then free but not for long, then busy.
+// roomRank orders rooms: free, then free but not for long, then busy,
+// then those whose free/busy Graph could not read.
 func roomRank(status string) int {
 	switch status {
 	case wire.RoomFree:
 		return 0
 	case wire.RoomSoon:
 		return 1
+	case wire.RoomBusy:
+		return 2
 	}
-	return 2
+	return 3
 }
 
 // slotSubject is what a board says a meeting is: nothing on a screen in

@@ -52,6 +52,7 @@ func floorRooms() []wire.Tile {
 		{Name: "Curie", UPN: "curie@placard.example", Status: wire.RoomSoon, Until: at("10:50"), Next: slot("", "10:50", "11:20"), Capacity: 4, Floor: "Mezzanine"},
 		{Name: "Darwin", UPN: "darwin@placard.example", Status: wire.RoomBusy, Until: at("11:00"), Current: private, Next: slot("Budget", "13:00", "14:00"), Capacity: 1, Floor: "3"},
 		{Name: "Euler", UPN: "euler@placard.example", Status: wire.RoomBusy, Until: at("12:00"), Current: slot("Offsite planning", "10:00", "12:00"), Capacity: 20, Floor: "3"},
+		{Name: "Archive", UPN: "archive@placard.example", Status: wire.RoomUnknown, Capacity: 2},
 	}
 }
 
@@ -92,10 +93,10 @@ func TestARoomsBoardSaysEachRoomsStateNextMeetingAndSeats(t *testing.T) {
 		order = append(order, attr(tag, "data-name"))
 		statuses = append(statuses, attr(tag, "data-status"))
 	}
-	if got := strings.Join(order, ","); got != "Ada,Babbage,Curie,Darwin,Euler" {
-		t.Errorf("rooms in the order %s, want free first, then by name", got)
+	if got := strings.Join(order, ","); got != "Ada,Babbage,Curie,Darwin,Euler,Archive" {
+		t.Errorf("rooms in the order %s, want free first, then by name, unknown last", got)
 	}
-	if got := strings.Join(statuses, ","); got != "free,free,soon,busy,busy" {
+	if got := strings.Join(statuses, ","); got != "free,free,soon,busy,busy,unknown" {
 		t.Errorf("statuses %s", got)
 	}
 	if upn := attr(tags[0], "data-upn"); upn != "ada.room@placard.example" {
@@ -109,6 +110,7 @@ func TestARoomsBoardSaysEachRoomsStateNextMeetingAndSeats(t *testing.T) {
 		"Curie":   "Curie Free until 10:50 Next 10:50 4 seats Mezzanine",
 		"Darwin":  "Darwin Busy until 11:00 Next 13:00 · Budget 1 seat Floor 3",
 		"Euler":   "Euler Busy until 12:00 20 seats Floor 3",
+		"Archive": "Archive Status unknown 2 seats",
 	}
 	if got := tileWords(html); !mapsEqual(got, want) {
 		t.Errorf("tiles say\n%s\nwant\n%s", show(got), show(want))
@@ -136,7 +138,7 @@ func TestARoomsStateTurnsWithTheClock(t *testing.T) {
 	for _, tag := range elements(renderBoardAt(st, at("11:05")), "board-tile") {
 		order = append(order, attr(tag, "data-name")+"="+attr(tag, "data-status"))
 	}
-	if got := strings.Join(order, ","); got != "Ada=free,Babbage=free,Darwin=free,Curie=busy,Euler=busy" {
+	if got := strings.Join(order, ","); got != "Ada=free,Babbage=free,Darwin=free,Curie=busy,Euler=busy,Archive=unknown" {
 		t.Errorf("at 11:05: %s", got)
 	}
 	if w := tileWords(renderBoardAt(st, at("14:20")))["Babbage"]; !strings.HasPrefix(w, "Babbage Free until 14:30") {
