@@ -259,6 +259,10 @@ type BatchRequest struct {
 	URL     string            `json:"url"`
 	Headers map[string]string `json:"headers,omitempty"`
 	Body    json.RawMessage   `json:"body,omitempty"`
+	// DependsOn names requests of the batch that must be answered
+	// first: Graph runs a batch's requests in any order, at once, but
+	// for these ("dependsOn").
+	DependsOn []string `json:"dependsOn,omitempty"`
 }
 
 // BatchResponse is the answer to one request of a batch.

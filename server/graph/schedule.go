@@ -23,6 +23,12 @@ type ScheduleQuery struct {
 	Schedules  []string
 	Start, End time.Time
 	Interval   int
+	// Sequential chains the requests of a $batch (dependsOn), so that
+	// one of them at a time is under way: Outlook allows 4 concurrent
+	// requests per app and mailbox, and a getSchedule counts against the
+	// caller's.
+	// https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits
+	Sequential bool
 }
 
 // ScheduleInformation is one mailbox's free/busy.
@@ -126,8 +132,12 @@ func (c *Client) Schedules(ctx context.Context, token string, q ScheduleQuery) (
 			if err != nil {
 				return nil, err
 			}
-			reqs = append(reqs, BatchRequest{ID: strconv.Itoa(i), Method: http.MethodPost, URL: "/me/calendar/getSchedule",
-				Headers: map[string]string{"Content-Type": "application/json", "Prefer": utcPreference}, Body: body})
+			req := BatchRequest{ID: strconv.Itoa(i), Method: http.MethodPost, URL: "/me/calendar/getSchedule",
+				Headers: map[string]string{"Content-Type": "application/json", "Prefer": utcPreference}, Body: body}
+			if q.Sequential && i > 0 {
+				req.DependsOn = []string{strconv.Itoa(i - 1)}
+			}
+			reqs = append(reqs, req)
 		}
 		res, err := c.Batch(ctx, token, reqs)
 		if err != nil {

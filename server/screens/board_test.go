@@ -3,8 +3,10 @@ package screens_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -366,5 +368,136 @@ func TestABoardWhoseTokenLacksAPermissionSaysWhich(t *testing.T) {
 	st := h.waitBoard(id, "the consent sentence", func(b *wire.Board) bool { return b.Consent != nil })
 	if c := st.Board.Consent; len(c.Permissions) != 1 || c.Permissions[0] != "User.ReadBasic.All" && c.Permissions[0] != "Presence.Read.All" || c.By != wire.ConsentUser {
 		t.Errorf("consent %+v: want a permission the account grants itself", c)
+	}
+}
+
+// 50 boards of 60 people and 20 boards of 40 rooms, all of one account,
+// stay within Graph's budgets as the sandbox counts them over ten of its
+// minutes: the tenant's presence budget (1,500 requests per 30 s) and
+// Outlook's per mailbox (10,000 requests per 10 minutes). The boards'
+// polls run on a clock of the test's, which is the sandbox's and the edge
+// server's: each poll when the one before said it was due.
+func TestFiftyPeopleBoardsAndTwentyRoomsBoardsStayWithinGraphsBudgets(t *testing.T) {
+	t.Parallel()
+	const (
+		peopleBoards = 50
+		roomsBoards  = 20
+		perBoard     = 60
+	)
+	var now atomic.Int64
+	now.Store(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC).UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()).UTC() }
+	h := newHarnessOn(t, sandbox.Options{NumberedUsers: peopleBoards + perBoard, NumberedRooms: 40, Now: clock},
+		func(c *screens.Config) { c.Now = clock })
+	screens.PaceOn(h.m, clock)
+	people := func(i int) server.Addresses {
+		var upns []string
+		for k := range perBoard {
+			upns = append(upns, fmt.Sprintf("user%04d@%s", i+k+1, sandbox.TenantDomain))
+		}
+		return server.AddressesOf(upns)
+	}
+	list := "numbered-rooms-01@" + sandbox.TenantDomain
+	rooms := func(i int) server.Addresses {
+		// Each board its own: the list, and one of its rooms again.
+		return server.AddressesOf([]string{list, fmt.Sprintf("room%04d@%s", i+1, sandbox.TenantDomain)})
+	}
+	// One sign-in for each kind of board, so that the account's tokens
+	// carry both boards' permissions.
+	first := h.boardScreen("People", server.ScreenSettings{Layout: server.LayoutPeople, People: people(0)})
+	if b := h.signInBoard(first, "ada@placard.example").Board; len(b.Tiles) != perBoard {
+		t.Fatalf("%d tiles on a board of %d people (consent %+v)", len(b.Tiles), perBoard, b.Consent)
+	}
+	second := h.boardScreen("Rooms", server.ScreenSettings{Layout: server.LayoutRooms, Rooms: rooms(0)})
+	b40 := h.signInBoard(second, "ada@placard.example").Board
+	if len(b40.Tiles) != 40 {
+		t.Fatalf("%d tiles on a board of 40 rooms (consent %+v)", len(b40.Tiles), b40.Consent)
+	}
+	// Every room of the list of 40 is on the board (the screen pages
+	// through them).
+	for i := 1; i <= 40; i++ {
+		if _, ok := tileOf(b40, fmt.Sprintf("room%04d@%s", i, sandbox.TenantDomain)); !ok {
+			t.Errorf("room %d of 40 is not on the board", i)
+		}
+	}
+	ctx := context.Background()
+	sc, err := h.store.Screen(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := h.store.Account(ctx, sc.AccountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	type board struct {
+		poll func(context.Context) time.Duration
+		due  time.Time
+	}
+	var boards []*board
+	for i := range peopleBoards {
+		boards = append(boards, &board{poll: screens.BoardPoll(h.m, acct, server.ScreenSettings{Layout: server.LayoutPeople, People: people(i)})})
+	}
+	for i := range roomsBoards {
+		boards = append(boards, &board{poll: screens.BoardPoll(h.m, acct, server.ScreenSettings{Layout: server.LayoutRooms, Rooms: rooms(i)})})
+	}
+	begin := clock()
+	for _, b := range boards {
+		b.due = begin
+	}
+	from := h.sb.Budgets()
+	end := begin.Add(sandbox.OutlookWindow)
+	pctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	polls := 0
+	for {
+		next := boards[0]
+		for _, b := range boards {
+			if b.due.Before(next.due) {
+				next = b
+			}
+		}
+		if !next.due.Before(end) {
+			break
+		}
+		now.Store(next.due.UnixNano())
+		wait := next.poll(pctx)
+		if pctx.Err() != nil {
+			t.Fatalf("a poll waited past the test's minute (for the presence budget?) at %v", clock())
+		}
+		next.due = next.due.Add(wait)
+		polls++
+	}
+	b := h.sb.Budgets()
+	presence := b.Presence.Total - from.Presence.Total
+	t.Logf("%d polls; presence: %d requests in 10 minutes, at most %d in 30 s (limit %d)", polls, presence, b.Presence.PeakWindow, b.Presence.Limit)
+	if b.Presence.PeakWindow > b.Presence.Limit {
+		t.Errorf("%d presence requests in 30 s: over the tenant's %d", b.Presence.PeakWindow, b.Presence.Limit)
+	}
+	// Every people board read presence every 30 s, as a shown account
+	// does: a board that stalled would be within budget too.
+	if want := peopleBoards * int(sandbox.OutlookWindow/(30*time.Second)); presence < want {
+		t.Errorf("%d presence requests in 10 minutes from %d people boards, want %d: one every 30 s each", presence, peopleBoards, want)
+	}
+	var ada sandbox.MailboxLoad
+	for _, mb := range b.Outlook.Mailboxes {
+		if mb.PeakWindow > b.Outlook.Limit {
+			t.Errorf("mailbox %s: %d requests in 10 minutes: over Outlook's %d", mb.UPN, mb.PeakWindow, b.Outlook.Limit)
+		}
+		if mb.UPN == "ada@placard.example" {
+			ada = mb
+		}
+	}
+	fromAda := 0
+	for _, mb := range from.Outlook.Mailboxes {
+		if mb.UPN == "ada@placard.example" {
+			fromAda = mb.Total
+		}
+	}
+	t.Logf("Outlook, the account's mailbox: %d requests in 10 minutes (limit %d)", ada.Total-fromAda, b.Outlook.Limit)
+	// Every board read free/busy every 2 minutes: 3 requests for 60
+	// people, 2 for 40 rooms.
+	if want := (peopleBoards*3 + roomsBoards*2) * int(sandbox.OutlookWindow/(2*time.Minute)); ada.Total-fromAda < want {
+		t.Errorf("%d getSchedule requests to the account's mailbox in 10 minutes, want %d", ada.Total-fromAda, want)
 	}
 }

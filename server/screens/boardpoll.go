@@ -32,14 +32,13 @@ const (
 	// small.
 	boardInterval = 60
 	// outlookBatch is how many getSchedule requests of 20 mailboxes a
-	// board sends in one $batch: Graph runs a batch's requests at once,
-	// and Outlook allows 4 concurrent requests per app and mailbox.
+	// board sends in one $batch, one after another (dependsOn): Outlook
+	// allows 4 concurrent requests per app and mailbox.
 	outlookBatch = 4
 	// outlookAtOnce is how many boards of one account read Outlook at
-	// once on this replica (each up to outlookBatch requests): one, so
-	// that the account's own calendar poll and a booking keep room
-	// within the 4.
-	outlookAtOnce = 1
+	// once on this replica, each with one request under way: three, so
+	// that the account's own calendar poll keeps room within the 4.
+	outlookAtOnce = 3
 )
 
 // outlookGates holds, per account, the boards that read Outlook now.
@@ -176,17 +175,19 @@ func (p *boardPoller) read(ctx context.Context, token string) error {
 		}
 		p.resolved, p.scheduled = now, time.Time{}
 	}
-	if now.Sub(p.scheduled) >= m.cfg.CalendarEvery {
-		if err := p.schedules(ctx, token, now); err != nil {
-			return err
-		}
-		p.scheduled = now
-	}
+	// Presence first: it is due more often, and the calendar may wait
+	// for the account's other boards.
 	if b.def.kind == wire.BoardPeople && !now.Before(p.presenceDue) {
 		if err := p.presences(ctx, token); err != nil {
 			return err
 		}
 		p.presenceDue = now.Add(m.boardPresencePeriod())
+	}
+	if now.Sub(p.scheduled) >= m.cfg.CalendarEvery {
+		if err := p.schedules(ctx, token, now); err != nil {
+			return err
+		}
+		p.scheduled = now
 	}
 	p.publish(now)
 	return nil
@@ -402,7 +403,8 @@ func (p *boardPoller) photos(ctx context.Context, token string, people []boardPe
 
 // schedules reads the free/busy of the board's rooms or people around now
 // with getSchedule: 20 mailboxes a request, outlookBatch requests a
-// $batch, one board of the account at a time.
+// $batch one after another, outlookAtOnce boards of the account at a
+// time.
 // https://learn.microsoft.com/en-us/graph/api/calendar-getschedule
 func (p *boardPoller) schedules(ctx context.Context, token string, now time.Time) error {
 	var addresses []string
@@ -420,7 +422,8 @@ func (p *boardPoller) schedules(ctx context.Context, token string, now time.Time
 			return err
 		}
 		infos, err := p.m.cfg.Graph.Schedules(ctx, token, graph.ScheduleQuery{Schedules: addresses[:n],
-			Start: now.Add(-boardBefore).Truncate(time.Minute), End: now.Add(boardAfter).Truncate(time.Minute), Interval: boardInterval})
+			Start: now.Add(-boardBefore).Truncate(time.Minute), End: now.Add(boardAfter).Truncate(time.Minute), Interval: boardInterval,
+			Sequential: true})
 		leave()
 		if err != nil {
 			return refusedFor(err, permCalendar)

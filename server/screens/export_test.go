@@ -3,9 +3,26 @@ package screens
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/placard/placard/app/wire"
+	"github.com/placard/placard/server"
+	"github.com/placard/placard/server/limit"
 )
+
+// BoardPoll returns the poll of a new board of acct that these settings
+// show, as its owner makes it, for a test that drives polls on a clock of
+// its own (Poll returns when the next one is due).
+func BoardPoll(m *Manager, acct server.Account, set server.ScreenSettings) func(context.Context) time.Duration {
+	def, _ := boardOf(set)
+	p := &boardPoller{m: m, b: m.newBoard(acct, def)}
+	return p.Poll
+}
+
+// PaceOn sets the clock of the tenant's presence budget.
+func PaceOn(m *Manager, now func() time.Time) {
+	m.pace.gate, m.pace.now = limit.New(m.pace.budget, now), now
+}
 
 // Stopping is closed once Close has begun: every session's context has
 // ended by then.

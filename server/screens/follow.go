@@ -301,6 +301,9 @@ type pace struct {
 	budget       limit.Rate // what placard uses: half of Graph's limit
 	gate         *limit.Limiter
 
+	// now is the gate's clock.
+	now func() time.Time
+
 	mu        sync.Mutex
 	slowdown  int // 1, doubled by each 429, up to maxSlowdown
 	calmUntil time.Time
@@ -310,7 +313,7 @@ const maxSlowdown = 8
 
 func newPace(cfg Config) *pace {
 	b := limit.Rate{Max: max(cfg.PresenceBudget.Max/2, 1), Per: cfg.PresenceBudget.Per}
-	return &pace{follow: cfg.FollowEvery, show: cfg.PollEvery, budget: b, gate: limit.New(b, nil), slowdown: 1}
+	return &pace{follow: cfg.FollowEvery, show: cfg.PollEvery, budget: b, gate: limit.New(b, time.Now), now: time.Now, slowdown: 1}
 }
 
 // period is how long a source waits between polls, given how many
@@ -358,7 +361,7 @@ func (p *pace) await(ctx context.Context) bool {
 		if ok {
 			return true
 		}
-		if !sleep(ctx, time.Until(retry)) {
+		if !sleep(ctx, retry.Sub(p.now())) {
 			return false
 		}
 	}
