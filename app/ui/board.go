@@ -157,9 +157,10 @@ func roomTiles(tiles []wire.Tile, sc wire.Screen, tx *texts, now time.Time, page
 			state = fmt.Sprintf(tx.freeUntil, clock(r.until, sc))
 		}
 		// The next meeting: its time, and its subject where shown. A room
-		// with none left says nothing there: "Free" says it all.
+		// with none left says nothing there: "Free" says it all; nor does
+		// a busy room whose next meeting follows on within "Busy until".
 		next, subject := "", ""
-		if n := r.Next; n != nil && n.End.After(now) && !(r.status == wire.RoomBusy && !n.Start.After(now)) {
+		if n := r.Next; n != nil && n.End.After(now) && !(r.status == wire.RoomBusy && (!n.Start.After(now) || n.Start.Before(r.until))) {
 			next, subject = clock(n.Start, sc), slotSubject(*n, sc, tx)
 		}
 		// A floor's number needs its word where the column's name is

@@ -123,6 +123,17 @@ func TestARoomsBoardSaysEachRoomsStateNextMeetingAndSeats(t *testing.T) {
 	}
 }
 
+// A busy room's next meeting that follows on within its "busy until" is
+// not its next: the board would say "Busy until 10:30, next 10:00".
+func TestABusyRoomsNextMeetingComesAfterItIsFree(t *testing.T) {
+	rooms := []wire.Tile{{Name: "Atelier", UPN: "atelier@placard.example", Status: wire.RoomBusy, Until: at("11:30"),
+		Current: slot("Standup", "10:30", "11:00"), Next: slot("Quarterly planning", "11:00", "11:30"), Capacity: 6}}
+	got := tileWords(renderBoardAt(board(wire.Screen{Clock24: true}, wire.Board{Kind: wire.BoardRooms, Tiles: rooms}), testNow))
+	if w := got["Atelier"]; w != "Atelier Busy until 11:30 6 seats" {
+		t.Errorf("Atelier says %q", w)
+	}
+}
+
 // A room's state turns at the minute its meeting ends or starts, before
 // the server polls again; the order follows.
 func TestARoomsStateTurnsWithTheClock(t *testing.T) {
