@@ -348,6 +348,24 @@ type CalendarSync struct {
 	UpdatedAt time.Time
 }
 
+// RoomMark is what a room's panels know of one of the room's meetings
+// beyond Graph: that people checked in to it (RoomCheckedIn), or that the
+// room released it because nobody did (RoomReleased). A meeting has one
+// mark at most, so that a meeting checked in is never released and one
+// released is released once.
+type RoomMark struct {
+	AccountID string
+	EventID   string // Graph's id of the meeting in the room's calendar
+	Kind      string
+	At        time.Time
+}
+
+// RoomMark kinds.
+const (
+	RoomCheckedIn = "checked_in"
+	RoomReleased  = "released"
+)
+
 // AuditEvent is one entry of the audit trail.
 type AuditEvent struct {
 	ID         int64
@@ -547,6 +565,18 @@ type Store interface {
 	CalendarSync(ctx context.Context, accountID string) (CalendarSync, error)
 	PutCalendarSyncIf(ctx context.Context, c CalendarSync) (int64, error)
 	DeleteCalendarSync(ctx context.Context, accountID string) error
+
+	// PutRoomMark records a mark of a room's meeting unless the meeting
+	// has one, and reports whether it did: of two replicas that release
+	// the same meeting, or a check-in racing its release, one wins.
+	// RoomMarks returns an account's marks made at or after since, oldest
+	// first. DeleteRoomMark forgets a meeting's mark of that kind (a
+	// release Graph refused is tried again; none is no error);
+	// DeleteRoomMarksBefore forgets the marks made before a time.
+	PutRoomMark(ctx context.Context, m RoomMark) (bool, error)
+	RoomMarks(ctx context.Context, accountID string, since time.Time) ([]RoomMark, error)
+	DeleteRoomMark(ctx context.Context, accountID, eventID, kind string) error
+	DeleteRoomMarksBefore(ctx context.Context, before time.Time) error
 
 	// CreateAdminToken stores a new admin token; an existing id is a
 	// conflict. AdminToken returns one (or ErrNotFound), AdminTokens all of

@@ -124,6 +124,17 @@ var migrations = []migration{
 			version     BIGINT NOT NULL,
 			updated_at  {time}
 		);`},
+	// Meetings of rooms checked in or released: one mark a meeting, so
+	// that a replica that takes a room over releases nothing twice and
+	// nothing checked in.
+	{sql: `CREATE TABLE room_marks (
+			account_id TEXT NOT NULL,
+			event_id   TEXT NOT NULL,
+			kind       TEXT NOT NULL,
+			at         {time},
+			PRIMARY KEY (account_id, event_id)
+		);
+		CREATE INDEX room_marks_at ON room_marks(at);`},
 }
 
 // Migrations returns the statements that make the flavour's schema, in

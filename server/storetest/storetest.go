@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) server.Store) {
 		{"SignInLinks", testSignInLinks},
 		{"EachStepOfASignInLinkIsTakenOnce", testConcurrentSignInLinkSteps},
 		{"CalendarSyncs", testCalendarSyncs},
+		{"RoomMarks", testRoomMarks},
 		{"Replicas", testReplicas},
 		{"SettingsArePutOnceEvenByRacers", testSettings},
 		{"Ping", func(t *testing.T, s server.Store) {
