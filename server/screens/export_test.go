@@ -94,3 +94,7 @@ func AwaitActive(ctx context.Context, m *Manager, ok func(int) bool) (int, error
 		}
 	}
 }
+
+// ReleaseDue has the manager look for meetings to release now, as it does
+// every releaseEvery.
+func ReleaseDue(m *Manager, ctx context.Context) { m.releaseDue(ctx) }

@@ -184,6 +184,13 @@ func (h *harness) replica(box *secret.Box, tune ...func(*screens.Config)) *harne
 // newReplica makes the manager of a harness on a sandbox and a store.
 func newReplica(t *testing.T, sb *sandbox.Sandbox, store *sqlite.Store, db string, box *secret.Box, tune ...func(*screens.Config)) *harness {
 	t.Helper()
+	return newReplicaAsking(t, sb, store, db, box, nil, tune...)
+}
+
+// newReplicaAsking is newReplica whose identity asks for scopes (nil:
+// identity.DefaultScopes).
+func newReplicaAsking(t *testing.T, sb *sandbox.Sandbox, store *sqlite.Store, db string, box *secret.Box, scopes []string, tune ...func(*screens.Config)) *harness {
+	t.Helper()
 	sent := &requestLog{next: sb.Transport()}
 	hc := &http.Client{Transport: sent}
 	hooks := &hookStore{Store: store}
@@ -192,6 +199,7 @@ func newReplica(t *testing.T, sb *sandbox.Sandbox, store *sqlite.Store, db strin
 		Authority:  "https://" + sandbox.LoginHost + "/" + sandbox.TenantID,
 		HTTPClient: hc,
 		Caches:     identity.SealedCaches{Store: hooks, Box: box},
+		Scopes:     scopes,
 	})
 	if err != nil {
 		t.Fatal(err)

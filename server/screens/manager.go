@@ -383,6 +383,7 @@ func New(cfg Config) (*Manager, error) {
 	m.goroutine(m.keepHours)
 	m.goroutine(m.forgetWaitingScreens)
 	m.goroutine(m.keepSeen)
+	m.goroutine(m.keepReleasing)
 	return m, nil
 }
 

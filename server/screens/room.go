@@ -291,6 +291,22 @@ func (m *Manager) roomAct(ctx context.Context, token string, w *watch, sc wire.S
 // checkIn records that people came to a meeting: the room's panels show
 // it, and auto-release keeps the meeting.
 func (m *Manager) checkIn(ctx context.Context, w *watch, ev graph.Event, now time.Time) error {
+	ok, err := m.cfg.Store.PutRoomMark(ctx, server.RoomMark{AccountID: w.account.ID, EventID: ev.ID, Kind: server.RoomCheckedIn, At: now})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// Checked in already (twice is once), or released meanwhile.
+		marks, err := m.cfg.Store.RoomMarks(ctx, w.account.ID, now.Add(-marksKept))
+		if err != nil {
+			return err
+		}
+		for _, mk := range marks {
+			if mk.EventID == ev.ID && mk.Kind == server.RoomReleased {
+				return fmt.Errorf("the meeting was released: %w", errRoomRefused)
+			}
+		}
+	}
 	w.update(func(d *accountData) {
 		if !slices.Contains(d.checkedIn, ev.ID) {
 			d.checkedIn = append(slices.Clone(d.checkedIn), ev.ID)
