@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/placard/placard/app/wire"
@@ -232,8 +233,9 @@ func (s *Service) screen(ctx context.Context, id string) (server.Screen, error) 
 
 // Preview returns what a screen shows now, as the screen renders it (its
 // privacy and private meetings included), for an administrator's
-// preview; nothing starts for it. The account's photo is left out: it is
-// served to its screen alone.
+// preview; nothing starts for it. The account's photo and those of a
+// board's people are left out (a board shows their initials instead):
+// they are served to their screen alone.
 func (s *Service) Preview(ctx context.Context, by Actor, id string) (wire.State, error) {
 	if err := by.Check(Read, "previewing a screen"); err != nil {
 		return wire.State{}, err
@@ -251,6 +253,14 @@ func (s *Service) Preview(ctx context.Context, by Actor, id string) (wire.State,
 		d.User.Photo = ""
 		d.CanBook = false
 		st.Dashboard = &d
+	}
+	if st.Board != nil {
+		b := *st.Board
+		b.Tiles = slices.Clone(b.Tiles)
+		for i := range b.Tiles {
+			b.Tiles[i].Photo = ""
+		}
+		st.Board = &b
 	}
 	return st, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -65,6 +66,26 @@ func signInBoard(t *testing.T, browser context.Context, m *Main, name, settings,
 	waitState(t, tab, 20*time.Second, "dashboard")
 	browsertest.Run(t, tab, 20*time.Second, "waiting for the tiles", chromedp.WaitReady(browsertest.TestID("board-tile")))
 	return tab
+}
+
+// previewOf is an administrator's preview of a screen (the admin API).
+func previewOf(t *testing.T, m *Main, name string) string {
+	t.Helper()
+	req, err := http.NewRequest("GET", m.URL+"/admin/api/screens/"+screenID(t, m, name)+"/preview", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+newToken(t, m))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("previewing %s: %s %v\n%.300s", name, res.Status, err, b)
+	}
+	return string(b)
 }
 
 func tilesOf(t *testing.T, tab context.Context) []shownTile {
@@ -210,7 +231,11 @@ func TestBoardsOnSignedInScreens(t *testing.T) {
 		if !strings.Contains(prerendered, `data-testid="board"`) {
 			t.Errorf("the prerendered page has no board")
 		}
-		for where, s := range map[string]string{"the page": html, "the prerendered page": prerendered, "a WebSocket frame": strings.Join(got.all(), "\n")} {
+		preview := previewOf(t, m, "Paris lobby")
+		if n := strings.Count(preview, `data-testid="board-tile"`); n != len(rooms) {
+			t.Errorf("the administrator's preview shows %d tiles, want %d", n, len(rooms))
+		}
+		for where, s := range map[string]string{"the page": html, "the prerendered page": prerendered, "a WebSocket frame": strings.Join(got.all(), "\n"), "the preview": preview} {
 			if strings.Contains(s, "Initech") {
 				t.Errorf("%s carries the private meeting's subject", where)
 			}
@@ -272,6 +297,14 @@ func TestBoardsOnSignedInScreens(t *testing.T) {
 		}
 		if len(pages) < 2 {
 			t.Errorf("12 people on %d page: %v", len(pages), pages)
+		}
+		// The administrator's preview shows the board with initials: the
+		// people's photos are served to their screen alone.
+		var photos int
+		browsertest.Run(t, tab, 5*time.Second, "counting photos", chromedp.Evaluate(`document.querySelectorAll("img.tile-avatar").length`, &photos))
+		preview := previewOf(t, m, "Team corner")
+		if n := strings.Count(preview, `data-testid="board-tile"`); n != len(team.Members) || photos == 0 || strings.Contains(preview, wire.PhotoPath) {
+			t.Errorf("the preview shows %d tiles of %d, with photos: %v (the screen shows %d)", n, len(team.Members), strings.Contains(preview, wire.PhotoPath), photos)
 		}
 
 		// Grace presents: her tile says so within a presence period.
