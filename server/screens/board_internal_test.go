@@ -96,3 +96,29 @@ func TestABoardPutTogetherIsTheStateEncoded(t *testing.T) {
 		t.Errorf("the rooms' board holds until %v", until)
 	}
 }
+
+// Every screen of a board with the same privacy shares one encoding of
+// each snapshot, until the time it shows changes (a meeting starts).
+func TestABoardIsEncodedOncePerPrivacyOfASnapshot(t *testing.T) {
+	m := testManager()
+	at := time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
+	snap := &source.Snapshot[*boardData]{Seq: 1, At: at, Value: &boardData{Kind: wire.BoardRooms, Read: true, Rooms: []boardRoom{
+		{Name: "Lobby", UPN: "lobby@placard.example", Known: true, Busy: []busySpan{{Start: at.Add(time.Hour), End: at.Add(2 * time.Hour), Subject: "Review"}}}}}}
+	view := func(id string, now time.Time, privacy bool) *boardView {
+		return m.boardView(look{id: id, now: now, boardSnap: snap, st: wire.State{Screen: wire.Screen{Privacy: privacy}}})
+	}
+	first := view("s1", at, false)
+	if view("s2", at, false) != first || view("s3", at.Add(time.Minute), false) != first {
+		t.Error("screens of one board and privacy, or a minute later, encoded it again")
+	}
+	if view("s4", at, true) == first {
+		t.Error("a screen in privacy mode shares the encoding with subjects")
+	}
+	if n := m.encodes.Load(); n != 2 {
+		t.Errorf("%d encodings for two views", n)
+	}
+	// 15 minutes before the meeting the lobby turns "soon": a new view.
+	if view("s1", at.Add(46*time.Minute), false) == first {
+		t.Error("the view of a free room is reused once its meeting is near")
+	}
+}

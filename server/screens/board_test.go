@@ -501,3 +501,55 @@ func TestFiftyPeopleBoardsAndTwentyRoomsBoardsStayWithinGraphsBudgets(t *testing
 		t.Errorf("%d getSchedule requests to the account's mailbox in 10 minutes, want %d", ada.Total-fromAda, want)
 	}
 }
+
+// A board shown on two replicas is polled by one, its owner, and the
+// other shows what the owner publishes.
+func TestABoardOnTwoReplicasIsPolledByItsOwnerAlone(t *testing.T) {
+	t.Parallel()
+	rs := newReplicas()
+	a := newHarness(t, rs.asReplica("a"))
+	b := a.replica(nil, rs.asReplica("b"))
+	set := server.ScreenSettings{Layout: server.LayoutRooms, Rooms: parisList}
+	onA := a.boardScreen("Lobby", set)
+	a.signInBoard(onA, "ada@placard.example")
+	acct := accountOf(t, a, onA)
+
+	ctx := context.Background()
+	sc, _, err := b.m.Open(ctx, "Hall", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.m.SetSettings(ctx, sc.ID, set, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.UpdateScreen(ctx, sc.ID, func(s *server.Screen) error { s.AccountID = acct; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.m.Attach(ctx, sc.ID, screens.Hello{}); err != nil {
+		t.Fatal(err)
+	}
+	onB := sc.ID
+	b.waitBoard(onB, "the board from a", func(bd *wire.Board) bool { return len(bd.Tiles) == 4 })
+
+	lobby := "lobby@" + sandbox.TenantDomain
+	now := a.sb.Now()
+	end := now.Add(25 * time.Minute).Truncate(time.Minute)
+	if _, err := a.sb.BookRoom(lobby, sandbox.Booking{Organizer: "alan@placard.example", Subject: "Stand-up", Start: now.Add(-time.Minute), End: end}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []struct {
+		h  *harness
+		id string
+	}{{a, onA}, {b, onB}} {
+		s.h.waitBoard(s.id, "the lobby busy", func(bd *wire.Board) bool {
+			tile, _ := tileOf(bd, lobby)
+			return tile.Status == wire.RoomBusy && tile.Until.Equal(end)
+		})
+	}
+	if n := len(b.sent.of("/v1.0/me/calendar/getSchedule")); n != 0 {
+		t.Errorf("replica b read the board's free/busy %d times: a owns it", n)
+	}
+	if n := len(a.sent.of("/v1.0/me/calendar/getSchedule")); n == 0 {
+		t.Error("replica a never read the board's free/busy")
+	}
+}
