@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -551,5 +552,53 @@ func TestABoardOnTwoReplicasIsPolledByItsOwnerAlone(t *testing.T) {
 	}
 	if n := len(a.sent.of("/v1.0/me/calendar/getSchedule")); n == 0 {
 		t.Error("replica a never read the board's free/busy")
+	}
+}
+
+// Signing a rooms board in by QR code asks for Place.Read.All; refused for
+// want of an administrator's consent, the board says so.
+func TestARoomsBoardSignedInByQRCodeAsksForItsPermissionAndSaysWhenRefused(t *testing.T) {
+	t.Parallel()
+	h := qrHarness(t, server.SignInQR)
+	f := h.sb.Faults()
+	f.PlaceConsentMissing = true
+	h.sb.SetFaults(f)
+	id := h.boardScreen("Lobby TV", server.ScreenSettings{Layout: server.LayoutRooms, Rooms: parisList})
+	p := h.open(id, linkToken(t, h.waitPhase(id, 5*time.Second, wire.PhaseCode)))
+	if !strings.Contains(p.authURL, "Place.Read.All") {
+		t.Errorf("the sign-in asks for %s, without the board's permission", p.authURL)
+	}
+	cb := p.signIn("ada@placard.example")
+	if cb.Error == "" {
+		t.Fatalf("the sign-in went through without an administrator's consent: %+v", cb)
+	}
+	if err := finish(h, cb); err == nil {
+		t.Fatal("a sign-in refused finished")
+	}
+	st := h.waitBoard(id, "the consent sentence", func(b *wire.Board) bool { return b.Consent != nil })
+	if c := st.Board.Consent; !slices.Equal(c.Permissions, []string{"Place.Read.All"}) || c.By != wire.ConsentAdmin {
+		t.Errorf("consent %+v, want Place.Read.All from an administrator", c)
+	}
+}
+
+// A dashboard asks only for the server's own permissions: a board's are
+// asked for by a board's sign-in alone (least privilege).
+func TestADashboardsSignInAsksForNoBoardsPermission(t *testing.T) {
+	t.Parallel()
+	h := qrHarness(t, server.SignInQR)
+	id := h.screen("Lobby TV")
+	p := h.open(id, linkToken(t, h.waitPhase(id, 5*time.Second, wire.PhaseCode)))
+	u, err := url.Parse(p.authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope := u.Query().Get("scope")
+	for _, perm := range []string{"Place.Read.All", "Presence.Read.All", "User.ReadBasic.All", "GroupMember.Read.All", "Calendars.Read.Shared"} {
+		if strings.Contains(scope, perm) {
+			t.Errorf("a dashboard's sign-in asks for %s: %s", perm, scope)
+		}
+	}
+	if !strings.Contains(scope, "Calendars.Read") || !strings.Contains(scope, "Presence.Read") {
+		t.Errorf("a dashboard's sign-in asks for %q", scope)
 	}
 }
