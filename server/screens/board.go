@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/placard/placard/app/wire"
@@ -148,8 +149,10 @@ type boardPerson struct {
 	Busy         []busySpan `json:"busy,omitempty"`
 	Photo        []byte     `json:"photo,omitempty"`
 	PhotoType    string     `json:"photo_type,omitempty"`
-	// tag names the photo (photo.tag), made from Photo.
-	tag string
+	// Tag names the photo (photo.tag), made from Photo. What the owner
+	// publishes carries a photo's bytes only now and then
+	// (boardPublisher): another replica keeps the bytes of a tag it has.
+	Tag string `json:"tag,omitempty"`
 }
 
 // busySpan is a period a calendar is busy, as getSchedule gives it: the
@@ -162,31 +165,81 @@ type busySpan struct {
 	Private bool      `json:"private,omitempty"`
 }
 
-func encodeBoard(d *boardData) ([]byte, error) { return json.Marshal(d) }
+// boardPublisher encodes what a board's owner publishes to the other
+// replicas. A board's people's photos are most of its bytes, and change
+// rarely, while its presence changes every period: the photos' bytes are
+// published when a photo changes and every photosEvery, and their tags
+// always, so that a replica keeps the bytes it has (decodeBoard) and one
+// that starts shows initials until it has them.
+type boardPublisher struct {
+	mu     sync.Mutex
+	tags   string    // the photos' tags last published with their bytes
+	photos time.Time // when they were
+}
 
-func decodeBoard(b []byte) (*boardData, error) {
+// photosEvery is how often a board's owner publishes its photos' bytes
+// when none changed.
+const photosEvery = 10 * time.Minute
+
+func (bp *boardPublisher) encode(d *boardData) ([]byte, error) {
+	var tags strings.Builder
+	for _, p := range d.People {
+		tags.WriteString(p.Tag + ",")
+	}
+	bp.mu.Lock()
+	now := time.Now()
+	full := tags.String() != bp.tags || now.Sub(bp.photos) >= photosEvery
+	if full {
+		bp.tags, bp.photos = tags.String(), now
+	}
+	bp.mu.Unlock()
+	if !full {
+		lean := *d
+		lean.People = make([]boardPerson, len(d.People))
+		for i, p := range d.People {
+			p.Photo = nil
+			lean.People[i] = p
+		}
+		d = &lean
+	}
+	return json.Marshal(d)
+}
+
+// decodeBoard reads what a board's owner published, keeping the bytes of
+// the photos old has whose tags it names without them.
+func decodeBoard(old *boardData, b []byte) (*boardData, error) {
 	var d boardData
 	if err := json.Unmarshal(b, &d); err != nil {
 		return nil, fmt.Errorf("reading a board's published data: %w", err)
+	}
+	for i := range d.People {
+		p := &d.People[i]
+		if len(p.Photo) == 0 && p.Tag != "" && old != nil {
+			p.Photo, p.PhotoType, _ = old.photo(p.Tag)
+		}
 	}
 	d.tagPhotos()
 	return &d, nil
 }
 
-// tagPhotos names each person's photo by its content.
+// tagPhotos names each person's photo by its content; a tag without the
+// photo's bytes names none.
 func (d *boardData) tagPhotos() {
 	for i := range d.People {
-		if p := &d.People[i]; len(p.Photo) > 0 {
-			ph := newPhoto(p.Photo, p.PhotoType)
-			p.PhotoType, p.tag = ph.ctype, ph.tag
+		p := &d.People[i]
+		if len(p.Photo) == 0 {
+			p.Tag = ""
+			continue
 		}
+		ph := newPhoto(p.Photo, p.PhotoType)
+		p.PhotoType, p.Tag = ph.ctype, ph.tag
 	}
 }
 
 // photo returns the photo of the board's person whose photo tag is tag.
 func (d *boardData) photo(tag string) ([]byte, string, bool) {
 	for _, p := range d.People {
-		if p.tag != "" && p.tag == tag {
+		if p.Tag != "" && p.Tag == tag && len(p.Photo) > 0 {
 			return p.Photo, p.PhotoType, true
 		}
 	}
@@ -212,8 +265,8 @@ func (m *Manager) newBoard(acct server.Account, def boardDef) *board {
 		Initial:     &boardData{Kind: def.kind},
 		Own:         func() source.Poller { return &boardPoller{m: m, b: b} },
 		FollowEvery: m.cfg.PollEvery,
-		Encode:      encodeBoard,
-		Decode:      func(old *boardData, data []byte) (*boardData, error) { return decodeBoard(data) },
+		Encode:      (&boardPublisher{}).encode,
+		Decode:      decodeBoard,
 	})
 	return b
 }
@@ -411,8 +464,8 @@ func boardAt(d *boardData, now time.Time, privacy bool) (wire.Board, time.Time) 
 			if t.Status == "" {
 				t.Status, t.Activity = presenceUnknown, ""
 			}
-			if p.tag != "" {
-				t.Photo = wire.PhotoPath + photoMark + "/" + p.tag
+			if p.Tag != "" {
+				t.Photo = wire.PhotoPath + photoMark + "/" + p.Tag
 			}
 			if cur, free := busyAt(p.Busy, now); cur >= 0 {
 				t.FreeAt = free

@@ -122,3 +122,66 @@ func TestABoardIsEncodedOncePerPrivacyOfASnapshot(t *testing.T) {
 		t.Error("the view of a free room is reused once its meeting is near")
 	}
 }
+
+// A board's owner publishes its people's photos when they change (and
+// now and then), their tags always: another replica keeps the photos it
+// has, and one that has none shows initials until the next.
+func TestABoardsPhotosArePublishedWhenTheyChange(t *testing.T) {
+	d := &boardData{Kind: wire.BoardPeople, Read: true, People: []boardPerson{
+		{Name: "Ada", UPN: "ada@placard.example", Availability: "Busy", Photo: []byte("jpeg of ada"), PhotoType: "image/jpeg"},
+		{Name: "Kim", UPN: "kim@placard.example"},
+	}}
+	d.tagPhotos()
+	var bp boardPublisher
+	full, err := bp.encode(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := *d
+	moved.People = append([]boardPerson(nil), d.People...)
+	moved.People[0].Availability = "Available"
+	lean, err := bp.encode(&moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lean) >= len(full) || strings.Contains(string(lean), `"photo":`) {
+		t.Errorf("a presence change publishes the photos again: %s", lean)
+	}
+	first, err := decodeBoard(&boardData{}, full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, _, ok := first.photo(d.People[0].Tag); !ok || string(data) != "jpeg of ada" {
+		t.Fatalf("the photo published is not read: %q %v", data, ok)
+	}
+	next, err := decodeBoard(first, lean)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.People[0].Availability != "Available" || next.People[0].Tag != d.People[0].Tag {
+		t.Errorf("after a lean publication: %+v", next.People[0])
+	}
+	if data, _, ok := next.photo(d.People[0].Tag); !ok || string(data) != "jpeg of ada" {
+		t.Error("a replica lost the photo it had")
+	}
+	late, err := decodeBoard(&boardData{}, lean)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if late.People[0].Tag != "" {
+		t.Error("a replica without the photo's bytes names it")
+	}
+	if b, _ := boardAt(late, time.Now(), false); b.Tiles[0].Photo != "" || b.Tiles[0].Initials != "A" {
+		t.Errorf("without the bytes, the tile %+v", b.Tiles[0])
+	}
+	// A new photo is published with its bytes.
+	moved.People[1].Photo, moved.People[1].PhotoType = []byte("png of kim"), "image/png"
+	moved.tagPhotos()
+	withKim, err := bp.encode(&moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := decodeBoard(&boardData{}, withKim); len(got.People[1].Photo) == 0 || len(got.People[0].Photo) == 0 {
+		t.Error("a changed photo was not published with the bytes of all")
+	}
+}

@@ -388,13 +388,16 @@ func TestFiftyPeopleBoardsAndTwentyRoomsBoardsStayWithinGraphsBudgets(t *testing
 	var now atomic.Int64
 	now.Store(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC).UnixNano())
 	clock := func() time.Time { return time.Unix(0, now.Load()).UTC() }
-	h := newHarnessOn(t, sandbox.Options{NumberedUsers: peopleBoards + perBoard, NumberedRooms: 40, Now: clock},
+	h := newHarnessOn(t, sandbox.Options{NumberedUsers: perBoard + 1, NumberedRooms: 40, Now: clock},
 		func(c *screens.Config) { c.Now = clock })
 	screens.PaceOn(h.m, clock)
 	people := func(i int) server.Addresses {
+		// Each board its own: all but one of 61 people.
 		var upns []string
-		for k := range perBoard {
-			upns = append(upns, fmt.Sprintf("user%04d@%s", i+k+1, sandbox.TenantDomain))
+		for k := 1; k <= perBoard+1; k++ {
+			if k != i+1 {
+				upns = append(upns, fmt.Sprintf("user%04d@%s", k, sandbox.TenantDomain))
+			}
 		}
 		return server.AddressesOf(upns)
 	}
