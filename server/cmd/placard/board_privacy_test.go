@@ -89,3 +89,39 @@ func TestARoomsBoardNeverSendsAPrivateSubjectInAFrameOrItsPage(t *testing.T) {
 		}
 	}
 }
+
+// The admin page sets a screen's board (rooms by list or address, one
+// per line or separated by commas) and says what consent it needs.
+func TestTheAdminPageSetsABoardAndSaysWhatConsentItNeeds(t *testing.T) {
+	t.Parallel()
+	m := testServer(t)
+	s := openScreen(t, m, "Lobby board")
+	s.waitPhase(15*time.Second, wire.PhaseCode)
+	id := screenID(t, m, s.name)
+	b := newAdminBrowser(t, m)
+	csrf := b.login(newToken(t, m))
+	form := url.Values{"csrf": {csrf}, "layout": {"rooms"}, "rooms": {"paris-hq@placard.example,\r\nturing@placard.example"}}
+	if res, body := b.post("/admin/screens/"+id+"/settings", form); res.StatusCode != 303 {
+		t.Fatalf("saving a rooms board: %s\n%.500s", res.Status, body)
+	}
+	sc, err := m.Store.Screen(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Settings.Layout != server.LayoutRooms || sc.Settings.Rooms != "paris-hq@placard.example,turing@placard.example" {
+		t.Errorf("stored %+v", sc.Settings)
+	}
+	_, page := b.get("/admin/screens/" + id)
+	if !strings.Contains(page, "paris-hq@placard.example, turing@placard.example</textarea>") {
+		t.Errorf("the page does not show the board's rooms:\n%.3000s", page)
+	}
+	for _, says := range []string{"Place.Read.All", "an administrator", "Presence.Read.All", "GroupMember.Read.All"} {
+		if !strings.Contains(page, says) {
+			t.Errorf("the page does not say %q of a board's consent", says)
+		}
+	}
+	form = url.Values{"csrf": {csrf}, "layout": {"people"}, "group": {"not a group"}}
+	if res, _ := b.post("/admin/screens/"+id+"/settings", form); res.StatusCode == 303 {
+		t.Error("a group id that is not one was saved")
+	}
+}
