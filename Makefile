@@ -149,12 +149,14 @@ systemd:
 # detector makes the servers several times slower, and a browser test then
 # measures the detector, not placard; every package it drives is raced on
 # its own.
+# Its slow tests (those that wait on a browser, a refresh or another
+# process more than they compute) run in parallel, three at a time.
 E2E_PKG   := ./server/cmd/placard
 # deploy/ is tested by test-deploy, once make release and make image wrote
 # what it checks.
 RACE_PKGS  = $(shell $(GO) list ./... | grep -v -e '/server/cmd/placard$$' -e '/deploy$$')
 test-go: $(WASM_BR) gcc
-	@if [ "$$CI" = true ] || command -v gcc >/dev/null 2>&1; then 		echo "$(GO) test -race -count=1 -timeout 9m <every package but $(E2E_PKG)> & $(GO) test -count=1 -timeout 9m $(E2E_PKG)"; 		CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 9m $(RACE_PKGS) & race=$$!; 		$(GO) test -count=1 -timeout 9m $(E2E_PKG); e2e=$$?; 		wait $$race && exit $$e2e; 	else 		echo "no C compiler: the tests run without the race detector"; 		$(GO) test -count=1 -timeout 9m ./...; 	fi
+	@if [ "$$CI" = true ] || command -v gcc >/dev/null 2>&1; then 		echo "$(GO) test -race -count=1 -timeout 9m <every package but $(E2E_PKG)> & $(GO) test -count=1 -parallel 3 -timeout 9m $(E2E_PKG)"; 		CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 9m $(RACE_PKGS) & race=$$!; 		$(GO) test -count=1 -parallel 3 -timeout 9m $(E2E_PKG); e2e=$$?; 		wait $$race && exit $$e2e; 	else 		echo "no C compiler: the tests run without the race detector"; 		$(GO) test -count=1 -timeout 9m ./...; 	fi
 
 gcc:
 	@$(call debian,command -v gcc >/dev/null 2>&1,gcc,the race detector,true)

@@ -108,6 +108,7 @@ func TestTabletBooksTheNextFreeSlotsWithoutOverlap(t *testing.T) {
 }
 
 func TestTabletConfirmsThenShowsTheBooking(t *testing.T) {
+	t.Parallel()
 	m := testServer(t, func(m *Main) {
 		m.Config.QuickBook = true
 		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
@@ -282,6 +283,7 @@ func TestQuickBookingTurnedOffOnOneReplicaIsRefusedOnAnother(t *testing.T) {
 // touch screen shows no button and acts in nothing until its screen is
 // let act; then it shows them, and its sign-out works.
 func TestWhatMayActIsTheAdministratorsSetting(t *testing.T) {
+	t.Parallel()
 	m := testServer(t, func(m *Main) {
 		m.Config.QuickBook = true
 		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")

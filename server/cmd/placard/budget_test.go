@@ -10,6 +10,7 @@ import (
 )
 
 func TestManyFollowedAccountsStayUnderThePresenceBudgetInTheSandboxsCount(t *testing.T) {
+	t.Parallel()
 	const users = 8
 	// Graph's limit here: 10 per 3 s, so placard may make 5 per 3 s: far
 	// less than 8 accounts at 100 ms would ask.

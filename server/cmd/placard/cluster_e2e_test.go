@@ -221,6 +221,7 @@ func checkPolls(t *testing.T, what string, polls []graphPoll, period time.Durati
 }
 
 func TestReplicaProcessesPollEachAccountOnceShareOneSchemaAndFailOver(t *testing.T) {
+	t.Parallel()
 	const (
 		ada    = "ada@placard.example"
 		period = time.Second

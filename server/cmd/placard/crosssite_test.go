@@ -71,6 +71,7 @@ func TestANavigationFromAnotherSiteAsksForTheScreensCookie(t *testing.T) {
 // The same in a browser: an approved kiosk whose address is opened from a
 // link on another site stays the screen it was, instead of pairing again.
 func TestAKioskFollowingALinkFromAnotherSiteStaysEnrolled(t *testing.T) {
+	t.Parallel()
 	m := testServer(t, func(m *Main) { m.Config.AutoEnroll = false })
 	browser := browsertest.New(t)
 	tab := openTab(t, browser, m, "Kiosk", "pairing")

@@ -41,6 +41,7 @@ var secretShapes = map[string]*regexp.Regexp{
 }
 
 func TestSignInOnAScreenEndToEnd(t *testing.T) {
+	t.Parallel()
 	m := testServer(t)
 	browser := browsertest.New(t)
 

@@ -46,6 +46,7 @@ func refreshed(t *testing.T, tab context.Context, within time.Duration) {
 }
 
 func TestPageGoesOnWithoutWebAssembly(t *testing.T) {
+	t.Parallel()
 	const dashboardEvery, presenceEvery = 4 * time.Second, time.Second
 	dir := filepath.Join(t.TempDir(), "data")
 	tune := func(m *Main) {
@@ -159,6 +160,7 @@ func TestPageGoesOnWithoutWebAssembly(t *testing.T) {
 // in the Go program (index out of range), which ends it. The fallback
 // script takes over at once: the sign-in reaches the screen.
 func TestPageGoesOnWhenTheWasmEnds(t *testing.T) {
+	t.Parallel()
 	m := testServer(t)
 	browser := browsertest.New(t)
 	exited := make(chan string, 1)
@@ -251,6 +253,7 @@ func TestPageOffersItsFallbackAndARefreshWithoutScripts(t *testing.T) {
 }
 
 func TestPageRefreshesItselfWithScriptsOff(t *testing.T) {
+	t.Parallel()
 	m := testServer(t)
 	browser := browsertest.New(t)
 	var ran bool
@@ -319,6 +322,7 @@ func (c *consoleErrors) all() []string {
 }
 
 func TestScreenOnPlainHTTPByALANName(t *testing.T) {
+	t.Parallel()
 	m := testServer(t)
 	_, port, _ := strings.Cut(strings.TrimPrefix(m.URL, "http://"), ":")
 	// A name, not 127.0.0.1 nor localhost, which browsers treat as
@@ -365,6 +369,7 @@ func TestScreenOnPlainHTTPByALANName(t *testing.T) {
 // and a quarter more, then its window grows after each failure, and a page
 // answered sets it back to the first.
 func TestFallbackBacksOffAndKeepsToRetryAfter(t *testing.T) {
+	t.Parallel()
 	script, err := fs.ReadFile(web.Static(), "fallback.js")
 	if err != nil {
 		t.Fatal(err)

@@ -58,6 +58,7 @@ func startKiosk(t *testing.T, browser context.Context, url string) kiosk {
 // why; the token leaves their address bars, and a kiosk that starts with
 // the link again comes back to its screen. A revoked link enrolls nothing.
 func TestAProvisioningLinkEnrollsUpToItsScreensIntoItsGroup(t *testing.T) {
+	t.Parallel()
 	m := testServer(t, manualEnroll)
 	ctx := t.Context()
 	root := cliActor()
@@ -338,6 +339,7 @@ func metricLines(scrape, name string) string {
 // Signed out as a group, both return to signing in. Without that choice
 // (the default), a sign-in shows on its own screen only.
 func TestOneSignInShowsOnEveryScreenOfItsGroupWhenChosenOnThePhone(t *testing.T) {
+	t.Parallel()
 	m := testServer(t)
 	ctx := t.Context()
 	g, err := m.Ops.CreateGroup(ctx, cliActor(), admin.GroupSpec{Name: "Lobby", SharedSignIn: true})

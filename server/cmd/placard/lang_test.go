@@ -15,6 +15,7 @@ import (
 // A screen set to French speaks French and says so to the browser (screen
 // readers, hyphenation), at once and without a reload.
 func TestAScreenSpeaksTheLanguageItIsGiven(t *testing.T) {
+	t.Parallel()
 	m := testServer(t)
 	tab := browsertest.New(t)
 	browsertest.Run(t, tab, 20*time.Second, "opening the screen",

@@ -78,6 +78,7 @@ func TestAStreamOnAReplicaThatDoesNotOwnTheAccountStartsWithItsPresence(t *testi
 // webhooks and MQTT messages: one delivery per change, not one per
 // replica; and when it stops, another takes over and sends.
 func TestOnlyTheOwnerOfAKeysAccountSendsItsWebhooksAndMQTTMessages(t *testing.T) {
+	t.Parallel()
 	sb := startSandbox(t)
 	db := pgtest.DB(t)
 	broker := mqtttest.Start(t)

@@ -23,6 +23,7 @@ import (
 // through the phone page to 10 numbered accounts (20 screens each), and a
 // presence change reaches every screen of its account.
 func TestLoadGeneratorBringsScreensToTheirDashboards(t *testing.T) {
+	t.Parallel()
 	const count, accounts = 200, 10
 	m := testServer(t, func(m *Main) {
 		m.Config.SandboxUsers = accounts

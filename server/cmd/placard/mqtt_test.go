@@ -13,6 +13,7 @@ import (
 )
 
 func TestLightKeysPublishToMQTTAndADeadBrokerStallsNothing(t *testing.T) {
+	t.Parallel()
 	b := mqtttest.Start(t)
 	m := testServer(t, fastPresence, func(m *Main) { m.Config.MQTTURL = b.URL() })
 	admin := newToken(t, m)

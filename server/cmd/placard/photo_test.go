@@ -12,6 +12,7 @@ import (
 // A state carries the photo's address, not the picture, and the edge
 // server gives the picture only to a screen that shows it.
 func TestAPhotoIsServedOnlyToTheScreenThatShowsIt(t *testing.T) {
+	t.Parallel()
 	m := testServer(t)
 	lobby := openScreen(t, m, "Lobby TV")
 	st := lobby.signIn(m, "ada@placard.example")

@@ -186,6 +186,7 @@ func TestALightKeyReadsItsAccountsPresenceOverHTTP(t *testing.T) {
 }
 
 func TestAKeyForOneAccountCannotReadAnothers(t *testing.T) {
+	t.Parallel()
 	m := testServer(t, fastPresence)
 	admin := newToken(t, m)
 	signedIn(t, m, "grace@placard.example")
@@ -217,6 +218,7 @@ func TestAKeyForOneAccountCannotReadAnothers(t *testing.T) {
 }
 
 func TestAnAccountSignedInNowhereAnswersSignedInFalse(t *testing.T) {
+	t.Parallel()
 	m := testServer(t, fastPresence)
 	admin := newToken(t, m)
 	_, key := addLight(t, m, admin, `{"name":"kim","account":"ada@placard.example"}`)
@@ -276,6 +278,7 @@ func TestPresenceStreamsEachChangeWithinOnePeriod(t *testing.T) {
 }
 
 func TestARevokedKeyIsRefusedAtOnceAndItsStreamClosed(t *testing.T) {
+	t.Parallel()
 	m := testServer(t, fastPresence)
 	admin := newToken(t, m)
 	id, key := addLight(t, m, admin, `{"name":"desk","account":"grace@placard.example"}`)

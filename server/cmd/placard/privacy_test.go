@@ -20,6 +20,7 @@ import (
 )
 
 func TestPrivacyModeSendsNoMeetingSubject(t *testing.T) {
+	t.Parallel()
 	const subject = "Merger talks with Contoso"
 	m := testServer(t)
 	// A meeting now, with a subject that must not reach the screen.

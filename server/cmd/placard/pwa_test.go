@@ -72,6 +72,7 @@ func (p *countingProxy) count(re *regexp.Regexp) int {
 var wasmPathRE = regexp.MustCompile(`^/web/app\.[0-9a-f]+\.wasm$`)
 
 func TestReloadDownloadsNoWasmAndOfflineShowsItsPage(t *testing.T) {
+	t.Parallel()
 	m := testServer(t)
 	proxy := newCountingProxy(t, m.URL)
 	browser := browsertest.New(t)

@@ -18,6 +18,7 @@ import (
 // verification page, with that screen's code filled in and the screen named:
 // the picture is read as a camera would, from the pixels the browser drew.
 func TestTheQRCodeOnScreenTakesAPhoneToItsCode(t *testing.T) {
+	t.Parallel()
 	m := testServer(t, func(m *Main) { m.Config.SignIn = server.SignInDeviceCode })
 	browser := browsertest.New(t)
 
@@ -69,6 +70,7 @@ func TestTheQRCodeOnScreenTakesAPhoneToItsCode(t *testing.T) {
 // it starts, before (here: without) its WebSocket: the code it renders is
 // the prerendered one, not an empty square until the server's state comes.
 func TestTheWasmDrawsTheQRCodeFromThePageBeforeItsConnection(t *testing.T) {
+	t.Parallel()
 	m := testServer(t, func(m *Main) { m.Config.SignIn = server.SignInDeviceCode })
 	browser := browsertest.New(t)
 	var prerendered, drawn string

@@ -23,6 +23,7 @@ import (
 // the number match and signs Grace Hopper in, and the screen shows her day
 // without a reload.
 func TestSignInByQRCodeWhereTheOrganisationBlocksCodes(t *testing.T) {
+	t.Parallel()
 	var logs syncBuffer
 	m := testServer(t, func(m *Main) { m.Config.LogLevel = "debug"; m.Stderr = &logs })
 	m.Sandbox.SetFaults(sandbox.Faults{BlockDeviceCode: true})
@@ -93,6 +94,7 @@ func TestSignInByQRCodeWhereTheOrganisationBlocksCodes(t *testing.T) {
 // tracking), it returns to sign-in with the QR code and the reason, and
 // signing in by QR code brings its dashboard back.
 func TestAScreenSignedInByCodeReturnsToTheQRCodeWhenCodesAreBlocked(t *testing.T) {
+	t.Parallel()
 	m := testServer(t, fastPolls, func(m *Main) { m.Config.SandboxTokenLifetime = 3 * time.Second })
 	browser := browsertest.New(t)
 	var code string
@@ -173,6 +175,7 @@ func linkOf(t *testing.T, st wire.State) string {
 
 // A link the screen replaced is refused with a clear page.
 func TestAnExpiredSignInLinkIsRefused(t *testing.T) {
+	t.Parallel()
 	m := testServer(t, func(m *Main) {
 		m.Config.SignIn = "qr"
 		tune := m.Tune
@@ -197,6 +200,7 @@ func TestAnExpiredSignInLinkIsRefused(t *testing.T) {
 // from another browser, a replayed callback. Nothing secret reaches the
 // phone's pages or the log.
 func TestTheSignInLinkRefusesWhatItMust(t *testing.T) {
+	t.Parallel()
 	var logs syncBuffer
 	m := testServer(t, func(m *Main) { m.Config.SignIn = "qr"; m.Config.LogLevel = "debug"; m.Stderr = &logs })
 	s := openScreen(t, m, "Lobby TV")

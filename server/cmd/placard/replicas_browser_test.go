@@ -48,6 +48,7 @@ func (b *balancer) to(base string) {
 }
 
 func TestABrowserKeepsItsDashboardWhenItsReplicaDies(t *testing.T) {
+	t.Parallel()
 	sb := startSandbox(t)
 	db := pgtest.DB(t)
 	replicas := startReplicaProcs(t, 2, sb, db)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestDashboardComesBackAfterTheEdgeServerRestarts(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	m := startOn(t, dir, "127.0.0.1:0")
 	addr := strings.TrimPrefix(m.URL, "http://")

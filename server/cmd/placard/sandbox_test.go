@@ -152,6 +152,7 @@ func getJSONOver(t *testing.T, c *http.Client, u string, v any) {
 // blocks, all under the edge server's Content-Security-Policy. With
 // $PLACARD_SCREENSHOTS set, it saves the pages there at four sizes.
 func TestSandboxPagesInABrowser(t *testing.T) {
+	t.Parallel()
 	m := testServer(t, func(m *Main) { m.Config.SandboxAddr = "127.0.0.1:0" })
 	browser := browsertest.New(t)
 	var mu sync.Mutex
@@ -259,6 +260,7 @@ func TestSandboxSignInPageIsServedToPhones(t *testing.T) {
 // edge server's callback (the page's Content-Security-Policy lets the
 // form's redirect through).
 func TestSandboxSignInPageOnAPhone(t *testing.T) {
+	t.Parallel()
 	m := testServer(t)
 	browser := browsertest.New(t)
 	q := url.Values{"client_id": {sandbox.ClientID}, "response_type": {"code"}, "redirect_uri": {m.PublicURL + "/signin/callback"},

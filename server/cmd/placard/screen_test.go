@@ -172,6 +172,7 @@ func checkLayout(t *testing.T, ctx context.Context, state string, size screenSiz
 }
 
 func TestEveryStateFitsEveryScreenSize(t *testing.T) {
+	t.Parallel()
 	m := testServer(t)
 	browser := browsertest.New(t)
 

@@ -112,6 +112,7 @@ func newReceived() *received {
 }
 
 func TestNothingSecretReachesTheBrowserAndTheCSPHolds(t *testing.T) {
+	t.Parallel()
 	m := testServer(t, manualEnroll)
 	token := newToken(t, m)
 	browser := browsertest.New(t)

@@ -97,6 +97,7 @@ func TestTwoScreensGetTwoCodesAndSignInSeparately(t *testing.T) {
 }
 
 func TestDeclineShowsWhyThenANewCode(t *testing.T) {
+	t.Parallel()
 	m := testServer(t)
 	browser := browsertest.New(t)
 	var code string

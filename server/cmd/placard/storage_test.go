@@ -51,6 +51,7 @@ func startKeyed(t *testing.T, dataDir, dbURL, key string) error {
 }
 
 func TestAServerWithAnotherKeyRefusesToStart(t *testing.T) {
+	t.Parallel()
 	for _, store := range []string{"sqlite", "postgres"} {
 		t.Run(store, func(t *testing.T) {
 			dataDir := filepath.Join(t.TempDir(), "data")

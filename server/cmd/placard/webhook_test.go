@@ -168,6 +168,7 @@ func missing(t *testing.T, msg string) {
 // key (the data directory's key file): the running server opens it and
 // signs with it, and the database holds it sealed.
 func TestAWebhookSecretMadeOnTheCommandLineIsSealedWithTheServersKey(t *testing.T) {
+	t.Parallel()
 	recv, got := webhookReceiver(t)
 	m := testServer(t, fastPresence, allowLoopbackWebhooks, func(m *Main) { m.Webhooks.Every = time.Hour })
 	signedIn(t, m, "grace@placard.example")
