@@ -15,6 +15,11 @@ var Colors = map[string]string{
 	"Away":            "#FCD116",
 	"Offline":         "#000000", // off
 	"PresenceUnknown": "#000000",
+	// A room's status, from its calendar (a light key of a room's
+	// account): free, a meeting within 10 minutes, busy.
+	"free": "#92C353",
+	"soon": "#FCD116",
+	"busy": "#C4314B",
 }
 
 // Color is the colour of p (Colors); off for anything else.

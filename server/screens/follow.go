@@ -53,6 +53,11 @@ type followed struct {
 	// told is what it was told last (told is valid once any is true).
 	told server.Presence
 	any  bool
+	// room is true when the account is a room's (roomlight.go): it is
+	// told the room's status, turn tells it again when that changes with
+	// the clock.
+	room bool
+	turn *time.Timer
 }
 
 // tellLocked tells the follower p, unless it was told that already.
@@ -80,6 +85,10 @@ func (sub *following) Snapshot(snap *source.Snapshot[*accountData]) {
 		return
 	}
 	fo.seq = snap.Seq
+	if fo.room {
+		sub.w.m.tellRoomLocked(fo, sub, snap.Value)
+		return
+	}
 	fo.tellLocked(owned(snap.Value.follow, sub.w))
 }
 
@@ -116,7 +125,11 @@ func (m *Manager) Follow(ctx context.Context, accountID string, f Follower) (sto
 	if err != nil {
 		return nil, err
 	}
-	fo := &followed{f: f, id: accountID}
+	room, err := m.isRoom(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	fo := &followed{f: f, id: accountID, room: room}
 	m.followMu.Lock()
 	defer m.followMu.Unlock()
 	m.followers[f] = fo
@@ -160,6 +173,14 @@ func (m *Manager) subscribeLocked(fo *followed, acct server.Account) (started bo
 		m.nFollowed.Add(1)
 		s.Member.src.Wake() // its pace is now a follower's
 	}
+	if fo.room {
+		// A room's light needs the room's calendar, as its panel does.
+		if s.Member.shown.Add(1) == 1 && !s.Started {
+			s.Member.src.Wake()
+		}
+		m.tellRoomLocked(fo, sub, s.Latest.Value)
+		return s.Started
+	}
 	fo.tellLocked(owned(s.Latest.Value.follow, s.Member))
 	return s.Started
 }
@@ -175,6 +196,13 @@ func (m *Manager) unsubscribeLocked(fo *followed) *following {
 	fo.sub = nil
 	if sub.w.followed.Add(-1) == 0 {
 		m.nFollowed.Add(-1)
+	}
+	if fo.room {
+		sub.w.shown.Add(-1)
+		if fo.turn != nil {
+			fo.turn.Stop()
+			fo.turn = nil
+		}
 	}
 	return sub
 }
@@ -221,11 +249,24 @@ func (m *Manager) unfollow(f Follower) {
 // a screen still shows it (on its way to sign-in).
 func (m *Manager) unfollowAccount(accountID string) {
 	w, ok := m.accounts.Get(accountID)
-	if !ok || w.shown.Load() > 0 {
+	if !ok {
 		return
 	}
 	m.followMu.Lock()
 	defer m.followMu.Unlock()
+	// A room's light counts among those that show the room's calendar
+	// (roomlight.go): a screen still shows the account only beyond them.
+	rooms := int32(0)
+	for _, fo := range m.followers {
+		fo.mu.Lock()
+		if fo.room && fo.sub != nil && fo.sub.w == w {
+			rooms++
+		}
+		fo.mu.Unlock()
+	}
+	if w.shown.Load() > rooms {
+		return
+	}
 	now := m.cfg.Now()
 	for _, fo := range m.followers {
 		fo.mu.Lock()
