@@ -15,16 +15,17 @@ import (
 
 // A board's tiles are read from 3 m like a dashboard's status (placard.css,
 // --read): at that size a page holds this many, in every shape of screen
-// placard is made for. A 16:9 TV shows a rooms board as a flight board,
-// one room a line, and a people board as two columns of three, each
-// person on three lines (name; availability and activity, as long as
-// "Busy · In a conference call"; when they are free); a portrait panel
-// gives each room two lines and puts the people in one column. The
-// numbers do not depend on the screen's shape, so that the server's
-// prerender (which does not know it) pages as the Wasm does.
-// TestBoardsFitEveryScreenSize holds them to the screen.
+// placard is made for. A TV gives each room two lines the width of the
+// screen (its name and state; its next meeting, seats and floor, whose
+// labels run to "Ground floor"), and each person three lines in two
+// columns (name; availability and activity, as long as "Busy · In a
+// conference call"; when they are free); a portrait panel gives a room
+// four lines and puts the people in one column. The numbers do not depend
+// on the screen's shape, so that the server's prerender (which does not
+// know it) pages as the Wasm does. TestBoardsFitEveryScreenSize holds them
+// to the screen.
 const (
-	roomsPerPage  = 8
+	roomsPerPage  = 5
 	peoplePerPage = 6
 )
 
@@ -90,12 +91,7 @@ func boardView(st wire.State, tx *texts, now time.Time) app.UI {
 	default:
 		body = personTiles(b.Tiles, st.Screen, tx, page)
 	}
-	view := app.Div().Class("board-view", "board-"+kind)
-	if !st.Screen.Clock24 && Lang(st.Screen.Lang) != "fr" {
-		// "Busy until 11:30 AM" takes more room.
-		view = view.Class("clock12")
-	}
-	return view.
+	return app.Div().Class("board-view", "board-"+kind).
 		DataSet("testid", "board").
 		DataSet("kind", kind).
 		Body(
@@ -120,8 +116,7 @@ func boardView(st wire.State, tx *texts, now time.Time) app.UI {
 }
 
 // roomTiles are a rooms board: free rooms first (free, then soon, then
-// busy), each by name; a line a room on a TV, under the names of its
-// columns.
+// busy), each by name.
 func roomTiles(tiles []wire.Tile, sc wire.Screen, tx *texts, now time.Time, page int) app.UI {
 	type shown struct {
 		wire.Tile
@@ -163,12 +158,21 @@ func roomTiles(tiles []wire.Tile, sc wire.Screen, tx *texts, now time.Time, page
 		if n := r.Next; n != nil && n.End.After(now) && !(r.status == wire.RoomBusy && (!n.Start.After(now) || n.Start.Before(r.until))) {
 			next, subject = clock(n.Start, sc), slotSubject(*n, sc, tx)
 		}
-		// A floor's number needs its word where the column's name is
-		// not shown; a label ("Mezzanine") does not.
-		numbered := r.Floor != "" && strings.Trim(r.Floor, "-0123456789") == ""
-		seat := tx.seat[1]
-		if r.Capacity == 1 {
-			seat = tx.seat[0]
+		// Where it is: "8 seats · Floor 2"; a floor's label ("Ground
+		// floor", "Mezzanine") as the organisation writes it.
+		var where []string
+		if r.Capacity > 0 {
+			seat := tx.seat[1]
+			if r.Capacity == 1 {
+				seat = tx.seat[0]
+			}
+			where = append(where, strconv.Itoa(r.Capacity)+" "+seat)
+		}
+		if f := strings.TrimSpace(r.Floor); f != "" {
+			if strings.Trim(f, "-0123456789") == "" {
+				f = tx.floor + " " + f
+			}
+			where = append(where, f)
 		}
 		items[i] = tile(r.Tile, r.status, i/roomsPerPage, page).Class("room-tile").Body(
 			app.Span().Class("tile-name").Text(r.Name),
@@ -176,36 +180,17 @@ func roomTiles(tiles []wire.Tile, sc wire.Screen, tx *texts, now time.Time, page
 			app.Span().Class("tile-next").Body(
 				app.If(next != "", func() app.UI {
 					return app.Span().Body(
-						app.Span().Class("unit").Text(tx.nextLabel+" "),
-						app.Text(next),
+						app.Text(tx.nextLabel+" "+next),
 						// A subject is the organiser's words, of any
 						// length: it gives way with an ellipsis.
 						app.If(subject != "", func() app.UI { return app.Span().Class("tile-subject").Text(" · " + subject) }),
 					)
 				}),
 			),
-			app.Span().Class("tile-seats").Body(
-				app.If(r.Capacity > 0, func() app.UI {
-					return app.Span().Body(app.Text(strconv.Itoa(r.Capacity)), app.Span().Class("unit").Text(" "+seat))
-				}),
-			),
-			app.Span().Class("tile-floor").Body(
-				app.If(numbered, func() app.UI { return app.Span().Class("unit").Text(tx.floor + " ") }),
-				app.Text(r.Floor),
-			),
+			app.Span().Class("tile-where").Text(strings.Join(where, " · ")),
 		)
 	}
 	return app.Div().Class("board-body").Body(
-		// The columns' names stand above the rooms on a TV; a portrait
-		// panel, whose rooms take two lines, writes the words out
-		// instead. Screen readers read each room's words in full.
-		app.Div().Class("board-head").Aria("hidden", "true").Body(
-			app.Span().Class("tile-name").Text(tx.colRoom),
-			app.Span().Class("tile-state").Text(tx.colNow),
-			app.Span().Class("tile-next").Text(tx.nextLabel),
-			app.Span().Class("tile-seats").Text(tx.colSeats),
-			app.Span().Class("tile-floor").Text(tx.colFloor),
-		),
 		app.Ul().Class("board-tiles").Aria("label", tx.boardTitle[wire.BoardRooms]).Body(items...),
 	)
 }

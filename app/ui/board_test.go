@@ -52,7 +52,6 @@ func floorRooms() []wire.Tile {
 		{Name: "Curie", UPN: "curie@placard.example", Status: wire.RoomSoon, Until: at("10:50"), Next: slot("", "10:50", "11:20"), Capacity: 4, Floor: "Mezzanine"},
 		{Name: "Darwin", UPN: "darwin@placard.example", Status: wire.RoomBusy, Until: at("11:00"), Current: private, Next: slot("Budget", "13:00", "14:00"), Capacity: 1, Floor: "3"},
 		{Name: "Euler", UPN: "euler@placard.example", Status: wire.RoomBusy, Until: at("12:00"), Current: slot("Offsite planning", "10:00", "12:00"), Capacity: 20, Floor: "3"},
-		{Name: "Archive", UPN: "archive@placard.example", Status: wire.RoomUnknown, Capacity: 2},
 	}
 }
 
@@ -93,24 +92,21 @@ func TestARoomsBoardSaysEachRoomsStateNextMeetingAndSeats(t *testing.T) {
 		order = append(order, attr(tag, "data-name"))
 		statuses = append(statuses, attr(tag, "data-status"))
 	}
-	if got := strings.Join(order, ","); got != "Ada,Babbage,Curie,Darwin,Euler,Archive" {
-		t.Errorf("rooms in the order %s, want free first, then by name, unknown last", got)
+	if got := strings.Join(order, ","); got != "Ada,Babbage,Curie,Darwin,Euler" {
+		t.Errorf("rooms in the order %s, want free first, then by name", got)
 	}
-	if got := strings.Join(statuses, ","); got != "free,free,soon,busy,busy,unknown" {
+	if got := strings.Join(statuses, ","); got != "free,free,soon,busy,busy" {
 		t.Errorf("statuses %s", got)
 	}
 	if upn := attr(tags[0], "data-upn"); upn != "ada.room@placard.example" {
 		t.Errorf("data-upn %q", upn)
 	}
-	// Words as a portrait panel writes them out (a TV names the columns
-	// once instead: placard.css hides the units).
 	want := map[string]string{
-		"Ada":     "Ada Free 8 seats Floor 2",
-		"Babbage": "Babbage Free until 14:30 Next 14:30 · Design review 12 seats Floor 2",
-		"Curie":   "Curie Free until 10:50 Next 10:50 4 seats Mezzanine",
-		"Darwin":  "Darwin Busy until 11:00 Next 13:00 · Budget 1 seat Floor 3",
-		"Euler":   "Euler Busy until 12:00 20 seats Floor 3",
-		"Archive": "Archive Status unknown 2 seats",
+		"Ada":     "Ada Free 8 seats · Floor 2",
+		"Babbage": "Babbage Free until 14:30 Next 14:30 · Design review 12 seats · Floor 2",
+		"Curie":   "Curie Free until 10:50 Next 10:50 4 seats · Mezzanine",
+		"Darwin":  "Darwin Busy until 11:00 Next 13:00 · Budget 1 seat · Floor 3",
+		"Euler":   "Euler Busy until 12:00 20 seats · Floor 3",
 	}
 	if got := tileWords(html); !mapsEqual(got, want) {
 		t.Errorf("tiles say\n%s\nwant\n%s", show(got), show(want))
@@ -134,6 +130,24 @@ func TestABusyRoomsNextMeetingComesAfterItIsFree(t *testing.T) {
 	}
 }
 
+// A room whose free/busy Graph could not read says so, comes last, and
+// does not turn with the clock.
+func TestARoomOfUnknownStateSaysSoLast(t *testing.T) {
+	rooms := append(floorRooms()[:3], wire.Tile{Name: "Archive", UPN: "archive@placard.example", Status: wire.RoomUnknown, Capacity: 2})
+	st := board(wire.Screen{Clock24: true}, wire.Board{Kind: wire.BoardRooms, Tiles: rooms})
+	for _, now := range []time.Time{testNow, at("16:00")} {
+		html := renderBoardAt(st, now)
+		tags := elements(html, "board-tile")
+		last := tags[len(tags)-1]
+		if attr(last, "data-name") != "Archive" || attr(last, "data-status") != "unknown" {
+			t.Errorf("at %s the last tile is %s", now.Format("15:04"), last)
+		}
+		if w := tileWords(html)["Archive"]; w != "Archive Status unknown 2 seats" {
+			t.Errorf("Archive says %q", w)
+		}
+	}
+}
+
 // A room's state turns at the minute its meeting ends or starts, before
 // the server polls again; the order follows.
 func TestARoomsStateTurnsWithTheClock(t *testing.T) {
@@ -149,7 +163,7 @@ func TestARoomsStateTurnsWithTheClock(t *testing.T) {
 	for _, tag := range elements(renderBoardAt(st, at("11:05")), "board-tile") {
 		order = append(order, attr(tag, "data-name")+"="+attr(tag, "data-status"))
 	}
-	if got := strings.Join(order, ","); got != "Ada=free,Babbage=free,Darwin=free,Curie=busy,Euler=busy,Archive=unknown" {
+	if got := strings.Join(order, ","); got != "Ada=free,Babbage=free,Darwin=free,Curie=busy,Euler=busy" {
 		t.Errorf("at 11:05: %s", got)
 	}
 	if w := tileWords(renderBoardAt(st, at("14:20")))["Babbage"]; !strings.HasPrefix(w, "Babbage Free until 14:30") {
@@ -170,13 +184,13 @@ func TestARoomsBoardSpeaksTheScreensLanguageZoneAndClock(t *testing.T) {
 		words  map[string]string
 	}{
 		{"12-hour New York", wire.Screen{TimeZone: "America/New_York"}, map[string]string{
-			"Babbage": "Babbage Free until 9:30 AM Next 9:30 AM · Design review 12 seats Floor 2",
-			"Darwin":  "Darwin Busy until 6:00 AM Next 8:00 AM · Budget 1 seat Floor 3",
+			"Babbage": "Babbage Free until 9:30 AM Next 9:30 AM · Design review 12 seats · Floor 2",
+			"Darwin":  "Darwin Busy until 6:00 AM Next 8:00 AM · Budget 1 seat · Floor 3",
 		}},
 		{"French in Paris", wire.Screen{TimeZone: "Europe/Paris", Lang: "fr"}, map[string]string{
-			"Babbage": "Babbage Libre jusqu’à 15:30 Ensuite 15:30 · Design review 12 places Étage 2",
-			"Darwin":  "Darwin Occupée jusqu’à 12:00 Ensuite 14:00 · Budget 1 place Étage 3",
-			"Curie":   "Curie Libre jusqu’à 11:50 Ensuite 11:50 4 places Mezzanine",
+			"Babbage": "Babbage Libre jusqu’à 15:30 Ensuite 15:30 · Design review 12 places · Étage 2",
+			"Darwin":  "Darwin Occupée jusqu’à 12:00 Ensuite 14:00 · Budget 1 place · Étage 3",
+			"Curie":   "Curie Libre jusqu’à 11:50 Ensuite 11:50 4 places · Mezzanine",
 		}},
 	}
 	for _, c := range cases {
@@ -292,7 +306,7 @@ func TestABoardPagesThroughAllItsTiles(t *testing.T) {
 		tiles []wire.Tile
 		pages int
 	}{
-		{wire.BoardRooms, rooms, 5},
+		{wire.BoardRooms, rooms, 8},
 		{wire.BoardPeople, people(60), 10},
 		{wire.BoardPeople, people(12), 2},
 		{wire.BoardPeople, people(6), 1},

@@ -83,10 +83,6 @@ type texts struct {
 	nextLabel     string            // "Next": a room's next meeting
 	seat          [2]string         // "seat", "seats": after a room's capacity
 	floor         string            // "Floor": before a room's floor number
-	colRoom       string
-	colNow        string
-	colSeats      string
-	colFloor      string
 	// consent are the sentences of a board the account may not read
 	// (wire.Consent), for one permission then for several: [0] an
 	// administrator can grant it, [1] the person signing in again, [2]
@@ -231,10 +227,6 @@ var english = texts{
 	nextLabel:     "Next",
 	seat:          [2]string{"seat", "seats"},
 	floor:         "Floor",
-	colRoom:       "Room",
-	colNow:        "Now",
-	colSeats:      "Seats",
-	colFloor:      "Floor",
 	consent: [2][3]string{{
 		"This board needs the permission %s, which an administrator of your organisation must grant.",
 		"This board needs the permission %s: sign in to this screen again and accept it.",
@@ -344,10 +336,6 @@ var french = texts{
 	nextLabel:     "Ensuite",
 	seat:          [2]string{"place", "places"},
 	floor:         "Étage",
-	colRoom:       "Salle",
-	colNow:        "Maintenant",
-	colSeats:      "Places",
-	colFloor:      "Étage",
 	consent: [2][3]string{{
 		"Ce tableau a besoin de l’autorisation %s, qu’un administrateur de votre organisation doit accorder.",
 		"Ce tableau a besoin de l’autorisation %s : reconnectez cet écran et acceptez-la.",

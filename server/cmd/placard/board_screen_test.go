@@ -79,7 +79,8 @@ func teamBoard(n int) wire.Board {
 
 // roomsBoard is n rooms of a building's floors, free first, by name.
 func roomsBoard(n int) wire.Board {
-	names := []string{"Ada", "Babbage", "Curie", "Darwin", "Euler", "Faraday", "Galileo", "Hypatia", "Input/Output", "Jupiter", "Kepler", "Lagrange", "Meitner", "Noether", "Ørsted", "Pascal", "Quantum Lab", "Ramanujan", "Somerville", "Tesla"}
+	names := []string{"Ada", "Room 4.1 Babbage", "Curie", "Darwin", "Euler", "Faraday", "Galileo", "Hypatia", "Input/Output", "Jupiter", "Kepler", "Lagrange", "Room 5.2 Meitner", "Noether", "Ørsted", "Pascal", "Quantum Lab", "Ramanujan", "Somerville", "Tesla"}
+	floors := []string{"Ground floor", "1", "2nd floor", "Mezzanine", "5th floor"}
 	subjects := []string{"Design review", "Weekly planning", "Customer call: Initech", "Interviews", "1:1", "Quarterly business review with the board"}
 	b := wire.Board{Kind: wire.BoardRooms, Title: "Rooms, floors 1 to 4"}
 	for i := range n {
@@ -87,7 +88,7 @@ func roomsBoard(n int) wire.Board {
 		if i >= len(names) {
 			name += " " + strconv.Itoa(i/len(names)+1)
 		}
-		t := wire.Tile{Name: name, UPN: fmt.Sprintf("room%02d@placard.example", i+1), Capacity: []int{4, 6, 8, 12, 20, 1}[i%6], Floor: strconv.Itoa(1 + i%4)}
+		t := wire.Tile{Name: name, UPN: fmt.Sprintf("room%02d@placard.example", i+1), Capacity: []int{4, 6, 8, 12, 20, 1}[i%6], Floor: floors[i%len(floors)]}
 		next := &wire.Slot{Start: boardTime("14:30"), End: boardTime("15:30"), Subject: subjects[i%len(subjects)]}
 		switch i % 4 {
 		case 0:
