@@ -69,6 +69,8 @@ const (
 	permUsers    = "User.ReadBasic.All"
 	permMembers  = "GroupMember.Read.All"
 	permCalendar = "Calendars.Read"
+	// permReadBasic is getSchedule's least privileged permission.
+	permReadBasic = "Calendars.ReadBasic"
 )
 
 // adminOnly are the permissions only an administrator can consent to
@@ -92,6 +94,22 @@ func BoardScopes(set server.ScreenSettings) []string {
 		out = append(out, permMembers)
 	}
 	return out
+}
+
+// boardScopes is BoardScopes, with Calendars.ReadBasic (getSchedule's
+// least privileged permission) when the server's own scopes have no
+// permission to read calendars.
+func (m *Manager) boardScopes(set server.ScreenSettings) []string {
+	extra := BoardScopes(set)
+	if extra == nil {
+		return nil
+	}
+	for _, s := range m.cfg.Identity.Scopes() {
+		if strings.HasPrefix(strings.ToLower(s), "calendars.read") {
+			return extra
+		}
+	}
+	return append(extra, permReadBasic)
 }
 
 // consentFor is what a board says when Graph refused it perm: who can

@@ -545,7 +545,7 @@ func (m *Manager) screenScopes(ctx context.Context, screenID string) []string {
 	if err != nil {
 		return nil
 	}
-	return BoardScopes(sc.Settings)
+	return m.boardScopes(sc.Settings)
 }
 
 // readLink returns the link of a token, or why it is not there.

@@ -445,7 +445,7 @@ func (d deviceCode) start(ctx context.Context, s *session) (offer, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	extra := BoardScopes(s.screen.Settings)
+	extra := m.boardScopes(s.screen.Settings)
 	s.mu.Unlock()
 	flow, err := m.cfg.Identity.StartDeviceCode(ctx, extra...)
 	if err != nil {
@@ -548,7 +548,7 @@ func (m *Manager) holdProblem(ctx context.Context, s *session, err error, retry 
 		// A board whose permissions were refused at its sign-in says
 		// which, and who can grant them, rather than an error.
 		s.phase, s.problem = wire.PhaseDashboard, nil
-		s.consent = &wire.Board{Kind: def.kind, Consent: signInConsent(BoardScopes(s.screen.Settings), err)}
+		s.consent = &wire.Board{Kind: def.kind, Consent: signInConsent(m.boardScopes(s.screen.Settings), err)}
 	}
 	s.mu.Unlock()
 	m.publish(s)
