@@ -269,6 +269,7 @@ const turnJS = `((p) => {
 // the size read from 3 m and not cut, every tile is on some page, and
 // axe-core finds no serious issue.
 func TestBoardsFitEveryScreenSize(t *testing.T) {
+	t.Parallel()
 	fixtures := map[string]wire.State{
 		"people-12": boardFixture(teamBoard(12), "en"),
 		"people-60": boardFixture(teamBoard(60), "en"),
