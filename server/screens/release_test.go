@@ -234,3 +234,155 @@ func bookAllDay(t *testing.T, h *harness, start time.Time) string {
 	}
 	return ev.ID
 }
+
+// A room's panel acts within Graph's rule that only an organiser changes
+// a meeting's times: Extend of Ada's meeting books the next 15 minutes as
+// the room, leaving hers as it is; a screen not let act is refused with
+// nothing asked of Graph; Extend into the next meeting is refused. Two
+// replicas on one store release a meeting once.
+func TestARoomsPanelExtendsAnothersMeetingByBookingAfterItAndReleasesOnceAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	clock := &testClock{}
+	h := roomHarness(t, clock)
+	id := h.screen("Lobby panel")
+	room := server.ScreenSettings{Layout: server.LayoutRoom, Actions: true, AutoRelease: true, TimeZone: "Europe/Paris"}
+	if _, err := h.store.UpdateScreen(t.Context(), id, func(sc *server.Screen) error {
+		sc.Settings = room
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.ReloadSettings(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	h.signIn(id, "lobby@placard.example")
+	acct := accountOf(t, h, id)
+
+	paris := wire.Zone("Europe/Paris")
+	day := time.Now().In(paris).AddDate(0, 0, 2)
+	for day.Weekday() != time.Sunday {
+		day = day.AddDate(0, 0, 1)
+	}
+	at := func(hm string) time.Time {
+		d, _ := time.Parse("15:04", hm)
+		return time.Date(day.Year(), day.Month(), day.Day(), d.Hour(), d.Minute(), 0, 0, paris)
+	}
+	book := func(subject string, start, end time.Time) string {
+		ev, err := h.sb.BookRoom("lobby@placard.example", sandbox.Booking{Organizer: "ada@placard.example", Subject: subject, Start: start, End: end})
+		if err != nil {
+			t.Fatalf("booking %s: %v", subject, err)
+		}
+		return ev.ID
+	}
+	review := book("Review", at("14:00"), at("14:30"))
+	next := book("Next", at("15:00"), at("15:30"))
+	book("Right after", at("15:30"), at("15:40"))
+	noShow := book("No-show", at("16:00"), at("16:30"))
+	clock.set(at("14:20"))
+	screens.Poke(h.m, acct)
+	h.wait(id, 10*time.Second, "the room's day", func(st wire.State) bool {
+		return st.Dashboard != nil && st.Dashboard.Agenda != nil && slices.ContainsFunc(st.Dashboard.Agenda.Today, func(e wire.Event) bool { return e.ID == noShow })
+	})
+	// outcome is the next outcome of an action shown, ok or not.
+	outcome := func(what, action string, ok bool) wire.Booking {
+		t.Helper()
+		st := h.wait(id, 5*time.Second, what, func(st wire.State) bool {
+			b := st.Dashboard
+			return b != nil && b.Booking != nil && b.Booking.Action == action && b.Booking.OK == ok
+		})
+		return *st.Dashboard.Booking
+	}
+
+	if err := h.m.RoomAction(t.Context(), id, wire.RoomAction{Action: wire.ActExtend, Event: review}); err != nil {
+		t.Fatalf("extending Ada's meeting: %v", err)
+	}
+	if b := outcome("the extension", wire.ActExtend, true); !b.End.Equal(at("14:45")) {
+		t.Errorf("the extension: %+v, want ok until 14:45", b)
+	}
+	evs, err := h.sb.DayEvents("lobby@placard.example", day.Format("2006-01-02"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var extension, hers *sandbox.Event
+	for i, e := range evs {
+		switch {
+		case e.ID == review:
+			hers = &evs[i]
+		case strings.HasPrefix(e.Subject, "Extended"):
+			extension = &evs[i]
+		}
+	}
+	if hers == nil || !hers.End.Equal(at("14:30")) {
+		t.Errorf("Ada's meeting changed: %+v", hers)
+	}
+	if extension == nil || !extension.Start.Equal(at("14:30")) || !extension.End.Equal(at("14:45")) || !strings.EqualFold(extension.Organizer, "lobby@placard.example") {
+		t.Errorf("the room's extension: %+v, want 14:30–14:45 organised by the room", extension)
+	}
+
+	// Extend into the next meeting: refused, the calendar as it was.
+	clock.set(at("15:20"))
+	if err := h.m.RoomAction(t.Context(), id, wire.RoomAction{Action: wire.ActExtend, Event: next}); err == nil {
+		t.Error("extending into the next meeting succeeded")
+	} else {
+		t.Logf("extending into the next meeting: %v", err)
+	}
+	if b := outcome("the refusal", wire.ActExtend, false); b.Problem != wire.BookRefused {
+		t.Errorf("extending into the next meeting: %+v, want refused", b)
+	}
+
+	// Another replica on the same store shows the room too: at the
+	// release time both look, and the meeting is declined once.
+	scopes := append(slices.Clone(identity.DefaultScopes), screens.ScopeBook)
+	h2 := newReplicaAsking(t, h.sb, h.store, h.db, h.box, scopes, func(c *screens.Config) {
+		c.Now = clock.Now
+		c.PollEvery, c.CalendarEvery = time.Hour, time.Millisecond
+	})
+	if err := h2.m.Attach(t.Context(), id, screens.Hello{}); err != nil {
+		t.Fatal(err)
+	}
+	h2.wait(id, 10*time.Second, "the room on the second replica", func(st wire.State) bool {
+		return st.Dashboard != nil && st.Dashboard.Agenda != nil && slices.ContainsFunc(st.Dashboard.Agenda.Today, func(e wire.Event) bool { return e.ID == noShow })
+	})
+	clock.set(at("16:10"))
+	var wg sync.WaitGroup
+	for _, r := range []*harness{h, h2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			screens.ReleaseDue(r.m, t.Context())
+		}()
+	}
+	wg.Wait()
+	path := "/v1.0/me/events/" + noShow + "/decline"
+	if n := len(h.sent.of(path)) + len(h2.sent.of(path)); n != 1 {
+		t.Errorf("two replicas declined the meeting %d times, want once", n)
+	}
+
+	// A screen not let act: refused, and Graph is asked nothing.
+	if _, err := h.store.UpdateScreen(t.Context(), id, func(sc *server.Screen) error {
+		sc.Settings.Actions = false
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.ReloadSettings(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	before := h.sent.count()
+	if err := h.m.RoomAction(t.Context(), id, wire.RoomAction{Action: wire.ActBook, Minutes: 15}); server.ErrorCode(err) != server.EFORBIDDEN {
+		t.Errorf("a screen not let act booked: %v", err)
+	}
+	if b := outcome("the refusal", wire.ActBook, false); b.Problem != wire.BookScreenRefused {
+		t.Errorf("a screen not let act is shown %+v", b)
+	}
+	if h.sent.count() != before {
+		t.Error("Graph was asked for a screen not let act")
+	}
+}
+
+// count is how many requests were logged.
+func (l *requestLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.log)
+}
