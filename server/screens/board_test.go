@@ -614,3 +614,37 @@ func TestADashboardsSignInAsksForNoBoardsPermission(t *testing.T) {
 		t.Errorf("a dashboard's sign-in asks for %q", scope)
 	}
 }
+
+// A replica that cannot open the account's tokens (another key sealed
+// them) gives its boards of the account up, as it does the account: the
+// replica that can polls the board, and both show it.
+func TestAReplicaThatCannotOpenTheAccountsTokensGivesItsBoardUp(t *testing.T) {
+	t.Parallel()
+	rs := newReplicas()
+	a := newHarness(t, rs.asReplica("a"))
+	b := a.replica(newBox(t), rs.asReplica("b")) // another key
+	set := server.ScreenSettings{Layout: server.LayoutRooms, Rooms: parisList}
+	onA := a.boardScreen("Lobby", set)
+	a.signInBoard(onA, "ada@placard.example")
+	// Ada signs in again on b's board: her cache is sealed with b's key
+	// now, which a cannot open.
+	onB := b.boardScreen("Hall", set)
+	b.signInBoard(onB, "ada@placard.example")
+
+	rs.logs["a"].await(t, 0, 10*time.Second, "gives a board of the account up")
+	lobby := "lobby@" + sandbox.TenantDomain
+	now := a.sb.Now()
+	end := now.Add(25 * time.Minute).Truncate(time.Minute)
+	if _, err := a.sb.BookRoom(lobby, sandbox.Booking{Organizer: "alan@placard.example", Subject: "Stand-up", Start: now.Add(-time.Minute), End: end}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []struct {
+		h  *harness
+		id string
+	}{{a, onA}, {b, onB}} {
+		s.h.waitBoard(s.id, "the lobby busy, not stale", func(bd *wire.Board) bool {
+			tile, _ := tileOf(bd, lobby)
+			return tile.Status == wire.RoomBusy && tile.Until.Equal(end) && !bd.Stale
+		})
+	}
+}

@@ -141,8 +141,16 @@ func (p *boardPoller) Poll(ctx context.Context) time.Duration {
 	}
 	p.failures++
 	wait := max(backoff(err, p.failures, m.cfg.PollEvery), p.wait(now))
-	if endsSession(err) || errors.Is(err, identity.ErrCacheUnreadable) {
-		// The account's own source ends it, or gives its lease up.
+	switch {
+	case errors.Is(err, identity.ErrCacheUnreadable) && b.src.GiveUp(cacheHoldOff):
+		// Not ready for this account (another key sealed its tokens): a
+		// replica that can open them takes the board over, as it takes
+		// the account's own source.
+		m.log.Error("this replica cannot open an account's token cache: it gives a board of the account up",
+			"account", b.account.Username, "err", err, "again_in", cacheHoldOff.String())
+		return wait
+	case endsSession(err):
+		// The account's own source ends it, and its screens.
 		wait = max(wait, m.cfg.PollEvery)
 	}
 	m.log.Warn("reading a board from Microsoft Graph", "account", b.account.Username, "err", err, "retry_in", wait.String())
