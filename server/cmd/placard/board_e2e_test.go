@@ -36,7 +36,7 @@ const tilesJS = `[...document.querySelectorAll('[data-testid="board-tile"]')].ma
 
 // signInBoard opens a screen in a new tab, makes it a board with settings
 // (admin API), signs it in as upn with the code it then shows, and waits
-// for its tiles. Every WebSocket frame the tab receives goes to got.
+// for its tiles; with no upn it returns once the board's code shows. Every WebSocket frame the tab receives goes to got.
 func signInBoard(t *testing.T, browser context.Context, m *Main, name, settings, upn string, got *frames) context.Context {
 	t.Helper()
 	tab := browsertest.Tab(t, browser)
@@ -60,6 +60,9 @@ func signInBoard(t *testing.T, browser context.Context, m *Main, name, settings,
 	// code.
 	browsertest.Run(t, tab, 20*time.Second, "waiting for the board's code",
 		browsertest.Until(fmt.Sprintf(`(document.querySelector('[data-testid="user-code"]') || {}).textContent !== %q`, old)))
+	if upn == "" {
+		return tab
+	}
 	if out := m.Sandbox.Approve(textOf(t, tab, "user-code"), upn); out != sandbox.OutcomeApproved {
 		t.Fatalf("approving %s's code as %s: %s", name, upn, out)
 	}
@@ -86,6 +89,14 @@ func previewOf(t *testing.T, m *Main, name string) string {
 		t.Fatalf("previewing %s: %s %v\n%.300s", name, res.Status, err, b)
 	}
 	return string(b)
+}
+
+func elementsIn(t *testing.T, tab context.Context, testid string) []string {
+	t.Helper()
+	var ids []string
+	browsertest.Run(t, tab, 5*time.Second, "finding "+testid, chromedp.Evaluate(
+		fmt.Sprintf(`[...document.querySelectorAll('[data-testid=%q]')].map(e => e.dataset.testid)`, testid), &ids))
+	return ids
 }
 
 func tilesOf(t *testing.T, tab context.Context) []shownTile {
@@ -142,6 +153,9 @@ func TestBoardsOnSignedInScreens(t *testing.T) {
 		m.Tune = func(c *screens.Config) {
 			tune(c)
 			c.PollEvery, c.CalendarEvery = boardPeriod, boardPeriod
+			// A refused consent's sentence stays 8 holds before the
+			// screen offers to sign in again.
+			c.ProblemHold = 250 * time.Millisecond
 		}
 	})
 	browser := browsertest.New(t)
@@ -322,6 +336,41 @@ func TestBoardsOnSignedInScreens(t *testing.T) {
 			if tile.UPN == "grace@placard.example" && !strings.Contains(tile.Text, "Do not disturb · Presenting") {
 				t.Errorf("Grace's tile says %q", tile.Text)
 			}
+		}
+	})
+
+	// Place.Read.All not consented: the board says which permission and
+	// who can grant it; once an administrator consents and the account
+	// signs in again, it fills.
+	t.Run("consent", func(t *testing.T) {
+		f := sb.Faults()
+		f.PlaceConsentMissing = true
+		sb.SetFaults(f)
+		var got frames
+		tab := signInBoard(t, browser, m, "Hall board", `{"layout":"rooms","rooms":"paris-hq@`+sandbox.TenantDomain+`"}`, "", &got)
+		if out := sb.Approve(textOf(t, tab, "user-code"), "ada@placard.example"); out != sandbox.OutcomeConsent {
+			t.Fatalf("approving without an administrator's consent: %s, want %s", out, sandbox.OutcomeConsent)
+		}
+		waitState(t, tab, 20*time.Second, "dashboard")
+		browsertest.Run(t, tab, 20*time.Second, "waiting for the consent sentence", chromedp.WaitVisible(browsertest.TestID("board-consent")))
+		// Which permission, and that an administrator grants it (the
+		// words for each case: TestABoardWithoutConsentSaysWhichPermissionAndWho).
+		if got := textOf(t, tab, "board-consent"); !strings.Contains(got, "permission Place.Read.All") || !strings.Contains(got, "administrator") {
+			t.Errorf("board-consent says %q, want the permission Place.Read.All and an administrator", got)
+		}
+		if tiles := tilesOf(t, tab); len(tiles) != 0 {
+			t.Errorf("%d tiles beside the consent sentence", len(tiles))
+		}
+
+		f.PlaceConsentMissing = false
+		sb.SetFaults(f)
+		waitState(t, tab, 20*time.Second, "code")
+		if out := sb.Approve(textOf(t, tab, "user-code"), "ada@placard.example"); out != sandbox.OutcomeApproved {
+			t.Fatalf("approving once consented: %s", out)
+		}
+		browsertest.Run(t, tab, 20*time.Second, "waiting for the rooms", chromedp.WaitVisible(browsertest.TestID("board-tile")))
+		if n := len(elementsIn(t, tab, "board-consent")); n != 0 {
+			t.Errorf("the consent sentence stays beside the rooms")
 		}
 	})
 }
