@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -215,7 +216,13 @@ func (p *boardPoller) publish(now time.Time) {
 		}
 		d.People = append(d.People, pe)
 	}
-	p.b.update(func(old *boardData) { *old = d })
+	d.tagPhotos()
+	// A poll that changes nothing (freshness is to the minute) makes no
+	// snapshot: nothing to render, nothing to publish to the replicas.
+	if reflect.DeepEqual(p.b.src.Latest().Value, &d) {
+		return
+	}
+	p.b.src.Update(func(*boardData) (*boardData, bool) { return &d, true })
 }
 
 // resolveRooms reads the board's rooms from the Places API: a room list's
