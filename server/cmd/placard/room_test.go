@@ -92,6 +92,7 @@ func TestARoomsPanelShowsItsStatusAndActsAsTheRoom(t *testing.T) {
 	if got := textOf(t, tab, "room-until"); !strings.HasPrefix(got, "Free until ") {
 		t.Errorf("room-until %q, want Free until the next meeting", got)
 	}
+	screenshots(t, tab, "room-free")
 
 	// Ada books the room from Outlook, starting in 3 minutes.
 	start := time.Now().Add(3 * time.Minute).Truncate(time.Second)
