@@ -40,6 +40,10 @@ const (
 	// once on this replica, each with one request under way: three, so
 	// that the account's own calendar poll keeps room within the 4.
 	outlookAtOnce = 3
+	// maxBoardPhoto bounds a person's photo on a board: a board keeps
+	// dozens, in memory and in what it publishes; a larger one shows
+	// initials (Graph's largest, 648×648, is well under).
+	maxBoardPhoto = 256 << 10
 )
 
 // outlookGates holds, per account, the boards that read Outlook now.
@@ -406,7 +410,7 @@ func (p *boardPoller) photos(ctx context.Context, token string, people []boardPe
 			if err := r.Decode(&b64); err != nil {
 				continue // none (404), or not to be read: initials
 			}
-			if raw, err := base64.StdEncoding.DecodeString(b64); err == nil && len(raw) > 0 && len(raw) < maxPhoto {
+			if raw, err := base64.StdEncoding.DecodeString(b64); err == nil && len(raw) > 0 && len(raw) < maxBoardPhoto {
 				ph := newPhoto(raw, r.Headers["Content-Type"])
 				people[i].Photo, people[i].PhotoType = raw, ph.ctype
 			}
