@@ -263,6 +263,20 @@ const turnJS = `((p) => {
   return true;
 })(%d)`
 
+// dimJS marks the screen as reconnecting, as web/static/fallback.js does
+// when the server cannot be reached (the Wasm draws the same).
+const dimJS = `(() => {
+  const shown = document.querySelector('[data-testid="screen"]');
+  shown.setAttribute("data-state", "reconnecting");
+  shown.className += " dimmed";
+  const banner = document.createElement("div");
+  banner.className = "banner";
+  banner.setAttribute("role", "status");
+  banner.appendChild(document.createTextNode(decodeURIComponent(shown.getAttribute("data-reconnecting") || "")));
+  shown.appendChild(banner);
+  return true;
+})()`
+
 // TestBoardsFitEveryScreenSize holds boards of 12 and 60 people, 40 rooms
 // and a missing consent to every screen they are made for: on every page
 // every tile shown is inside the overscan margins, its text at or above
@@ -331,6 +345,13 @@ func TestBoardsFitEveryScreenSize(t *testing.T) {
 							}
 						}
 					}
+				}
+				if name != "consent" {
+					// Reconnecting, as the Wasm (and the fallback's
+					// script) shows it: the last data dimmed, and a
+					// banner that covers none of it.
+					browsertest.Run(t, tab, 5*time.Second, "dimming the board", chromedp.Evaluate(dimJS, nil))
+					checkLayout(t, tab, "reconnecting", size, boardHooks(st.Board, pages))
 				}
 				for _, tl := range st.Board.Tiles {
 					if seen[tl.Name] != 1 {
