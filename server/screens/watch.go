@@ -170,6 +170,11 @@ func (m *Manager) showLocked(s *session, acct server.Account) bool {
 	s.shown, s.snap = sh, sub.Latest
 	s.phase, s.code, s.problem, s.consent = wire.PhaseDashboard, nil, nil, nil
 	m.syncBoardLocked(s)
+	if s.board != nil && !sub.Started {
+		// Signed in again (with a permission the board lacked, maybe):
+		// its board reads Graph now with the new tokens.
+		s.board.b.src.Wake()
+	}
 	if sub.Started {
 		// Light keys that wait for the account to sign in follow it now.
 		m.adopt(sub.Member)
