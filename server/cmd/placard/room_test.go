@@ -81,7 +81,7 @@ func roomAct(t *testing.T, tab context.Context, button, action string) string {
 // Outlook for 3 minutes from now shows as soon; checked in then ended,
 // the room is free within 2 s and the organiser's copy shows the room's
 // decline; Book now for 30 minutes makes it busy; Extend ends it 15
-// minutes later. Photographed upright and on its side, and checked by
+// minutes later. A light key of the room says free, soon and busy with it. Photographed upright and on its side, and checked by
 // axe-core.
 func TestARoomsPanelShowsItsStatusAndActsAsTheRoom(t *testing.T) {
 	m, tab := roomPanel(t, "Lobby panel")
@@ -93,6 +93,15 @@ func TestARoomsPanelShowsItsStatusAndActsAsTheRoom(t *testing.T) {
 		t.Errorf("room-until %q, want Free until the next meeting", got)
 	}
 	screenshots(t, tab, "room-free")
+	// A light outside the door: the room's status, from its calendar.
+	_, light := addLight(t, m, newToken(t, m), `{"name":"lobby-door","account":"`+lobby+`"}`)
+	lightSays := func(status, color string) {
+		t.Helper()
+		awaitPresence(t, m, light, 5*time.Second, "the light "+status, func(p presenceAnswer) bool {
+			return p.Availability == status && p.Color == color && p.SignedIn
+		})
+	}
+	lightSays("free", "#92C353")
 
 	// Ada books the room from Outlook, starting in 3 minutes.
 	start := time.Now().Add(3 * time.Minute).Truncate(time.Second)
@@ -116,6 +125,7 @@ func TestARoomsPanelShowsItsStatusAndActsAsTheRoom(t *testing.T) {
 	bookedAt := time.Now()
 	roomStatus(t, tab, 15*time.Second, "soon")
 	t.Logf("the meeting booked from Outlook showed as soon after %s", time.Since(bookedAt).Round(100*time.Millisecond))
+	lightSays("soon", "#FCD116")
 	var meetingID string
 	browsertest.Run(t, tab, 5*time.Second, "reading the meeting shown",
 		chromedp.AttributeValue(browsertest.TestID("room-meeting"), "data-id", &meetingID, nil))
@@ -168,6 +178,7 @@ func TestARoomsPanelShowsItsStatusAndActsAsTheRoom(t *testing.T) {
 		t.Fatalf("book now 30: %s", out)
 	}
 	roomStatus(t, tab, 2*time.Second, "busy")
+	lightSays("busy", "#C4314B")
 	until := textOf(t, tab, "room-until")
 	bookedEnd, err := time.Parse("15:04", strings.TrimPrefix(until, "Busy until "))
 	if err != nil {
