@@ -10,12 +10,17 @@ import (
 	"github.com/placard/placard/app/wire"
 )
 
+// roomUnknown is the status of a panel whose account has no calendar to
+// read.
+const roomUnknown = "unknown"
+
 // roomTexts are a room panel's words in one language.
 type roomTexts struct {
 	status     map[string]string // the status word, by wire.Room*
 	freeUntil  string            // "Free until %s"
 	busyUntil  string            // "Busy until %s"
 	freeAllDay string
+	noCalendar string
 	now, next  string // before the meeting shown: "Now", "Next"
 	by         string // "by %s": the organiser
 	checkedIn  string
@@ -38,6 +43,7 @@ var roomEnglish = roomTexts{
 	freeUntil:  "Free until %s",
 	busyUntil:  "Busy until %s",
 	freeAllDay: "Free for the rest of the day",
+	noCalendar: "This account has no calendar to show: sign the panel in as the room’s account.",
 	now:        "Now",
 	next:       "Next",
 	by:         "by %s",
@@ -79,6 +85,7 @@ var roomFrench = roomTexts{
 	freeUntil:  "Libre jusqu’à %s",
 	busyUntil:  "Occupée jusqu’à %s",
 	freeAllDay: "Libre jusqu’à la fin de la journée",
+	noCalendar: "Ce compte n’a pas de calendrier à afficher : connectez l’écran avec le compte de la salle.",
 	now:        "En cours",
 	next:       "Ensuite",
 	by:         "par %s",
@@ -144,6 +151,10 @@ func roomView(st wire.State, tx *texts, now time.Time, acts *actions) app.UI {
 	status, until := wire.RoomStatus(today, now)
 	var untilText string
 	switch {
+	case d.Agenda == nil:
+		// The account has no calendar (or did not let it be read): the
+		// panel says so rather than show the room free.
+		status, untilText = roomUnknown, rt.noCalendar
 	case status == wire.RoomBusy:
 		untilText = fmt.Sprintf(rt.busyUntil, clock(until, sc))
 	case until.IsZero():
@@ -163,7 +174,7 @@ func roomView(st wire.State, tx *texts, now time.Time, acts *actions) app.UI {
 					app.H1().Class("room-name").DataSet("testid", "room-name").Text(d.User.Name),
 					app.Div().Class("room-clock").DataSet("testid", "clock").Text(clock(now, sc)),
 				),
-				app.Div().Class("room-status-word").Text(rt.status[status]),
+				app.If(status != roomUnknown, func() app.UI { return app.Div().Class("room-status-word").Text(rt.status[status]) }),
 				app.P().Class("room-until").DataSet("testid", "room-until").Text(untilText),
 				app.If(shown != nil, func() app.UI { return meetingCard(*shown, isNow, d.Room, sc, tx, rt) }),
 				app.If(canAct, func() app.UI { return roomActions(d, today, shown, isNow, status, sc, rt, now, acts) }),

@@ -193,3 +193,15 @@ func TestRoomActionsFollowTheRoomsDay(t *testing.T) {
 		}
 	}
 }
+
+func TestARoomPanelWithoutACalendarSaysSoRatherThanFree(t *testing.T) {
+	st := roomState(wire.Screen{}, testNow)
+	st.Dashboard.Agenda = nil
+	html := renderAt(st, testNow)
+	if status := elements(html, "room-status"); len(status) != 1 || !strings.Contains(status[0], `data-status="unknown"`) {
+		t.Errorf("room-status %q, want unknown", status)
+	}
+	if strings.Contains(html, ">Free<") {
+		t.Error("a panel without a calendar says the room is free")
+	}
+}
