@@ -67,7 +67,8 @@ func (m *Manager) keepReleasing() {
 // releaseDue releases, for every room shown in the room layout whose
 // account this replica owns, the meetings due, and has the room's panels
 // show the check-ins stored. A room's meetings are released after the
-// shortest ReleaseAfter of its panels that have auto-release on.
+// shortest ReleaseAfter of its panels that have auto-release on: those
+// here, or, for a room only a light follows here, those in the store.
 func (m *Manager) releaseDue(ctx context.Context) {
 	now := m.cfg.Now()
 	rooms := map[*watch]time.Duration{} // 0: shown, auto-release off
@@ -83,6 +84,39 @@ func (m *Manager) releaseDue(ctx context.Context) {
 			rooms[w] = after
 		}
 		s.mu.Unlock()
+	}
+	// A room's light may keep the room's source here while its panels
+	// are on other replicas: their settings are the store's.
+	var away []*watch
+	m.followMu.Lock()
+	for _, fo := range m.followers {
+		fo.mu.Lock()
+		if fo.room && fo.sub != nil {
+			if _, ok := rooms[fo.sub.w]; !ok && !slices.Contains(away, fo.sub.w) && fo.sub.w.src.Owns() {
+				away = append(away, fo.sub.w)
+			}
+		}
+		fo.mu.Unlock()
+	}
+	m.followMu.Unlock()
+	if len(away) > 0 {
+		all, err := m.cfg.Store.Screens(ctx)
+		if err != nil {
+			m.log.Warn("reading the settings of rooms' panels", "err", err)
+		}
+		for _, sc := range all {
+			set := sc.Settings
+			for _, w := range away {
+				if sc.AccountID != w.account.ID || set.LayoutOrDefault() != server.LayoutRoom {
+					continue
+				}
+				after, seen := rooms[w]
+				if set.AutoRelease && (!seen || after == 0 || set.ReleaseAfter() < after) {
+					after = set.ReleaseAfter()
+				}
+				rooms[w] = after
+			}
+		}
 	}
 	for w, after := range rooms {
 		if !w.src.Owns() {

@@ -386,3 +386,52 @@ func (l *requestLog) count() int {
 	defer l.mu.Unlock()
 	return len(l.log)
 }
+
+// A room whose panel is gone from this replica (on another, or
+// reconnecting) while a light of the room keeps its source here is
+// released all the same, after the panel's settings in the store.
+func TestARoomOnlyALightFollowsHereIsReleasedAfterItsPanelsSettings(t *testing.T) {
+	t.Parallel()
+	clock := &testClock{}
+	h := roomHarness(t, clock)
+	id := h.screen("Lobby panel")
+	if _, err := h.store.UpdateScreen(t.Context(), id, func(sc *server.Screen) error {
+		sc.Settings = server.ScreenSettings{Layout: server.LayoutRoom, Actions: true, AutoRelease: true, ReleaseAfterMinutes: 5, TimeZone: "Europe/Paris"}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.ReloadSettings(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	h.signIn(id, "lobby@placard.example")
+	f, _ := follow(t, h, "lobby@placard.example")
+
+	paris := wire.Zone("Europe/Paris")
+	day := time.Now().In(paris).AddDate(0, 0, 2)
+	for day.Weekday() != time.Saturday {
+		day = day.AddDate(0, 0, 1)
+	}
+	start := time.Date(day.Year(), day.Month(), day.Day(), 11, 0, 0, 0, paris)
+	ev, err := h.sb.BookRoom("lobby@placard.example", sandbox.Booking{Organizer: "ada@placard.example", Subject: "Nobody", Start: start, End: start.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.m.Detach(id)
+	awaitNoSession(t, h)
+	clock.set(start.Add(-time.Minute))
+	screens.Poke(h.m, sandbox.AccountID("lobby@placard.example"))
+	f.await(t, 5*time.Second, "soon", func(p server.Presence) bool { return p.Availability == "soon" })
+
+	path := "/v1.0/me/events/" + ev.ID + "/decline"
+	clock.set(start.Add(4 * time.Minute))
+	screens.ReleaseDue(h.m, t.Context())
+	if n := len(h.sent.of(path)); n != 0 {
+		t.Fatalf("released before the panel's 5 minutes")
+	}
+	clock.set(start.Add(5 * time.Minute))
+	screens.ReleaseDue(h.m, t.Context())
+	if n := len(h.sent.of(path)); n != 1 {
+		t.Errorf("%d declines at the release time, want 1", n)
+	}
+}
