@@ -99,7 +99,7 @@ func boardView(st wire.State, tx *texts, now time.Time) app.UI {
 				app.H1().Class("board-title").Text(title),
 				app.If(b.Stale && !b.Fresh.IsZero(), func() app.UI {
 					return app.Span().Class("freshness", "stale").DataSet("testid", "freshness").DataSet("stale", "true").
-						Text(fmt.Sprintf(tx.stale, clock(b.Fresh, st.Screen)))
+						Text(fmt.Sprintf(tx.boardStale, clock(b.Fresh, st.Screen)))
 				}),
 				app.If(pages > 1, func() app.UI {
 					return app.Span().Class("board-page").

@@ -463,3 +463,20 @@ func show(m map[string]string) string {
 	slices.Sort(lines)
 	return strings.Join(lines, "\n")
 }
+
+// A board Graph could not read for a while says as of when, in its
+// language; a fresh one says nothing of it.
+func TestAStaleBoardSaysAsOfWhen(t *testing.T) {
+	st := board(wire.Screen{Clock24: true}, wire.Board{Kind: wire.BoardPeople, Tiles: people(3)})
+	if n := len(elements(renderBoardAt(st, testNow), "freshness")); n != 0 {
+		t.Errorf("a fresh board shows %d freshness notes", n)
+	}
+	st.Board.Stale = true
+	if got := textsOf(renderBoardAt(st, testNow), "freshness"); len(got) != 1 || got[0] != "As of 10:39" {
+		t.Errorf("a stale board says %q", got)
+	}
+	st.Screen.Lang = "fr"
+	if got := textsOf(renderBoardAt(st, testNow), "freshness"); len(got) != 1 || got[0] != "Données de 10:39" {
+		t.Errorf("a stale French board says %q", got)
+	}
+}

@@ -78,6 +78,7 @@ type texts struct {
 	boardTitle    map[string]string // a board's title when it has none, by kind
 	boardEmpty    map[string]string // a board with nothing to show, by kind
 	pageOf        string            // "Page %d of %d"
+	boardStale    string            // "As of %s": a board Graph could not read for a while, short enough for its top line
 	roomBusy      string            // a room that is busy (a room's gender, in French)
 	roomBusyUntil string            // "Busy until %s"
 	nextLabel     string            // "Next": a room's next meeting
@@ -222,6 +223,7 @@ var english = texts{
 	boardTitle:    map[string]string{wire.BoardRooms: "Rooms", wire.BoardPeople: "Team"},
 	boardEmpty:    map[string]string{wire.BoardRooms: "No rooms to show", wire.BoardPeople: "Nobody to show"},
 	pageOf:        "Page %d of %d",
+	boardStale:    "As of %s",
 	roomBusy:      "Busy",
 	roomBusyUntil: "Busy until %s",
 	nextLabel:     "Next",
@@ -331,6 +333,7 @@ var french = texts{
 	boardTitle:    map[string]string{wire.BoardRooms: "Salles", wire.BoardPeople: "Équipe"},
 	boardEmpty:    map[string]string{wire.BoardRooms: "Aucune salle à afficher", wire.BoardPeople: "Personne à afficher"},
 	pageOf:        "Page %d sur %d",
+	boardStale:    "Données de %s",
 	roomBusy:      "Occupée",
 	roomBusyUntil: "Occupée jusqu’à %s",
 	nextLabel:     "Ensuite",

@@ -289,13 +289,20 @@ func TestBoardsFitEveryScreenSize(t *testing.T) {
 		"people-60": boardFixture(teamBoard(60), "en"),
 		"rooms-40":  boardFixture(roomsBoard(40), "en"),
 		"rooms-fr":  boardFixture(roomsBoard(8), "fr"),
+		"people-fr": boardFixture(teamBoard(9), "fr"),
 		"consent": boardFixture(wire.Board{Kind: wire.BoardRooms, Consent: &wire.Consent{
 			Permissions: []string{"Place.Read.All"}, By: wire.ConsentAdmin}}, "en"),
 	}
+	// A board Graph could not read for a while says since when.
+	stale := fixtures["rooms-40"]
+	b := *stale.Board
+	b.Stale = true
+	stale.Board = &b
+	fixtures["rooms-stale"] = stale
 	boards := serveBoards(t, fixtures)
 	browser := browsertest.New(t)
 	tab := browsertest.Tab(t, browser)
-	for _, name := range []string{"people-12", "people-60", "rooms-40", "rooms-fr", "consent"} {
+	for _, name := range []string{"people-12", "people-60", "rooms-40", "rooms-fr", "people-fr", "rooms-stale", "consent"} {
 		t.Run(name, func(t *testing.T) {
 			st := fixtures[name]
 			pages := ui.BoardPages(st.Board)
