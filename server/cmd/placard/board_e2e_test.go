@@ -322,6 +322,28 @@ func TestBoardsOnSignedInScreens(t *testing.T) {
 			t.Errorf("the preview shows %d tiles of %d, with photos: %v (the screen shows %d)", n, len(team.Members), strings.Contains(preview, wire.PhotoPath), photos)
 		}
 
+		// The page turns by itself (every 10 s, on the server's clock),
+		// and shows that page's tiles only.
+		var first string
+		browsertest.Run(t, tab, 5*time.Second, "reading the page", chromedp.AttributeValue(browsertest.TestID("board-page"), "data-page", &first, nil))
+		browsertest.Run(t, tab, 15*time.Second, "waiting for the page to turn",
+			browsertest.Until(fmt.Sprintf(`document.querySelector('[data-testid="board-page"]').dataset.page !== %q`, first)))
+		var turned struct {
+			Page  string
+			Shown []string
+		}
+		browsertest.Run(t, tab, 5*time.Second, "reading the tiles shown", chromedp.Evaluate(`({
+		  Page: document.querySelector('[data-testid="board-page"]').dataset.page,
+		  Shown: [...document.querySelectorAll('[data-testid="board-tile"]')].filter(el => el.getClientRects().length > 0).map(el => el.dataset.page)})`, &turned))
+		if len(turned.Shown) == 0 || len(turned.Shown) > 6 {
+			t.Errorf("page %s shows %d tiles", turned.Page, len(turned.Shown))
+		}
+		for _, p := range turned.Shown {
+			if p != turned.Page {
+				t.Errorf("page %s shows a tile of page %s", turned.Page, p)
+			}
+		}
+
 		// Grace presents: her tile says so within a presence period.
 		changed := time.Now()
 		if err := sb.SetPresence("grace@placard.example", "DoNotDisturb", "Presenting"); err != nil {
