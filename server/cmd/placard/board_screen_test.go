@@ -230,7 +230,7 @@ const boardJS = `((min) => {
   for (let n = walk.nextNode(); n; n = walk.nextNode()) {
     if (!n.data.trim()) continue;
     const el = n.parentElement;
-    if (el.getClientRects().length === 0 || el.closest('[aria-hidden="true"]') && !el.closest(".board-head")) continue;
+    if (el.getClientRects().length === 0 || el.closest('[aria-hidden="true"]')) continue;
     const s = getComputedStyle(el);
     if (s.visibility === "hidden" || s.display === "none") continue;
     const what = (el.closest('[data-testid="board-tile"]') || {dataset: {}}).dataset.name + ": " + n.data.trim();
