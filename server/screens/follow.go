@@ -341,9 +341,9 @@ type pace struct {
 	follow, show time.Duration
 	budget       limit.Rate // what placard uses: half of Graph's limit
 	gate         *limit.Limiter
-
-	// now is the gate's clock.
-	now func() time.Time
+	// now and after are the gate's clock and timers: the manager's.
+	now   func() time.Time
+	after func(time.Duration) <-chan time.Time
 
 	mu        sync.Mutex
 	slowdown  int // 1, doubled by each 429, up to maxSlowdown
@@ -354,7 +354,14 @@ const maxSlowdown = 8
 
 func newPace(cfg Config) *pace {
 	b := limit.Rate{Max: max(cfg.PresenceBudget.Max/2, 1), Per: cfg.PresenceBudget.Per}
-	return &pace{follow: cfg.FollowEvery, show: cfg.PollEvery, budget: b, gate: limit.New(b, time.Now), now: time.Now, slowdown: 1}
+	now, after := cfg.Now, cfg.After
+	if now == nil {
+		now = time.Now
+	}
+	if after == nil {
+		after = time.After
+	}
+	return &pace{follow: cfg.FollowEvery, show: cfg.PollEvery, budget: b, gate: limit.New(b, now), now: now, after: after, slowdown: 1}
 }
 
 // period is how long a source waits between polls, given how many
@@ -402,7 +409,9 @@ func (p *pace) await(ctx context.Context) bool {
 		if ok {
 			return true
 		}
-		if !sleep(ctx, retry.Sub(p.now())) {
+		select {
+		case <-p.after(retry.Sub(p.now())):
+		case <-ctx.Done():
 			return false
 		}
 	}
@@ -413,5 +422,5 @@ func (m *Manager) period(w *watch) time.Duration {
 	nFollowed := int(m.nFollowed.Load())
 	// People boards read presence as often as a shown account.
 	nShown := max(m.accounts.Len()-nFollowed, 0) + m.peopleBoards.Len()
-	return m.pace.period(w.followed.Load() > 0, nFollowed, nShown, time.Now())
+	return m.pace.period(w.followed.Load() > 0, nFollowed, nShown, m.cfg.Now())
 }

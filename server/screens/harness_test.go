@@ -35,6 +35,8 @@ type harness struct {
 	hooks *hookStore
 	// box seals the identity's token caches.
 	box *secret.Box
+	// id is the manager's identity client.
+	id *identity.Client
 }
 
 // hookStore is a store that runs a test's hook before some writes, once.
@@ -95,7 +97,7 @@ type requestLog struct {
 }
 
 type logged struct {
-	path           string
+	path, query    string
 	sent, answered time.Time
 	status         int
 }
@@ -107,7 +109,7 @@ func (l *requestLog) RoundTrip(r *http.Request) (*http.Response, error) {
 	if before != nil {
 		before(r)
 	}
-	e := logged{path: r.URL.Path, sent: time.Now()}
+	e := logged{path: r.URL.Path, query: r.URL.RawQuery, sent: time.Now()}
 	res, err := l.next.RoundTrip(r)
 	e.answered = time.Now()
 	if err == nil {
@@ -218,7 +220,7 @@ func newReplicaAsking(t *testing.T, sb *sandbox.Sandbox, store *sqlite.Store, db
 		t.Fatal(err)
 	}
 	t.Cleanup(m.Close)
-	return &harness{t: t, m: m, sb: sb, store: store, pub: pub, db: db, sent: sent, hooks: hooks, box: box}
+	return &harness{t: t, m: m, sb: sb, store: store, pub: pub, db: db, sent: sent, hooks: hooks, box: box, id: id}
 }
 
 // screen registers a screen and connects it.

@@ -143,9 +143,15 @@ type Config struct {
 	// given. 20 s by default.
 	HoursEvery time.Duration
 	// PollEvery is the presence period of an account shown on screens
-	// (-poll-every), CalendarEvery its calendar's.
+	// (-poll-every); CalendarEvery is how often its calendar is read
+	// (-calendar-every, DefaultCalendarEvery when zero), by a round of
+	// calendarView delta.
 	PollEvery     time.Duration
 	CalendarEvery time.Duration
+	// After is the timer of polls and of the presence budget's waits:
+	// time.After when nil. A test whose clock (Now) runs faster than
+	// time gives timers that run as fast.
+	After func(time.Duration) <-chan time.Time
 	// FollowEvery is the presence period of a followed account
 	// (DefaultFollowEvery when zero). PresenceBudget is Graph's presence
 	// limit for the tenant (DefaultPresenceBudget per 30 s when zero):
@@ -334,7 +340,10 @@ func New(cfg Config) (*Manager, error) {
 		cfg.PollEvery = 30 * time.Second
 	}
 	if cfg.CalendarEvery == 0 {
-		cfg.CalendarEvery = 2 * time.Minute
+		cfg.CalendarEvery = DefaultCalendarEvery
+	}
+	if cfg.After == nil {
+		cfg.After = time.After
 	}
 	if cfg.FollowEvery == 0 {
 		cfg.FollowEvery = DefaultFollowEvery
@@ -374,7 +383,7 @@ func New(cfg Config) (*Manager, error) {
 		m.cfg.Cluster = alone{codes: m.codes.total}
 	}
 	m.sources = source.NewRuntime(source.Config{
-		Context: ctx, Cluster: m.cfg.Cluster, Log: m.log, Go: m.goroutine, Now: cfg.Now, LeaseRenew: cfg.LeaseRenew,
+		Context: ctx, Cluster: m.cfg.Cluster, Log: m.log, Go: m.goroutine, Now: cfg.Now, LeaseRenew: cfg.LeaseRenew, After: cfg.After,
 	})
 	m.accounts = source.NewSet[*accountData, *watch](m.sources)
 	m.roomBoards = source.NewSet[*boardData, *board](m.sources)

@@ -741,6 +741,9 @@ func (m *Manager) forgetIfUnused(ctx context.Context, accountID string) error {
 	if err := m.cfg.Store.DeleteAccount(ctx, accountID); err != nil && !server.IsNotFound(err) {
 		return fmt.Errorf("screens: deleting account %s: %w", accountID, err)
 	}
+	if err := m.cfg.Store.DeleteCalendarSync(ctx, accountID); err != nil {
+		return fmt.Errorf("screens: forgetting the calendar of account %s: %w", accountID, err)
+	}
 	// Signed out everywhere: what only followed it is told so.
 	m.unfollowAccount(accountID)
 	return nil

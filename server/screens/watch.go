@@ -36,6 +36,9 @@ type watch struct {
 	// followers of its presence: the calendar and profile are read for
 	// screens only, and a followed account's presence is read faster.
 	shown, followed atomic.Int32
+	// zone is the time zone of the screen that last came to show the
+	// account: its calendar's window turns at midnight there.
+	zone atomic.Pointer[string]
 }
 
 // Source is the account's source.
@@ -164,6 +167,8 @@ func (m *Manager) showLocked(s *session, acct server.Account) bool {
 		return false // the server is stopping
 	}
 	sh.w, sh.cancel = sub.Member, sub.Cancel
+	zone := m.zoneLocked(s)
+	sub.Member.zone.Store(&zone)
 	if !sub.Started && sub.Member.shown.Add(1) == 1 {
 		sub.Member.src.Wake() // the screen needs the calendar
 	}
@@ -197,42 +202,78 @@ func (m *Manager) unshowLocked(s *session) {
 }
 
 // poller is what one owner of an account's source knows between polls: a
-// new owner starts from nothing and reads everything.
+// new owner reads the presence and profile again, and continues the
+// calendar's rounds of delta from where the store says they stand.
 type poller struct {
 	m        *Manager
 	w        *watch
-	profiled bool      // /me and the photo were read
-	calendar time.Time // when the calendar was last read
-	// noCalendarUntil skips the calendar of an account that has none, but
-	// asks again now and then (a mailbox may be added).
-	noCalendarUntil time.Time
-	failures        int
+	profiled bool // /me and the photo were read
+	// presenceAt and calendarAt are when the presence and the calendar
+	// are read next, on the manager's clock.
+	presenceAt, calendarAt time.Time
+	// cal is where the calendar stands in its rounds of delta; told says
+	// whether the account's snapshot holds its events.
+	cal  rounds
+	told bool
+	// noCalendarUntil skips the calendar of an account that has none,
+	// noPresenceUntil the presence of one that has none (no Teams: a
+	// room), so that it costs nothing of the tenant's presence budget;
+	// both ask again now and then (a mailbox or a licence may be added).
+	noCalendarUntil, noPresenceUntil time.Time
+	failures                         int
 	// next is when the next poll is due.
 	next time.Time
 }
 
 // Poll reads Graph for the account: presence every PollEvery (FollowEvery
-// when followed, within the tenant's budget: pace), and for screens the
-// calendar every CalendarEvery and the profile and photo once, all in one
-// JSON batch. It honours Retry-After and backs off with jitter on
-// failures, keeping the last data, marked stale.
+// when followed, within the tenant's budget: pace) in one JSON batch with,
+// the first time, the profile and photo; and for screens the calendar every
+// CalendarEvery by a round of calendarView delta. A poll woken before
+// either is due (a screen came to show the account, a light to follow it,
+// the lease was taken) reads both. It honours Retry-After and backs off
+// with jitter on failures, keeping the last data, marked stale.
 func (p *poller) Poll(ctx context.Context) time.Duration {
 	m, w := p.m, p.w
-	if !m.pace.await(ctx) {
+	now := m.cfg.Now()
+	shown := w.shown.Load() > 0
+	presence := !now.Before(p.presenceAt)
+	calendar := shown && !now.Before(p.calendarAt)
+	if !presence && !calendar {
+		presence, calendar = true, shown
+	}
+	calendar = calendar && !now.Before(p.noCalendarUntil)
+	presence = presence && !now.Before(p.noPresenceUntil)
+	if presence && !m.pace.await(ctx) {
 		return 0
 	}
-	m.cfg.Metrics.PollLag(max(time.Since(p.next), 0))
-	err := m.withToken(ctx, w, func(token string) error { return p.read(ctx, token) })
+	m.cfg.Metrics.PollLag(max(m.cfg.Now().Sub(p.next), 0))
+	err := m.withToken(ctx, w, func(token string) error { return p.read(ctx, token, presence, calendar) })
 	if ctx.Err() != nil {
 		return 0
 	}
-	wait := m.period(w)
+	period := m.period(w)
+	now = m.cfg.Now()
 	if graph.StatusOf(err) == http.StatusTooManyRequests {
-		m.pace.throttled(time.Now())
+		m.pace.throttled(now)
 	}
 	switch {
 	case err == nil:
 		p.failures = 0
+		switch {
+		case presence && now.Before(p.noPresenceUntil):
+			p.presenceAt = p.noPresenceUntil // it has none: found now
+		case presence:
+			p.presenceAt = now.Add(period)
+		case p.presenceAt.Before(now):
+			p.presenceAt = now.Add(period)
+			if p.noPresenceUntil.After(p.presenceAt) {
+				p.presenceAt = p.noPresenceUntil
+			}
+		}
+		if calendar {
+			p.calendarAt = now.Add(m.cfg.CalendarEvery)
+		}
+		return p.wait(now, period, shown)
 	case endsSession(err):
 		m.endAccount(ctx, w, err)
 		return 0
@@ -244,105 +285,124 @@ func (p *poller) Poll(ctx context.Context) time.Duration {
 			m.log.Error("this replica cannot open an account's token cache (sealed with another PLACARD_KEY, or damaged): it gives the account's lease up, so that a replica that can open it takes over",
 				"account", w.account.Username, "err", err, "again_in", cacheHoldOff.String())
 			w.update(func(d *accountData) { d.stale = true })
-			return wait
+			return p.retry(now, period)
 		}
-		wait = max(backoff(err, p.failures, m.cfg.PollEvery), wait)
+		wait := p.retry(now, max(backoff(err, p.failures, m.cfg.PollEvery), period))
 		m.log.Error("the account's token cache does not open (sealed with another key, or damaged): sign the account in again",
 			"account", w.account.Username, "err", err, "retry_in", wait.String())
 		w.update(func(d *accountData) { d.stale = true })
+		return wait
 	default:
 		p.failures++
-		wait = max(backoff(err, p.failures, m.cfg.PollEvery), wait)
+		wait := p.retry(now, max(backoff(err, p.failures, m.cfg.PollEvery), period))
 		m.log.Warn("reading Microsoft Graph", "account", w.account.Username, "err", err, "retry_in", wait.String())
 		w.update(func(d *accountData) { d.stale = true })
+		return wait
 	}
-	p.next = time.Now().Add(wait)
+}
+
+// wait is how long until the presence or, for screens, the calendar is
+// due, at most a period (a clock set back does not hold polls back).
+func (p *poller) wait(now time.Time, period time.Duration, shown bool) time.Duration {
+	due := p.presenceAt
+	if shown && p.calendarAt.Before(due) {
+		due = p.calendarAt
+	}
+	wait := min(max(due.Sub(now), 0), period)
+	p.next = now.Add(wait)
 	return wait
 }
 
-// calendarWindow is the span of events an account's source reads: today
-// and tomorrow in any time zone a screen may show.
-func calendarWindow(now time.Time) (time.Time, time.Time) {
-	return now.Add(-38 * time.Hour), now.Add(62 * time.Hour)
+// retry has everything read again after wait: a failed poll is retried
+// whole.
+func (p *poller) retry(now time.Time, wait time.Duration) time.Duration {
+	p.presenceAt, p.calendarAt, p.next = now.Add(wait), now.Add(wait), now.Add(wait)
+	return wait
 }
 
-// read makes one poll: one $batch with what is due.
-func (p *poller) read(ctx context.Context, token string) error {
+// read makes one poll: one $batch with the presence (and the profile, the
+// first time) when presence is set, and a round of the calendar's delta
+// when calendar is set.
+func (p *poller) read(ctx context.Context, token string, presence, calendar bool) error {
 	m, w := p.m, p.w
 	now := m.cfg.Now()
 	// The calendar and profile are for screens: an account that is only
 	// followed costs one presence request a poll.
 	shown := w.shown.Load() > 0
-	reqs := []graph.BatchRequest{{ID: "presence", Method: "GET", URL: "/me/presence"}}
-	wantCalendar := shown && now.Sub(p.calendar) >= m.cfg.CalendarEvery && !now.Before(p.noCalendarUntil)
 	profile := shown && !p.profiled
-	if wantCalendar {
-		from, to := calendarWindow(now)
-		reqs = append(reqs, graph.BatchRequest{ID: "calendar", Method: "GET", URL: graph.CalendarViewPath(from, to), Headers: graph.UTCPreference()})
-	}
-	if profile {
-		reqs = append(reqs,
-			graph.BatchRequest{ID: "me", Method: "GET", URL: "/me"},
-			graph.BatchRequest{ID: "photo", Method: "GET", URL: "/me/photo/$value"})
-	}
-	res, err := m.cfg.Graph.Batch(ctx, token, reqs)
-	if err != nil {
-		return err
-	}
-	// A failure of any part fails the poll (and is retried whole), except
-	// what only says the account lacks something.
-	var presence *wire.Presence
-	var pr graph.Presence
-	switch err := res["presence"].Decode(&pr); {
-	case err == nil:
-		presence = &wire.Presence{Availability: pr.Availability, Activity: pr.Activity}
-	case lacks(err):
-		// No Teams licence or no Presence.Read: nothing to show.
-	default:
-		return err
-	}
-	var events []graph.Event
-	hasCalendar := true
-	if wantCalendar {
-		var page graph.EventPage
-		switch err := res["calendar"].Decode(&page); {
+	var pres *wire.Presence
+	var me graph.User
+	var pic photo
+	if presence || profile {
+		var reqs []graph.BatchRequest
+		if presence {
+			reqs = append(reqs, graph.BatchRequest{ID: "presence", Method: "GET", URL: "/me/presence"})
+		}
+		if profile {
+			reqs = append(reqs,
+				graph.BatchRequest{ID: "me", Method: "GET", URL: "/me"},
+				graph.BatchRequest{ID: "photo", Method: "GET", URL: "/me/photo/$value"})
+		}
+		res, err := m.cfg.Graph.Batch(ctx, token, reqs)
+		if err != nil {
+			return err
+		}
+		// A failure of any part fails the poll (and is retried whole),
+		// except what only says the account lacks something.
+		var pr graph.Presence
+		switch err := res["presence"].Decode(&pr); {
+		case !presence:
 		case err == nil:
-			if events, err = m.cfg.Graph.More(ctx, token, page); err != nil {
-				return err
-			}
+			pres = &wire.Presence{Availability: pr.Availability, Activity: pr.Activity}
 		case lacks(err):
-			hasCalendar = false
-			p.noCalendarUntil = now.Add(time.Hour)
+			// No Teams licence or no Presence.Read: nothing to show,
+			// nor to ask for again for a while.
+			p.noPresenceUntil = now.Add(time.Hour)
 		default:
 			return err
 		}
-	}
-	var me graph.User
-	var pic photo
-	if profile {
-		if err := res["me"].Decode(&me); err != nil {
-			return err
-		}
-		var b64 string
-		switch err := res["photo"].Decode(&b64); {
-		case err == nil:
-			if raw, err := base64.StdEncoding.DecodeString(b64); err == nil && len(raw) > 0 && len(raw) < maxPhoto {
-				pic = newPhoto(raw, res["photo"].Headers["Content-Type"])
+		if profile {
+			if err := res["me"].Decode(&me); err != nil {
+				return err
 			}
-		case graph.StatusOf(err) == http.StatusNotFound:
-			// No photo: the screen shows initials.
+			var b64 string
+			switch err := res["photo"].Decode(&b64); {
+			case err == nil:
+				if raw, err := base64.StdEncoding.DecodeString(b64); err == nil && len(raw) > 0 && len(raw) < maxPhoto {
+					pic = newPhoto(raw, res["photo"].Headers["Content-Type"])
+				}
+			case graph.StatusOf(err) == http.StatusNotFound:
+				// No photo: the screen shows initials.
+			default:
+				return err
+			}
+		}
+	}
+	var events []graph.Event
+	hasCalendar, tell := true, false
+	if calendar {
+		changed, err := p.delta(ctx, token, now)
+		switch {
+		case err == nil:
+			tell = changed || !p.told
+			if tell {
+				events = p.cal.list()
+			}
+		case lacks(err):
+			hasCalendar, tell = false, true
+			p.noCalendarUntil = now.Add(time.Hour)
+			p.cal = rounds{loaded: true}
 		default:
 			return err
 		}
 	}
 
 	w.update(func(d *accountData) {
-		d.presence = presence
-		if wantCalendar {
+		if presence {
+			d.presence = pres
+		}
+		if tell {
 			d.events, d.calendar = events, hasCalendar
-			if !hasCalendar {
-				d.events = nil
-			}
 		}
 		if profile {
 			if me.DisplayName != "" {
@@ -354,9 +414,7 @@ func (p *poller) read(ctx context.Context, token string) error {
 		// else does not push a new state more than once a minute.
 		d.fresh, d.stale = now.Truncate(time.Minute), false
 	})
-	if wantCalendar {
-		p.calendar = now
-	}
+	p.told = p.told || tell
 	p.profiled = p.profiled || profile
 	return nil
 }
@@ -517,6 +575,9 @@ func (m *Manager) endAccount(ctx context.Context, w *watch, cause error) {
 	}
 	if err := m.cfg.Store.DeleteAccount(ctx, id); err != nil && !server.IsNotFound(err) {
 		m.log.Error("deleting an account", "account", id, "err", err)
+	}
+	if err := m.cfg.Store.DeleteCalendarSync(ctx, id); err != nil {
+		m.log.Error("forgetting an account's calendar", "account", id, "err", err)
 	}
 	screens, err := m.cfg.Store.Screens(ctx)
 	if err != nil {

@@ -55,6 +55,10 @@ type Config struct {
 	// LeaseRenew is how often a lease is renewed, or tried for by a
 	// replica that does not hold it: 3 s when zero.
 	LeaseRenew time.Duration
+	// After is the timer between two polls (and two reads of what an
+	// owner published): time.After when nil. A test whose clock (Now)
+	// runs faster than time gives timers that run as fast.
+	After func(time.Duration) <-chan time.Time
 }
 
 // Runtime runs sources: it starts their goroutines and wakes them when
@@ -84,6 +88,9 @@ func NewRuntime(cfg Config) *Runtime {
 	}
 	if cfg.LeaseRenew == 0 {
 		cfg.LeaseRenew = 3 * time.Second
+	}
+	if cfg.After == nil {
+		cfg.After = time.After
 	}
 	if cfg.Go == nil {
 		cfg.Go = func(f func()) bool {
@@ -437,13 +444,10 @@ func (s *Source[T]) run() {
 			s.follow()
 			wait = s.spec.FollowEvery
 		}
-		t := time.NewTimer(wait)
 		select {
-		case <-t.C:
+		case <-s.rt.cfg.After(wait):
 		case <-s.wake:
-			t.Stop()
 		case <-s.ctx.Done():
-			t.Stop()
 			return
 		}
 	}

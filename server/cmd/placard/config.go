@@ -69,8 +69,9 @@ type Config struct {
 	// HTTPS for other clients; empty for none.
 	SandboxAddr string
 	// PollEvery is the polling period of an account shown on screens
-	// (its presence; its calendar is read every 2 minutes).
-	PollEvery time.Duration
+	// (its presence); CalendarEvery its calendar's (a round of delta).
+	PollEvery     time.Duration
+	CalendarEvery time.Duration
 	// OfflineAfter is how long a screen in no group (or in a group with no
 	// threshold of its own) may be offline before it is reported.
 	OfflineAfter time.Duration
@@ -158,7 +159,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, de
 	sandboxRooms, sandboxRoomsErr := strconv.Atoi(env("PLACARD_SANDBOX_ROOMS", "0"))
 	fs.IntVar(&c.SandboxRooms, "sandbox-rooms", sandboxRooms, "add this many numbered rooms to the sandbox (room0001@placard.example, ..., 40 to a room list), for room panels and boards under load (PLACARD_SANDBOX_ROOMS)")
 	pollEvery, pollEveryErr := time.ParseDuration(env("PLACARD_POLL_EVERY", "30s"))
-	fs.DurationVar(&c.PollEvery, "poll-every", pollEvery, "how often Graph is read for an account shown on screens (its presence; its calendar every 2m), budget allowing (PLACARD_POLL_EVERY)")
+	fs.DurationVar(&c.PollEvery, "poll-every", pollEvery, "how often the presence of an account shown on screens is read, budget allowing (PLACARD_POLL_EVERY)")
+	calendarEvery, calendarEveryErr := time.ParseDuration(env("PLACARD_CALENDAR_EVERY", screens.DefaultCalendarEvery.String()))
+	fs.DurationVar(&c.CalendarEvery, "calendar-every", calendarEvery, "how often the calendar of an account shown on screens is read, by a round of calendarView delta (one request when nothing changed): a change made in Outlook shows within this and a few seconds (PLACARD_CALENDAR_EVERY)")
 	offlineAfter, offlineAfterErr := time.ParseDuration(env("PLACARD_OFFLINE_AFTER", fleet.DefaultOfflineAfter.String()))
 	fs.DurationVar(&c.OfflineAfter, "offline-after", offlineAfter, "how long an enrolled screen may be offline before the admin page, the gauge placard_screens_offline and its group's webhooks report it; a group's own threshold wins (PLACARD_OFFLINE_AFTER)")
 	presenceEvery, presenceEveryErr := time.ParseDuration(env("PLACARD_PRESENCE_EVERY", "5s"))
@@ -226,6 +229,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, de
 		// A light follows an account at least as closely as a screen
 		// shows it: the presence budget gives way in that order.
 		bad("-presence-every %v is longer than -poll-every %v: an account a light follows is read at least as often as one shown on screens; set -presence-every to %v or less", c.FollowEvery, c.PollEvery, c.PollEvery)
+	}
+	if calendarEveryErr != nil {
+		bad("PLACARD_CALENDAR_EVERY %q must be a duration, e.g. 10s", getenv("PLACARD_CALENDAR_EVERY"))
+	}
+	// Outlook allows 10,000 requests per 10 minutes per mailbox: a round
+	// a second is 600.
+	if c.CalendarEvery < time.Second || c.CalendarEvery > 10*time.Minute {
+		bad("-calendar-every %v must be between 1s and 10m", c.CalendarEvery)
 	}
 	if presenceEveryErr != nil {
 		bad("PLACARD_PRESENCE_EVERY %q must be a duration, e.g. 5s", getenv("PLACARD_PRESENCE_EVERY"))

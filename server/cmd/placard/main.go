@@ -353,6 +353,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		CodesTotal:     cfg.codesTotal(),
 
 		PollEvery:      cfg.PollEvery,
+		CalendarEvery:  cfg.CalendarEvery,
 		FollowEvery:    cfg.FollowEvery,
 		PresenceBudget: limit.Rate{Max: cfg.PresenceBudget, Per: 30 * time.Second},
 	}

@@ -91,7 +91,7 @@ func TestMetricsMoveWithASignIn(t *testing.T) {
 		{`placard_screens_connected`, 1},
 		{`placard_sign_ins_total{outcome="success"}`, 1},
 		{`placard_graph_requests_total{endpoint="/me/presence",status="200"}`, 1},
-		{`placard_graph_requests_total{endpoint="/me/calendarView",status="200"}`, 1},
+		{`placard_graph_requests_total{endpoint="calendarView/delta",status="200"}`, 1},
 		{`placard_graph_requests_total{endpoint="$batch",status="200"}`, 1},
 		{`placard_websocket_messages_total{direction="out",type="state"}`, 2},
 		{`placard_graph_polls_total`, 1},
