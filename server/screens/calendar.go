@@ -69,6 +69,8 @@ type rounds struct {
 	version int64
 	stored  time.Time
 	loaded  bool
+	// dirty says the rounds changed since they were stored.
+	dirty bool
 }
 
 // list is the events held, by start (then id, so that the same events
@@ -126,7 +128,7 @@ func (p *poller) delta(ctx context.Context, token string, now time.Time) (change
 		changed = true
 	}
 	c.link = round.DeltaLink
-	p.store(ctx, changed, now)
+	c.dirty = c.dirty || changed
 	return changed, nil
 }
 
@@ -142,8 +144,7 @@ func (p *poller) first(ctx context.Context, token string, start, end, now time.T
 		events[ev.ID] = ev
 	}
 	c := &p.cal
-	c.start, c.end, c.link, c.events = start, end, round.DeltaLink, events
-	p.store(ctx, true, now)
+	c.start, c.end, c.link, c.events, c.dirty = start, end, round.DeltaLink, events, true
 	return nil
 }
 
@@ -174,12 +175,13 @@ func (p *poller) load(ctx context.Context) {
 }
 
 // store writes where the rounds stand, when they changed or the stored
-// state is getting old. Another replica's newer write (it owns the account
-// now) wins: this one reads the store again at its next round, if it
-// still owns the account then.
-func (p *poller) store(ctx context.Context, changed bool, now time.Time) {
+// state is getting old: after the screens were told, so that the write
+// does not hold them back. Another replica's newer write (it owns the
+// account now) wins: this one reads the store again at its next round, if
+// it still owns the account then.
+func (p *poller) store(ctx context.Context, now time.Time) {
 	c := &p.cal
-	if !changed && now.Sub(c.stored) < storeEvery {
+	if c.link == "" || (!c.dirty && now.Sub(c.stored) < storeEvery) {
 		return
 	}
 	events, err := json.Marshal(c.list())
@@ -188,7 +190,7 @@ func (p *poller) store(ctx context.Context, changed bool, now time.Time) {
 		v, err = p.m.cfg.Store.PutCalendarSyncIf(ctx, server.CalendarSync{AccountID: p.w.account.ID, Start: c.start, End: c.end,
 			DeltaLink: c.link, Events: events, Version: c.version, UpdatedAt: now})
 		if err == nil {
-			c.version, c.stored = v, now
+			c.version, c.stored, c.dirty = v, now, false
 			return
 		}
 	}

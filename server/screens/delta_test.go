@@ -296,16 +296,20 @@ func TestAReplicaThatTakesOverContinuesFromTheStoredDeltaLink(t *testing.T) {
 	onB := showOn(t, b, "Lobby door, inside", acct)
 	b.waitPhase(onB, 10*time.Second, wire.PhaseDashboard)
 
+	synced := make(chan server.CalendarSync, 64)
+	a.hooks.mu.Lock()
+	a.hooks.synced = synced
+	a.hooks.mu.Unlock()
 	before := book(t, a.sb, "Walk-through", 5)
 	a.wait(onA, 5*time.Second, "the booking", showing(before.ID))
-	stored, err := a.store.CalendarSync(t.Context(), acct)
-	if err != nil || !strings.Contains(string(stored.Events), before.ID) || stored.DeltaLink == "" {
-		t.Fatalf("the stored rounds: %+v %v", stored, err)
-	}
+	stored := awaitSynced(t, synced, before.ID)
 	if n := len(deltaRounds(b)); n != 0 {
 		t.Fatalf("b read the calendar %d times before it owned the account", n)
 	}
 
+	b.hooks.mu.Lock()
+	b.hooks.synced = synced
+	b.hooks.mu.Unlock()
 	rs.cluster.cutOff("a")
 	rs.cluster.awaitOwner(t, acct, "b", 10*time.Second)
 	after := book(t, a.sb, "Review", 25)
@@ -327,8 +331,25 @@ func TestAReplicaThatTakesOverContinuesFromTheStoredDeltaLink(t *testing.T) {
 			t.Errorf("b read the window again instead of continuing: %s", r.query)
 		}
 	}
-	if now, err := b.store.CalendarSync(t.Context(), acct); err != nil || now.Version <= stored.Version || !strings.Contains(string(now.Events), after.ID) {
-		t.Errorf("b's rounds are not stored: %+v %v", now, err)
+	if now := awaitSynced(t, synced, after.ID); now.Version <= stored.Version {
+		t.Errorf("b stored version %d after a's %d", now.Version, stored.Version)
+	}
+}
+
+// awaitSynced waits for a write of a calendar's rounds that holds the
+// event.
+func awaitSynced(t *testing.T, synced <-chan server.CalendarSync, event string) server.CalendarSync {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case c := <-synced:
+			if strings.Contains(string(c.Events), event) && c.DeltaLink != "" {
+				return c
+			}
+		case <-deadline:
+			t.Fatalf("no stored rounds with %s within 10 s", event)
+		}
 	}
 }
 

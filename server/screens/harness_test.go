@@ -47,6 +47,24 @@ type hookStore struct {
 	beforeDeleteTokens func(ctx context.Context)
 	// updated, when set, receives each screen that UpdateScreen wrote.
 	updated chan server.Screen
+	// synced, when set, receives each calendar state that
+	// PutCalendarSyncIf wrote.
+	synced chan server.CalendarSync
+}
+
+func (s *hookStore) PutCalendarSyncIf(ctx context.Context, c server.CalendarSync) (int64, error) {
+	v, err := s.Store.PutCalendarSyncIf(ctx, c)
+	s.mu.Lock()
+	synced := s.synced
+	s.mu.Unlock()
+	if err == nil && synced != nil {
+		c.Version = v
+		select {
+		case synced <- c:
+		default:
+		}
+	}
+	return v, err
 }
 
 func (s *hookStore) UpdateScreen(ctx context.Context, id string, f func(*server.Screen) error) (server.Screen, error) {

@@ -416,6 +416,9 @@ func (p *poller) read(ctx context.Context, token string, presence, calendar bool
 	})
 	p.told = p.told || tell
 	p.profiled = p.profiled || profile
+	if calendar && hasCalendar {
+		p.store(ctx, now)
+	}
 	return nil
 }
 
