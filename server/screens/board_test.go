@@ -173,7 +173,7 @@ func TestARoomsBoardShowsEveryRoomOfItsListAsTheirCalendarsSay(t *testing.T) {
 func TestARoomsBoardShowsABookingAtItsNextPollWithoutPrivateSubjects(t *testing.T) {
 	t.Parallel()
 	period := 300 * time.Millisecond
-	h := newHarness(t, func(c *screens.Config) { c.PollEvery, c.CalendarEvery = period, period })
+	h := newHarness(t, func(c *screens.Config) { c.PollEvery, c.ScheduleEvery = period, period })
 	id := h.boardScreen("Lobby", server.ScreenSettings{Layout: server.LayoutRooms, Rooms: parisList})
 	h.signInBoard(id, "ada@placard.example")
 	private := h.boardScreen("Hall", server.ScreenSettings{Layout: server.LayoutRooms, Rooms: parisList, Privacy: true})
@@ -256,7 +256,7 @@ func TestARoomsBoardShowsABookingAtItsNextPollWithoutPrivateSubjects(t *testing.
 func TestATeamBoardShowsPresenceAndWhenEachIsFree(t *testing.T) {
 	t.Parallel()
 	period := 200 * time.Millisecond
-	h := newHarness(t, func(c *screens.Config) { c.PollEvery, c.CalendarEvery = period, period })
+	h := newHarness(t, func(c *screens.Config) { c.PollEvery, c.ScheduleEvery = period, period })
 	var team sandbox.GroupInfo
 	for _, g := range h.sb.Groups() {
 		if g.DisplayName == "Team" {

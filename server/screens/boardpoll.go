@@ -110,7 +110,7 @@ type boardPoller struct {
 }
 
 // Poll reads the board: its rooms or people every boardResolveEvery,
-// their free/busy every CalendarEvery, and a people board's presence at
+// their free/busy every ScheduleEvery, and a people board's presence at
 // the pace the tenant's presence budget allows (shared with accounts'
 // own presence and light keys). A refused permission shows as the
 // board's consent sentence; other failures keep the last data, marked
@@ -165,7 +165,7 @@ func (p *boardPoller) Poll(ctx context.Context) time.Duration {
 
 // wait is how long until the next read is due.
 func (p *boardPoller) wait(now time.Time) time.Duration {
-	next := p.scheduled.Add(p.m.cfg.CalendarEvery)
+	next := p.scheduled.Add(p.m.cfg.ScheduleEvery)
 	if p.b.def.kind == wire.BoardPeople && p.presenceDue.Before(next) {
 		next = p.presenceDue
 	}
@@ -196,7 +196,7 @@ func (p *boardPoller) read(ctx context.Context, token string) error {
 		}
 		p.presenceDue = now.Add(m.boardPresencePeriod())
 	}
-	if now.Sub(p.scheduled) >= m.cfg.CalendarEvery {
+	if now.Sub(p.scheduled) >= m.cfg.ScheduleEvery {
 		if err := p.schedules(ctx, token, now); err != nil {
 			return err
 		}

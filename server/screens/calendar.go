@@ -36,6 +36,12 @@ import (
 // https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits
 const DefaultCalendarEvery = 10 * time.Second
 
+// DefaultScheduleEvery is how often a board reads free/busy by
+// getSchedule, which has no delta: each read is a request per 20
+// mailboxes, so that a board of many is read less often than an account's
+// own calendar.
+const DefaultScheduleEvery = 2 * time.Minute
+
 // deltaPageSize is how many events a page of a round holds at most
 // (Prefer: odata.maxpagesize): a first round of a busy room's window in a
 // few requests.

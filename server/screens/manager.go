@@ -148,6 +148,10 @@ type Config struct {
 	// calendarView delta.
 	PollEvery     time.Duration
 	CalendarEvery time.Duration
+	// ScheduleEvery is how often a board reads its rooms' or people's
+	// free/busy (getSchedule, which has no delta: a request per 20
+	// mailboxes each time): DefaultScheduleEvery when zero.
+	ScheduleEvery time.Duration
 	// After is the timer of polls and of the presence budget's waits:
 	// time.After when nil. A test whose clock (Now) runs faster than
 	// time gives timers that run as fast.
@@ -341,6 +345,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.CalendarEvery == 0 {
 		cfg.CalendarEvery = DefaultCalendarEvery
+	}
+	if cfg.ScheduleEvery == 0 {
+		cfg.ScheduleEvery = DefaultScheduleEvery
 	}
 	if cfg.After == nil {
 		cfg.After = time.After

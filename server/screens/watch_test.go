@@ -29,6 +29,7 @@ func (h *harness) signIn(id, upn string) wire.State {
 func fastPolls(c *screens.Config) {
 	c.PollEvery = 200 * time.Millisecond
 	c.CalendarEvery = 200 * time.Millisecond
+	c.ScheduleEvery = 200 * time.Millisecond
 }
 
 func TestDashboardShowsOnlyWhatTheAccountHas(t *testing.T) {

@@ -152,7 +152,7 @@ func TestBoardsOnSignedInScreens(t *testing.T) {
 		tune := m.Tune
 		m.Tune = func(c *screens.Config) {
 			tune(c)
-			c.PollEvery, c.CalendarEvery = boardPeriod, boardPeriod
+			c.PollEvery, c.ScheduleEvery = boardPeriod, boardPeriod
 			// A refused consent's sentence stays 8 holds before the
 			// screen offers to sign in again.
 			c.ProblemHold = 250 * time.Millisecond

@@ -110,6 +110,7 @@ func fastPolls(m *Main) {
 		tune(c)
 		c.PollEvery = 200 * time.Millisecond
 		c.CalendarEvery = 200 * time.Millisecond
+		c.ScheduleEvery = 200 * time.Millisecond
 	}
 }
 
