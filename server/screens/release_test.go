@@ -58,7 +58,7 @@ func roomHarness(t *testing.T, clock *testClock) *harness {
 	scopes := append(slices.Clone(identity.DefaultScopes), screens.ScopeBook)
 	return newReplicaAsking(t, sb, store, db, newBox(t), scopes, func(c *screens.Config) {
 		c.Now = clock.Now
-		c.PollEvery, c.CalendarEvery = time.Hour, time.Millisecond
+		c.PollEvery, c.CalendarEvery = time.Hour, time.Hour
 	})
 }
 
@@ -335,7 +335,7 @@ func TestARoomsPanelExtendsAnothersMeetingByBookingAfterItAndReleasesOnceAcrossR
 	scopes := append(slices.Clone(identity.DefaultScopes), screens.ScopeBook)
 	h2 := newReplicaAsking(t, h.sb, h.store, h.db, h.box, scopes, func(c *screens.Config) {
 		c.Now = clock.Now
-		c.PollEvery, c.CalendarEvery = time.Hour, time.Millisecond
+		c.PollEvery, c.CalendarEvery = time.Hour, time.Hour
 	})
 	if err := h2.m.Attach(t.Context(), id, screens.Hello{}); err != nil {
 		t.Fatal(err)

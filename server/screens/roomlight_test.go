@@ -17,7 +17,7 @@ func TestARoomsLightIsToldFreeSoonAndBusyFromItsCalendar(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(c *screens.Config) {
 		// Polls only when poked, and then the calendar too.
-		c.PollEvery, c.CalendarEvery, c.FollowEvery = time.Hour, time.Millisecond, time.Hour
+		c.PollEvery, c.CalendarEvery, c.FollowEvery = time.Hour, time.Hour, time.Hour
 	})
 	id := h.screen("Lobby panel")
 	if _, err := h.store.UpdateScreen(t.Context(), id, func(sc *server.Screen) error {
