@@ -156,3 +156,71 @@ func TestUpgradeFromTheLastSchema(t *testing.T) {
 		return open(t, url)
 	})
 }
+
+// A database that cannot write (here a read-only one, as a standby or a
+// full disk makes it) makes the store not ready until it writes again:
+// /readyz follows Ping, so a load balancer stops sending screens to a
+// replica that would lose what they change.
+func TestADatabaseThatCannotWriteMakesTheStoreNotReadyUntilItWritesAgain(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.DB(t)
+	s := open(t, url)
+	defer s.Close()
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	// A database setting reaches new sessions only: the store's pooled
+	// connections are ended, and it opens new ones.
+	readOnly := func(on bool) {
+		t.Helper()
+		set := `ALTER DATABASE ` + pgx.Identifier{dbName(t, url)}.Sanitize() + ` SET default_transaction_read_only = ` + map[bool]string{true: "on", false: "off"}[on]
+		if _, err := admin.Exec(ctx, set); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	token := server.AdminToken{ID: "t", Name: "ops", Hash: []byte{1}}
+	readOnly(true)
+	// The first write may meet a connection the server ended: it is
+	// tried again on a new one, which is read-only.
+	var refused error
+	for i := 0; i < 5; i++ {
+		refused = s.CreateAdminToken(ctx, token)
+		if refused != nil && strings.Contains(refused.Error(), "read-only") {
+			break
+		}
+	}
+	if refused == nil || !strings.Contains(refused.Error(), "read-only") {
+		t.Fatalf("a write to a read-only database: %v", refused)
+	}
+	if err := s.Ping(ctx); err == nil || !strings.Contains(err.Error(), "cannot write") {
+		t.Fatalf("Ping after a refused write: %v, want it to say the database cannot write", err)
+	}
+	readOnly(false)
+	var ping error
+	for i := 0; i < 5; i++ {
+		if ping = s.Ping(ctx); ping == nil {
+			break
+		}
+	}
+	if ping != nil {
+		t.Fatalf("Ping once the database writes again: %v", ping)
+	}
+	if err := s.CreateAdminToken(ctx, token); err != nil {
+		t.Fatalf("the refused write, again: %v", err)
+	}
+}
+
+// dbName is the database a test's URL names.
+func dbName(t *testing.T, url string) string {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Database
+}
