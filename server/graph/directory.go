@@ -181,6 +181,23 @@ func (c *Client) GroupMembers(ctx context.Context, token, groupID string) ([]Mem
 	return all, err
 }
 
+// Group is a group's name.
+// https://learn.microsoft.com/en-us/graph/api/resources/group
+type Group struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+	Mail        string `json:"mail"`
+}
+
+// Group returns a group by id (GET /groups/{id}; GroupMember.Read.All, as
+// its members).
+// https://learn.microsoft.com/en-us/graph/api/group-get
+func (c *Client) Group(ctx context.Context, token, id string) (Group, error) {
+	var g Group
+	err := c.getJSON(ctx, token, "groups", "/groups/"+url.PathEscape(id)+"?$select=id,displayName,mail", nil, &g)
+	return g, err
+}
+
 // User returns a user's profile by id or user principal name (GET
 // /users/{id}; User.ReadBasic.All for others than oneself).
 func (c *Client) User(ctx context.Context, token, idOrUPN string) (User, error) {

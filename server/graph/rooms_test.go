@@ -208,6 +208,13 @@ func TestPlacesAndGroupMembers(t *testing.T) {
 	wantStatus(t, err, 403, "ErrorAccessDenied")
 
 	team := sb.Groups()[0]
+	if g, err := c.Group(ctx, tok, team.ID); err != nil || g.ID != team.ID || g.DisplayName != "Team" {
+		t.Errorf("the group: %+v %v", g, err)
+	}
+	_, err = c.Group(ctx, tok, "00000000-0000-0000-0000-000000000000")
+	wantStatus(t, err, 404, "Request_ResourceNotFound")
+	_, err = c.Group(ctx, token(t, sb, "ada@placard.example", "User.ReadBasic.All"), team.ID)
+	wantStatus(t, err, 403, "Authorization_RequestDenied")
 	members, err := c.GroupMembers(ctx, tok, team.ID)
 	if err != nil || len(members) != len(team.Members) || members[0].UserPrincipalName != team.Members[0] || members[0].DisplayName == "" {
 		t.Fatalf("members: %+v %v", members, err)

@@ -166,6 +166,7 @@ func (s *Sandbox) graphRoutes() []route {
 		{method: "GET", pattern: "/places/microsoft.graph.roomlist", anyOf: placesRead, wl: outlook, h: s.placeRoomLists},
 		{method: "GET", pattern: "/places/{list}/microsoft.graph.roomlist/rooms", anyOf: placesRead, wl: outlook, h: s.placeRoomsIn},
 		{method: "GET", pattern: "/groups/{group}/members", anyOf: membersRead, wl: directory, h: s.groupMembers},
+		{method: "GET", pattern: "/groups/{group}", anyOf: membersRead, wl: directory, h: s.getGroup},
 	}
 	// Graph's type names are not case-sensitive: the Places page writes
 	// both roomlist and roomList.

@@ -159,6 +159,31 @@ func pageParams(q url.Values, def, most int) (top, skip int, bad string) {
 	return top, skip, ""
 }
 
+// getGroup is GET /groups/{id}: the group's id, name and mail (and the
+// properties of a Microsoft 365 group that a client may read; $select is
+// not emulated). Its least privileged delegated permission is
+// GroupMember.Read.All, as for its members; an unknown id is 404
+// Request_ResourceNotFound, as for a user.
+// https://learn.microsoft.com/en-us/graph/api/group-get
+func (s *Sandbox) getGroup(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("group")
+	g, ok := s.groupByID(id)
+	if !ok {
+		s.noSuchUser(w, r, directory, id)
+		return
+	}
+	writeGraph(w, r, http.StatusOK, map[string]any{
+		"@odata.context":  originOf(r).graph + "/v1.0/$metadata#groups/$entity",
+		"id":              g.ID,
+		"displayName":     g.DisplayName,
+		"mail":            g.Mail,
+		"mailEnabled":     true,
+		"securityEnabled": false,
+		"groupTypes":      []string{"Unified"},
+		"description":     nil,
+	})
+}
+
 // membersPageSize is the directory's page of a group's members: 100 by
 // default, 999 at most ($top).
 // https://learn.microsoft.com/en-us/graph/api/group-list-members

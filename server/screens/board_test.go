@@ -268,7 +268,7 @@ func TestATeamBoardShowsPresenceAndWhenEachIsFree(t *testing.T) {
 	}
 	id := h.boardScreen("Team corner", server.ScreenSettings{Layout: server.LayoutPeople, PeopleGroup: team.ID})
 	b := h.signInBoard(id, "ada@placard.example").Board
-	if b.Kind != wire.BoardPeople || b.Consent != nil || len(b.Tiles) != len(team.Members) {
+	if b.Kind != wire.BoardPeople || b.Title != "Team" || b.Consent != nil || len(b.Tiles) != len(team.Members) {
 		t.Fatalf("board %+v (consent %+v), want a tile for each of the %d members", b, b.Consent, len(team.Members))
 	}
 	users := h.sb.Users()

@@ -330,7 +330,15 @@ func (p *boardPoller) resolvePeople(ctx context.Context, token string) error {
 			people = append(people, pe)
 		}
 	}
+	title := ""
 	if id := p.b.def.group; id != "" {
+		group, err := g.Group(ctx, token, id)
+		if err != nil {
+			return refusedFor(err, permMembers)
+		}
+		if len(p.b.def.people) == 0 {
+			title = group.DisplayName
+		}
 		members, err := g.GroupMembers(ctx, token, id)
 		if err != nil {
 			return refusedFor(err, permMembers)
@@ -381,7 +389,7 @@ func (p *boardPoller) resolvePeople(ctx context.Context, token string) error {
 	if err := p.photos(ctx, token, people); err != nil {
 		return err
 	}
-	p.people = people
+	p.people, p.title = people, title
 	return nil
 }
 
