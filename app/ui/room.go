@@ -391,19 +391,22 @@ func roomResult(b wire.Booking, sc wire.Screen, rt *roomTexts) app.UI {
 	return el.Text(text)
 }
 
-// roomDay is the room's day: every meeting of today, those over dimmed,
-// the one now stressed.
+// roomDay is what is left of the room's day: every meeting of today not
+// over yet (as on a dashboard: a panel's height holds a few, and those to
+// come matter), the one now stressed.
 func roomDay(today []wire.Event, room *wire.Room, sc wire.Screen, tx *texts, rt *roomTexts, now time.Time) app.UI {
 	var items []app.UI
+	any := false
 	for _, e := range today {
 		if e.AllDay || e.Cancelled {
 			continue
 		}
+		any = true
+		if !e.End.After(now) {
+			continue
+		}
 		li := app.Li().Class("room-agenda-item").DataSet("testid", "room-agenda-item").DataSet("id", attrSafe(e.ID))
-		switch {
-		case !e.End.After(now):
-			li = li.Class("over")
-		case !e.Start.After(now):
+		if !e.Start.After(now) {
 			li = li.Class("current").Aria("current", "time")
 		}
 		// A room's meetings are named by their organiser where the
@@ -425,9 +428,12 @@ func roomDay(today []wire.Event, room *wire.Room, sc wire.Screen, tx *texts, rt 
 		))
 	}
 	body := []app.UI{app.H2().Class("agenda-day").Text(rt.today)}
-	if len(items) == 0 {
+	switch {
+	case len(items) == 0 && any:
+		body = append(body, app.P().Class("agenda-empty").DataSet("testid", "agenda-empty").Text(tx.nothingElse))
+	case len(items) == 0:
 		body = append(body, app.P().Class("agenda-empty").DataSet("testid", "agenda-empty").Text(tx.nothingToday))
-	} else {
+	default:
 		body = append(body, app.Ol().Class("room-agenda").Body(items...))
 	}
 	return app.Section().Class("room-day").Aria("label", rt.today).Body(body...)

@@ -40,12 +40,13 @@ func TestRoomPanelShowsFreeSoonAndBusyAsTheClockTurns(t *testing.T) {
 		now            time.Time
 		status, until  string
 		meeting, label string
+		left           int // meetings of the day not over
 	}{
-		{at("10:40"), "free", "Free until 11:00", "b", "Next"},
-		{at("10:50"), "soon", "Free until 11:00", "b", "Next"},
-		{at("11:10"), "busy", "Busy until 12:30", "b", "Now"},
-		{at("12:10"), "busy", "Busy until 12:30", "c", "Now"},
-		{at("13:00"), "free", "Free for the rest of the day", "", ""},
+		{at("10:40"), "free", "Free until 11:00", "b", "Next", 2},
+		{at("10:50"), "soon", "Free until 11:00", "b", "Next", 2},
+		{at("11:10"), "busy", "Busy until 12:30", "b", "Now", 2},
+		{at("12:10"), "busy", "Busy until 12:30", "c", "Now", 1},
+		{at("13:00"), "free", "Free for the rest of the day", "", "", 0},
 	}
 	for _, tt := range tests {
 		// The state came at 10:40; the screen's clock moves on alone.
@@ -75,8 +76,11 @@ func TestRoomPanelShowsFreeSoonAndBusyAsTheClockTurns(t *testing.T) {
 		if got := textsOf(html, "room-name"); len(got) != 1 || got[0] != "Lobby Room" {
 			t.Errorf("room-name %q", got)
 		}
-		if items := elements(html, "room-agenda-item"); len(items) != 3 {
-			t.Errorf("%d room-agenda-items, want the day's 3", len(items))
+		if items := elements(html, "room-agenda-item"); len(items) != tt.left {
+			t.Errorf("at %s %d room-agenda-items, want the %d not over", tt.now.Format("15:04"), len(items), tt.left)
+		}
+		if tt.left == 0 && len(elements(html, "agenda-empty")) != 1 {
+			t.Errorf("at %s the day over says nothing", tt.now.Format("15:04"))
 		}
 	}
 }
