@@ -291,7 +291,7 @@ $(STANDARDWEBHOOKS):
 		mkdir -p .cache/standardwebhooks && npm install --silent --no-audit --no-fund --prefix .cache/standardwebhooks standardwebhooks@$(STANDARDWEBHOOKS_VERSION) >/dev/null
 
 ## screenshots: every state of the screen at TV, portrait and tablet sizes, from the sandbox, into web/screenshots
-screenshots: $(WASM_BR) chromium
+screenshots: $(WASM_BR) chromium axe
 	PLACARD_SCREENSHOTS=$(CURDIR)/web/screenshots $(GO) test -count=1 -run '^(TestScreenshots|TestARoomsPanelShowsItsStatusAndActsAsTheRoom)$$' -v ./server/cmd/placard
 
 clean:
