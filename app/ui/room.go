@@ -151,6 +151,9 @@ func roomView(st wire.State, tx *texts, now time.Time, acts *actions) app.UI {
 	status, until := wire.RoomStatus(today, now)
 	var untilText string
 	switch {
+	case d.Agenda == nil && d.Fresh.IsZero():
+		// Not read yet: neither free nor busy.
+		status, untilText = roomUnknown, "…"
 	case d.Agenda == nil:
 		// The account has no calendar (or did not let it be read): the
 		// panel says so rather than show the room free.

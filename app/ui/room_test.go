@@ -205,7 +205,13 @@ func TestARoomPanelWithoutACalendarSaysSoRatherThanFree(t *testing.T) {
 	if status := elements(html, "room-status"); len(status) != 1 || !strings.Contains(status[0], `data-status="unknown"`) {
 		t.Errorf("room-status %q, want unknown", status)
 	}
-	if strings.Contains(html, ">Free<") {
-		t.Error("a panel without a calendar says the room is free")
+	if strings.Contains(html, ">Free<") || !strings.Contains(html, "no calendar") {
+		t.Error("a panel without a calendar says the room is free, or does not say it has none")
+	}
+	// Before the first read, neither free nor "no calendar".
+	st.Dashboard.Fresh = time.Time{}
+	html = renderAt(st, testNow)
+	if status := elements(html, "room-status"); len(status) != 1 || !strings.Contains(status[0], `data-status="unknown"`) || strings.Contains(html, "no calendar") {
+		t.Errorf("a panel not read yet: %q", textsOf(html, "room-status"))
 	}
 }
