@@ -112,24 +112,28 @@ const phoneW, phoneH = 360, 740
 // checking that it leads down the authorization-code path.
 func scanQR(t *testing.T, tab context.Context, m *Main) string {
 	t.Helper()
-	var shot []byte
-	var path string
-	browsertest.Run(t, tab, 20*time.Second, "photographing the QR code",
+	browsertest.Run(t, tab, 20*time.Second, "waiting for the QR code",
 		// The page the Wasm made: the prerendered one it replaces may
 		// go while it is photographed.
 		wasmRuns,
 		chromedp.WaitVisible(browsertest.TestID("qr", `[data-path="auth-code"]`)),
-		chromedp.AttributeValue(browsertest.TestID("qr"), "data-path", &path, nil),
-		chromedp.Screenshot(browsertest.TestID("qr"), &shot, chromedp.NodeVisible),
 	)
-	img, err := png.Decode(bytes.NewReader(shot))
-	if err != nil {
-		t.Fatalf("reading the screenshot: %v", err)
-	}
-	link, err := browsertest.ReadQR(img)
-	if err != nil {
-		t.Fatalf("reading what the screen shows: %v", err)
-	}
+	// A phone's camera reads the code once the screen holds still: a
+	// photograph taken while the screen fades in (its opacity's
+	// transition) or moves for burn-in care may not read, and the next
+	// one does.
+	var link string
+	eventually(t, 20*time.Second, "a QR code that reads", func() (bool, string) {
+		var shot []byte
+		browsertest.Run(t, tab, 10*time.Second, "photographing the QR code",
+			chromedp.Screenshot(browsertest.TestID("qr"), &shot, chromedp.NodeVisible))
+		img, err := png.Decode(bytes.NewReader(shot))
+		if err != nil {
+			t.Fatalf("reading the screenshot: %v", err)
+		}
+		link, err = browsertest.ReadQR(img)
+		return err == nil, fmt.Sprint(err)
+	})
 	if !strings.HasPrefix(link, m.PublicURL+screens.LinkPath) || len(link) < len(m.PublicURL+screens.LinkPath)+20 {
 		t.Fatalf("the QR code carries %q, want a one-time link under %s", link, m.PublicURL+screens.LinkPath)
 	}
