@@ -588,8 +588,8 @@ func TestARoomsBoardSignedInByQRCodeAsksForItsPermissionAndSaysWhenRefused(t *te
 		t.Fatal("a sign-in refused finished")
 	}
 	st := h.waitBoard(id, "the consent sentence", func(b *wire.Board) bool { return b.Consent != nil })
-	if c := st.Board.Consent; !slices.Equal(c.Permissions, []string{"Place.Read.All"}) || c.By != wire.ConsentAdmin {
-		t.Errorf("consent %+v, want Place.Read.All from an administrator", c)
+	if c := st.Board.Consent; !slices.Equal(c.Permissions, []string{"Place.Read.All"}) || c.By != wire.ConsentAdmin || c.Refused {
+		t.Errorf("consent %+v, want Place.Read.All from an administrator, not refused: none was asked yet", c)
 	}
 }
 

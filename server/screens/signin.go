@@ -558,7 +558,8 @@ func (m *Manager) holdProblem(ctx context.Context, s *session, err error, retry 
 // signInConsent is what a board says when its sign-in was refused for
 // want of consent to perms: the identity platform does not say which
 // permission, so the ones only an administrator can grant are named when
-// it asked for an administrator (AADSTS90094), else all.
+// it asked for an administrator (AADSTS90094: no one refused them, an
+// administrator must grant them), else all, as refused (AADSTS65001).
 func signInConsent(perms []string, err error) *wire.Consent {
 	var ae *identity.AuthError
 	if errors.As(err, &ae) && slices.Contains(ae.Codes, 90094) {
@@ -569,7 +570,7 @@ func signInConsent(perms []string, err error) *wire.Consent {
 			}
 		}
 		if len(admin) > 0 {
-			perms = admin
+			return consentFor(false, admin...)
 		}
 	}
 	return consentFor(true, perms...)

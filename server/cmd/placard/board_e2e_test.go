@@ -377,8 +377,8 @@ func TestBoardsOnSignedInScreens(t *testing.T) {
 		browsertest.Run(t, tab, 20*time.Second, "waiting for the consent sentence", chromedp.WaitVisible(browsertest.TestID("board-consent")))
 		// Which permission, and that an administrator grants it (the
 		// words for each case: TestABoardWithoutConsentSaysWhichPermissionAndWho).
-		if got := textOf(t, tab, "board-consent"); !strings.Contains(got, "permission Place.Read.All") || !strings.Contains(got, "administrator") {
-			t.Errorf("board-consent says %q, want the permission Place.Read.All and an administrator", got)
+		if got := textOf(t, tab, "board-consent"); !strings.Contains(got, "permission Place.Read.All") || !strings.Contains(got, "administrator") || strings.Contains(got, "refused") {
+			t.Errorf("board-consent says %q, want the permission Place.Read.All and an administrator who must grant it (no one refused it)", got)
 		}
 		if tiles := tilesOf(t, tab); len(tiles) != 0 {
 			t.Errorf("%d tiles beside the consent sentence", len(tiles))
