@@ -211,6 +211,15 @@ type rendered struct {
 	board *boardView
 }
 
+// screenPart is a look's own part of what a screen is sent: its
+// wire.Screen, as encoded while it has not changed.
+func screenPart(lk look) ([]byte, error) {
+	if lk.screenJSON != nil {
+		return lk.screenJSON, nil
+	}
+	return json.Marshal(lk.st.Screen)
+}
+
 // render renders a look: a dashboard from its shared part, encoded once
 // for every screen with the same view, and its screen's own part; any
 // other state whole. The bytes of a dashboard are put together only when
@@ -220,13 +229,9 @@ func (m *Manager) render(lk look) (rendered, error) {
 	var h maphash.Hash
 	h.SetSeed(m.seed)
 	if lk.boardSnap != nil {
-		r.screen = lk.screenJSON
-		if r.screen == nil {
-			b, err := json.Marshal(lk.st.Screen)
-			if err != nil {
-				return r, err
-			}
-			r.screen = b
+		var err error
+		if r.screen, err = screenPart(lk); err != nil {
+			return r, err
 		}
 		r.board = m.boardView(lk)
 		h.Write(r.screen)
@@ -247,13 +252,9 @@ func (m *Manager) render(lk look) (rendered, error) {
 		r.sum = h.Sum64()
 		return r, nil
 	}
-	r.screen = lk.screenJSON
-	if r.screen == nil {
-		b, err := json.Marshal(lk.st.Screen)
-		if err != nil {
-			return r, err
-		}
-		r.screen = b
+	var err error
+	if r.screen, err = screenPart(lk); err != nil {
+		return r, err
 	}
 	r.dash = m.dashboard(lk)
 	if lk.booking != nil {
