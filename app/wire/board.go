@@ -53,8 +53,9 @@ const (
 )
 
 // RoomSoonWithin is how close a room's next meeting must be for it to be
-// RoomSoon rather than RoomFree.
-const RoomSoonWithin = 15 * time.Minute
+// RoomSoon rather than RoomFree: as on the room's own panel and its light,
+// so that a board and the panel at the door agree.
+const RoomSoonWithin = SoonBefore
 
 // Tile is one room or one person of a board. Fields that do not apply to
 // the board's kind are empty.

@@ -117,8 +117,9 @@ func TestABoardIsEncodedOncePerPrivacyOfASnapshot(t *testing.T) {
 	if n := m.encodes.Load(); n != 2 {
 		t.Errorf("%d encodings for two views", n)
 	}
-	// 15 minutes before the meeting the lobby turns "soon": a new view.
-	if view("s1", at.Add(46*time.Minute), false) == first {
+	// Within wire.RoomSoonWithin of the meeting the lobby turns "soon": a
+	// new view.
+	if view("s1", at.Add(time.Hour-wire.RoomSoonWithin+time.Minute), false) == first {
 		t.Error("the view of a free room is reused once its meeting is near")
 	}
 }
