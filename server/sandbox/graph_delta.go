@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -81,13 +82,26 @@ func deltaCipher(key *rsa.PrivateKey) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
+// flateWriters are the compressors of state tokens: a flate.Writer
+// allocates over half a megabyte, and a client of many calendars makes a
+// token a request.
+var flateWriters = sync.Pool{New: func() any {
+	fw, _ := flate.NewWriter(nil, flate.BestSpeed)
+	return fw
+}}
+
+// flateReaders are the decompressors of state tokens, for the same reason.
+var flateReaders = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
+
 // sealSync makes a state token.
 func (s *Sandbox) sealSync(st syncState) string {
 	plain, _ := json.Marshal(st)
 	var z bytes.Buffer
-	fw, _ := flate.NewWriter(&z, flate.BestSpeed)
+	fw := flateWriters.Get().(*flate.Writer)
+	fw.Reset(&z)
 	fw.Write(plain)
 	fw.Close()
+	flateWriters.Put(fw)
 	nonce := make([]byte, s.deltaAEAD.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		panic(fmt.Sprintf("sandbox: crypto/rand failed: %v", err))
@@ -107,7 +121,12 @@ func (s *Sandbox) openSync(tok string) (syncState, bool) {
 	if err != nil {
 		return st, false
 	}
-	plain, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(z)), 16<<20))
+	fr := flateReaders.Get().(io.ReadCloser)
+	defer flateReaders.Put(fr)
+	if err := fr.(flate.Resetter).Reset(bytes.NewReader(z), nil); err != nil {
+		return st, false
+	}
+	plain, err := io.ReadAll(io.LimitReader(fr, 16<<20))
 	if err != nil || json.Unmarshal(plain, &st) != nil {
 		return st, false
 	}
