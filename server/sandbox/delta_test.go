@@ -101,6 +101,26 @@ func TestCalendarViewDelta(t *testing.T) {
 	if len(quiet.changed)+len(quiet.removed) != 0 || quiet.pages != 1 {
 		t.Errorf("a round with no change: %+v", quiet)
 	}
+	// The user's log says which requests began a round of the window
+	// and which went on from a link.
+	log, err := sb.UserRequests(lobby)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rounds []string
+	for _, r := range log {
+		if r.Endpoint == "graph /me/calendarView/delta" {
+			rounds = append(rounds, r.Round)
+		}
+	}
+	wantRounds := []string{"first"}
+	for range first.pages - 1 {
+		wantRounds = append(wantRounds, "next")
+	}
+	wantRounds = append(wantRounds, "first", "next")
+	if !slices.Equal(rounds, wantRounds) {
+		t.Errorf("the log's rounds %v, want %v", rounds, wantRounds)
+	}
 
 	// A meeting booked from Outlook, one cancelled, one declined by the
 	// room, one moved out of the window, one booked outside it.

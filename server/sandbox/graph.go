@@ -246,7 +246,14 @@ func (s *Sandbox) guard(rt route) http.Handler {
 		if rt.mailbox && c.target != nil {
 			mailbox = c.target.UPN
 		}
-		s.logRequest(c.user, name, mailbox)
+		round := ""
+		if strings.HasSuffix(r.URL.Path, "/delta") {
+			round = "first"
+			if q := r.URL.Query(); q.Has("$deltatoken") || q.Has("$skiptoken") {
+				round = "next"
+			}
+		}
+		s.logRequest(c.user, name, mailbox, round)
 		switch {
 		case !c.has(rt.anyOf):
 			s.forbidden(w, r, rt.wl, rt.anyOf, c.scopes)

@@ -46,7 +46,7 @@ func (s *Sandbox) batch(graph http.Handler) http.HandlerFunc {
 		// The batch is the user's too (each request in it is checked on
 		// its own below); a batch without a valid token is nobody's.
 		if c, refused := s.bearer(r); refused == "" {
-			s.logRequest(c.user, "graph /$batch", "")
+			s.logRequest(c.user, "graph /$batch", "", "")
 		}
 		if f := s.Faults(); f.GraphServerError {
 			s.serviceFault(w, r)

@@ -410,18 +410,23 @@ type GraphRequest struct {
 	// (an Outlook request: it counts against that mailbox's budget), ""
 	// for others.
 	Mailbox string `json:"mailbox,omitempty"`
+	// Round says of a request of calendarView delta whether it began a
+	// round of a window ("first": startDateTime and endDateTime) or went
+	// on with one from a link ("next": $deltatoken or $skiptoken), so
+	// that a client's log shows whether it read a window again.
+	Round string `json:"round,omitempty"`
 }
 
 // logRequest records a Graph request made with u's token, to mailbox's
 // calendar ("" when it reads none).
-func (s *Sandbox) logRequest(u *user, endpoint, mailbox string) {
+func (s *Sandbox) logRequest(u *user, endpoint, mailbox, round string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u.made++
 	if len(u.requests) == requestLogSize {
 		u.requests = append(u.requests[:0], u.requests[1:]...)
 	}
-	u.requests = append(u.requests, GraphRequest{Seq: u.made, Endpoint: endpoint, At: s.now(), Mailbox: mailbox})
+	u.requests = append(u.requests, GraphRequest{Seq: u.made, Endpoint: endpoint, At: s.now(), Mailbox: mailbox, Round: round})
 	// The request was counted before its token was read: a client that
 	// waits for the user's next request wakes now that it is logged.
 	close(s.counted)
