@@ -425,4 +425,19 @@ func TestTheCalendarWindowRollsAtMidnightInTheScreensZone(t *testing.T) {
 	if r := deltaRounds(h); isFirst(r[len(r)-1]) {
 		t.Errorf("the rounds after the new window's first do not continue it: %s", r[len(r)-1].query)
 	}
+
+	// The screen moves to another zone: the window is that zone's days.
+	other := zoneAt(11)
+	if _, err := h.store.UpdateScreen(ctx, sc.ID, func(s *server.Screen) error { s.Settings.TimeZone = other; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.ReloadSettings(ctx, sc.ID); err != nil {
+		t.Fatal(err)
+	}
+	awaitRounds(3)
+	there := now().In(wire.Zone(other))
+	want := time.Date(there.Year(), there.Month(), there.Day()-2, 0, 0, 0, 0, wire.Zone(other)).UTC().Format(time.RFC3339)
+	if got := starts(); len(got) != 3 || got[2] != want {
+		t.Errorf("after the screen moved to %s, first rounds from %v, want a third from %s", other, got, want)
+	}
 }

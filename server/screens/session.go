@@ -102,6 +102,12 @@ func (s *session) setScreenLocked(sc server.Screen) {
 	s.hours, s.hasHour, _ = ParseHours(sc.Settings.Hours)
 	if s.m != nil {
 		s.m.syncBoardLocked(s)
+		if s.shown != nil {
+			// The account's calendar window turns at midnight in the
+			// zone of the screen that last showed it or changed.
+			zone := s.m.zoneLocked(s)
+			s.shown.w.zone.Store(&zone)
+		}
 	}
 }
 
