@@ -90,7 +90,7 @@ func (r *rounds) list() []graph.Event {
 }
 
 // location is the zone of the account's window: that of the screen that
-// last came to show it, else the server's.
+// last came to show it or changed its zone, else the server's.
 func (w *watch) location() *time.Location {
 	if z := w.zone.Load(); z != nil {
 		return wire.Zone(*z)

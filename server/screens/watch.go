@@ -37,7 +37,8 @@ type watch struct {
 	// screens only, and a followed account's presence is read faster.
 	shown, followed atomic.Int32
 	// zone is the time zone of the screen that last came to show the
-	// account: its calendar's window turns at midnight there.
+	// account or changed its zone: its calendar's window turns at
+	// midnight there.
 	zone atomic.Pointer[string]
 }
 
