@@ -460,8 +460,6 @@ func TestFiftyPeopleBoardsAndTwentyRoomsBoardsStayWithinGraphsBudgets(t *testing
 	}
 	from := h.sb.Budgets()
 	end := begin.Add(sandbox.OutlookWindow)
-	pctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
 	polls := 0
 	for {
 		next := boards[0]
@@ -474,9 +472,15 @@ func TestFiftyPeopleBoardsAndTwentyRoomsBoardsStayWithinGraphsBudgets(t *testing
 			break
 		}
 		now.Store(next.due.UnixNano())
+		// Each poll is bounded, not the whole loop: one that waits on a
+		// clock that does not move (for the presence budget) stalls, and
+		// a loaded machine only takes longer over all of them.
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		wait := next.poll(pctx)
-		if pctx.Err() != nil {
-			t.Fatalf("a poll waited past the test's minute (for the presence budget?) at %v", clock())
+		stalled := pctx.Err() != nil
+		cancel()
+		if stalled {
+			t.Fatalf("a poll waited 30 s (for the presence budget?) at %v", clock())
 		}
 		next.due = next.due.Add(wait)
 		polls++
