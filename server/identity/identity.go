@@ -91,6 +91,10 @@ type Config struct {
 	// page, served by the edge server where a phone reaches it); nil
 	// leaves it unchanged. MSAL's own requests are not mapped.
 	BrowserURL func(string) string
+	// Now is the clock of the times this client returns (a code's
+	// expiry): time.Now when nil. MSAL keeps the wall clock; what it
+	// dates is carried over to this clock as a time from now.
+	Now func() time.Time
 }
 
 // Client is the edge server's identity: it runs sign-ins (device code, or
@@ -268,9 +272,17 @@ func (c *Client) StartDeviceCode(ctx context.Context, extra ...string) (*Flow, e
 	return &Flow{c: c, dc: dc, mem: mem, code: Code{
 		UserCode:        dc.Result.UserCode,
 		VerificationURI: dc.Result.VerificationURL,
-		ExpiresAt:       dc.Result.ExpiresOn,
+		ExpiresAt:       c.now().Add(time.Until(dc.Result.ExpiresOn)),
 		Message:         dc.Result.Message,
 	}}, nil
+}
+
+// now is the client's clock (Config.Now).
+func (c *Client) now() time.Time {
+	if c.cfg.Now != nil {
+		return c.cfg.Now()
+	}
+	return time.Now()
 }
 
 // Code returns what the screen shows.

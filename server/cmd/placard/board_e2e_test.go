@@ -148,7 +148,7 @@ func calendarAt(t *testing.T, sb *sandbox.Sandbox, upn string, now time.Time) (b
 // free, and a presence change within one presence period.
 func TestBoardsOnSignedInScreens(t *testing.T) {
 	t.Parallel()
-	m := testServer(t, func(m *Main) {
+	m := testServer(t, inTheMorning, func(m *Main) {
 		tune := m.Tune
 		m.Tune = func(c *screens.Config) {
 			tune(c)

@@ -17,7 +17,7 @@ import (
 // never does, in a frame or in the page the server prerenders.
 func TestARoomsBoardNeverSendsAPrivateSubjectInAFrameOrItsPage(t *testing.T) {
 	t.Parallel()
-	m := testServer(t)
+	m := testServer(t, inTheMorning)
 	lobby := "lobby@" + sandbox.TenantDomain
 	if _, err := m.Sandbox.SetRoomKeepsSubject(lobby, true); err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestARoomsBoardNeverSendsAPrivateSubjectInAFrameOrItsPage(t *testing.T) {
 // per line or separated by commas) and says what consent it needs.
 func TestTheAdminPageSetsABoardAndSaysWhatConsentItNeeds(t *testing.T) {
 	t.Parallel()
-	m := testServer(t)
+	m := testServer(t, inTheMorning)
 	s := openScreen(t, m, "Lobby board")
 	s.waitPhase(15*time.Second, wire.PhaseCode)
 	id := screenID(t, m, s.name)

@@ -150,7 +150,7 @@ func serveBoards(t *testing.T, fixtures map[string]wire.State) *boardPages {
 		mu sync.Mutex
 		hs *httpd.Server
 	)
-	m := testServer(t, func(m *Main) {
+	m := testServer(t, inTheMorning, func(m *Main) {
 		m.TuneHTTP = func(h *httpd.Server) {
 			mu.Lock()
 			hs = h

@@ -31,7 +31,7 @@ func allowActions(t *testing.T, m *Main, name string) {
 }
 
 func TestTabletBooksTheNextFreeSlotsWithoutOverlap(t *testing.T) {
-	m := testServer(t, func(m *Main) {
+	m := testServer(t, inTheMorning, func(m *Main) {
 		m.Config.QuickBook = true
 		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
 	})
@@ -76,7 +76,7 @@ func TestTabletBooksTheNextFreeSlotsWithoutOverlap(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := graph.New("", &http.Client{Transport: m.Sandbox.Transport()})
-	now := time.Now()
+	now := m.Now()
 	events, err := g.CalendarView(t.Context(), token, now.Add(-time.Hour), now.Add(26*time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +109,7 @@ func TestTabletBooksTheNextFreeSlotsWithoutOverlap(t *testing.T) {
 
 func TestTabletConfirmsThenShowsTheBooking(t *testing.T) {
 	t.Parallel()
-	m := testServer(t, func(m *Main) {
+	m := testServer(t, inTheMorning, func(m *Main) {
 		m.Config.QuickBook = true
 		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
 	})
@@ -149,7 +149,7 @@ func TestTabletConfirmsThenShowsTheBooking(t *testing.T) {
 // The touch capability is the screen's own claim: a stolen screen cookie
 // must not fill a room's day with events.
 func TestQuickBookingsAreLimitedPerScreen(t *testing.T) {
-	m := testServer(t, func(m *Main) {
+	m := testServer(t, inTheMorning, func(m *Main) {
 		m.Config.QuickBook = true
 		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
 		tune := m.Tune
@@ -191,7 +191,7 @@ func TestQuickBookingsAreLimitedPerScreen(t *testing.T) {
 // browser that says it is a tablet) is refused in words the screen shows,
 // with nothing asked of Graph.
 func TestAScreenRefusedBookingByAnAdministratorCannotBook(t *testing.T) {
-	m := testServer(t, func(m *Main) {
+	m := testServer(t, inTheMorning, func(m *Main) {
 		m.Config.QuickBook = true
 		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
 	})
@@ -284,7 +284,7 @@ func TestQuickBookingTurnedOffOnOneReplicaIsRefusedOnAnother(t *testing.T) {
 // let act; then it shows them, and its sign-out works.
 func TestWhatMayActIsTheAdministratorsSetting(t *testing.T) {
 	t.Parallel()
-	m := testServer(t, func(m *Main) {
+	m := testServer(t, inTheMorning, func(m *Main) {
 		m.Config.QuickBook = true
 		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
 	})

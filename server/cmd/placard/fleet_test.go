@@ -421,8 +421,8 @@ func TestOneSignInShowsOnEveryScreenOfItsGroupWhenChosenOnThePhone(t *testing.T)
 // subject at all. The admin page frames it, and so may only this origin.
 func TestThePreviewShowsWhatTheScreenShowsAndNoMore(t *testing.T) {
 	const subject = "Interview with a competitor"
-	m := testServer(t)
-	now := time.Now()
+	m := testServer(t, inTheMorning)
+	now := m.Now()
 	if _, err := ctlOf(m).AddEvent(t.Context(), "ada@placard.example", map[string]any{
 		"subject": subject, "sensitivity": "private",
 		"location": map[string]string{"displayName": "Off-site café"},

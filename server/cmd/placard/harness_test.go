@@ -24,6 +24,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -85,6 +86,29 @@ func startOn(t *testing.T, dataDir, addr string, tune ...func(*Main)) *Main {
 		}
 	})
 	return m
+}
+
+// inTheMorning runs the server's clock, and so its sandbox's and its
+// screens' (which follow the server's), from 10:00 UTC of today. A test
+// whose screens show a day (its meetings, "free until", a booking minutes
+// from now) then passes at any hour: at 23:30 the sandbox's next meeting
+// would be tomorrow's, and a booking 3 minutes on could cross midnight.
+// The date stays today's, so that the days tested go on with the
+// calendar (the sandbox's own tests walk two years of them).
+// PLACARD_TEST_TIME=23:55 runs these tests at another time of day.
+func inTheMorning(m *Main) {
+	at := 10 * time.Hour
+	if s := os.Getenv("PLACARD_TEST_TIME"); s != "" {
+		hm, err := time.Parse("15:04", s)
+		if err != nil {
+			panic(fmt.Sprintf("PLACARD_TEST_TIME=%q: want a time of day such as 23:55", s))
+		}
+		at = time.Duration(hm.Hour())*time.Hour + time.Duration(hm.Minute())*time.Minute
+	}
+	now := time.Now()
+	y, mo, d := now.UTC().Date()
+	shift := time.Date(y, mo, d, 0, 0, 0, 0, time.UTC).Add(at).Sub(now)
+	m.Now = func() time.Time { return time.Now().Add(shift) }
 }
 
 // testLog sends the server's log to the test's.

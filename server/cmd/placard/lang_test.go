@@ -16,7 +16,7 @@ import (
 // readers, hyphenation), at once and without a reload.
 func TestAScreenSpeaksTheLanguageItIsGiven(t *testing.T) {
 	t.Parallel()
-	m := testServer(t)
+	m := testServer(t, inTheMorning)
 	tab := browsertest.New(t)
 	browsertest.Run(t, tab, 20*time.Second, "opening the screen",
 		chromedp.Navigate(m.URL+"/?screen="+url.QueryEscape("Hall")),

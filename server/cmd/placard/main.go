@@ -114,6 +114,10 @@ type Main struct {
 	Key    string
 	Stdout io.Writer
 	Stderr io.Writer
+	// Now is the clock of the screens and of the sandbox's calendars:
+	// time.Now when nil. Tests whose screens show a day set a time of day,
+	// so that they pass at any hour.
+	Now func() time.Time
 	// Tune adjusts the screens' configuration before they start (tests
 	// shorten the grace and hold times).
 	Tune func(*screens.Config)
@@ -256,6 +260,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	var browserURL func(string) string
 	if cfg.Sandbox() {
 		m.Sandbox, err = sandbox.New(sandbox.Options{
+			Now:                 m.Now,
 			VerificationURL:     m.PublicURL + "/sandbox/devicelogin",
 			KeyFile:             filepath.Join(dataDir, "sandbox-key.pem"),
 			StateFile:           filepath.Join(dataDir, "sandbox-state.json"),
@@ -295,6 +300,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	id, err := identity.New(identity.Config{
+		Now:            m.Now,
 		ClientID:       clientID,
 		Authority:      authority,
 		Scopes:         cfg.Scopes,
@@ -332,6 +338,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		cluster = m.Cluster
 	}
 	scfg := screens.Config{
+		Now:        m.Now,
 		Cluster:    cluster,
 		Store:      m.Store,
 		Identity:   id,

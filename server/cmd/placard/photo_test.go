@@ -13,7 +13,7 @@ import (
 // server gives the picture only to a screen that shows it.
 func TestAPhotoIsServedOnlyToTheScreenThatShowsIt(t *testing.T) {
 	t.Parallel()
-	m := testServer(t)
+	m := testServer(t, inTheMorning)
 	lobby := openScreen(t, m, "Lobby TV")
 	st := lobby.signIn(m, "ada@placard.example")
 	photo := st.Dashboard.User.Photo

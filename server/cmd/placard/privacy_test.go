@@ -22,9 +22,9 @@ import (
 func TestPrivacyModeSendsNoMeetingSubject(t *testing.T) {
 	t.Parallel()
 	const subject = "Merger talks with Contoso"
-	m := testServer(t)
+	m := testServer(t, inTheMorning)
 	// A meeting now, with a subject that must not reach the screen.
-	now := time.Now()
+	now := m.Now()
 	if _, err := ctlOf(m).AddEvent(t.Context(), "ada@placard.example", map[string]any{
 		"subject":  subject,
 		"location": map[string]string{"displayName": "Board room"},
@@ -108,8 +108,8 @@ func jsString(s string) string {
 // location or organiser: neither in a WebSocket frame nor in the page.
 func TestAPrivateMeetingsSubjectNeverReachesAScreen(t *testing.T) {
 	const subject = "Interview with a competitor"
-	m := testServer(t)
-	now := time.Now()
+	m := testServer(t, inTheMorning)
+	now := m.Now()
 	if _, err := ctlOf(m).AddEvent(t.Context(), "ada@placard.example", map[string]any{
 		"subject":     subject,
 		"sensitivity": "private",

@@ -27,7 +27,7 @@ const lobby = "lobby@placard.example"
 // second (the production period is the calendar's, not this test's).
 func roomPanel(t *testing.T, name string) (*Main, context.Context) {
 	t.Helper()
-	m := testServer(t, func(m *Main) {
+	m := testServer(t, inTheMorning, func(m *Main) {
 		m.Config.QuickBook = true
 		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
 		tune := m.Tune
@@ -108,7 +108,7 @@ func TestARoomsPanelShowsItsStatusAndActsAsTheRoom(t *testing.T) {
 	lightSays("free", "#92C353")
 
 	// Ada books the room from Outlook, starting in 3 minutes.
-	start := time.Now().Add(3 * time.Minute).Truncate(time.Second)
+	start := m.Now().Add(3 * time.Minute).Truncate(time.Second)
 	body, _ := json.Marshal(map[string]any{
 		"organizer": "ada@placard.example", "subject": "Quarterly numbers",
 		"start": map[string]string{"dateTime": start.UTC().Format("2006-01-02T15:04:05"), "timeZone": "UTC"},
@@ -207,7 +207,7 @@ func TestARoomsPanelShowsItsStatusAndActsAsTheRoom(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := graph.New("", &http.Client{Transport: m.Sandbox.Transport()})
-	now := time.Now()
+	now := m.Now()
 	all, err := g.CalendarView(t.Context(), token, now.Add(-time.Hour), now.Add(2*time.Hour))
 	if err != nil {
 		t.Fatal(err)

@@ -175,7 +175,7 @@ func checkLayout(t *testing.T, ctx context.Context, state string, size screenSiz
 
 func TestEveryStateFitsEveryScreenSize(t *testing.T) {
 	t.Parallel()
-	m := testServer(t)
+	m := testServer(t, inTheMorning)
 	browser := browsertest.New(t)
 
 	t.Run("pairing", func(t *testing.T) {
@@ -319,7 +319,7 @@ func axeSource(t *testing.T) string {
 // crossorigin that the stylesheet's own request of a font has, so that
 // the browser fetches it once, with the stylesheets.
 func TestPagePreloadsItsFont(t *testing.T) {
-	m := testServer(t)
+	m := testServer(t, inTheMorning)
 	_, html := get(t, httpClient(t), m.URL+"/?screen="+url.QueryEscape("Lobby"))
 	head, _, _ := strings.Cut(html, "</head>")
 	const want = `<link rel="preload" href="/web/fonts/inter-latin.woff2" as="font" type="font/woff2" crossorigin>`

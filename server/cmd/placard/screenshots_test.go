@@ -69,7 +69,7 @@ func TestScreenshots(t *testing.T) {
 	capture(openTab(t, browser, manual, "Meeting room 4", "pairing"), "pairing", touch(), shapes...)
 
 	// With quick booking, so that the tablet shows its buttons.
-	m := testServer(t, func(m *Main) {
+	m := testServer(t, inTheMorning, func(m *Main) {
 		m.Config.QuickBook = true
 		m.Config.Scopes = append(m.Config.Scopes, "Calendars.ReadWrite")
 	})
