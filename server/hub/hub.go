@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -605,9 +606,12 @@ func (c *client) closeReason(code int, text string) {
 // hub closes the send channel it sends a close frame and closes the
 // connection.
 func (c *client) writePump(pingEvery time.Duration) {
-	ticker := time.NewTicker(pingEvery)
+	// The first ping comes at a random point of the period: screens that
+	// connected together (a restarted server's reconnect storm) are then
+	// not pinged together ever after.
+	ping := time.NewTimer(1 + rand.N(pingEvery))
 	defer func() {
-		ticker.Stop()
+		ping.Stop()
 		c.conn.Close()
 		close(c.wrote)
 	}()
@@ -628,11 +632,12 @@ func (c *client) writePump(pingEvery time.Duration) {
 			if err := write(c.conn, msg); err != nil {
 				return
 			}
-		case <-ticker.C:
+		case <-ping.C:
 			c.conn.SetWriteDeadline(time.Now().Add(writeWait))
 			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
 				return
 			}
+			ping.Reset(pingEvery)
 		}
 	}
 }

@@ -675,3 +675,47 @@ func TestAnOlderFrameNeverFollowsANewerOne(t *testing.T) {
 		t.Errorf("Desk read %q, want %q", got, want)
 	}
 }
+
+// Screens that connect together (a restarted server's reconnect storm)
+// are not pinged together: each first ping comes at its own point of the
+// period, so the hub's pings are spread as in a steady state.
+func TestScreensThatConnectTogetherArePingedApart(t *testing.T) {
+	const n, pingPeriod = 16, 2 * time.Second
+	_, _, srv := start(t, hub.Options{PongWait: 3 * time.Second, PingPeriod: pingPeriod})
+	first := make(chan time.Time, n)
+	for i := range n {
+		conn := connect(t, srv, fmt.Sprintf("s%d", i), nil)
+		var once sync.Once
+		conn.SetPingHandler(func(data string) error {
+			once.Do(func() { first <- time.Now() })
+			return conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		})
+		go func() {
+			for {
+				if _, _, err := conn.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	var earliest, latest time.Time
+	for range n {
+		select {
+		case at := <-first:
+			if earliest.IsZero() || at.Before(earliest) {
+				earliest = at
+			}
+			if at.After(latest) {
+				latest = at
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("a screen had no ping within 10 s, with pings every %v", pingPeriod)
+		}
+	}
+	// 16 first pings drawn over 2 s all fall within half a second of each
+	// other about once in 2^26 runs; pinged together, they are
+	// milliseconds apart.
+	if spread := latest.Sub(earliest); spread < pingPeriod/4 {
+		t.Errorf("the first pings of %d screens that connected together came within %v of each other, with pings every %v", n, spread, pingPeriod)
+	}
+}
