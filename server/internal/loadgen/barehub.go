@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -190,9 +191,13 @@ func (c *bareClient) readPump() {
 }
 
 func (c *bareClient) writePump() {
-	ticker := time.NewTicker(barePingPeriod)
+	// The first ping at a random point of the period, as placard's hub
+	// does: clients that connected together are pinged at the steady
+	// rate from the start, so that a window measured soon after they
+	// connected holds the pings that placard's windows hold.
+	ping := time.NewTimer(1 + rand.N(barePingPeriod))
 	defer func() {
-		ticker.Stop()
+		ping.Stop()
 		c.conn.Close()
 	}()
 	for {
@@ -206,11 +211,12 @@ func (c *bareClient) writePump() {
 			if err := c.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
 				return
 			}
-		case <-ticker.C:
+		case <-ping.C:
 			c.conn.SetWriteDeadline(time.Now().Add(bareWriteWait))
 			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
 				return
 			}
+			ping.Reset(barePingPeriod)
 		}
 	}
 }
