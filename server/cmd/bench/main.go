@@ -623,10 +623,12 @@ type stage struct {
 	n                                 int
 	accountP50, accountP99, screenP99 float64 // ms
 	rssPerScreen, goroutinesPerScreen float64
-	cpuIdle, cpuChange                float64
-	batchesPerAccountPeriod           float64
-	signInRate                        float64 // screens a second, while they sign in together
-	signInCPU                         float64 // placard's CPU milliseconds per screen signed in
+	// Where the RSS is: goroutine stacks and the live heap, per screen.
+	stacksPerScreen, heapPerScreen float64
+	cpuIdle, cpuChange             float64
+	batchesPerAccountPeriod        float64
+	signInRate                     float64 // screens a second, while they sign in together
+	signInCPU                      float64 // placard's CPU milliseconds per screen signed in
 	// The sandbox's (the emulated Microsoft's, in a process of its own):
 	// CPU milliseconds per screen signed in, CPU under change, RSS (MB).
 	sbSignInCPU, sbCPUChange, sbRSS float64
@@ -656,6 +658,7 @@ func atScale(o options, res *Result) ([]byte, error) {
 	time.Sleep(2 * time.Second)
 	p0, h0 := p.usage(), hub.usage()
 	pg0, hg0 := p.goroutines(), hub.goroutines()
+	stack0, heap0 := p.metric("go_memstats_stack_inuse_bytes"), p.liveHeap()
 	logPath := p.log
 
 	accounts := accountsOf(o.accounts)
@@ -742,6 +745,10 @@ func atScale(o options, res *Result) ([]byte, error) {
 			float64(o.accounts) / (b.at.Sub(a.at).Seconds() / o.period.Seconds())
 		st.rssPerScreen = float64(b.rss-p0.rss) / float64(n) / 1e3
 		st.goroutinesPerScreen = float64(p.goroutines()-pg0) / float64(n)
+		// Stacks before the collection that liveHeap asks for (which
+		// shrinks them), after the RSS.
+		st.stacksPerScreen = (p.metric("go_memstats_stack_inuse_bytes") - stack0) / float64(n) / 1e3
+		st.heapPerScreen = float64(p.liveHeap()-heap0) / float64(n) / 1e3
 
 		// Change: every account's presence, each seen at its next poll.
 		want := availability[si%2]
@@ -993,6 +1000,8 @@ func report(res *Result, o options, st stage, bs baselineStage) {
 		g, r = "≤ 2.5× baseline", 2.5
 	}
 	res.add("server RSS per screen"+at, "KB", st.rssPerScreen, num(bs.rssPerScreen), g, r, 0)
+	res.add("goroutine stacks per screen"+at, "KB", st.stacksPerScreen, nil, "", 0, 0)
+	res.add("live heap per screen"+at, "KB", st.heapPerScreen, nil, "", 0, 0)
 	res.add("goroutines per screen"+at, "", st.goroutinesPerScreen, num(bs.goroutinesPerScreen), "", 0, 0)
 	res.add("CPU idle"+at, "s/min", st.cpuIdle, num(bs.cpuIdle), "", 0, 0)
 	g, r = goalAt("≤ 2× baseline", 2)
