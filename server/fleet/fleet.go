@@ -81,6 +81,10 @@ type Fleet struct {
 	conns   map[string]int                        // open connections per screen here
 	pending map[string]func(*server.ScreenStatus) // changes to write, by screen
 	wake    chan struct{}
+	// flushing is held while queued changes are written: a Flush waits
+	// for the background writer's round under way (what it took is not
+	// written yet), and a screen's changes are written in their order.
+	flushing sync.Mutex
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -294,10 +298,13 @@ func (f *Fleet) writeLoop() {
 	}
 }
 
-// Flush writes the changes queued so far (tests, and Close).
+// Flush writes the changes queued so far, and returns once they are
+// written, with any the background writer had taken (tests, and Close).
 func (f *Fleet) Flush(ctx context.Context) { f.flush(ctx) }
 
 func (f *Fleet) flush(ctx context.Context) {
+	f.flushing.Lock()
+	defer f.flushing.Unlock()
 	f.mu.Lock()
 	pending := f.pending
 	f.pending = map[string]func(*server.ScreenStatus){}
