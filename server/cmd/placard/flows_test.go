@@ -118,25 +118,39 @@ func scanQR(t *testing.T, tab context.Context, m *Main) string {
 		wasmRuns,
 		chromedp.WaitVisible(browsertest.TestID("qr", `[data-path="auth-code"]`)),
 	)
+	link := readShownQR(t, tab)
+	if !strings.HasPrefix(link, m.PublicURL+screens.LinkPath) || len(link) < len(m.PublicURL+screens.LinkPath)+20 {
+		t.Fatalf("the QR code carries %q, want a one-time link under %s", link, m.PublicURL+screens.LinkPath)
+	}
+	return link
+}
+
+// readShownQR photographs the screen's QR code and returns what it
+// carries.
+func readShownQR(t *testing.T, tab context.Context) string {
+	t.Helper()
 	// A phone's camera reads the code once the screen holds still: a
 	// photograph taken while the screen fades in (its opacity's
 	// transition) or moves for burn-in care may not read, and the next
-	// one does.
+	// one does. Each photograph is at another scale (2, 3, then 1 CSS
+	// pixel to the device's), as a phone held nearer or farther: a code
+	// whose modules fall between pixels at one scale, and so does not
+	// read, is not photographed the same way again.
 	var link string
+	shots := 0
 	eventually(t, 20*time.Second, "a QR code that reads", func() (bool, string) {
 		var shot []byte
+		scale := []float64{2, 3, 1}[shots%3]
+		shots++
 		browsertest.Run(t, tab, 10*time.Second, "photographing the QR code",
-			chromedp.Screenshot(browsertest.TestID("qr"), &shot, chromedp.NodeVisible))
+			chromedp.ScreenshotScale(browsertest.TestID("qr"), scale, &shot, chromedp.NodeVisible))
 		img, err := png.Decode(bytes.NewReader(shot))
 		if err != nil {
 			t.Fatalf("reading the screenshot: %v", err)
 		}
 		link, err = browsertest.ReadQR(img)
-		return err == nil, fmt.Sprint(err)
+		return err == nil, fmt.Sprintf("at %v× after %d photographs: %v", scale, shots, err)
 	})
-	if !strings.HasPrefix(link, m.PublicURL+screens.LinkPath) || len(link) < len(m.PublicURL+screens.LinkPath)+20 {
-		t.Fatalf("the QR code carries %q, want a one-time link under %s", link, m.PublicURL+screens.LinkPath)
-	}
 	return link
 }
 
