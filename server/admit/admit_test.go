@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -235,4 +236,55 @@ func TestReclaimWaitsForTheStormToSettleAndRunsAtMostOncePerPeriod(t *testing.T)
 			t.Errorf("reclaimed after Stop")
 		}
 	})
+}
+
+// deep uses about n KB of stack, then returns.
+//
+//go:noinline
+func deep(n int) byte {
+	var pad [1024]byte
+	pad[n%len(pad)] = byte(n)
+	if n > 1 {
+		pad[0] += deep(n - 1)
+	}
+	return last(pad[:])
+}
+
+//go:noinline
+func last(b []byte) byte { return b[len(b)-1] }
+
+// Connections begun in a storm keep the stacks its deep work grew, using a
+// few KB of them: Collect shrinks them to within twice what they use, not
+// only by the half or quarter one or two collections give.
+func TestCollectShrinksTheStacksAStormGrew(t *testing.T) {
+	const n = 200
+	park := make(chan struct{})
+	var started sync.WaitGroup
+	var done sync.WaitGroup
+	for range n {
+		started.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			deep(60) // the stack grows to 64 KB, and stays so
+			started.Done()
+			<-park
+		}()
+	}
+	started.Wait()
+	grown := stackBytes()
+	Collect()
+	shrunk := stackBytes()
+	t.Logf("stacks: %d KB grown, %d KB after Collect", grown>>10, shrunk>>10)
+	close(park)
+	done.Wait()
+	// 200 stacks of 64 KB are 12.5 MB. Parked, each uses about a KB: one
+	// collection leaves it 16 KB, two leave 8 KB (1.9 MB in all); shrunk
+	// while it still shrinks, 4 KB (1.1 MB with the test's own).
+	if grown < n*64<<10 {
+		t.Fatalf("the stacks of %d goroutines grew to %d KB in all, want at least %d KB", n, grown>>10, n*64)
+	}
+	if limit := uint64(n*6<<10 + 256<<10); shrunk > limit {
+		t.Errorf("after Collect the stacks of %d parked goroutines hold %d KB (from %d KB), want at most %d KB", n, shrunk>>10, grown>>10, limit>>10)
+	}
 }
