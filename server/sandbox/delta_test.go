@@ -286,3 +286,41 @@ func TestDeltaOfAnotherMailbox(t *testing.T) {
 		t.Errorf("the request log: %+v", last)
 	}
 }
+
+// A first round of calendarView delta reports what calendarView lists on
+// every kind of day, and the round after it nothing: across month and year
+// ends, the spring and autumn changes of clocks in Europe and the United
+// States, a leap day, and 2026-12-06 around midnight, for a person and a
+// room in zones of their own. The demo calendars themselves are walked over
+// two years in TestDemoCalendarsHoldOnEveryDay.
+func TestDeltaMatchesCalendarViewOnEveryKindOfDay(t *testing.T) {
+	t.Parallel()
+	days := []time.Time{
+		time.Date(2026, 1, 31, 23, 30, 0, 0, time.UTC),  // a month's end
+		time.Date(2026, 3, 8, 9, 0, 0, 0, time.UTC),     // clocks go forward in New York
+		time.Date(2026, 3, 29, 0, 45, 0, 0, time.UTC),   // and in Europe
+		time.Date(2026, 10, 25, 0, 45, 0, 0, time.UTC),  // back in Europe
+		time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC),   // and in New York
+		time.Date(2026, 12, 6, 0, 10, 0, 0, time.UTC),   // the day the suite once failed on
+		time.Date(2026, 12, 6, 23, 50, 0, 0, time.UTC),  // and its last minutes
+		time.Date(2026, 12, 31, 23, 59, 0, 0, time.UTC), // a year's end
+		time.Date(2028, 2, 29, 12, 0, 0, 0, time.UTC),   // a leap day
+	}
+	for _, now := range days {
+		sb, c := newSandbox(t, func(o *sandbox.Options) { o.Now = func() time.Time { return now } })
+		for _, upn := range []string{ada, lobby} {
+			auth := bearer(t, sb, upn, "Calendars.Read")
+			from := now.Truncate(24 * time.Hour).Add(-24 * time.Hour)
+			to := from.Add(72 * time.Hour)
+			first := deltaRound(t, c, auth, deltaURL("/me/calendarView/delta", from, to), "Prefer", "odata.maxpagesize=3")
+			full := view(t, c, auth, url.Values{"startDateTime": {from.Format(time.RFC3339)}, "endDateTime": {to.Format(time.RFC3339)}, "$top": {"200"}}.Encode())
+			got, want := ids(first.changed), ids(anys(full.body["value"]))
+			if len(want) == 0 || !slices.Equal(got, want) || len(first.removed) != 0 {
+				t.Errorf("%s on %s: the first round gave %v, calendarView %v", upn, now.Format(time.RFC3339), got, want)
+			}
+			if again := deltaRound(t, c, auth, first.deltaLink); len(again.changed)+len(again.removed) != 0 {
+				t.Errorf("%s on %s: a round with no change gave %v, removed %v", upn, now.Format(time.RFC3339), ids(again.changed), again.removed)
+			}
+		}
+	}
+}
