@@ -440,4 +440,38 @@ func TestTheCalendarWindowRollsAtMidnightInTheScreensZone(t *testing.T) {
 	if got := starts(); len(got) != 3 || got[2] != want {
 		t.Errorf("after the screen moved to %s, first rounds from %v, want a third from %s", other, got, want)
 	}
+
+	// A second screen elsewhere comes to show the account: the window is
+	// its zone's days. The first screen is renamed, still in its zone:
+	// the window stays.
+	third := zoneAt(17)
+	sc2, _, err := h.m.Open(ctx, "Lobby desk", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.UpdateScreen(ctx, sc2.ID, func(s *server.Screen) error { s.Settings.TimeZone = third; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.Attach(ctx, sc2.ID, screens.Hello{}); err != nil {
+		t.Fatal(err)
+	}
+	code := h.waitPhase(sc2.ID, 10*time.Second, wire.PhaseCode).Code.UserCode
+	if out := h.sb.Approve(code, lobby); out != sandbox.OutcomeApproved {
+		t.Fatalf("approving %s: %s", code, out)
+	}
+	h.waitPhase(sc2.ID, 15*time.Second, wire.PhaseDashboard)
+	awaitRounds(3)
+	if got := starts(); len(got) != 4 {
+		t.Fatalf("after a screen in %s came to show the account, first rounds from %v, want a fourth", third, got)
+	}
+	if _, err := h.store.UpdateScreen(ctx, sc.ID, func(s *server.Screen) error { s.Name = "Lobby door (east)"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.ReloadSettings(ctx, sc.ID); err != nil {
+		t.Fatal(err)
+	}
+	awaitRounds(3)
+	if got := starts(); len(got) != 4 {
+		t.Errorf("after the screen in %s was renamed, first rounds from %v: the window moved back to its zone", other, got)
+	}
 }

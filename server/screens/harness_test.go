@@ -214,7 +214,16 @@ func newReplicaAsking(t *testing.T, sb *sandbox.Sandbox, store *sqlite.Store, db
 	sent := &requestLog{next: sb.Transport()}
 	hc := &http.Client{Transport: sent}
 	hooks := &hookStore{Store: store}
+	// The identity dates a code on the screens' clock, as main wires it:
+	// a test's clock set ahead would otherwise see every code expired.
+	var clock func() time.Time
 	id, err := identity.New(identity.Config{
+		Now: func() time.Time {
+			if clock != nil {
+				return clock()
+			}
+			return time.Now()
+		},
 		ClientID:   sandbox.ClientID,
 		Authority:  "https://" + sandbox.LoginHost + "/" + sandbox.TenantID,
 		HTTPClient: hc,
@@ -233,6 +242,7 @@ func newReplicaAsking(t *testing.T, sb *sandbox.Sandbox, store *sqlite.Store, db
 	for _, f := range tune {
 		f(&cfg)
 	}
+	clock = cfg.Now
 	m, err := screens.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -93,6 +93,9 @@ type session struct {
 	// screenJSON its encoding, reused while it is the same.
 	screenKey  wire.Screen
 	screenJSON []byte
+	// windowZone is the time zone this screen last gave its account's
+	// calendar window (when it came to show the account, or moved).
+	windowZone string
 }
 
 // setScreenLocked takes the screen's stored record (its name and settings
@@ -102,10 +105,11 @@ func (s *session) setScreenLocked(sc server.Screen) {
 	s.hours, s.hasHour, _ = ParseHours(sc.Settings.Hours)
 	if s.m != nil {
 		s.m.syncBoardLocked(s)
-		if s.shown != nil {
-			// The account's calendar window turns at midnight in the
-			// zone of the screen that last showed it or changed.
-			zone := s.m.zoneLocked(s)
+		// The account's calendar window turns at midnight in the zone of
+		// the screen that last showed it or moved to another zone; any
+		// other change (a rename) of a screen elsewhere leaves it.
+		if zone := s.m.zoneLocked(s); s.shown != nil && zone != s.windowZone {
+			s.windowZone = zone
 			s.shown.w.zone.Store(&zone)
 		}
 	}

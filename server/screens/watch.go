@@ -169,6 +169,7 @@ func (m *Manager) showLocked(s *session, acct server.Account) bool {
 	}
 	sh.w, sh.cancel = sub.Member, sub.Cancel
 	zone := m.zoneLocked(s)
+	s.windowZone = zone
 	sub.Member.zone.Store(&zone)
 	if !sub.Started && sub.Member.shown.Add(1) == 1 {
 		sub.Member.src.Wake() // the screen needs the calendar
