@@ -375,17 +375,23 @@ func TestTheCalendarWindowRollsAtMidnightInTheScreensZone(t *testing.T) {
 		c.TimeZone = zoneAt(11) // the server's: the screen has its own
 	})
 	ctx := t.Context()
-	sc, _, err := h.m.Open(ctx, "Lobby door", nil)
-	if err != nil {
-		t.Fatal(err)
+	// signedInAt makes a screen in a zone and signs it in as the lobby.
+	signedInAt := func(name, zone string) string {
+		t.Helper()
+		sc, _, err := h.m.Open(ctx, name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.store.UpdateScreen(ctx, sc.ID, func(s *server.Screen) error { s.Settings.TimeZone = zone; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.m.Attach(ctx, sc.ID, screens.Hello{}); err != nil {
+			t.Fatal(err)
+		}
+		h.signIn(sc.ID, lobby)
+		return sc.ID
 	}
-	if _, err := h.store.UpdateScreen(ctx, sc.ID, func(s *server.Screen) error { s.Settings.TimeZone = zone; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.m.Attach(ctx, sc.ID, screens.Hello{}); err != nil {
-		t.Fatal(err)
-	}
-	h.signIn(sc.ID, lobby)
+	door := signedInAt("Lobby door", zone)
 
 	// starts are the windows' starts of the first rounds so far.
 	starts := func() []string {
@@ -428,10 +434,10 @@ func TestTheCalendarWindowRollsAtMidnightInTheScreensZone(t *testing.T) {
 
 	// The screen moves to another zone: the window is that zone's days.
 	other := zoneAt(11)
-	if _, err := h.store.UpdateScreen(ctx, sc.ID, func(s *server.Screen) error { s.Settings.TimeZone = other; return nil }); err != nil {
+	if _, err := h.store.UpdateScreen(ctx, door, func(s *server.Screen) error { s.Settings.TimeZone = other; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.m.ReloadSettings(ctx, sc.ID); err != nil {
+	if err := h.m.ReloadSettings(ctx, door); err != nil {
 		t.Fatal(err)
 	}
 	awaitRounds(3)
@@ -445,29 +451,15 @@ func TestTheCalendarWindowRollsAtMidnightInTheScreensZone(t *testing.T) {
 	// its zone's days. The first screen is renamed, still in its zone:
 	// the window stays.
 	third := zoneAt(17)
-	sc2, _, err := h.m.Open(ctx, "Lobby desk", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.store.UpdateScreen(ctx, sc2.ID, func(s *server.Screen) error { s.Settings.TimeZone = third; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.m.Attach(ctx, sc2.ID, screens.Hello{}); err != nil {
-		t.Fatal(err)
-	}
-	code := h.waitPhase(sc2.ID, 10*time.Second, wire.PhaseCode).Code.UserCode
-	if out := h.sb.Approve(code, lobby); out != sandbox.OutcomeApproved {
-		t.Fatalf("approving %s: %s", code, out)
-	}
-	h.waitPhase(sc2.ID, 15*time.Second, wire.PhaseDashboard)
+	signedInAt("Lobby desk", third)
 	awaitRounds(3)
 	if got := starts(); len(got) != 4 {
 		t.Fatalf("after a screen in %s came to show the account, first rounds from %v, want a fourth", third, got)
 	}
-	if _, err := h.store.UpdateScreen(ctx, sc.ID, func(s *server.Screen) error { s.Name = "Lobby door (east)"; return nil }); err != nil {
+	if _, err := h.store.UpdateScreen(ctx, door, func(s *server.Screen) error { s.Name = "Lobby door (east)"; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.m.ReloadSettings(ctx, sc.ID); err != nil {
+	if err := h.m.ReloadSettings(ctx, door); err != nil {
 		t.Fatal(err)
 	}
 	awaitRounds(3)
