@@ -380,6 +380,23 @@ func (p *poller) read(ctx context.Context, token string, presence, calendar bool
 			}
 		}
 	}
+	// batch sets what the batch read; it goes first when the calendar's
+	// round is still to come and the screens have something new to show,
+	// so that a change of presence waits for no other request.
+	batch := func(d *accountData) {
+		if presence {
+			d.presence = pres
+		}
+		if profile {
+			if me.DisplayName != "" {
+				d.name = me.DisplayName
+			}
+			d.photo = pic
+		}
+	}
+	if calendar && (profile || presence && !samePresence(w.src.Latest().Value.presence, pres)) {
+		w.update(batch)
+	}
 	var events []graph.Event
 	hasCalendar, tell := true, false
 	if calendar {
@@ -400,17 +417,9 @@ func (p *poller) read(ctx context.Context, token string, presence, calendar bool
 	}
 
 	w.update(func(d *accountData) {
-		if presence {
-			d.presence = pres
-		}
+		batch(d)
 		if tell {
 			d.events, d.calendar = events, hasCalendar
-		}
-		if profile {
-			if me.DisplayName != "" {
-				d.name = me.DisplayName
-			}
-			d.photo = pic
 		}
 		// Freshness is shown to the minute: a poll that changes nothing
 		// else does not push a new state more than once a minute.
@@ -422,6 +431,14 @@ func (p *poller) read(ctx context.Context, token string, presence, calendar bool
 		p.store(ctx, now)
 	}
 	return nil
+}
+
+// samePresence reports whether a and b say the same (nil: none read).
+func samePresence(a, b *wire.Presence) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }
 
 // maxPhoto bounds a profile photo kept for screens.

@@ -3,7 +3,9 @@ package screens_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -63,6 +65,35 @@ func TestPresenceChangesArePushed(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.wait(id, 5*time.Second, "the new presence", func(st wire.State) bool {
+		return st.Dashboard != nil && st.Dashboard.Presence != nil && st.Dashboard.Presence.Activity == "Presenting"
+	})
+}
+
+func TestAChangeOfPresenceShowsWithoutWaitingForTheCalendarsRound(t *testing.T) {
+	// Presence and calendar fall due together. The first poll to read
+	// the new presence has its calendar's delta round held until the test
+	// ends: the presence it read shows meanwhile.
+	h := newHarness(t, fastPolls)
+	id := h.screen("Lobby TV")
+	h.signIn(id, "grace@placard.example")
+	var changed, readIt atomic.Bool
+	release := make(chan struct{})
+	h.sent.mu.Lock()
+	h.sent.before = func(r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/$batch") && changed.Load():
+			readIt.Store(true) // answered after the change: it reads it
+		case strings.HasSuffix(r.URL.Path, "/calendarView/delta") && readIt.Load():
+			<-release
+		}
+	}
+	h.sent.mu.Unlock()
+	t.Cleanup(func() { close(release) })
+	if err := h.sb.SetPresence("grace@placard.example", "DoNotDisturb", "Presenting"); err != nil {
+		t.Fatal(err)
+	}
+	changed.Store(true)
+	h.wait(id, 5*time.Second, "new presence while the calendar's round is held", func(st wire.State) bool {
 		return st.Dashboard != nil && st.Dashboard.Presence != nil && st.Dashboard.Presence.Activity == "Presenting"
 	})
 }
