@@ -156,13 +156,23 @@ func (g *Gate) leaver() func() {
 
 // busy is the refusal, with the time the queue takes to drain: the queue
 // and the callers inside, each taking the average time, Running at once.
-// At least a second (Retry-After counts whole seconds), at most a minute.
+// At least a second (Retry-After counts whole seconds), at most
+// maxRetryAfter.
 func (g *Gate) busy() *Busy {
 	g.mu.Lock()
 	drain := time.Duration(g.queued+len(g.running)) * g.took / time.Duration(cap(g.running))
 	g.mu.Unlock()
-	return &Busy{What: g.what, RetryAfter: min(max(drain, time.Second), time.Minute).Round(time.Second)}
+	return &Busy{What: g.what, RetryAfter: min(max(drain, time.Second), maxRetryAfter).Round(time.Second)}
 }
+
+// maxRetryAfter bounds the wait a refusal asks for. A storm drains faster
+// than its start suggests (a caller's time inside is longest while the
+// queue is fullest), and each wait is spread by a quarter more twice, by
+// the header and by the screen: a refusal late in a restart's storm told a
+// minute brought its screen back after 100 s, where another try, refused
+// at no cost if still too soon, would have found room. Twenty seconds, so
+// spread, is within the screens' own backoff window (wire.Reconnect).
+const maxRetryAfter = 20 * time.Second
 
 // Stats are a gate's counts, for metrics.
 type Stats struct {

@@ -200,8 +200,9 @@ func reconnectStorm(ctx context.Context, o options, p *process, fleet *loadgen.F
 	*p = *np
 	wg.Wait()
 	var back []float64
-	signIns, tries, refused := 0, []float64{}, 0
+	signIns, tries, refused, told := 0, []float64{}, 0, time.Duration(0)
 	for i, r := range returns {
+		told = max(told, r.LongestRetryAfter)
 		if errs[i] != nil {
 			return errs[i]
 		}
@@ -221,10 +222,12 @@ func reconnectStorm(ctx context.Context, o options, p *process, fleet *loadgen.F
 	u := p.usage()
 	res.add("reconnect storm: SIGTERM → ready again"+at, "s", (stopped + took).Seconds(), nil, "", 0, 0)
 	res.add("reconnect storm: SIGTERM → dashboard back, p50"+at, "s", percentile(back, 50), nil, "", 0, 0)
-	res.add("reconnect storm: SIGTERM → dashboard back, p99"+at, "s", percentile(back, 99), nil, "≤ 60 s", 0, 60)
+	res.add("reconnect storm: SIGTERM → dashboard back, p99"+at, "s", percentile(back, 99), nil, "", 0, 0)
+	res.add("reconnect storm: SIGTERM → the last screen's dashboard back"+at, "s", slices.Max(back), nil, "≤ 60 s", 0, 60)
 	res.add("reconnect storm: screens asked to sign in again"+at, "screens", float64(signIns), nil, "0", 0, 0.5)
 	res.add("reconnect storm: tries per screen, p99"+at, "", percentile(tries, 99), nil, "", 0, 0)
 	res.add("reconnect storm: answered 503 (try later)"+at, "requests", float64(refused), nil, "", 0, 0)
+	res.add("reconnect storm: the longest Retry-After told"+at, "s", told.Seconds(), nil, "", 0, 0)
 	res.add("server RSS per screen after the reconnect storm"+at, "KB", float64(u.rss-p0.rss)/float64(n)/1e3, num(bs.rssPerScreen), "≤ 2.5× baseline", 2.5, 0)
 	return nil
 }

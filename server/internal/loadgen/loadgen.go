@@ -472,6 +472,8 @@ type Return struct {
 	// SignIn is true when the server asked it to sign in again (it showed
 	// a code) instead of showing its account.
 	SignIn bool
+	// LongestRetryAfter is the longest Retry-After it was told.
+	LongestRetryAfter time.Duration
 }
 
 // Reconnect brings the screen back after its connection ended (the server
@@ -500,6 +502,7 @@ func (s *Screen) Reconnect(ctx context.Context, rng *rand.Rand) (Return, error) 
 		if errors.As(err, &busy) {
 			s.Refused.Add(1)
 			retryAfter = busy.RetryAfter
+			r.LongestRetryAfter = max(r.LongestRetryAfter, retryAfter)
 			continue
 		}
 		if err != nil {
