@@ -67,12 +67,21 @@ const paintScript = `(() => {
 		requestAnimationFrame(look);
 	};
 	requestAnimationFrame(look);
+	document.addEventListener("DOMContentLoaded", () => {
+		const nav = performance.getEntriesByType("navigation")[0];
+		report("firstbyte", nav.responseStart);
+		report("lastbyte", nav.responseEnd);
+		report("dcl", performance.now());
+	});
 })();`
 
 // load is one page load's measurements.
 type load struct {
 	fcp, visible float64 // ms
 	wasm         int64   // bytes of Wasm received from the network
+	// The page's first and last byte and its DOMContentLoaded (ms), when
+	// known by its first paint: where the time before it went.
+	firstByte, lastByte, dcl float64
 }
 
 // paintSide is one page's loads: first loads, without and with the TV's
@@ -117,6 +126,8 @@ func firstPaint(ctx context.Context, o options, res *Result) error {
 		return err
 	}
 	reportPaint(res, ours, theirs)
+	printSplit("placard", ours)
+	printSplit("bare go-app page", theirs)
 	if o.paintTrace {
 		if err := tracePaint(ctx, dir, o.out, screen(2*o.paintRuns), b.url+"/"); err != nil {
 			return err
@@ -162,6 +173,27 @@ func comparePaint(ctx context.Context, dir string, runs int, ours, theirs func(i
 		}
 	}
 	return a, b, nil
+}
+
+// printSplit prints where a page's time to its first paint went, medians
+// in ms: the page's first and last byte, DOMContentLoaded, and first
+// contentful paint.
+func printSplit(name string, side paintSide) {
+	for _, c := range []struct {
+		name  string
+		loads []load
+	}{{"", side.first}, {fmt.Sprintf(" at %d× CPU throttle", tvThrottle), side.tv}} {
+		med := func(f func(load) float64) float64 {
+			v := make([]float64, len(c.loads))
+			for i, l := range c.loads {
+				v[i] = f(l)
+			}
+			return median(v)
+		}
+		fmt.Printf("%s%s, medians (ms): first byte %.0f, last byte %.0f, DOMContentLoaded %.0f, first contentful paint %.0f\n", name, c.name,
+			med(func(l load) float64 { return l.firstByte }), med(func(l load) float64 { return l.lastByte }),
+			med(func(l load) float64 { return l.dcl }), med(func(l load) float64 { return l.fcp }))
+	}
 }
 
 // reportPaint adds the first-paint rows: median and p90 of first
@@ -222,12 +254,13 @@ func startChromium(ctx context.Context, path, dir string) (context.Context, func
 // .wasm, less those served from the browser's cache or from a service
 // worker's cache).
 type tabEvents struct {
-	mu         sync.Mutex
-	fcp, shown float64
-	painted    chan struct{}              // closed once both paint times are known
-	wasm       map[network.RequestID]bool // .wasm requests, true when from the network
-	received   int64
-	finished   int
+	mu                       sync.Mutex
+	fcp, shown               float64
+	firstByte, lastByte, dcl float64
+	painted                  chan struct{}              // closed once both paint times are known
+	wasm                     map[network.RequestID]bool // .wasm requests, true when from the network
+	received                 int64
+	finished                 int
 }
 
 func (t *tabEvents) listen(ctx context.Context) {
@@ -250,6 +283,15 @@ func (t *tabEvents) listen(ctx context.Context) {
 				t.fcp = p.At
 			case p.What == "shown" && t.shown == 0:
 				t.shown = p.At
+			case p.What == "firstbyte":
+				t.firstByte = p.At
+				return
+			case p.What == "lastbyte":
+				t.lastByte = p.At
+				return
+			case p.What == "dcl":
+				t.dcl = p.At
+				return
 			default:
 				return
 			}
@@ -295,6 +337,7 @@ func (t *tabEvents) awaitPaint(l *load) chromedp.Action {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		l.fcp, l.visible = t.fcp, max(t.fcp, t.shown)
+		l.firstByte, l.lastByte, l.dcl = t.firstByte, t.lastByte, t.dcl
 		return nil
 	})
 }
