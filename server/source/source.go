@@ -438,7 +438,7 @@ func (s *Source[T]) run() {
 			if p == nil {
 				p = s.spec.Own() // a new owner reads everything again
 			}
-			wait = p.Poll(s.ctx)
+			wait = pollApart(s.ctx, p)
 		} else {
 			p = nil
 			s.follow()
@@ -451,6 +451,17 @@ func (s *Source[T]) run() {
 			return
 		}
 	}
+}
+
+// pollApart runs a poll on a goroutine of its own, which ends with it. A
+// poll's work (TLS, JSON, the store) grows a stack to tens of kilobytes,
+// which the source's goroutine, parked between polls for as long as the
+// source lives, would keep: a collection halves a parked stack at most,
+// and the next poll grows it back. Ended, the stack is freed.
+func pollApart(ctx context.Context, p Poller) time.Duration {
+	done := make(chan time.Duration, 1)
+	go func() { done <- p.Poll(ctx) }()
+	return <-done
 }
 
 // renew takes or renews the lease, and reports whether it never lapses.

@@ -3,7 +3,9 @@ package source_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -444,5 +446,33 @@ func TestStopReturnsTheSubscribersAndEndsTheSource(t *testing.T) {
 			t.Error("a subscriber after Stop joined the stopped source")
 		}
 		s3.Cancel()
+	})
+}
+
+// A poll's deep work (TLS, JSON, the store) must not stay on the stack of
+// the source's goroutine, parked between polls for as long as the source
+// lives: each poll runs on a goroutine that ends with it.
+func TestEachPollRunsOnAGoroutineThatEndsWithIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := source.NewRuntime(source.Config{Context: t.Context(), Cluster: alone{}})
+		set := source.NewSet[int, *counter](rt)
+		stacks := make(chan string, 2)
+		poll := pollFunc(func(context.Context) time.Duration {
+			buf := make([]byte, 64<<10)
+			stacks <- string(buf[:runtime.Stack(buf, false)])
+			return time.Minute
+		})
+		mk := func() *counter {
+			return &counter{src: source.New(rt, spec("count", func() source.Poller { return poll }))}
+		}
+		s, _ := set.Subscribe("count", mk, newRecorder())
+		defer s.Member.src.Stop()
+		for range 2 {
+			st := <-stacks
+			if strings.Contains(st, "(*Source[...]).run(") {
+				t.Fatalf("a poll ran on the source's own goroutine:\n%s", st)
+			}
+			time.Sleep(time.Minute)
+		}
 	})
 }
