@@ -196,6 +196,7 @@ func (s *Server) prerender(r *http.Request, st wire.State) (int, http.Header, []
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		body = restoreTrue(body)
 		body = withLang(body, ui.Lang(st.Screen.Lang))
+		body = withoutLoader(body)
 	}
 	return rec.Code, h, body, nil
 }
@@ -244,6 +245,23 @@ func restoreTrue(html []byte) []byte {
 // speaks: go-app writes the handler's, one for every page.
 func withLang(html []byte, lang string) []byte {
 	return bytes.Replace(html, []byte(`<html lang="en">`), []byte(`<html lang="`+lang+`">`), 1)
+}
+
+// loaderParts are what go-app's page holds for its loader, which the
+// screen never shows (placard.css hides it, and the page is rendered
+// before the Wasm starts): its stylesheet, render-blocking, and its icon.
+// Each is a request a TV's processor makes, and waits on, before its
+// first paint. go-app's script still finds the loader's elements, and
+// removes them once the Wasm runs.
+var loaderParts = strings.NewReplacer(
+	`<link href="/app.css" type="text/css" rel="stylesheet">`, "",
+	`alt="wasm loader icon" src="/web/icon-192.png"`, `alt="wasm loader icon"`,
+)
+
+// withoutLoader leaves out of a prerendered page what only go-app's
+// loader uses (loaderParts).
+func withoutLoader(html []byte) []byte {
+	return []byte(loaderParts.Replace(string(html)))
 }
 
 // Refresh is how often a screen's page is rendered again when its Wasm

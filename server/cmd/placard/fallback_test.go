@@ -252,6 +252,26 @@ func TestPageOffersItsFallbackAndARefreshWithoutScripts(t *testing.T) {
 	}
 }
 
+func TestAScreensPageAsksNothingForGoAppsHiddenLoader(t *testing.T) {
+	// Each request is main-thread time on a TV before its first paint:
+	// the loader's stylesheet blocks it, and its icon is fetched and
+	// decoded, though the screen never shows the loader.
+	m := testServer(t)
+	_, html := get(t, httpClient(t), m.URL+"/?screen="+url.QueryEscape("Lobby TV"))
+	for _, asked := range []string{`href="/app.css"`, `src="/web/icon-192.png"`} {
+		if strings.Contains(html, asked) {
+			t.Errorf("the page has %s", asked)
+		}
+	}
+	// go-app's script removes the loader once the Wasm runs, and writes
+	// its progress and errors into it: its elements stay.
+	for _, id := range []string{`id="app-wasm-loader"`, `id="app-wasm-loader-icon"`, `id="app-wasm-loader-label"`} {
+		if !strings.Contains(html, id) {
+			t.Errorf("the page has no %s", id)
+		}
+	}
+}
+
 func TestPageRefreshesItselfWithScriptsOff(t *testing.T) {
 	t.Parallel()
 	m := testServer(t)
