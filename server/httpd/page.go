@@ -249,19 +249,30 @@ func withLang(html []byte, lang string) []byte {
 
 // loaderParts are what go-app's page holds for its loader, which the
 // screen never shows (placard.css hides it, and the page is rendered
-// before the Wasm starts): its stylesheet, render-blocking, and its icon.
-// Each is a request a TV's processor makes, and waits on, before its
-// first paint. go-app's script still finds the loader's elements, and
-// removes them once the Wasm runs.
-var loaderParts = strings.NewReplacer(
-	`<link href="/app.css" type="text/css" rel="stylesheet">`, "",
-	`alt="wasm loader icon" src="/web/icon-192.png"`, `alt="wasm loader icon"`,
-)
+// before the Wasm starts), each with what it becomes: its stylesheet,
+// render-blocking, and its icon. Each is a request a TV's processor makes,
+// and waits on, before its first paint. go-app's script still finds the
+// loader's elements, and removes them once the Wasm runs.
+var loaderParts = [][2][]byte{
+	{[]byte(`<link href="/app.css" type="text/css" rel="stylesheet">`), nil},
+	{[]byte(`alt="wasm loader icon" src="/web/icon-192.png"`), []byte(`alt="wasm loader icon"`)},
+}
 
 // withoutLoader leaves out of a prerendered page what only go-app's
-// loader uses (loaderParts).
+// loader uses (loaderParts), in place: every page of a storm of TVs
+// passes through it.
 func withoutLoader(html []byte) []byte {
-	return []byte(loaderParts.Replace(string(html)))
+	for _, p := range loaderParts {
+		old, repl := p[0], p[1]
+		i := bytes.Index(html, old)
+		if i < 0 {
+			continue
+		}
+		n := copy(html[i:], repl)
+		n += copy(html[i+n:], html[i+len(old):])
+		html = html[:i+n]
+	}
+	return html
 }
 
 // Refresh is how often a screen's page is rendered again when its Wasm

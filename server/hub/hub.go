@@ -8,6 +8,7 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -670,16 +671,27 @@ func closeWith(conn *websocket.Conn, code int, text string) {
 	conn.Close()
 }
 
-// messageType reads the "type" of an encoded message, for metrics.
+// messageType reads the "type" of an encoded message, for metrics: one
+// of the wire's types, or "unknown". It reads the message in place and
+// allocates nothing: every frame sent passes through it.
 func messageType(msg []byte) string {
 	const key = `{"type":"`
-	s := string(msg)
-	if !strings.HasPrefix(s, key) {
+	if !bytes.HasPrefix(msg, []byte(key)) {
 		return "unknown"
 	}
-	s = s[len(key):]
-	if i := strings.IndexByte(s, '"'); i > 0 && i < 32 {
-		return s[:i]
+	msg = msg[len(key):]
+	if i := bytes.IndexByte(msg, '"'); i > 0 {
+		if t, ok := messageTypes[string(msg[:i])]; ok {
+			return t
+		}
 	}
 	return "unknown"
+}
+
+// messageTypes are the wire's message types, as metrics name them (read
+// only).
+var messageTypes = map[string]string{
+	wire.TypeHello: wire.TypeHello, wire.TypeSignOut: wire.TypeSignOut, wire.TypeQuickBook: wire.TypeQuickBook,
+	wire.TypeRoomAction: wire.TypeRoomAction, wire.TypeState: wire.TypeState, wire.TypeBye: wire.TypeBye,
+	wire.TypeDenied: wire.TypeDenied, wire.TypeReload: wire.TypeReload, wire.TypeIdentify: wire.TypeIdentify,
 }
