@@ -98,13 +98,28 @@ func (m *Manager) newWatch(acct server.Account) *watch {
 
 // update makes the account's next snapshot: f changes a copy of the
 // latest data (slices in it are shared: replace them, never change them).
+// A copy that f left as it was makes none: the screens would render the
+// same again.
 func (w *watch) update(f func(*accountData)) {
 	w.src.Update(func(old *accountData) (*accountData, bool) {
 		d := *old
 		f(&d)
 		d.follow = followOf(old.follow, &d, w.m.cfg.Now())
-		return &d, true
+		return &d, !sameData(old, &d)
 	})
+}
+
+// sameData reports whether a and b hold the same: slices are compared by
+// identity, as they are replaced, never changed.
+func sameData(a, b *accountData) bool {
+	return a.name == b.name && a.photo.tag == b.photo.tag && samePresence(a.presence, b.presence) &&
+		sameSlice(a.events, b.events) && a.calendar == b.calendar && a.fresh.Equal(b.fresh) && a.stale == b.stale &&
+		sameSlice(a.checkedIn, b.checkedIn) && a.follow == b.follow
+}
+
+// sameSlice reports whether a and b are the same slice (not merely equal).
+func sameSlice[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // followOf is what followers are told of d's presence: what they were told
@@ -265,15 +280,15 @@ func (p *poller) Poll(ctx context.Context) time.Duration {
 		case presence && now.Before(p.noPresenceUntil):
 			p.presenceAt = p.noPresenceUntil // it has none: found now
 		case presence:
-			p.presenceAt = now.Add(period)
+			p.presenceAt = now.Add(spread(period))
 		case p.presenceAt.Before(now):
-			p.presenceAt = now.Add(period)
+			p.presenceAt = now.Add(spread(period))
 			if p.noPresenceUntil.After(p.presenceAt) {
 				p.presenceAt = p.noPresenceUntil
 			}
 		}
 		if calendar {
-			p.calendarAt = now.Add(m.cfg.CalendarEvery)
+			p.calendarAt = now.Add(spread(m.cfg.CalendarEvery))
 		}
 		return p.wait(now, period, shown)
 	case endsSession(err):
@@ -301,6 +316,16 @@ func (p *poller) Poll(ctx context.Context) time.Duration {
 		w.update(func(d *accountData) { d.stale = true })
 		return wait
 	}
+}
+
+// spread is a period moved by up to a twentieth of it either way, at
+// random. Accounts whose polls fall together (signed in together, or held
+// up together behind the store or the processor) would otherwise poll
+// together ever after: a burst of requests to Graph, and of frames to
+// their screens, where a change waits behind the others'. Spread, they
+// drift apart within a few periods, and poll at the period on average.
+func spread(period time.Duration) time.Duration {
+	return period - period/20 + rand.N(period/10+1)
 }
 
 // wait is how long until the presence or, for screens, the calendar is
