@@ -552,7 +552,12 @@ type Store interface {
 	// before a sign-out and a new sign-in is a conflict. Reads treat a
 	// tombstone as absent, and PutTokenCacheIf with 0 writes over it. A
 	// blob is never empty (EINVALID).
-	TokenCacheVersion(ctx context.Context, accountID string) ([]byte, int64, error)
+	//
+	// As versions never repeat, a caller that holds version have (not 0)
+	// needs nothing more while it is the stored one: TokenCacheVersion
+	// then returns a nil blob with the version, and leaves the blob
+	// unread (every poll of every account asks).
+	TokenCacheVersion(ctx context.Context, accountID string, have int64) ([]byte, int64, error)
 	PutTokenCacheIf(ctx context.Context, accountID string, blob []byte, version int64) (int64, error)
 
 	// CalendarSync returns where an account's calendar stands in its

@@ -38,12 +38,17 @@ func (s SealedCaches) SaveCache(ctx context.Context, accountID string, blob []by
 }
 
 func (s SealedCaches) LoadCacheVersion(ctx context.Context, accountID string, have CacheVersion) ([]byte, CacheVersion, error) {
-	sealed, n, err := s.Store.TokenCacheVersion(ctx, accountID)
+	sealed, n, err := s.Store.TokenCacheVersion(ctx, accountID, have.N)
 	if server.IsNotFound(err) {
 		return nil, CacheVersion{}, nil
 	}
 	if err != nil {
 		return nil, CacheVersion{}, err
+	}
+	if sealed == nil && have.N != 0 && n == have.N {
+		// Unchanged since the caller read it (versions never repeat):
+		// nothing was read, nor is there anything to open.
+		return nil, have, nil
 	}
 	// The digest is of the sealed bytes, which a fresh nonce makes
 	// unique to each write: hashing them is cheaper than opening them.

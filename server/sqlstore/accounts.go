@@ -65,14 +65,15 @@ func (s *Store) PutTokenCache(ctx context.Context, accountID string, blob []byte
 	return nil
 }
 
-// TokenCacheVersion returns an account's cache blob and its version, or
-// server.ErrNotFound.
-func (s *Store) TokenCacheVersion(ctx context.Context, accountID string) ([]byte, int64, error) {
+// TokenCacheVersion returns an account's cache blob and its version (the
+// blob nil when the version is have), or server.ErrNotFound.
+func (s *Store) TokenCacheVersion(ctx context.Context, accountID string, have int64) ([]byte, int64, error) {
 	var (
 		blob    []byte
 		version int64
 	)
-	err := s.queryRow(ctx, `SELECT blob, version FROM token_caches WHERE account_id = ? AND length(blob) > 0`, accountID).Scan(&blob, &version)
+	err := s.queryRow(ctx, `SELECT CASE WHEN version = ? THEN NULL ELSE blob END, version FROM token_caches WHERE account_id = ? AND length(blob) > 0`,
+		have, accountID).Scan(&blob, &version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, server.ErrNotFound
 	}

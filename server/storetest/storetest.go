@@ -531,7 +531,7 @@ func testUpdateLight(t *testing.T, s server.Store) {
 
 func testTokenCacheVersions(t *testing.T, s server.Store) {
 	ctx := context.Background()
-	if _, _, err := s.TokenCacheVersion(ctx, "a"); !server.IsNotFound(err) {
+	if _, _, err := s.TokenCacheVersion(ctx, "a", 0); !server.IsNotFound(err) {
 		t.Fatalf("the version of a missing cache: %v", err)
 	}
 	v1, err := s.PutTokenCacheIf(ctx, "a", []byte("one"), 0)
@@ -550,9 +550,17 @@ func testTokenCacheVersions(t *testing.T, s server.Store) {
 	if _, err := s.PutTokenCacheIf(ctx, "a", []byte("stale"), v1); server.ErrorCode(err) != server.ECONFLICT {
 		t.Errorf("writing over an older version: %v, want a conflict", err)
 	}
-	blob, v, err := s.TokenCacheVersion(ctx, "a")
+	blob, v, err := s.TokenCacheVersion(ctx, "a", 0)
 	if err != nil || string(blob) != "two" || v != v2 {
 		t.Errorf("after a refused write: %q v%d %v, want \"two\" v%d", blob, v, err, v2)
+	}
+	// A reader that holds the stored version is told so, and given no
+	// blob; one that holds an older version is given the blob.
+	if blob, v, err := s.TokenCacheVersion(ctx, "a", v2); err != nil || blob != nil || v != v2 {
+		t.Errorf("read holding the stored v%d: %q v%d %v, want no blob and v%d", v2, blob, v, err, v2)
+	}
+	if blob, v, err := s.TokenCacheVersion(ctx, "a", v1); err != nil || string(blob) != "two" || v != v2 {
+		t.Errorf("read holding the older v%d: %q v%d %v, want \"two\" v%d", v1, blob, v, err, v2)
 	}
 	// A new sign-in writes whatever is there, and moves the version on.
 	if err := s.PutTokenCache(ctx, "a", []byte("signed in again")); err != nil {
@@ -561,7 +569,7 @@ func testTokenCacheVersions(t *testing.T, s server.Store) {
 	if _, err := s.PutTokenCacheIf(ctx, "a", []byte("stale"), v2); server.ErrorCode(err) != server.ECONFLICT {
 		t.Errorf("writing over a cache a sign-in replaced: %v, want a conflict", err)
 	}
-	if blob, _, _ := s.TokenCacheVersion(ctx, "a"); string(blob) != "signed in again" {
+	if blob, _, _ := s.TokenCacheVersion(ctx, "a", 0); string(blob) != "signed in again" {
 		t.Errorf("the cache holds %q", blob)
 	}
 }
@@ -587,7 +595,7 @@ func testTokenCacheVersionsAcrossDelete(t *testing.T, s server.Store) {
 			if err := s.PutTokenCache(ctx, "a", []byte("signed in again")); err != nil {
 				return 0, err
 			}
-			_, v, err := s.TokenCacheVersion(ctx, "a")
+			_, v, err := s.TokenCacheVersion(ctx, "a", 0)
 			return v, err
 		}},
 		{"PutTokenCacheIf(0)", func() (int64, error) {
@@ -600,7 +608,7 @@ func testTokenCacheVersionsAcrossDelete(t *testing.T, s server.Store) {
 		}
 		for name, err := range map[string]error{
 			"TokenCache":        func() error { _, err := s.TokenCache(ctx, "a"); return err }(),
-			"TokenCacheVersion": func() error { _, _, err := s.TokenCacheVersion(ctx, "a"); return err }(),
+			"TokenCacheVersion": func() error { _, _, err := s.TokenCacheVersion(ctx, "a", 0); return err }(),
 			"DeleteTokenCache":  s.DeleteTokenCache(ctx, "a"),
 		} {
 			if !server.IsNotFound(err) {
@@ -622,7 +630,7 @@ func testTokenCacheVersionsAcrossDelete(t *testing.T, s server.Store) {
 		if _, err := s.PutTokenCacheIf(ctx, "a", []byte("stale"), v1); server.ErrorCode(err) != server.ECONFLICT {
 			t.Errorf("after %s: writing with the version read before the delete: %v, want a conflict", w.name, err)
 		}
-		if blob, got, err := s.TokenCacheVersion(ctx, "a"); err != nil || string(blob) != "signed in again" || got != v {
+		if blob, got, err := s.TokenCacheVersion(ctx, "a", 0); err != nil || string(blob) != "signed in again" || got != v {
 			t.Errorf("after %s: %q v%d %v, want the new sign-in at v%d", w.name, blob, got, err, v)
 		}
 		v1 = v

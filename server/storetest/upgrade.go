@@ -67,7 +67,7 @@ func RunUpgrade(t *testing.T, open func(t *testing.T, old Before) server.Store) 
 	if got, err := s.Account(ctx, old.Account.ID); err != nil || got != old.Account {
 		t.Errorf("the account after the upgrade: %+v, %v; want %+v", got, err, old.Account)
 	}
-	blob, v, err := s.TokenCacheVersion(ctx, old.Account.ID)
+	blob, v, err := s.TokenCacheVersion(ctx, old.Account.ID, 0)
 	if err != nil || !bytes.Equal(blob, old.TokenCache) || v != 1 {
 		t.Errorf("the token cache after the upgrade: %q v%d %v; want %q v1", blob, v, err, old.TokenCache)
 	}
