@@ -17,9 +17,12 @@
 // account's source (watch.go) polls Graph once for every screen that
 // shows the account and every light key that follows it: its profile,
 // calendar and presence. Only the replica that owns the source (its lease)
-// polls it; the others show what the owner published. Each poll makes an
-// immutable snapshot; the source tells its subscribers of it outside its
-// own lock, in order. The subscribers are the sessions that show the
+// polls it; the others show what the owner published. Polls are spread
+// by up to a twentieth of their period, so that accounts that polled
+// together drift apart, and a presence read is shown before the
+// calendar's round of the same poll. A poll that changed something makes
+// an immutable snapshot; the source tells its subscribers of it outside
+// its own lock, in order. The subscribers are the sessions that show the
 // account (shown) and the light keys that follow it (following).
 //
 // # From a snapshot to a screen

@@ -9,8 +9,10 @@
 //     and its lease, and is never held across slow work (a poll, an
 //     encoding, the store, a connection, a subscriber);
 //   - is owned by one replica at a time (a lease in server.Cluster): the
-//     owner polls it (its kind's Poller) and publishes each snapshot it
-//     makes to the other replicas, which show those instead of polling;
+//     owner polls it (its kind's Poller, each poll on a goroutine that
+//     ends with it, so that a poll's deep stack is not kept between polls)
+//     and publishes each snapshot it makes to the other replicas, which
+//     show those instead of polling;
 //   - makes immutable Snapshots, numbered in order (Seq);
 //   - tells its Subscribers of each snapshot outside its lock, one round
 //     of notifications at a time, in order of Seq.
