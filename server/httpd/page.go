@@ -247,32 +247,24 @@ func withLang(html []byte, lang string) []byte {
 	return bytes.Replace(html, []byte(`<html lang="en">`), []byte(`<html lang="`+lang+`">`), 1)
 }
 
-// loaderParts are what go-app's page holds for its loader, which the
-// screen never shows (placard.css hides it, and the page is rendered
-// before the Wasm starts), each with what it becomes: its stylesheet,
-// render-blocking, and its icon. Each is a request a TV's processor makes,
-// and waits on, before its first paint. go-app's script still finds the
-// loader's elements, and removes them once the Wasm runs.
-var loaderParts = [][2][]byte{
-	{[]byte(`<link href="/app.css" type="text/css" rel="stylesheet">`), nil},
-	{[]byte(`alt="wasm loader icon" src="/web/icon-192.png"`), []byte(`alt="wasm loader icon"`)},
-}
+// go-app's page holds its loader, which the screen never shows
+// (placard.css hides it, and the page is rendered before the Wasm starts):
+// its stylesheet, render-blocking, and its icon. Each is a request a TV's
+// processor makes, and waits on, before its first paint. go-app's script
+// still finds the loader's elements, and removes them once the Wasm runs.
+// go-app writes an element's attributes in any order (from a map): the
+// patterns match a whole tag.
+var (
+	loaderStyles = regexp.MustCompile(`<link\b[^>]*\shref="/app\.css"[^>]*>`)
+	loaderIcon   = regexp.MustCompile(`<img\b[^>]*\sid="app-wasm-loader-icon"[^>]*>`)
+	iconSrc      = regexp.MustCompile(`\ssrc="[^"]*"`)
+)
 
-// withoutLoader leaves out of a prerendered page what only go-app's
-// loader uses (loaderParts), in place: every page of a storm of TVs
-// passes through it.
+// withoutLoader leaves out of a prerendered page the stylesheet and the
+// icon that only go-app's loader uses.
 func withoutLoader(html []byte) []byte {
-	for _, p := range loaderParts {
-		old, repl := p[0], p[1]
-		i := bytes.Index(html, old)
-		if i < 0 {
-			continue
-		}
-		n := copy(html[i:], repl)
-		n += copy(html[i+n:], html[i+len(old):])
-		html = html[:i+n]
-	}
-	return html
+	html = loaderStyles.ReplaceAll(html, nil)
+	return loaderIcon.ReplaceAllFunc(html, func(tag []byte) []byte { return iconSrc.ReplaceAll(tag, nil) })
 }
 
 // Refresh is how often a screen's page is rendered again when its Wasm

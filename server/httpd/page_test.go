@@ -42,3 +42,22 @@ func TestABoardThatPagesRefreshesEachPage(t *testing.T) {
 		t.Errorf("a 1 s period became %s", got)
 	}
 }
+
+func TestAPageLeavesOutTheLoadersStylesheetAndIconInAnyAttributeOrder(t *testing.T) {
+	for _, c := range []struct{ page, want string }{
+		{`<head><link href="/app.css" type="text/css" rel="stylesheet"><link href="/web/placard.css" type="text/css" rel="stylesheet"></head>`,
+			`<head><link href="/web/placard.css" type="text/css" rel="stylesheet"></head>`},
+		{`<head><link rel="stylesheet" type="text/css" href="/app.css"><link type="text/css" rel="stylesheet" href="/web/placard.css"></head>`,
+			`<head><link type="text/css" rel="stylesheet" href="/web/placard.css"></head>`},
+		{`<img id="app-wasm-loader-icon" class="goapp-logo goapp-spin" alt="wasm loader icon" src="/web/icon-192.png">`,
+			`<img id="app-wasm-loader-icon" class="goapp-logo goapp-spin" alt="wasm loader icon">`},
+		{`<img src="/web/icon-192.png" alt="wasm loader icon" id="app-wasm-loader-icon" class="goapp-logo">`,
+			`<img alt="wasm loader icon" id="app-wasm-loader-icon" class="goapp-logo">`},
+		// Another image keeps its source.
+		{`<img class="photo" src="/photo/s1/abc" alt="">`, `<img class="photo" src="/photo/s1/abc" alt="">`},
+	} {
+		if got := string(withoutLoader([]byte(c.page))); got != c.want {
+			t.Errorf("withoutLoader(%s)\n = %s\nwant %s", c.page, got, c.want)
+		}
+	}
+}
