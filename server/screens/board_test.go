@@ -47,10 +47,13 @@ func (h *harness) signInBoard(id, upn string) wire.State {
 	return h.waitBoard(id, "the board", func(b *wire.Board) bool { return true })
 }
 
-// waitBoard waits for a state of the screen whose board is ok.
+// waitBoard waits for a state of the screen whose board is ok. A board's
+// first read (40 rooms' schedules, or 60 people's presence, through the
+// sandbox) takes seconds under the race detector beside other tests: the
+// bound is generous, the wait ends with the state.
 func (h *harness) waitBoard(id, what string, ok func(*wire.Board) bool) wire.State {
 	h.t.Helper()
-	return h.wait(id, 15*time.Second, what, func(st wire.State) bool {
+	return h.wait(id, 30*time.Second, what, func(st wire.State) bool {
 		return st.Phase == wire.PhaseDashboard && st.Board != nil && ok(st.Board)
 	})
 }
