@@ -51,11 +51,8 @@ func (s SealedCaches) LoadCacheVersion(ctx context.Context, accountID string, ha
 		return nil, have, nil
 	}
 	// The digest is of the sealed bytes, which a fresh nonce makes
-	// unique to each write: hashing them is cheaper than opening them.
+	// unique to each write.
 	version := CacheVersion{N: n, Sum: sha256.Sum256(sealed)}
-	if have != (CacheVersion{}) && version == have {
-		return nil, version, nil // the caller holds it opened
-	}
 	blob, err := s.Box.Open(sealed, "msal-cache:"+accountID)
 	return blob, version, err
 }

@@ -405,9 +405,9 @@ func (p *poller) read(ctx context.Context, token string, presence, calendar bool
 			}
 		}
 	}
-	// batch sets what the batch read; it goes first when the calendar's
-	// round is still to come and the screens have something new to show,
-	// so that a change of presence waits for no other request.
+	// batch sets what the batch read. When the calendar's round is still
+	// to come, it goes first (a snapshot only if it changed something), so
+	// that a change of presence waits for no other request.
 	batch := func(d *accountData) {
 		if presence {
 			d.presence = pres
@@ -419,7 +419,7 @@ func (p *poller) read(ctx context.Context, token string, presence, calendar bool
 			d.photo = pic
 		}
 	}
-	if calendar && (profile || presence && !samePresence(w.src.Latest().Value.presence, pres)) {
+	if calendar {
 		w.update(batch)
 	}
 	var events []graph.Event

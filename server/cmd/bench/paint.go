@@ -175,6 +175,15 @@ func comparePaint(ctx context.Context, dir string, runs int, ours, theirs func(i
 	return a, b, nil
 }
 
+// each is one measure of each load.
+func each(loads []load, f func(load) float64) []float64 {
+	out := make([]float64, len(loads))
+	for i, l := range loads {
+		out[i] = f(l)
+	}
+	return out
+}
+
 // printSplit prints where a page's time to its first paint went, medians
 // in ms: the page's first and last byte, DOMContentLoaded, and first
 // contentful paint.
@@ -183,13 +192,7 @@ func printSplit(name string, side paintSide) {
 		name  string
 		loads []load
 	}{{"", side.first}, {fmt.Sprintf(" at %d× CPU throttle", tvThrottle), side.tv}} {
-		med := func(f func(load) float64) float64 {
-			v := make([]float64, len(c.loads))
-			for i, l := range c.loads {
-				v[i] = f(l)
-			}
-			return median(v)
-		}
+		med := func(f func(load) float64) float64 { return median(each(c.loads, f)) }
 		fmt.Printf("%s%s, medians (ms): first byte %.0f, last byte %.0f, DOMContentLoaded %.0f, first contentful paint %.0f\n", name, c.name,
 			med(func(l load) float64 { return l.firstByte }), med(func(l load) float64 { return l.lastByte }),
 			med(func(l load) float64 { return l.dcl }), med(func(l load) float64 { return l.fcp }))
@@ -201,13 +204,6 @@ func printSplit(name string, side paintSide) {
 // without the TV's throttle, against the baseline (goal ≤ 1.2×), and the
 // Wasm bytes of a first load and of a reload (goal 0).
 func reportPaint(res *Result, ours, theirs paintSide) {
-	ms := func(l []load, f func(load) float64) []float64 {
-		out := make([]float64, len(l))
-		for i, x := range l {
-			out[i] = f(x)
-		}
-		return out
-	}
 	fcp := func(l load) float64 { return l.fcp }
 	visible := func(l load) float64 { return l.visible }
 	for _, c := range []struct {
@@ -224,7 +220,7 @@ func reportPaint(res *Result, ours, theirs paintSide) {
 			{"first contentful paint", fcp},
 			{"user code visible", visible},
 		} {
-			a, b := ms(c.ours, m.f), ms(c.theirs, m.f)
+			a, b := each(c.ours, m.f), each(c.theirs, m.f)
 			res.add(fmt.Sprintf("%s%s, median of %d", m.name, c.name, len(a)), "ms", median(a), num(median(b)), "≤ 1.2× baseline", 1.2, 0)
 			res.add(fmt.Sprintf("%s%s, p90", m.name, c.name), "ms", percentile(a, 90), num(percentile(b, 90)), "≤ 1.2× baseline", 1.2, 0)
 		}
