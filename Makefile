@@ -75,7 +75,7 @@ $(WASM): $(APP_SRC)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags=-s -o $@ ./app/cmd/screen
 
 $(WASM_BR): $(WASM) server/cmd/precompress/main.go
-	rm -f web/wasm/app.wasm
+	rm -f web/wasm/app.wasm web/wasm/app.wasm.gz
 	$(GO) run ./server/cmd/precompress -brotli $(BROTLI) -out web/wasm $(WASM)
 
 ## test: every test: lint, unit, integration, Wasm, fuzzing (bounded), browser tests, and the release, image, unit and manifests
@@ -295,4 +295,4 @@ screenshots: $(WASM_BR) chromium axe
 	PLACARD_SCREENSHOTS=$(CURDIR)/web/screenshots $(GO) test -count=1 -run '^(TestScreenshots|TestARoomsPanelShowsItsStatusAndActsAsTheRoom)$$' -v ./server/cmd/placard
 
 clean:
-	rm -rf bin $(DIST) $(WASM) web/wasm/app.wasm web/wasm/app.wasm.br web/wasm/app.wasm.gz
+	rm -rf bin $(DIST) $(WASM) web/wasm/app.wasm web/wasm/app.wasm.br web/wasm/app.wasm.size web/wasm/app.wasm.gz

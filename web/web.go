@@ -11,9 +11,10 @@ import (
 //go:embed static
 var static embed.FS
 
-// wasm holds app.wasm's brotli and gzip forms, which `make wasm` builds
-// into web/wasm before the server is compiled (the raw file stays out of
-// the binary: the server derives it from the gzip form).
+// wasm holds app.wasm's brotli form and its length, which `make wasm`
+// builds into web/wasm before the server is compiled (the raw file and
+// the gzip form stay out of the binary: the server makes them from the
+// brotli form).
 //
 //go:embed wasm
 var wasm embed.FS
@@ -27,8 +28,8 @@ func Static() fs.FS {
 	return sub
 }
 
-// Wasm returns the directory that holds app.wasm.br and app.wasm.gz when
-// they were built (and app.wasm, from an older build).
+// Wasm returns the directory that holds app.wasm.br and app.wasm.size
+// when they were built (and app.wasm, from an older build).
 func Wasm() fs.FS {
 	sub, err := fs.Sub(wasm, "wasm")
 	if err != nil {

@@ -5,30 +5,24 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
 	"github.com/andybalholm/brotli"
 )
 
-// testAssets are a static file and an "app.wasm" with its compressed forms,
-// made here as `make wasm` makes them (which leaves the raw file out; an
-// older build has it too).
+// testAssets are a static file and an "app.wasm" with its brotli form and
+// length, made here as `make wasm` makes them (which leaves the raw file
+// out; an older build has it too).
 func testAssets(t *testing.T, withRaw ...bool) (*Assets, []byte) {
 	t.Helper()
-	wasm := bytes.Repeat([]byte("\x00asm placard screen "), 500)
-	var br, gz bytes.Buffer
-	bw := brotli.NewWriterLevel(&br, 5)
-	bw.Write(wasm)
-	bw.Close()
-	gw := gzip.NewWriter(&gz)
-	gw.Write(wasm)
-	gw.Close()
-	files := fstest.MapFS{"app.wasm.br": {Data: br.Bytes()}, "app.wasm.gz": {Data: gz.Bytes()}}
+	wasm, files := testWasm(t)
 	if len(withRaw) > 0 && withRaw[0] {
 		files["app.wasm"] = &fstest.MapFile{Data: wasm}
 	}
@@ -37,6 +31,20 @@ func testAssets(t *testing.T, withRaw ...bool) (*Assets, []byte) {
 		t.Fatal(err)
 	}
 	return a, wasm
+}
+
+// testWasm is an "app.wasm" and the files `make wasm` embeds for it.
+func testWasm(t *testing.T) ([]byte, fstest.MapFS) {
+	t.Helper()
+	wasm := bytes.Repeat([]byte("\x00asm placard screen "), 500)
+	var br bytes.Buffer
+	bw := brotli.NewWriterLevel(&br, 5)
+	bw.Write(wasm)
+	bw.Close()
+	return wasm, fstest.MapFS{
+		"app.wasm.br":   {Data: br.Bytes()},
+		"app.wasm.size": {Data: []byte(strconv.Itoa(len(wasm)) + "\n")},
+	}
 }
 
 func TestWasmIsServedPrecompressedAsTheBrowserAccepts(t *testing.T) {
@@ -89,6 +97,9 @@ func testWasmServed(t *testing.T, withRaw bool) {
 			}
 			if !bytes.Equal(got, wasm) {
 				t.Errorf("the %q body does not decode to app.wasm", c.encoding)
+			}
+			if res.ContentLength != int64(rec.Body.Len()) {
+				t.Errorf("Content-Length %d, but %d bytes were sent", res.ContentLength, rec.Body.Len())
 			}
 			if c.encoding == "" && (res.ContentLength != int64(len(wasm)) || h.Get("X-Content-Length") != strconv.Itoa(len(wasm))) {
 				t.Errorf("identity: Content-Length %d, X-Content-Length %s, want %d", res.ContentLength, h.Get("X-Content-Length"), len(wasm))
@@ -144,15 +155,95 @@ func TestManifestAsksForTheWholeDisplayWithOurIcons(t *testing.T) {
 	}
 }
 
-func TestTheGzipTrailerIsTheLastFourBytesHoweverTheyAreWritten(t *testing.T) {
-	data := []byte("0123456789abcdef")
-	for _, chunk := range []int{1, 2, 3, 4, 5, 16} {
-		var tail gzipTail
-		for i := 0; i < len(data); i += chunk {
-			tail.Write(data[i:min(i+chunk, len(data))])
+// opens counts the files opened in a file system, by name.
+type opens struct {
+	fs.FS
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (o *opens) Open(name string) (fs.File, error) {
+	o.mu.Lock()
+	o.n[name]++
+	o.mu.Unlock()
+	return o.FS.Open(name)
+}
+
+func (o *opens) count(name string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.n[name]
+}
+
+func TestTheGzipFormIsMadeFromTheBrotliFormOnceForEveryRequest(t *testing.T) {
+	wasm, files := testWasm(t)
+	embedded := &opens{FS: files, n: map[string]int{}}
+	a, err := NewAssets(fstest.MapFS{}, embedded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	atStart := embedded.count("app.wasm.br") // read once, for the name's hash
+	const screens = 8
+	bodies := make([][]byte, screens)
+	var wg sync.WaitGroup
+	for i := range bodies {
+		wg.Go(func() {
+			req := httptest.NewRequest(http.MethodGet, a.WasmPath(), nil)
+			req.Header.Set("Accept-Encoding", "gzip, deflate")
+			rec := httptest.NewRecorder()
+			a.ServeHTTP(rec, req)
+			bodies[i] = rec.Body.Bytes()
+		})
+	}
+	wg.Wait()
+	if got := embedded.count("app.wasm.br") - atStart; got != 1 {
+		t.Errorf("%d screens' requests read the brotli form %d times, want once", screens, got)
+	}
+	for i, b := range bodies {
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("screen %d: %v", i, err)
 		}
-		if string(tail[:]) != "cdef" {
-			t.Errorf("written %d bytes at a time: the tail is %q, want %q", chunk, tail[:], "cdef")
+		if got, err := io.ReadAll(zr); err != nil || !bytes.Equal(got, wasm) {
+			t.Errorf("screen %d: the gzip form does not decode to app.wasm (%v)", i, err)
 		}
+	}
+}
+
+func TestAWasmBuildWithoutItsRightLengthIsRefusedSayingWhatToDo(t *testing.T) {
+	wasm, files := testWasm(t)
+	for _, c := range []struct {
+		name, size string // "" leaves app.wasm.size out
+		// atStart: NewAssets refuses; else the first gzip request does.
+		atStart bool
+	}{
+		{"no length", "", true},
+		{"not a number", "eight", true},
+		{"zero", "0", true},
+		{"another length", strconv.Itoa(len(wasm) + 1), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			embedded := fstest.MapFS{"app.wasm.br": files["app.wasm.br"]}
+			if c.size != "" {
+				embedded["app.wasm.size"] = &fstest.MapFile{Data: []byte(c.size)}
+			}
+			a, err := NewAssets(fstest.MapFS{}, embedded)
+			if c.atStart {
+				if err == nil || !strings.Contains(err.Error(), "app.wasm.size") || !strings.Contains(err.Error(), "make wasm") {
+					t.Errorf("NewAssets: %v, want an error naming app.wasm.size and make wasm", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := httptest.NewRequest(http.MethodGet, a.WasmPath(), nil)
+			req.Header.Set("Accept-Encoding", "gzip")
+			rec := httptest.NewRecorder()
+			a.ServeHTTP(rec, req)
+			if body := rec.Body.String(); rec.Code != http.StatusInternalServerError || !strings.Contains(body, "make wasm") {
+				t.Errorf("%d %q, want 500 saying to build with make wasm", rec.Code, body)
+			}
+		})
 	}
 }
