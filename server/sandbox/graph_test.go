@@ -182,14 +182,7 @@ func TestCalendarViewQueryOptions(t *testing.T) {
 	})
 	t.Run("$orderby", func(t *testing.T) {
 		q := url.Values{"startDateTime": window["startDateTime"], "endDateTime": window["endDateTime"], "$orderby": {"start/dateTime desc"}, "$top": {"50"}}
-		var last string
-		for i, v := range view(t, c, auth, q.Encode()).body["value"].([]any) {
-			start := v.(map[string]any)["start"].(map[string]any)["dateTime"].(string)
-			if i > 0 && start > last {
-				t.Fatalf("event %d starts %s after %s in descending order", i, start, last)
-			}
-			last = start
-		}
+		checkKeptOrder(t, view(t, c, auth, q.Encode()).body["value"].([]any), "desc")
 		q.Set("$orderby", "colour")
 		wantGraph(t, view(t, c, auth, q.Encode()), 400, "RequestBroker--ParseUri")
 		q.Set("$orderby", "start/dateTime")
@@ -400,5 +393,55 @@ func TestPresenceFollowsTheCalendarUntilSetByHand(t *testing.T) {
 	g := get(t, c, graphBase+"/me/presence", "Authorization", bearer(t, sb, grace, "Presence.Read"))
 	if g.body["activity"] != "InACall" {
 		t.Errorf("Grace: %s", g.raw)
+	}
+}
+
+// TestOrderingByStartKeepsAllDayEventsAtTheMailboxsMidnightAtAnyTimeOfDay
+// sorts a week of Grace's calendar by start, both ways, with the
+// sandbox's clock at every half hour of a day: the demo calendar lays
+// today's meetings around the clock, so some of them fall beside an
+// all-day event that is shown at midnight UTC and kept at midnight in New
+// York.
+func TestOrderingByStartKeepsAllDayEventsAtTheMailboxsMidnightAtAnyTimeOfDay(t *testing.T) {
+	t.Parallel()
+	day := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	for at := day; at.Before(day.AddDate(0, 0, 1)); at = at.Add(30 * time.Minute) {
+		sb, c := newSandbox(t, func(o *sandbox.Options) { o.Now = func() time.Time { return at } })
+		auth := bearer(t, sb, grace, "Calendars.Read")
+		for _, dir := range []string{"asc", "desc"} {
+			q := url.Values{"startDateTime": {at.Add(-24 * time.Hour).Format(time.RFC3339)}, "endDateTime": {at.AddDate(0, 0, 7).Format(time.RFC3339)},
+				"$orderby": {"start/dateTime " + dir}, "$top": {"200"}}
+			t.Run(at.Format(time.TimeOnly)+" "+dir, func(t *testing.T) {
+				checkKeptOrder(t, view(t, c, auth, q.Encode()).body["value"].([]any), dir)
+			})
+		}
+	}
+}
+
+// checkKeptOrder checks that Grace's events, in UTC, come in the order of
+// their start as Exchange keeps them: an all-day event is written at
+// midnight UTC but kept at midnight in her mailbox's zone (New York), as
+// the conformance suite's checkEventOrder explains with its sources.
+func checkKeptOrder(t *testing.T, values []any, dir string) {
+	t.Helper()
+	newYork, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last time.Time
+	for i, v := range values {
+		ev := v.(map[string]any)
+		shown := ev["start"].(map[string]any)["dateTime"].(string)
+		kept, err := time.Parse("2006-01-02T15:04:05.0000000", shown)
+		if err != nil {
+			t.Fatalf("event %d starts %q: %v", i, shown, err)
+		}
+		if ev["isAllDay"] == true {
+			kept = time.Date(kept.Year(), kept.Month(), kept.Day(), 0, 0, 0, 0, newYork)
+		}
+		if i > 0 && (dir == "desc" && kept.After(last) || dir == "asc" && kept.Before(last)) {
+			t.Fatalf("event %d (%s, kept at %s) comes after one kept at %s in %s order", i, shown, kept.UTC().Format(time.RFC3339), last.UTC().Format(time.RFC3339), dir)
+		}
+		last = kept
 	}
 }
