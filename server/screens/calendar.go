@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -68,8 +67,14 @@ func calendarWindow(now time.Time, loc *time.Location) (time.Time, time.Time) {
 type rounds struct {
 	start, end time.Time
 	// link starts the next round; "" before the first.
-	link   string
-	events map[string]graph.Event
+	link string
+	// events are the events held, by start (then id, so that the same
+	// events always make the same list). The account's snapshots show
+	// this very slice, so it is never changed in place: a round that
+	// changes the events makes a new one. One copy of each event, where
+	// a map by id beside the list would hold two for as long as the
+	// account is shown.
+	events []graph.Event
 	// version is the stored state's (0: none), stored when it was
 	// written last; loaded says whether the store was read.
 	version int64
@@ -79,14 +84,63 @@ type rounds struct {
 	dirty bool
 }
 
-// list is the events held, by start (then id, so that the same events
-// always make the same list).
-func (r *rounds) list() []graph.Event {
-	out := slices.Collect(maps.Values(r.events))
+// list is the events held, by start (then id).
+func (r *rounds) list() []graph.Event { return r.events }
+
+// sortedEvents returns evs by start, then id, with one event of each id:
+// the last, as a round's later page holds the newer state of an event.
+// Each is held without what no screen reads (unread).
+func sortedEvents(evs []graph.Event) []graph.Event {
+	last := make(map[string]int, len(evs))
+	for i, ev := range evs {
+		last[ev.ID] = i
+	}
+	out := make([]graph.Event, 0, len(last))
+	for i, ev := range evs {
+		if last[ev.ID] == i {
+			out = append(out, unread(ev))
+		}
+	}
 	slices.SortFunc(out, func(a, b graph.Event) int {
 		return cmp.Or(cmp.Compare(a.Start.DateTime, b.Start.DateTime), cmp.Compare(a.ID, b.ID))
 	})
 	return out
+}
+
+// unread is ev without the fields that delta returns (it has no $select)
+// and that nothing reads once the round is read: the attendees, the ids
+// that tie copies and occurrences together, and the change key. An
+// account's events are held for as long as a screen shows it, and are
+// written to the store and sent to the other replicas.
+func unread(ev graph.Event) graph.Event {
+	ev.Attendees, ev.ICalUID, ev.SeriesMasterID, ev.ChangeKey = nil, "", "", ""
+	return ev
+}
+
+// apply makes the events held after a round that removed some and added
+// or changed others (an event both removed and changed is kept, changed),
+// and reports whether they changed. The slice held before is left as it
+// was: a snapshot may show it.
+func (r *rounds) apply(removed []string, changed []graph.Event) bool {
+	drop := make(map[string]bool, len(removed)+len(changed))
+	for _, id := range removed {
+		drop[id] = true
+	}
+	for _, ev := range changed {
+		drop[ev.ID] = true
+	}
+	kept := make([]graph.Event, 0, len(r.events)+len(changed))
+	for _, ev := range r.events {
+		if !drop[ev.ID] {
+			kept = append(kept, ev)
+		}
+	}
+	// An id removed that was not held is no change.
+	if len(changed) == 0 && len(kept) == len(r.events) {
+		return false
+	}
+	r.events = sortedEvents(append(kept, changed...))
+	return true
 }
 
 // location is the zone of the account's window: that of the screen that
@@ -123,16 +177,7 @@ func (p *poller) delta(ctx context.Context, token string, now time.Time) (change
 	}
 	// @removed names events deleted, declined, or moved out of the
 	// window; an id not held is ignored.
-	for _, id := range round.Removed {
-		if _, ok := c.events[id]; ok {
-			delete(c.events, id)
-			changed = true
-		}
-	}
-	for _, ev := range round.Changed {
-		c.events[ev.ID] = ev
-		changed = true
-	}
+	changed = c.apply(round.Removed, round.Changed)
 	c.link = round.DeltaLink
 	c.dirty = c.dirty || changed
 	return changed, nil
@@ -145,12 +190,8 @@ func (p *poller) first(ctx context.Context, token string, start, end, now time.T
 	if err != nil {
 		return err
 	}
-	events := make(map[string]graph.Event, len(round.Changed))
-	for _, ev := range round.Changed {
-		events[ev.ID] = ev
-	}
 	c := &p.cal
-	c.start, c.end, c.link, c.events, c.dirty = start, end, round.DeltaLink, events, true
+	c.start, c.end, c.link, c.events, c.dirty = start, end, round.DeltaLink, sortedEvents(round.Changed), true
 	return nil
 }
 
@@ -173,10 +214,7 @@ func (p *poller) load(ctx context.Context) {
 		c.version = st.Version // written over by the next round
 		return
 	}
-	c.events = make(map[string]graph.Event, len(events))
-	for _, ev := range events {
-		c.events[ev.ID] = ev
-	}
+	c.events = sortedEvents(events)
 	c.start, c.end, c.link, c.version, c.stored = st.Start, st.End, st.DeltaLink, st.Version, st.UpdatedAt
 }
 
