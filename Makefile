@@ -43,15 +43,7 @@ COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # same commit gives the same image.
 CREATED    ?= $(shell git log -1 --format=%cI 2>/dev/null || echo 1970-01-01T00:00:00Z)
 BUILDINFO  := github.com/placard/placard/server/buildinfo
-# GODEBUG=adaptivestackstart=0 by default, as a //go:debug line would set
-# it if the directive took runtime settings (it does not): the runtime
-# starts each new goroutine with a stack the size of the average one at
-# the last collection, and in a storm of sign-ins or page loads that
-# average is deep pages and MSAL's polls, so that every screen's two
-# connection goroutines began with 8 KB, not 2 KB, and kept it. Measured
-# with make bench: 19.3 KB of stacks a screen at 1,000 screens, 10.8 KB
-# without. GODEBUG in the environment still wins.
-LDFLAGS     = -s -w -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X runtime.godebugDefault=adaptivestackstart=0
+LDFLAGS     = -s -w -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT)
 
 APP_SRC    := go.mod go.sum $(shell find app -name '*.go')
 SERVER_SRC := $(shell find server web/static -type f) web/web.go

@@ -95,11 +95,6 @@ func TestReleaseBinariesAreStaticStampedAndSummed(t *testing.T) {
 			if !bytes.Contains(b, []byte("app.wasm.br")) {
 				t.Error("no app.wasm.br embedded: built before make wasm?")
 			}
-			// The runtime's default GODEBUG, which the Makefile links in
-			// (its LDFLAGS say why): the string is in the binary only then.
-			if !bytes.Contains(b, []byte("adaptivestackstart=0")) {
-				t.Error("runtime.godebugDefault is not adaptivestackstart=0: built without the Makefile's LDFLAGS?")
-			}
 		})
 	}
 	// The one this machine runs says what it is.
