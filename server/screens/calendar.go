@@ -84,9 +84,6 @@ type rounds struct {
 	dirty bool
 }
 
-// list is the events held, by start (then id).
-func (r *rounds) list() []graph.Event { return r.events }
-
 // sortedEvents returns evs by start, then id, with one event of each id:
 // the last, as a round's later page holds the newer state of an event.
 // Each is held without what no screen reads (unread).
@@ -228,7 +225,7 @@ func (p *poller) store(ctx context.Context, now time.Time) {
 	if c.link == "" || (!c.dirty && now.Sub(c.stored) < storeEvery) {
 		return
 	}
-	events, err := json.Marshal(c.list())
+	events, err := json.Marshal(c.events)
 	if err == nil {
 		var v int64
 		v, err = p.m.cfg.Store.PutCalendarSyncIf(ctx, server.CalendarSync{AccountID: p.w.account.ID, Start: c.start, End: c.end,

@@ -48,7 +48,7 @@ func TestARoundOfDeltaMakesANewSortedListAndLeavesTheShownOneAsItWas(t *testing.
 			if got := r.apply(tc.removed, tc.changed); got != tc.changes {
 				t.Errorf("apply reports changed = %v, want %v", got, tc.changes)
 			}
-			if got := heldIDs(r.list()); got != tc.want {
+			if got := heldIDs(r.events); got != tc.want {
 				t.Errorf("events held: %s\nwant %s", got, tc.want)
 			}
 			if got, want := heldIDs(shown), heldIDs(held); got != want {

@@ -430,7 +430,7 @@ func (p *poller) read(ctx context.Context, token string, presence, calendar bool
 		case err == nil:
 			tell = changed || !p.told
 			if tell {
-				events = p.cal.list()
+				events = p.cal.events
 			}
 		case lacks(err):
 			hasCalendar, tell = false, true
