@@ -57,9 +57,18 @@ run: build
 ## build: the edge server with the screen's app.wasm embedded (GOARCH=arm64 works too)
 build: $(BIN)
 
+# What the binary is built for besides its sources: its link flags (the
+# version and commit it reports) and its platform. BUILD_STAMP holds the
+# last ones and is written again only when they change, so that a new
+# commit, VERSION=..., or GOARCH=arm64 builds the binary again, and nothing
+# else does.
+BUILD_FOR   := $(LDFLAGS) GOOS=$(GOOS) GOARCH=$(GOARCH) GOARM=$(GOARM)
+BUILD_STAMP := .cache/build-for
+$(shell mkdir -p .cache; [ "$$(cat $(BUILD_STAMP) 2>/dev/null)" = '$(BUILD_FOR)' ] || printf '%s' '$(BUILD_FOR)' > $(BUILD_STAMP))
+
 # -s -w leaves out the symbol table and DWARF (a quarter of the binary);
 # panics still print their stack traces.
-$(BIN): $(WASM_BR) $(SERVER_SRC) $(APP_SRC)
+$(BIN): $(WASM_BR) $(SERVER_SRC) $(APP_SRC) $(BUILD_STAMP)
 	$(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $@ ./server/cmd/placard
 
 ## docs: write docs/configuration.md again from placard's flags (a test fails when the two differ)
