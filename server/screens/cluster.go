@@ -86,6 +86,7 @@ func (m *Manager) hear() {
 			// (opened, typed, redeemed, taken): who waits on it reads it.
 			m.links.changed(ch.ID)
 			m.screenChanged(m.ctx, ch.ID)
+			m.roomsMayHaveChanged()
 		case server.ChangeCommand:
 			m.deliver(ch.ID, ch.Data)
 		case server.ChangeResync:
@@ -94,13 +95,16 @@ func (m *Manager) hear() {
 			for _, s := range m.allSessions() {
 				m.screenChanged(m.ctx, s.id)
 			}
+			m.roomsMayHaveChanged()
 		}
 	}
 }
 
 // publishScreen tells the other replicas that a screen's record changed,
-// so that the one its browser is connected to shows the change at once.
+// so that the one its browser is connected to shows the change at once,
+// and has the lights here that follow a room, or may now, checked again.
 func (m *Manager) publishScreen(ctx context.Context, id string) {
+	m.roomsMayHaveChanged()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := m.cfg.Cluster.PublishScreen(ctx, id); err != nil {

@@ -283,6 +283,9 @@ type Manager struct {
 	// followMu guards the map of followers, not the followers.
 	followMu  sync.Mutex
 	followers map[Follower]*followed
+	// roomsChanged asks keepRooms to check which followed accounts are
+	// rooms' (roomlight.go).
+	roomsChanged chan struct{}
 }
 
 // New returns a Manager; Close stops it.
@@ -382,12 +385,13 @@ func New(cfg Config) (*Manager, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
 		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel, codes: newCodeLimits(cfg), bookings: newBookLimits(cfg), roomActs: newRoomLimits(cfg), seed: maphash.MakeSeed(),
-		started:   cfg.Now(),
-		bookable:  slices.Contains(cfg.Identity.Scopes(), ScopeBook),
-		sessions:  map[string]*session{},
-		pace:      newPace(cfg),
-		followers: map[Follower]*followed{},
-		links:     newLinks(),
+		started:      cfg.Now(),
+		bookable:     slices.Contains(cfg.Identity.Scopes(), ScopeBook),
+		sessions:     map[string]*session{},
+		pace:         newPace(cfg),
+		followers:    map[Follower]*followed{},
+		roomsChanged: make(chan struct{}, 1),
+		links:        newLinks(),
 	}
 	if m.cfg.Cluster == nil {
 		m.cfg.Cluster = alone{codes: m.codes.total}
@@ -403,6 +407,7 @@ func New(cfg Config) (*Manager, error) {
 	m.goroutine(m.forgetWaitingScreens)
 	m.goroutine(m.keepSeen)
 	m.goroutine(m.keepReleasing)
+	m.goroutine(m.keepRooms)
 	return m, nil
 }
 

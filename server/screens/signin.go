@@ -629,6 +629,7 @@ func (m *Manager) signedIn(ctx context.Context, s *session, a identity.Account, 
 	if err != nil {
 		return err
 	}
+	m.roomsMayHaveChanged()
 	m.cfg.Metrics.SignIn("success")
 	s.mu.Lock()
 	scope := takeScopeLocked(s, path)
