@@ -10,7 +10,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
 	"image/png"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -132,15 +134,33 @@ func readShownQR(t *testing.T, tab context.Context) string {
 	// A phone's camera reads the code once the screen holds still: a
 	// photograph taken while the screen fades in (its opacity's
 	// transition) or moves for burn-in care may not read, and the next
-	// one does. Each photograph is at another scale (2, 3, then 1 CSS
-	// pixel to the device's), as a phone held nearer or farther: a code
-	// whose modules fall between pixels at one scale, and so does not
-	// read, is not photographed the same way again.
+	// one does. Each photograph is at another size, as a phone held
+	// nearer or farther: 6, 8, then 5 device pixels to a module of the
+	// code. At a scale of whole CSS pixels, a code whose module is not a
+	// whole number of them (its size follows the screen's layout) is
+	// drawn with modules one pixel wider or narrower here and there. The
+	// reader is given the symbol and its quiet zone, without the white
+	// frame around them whose rounded corners show the dark screen: dark
+	// pixels at its corners make it miscount the modules ("dimension =
+	// 35" for 37), photograph after photograph.
 	var link string
 	shots := 0
 	eventually(t, 20*time.Second, "a QR code that reads", func() (bool, string) {
 		var shot []byte
-		scale := []float64{2, 3, 1}[shots%3]
+		var box struct{ Module, Left, Top, Size float64 } // CSS pixels; Size in modules
+		browsertest.Run(t, tab, 10*time.Second, "measuring the QR code",
+			chromedp.Evaluate(`(() => { const q = document.querySelector('[data-testid="qr"]');
+				if (!q) return {Module: 0, Left: 0, Top: 0, Size: 0};
+				const r = q.getBoundingClientRect(), s = getComputedStyle(q);
+				const left = parseFloat(s.paddingLeft), top = parseFloat(s.paddingTop);
+				const inner = Math.min(r.width - left - parseFloat(s.paddingRight), r.height - top - parseFloat(s.paddingBottom));
+				const size = q.viewBox.baseVal.width;
+				return {Module: inner / size, Left: left, Top: top, Size: size}; })()`, &box))
+		if box.Module <= 0 {
+			return false, "no QR code on the screen"
+		}
+		perModule := []float64{6, 8, 5}[shots%3]
+		scale := perModule / box.Module
 		shots++
 		browsertest.Run(t, tab, 10*time.Second, "photographing the QR code",
 			chromedp.ScreenshotScale(browsertest.TestID("qr"), scale, &shot, chromedp.NodeVisible))
@@ -148,8 +168,12 @@ func readShownQR(t *testing.T, tab context.Context) string {
 		if err != nil {
 			t.Fatalf("reading the screenshot: %v", err)
 		}
-		link, err = browsertest.ReadQR(img)
-		return err == nil, fmt.Sprintf("at %v× after %d photographs: %v", scale, shots, err)
+		x, y, side := int(math.Round(box.Left*scale)), int(math.Round(box.Top*scale)), int(math.Round(box.Size*perModule))
+		symbol := img.(interface {
+			SubImage(image.Rectangle) image.Image
+		}).SubImage(image.Rect(x, y, x+side, y+side))
+		link, err = browsertest.ReadQR(symbol)
+		return err == nil, fmt.Sprintf("at %.2f× (a module of %.2f CSS pixels) after %d photographs: %v", scale, box.Module, shots, err)
 	})
 	return link
 }
